@@ -1,0 +1,192 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+/** How the app reaches the instance. */
+export type DatabaseConnector = "auth-proxy" | "private-ip";
+
+/** What the workload needs to connect: typed, with the password a Pulumi secret. */
+export interface DatabaseConnection {
+    /** Host the app connects to: 127.0.0.1 (Auth Proxy sidecar) or the instance's private IP. */
+    readonly host: pulumi.Output<string>;
+    /** Port the app connects to. */
+    readonly port: number;
+    /** Database name. */
+    readonly name: pulumi.Output<string>;
+    /** Database user. */
+    readonly user: pulumi.Output<string>;
+    /** The user's password (secret). */
+    readonly password: pulumi.Output<string>;
+    /** `project:region:instance`, for the Auth Proxy. */
+    readonly instanceConnectionName: pulumi.Output<string>;
+    /** libpq `sslmode` the app must use with this connector. */
+    readonly sslmode: "disable" | "require";
+    /** The connector in use. */
+    readonly connector: DatabaseConnector;
+}
+
+/** Arguments of {@link Database}. */
+export interface DatabaseArgs {
+    /** GCP project id. */
+    readonly project: string;
+    /** Region of the instance. */
+    readonly region: string;
+    /** VPC id for the private IP. */
+    readonly networkId: pulumi.Input<string>;
+    /** The private services connection; the instance waits for it. */
+    readonly privateServicesConnection: pulumi.Resource;
+    /** Machine tier. @default "db-custom-1-3840" */
+    readonly tier?: string;
+    /** PostgreSQL major version. @default "POSTGRES_18" */
+    readonly version?: string;
+    /** Cloud SQL edition; ENTERPRISE allows the db-custom tiers. @default "ENTERPRISE" */
+    readonly edition?: "ENTERPRISE" | "ENTERPRISE_PLUS";
+    /** Regional (HA) instance. @default false */
+    readonly highAvailability?: boolean;
+    /** Initial disk size in GB. @default 10 */
+    readonly diskSizeGb?: number;
+    /** Automated daily backups. @default true */
+    readonly backupsEnabled?: boolean;
+    /** Point-in-time recovery (needs backups). @default true */
+    readonly pointInTimeRecovery?: boolean;
+    /** Backups to keep. @default 7 */
+    readonly retainedBackups?: number;
+    /** Backup window start, UTC `HH:MM`. @default "02:00" */
+    readonly backupStartTime?: string;
+    /** Maintenance window day (1 = Monday) and hour (UTC). @default { day: 7, hour: 3 } */
+    readonly maintenanceWindow?: { readonly day: number; readonly hour: number };
+    /** Deletion protection on the instance (both flags) and Pulumi `protect`. @default true */
+    readonly deletionProtection?: boolean;
+    /** How the app connects. @default "auth-proxy" */
+    readonly connector?: DatabaseConnector;
+    /** Sets the `max_connections` flag; unset keeps Cloud SQL's default for the tier. */
+    readonly maxConnections?: number;
+    /** Database name. @default "django" */
+    readonly databaseName?: string;
+    /** Database user. @default "django" */
+    readonly userName?: string;
+}
+
+/**
+ * Database flags required by CIS GCP Foundations 6.2.x (logging of connections, lock waits,
+ * checkpoints, temp files, errors; no statement duration logging) and pgaudit.
+ */
+export const CIS_DATABASE_FLAGS: ReadonlyArray<{ readonly name: string; readonly value: string }> = [
+    { name: "log_checkpoints", value: "on" },
+    { name: "log_connections", value: "on" },
+    { name: "log_disconnections", value: "on" },
+    { name: "log_lock_waits", value: "on" },
+    { name: "log_min_messages", value: "error" },
+    { name: "log_min_error_statement", value: "error" },
+    { name: "log_min_duration_statement", value: "-1" },
+    { name: "log_temp_files", value: "0" },
+    { name: "cloudsql.enable_pgaudit", value: "on" },
+];
+
+/** The `sslMode` Cloud SQL enforces for each connector (CIS 6.4: encrypted connections only). */
+export function sslModeFor(connector: DatabaseConnector): "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" | "ENCRYPTED_ONLY" {
+    return connector === "auth-proxy" ? "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" : "ENCRYPTED_ONLY";
+}
+
+/**
+ * Cloud SQL for PostgreSQL with a private IP only, encrypted connections, backups + PITR, the CIS
+ * logging flags and Query Insights; plus the app's database and user, whose generated password
+ * stays a Pulumi secret end to end.
+ */
+export class Database extends pulumi.ComponentResource {
+    /** The instance. */
+    public readonly instance: gcp.sql.DatabaseInstance;
+    /** Connection settings for the workload. */
+    public readonly connection: DatabaseConnection;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:database:Database", name, {}, opts);
+        const connector = args.connector ?? "auth-proxy";
+        const deletionProtection = args.deletionProtection ?? true;
+        const backupsEnabled = args.backupsEnabled ?? true;
+        const window = args.maintenanceWindow ?? { day: 7, hour: 3 };
+        const flags = [...CIS_DATABASE_FLAGS];
+        if (args.maxConnections !== undefined) {
+            flags.push({ name: "max_connections", value: String(args.maxConnections) });
+        }
+
+        this.instance = new gcp.sql.DatabaseInstance(`${name}-instance`, {
+            project: args.project,
+            region: args.region,
+            databaseVersion: args.version ?? "POSTGRES_18",
+            deletionProtection,
+            settings: {
+                tier: args.tier ?? "db-custom-1-3840",
+                edition: args.edition ?? "ENTERPRISE",
+                availabilityType: args.highAvailability ? "REGIONAL" : "ZONAL",
+                diskType: "PD_SSD",
+                diskSize: args.diskSizeGb ?? 10,
+                diskAutoresize: true,
+                deletionProtectionEnabled: deletionProtection,
+                ipConfiguration: {
+                    ipv4Enabled: false,
+                    privateNetwork: args.networkId,
+                    sslMode: sslModeFor(connector),
+                    enablePrivatePathForGoogleCloudServices: false,
+                },
+                backupConfiguration: {
+                    enabled: backupsEnabled,
+                    pointInTimeRecoveryEnabled: backupsEnabled && (args.pointInTimeRecovery ?? true),
+                    startTime: args.backupStartTime ?? "02:00",
+                    backupRetentionSettings: { retainedBackups: args.retainedBackups ?? 7, retentionUnit: "COUNT" },
+                    transactionLogRetentionDays: 7,
+                },
+                maintenanceWindow: { day: window.day, hour: window.hour, updateTrack: "stable" },
+                insightsConfig: {
+                    queryInsightsEnabled: true,
+                    queryStringLength: 1024,
+                    recordApplicationTags: true,
+                    recordClientAddress: false,
+                },
+                databaseFlags: flags,
+                userLabels: { "managed-by": "pulumi", app: "django-platform" },
+            },
+        }, {
+            parent: this,
+            dependsOn: [args.privateServicesConnection],
+            protect: deletionProtection,
+        });
+
+        const database = new gcp.sql.Database(`${name}-db`, {
+            project: args.project,
+            instance: this.instance.name,
+            name: args.databaseName ?? "django",
+        }, { parent: this, protect: deletionProtection });
+
+        const password = new random.RandomPassword(`${name}-password`, {
+            length: 32,
+            special: false,
+        }, { parent: this });
+
+        const user = new gcp.sql.User(`${name}-user`, {
+            project: args.project,
+            instance: this.instance.name,
+            name: args.userName ?? "django",
+            password: password.result,
+            deletionPolicy: "ABANDON",
+        }, { parent: this });
+
+        this.connection = {
+            connector,
+            host: connector === "auth-proxy" ? pulumi.output("127.0.0.1") : this.instance.privateIpAddress,
+            port: 5432,
+            name: database.name,
+            user: user.name,
+            password: pulumi.secret(password.result),
+            instanceConnectionName: this.instance.connectionName,
+            // Behind the proxy the app speaks plain TCP to 127.0.0.1 and the proxy does mutual TLS.
+            sslmode: connector === "auth-proxy" ? "disable" : "require",
+        };
+
+        this.registerOutputs({
+            instanceName: this.instance.name,
+            instanceConnectionName: this.connection.instanceConnectionName,
+            privateIp: this.instance.privateIpAddress,
+        });
+    }
+}

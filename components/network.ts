@@ -1,0 +1,126 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Arguments of {@link Network}. */
+export interface NetworkArgs {
+    /** GCP project id. */
+    readonly project: string;
+    /** Region of the subnet, router and NAT. */
+    readonly region: string;
+    /** `create` a dedicated VPC, or use an `existing` one by name. @default "create" */
+    readonly mode?: "create" | "existing";
+    /** Existing VPC name (mode `existing`). */
+    readonly existingNetworkName?: string;
+    /** Existing subnet name (mode `existing`). */
+    readonly existingSubnetName?: string;
+    /** Primary range of the subnet (mode `create`). @default "10.10.0.0/20" */
+    readonly subnetCidr?: string;
+    /** Secondary range for pods (mode `create`). @default "10.20.0.0/16" */
+    readonly podsCidr?: string;
+    /** Secondary range for services (mode `create`). @default "10.30.0.0/20" */
+    readonly servicesCidr?: string;
+    /** Name of the pods secondary range. @default "pods" */
+    readonly podsRangeName?: string;
+    /** Name of the services secondary range. @default "services" */
+    readonly servicesRangeName?: string;
+    /** Prefix length of the private services access range (Cloud SQL, Memorystore). @default 20 */
+    readonly privateServicesPrefixLength?: number;
+}
+
+/**
+ * The VPC the platform lives in: subnet with pod/service secondary ranges (VPC-native GKE),
+ * private services access for Cloud SQL and Memorystore private IPs, and Cloud NAT so private
+ * nodes reach the internet without public IPs. In mode `existing` the VPC and subnet are looked up
+ * by name and only the private services access range and connection are created.
+ */
+export class Network extends pulumi.ComponentResource {
+    /** VPC self link / id, for Cloud SQL `privateNetwork` and GKE. */
+    public readonly networkId: pulumi.Output<string>;
+    /** VPC name. */
+    public readonly networkName: pulumi.Output<string>;
+    /** Subnet self link / id for GKE. */
+    public readonly subnetId: pulumi.Output<string>;
+    /** Pods secondary range name. */
+    public readonly podsRangeName: string;
+    /** Services secondary range name. */
+    public readonly servicesRangeName: string;
+    /**
+     * The servicenetworking connection. Private-IP services must `dependsOn` it: without it the
+     * Cloud SQL API fails with "network doesn't have at least 1 private services connection".
+     */
+    public readonly privateServicesConnection: gcp.servicenetworking.Connection;
+    /** Name of the reserved private services access range (for Memorystore `reservedIpRange`). */
+    public readonly privateServicesRangeName: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:network:Network", name, {}, opts);
+        const mode = args.mode ?? "create";
+        this.podsRangeName = args.podsRangeName ?? "pods";
+        this.servicesRangeName = args.servicesRangeName ?? "services";
+
+        if (mode === "existing") {
+            if (!args.existingNetworkName || !args.existingSubnetName) {
+                throw new Error(`Network ${name}: mode "existing" needs existingNetworkName and existingSubnetName (network.name / network.subnetName).`);
+            }
+            const network = gcp.compute.getNetworkOutput({ name: args.existingNetworkName, project: args.project }, { parent: this });
+            const subnet = gcp.compute.getSubnetworkOutput({ name: args.existingSubnetName, region: args.region, project: args.project }, { parent: this });
+            this.networkId = network.id;
+            this.networkName = network.name;
+            this.subnetId = subnet.id;
+        } else {
+            const vpc = new gcp.compute.Network(`${name}-vpc`, {
+                project: args.project,
+                autoCreateSubnetworks: false,
+                routingMode: "REGIONAL",
+                description: "django-platform VPC (managed by Pulumi)",
+            }, { parent: this });
+            const subnet = new gcp.compute.Subnetwork(`${name}-subnet`, {
+                project: args.project,
+                region: args.region,
+                network: vpc.id,
+                ipCidrRange: args.subnetCidr ?? "10.10.0.0/20",
+                privateIpGoogleAccess: true,
+                secondaryIpRanges: [
+                    { rangeName: this.podsRangeName, ipCidrRange: args.podsCidr ?? "10.20.0.0/16" },
+                    { rangeName: this.servicesRangeName, ipCidrRange: args.servicesCidr ?? "10.30.0.0/20" },
+                ],
+                logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
+            }, { parent: this });
+            const router = new gcp.compute.Router(`${name}-router`, {
+                project: args.project,
+                region: args.region,
+                network: vpc.id,
+            }, { parent: this });
+            new gcp.compute.RouterNat(`${name}-nat`, {
+                project: args.project,
+                region: args.region,
+                router: router.name,
+                natIpAllocateOption: "AUTO_ONLY",
+                sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+                logConfig: { enable: true, filter: "ERRORS_ONLY" },
+            }, { parent: this });
+            this.networkId = vpc.id;
+            this.networkName = vpc.name;
+            this.subnetId = subnet.id;
+        }
+
+        const range = new gcp.compute.GlobalAddress(`${name}-private-services`, {
+            project: args.project,
+            purpose: "VPC_PEERING",
+            addressType: "INTERNAL",
+            prefixLength: args.privateServicesPrefixLength ?? 20,
+            network: this.networkId,
+        }, { parent: this });
+        this.privateServicesRangeName = range.name;
+        this.privateServicesConnection = new gcp.servicenetworking.Connection(`${name}-private-services`, {
+            network: this.networkId,
+            service: "servicenetworking.googleapis.com",
+            reservedPeeringRanges: [range.name],
+            // Deleting the peering fails while Cloud SQL still holds addresses in it (it is released
+            // some days after the instance is gone); abandon it instead of failing `pulumi destroy`.
+            deletionPolicy: "ABANDON",
+        }, { parent: this });
+
+        this.registerOutputs({ networkId: this.networkId, networkName: this.networkName, subnetId: this.subnetId });
+    }
+}

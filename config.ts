@@ -1,0 +1,402 @@
+/**
+ * The one place where stack configuration is read and validated.
+ *
+ * Every key of `Pulumi.<stack>.yaml` is described by {@link configSchema} (zod). {@link loadConfig}
+ * reads the raw values, validates them before any resource exists and returns one typed
+ * {@link PlatformConfig}; bad input stops the program with a {@link ConfigError} that names each
+ * key path, the bad value and the `pulumi config set` command that fixes it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
+
+/** The Pulumi project name: config keys without a namespace belong to it. */
+export const PROJECT = "django-platform";
+
+const hostname = z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS name such as app.example.com");
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "must be an IPv4 CIDR range such as 10.0.0.0/20");
+const httpsOrigin = z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, "must be an https origin without path, such as https://app.example.com");
+const quantityCpu = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, "must be a Kubernetes CPU quantity such as 500m or 1");
+const quantityMemory = z.string().regex(/^\d+(Mi|Gi)$/, "must be a Kubernetes memory quantity such as 512Mi or 1Gi");
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case environment variable name");
+
+/**
+ * A container image pinned by tag or digest. `:latest` and untagged images are refused because
+ * they make `pulumi up` non-repeatable and the migrate/collectstatic Jobs are named after the image.
+ */
+export const pinnedImage = z.string().superRefine((image, ctx) => {
+    const digest = /@sha256:[a-f0-9]{64}$/.test(image);
+    const lastSegment = image.split("/").pop() ?? "";
+    const tag = lastSegment.includes(":") ? lastSegment.split(":").pop() : undefined;
+    if (!digest && (tag === undefined || tag === "" || tag === "latest")) {
+        ctx.addIssue({
+            code: "custom",
+            message: "must be pinned by a tag other than latest or by digest (repo/app:1.4.2 or repo/app@sha256:…)",
+        });
+    }
+});
+
+const ex = (examples: unknown[], description: string) => ({ description, examples });
+
+const databaseSchema = z
+    .object({
+        tier: z.string().regex(/^db-(f1-micro|g1-small|custom-\d+-\d+|perf-optimized-N-\d+)$/, "must be a Cloud SQL tier such as db-custom-1-3840").default("db-custom-1-3840").meta(ex(["db-custom-2-7680"], "Cloud SQL machine tier.")),
+        version: z.enum(["POSTGRES_16", "POSTGRES_17", "POSTGRES_18"]).default("POSTGRES_18").meta(ex(["POSTGRES_18"], "PostgreSQL major version.")),
+        edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]).default("ENTERPRISE").meta(ex(["ENTERPRISE"], "Cloud SQL edition; ENTERPRISE allows the db-custom tiers.")),
+        highAvailability: z.boolean().default(false).meta(ex([true], "Regional (HA) instance with a standby in another zone.")),
+        diskSizeGb: z.number().int().min(10).max(65536).default(10).meta(ex([20], "Initial SSD size in GB; storage auto-increase stays on.")),
+        backups: z
+            .object({
+                enabled: z.boolean().default(true).meta(ex([true], "Daily automated backups.")),
+                pointInTimeRecovery: z.boolean().default(true).meta(ex([true], "Write-ahead-log retention for point-in-time recovery.")),
+                retainedBackups: z.number().int().min(1).max(365).default(7).meta(ex([14], "How many daily backups to keep.")),
+                startTime: z.string().regex(/^([01]\d|2[0-3]):00$/, "must be a full hour HH:00 (UTC)").default("02:00").meta(ex(["02:00"], "Backup window start, UTC.")),
+            })
+            .prefault({})
+            .meta({ description: "Automated backups and PITR." }),
+        maintenanceWindow: z
+            .object({
+                day: z.number().int().min(1).max(7).default(7).meta(ex([7], "Day of week, 1 = Monday.")),
+                hour: z.number().int().min(0).max(23).default(3).meta(ex([3], "Hour of day, UTC.")),
+            })
+            .prefault({})
+            .meta({ description: "When Cloud SQL may restart the instance for updates." }),
+        deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect`.")),
+        connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates; private-ip: direct TLS to the private IP.")),
+        maxConnections: z.number().int().min(25).max(262143).optional().meta(ex([200], "Overrides (and sets the flag for) max_connections; default: Cloud SQL's value for the tier.")),
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database name.")),
+        user: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database user the app connects as.")),
+    })
+    .strict()
+    .prefault({});
+
+const cacheSchema = z
+    .object({
+        mode: z.enum(["in-cluster", "memorystore"]).default("in-cluster").meta(ex(["memorystore"], "in-cluster: Redis master + replica StatefulSets; memorystore: Memorystore for Redis Standard tier.")),
+        replicas: z.number().int().min(0).max(10).default(1).meta(ex([2], "Read replicas (in-cluster 0-10, memorystore 1-5); change it any time.")),
+        image: pinnedImage.default("redis:7.4.2-alpine").meta(ex(["redis:7.4.2-alpine"], "Official redis image, pinned.")),
+        memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([1], "Memorystore capacity in GB.")),
+        maxMemoryMb: z.number().int().min(32).max(65536).default(200).meta(ex([200], "In-cluster Redis maxmemory (LRU eviction); the pod's memory limit is sized above it.")),
+        persistence: z
+            .object({
+                enabled: z.boolean().default(false).meta(ex([true], "Keep the master's data on a PersistentVolumeClaim (AOF).")),
+                sizeGb: z.number().int().min(1).max(1000).default(1).meta(ex([5], "PVC size.")),
+            })
+            .prefault({})
+            .meta({ description: "In-cluster master persistence." }),
+    })
+    .strict()
+    .prefault({});
+
+const staticsSchema = z
+    .object({
+        corsOrigins: z.array(httpsOrigin).optional().meta(ex([["https://app.example.com"]], "Origins allowed to fetch static files; default: https://<domain>.")),
+        location: z.string().min(2).optional().meta(ex(["EU"], "Bucket location; default: gcp:region.")),
+        cdn: z
+            .object({
+                enabled: z.boolean().default(false).meta(ex([true], "Serve statics through a Cloud CDN backend bucket and HTTPS load balancer.")),
+                domain: hostname.optional().meta(ex(["static.example.com"], "Host name of the CDN; needs a DNS A record to the CDN IP.")),
+            })
+            .prefault({})
+            .meta({ description: "Cloud CDN for static files." }),
+    })
+    .strict()
+    .prefault({});
+
+const workloadSchema = z
+    .object({
+        minReplicas: z.number().int().min(1).max(100).default(2).meta(ex([2], "HPA minimum web pods.")),
+        maxReplicas: z.number().int().min(1).max(500).default(5).meta(ex([10], "HPA maximum web pods.")),
+        targetCpuUtilization: z.number().int().min(10).max(95).default(70).meta(ex([70], "HPA CPU target, percent of requests.")),
+        cpu: quantityCpu.default("500m").meta(ex(["500m"], "CPU request (and Autopilot bill) per web pod.")),
+        memory: quantityMemory.default("512Mi").meta(ex(["512Mi"], "Memory request and limit per web pod.")),
+        gunicornWorkers: z.number().int().min(1).max(32).default(2).meta(ex([2], "gunicorn worker processes per pod.")),
+        gunicornThreads: z.number().int().min(1).max(64).default(4).meta(ex([4], "gunicorn threads per worker.")),
+        connMaxAge: z.number().int().min(0).max(3600).default(60).meta(ex([60], "Django CONN_MAX_AGE, seconds.")),
+        logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").meta(ex(["INFO"], "Django log level.")),
+    })
+    .strict()
+    .prefault({});
+
+const networkingSchema = z
+    .object({
+        mode: z.enum(["ingress", "loadbalancer"]).default("ingress").meta(ex(["loadbalancer"], "ingress: GKE Ingress with managed certificate and HTTPS redirect; loadbalancer: the seed's Service of type LoadBalancer.")),
+        sslPolicyProfile: z.enum(["MODERN", "RESTRICTED"]).default("MODERN").meta(ex(["RESTRICTED"], "SSL policy profile of the HTTPS load balancer (TLS 1.2+).")),
+    })
+    .strict()
+    .prefault({});
+
+const authorizedNetwork = z.object({ cidr, name: z.string().min(1) }).strict();
+
+const clusterSchema = z
+    .object({
+        mode: z.enum(["autopilot", "existing"]).default("autopilot").meta(ex(["existing"], "autopilot: create a GKE Autopilot cluster; existing: use one by name and location.")),
+        name: z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, "must be a GKE cluster name").optional().meta(ex(["shared-gke"], "Existing cluster name (mode existing).")),
+        location: z.string().min(2).optional().meta(ex(["europe-west1"], "Existing cluster location; default: gcp:region.")),
+        releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR").meta(ex(["STABLE"], "GKE release channel.")),
+        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "203.0.113.0/24", name: "office" }]], "Networks allowed to reach the control plane (never 0.0.0.0/0).")),
+        masterCidr: cidr.default("172.16.0.0/28").meta(ex(["172.16.0.16/28"], "Control plane /28 for private nodes.")),
+        deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection.")),
+        namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label").optional().meta(ex(["django-staging"], "Kubernetes namespace; default: django-<stack>.")),
+    })
+    .strict()
+    .prefault({});
+
+const networkSchema = z
+    .object({
+        mode: z.enum(["create", "existing"]).default("create").meta(ex(["existing"], "create: a dedicated VPC; existing: use a VPC and subnet by name.")),
+        name: z.string().min(1).optional().meta(ex(["shared-vpc"], "Existing VPC name (mode existing).")),
+        subnetName: z.string().min(1).optional().meta(ex(["gke-subnet"], "Existing subnet name (mode existing).")),
+        podsRangeName: z.string().min(1).default("pods").meta(ex(["pods"], "Secondary range for pods.")),
+        servicesRangeName: z.string().min(1).default("services").meta(ex(["services"], "Secondary range for services.")),
+        subnetCidr: cidr.default("10.10.0.0/20").meta(ex(["10.10.0.0/20"], "Primary subnet range (mode create).")),
+        podsCidr: cidr.default("10.20.0.0/16").meta(ex(["10.20.0.0/16"], "Pods secondary range (mode create).")),
+        servicesCidr: cidr.default("10.30.0.0/20").meta(ex(["10.30.0.0/20"], "Services secondary range (mode create).")),
+        privateServicesPrefixLength: z.number().int().min(16).max(24).default(20).meta(ex([20], "Size of the private services access range for Cloud SQL / Memorystore.")),
+    })
+    .strict()
+    .prefault({});
+
+/** The schema of every project config key (without the `django-platform:` namespace). */
+export const configSchema = z
+    .object({
+        domain: hostname.meta(ex(["app.example.com"], "Public host name of the Django site.")),
+        image: pinnedImage.meta(ex(["europe-docker.pkg.dev/acme/django/app:1.4.2"], "Django app image, pinned by tag or digest.")),
+        database: databaseSchema.meta({ description: "Cloud SQL for PostgreSQL." }),
+        cache: cacheSchema.meta({ description: "Redis cache." }),
+        statics: staticsSchema.meta({ description: "Static files bucket and CDN." }),
+        workload: workloadSchema.meta({ description: "Django web pods, autoscaling and gunicorn." }),
+        networking: networkingSchema.meta({ description: "How traffic reaches the web pods." }),
+        cluster: clusterSchema.meta({ description: "GKE cluster." }),
+        network: networkSchema.meta({ description: "VPC network." }),
+        appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
+        appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
+    })
+    .strict();
+
+/** Config keys outside the project namespace that the program reads. */
+export const providerSchema = z.object({
+    "gcp:project": z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").meta(ex(["acme-staging"], "Google Cloud project id.")),
+    "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d$/, "must be a GCP region such as europe-west1").meta(ex(["europe-west1"], "Google Cloud region.")),
+});
+
+/** The validated, defaulted configuration of one stack. */
+export type PlatformConfig = z.infer<typeof configSchema> & {
+    readonly project: string;
+    readonly region: string;
+    readonly stack: string;
+    /** `appSecrets` as Pulumi secrets: they never appear in plain text in state or previews. */
+    readonly appSecretOutputs: Record<string, pulumi.Output<string>>;
+};
+
+/** The raw config values of a stack: fully-qualified key → string, as the Pulumi CLI passes them. */
+export type RawConfig = Record<string, string | undefined>;
+
+/** Raised for any invalid or missing config; the message lists every problem with its fix. */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: string[]) {
+        super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+const SECRET_KEYS = new Set(["appSecrets"]);
+
+function show(value: unknown): string {
+    if (value === undefined) {
+        return "nothing";
+    }
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function exampleFor(path: (string | number)[]): unknown {
+    let schema: z.ZodType | undefined = configSchema;
+    for (const key of path) {
+        schema = unwrapToObject(schema)?.shape[key as string] as z.ZodType | undefined;
+        if (!schema) {
+            return undefined;
+        }
+    }
+    const meta = schema?.meta() as { examples?: unknown[] } | undefined;
+    return meta?.examples?.[0];
+}
+
+function unwrapToObject(schema: z.ZodType | undefined): z.ZodObject | undefined {
+    let s: unknown = schema;
+    for (let i = 0; i < 5 && s; i++) {
+        if (s instanceof z.ZodObject) {
+            return s;
+        }
+        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
+        s = def?.innerType ?? def?.in;
+    }
+    return undefined;
+}
+
+function fixCommand(path: (string | number)[], example: unknown): string {
+    const dotted = path.join(".");
+    const secret = SECRET_KEYS.has(String(path[0])) ? " --secret" : "";
+    const pathFlag = path.length > 1 ? " --path" : "";
+    if (example === undefined) {
+        return `pulumi config${path.length > 1 ? " rm --path" : " rm"} ${dotted}`;
+    }
+    const literal = typeof example === "string" ? example : JSON.stringify(example);
+    const needsJson = typeof example !== "string" && typeof example !== "number" && typeof example !== "boolean";
+    return `pulumi config set${secret}${pathFlag}${needsJson ? "" : ""} ${dotted} '${literal}'`;
+}
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+    let v: unknown = root;
+    for (const key of path) {
+        if (v === null || typeof v !== "object") {
+            return undefined;
+        }
+        v = (v as Record<string | number, unknown>)[key];
+    }
+    return v;
+}
+
+function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace: string): string[] {
+    return issues.map((issue) => {
+        const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+        if (issue.code === "unrecognized_keys") {
+            const keys = (issue as { keys: string[] }).keys;
+            const where = path.length ? `${namespace}${path.join(".")}` : namespace.replace(/:$/, "");
+            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${[...path, keys[0]].join(".")}\`.`;
+        }
+        const value = valueAt(input, path);
+        const secret = SECRET_KEYS.has(String(path[0]));
+        const example = exampleFor(path);
+        const got = secret ? "a secret value" : show(value);
+        return `${namespace}${path.join(".")}: ${issue.message.replace(/^Invalid input: /, "")} (got ${got}). Fix: \`${fixCommand(path, example)}\`.`;
+    });
+}
+
+/**
+ * Parses raw config strings: JSON for structured keys (how the CLI stores `--path` values),
+ * plain strings otherwise.
+ */
+function parseRaw(key: string, raw: string | undefined, problems: string[]): unknown {
+    if (raw === undefined) {
+        return undefined;
+    }
+    const structured = !["domain", "image"].includes(key);
+    if (!structured) {
+        return raw;
+    }
+    try {
+        return JSON.parse(raw);
+    } catch {
+        problems.push(`${PROJECT}:${key}: is not valid structured config (got ${show(raw)}). Fix: set its fields with \`pulumi config set --path ${key}.<field> <value>\`.`);
+        return undefined;
+    }
+}
+
+/**
+ * Validates raw stack config and returns the typed, defaulted configuration. Pure: reads nothing
+ * but its arguments, so tests call it directly.
+ */
+export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConfig, "appSecretOutputs"> {
+    const problems: string[] = [];
+    const input: Record<string, unknown> = {};
+    for (const key of Object.keys(configSchema.shape)) {
+        const value = parseRaw(key, raw[`${PROJECT}:${key}`], problems);
+        if (value !== undefined) {
+            input[key] = value;
+        }
+    }
+    for (const key of Object.keys(raw)) {
+        const [ns, name] = key.split(":");
+        if (ns === PROJECT && !(name in configSchema.shape)) {
+            problems.push(`${key}: unknown key (got ${show(raw[key])}). Fix: check the spelling, or remove it with \`pulumi config rm ${name}\`.`);
+        }
+    }
+    const providers = providerSchema.safeParse({ "gcp:project": raw["gcp:project"], "gcp:region": raw["gcp:region"] });
+    if (!providers.success) {
+        for (const issue of providers.error.issues) {
+            const key = String(issue.path[0]);
+            const example = (providerSchema.shape[key as keyof typeof providerSchema.shape].meta() as { examples: string[] }).examples[0];
+            problems.push(`${key}: ${issue.message.replace(/^Invalid input: /, "")} (got ${show(raw[key])}). Fix: \`pulumi config set ${key} ${example}\`.`);
+        }
+    }
+    const parsed = configSchema.safeParse(input);
+    if (!parsed.success) {
+        problems.push(...issuesToProblems(parsed.error.issues, input, `${PROJECT}:`));
+    }
+    if (problems.length > 0 || !parsed.success || !providers.success) {
+        throw new ConfigError(problems);
+    }
+    const cfg = { ...parsed.data, project: providers.data["gcp:project"], region: providers.data["gcp:region"], stack };
+    const crossField = crossFieldProblems(cfg);
+    if (crossField.length > 0) {
+        throw new ConfigError(crossField);
+    }
+    return cfg;
+}
+
+/** Rules that span several keys. Pure; each message names the keys and the fix. */
+export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string[] {
+    const p: string[] = [];
+    const k = (path: string) => `${PROJECT}:${path}`;
+    const { workload, cache, statics, cluster, network, database } = cfg;
+    if (workload.minReplicas > workload.maxReplicas) {
+        p.push(`${k("workload.minReplicas")} (${workload.minReplicas}) must be less than or equal to ${k("workload.maxReplicas")} (${workload.maxReplicas}). Fix: \`pulumi config set --path workload.maxReplicas ${workload.minReplicas}\`.`);
+    }
+    if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
+        p.push(`${k("cache.replicas")} must be between 1 and 5 with cache.mode memorystore (got ${cache.replicas}). Fix: \`pulumi config set --path cache.replicas 1\`.`);
+    }
+    if (statics.cdn.enabled && !statics.cdn.domain) {
+        p.push(`${k("statics.cdn.domain")} is required when statics.cdn.enabled is true (got nothing). Fix: \`pulumi config set --path statics.cdn.domain static.${cfg.domain}\`.`);
+    }
+    if (cluster.mode === "existing" && !cluster.name) {
+        p.push(`${k("cluster.name")} is required when cluster.mode is existing (got nothing). Fix: \`pulumi config set --path cluster.name <cluster-name>\`.`);
+    }
+    if (network.mode === "existing" && (!network.name || !network.subnetName)) {
+        p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
+    }
+    for (const net of cluster.masterAuthorizedNetworks) {
+        if (net.cidr.endsWith("/0")) {
+            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path cluster.masterAuthorizedNetworks[0].cidr 203.0.113.0/24\`.`);
+        }
+    }
+    const available = database.maxConnections ?? maxConnectionsForTier(database.tier);
+    if (available === undefined) {
+        p.push(`${k("database.maxConnections")} is required for tier ${database.tier}, whose default max_connections is not known here. Fix: \`pulumi config set --path database.maxConnections 200\`.`);
+    } else {
+        const budget = requiredConnections(workload);
+        if (budget.total > budget.usable(available)) {
+            p.push(
+                `connection budget exceeded: ${k("workload.maxReplicas")} (${workload.maxReplicas}) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections = ${budget.total}, but ${database.tier} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
+                    `Fix: lower \`pulumi config set --path workload.maxReplicas ${Math.max(1, Math.floor((budget.usable(available) - budget.jobs) / (workload.gunicornWorkers * workload.gunicornThreads)))}\`, fewer workers/threads, or a bigger \`database.tier\`.`,
+            );
+        }
+    }
+    return p;
+}
+
+/** Reads the current stack's config through the Pulumi runtime and validates it. */
+export function loadConfig(): PlatformConfig {
+    const raw: RawConfig = {};
+    for (const key of Object.keys(configSchema.shape)) {
+        raw[`${PROJECT}:${key}`] = pulumi.runtime.getConfig(`${PROJECT}:${key}`);
+    }
+    for (const key of Object.keys(providerSchema.shape)) {
+        raw[key] = pulumi.runtime.getConfig(key);
+    }
+    // Unknown keys of this project are errors too (typos must not be silently ignored).
+    const all = pulumi.runtime.allConfig();
+    for (const key of Object.keys(all)) {
+        if (key.startsWith(`${PROJECT}:`)) {
+            raw[key] = all[key];
+        }
+    }
+    const cfg = validateConfig(raw, pulumi.getStack());
+    const appSecretOutputs: Record<string, pulumi.Output<string>> = {};
+    for (const [name, value] of Object.entries(cfg.appSecrets)) {
+        appSecretOutputs[name] = pulumi.secret(value);
+    }
+    return { ...cfg, appSecrets: {}, appSecretOutputs };
+}

@@ -1,0 +1,93 @@
+/**
+ * What the cloud would compute for each resource type and provider function, for offline runs.
+ *
+ * Values are deterministic (derived from names) so synth output is stable and diffable, and use
+ * documentation address ranges (RFC 5737 TEST-NET) so nobody mistakes them for real endpoints.
+ */
+import { createHash } from "node:crypto";
+
+/** A short stable suffix, like the engine's auto-naming suffix but derived from the name. */
+export function autonameSuffix(name: string): string {
+    return createHash("sha256").update(name).digest("hex").slice(0, 7);
+}
+
+const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString("base64");
+
+type Props = Record<string, unknown>;
+
+/** Adds Kubernetes-style `metadata.name` autonaming (`<name>-<suffix>`) when no name was given. */
+function kubernetesOutputs(name: string, inputs: Props): Props {
+    const metadata = { ...((inputs.metadata as Props | undefined) ?? {}) };
+    if (!metadata.name) {
+        metadata.name = `${name}-${autonameSuffix(name)}`;
+    }
+    return { ...inputs, metadata };
+}
+
+/** The mocked state of a newly created resource of `type`. */
+export function fakeOutputs(type: string, name: string, inputs: Props): Props {
+    if (type.startsWith("kubernetes:") && !type.startsWith("pulumi:providers:")) {
+        return kubernetesOutputs(name, inputs);
+    }
+    const physicalName = (inputs.name as string | undefined) ?? `${name}-${autonameSuffix(name)}`;
+    const project = (inputs.project as string | undefined) ?? "mock-project";
+    const base: Props = { ...inputs, name: physicalName, selfLink: `https://www.googleapis.com/mock/${type}/${physicalName}` };
+    switch (type) {
+        case "gcp:sql/databaseInstance:DatabaseInstance":
+            return {
+                ...base,
+                connectionName: `${project}:${(inputs.region as string | undefined) ?? "mock-region"}:${physicalName}`,
+                privateIpAddress: "10.99.0.3",
+                publicIpAddress: "",
+                serviceAccountEmailAddress: `p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com`,
+            };
+        case "gcp:compute/globalAddress:GlobalAddress":
+            return { ...base, address: inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : "203.0.113.10" };
+        case "gcp:compute/address:Address":
+            return { ...base, address: "203.0.113.20" };
+        case "gcp:container/cluster:Cluster":
+            return {
+                ...base,
+                endpoint: "203.0.113.30",
+                masterAuth: { clusterCaCertificate: FAKE_CA },
+                privateClusterConfig: { ...((inputs.privateClusterConfig as Props | undefined) ?? {}), privateEndpoint: "172.16.0.2" },
+            };
+        case "gcp:storage/bucket:Bucket":
+            return { ...base, url: `gs://${physicalName}` };
+        case "gcp:serviceaccount/account:Account": {
+            const email = `${inputs.accountId as string}@${project}.iam.gserviceaccount.com`;
+            return { ...base, email, member: `serviceAccount:${email}`, uniqueId: "100000000000000000001" };
+        }
+        case "gcp:redis/instance:Instance":
+            return { ...base, host: "10.99.1.3", port: 6378, readEndpoint: "10.99.1.4", readEndpointPort: 6378, authString: "mock-memorystore-auth", serverCaCerts: [{ cert: "MOCK" }] };
+        case "random:index/randomPassword:RandomPassword":
+        case "random:index/randomString:RandomString":
+            return { ...inputs, result: `mock-${name}-${autonameSuffix(name)}` };
+        case "random:index/randomId:RandomId":
+            return { ...inputs, hex: autonameSuffix(name), b64Url: autonameSuffix(name) };
+        default:
+            return base;
+    }
+}
+
+/** The mocked result of a provider function call (invoke). */
+export function fakeInvoke(token: string, inputs: Props): Props {
+    switch (token) {
+        case "gcp:container/getCluster:getCluster":
+            return {
+                ...inputs,
+                endpoint: "203.0.113.31",
+                masterAuths: [{ clusterCaCertificate: FAKE_CA }],
+                privateClusterConfigs: [{ privateEndpoint: "172.16.0.3", enablePrivateNodes: true }],
+                workloadIdentityConfigs: [{ workloadPool: `${(inputs.project as string | undefined) ?? "mock-project"}.svc.id.goog` }],
+            };
+        case "gcp:compute/getNetwork:getNetwork":
+            return { ...inputs, id: `projects/mock-project/global/networks/${inputs.name as string}`, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/${inputs.name as string}` };
+        case "gcp:compute/getSubnetwork:getSubnetwork":
+            return { ...inputs, id: `projects/mock-project/regions/mock/subnetworks/${inputs.name as string}`, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/regions/mock/subnetworks/${inputs.name as string}`, ipCidrRange: "10.10.0.0/20" };
+        case "gcp:organizations/getProject:getProject":
+            return { ...inputs, number: "123456789012", projectId: (inputs.projectId as string | undefined) ?? "mock-project" };
+        default:
+            return inputs;
+    }
+}
