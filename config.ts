@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { extrasCollisions } from "./components/appEnv";
 import { maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
@@ -362,6 +363,7 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
             p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path cluster.masterAuthorizedNetworks[0].cidr 203.0.113.0/24\`.`);
         }
     }
+    p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
     const available = database.maxConnections ?? maxConnectionsForTier(database.tier);
     if (available === undefined) {
         p.push(`${k("database.maxConnections")} is required for tier ${database.tier}, whose default max_connections is not known here. Fix: \`pulumi config set --path database.maxConnections 200\`.`);

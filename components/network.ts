@@ -51,6 +51,8 @@ export class Network extends pulumi.ComponentResource {
     public readonly privateServicesConnection: gcp.servicenetworking.Connection;
     /** Name of the reserved private services access range (for Memorystore `reservedIpRange`). */
     public readonly privateServicesRangeName: pulumi.Output<string>;
+    /** CIDR of that range, where Cloud SQL and Memorystore private IPs live (for egress rules). */
+    public readonly privateServicesCidr: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:network:Network", name, {}, opts);
@@ -112,6 +114,7 @@ export class Network extends pulumi.ComponentResource {
             network: this.networkId,
         }, { parent: this });
         this.privateServicesRangeName = range.name;
+        this.privateServicesCidr = pulumi.interpolate`${range.address}/${range.prefixLength}`;
         this.privateServicesConnection = new gcp.servicenetworking.Connection(`${name}-private-services`, {
             network: this.networkId,
             service: "servicenetworking.googleapis.com",

@@ -1,0 +1,125 @@
+/**
+ * THE environment contract between the platform and the Django app (ARCHITECTURE.md).
+ *
+ * This module is the only place in the TypeScript code that spells the `DJANGO_APP_*` names;
+ * `app/config/settings.py` is the only reader. Secrets go to a Kubernetes Secret, the rest to a
+ * ConfigMap; `POD_IP` comes from the downward API.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Plain (ConfigMap) variables of the contract. */
+export const PLAIN_VARIABLES = [
+    "DJANGO_APP_DEBUG",
+    "DJANGO_APP_ALLOWED_HOSTS",
+    "DJANGO_APP_CSRF_TRUSTED_ORIGINS",
+    "DJANGO_APP_DB_ENGINE",
+    "DJANGO_APP_DB_NAME",
+    "DJANGO_APP_DB_USER",
+    "DJANGO_APP_DB_HOST",
+    "DJANGO_APP_DB_PORT",
+    "DJANGO_APP_DB_SSLMODE",
+    "DJANGO_APP_DB_CONN_MAX_AGE",
+    "DJANGO_APP_CACHE_BACKEND",
+    "DJANGO_APP_CACHE_LOCATION",
+    "DJANGO_APP_STATIC_URL",
+    "DJANGO_APP_STATIC_BUCKET",
+    "DJANGO_APP_LOG_LEVEL",
+] as const;
+
+/** Secret variables of the contract. */
+export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_CACHE_PASSWORD"] as const;
+
+/** The pod's IP, from the downward API; the app adds it to ALLOWED_HOSTS for probes. */
+export const POD_IP_VARIABLE = "POD_IP";
+
+/** Every name the contract reserves; user extras must not collide with them. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE]);
+
+/** The django-redis backend the app uses when the platform provides Redis. */
+export const REDIS_CACHE_BACKEND = "django_redis.cache.RedisCache";
+
+/** Inputs of the contract: the typed outputs of the platform's children. */
+export interface AppEnvInputs {
+    /** Public host name. */
+    readonly domain: string;
+    readonly database: {
+        readonly host: pulumi.Input<string>;
+        readonly port: number;
+        readonly name: pulumi.Input<string>;
+        readonly user: pulumi.Input<string>;
+        readonly password: pulumi.Input<string>;
+        readonly sslmode: string;
+        readonly connMaxAge: number;
+    };
+    readonly cache: {
+        /** Master first. */
+        readonly locations: pulumi.Input<string[]>;
+        readonly password: pulumi.Input<string>;
+    };
+    readonly statics: {
+        readonly url: pulumi.Input<string>;
+        readonly bucketName: pulumi.Input<string>;
+    };
+    /** Django SECRET_KEY (secret). */
+    readonly secretKey: pulumi.Input<string>;
+    /** Django log level. */
+    readonly logLevel: string;
+    /** User-defined plain extras (`appEnv`). */
+    readonly extraPlain: Readonly<Record<string, string>>;
+    /** User-defined secret extras (`appSecrets`). */
+    readonly extraSecrets: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/** The rendered contract: what goes in the ConfigMap and what goes in the Secret. */
+export interface AppEnv {
+    readonly plain: Record<string, pulumi.Input<string>>;
+    readonly secret: Record<string, pulumi.Input<string>>;
+}
+
+/** Extras that would shadow a contract variable; returned as messages naming the config key. */
+export function extrasCollisions(extraPlain: Readonly<Record<string, unknown>>, extraSecrets: Readonly<Record<string, unknown>>): string[] {
+    const problems: string[] = [];
+    for (const [key, names] of [["appEnv", Object.keys(extraPlain)], ["appSecrets", Object.keys(extraSecrets)]] as const) {
+        for (const n of names) {
+            if (RESERVED_NAMES.has(n)) {
+                problems.push(`django-platform:${key}.${n}: ${n} is set by the platform and cannot be overridden. Fix: \`pulumi config rm --path ${key}.${n}\`.`);
+            }
+        }
+    }
+    for (const n of Object.keys(extraPlain)) {
+        if (n in extraSecrets) {
+            problems.push(`django-platform:appEnv.${n}: also set in appSecrets; keep one. Fix: \`pulumi config rm --path appEnv.${n}\`.`);
+        }
+    }
+    return problems;
+}
+
+/** Builds the contract from the children's outputs. Pure apart from Output plumbing. */
+export function buildAppEnv(i: AppEnvInputs): AppEnv {
+    const plain: Record<(typeof PLAIN_VARIABLES)[number], pulumi.Input<string>> = {
+        DJANGO_APP_DEBUG: "false",
+        DJANGO_APP_ALLOWED_HOSTS: i.domain,
+        DJANGO_APP_CSRF_TRUSTED_ORIGINS: `https://${i.domain}`,
+        DJANGO_APP_DB_ENGINE: "postgresql",
+        DJANGO_APP_DB_NAME: i.database.name,
+        DJANGO_APP_DB_USER: i.database.user,
+        DJANGO_APP_DB_HOST: i.database.host,
+        DJANGO_APP_DB_PORT: String(i.database.port),
+        DJANGO_APP_DB_SSLMODE: i.database.sslmode,
+        DJANGO_APP_DB_CONN_MAX_AGE: String(i.database.connMaxAge),
+        DJANGO_APP_CACHE_BACKEND: REDIS_CACHE_BACKEND,
+        DJANGO_APP_CACHE_LOCATION: pulumi.output(i.cache.locations).apply((l) => l.join(" ")),
+        DJANGO_APP_STATIC_URL: i.statics.url,
+        DJANGO_APP_STATIC_BUCKET: i.statics.bucketName,
+        DJANGO_APP_LOG_LEVEL: i.logLevel,
+    };
+    const secret: Record<(typeof SECRET_VARIABLES)[number], pulumi.Input<string>> = {
+        DJANGO_APP_SECRET_KEY: i.secretKey,
+        DJANGO_APP_DB_PASSWORD: i.database.password,
+        DJANGO_APP_CACHE_PASSWORD: i.cache.password,
+    };
+    return {
+        plain: { ...i.extraPlain, ...plain },
+        secret: { ...i.extraSecrets, ...secret },
+    };
+}

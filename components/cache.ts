@@ -1,0 +1,246 @@
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { labelsFor, restrictedContainerSecurity, restrictedPodSecurity, selectorFor } from "./kube";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** Arguments of {@link Cache}. */
+export interface CacheArgs {
+    /** `in-cluster` Redis StatefulSets or `memorystore`. @default "in-cluster" */
+    readonly mode?: "in-cluster" | "memorystore";
+    /** Read replicas; in-cluster it can change without touching the master. @default 1 */
+    readonly replicas?: number;
+    /** Stack name, for labels. */
+    readonly stack: string;
+    /** Namespace of the app (in-cluster). */
+    readonly namespace: pulumi.Input<string>;
+    /** Kubernetes provider (in-cluster). */
+    readonly provider: k8s.Provider;
+    /** Labels of the pods allowed to connect (the Django pods). */
+    readonly clientSelector: Record<string, string>;
+    /** Official redis image, pinned. @default "redis:7.4.2-alpine" */
+    readonly image?: string;
+    /** Redis maxmemory in MB (LRU eviction). @default 200 */
+    readonly maxMemoryMb?: number;
+    /** Keep the master's data on a PVC with AOF. @default false */
+    readonly persistence?: { readonly enabled: boolean; readonly sizeGb: number };
+    /** GCP project, region, VPC and private services range (memorystore). */
+    readonly project: string;
+    readonly region: string;
+    readonly networkId: pulumi.Input<string>;
+    readonly privateServicesRangeName: pulumi.Input<string>;
+    readonly privateServicesConnection: pulumi.Resource;
+    /** Memorystore size in GB. @default 1 */
+    readonly memorySizeGb?: number;
+}
+
+/** uid/gid of the `redis` user in the official image. */
+export const REDIS_UID = 999;
+/** Redis port. */
+export const REDIS_PORT = 6379;
+
+/** The redis-server arguments of the master and of a replica; `$(REDIS_PASSWORD)` is expanded by Kubernetes. */
+export function redisArgs(role: "master" | "replica", opts: { maxMemoryMb: number; persistence: boolean; masterHost?: string }): string[] {
+    const args = [
+        "redis-server",
+        "--port", String(REDIS_PORT),
+        "--requirepass", "$(REDIS_PASSWORD)",
+        "--masterauth", "$(REDIS_PASSWORD)",
+        "--dir", "/data",
+        "--maxmemory", `${opts.maxMemoryMb}mb`,
+        "--maxmemory-policy", "allkeys-lru",
+        "--save", "",
+        "--appendonly", role === "master" && opts.persistence ? "yes" : "no",
+        "--protected-mode", "no",
+    ];
+    if (role === "replica") {
+        args.push("--replica-read-only", "yes", "--replicaof", opts.masterHost ?? "", String(REDIS_PORT));
+    }
+    return args;
+}
+
+/**
+ * The Redis cache: in-cluster master + replica StatefulSets (replicas follow the master with
+ * `--replicaof`, auth from a generated password, NetworkPolicy limiting clients to the Django pods),
+ * or Memorystore Standard tier with read replicas. Either way `locations` lists the master first.
+ */
+export class Cache extends pulumi.ComponentResource {
+    /** `redis://host:port/0` URLs, master first (django-redis writes to the first). */
+    public readonly locations: pulumi.Output<string[]>;
+    /** The Redis password (secret). */
+    public readonly password: pulumi.Output<string>;
+    /** NetworkPolicy peers the Django pods must be allowed to reach, on {@link port}. */
+    public readonly egressPeers: pulumi.Output<Peer[]>;
+    /** Port clients connect to. */
+    public readonly port: number;
+
+    constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:cache:Cache", name, {}, opts);
+        const replicas = args.replicas ?? 1;
+        if ((args.mode ?? "in-cluster") === "memorystore") {
+            if (replicas < 1 || replicas > 5) {
+                throw new Error(`Cache ${name}: Memorystore supports 1 to 5 read replicas, got ${replicas} (cache.replicas).`);
+            }
+            const instance = new gcp.redis.Instance(`${name}-memorystore`, {
+                project: args.project,
+                region: args.region,
+                tier: "STANDARD_HA",
+                memorySizeGb: args.memorySizeGb ?? 1,
+                redisVersion: "REDIS_7_2",
+                replicaCount: replicas,
+                readReplicasMode: "READ_REPLICAS_ENABLED",
+                authEnabled: true,
+                connectMode: "PRIVATE_SERVICE_ACCESS",
+                authorizedNetwork: args.networkId,
+                reservedIpRange: args.privateServicesRangeName,
+                redisConfigs: { "maxmemory-policy": "allkeys-lru" },
+                labels: { "managed-by": "pulumi", app: "django-platform" },
+            }, { parent: this, dependsOn: [args.privateServicesConnection] });
+            this.port = REDIS_PORT;
+            this.locations = pulumi.all([instance.host, instance.port, instance.readEndpoint, instance.readEndpointPort])
+                .apply(([host, port, readHost, readPort]) => [`redis://${host}:${port}/0`, `redis://${readHost}:${readPort}/0`]);
+            this.password = pulumi.secret(instance.authString);
+            this.egressPeers = pulumi.all([instance.host, instance.readEndpoint])
+                .apply(([host, readHost]) => [{ ipBlock: { cidr: `${host}/32` } }, { ipBlock: { cidr: `${readHost}/32` } }]);
+        } else {
+            const inCluster = this.createInCluster(name, args, replicas);
+            this.port = REDIS_PORT;
+            this.locations = inCluster.locations;
+            this.password = inCluster.password;
+            this.egressPeers = pulumi.output([
+                { podSelector: { matchLabels: selectorFor("cache-master", args.stack) } },
+                { podSelector: { matchLabels: selectorFor("cache-replica", args.stack) } },
+            ]);
+        }
+        this.registerOutputs({ locations: this.locations, password: this.password });
+    }
+
+    private createInCluster(name: string, args: CacheArgs, replicas: number) {
+        const k8sOpts = { parent: this, provider: args.provider };
+        const image = args.image ?? "redis:7.4.2-alpine";
+        const maxMemoryMb = args.maxMemoryMb ?? 200;
+        const persistence = args.persistence?.enabled ?? false;
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const secret = new k8s.core.v1.Secret(`${name}-auth`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache", args.stack) },
+            type: "Opaque",
+            stringData: { password: password.result },
+        }, k8sOpts);
+
+        const masterService = `${name}-master`;
+        const replicaService = `${name}-replicas`;
+        const masterHost = pulumi.interpolate`${masterService}.${args.namespace}.svc.cluster.local`;
+        const replicaHost = pulumi.interpolate`${replicaService}.${args.namespace}.svc.cluster.local`;
+
+        const podSpec = (role: "master" | "replica", host?: string): k8s.types.input.core.v1.PodSpec => ({
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurity(REDIS_UID),
+            terminationGracePeriodSeconds: 30,
+            topologySpreadConstraints: [{
+                maxSkew: 1,
+                topologyKey: "topology.kubernetes.io/zone",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: { matchLabels: selectorFor(`cache-${role}`, args.stack) },
+            }],
+            containers: [{
+                name: "redis",
+                image,
+                args: redisArgs(role, { maxMemoryMb, persistence, masterHost: host }),
+                env: [
+                    { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } } },
+                    { name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } } },
+                ],
+                ports: [{ name: "redis", containerPort: REDIS_PORT }],
+                readinessProbe: { exec: { command: ["sh", "-c", "redis-cli -h 127.0.0.1 ping | grep -q PONG"] }, periodSeconds: 5, timeoutSeconds: 2 },
+                livenessProbe: { tcpSocket: { port: "redis" }, initialDelaySeconds: 10, periodSeconds: 10 },
+                resources: {
+                    requests: { cpu: "100m", memory: `${maxMemoryMb + 64}Mi` },
+                    limits: { memory: `${maxMemoryMb + 64}Mi` },
+                },
+                securityContext: restrictedContainerSecurity(REDIS_UID),
+                volumeMounts: [{ name: "data", mountPath: "/data" }],
+            }],
+            volumes: role === "master" && persistence ? [] : [{ name: "data", emptyDir: { sizeLimit: "1Gi" } }],
+        });
+
+        const masterSelector = selectorFor("cache-master", args.stack);
+        const master = new k8s.apps.v1.StatefulSet(`${name}-master`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache-master", args.stack) },
+            spec: {
+                serviceName: masterService,
+                replicas: 1,
+                selector: { matchLabels: masterSelector },
+                template: { metadata: { labels: labelsFor("cache-master", args.stack) }, spec: podSpec("master") },
+                volumeClaimTemplates: persistence ? [{
+                    metadata: { name: "data" },
+                    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.persistence?.sizeGb ?? 1}Gi` } } },
+                }] : undefined,
+            },
+        }, k8sOpts);
+        new k8s.core.v1.Service(`${name}-master`, {
+            metadata: { name: masterService, namespace: args.namespace, labels: labelsFor("cache-master", args.stack) },
+            spec: { type: "ClusterIP", selector: masterSelector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] },
+        }, k8sOpts);
+
+        const replicaSelector = selectorFor("cache-replica", args.stack);
+        const replicaSpec = masterHost.apply((host) => podSpec("replica", host));
+        new k8s.apps.v1.StatefulSet(`${name}-replica`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache-replica", args.stack) },
+            spec: {
+                serviceName: replicaService,
+                replicas,
+                selector: { matchLabels: replicaSelector },
+                template: { metadata: { labels: labelsFor("cache-replica", args.stack) }, spec: replicaSpec },
+            },
+        }, { ...k8sOpts, dependsOn: [master] });
+        new k8s.core.v1.Service(`${name}-replicas`, {
+            metadata: { name: replicaService, namespace: args.namespace, labels: labelsFor("cache-replica", args.stack) },
+            spec: { type: "ClusterIP", selector: replicaSelector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] },
+        }, k8sOpts);
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-replicas`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache-replica", args.stack) },
+            spec: { maxUnavailable: 1, selector: { matchLabels: replicaSelector } },
+        }, k8sOpts);
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-master`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache-master", args.stack) },
+            spec: { maxUnavailable: 1, selector: { matchLabels: masterSelector } },
+        }, k8sOpts);
+
+        const redisPort = [{ protocol: "TCP", port: REDIS_PORT }];
+        // Who may talk to Redis: the Django pods, and replicas to the master.
+        new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache", args.stack) },
+            spec: {
+                podSelector: { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["cache-master", "cache-replica"] }] },
+                policyTypes: ["Ingress"],
+                ingress: [{
+                    from: [{ podSelector: { matchLabels: args.clientSelector } }, { podSelector: { matchLabels: replicaSelector } }],
+                    ports: redisPort,
+                }],
+            },
+        }, k8sOpts);
+        // Replicas reach the master (and DNS to find it); nothing else leaves the Redis pods.
+        new k8s.networking.v1.NetworkPolicy(`${name}-replica-egress`, {
+            metadata: { namespace: args.namespace, labels: labelsFor("cache", args.stack) },
+            spec: {
+                podSelector: { matchLabels: replicaSelector },
+                policyTypes: ["Egress"],
+                egress: [
+                    { to: [{ podSelector: { matchLabels: masterSelector } }], ports: redisPort },
+                    {
+                        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+                        ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+                    },
+                ],
+            },
+        }, k8sOpts);
+
+        return {
+            locations: pulumi.all([masterHost, replicaHost]).apply(([m, r]) => [`redis://${m}:${REDIS_PORT}/0`, ...(replicas > 0 ? [`redis://${r}:${REDIS_PORT}/0`] : [])]),
+            password: pulumi.secret(password.result),
+        };
+    }
+}

@@ -1,0 +1,65 @@
+/**
+ * The namespace's NetworkPolicies as pure data: default deny for ingress and egress, then exactly
+ * the flows the platform needs. Returned as `role → spec` so the Workload creates one object each
+ * and tests read the rules without running Pulumi.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { selectorFor } from "./kube";
+
+type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/**
+ * Google Front End and health-check ranges that load balancers connect from
+ * (https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges).
+ */
+export const GOOGLE_LB_RANGES: readonly string[] = ["130.211.0.0/22", "35.191.0.0/16"];
+
+/** GKE metadata server (Workload Identity tokens): 169.254.169.252:988 and 169.254.169.254:80. */
+const METADATA_SERVER: readonly Peer[] = [{ ipBlock: { cidr: "169.254.169.252/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }];
+
+/** Inputs of {@link buildNetworkPolicies}. */
+export interface NetworkPolicyInputs {
+    readonly stack: string;
+    readonly webPort: number;
+    /** Sources allowed to reach the web port. */
+    readonly ingressSourceRanges: readonly string[];
+    /** Port to the database: 3307 (Auth Proxy to the server-side proxy) or 5432 (direct). */
+    readonly databasePort: number;
+    /** Private range holding the Cloud SQL (and Memorystore) private IPs. */
+    readonly databaseCidr: pulumi.Input<string>;
+    /** Redis peers and port. */
+    readonly cache: { readonly peers: pulumi.Input<Peer[]>; readonly port: number };
+}
+
+/** The NetworkPolicies of the namespace, keyed by role. */
+export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spec> {
+    const web = { matchLabels: selectorFor("web", i.stack) };
+    const djangoPods = { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["web", "migrate", "collectstatic"] }] };
+    const dns = {
+        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+        ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+    };
+    return {
+        // Everything in the namespace is denied unless a policy below allows it.
+        "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+        "allow-dns": { podSelector: {}, policyTypes: ["Egress"], egress: [dns] },
+        "web-ingress": {
+            podSelector: web,
+            policyTypes: ["Ingress"],
+            ingress: [{ from: i.ingressSourceRanges.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: i.webPort }] }],
+        },
+        "django-egress": {
+            podSelector: djangoPods,
+            policyTypes: ["Egress"],
+            egress: [
+                { to: [{ ipBlock: { cidr: i.databaseCidr } }], ports: [{ protocol: "TCP", port: i.databasePort }] },
+                { to: i.cache.peers, ports: [{ protocol: "TCP", port: i.cache.port }] },
+                { to: [...METADATA_SERVER], ports: [{ protocol: "TCP", port: 988 }, { protocol: "TCP", port: 80 }] },
+                // Google APIs (Cloud SQL Admin API for the proxy, Cloud Storage) over TLS only.
+                { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] } }], ports: [{ protocol: "TCP", port: 443 }] },
+            ],
+        },
+    };
+}

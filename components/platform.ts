@@ -1,0 +1,172 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig } from "../config";
+import { Cache } from "./cache";
+import { Cluster } from "./cluster";
+import { Database } from "./database";
+import { selectorFor } from "./kube";
+import { Network } from "./network";
+import { Networking, ingressSourceRanges, webServiceAnnotations } from "./networking";
+import { Statics } from "./statics";
+import { Workload } from "./workload";
+
+/**
+ * The whole Django platform for one stack. It only wires its children together — network,
+ * database, statics, cluster, cache, workload and networking — passing each the values it needs
+ * and the typed outputs of its siblings.
+ */
+export class DjangoPlatform extends pulumi.ComponentResource {
+    public readonly network: Network;
+    public readonly database: Database;
+    public readonly statics: Statics;
+    public readonly cluster: Cluster;
+    public readonly cache: Cache;
+    public readonly workload: Workload;
+    public readonly networking: Networking;
+    /** Public URL of the site. */
+    public readonly url: pulumi.Output<string>;
+
+    /**
+     * @param name Prefix of every child's name.
+     * @param cfg The validated stack config (see `config.ts`); validation has already run.
+     */
+    constructor(name: string, cfg: PlatformConfig, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:index:DjangoPlatform", name, {}, opts);
+        const child = { parent: this };
+        const { project, region, stack } = cfg;
+
+        this.network = new Network(`${name}-network`, {
+            project,
+            region,
+            mode: cfg.network.mode,
+            existingNetworkName: cfg.network.name,
+            existingSubnetName: cfg.network.subnetName,
+            subnetCidr: cfg.network.subnetCidr,
+            podsCidr: cfg.network.podsCidr,
+            servicesCidr: cfg.network.servicesCidr,
+            podsRangeName: cfg.network.podsRangeName,
+            servicesRangeName: cfg.network.servicesRangeName,
+            privateServicesPrefixLength: cfg.network.privateServicesPrefixLength,
+        }, child);
+
+        const db = cfg.database;
+        this.database = new Database(`${name}-database`, {
+            project,
+            region,
+            networkId: this.network.networkId,
+            privateServicesConnection: this.network.privateServicesConnection,
+            tier: db.tier,
+            version: db.version,
+            edition: db.edition,
+            highAvailability: db.highAvailability,
+            diskSizeGb: db.diskSizeGb,
+            backupsEnabled: db.backups.enabled,
+            pointInTimeRecovery: db.backups.pointInTimeRecovery,
+            retainedBackups: db.backups.retainedBackups,
+            backupStartTime: db.backups.startTime,
+            maintenanceWindow: db.maintenanceWindow,
+            deletionProtection: db.deletionProtection,
+            connector: db.connector,
+            maxConnections: db.maxConnections,
+            databaseName: db.name,
+            userName: db.user,
+        }, child);
+
+        this.statics = new Statics(`${name}-statics`, {
+            project,
+            location: cfg.statics.location ?? region,
+            corsOrigins: cfg.statics.corsOrigins ?? [`https://${cfg.domain}`],
+            cdnEnabled: cfg.statics.cdn.enabled,
+            cdnDomain: cfg.statics.cdn.domain,
+            sslPolicyProfile: cfg.networking.sslPolicyProfile,
+            forceDestroy: !db.deletionProtection,
+        }, child);
+
+        this.cluster = new Cluster(`${name}-cluster`, {
+            project,
+            region,
+            stack,
+            mode: cfg.cluster.mode,
+            existingName: cfg.cluster.name,
+            existingLocation: cfg.cluster.location,
+            networkId: this.network.networkId,
+            subnetId: this.network.subnetId,
+            podsRangeName: this.network.podsRangeName,
+            servicesRangeName: this.network.servicesRangeName,
+            masterCidr: cfg.cluster.masterCidr,
+            masterAuthorizedNetworks: cfg.cluster.masterAuthorizedNetworks,
+            releaseChannel: cfg.cluster.releaseChannel,
+            deletionProtection: cfg.cluster.deletionProtection,
+            namespace: cfg.cluster.namespace,
+        }, child);
+        const namespace = this.cluster.namespace;
+        const webSelector = selectorFor("web", stack);
+
+        this.cache = new Cache(`${name}-cache`, {
+            mode: cfg.cache.mode,
+            replicas: cfg.cache.replicas,
+            stack,
+            namespace,
+            provider: this.cluster.provider,
+            clientSelector: webSelector,
+            image: cfg.cache.image,
+            maxMemoryMb: cfg.cache.maxMemoryMb,
+            persistence: cfg.cache.persistence,
+            project,
+            region,
+            networkId: this.network.networkId,
+            privateServicesRangeName: this.network.privateServicesRangeName,
+            privateServicesConnection: this.network.privateServicesConnection,
+            memorySizeGb: cfg.cache.memorySizeGb,
+        }, child);
+
+        const backendConfigName = `${name}-web`;
+        this.workload = new Workload(`${name}-workload`, {
+            project,
+            stack,
+            provider: this.cluster.provider,
+            namespace,
+            workloadPool: this.cluster.workloadPool,
+            image: cfg.image,
+            envInputs: {
+                domain: cfg.domain,
+                database: { ...this.database.connection, connMaxAge: cfg.workload.connMaxAge },
+                cache: { locations: this.cache.locations, password: this.cache.password },
+                statics: { url: this.statics.url, bucketName: this.statics.bucketName },
+                logLevel: cfg.workload.logLevel,
+                extraPlain: cfg.appEnv,
+                extraSecrets: cfg.appSecretOutputs,
+            },
+            database: this.database.connection,
+            databaseCidr: this.network.privateServicesCidr,
+            cache: { peers: this.cache.egressPeers, port: this.cache.port },
+            statics: this.statics,
+            minReplicas: cfg.workload.minReplicas,
+            maxReplicas: cfg.workload.maxReplicas,
+            targetCpuUtilization: cfg.workload.targetCpuUtilization,
+            cpu: cfg.workload.cpu,
+            memory: cfg.workload.memory,
+            gunicornWorkers: cfg.workload.gunicornWorkers,
+            gunicornThreads: cfg.workload.gunicornThreads,
+            serviceAnnotations: webServiceAnnotations(cfg.networking.mode, backendConfigName),
+            ingressSourceRanges: ingressSourceRanges(cfg.networking.mode),
+        }, child);
+
+        this.networking = new Networking(`${name}-networking`, {
+            project,
+            region,
+            stack,
+            domain: cfg.domain,
+            mode: cfg.networking.mode,
+            sslPolicyProfile: cfg.networking.sslPolicyProfile,
+            provider: this.cluster.provider,
+            namespace,
+            serviceName: this.workload.serviceName,
+            servicePort: this.workload.servicePort,
+            webSelector,
+            backendConfigName,
+        }, child);
+        this.url = this.networking.url;
+
+        this.registerOutputs({ url: this.url });
+    }
+}

@@ -1,0 +1,230 @@
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { AppEnvInputs, buildAppEnv } from "./appEnv";
+import { DatabaseConnection } from "./database";
+import { cloudSqlProxySidecar, labelsFor, restrictedPodSecurity, selectorFor } from "./kube";
+import { buildNetworkPolicies } from "./networkPolicies";
+import { APP_UID, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, TMP_VOLUME, WEB_PORT, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { Statics } from "./statics";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** Arguments of {@link Workload}. */
+export interface WorkloadArgs {
+    /** GCP project id. */
+    readonly project: string;
+    /** Stack name, for labels and service account ids. */
+    readonly stack: string;
+    /** Kubernetes provider of the cluster. */
+    readonly provider: k8s.Provider;
+    /** Namespace of the app. */
+    readonly namespace: pulumi.Input<string>;
+    /** Workload Identity pool, `<project>.svc.id.goog`. */
+    readonly workloadPool: string;
+    /** Django image, pinned. */
+    readonly image: string;
+    /** What the environment contract is built from (appEnv.ts); the SECRET_KEY is generated here. */
+    readonly envInputs: Omit<AppEnvInputs, "secretKey">;
+    /** Database connection; with the auth-proxy connector the pods get the proxy sidecar. */
+    readonly database: DatabaseConnection;
+    /** Cidr of the database's private IP range, for egress rules. */
+    readonly databaseCidr: pulumi.Input<string>;
+    /** Peers and port of the cache, for egress rules. */
+    readonly cache: { readonly peers: pulumi.Input<Peer[]>; readonly port: number };
+    /** The statics bucket; only the collectstatic Job may write to it. */
+    readonly statics: Statics;
+    /** HPA bounds and CPU target. @default 2, 5, 70 */
+    readonly minReplicas?: number;
+    readonly maxReplicas?: number;
+    readonly targetCpuUtilization?: number;
+    /** Requests (and memory limit) per web pod. @default "500m", "512Mi" */
+    readonly cpu?: string;
+    readonly memory?: string;
+    /** gunicorn workers and threads per pod. @default 2, 4 */
+    readonly gunicornWorkers?: number;
+    readonly gunicornThreads?: number;
+    /** Extra annotations of the web Service (NEG, BackendConfig). @default {} */
+    readonly serviceAnnotations?: Record<string, string>;
+    /** Source ranges allowed to reach the web port (load balancer proxies and health checks). */
+    readonly ingressSourceRanges: readonly string[];
+}
+
+/**
+ * The Django workload: service accounts with Workload Identity and least-privilege grants, the
+ * env ConfigMap/Secret, the web Deployment (gunicorn, probes, Auth Proxy sidecar), Service, HPA,
+ * PDB, the migrate and collectstatic Jobs named after the image, and the NetworkPolicies.
+ */
+export class Workload extends pulumi.ComponentResource {
+    /** The web Deployment (scaled by the HPA). */
+    public readonly deployment: k8s.apps.v1.Deployment;
+    /** The web Service. */
+    public readonly service: k8s.core.v1.Service;
+    /** The web Service's name, for the Ingress backend. */
+    public readonly serviceName: pulumi.Output<string>;
+    /** Email of the app's Google service account. */
+    public readonly serviceAccountEmail: pulumi.Output<string>;
+    /** Port the Service exposes. */
+    public readonly servicePort = 80;
+
+    constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:workload:Workload", name, {}, opts);
+        const k8sOpts = { parent: this, provider: args.provider };
+        const ns = args.namespace;
+        const proxy = args.database.connector === "auth-proxy";
+        const webSelector = selectorFor("web", args.stack);
+
+        // Web pods: a GSA that can only connect to Cloud SQL (through the proxy).
+        const web = this.identity(`${name}-web`, `dj-${args.stack}-web`, "web", args);
+        this.serviceAccountEmail = web.gsa.email;
+        if (proxy) {
+            new gcp.projects.IAMMember(`${name}-web-cloudsql-client`, {
+                project: args.project,
+                role: "roles/cloudsql.client",
+                member: web.gsa.member,
+            }, { parent: this });
+        }
+        // collectstatic: a separate GSA that may write objects to the static bucket, nothing else.
+        const collect = this.identity(`${name}-collectstatic`, `dj-${args.stack}-static`, "collectstatic", args);
+        args.statics.grantObjectAdmin("collectstatic", collect.gsa.member);
+
+        const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: true, overrideSpecial: "!#%&*()-_=+[]{}<>:?" }, { parent: this });
+        const env = buildAppEnv({ ...args.envInputs, secretKey: secretKey.result });
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-env`, {
+            metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+            immutable: true,
+            data: env.plain,
+        }, k8sOpts);
+        const secret = new k8s.core.v1.Secret(`${name}-env`, {
+            metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+            immutable: true,
+            type: "Opaque",
+            stringData: env.secret,
+        }, k8sOpts);
+        const sources = { configMapName: configMap.metadata.name, secretName: secret.metadata.name };
+        const sidecars = proxy ? [cloudSqlProxySidecar(args.database.instanceConnectionName)] : [];
+
+        // Jobs are immutable: name them after the image so a new image runs them again.
+        const fingerprint = imageFingerprint(args.image);
+        const job = (role: string, command: string[], ksa: pulumi.Input<string>, withProxy: boolean, after: pulumi.Resource[]) =>
+            new k8s.batch.v1.Job(`${name}-${role}`, {
+                metadata: { name: `${name}-${role}-${fingerprint}`, namespace: ns, labels: { ...labelsFor(role, args.stack), "django-platform/image": fingerprint } },
+                spec: {
+                    backoffLimit: 3,
+                    activeDeadlineSeconds: 900,
+                    ttlSecondsAfterFinished: 86400,
+                    template: {
+                        metadata: { labels: labelsFor(role, args.stack) },
+                        spec: {
+                            restartPolicy: "Never",
+                            serviceAccountName: ksa,
+                            automountServiceAccountToken: false,
+                            securityContext: restrictedPodSecurity(APP_UID),
+                            initContainers: withProxy ? sidecars : [],
+                            containers: [jobContainer(role, args.image, command, sources)],
+                            volumes: [TMP_VOLUME],
+                        },
+                    },
+                },
+            }, { ...k8sOpts, deleteBeforeReplace: true, dependsOn: after });
+        // Release order of the seed: migrate → collectstatic → rolling update of the Deployment.
+        const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, []);
+        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, [migrate]);
+
+        this.deployment = new k8s.apps.v1.Deployment(`${name}-web`, {
+            metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+            spec: {
+                // No `replicas`: the HPA owns the count (setting it would fight the HPA on every up).
+                selector: { matchLabels: webSelector },
+                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+                minReadySeconds: 5,
+                revisionHistoryLimit: 5,
+                template: {
+                    metadata: { labels: labelsFor("web", args.stack) },
+                    spec: {
+                        serviceAccountName: web.ksaName,
+                        automountServiceAccountToken: false,
+                        enableServiceLinks: false,
+                        securityContext: restrictedPodSecurity(APP_UID),
+                        terminationGracePeriodSeconds: PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS + 10,
+                        initContainers: sidecars,
+                        containers: [webContainer(args.image, sources, {
+                            cpu: args.cpu ?? "500m",
+                            memory: args.memory ?? "512Mi",
+                            workers: args.gunicornWorkers ?? 2,
+                            threads: args.gunicornThreads ?? 4,
+                        })],
+                        volumes: [TMP_VOLUME],
+                        topologySpreadConstraints: [
+                            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: webSelector } },
+                            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: webSelector } },
+                        ],
+                    },
+                },
+            },
+        }, { ...k8sOpts, dependsOn: [migrate, collectstatic] });
+
+        this.service = new k8s.core.v1.Service(`${name}-web`, {
+            metadata: { namespace: ns, labels: labelsFor("web", args.stack), annotations: args.serviceAnnotations ?? {} },
+            spec: { type: "ClusterIP", selector: webSelector, ports: [{ name: "http", port: this.servicePort, targetPort: "http", protocol: "TCP" }] },
+        }, k8sOpts);
+        this.serviceName = this.service.metadata.name;
+
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-web`, {
+            metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+            spec: {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+                minReplicas: args.minReplicas ?? 2,
+                maxReplicas: args.maxReplicas ?? 5,
+                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 } } }],
+                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+            },
+        }, k8sOpts);
+
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-web`, {
+            metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+            spec: { maxUnavailable: 1, selector: { matchLabels: webSelector } },
+        }, k8sOpts);
+
+        for (const [role, spec] of Object.entries(buildNetworkPolicies({
+            stack: args.stack,
+            webPort: WEB_PORT,
+            ingressSourceRanges: args.ingressSourceRanges,
+            databasePort: proxy ? 3307 : 5432,
+            databaseCidr: args.databaseCidr,
+            cache: args.cache,
+        }))) {
+            new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { namespace: ns, labels: labelsFor("network-policy", args.stack) }, spec }, k8sOpts);
+        }
+
+        this.registerOutputs({ serviceName: this.serviceName, serviceAccountEmail: this.serviceAccountEmail });
+    }
+
+    /**
+     * A Google service account bound by Workload Identity to exactly one Kubernetes service account
+     * (the binding is on the GSA, never project-wide).
+     */
+    private identity(name: string, accountId: string, ksa: string, args: WorkloadArgs) {
+        const gsa = new gcp.serviceaccount.Account(`${name}-gsa`, {
+            project: args.project,
+            accountId: accountId.slice(0, 30),
+            displayName: `django-platform ${ksa} (${args.stack})`,
+        }, { parent: this });
+        const account = new k8s.core.v1.ServiceAccount(`${name}-ksa`, {
+            metadata: {
+                name: ksa,
+                namespace: args.namespace,
+                labels: labelsFor(ksa, args.stack),
+                annotations: { "iam.gke.io/gcp-service-account": gsa.email },
+            },
+            automountServiceAccountToken: false,
+        }, { parent: this, provider: args.provider });
+        new gcp.serviceaccount.IAMMember(`${name}-workload-identity`, {
+            serviceAccountId: gsa.name,
+            role: "roles/iam.workloadIdentityUser",
+            member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${args.namespace}/${ksa}]`,
+        }, { parent: this });
+        return { gsa, ksaName: account.metadata.name };
+    }
+}

@@ -1,0 +1,26 @@
+/**
+ * django-platform: one DjangoPlatform per stack, from the stack's validated config.
+ * `loadConfig()` throws a ConfigError naming every bad key before any resource is registered.
+ */
+import { loadConfig } from "./config";
+import { DjangoPlatform } from "./components/platform";
+
+const config = loadConfig();
+const platform = new DjangoPlatform("django", config);
+
+/** Public URL of the site. */
+export const url = platform.url;
+/** IP address to point the domain's A record at. */
+export const ipAddress = platform.networking.ipAddress;
+/** `STATIC_URL` of the app (https). */
+export const staticUrl = platform.statics.url;
+/** IP address for the CDN domain's A record, when the CDN is enabled. */
+export const cdnIpAddress = platform.statics.cdnIpAddress;
+/** Cloud SQL instance connection name (`project:region:instance`). */
+export const databaseInstance = platform.database.connection.instanceConnectionName;
+/** Kubernetes namespace of the app. */
+export const namespace = platform.cluster.namespace;
+/** GKE cluster name. */
+export const clusterName = platform.cluster.clusterName;
+/** The app's Google service account. */
+export const appServiceAccount = platform.workload.serviceAccountEmail;
