@@ -1,0 +1,181 @@
+"""Settings built from the environment contract (no Django setup, no servers needed).
+
+Run from app/: ``python3 -m unittest discover -s tests -t .``
+"""
+import importlib
+import os
+import sys
+import unittest
+from types import ModuleType
+from unittest import mock
+
+from django.core.exceptions import ImproperlyConfigured
+
+# What the platform renders for a stack (see ARCHITECTURE.md); tests change one value at a time.
+PLATFORM_ENV = {
+    "DJANGO_APP_DEBUG": "false",
+    "DJANGO_APP_SECRET_KEY": "k" * 20 + "-platform-test-secret-key-of-fifty-chars",
+    "DJANGO_APP_ALLOWED_HOSTS": "app.example.com www.example.com",
+    "DJANGO_APP_CSRF_TRUSTED_ORIGINS": "https://app.example.com",
+    "DJANGO_APP_DB_ENGINE": "postgresql",
+    "DJANGO_APP_DB_NAME": "django",
+    "DJANGO_APP_DB_USER": "django",
+    "DJANGO_APP_DB_PASSWORD": "db-password",
+    "DJANGO_APP_DB_HOST": "127.0.0.1",
+    "DJANGO_APP_DB_PORT": "5432",
+    "DJANGO_APP_DB_SSLMODE": "disable",
+    "DJANGO_APP_DB_CONN_MAX_AGE": "60",
+    "DJANGO_APP_CACHE_BACKEND": "django_redis.cache.RedisCache",
+    "DJANGO_APP_CACHE_LOCATION": "redis://cache-master.app.svc.cluster.local:6379/0 "
+    "redis://cache-replicas.app.svc.cluster.local:6379/0",
+    "DJANGO_APP_CACHE_PASSWORD": "cache-password",
+    "DJANGO_APP_STATIC_URL": "https://static.example.com/static/",
+    "DJANGO_APP_STATIC_BUCKET": "",
+    "DJANGO_APP_LOG_LEVEL": "INFO",
+    "POD_IP": "10.8.0.15",
+}
+
+
+def load(environ: dict) -> ModuleType:
+    """Imports config.settings afresh with exactly ``environ`` as the process environment."""
+    with mock.patch.dict(os.environ, environ, clear=True):
+        sys.modules.pop("config.settings", None)
+        return importlib.import_module("config.settings")
+
+
+def platform(**changes: str) -> dict:
+    return {**PLATFORM_ENV, **changes}
+
+
+class LocalDevelopmentTest(unittest.TestCase):
+    def test_defaults_need_no_services(self):
+        s = load({})
+        self.assertTrue(s.LOCAL_DEVELOPMENT)
+        self.assertFalse(s.DEBUG)
+        self.assertEqual(s.DATABASES["default"]["ENGINE"], "django.db.backends.sqlite3")
+        self.assertTrue(str(s.DATABASES["default"]["NAME"]).endswith("db.sqlite3"))
+        self.assertEqual(s.CACHES["default"]["BACKEND"], "django.core.cache.backends.locmem.LocMemCache")
+        self.assertEqual(s.STORAGES["staticfiles"]["BACKEND"], "django.contrib.staticfiles.storage.StaticFilesStorage")
+        self.assertEqual(s.STATIC_URL, "/static/")
+        self.assertIn("localhost", s.ALLOWED_HOSTS)
+        self.assertFalse(hasattr(s, "SECURE_SSL_REDIRECT"), "plain http must work for runserver")
+
+    def test_contract_is_read_unconditionally(self):
+        self.assertEqual(load({}).ENV_CONTRACT, load(PLATFORM_ENV).ENV_CONTRACT)
+
+    def test_contract_groups_secrets_and_downward_api(self):
+        contract = load({}).ENV_CONTRACT
+        self.assertEqual(
+            contract["secret"], ["DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_SECRET_KEY"]
+        )
+        self.assertEqual(contract["downward"], ["POD_IP"])
+        self.assertTrue(all(name.startswith("DJANGO_APP_") for name in contract["plain"]))
+
+
+class PlatformModeTest(unittest.TestCase):
+    def test_postgres_from_contract(self):
+        db = load(PLATFORM_ENV).DATABASES["default"]
+        self.assertEqual(db["ENGINE"], "django.db.backends.postgresql")
+        self.assertEqual((db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]),
+                         ("django", "django", "db-password", "127.0.0.1", "5432"))
+        self.assertEqual(db["OPTIONS"]["sslmode"], "disable")
+        self.assertEqual(db["CONN_MAX_AGE"], 60)
+        self.assertTrue(db["CONN_HEALTH_CHECKS"])
+
+    def test_redis_locations_are_a_list_master_first(self):
+        cache = load(PLATFORM_ENV).CACHES["default"]
+        self.assertEqual(cache["LOCATION"], [
+            "redis://cache-master.app.svc.cluster.local:6379/0",
+            "redis://cache-replicas.app.svc.cluster.local:6379/0",
+        ])
+        self.assertEqual(cache["OPTIONS"]["PASSWORD"], "cache-password")
+        self.assertIs(cache["OPTIONS"]["IGNORE_EXCEPTIONS"], True)
+
+    def test_pod_ip_is_an_allowed_host(self):
+        self.assertEqual(load(PLATFORM_ENV).ALLOWED_HOSTS, ["app.example.com", "www.example.com", "10.8.0.15"])
+
+    def test_https_is_enforced_except_for_probes(self):
+        s = load(PLATFORM_ENV)
+        self.assertFalse(s.LOCAL_DEVELOPMENT)
+        self.assertEqual(s.SECURE_PROXY_SSL_HEADER, ("HTTP_X_FORWARDED_PROTO", "https"))
+        self.assertTrue(s.SECURE_SSL_REDIRECT)
+        self.assertEqual(s.SECURE_REDIRECT_EXEMPT, [r"^healthz/$", r"^readyz/$"])
+        self.assertTrue(s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE)
+        self.assertGreaterEqual(s.SECURE_HSTS_SECONDS, 31536000)
+        self.assertEqual(s.CSRF_TRUSTED_ORIGINS, ["https://app.example.com"])
+
+    def test_debug_turns_https_enforcement_off(self):
+        self.assertFalse(hasattr(load(platform(DJANGO_APP_DEBUG="true")), "SECURE_SSL_REDIRECT"))
+
+    def test_local_static_files_without_bucket(self):
+        s = load(PLATFORM_ENV)
+        self.assertEqual(s.STATIC_URL, "https://static.example.com/static/")
+        self.assertEqual(s.STORAGES["staticfiles"]["BACKEND"], "django.contrib.staticfiles.storage.StaticFilesStorage")
+
+
+class StaticBucketTest(unittest.TestCase):
+    def test_cdn_url_maps_path_to_object_prefix(self):
+        staticfiles = load(platform(DJANGO_APP_STATIC_BUCKET="acme-static")).STORAGES["staticfiles"]
+        self.assertEqual(staticfiles["BACKEND"], "config.gcs.GoogleCloudManifestStaticStorage")
+        self.assertEqual(staticfiles["OPTIONS"], {
+            "bucket_name": "acme-static",
+            "location": "static",
+            "custom_endpoint": "https://static.example.com",
+            "querystring_auth": False,
+            "default_acl": None,
+            "file_overwrite": True,
+            "object_parameters": {"cache_control": "public, max-age=31536000, immutable"},
+        })
+
+    def test_storage_googleapis_url_drops_the_bucket_segment(self):
+        options = load(platform(
+            DJANGO_APP_STATIC_BUCKET="acme-static",
+            DJANGO_APP_STATIC_URL="https://storage.googleapis.com/acme-static/assets/",
+        )).STORAGES["staticfiles"]["OPTIONS"]
+        self.assertEqual((options["custom_endpoint"], options["location"]),
+                         ("https://storage.googleapis.com/acme-static", "assets"))
+
+    def test_storage_googleapis_url_of_another_bucket_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "points at bucket 'other' but DJANGO_APP_STATIC_BUCKET is 'acme'"):
+            load(platform(DJANGO_APP_STATIC_BUCKET="acme",
+                          DJANGO_APP_STATIC_URL="https://storage.googleapis.com/other/static/"))
+
+    def test_bucket_needs_an_absolute_https_url(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "absolute https:// URL"):
+            load(platform(DJANGO_APP_STATIC_BUCKET="acme", DJANGO_APP_STATIC_URL="/static/"))
+
+
+class ValidationTest(unittest.TestCase):
+    def test_secret_key_is_required_in_platform_mode(self):
+        env = platform()
+        del env["DJANGO_APP_SECRET_KEY"]
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_SECRET_KEY is not set"):
+            load(env)
+
+    def test_debug_must_be_a_boolean(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_DEBUG must be 'true' or 'false', got 'maybe'"):
+            load(platform(DJANGO_APP_DEBUG="maybe"))
+
+    def test_removed_psycopg2_engine_name_is_explained(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "postgresql_psycopg2' was removed in Django 3.0"):
+            load(platform(DJANGO_APP_DB_ENGINE="postgresql_psycopg2"))
+
+    def test_gs_static_url_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "not a gs:// path"):
+            load(platform(DJANGO_APP_STATIC_URL="gs://my-bucket/static/"))
+
+    def test_conn_max_age_must_be_a_number(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_DB_CONN_MAX_AGE must be a whole number, got '1m'"):
+            load(platform(DJANGO_APP_DB_CONN_MAX_AGE="1m"))
+
+    def test_redis_without_locations_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_CACHE_LOCATION is empty"):
+            load(platform(DJANGO_APP_CACHE_LOCATION=""))
+
+    def test_csrf_origins_need_a_scheme(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "need a scheme, e.g. https://app.example.com"):
+            load(platform(DJANGO_APP_CSRF_TRUSTED_ORIGINS="app.example.com"))
+
+
+if __name__ == "__main__":
+    unittest.main()

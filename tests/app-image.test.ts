@@ -1,0 +1,45 @@
+/**
+ * Static checks of the reference image definition (no Docker here): the values the platform's
+ * Deployment relies on (uid/gid 10001, WORKDIR /app, port 8000, gunicorn entry point) and pinned
+ * dependencies on a Django LTS.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { APP_DIR, dockerfileFinalStage } from "./lib/djangoApp";
+
+const dockerfile = readFileSync(join(APP_DIR, "Dockerfile"), "utf8");
+const stage = dockerfileFinalStage(dockerfile);
+const last = (keyword: string) => stage.filter(([k]) => k === keyword).at(-1)?.[1];
+
+test("the image runs as uid/gid 10001 from /app and exposes 8000", () => {
+  assert.equal(last("USER"), "10001:10001");
+  assert.equal(last("WORKDIR"), "/app");
+  assert.equal(last("EXPOSE"), "8000");
+  const cmd = JSON.parse(last("CMD") ?? "[]") as string[];
+  assert.deepEqual(cmd.slice(0, 4), ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]);
+  assert.equal(cmd[cmd.indexOf("--worker-tmp-dir") + 1], "/tmp");
+});
+
+test("the image is multi-stage and does not run as root", () => {
+  assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2, "expected a build stage and a runtime stage");
+  assert.doesNotMatch(last("USER") ?? "", /^(root|0)(:|$)/);
+});
+
+test("requirements are pinned exactly, on Django 5.2 LTS", () => {
+  const requirements = readFileSync(join(APP_DIR, "requirements.txt"), "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"));
+  for (const line of requirements) assert.match(line, /^[A-Za-z0-9_.[\]-]+==[0-9][A-Za-z0-9.]*$/, `not pinned: ${line}`);
+  assert.ok(requirements.some((line) => /^Django==5\.2\.\d+$/.test(line)), "Django must be pinned to 5.2.x");
+  for (const name of ["gunicorn", "django-redis", "django-storages[google]"]) {
+    assert.ok(requirements.some((line) => line.startsWith(`${name}==`)), `${name} missing`);
+  }
+});
+
+test(".dockerignore keeps local state and tests out of the image", () => {
+  const ignored = readFileSync(join(APP_DIR, ".dockerignore"), "utf8").split("\n");
+  for (const entry of ["db.sqlite3", "tests/", "staticfiles/", "**/__pycache__/"]) assert.ok(ignored.includes(entry), entry);
+});
