@@ -27,7 +27,13 @@ const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case en
  * A container image pinned by tag or digest. `:latest` and untagged images are refused because
  * they make `pulumi up` non-repeatable and the migrate/collectstatic Jobs are named after the image.
  */
+const IMAGE_REFERENCE = /^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
 export const pinnedImage = z.string().superRefine((image, ctx) => {
+    if (!IMAGE_REFERENCE.test(image)) {
+        ctx.addIssue({ code: "custom", message: "is not a container image reference (registry/repository:tag or @sha256:digest)" });
+        return;
+    }
     const digest = /@sha256:[a-f0-9]{64}$/.test(image);
     const lastSegment = image.split("/").pop() ?? "";
     const tag = lastSegment.includes(":") ? lastSegment.split(":").pop() : undefined;
@@ -215,14 +221,24 @@ function show(value: unknown): string {
 
 function exampleFor(path: (string | number)[]): unknown {
     let schema: z.ZodType | undefined = configSchema;
+    let parentExample: unknown;
     for (const key of path) {
-        schema = unwrapToObject(schema)?.shape[key as string] as z.ZodType | undefined;
+        if (typeof key === "number") {
+            // Array element: take the matching element of the array's example.
+            return Array.isArray(parentExample) ? parentExample[Math.min(key, parentExample.length - 1)] : undefined;
+        }
+        schema = unwrapToObject(schema)?.shape[key] as z.ZodType | undefined;
         if (!schema) {
             return undefined;
         }
+        parentExample = (schema.meta() as { examples?: unknown[] } | undefined)?.examples?.[0];
     }
-    const meta = schema?.meta() as { examples?: unknown[] } | undefined;
-    return meta?.examples?.[0];
+    return parentExample;
+}
+
+/** Formats a key path the way `pulumi config set --path` takes it: `a.b[0].c`. */
+export function formatPath(path: readonly (string | number)[]): string {
+    return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
 }
 
 function unwrapToObject(schema: z.ZodType | undefined): z.ZodObject | undefined {
@@ -237,16 +253,19 @@ function unwrapToObject(schema: z.ZodType | undefined): z.ZodObject | undefined 
     return undefined;
 }
 
+function shellQuote(value: string): string {
+    return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
 function fixCommand(path: (string | number)[], example: unknown): string {
-    const dotted = path.join(".");
+    const dotted = formatPath(path);
     const secret = SECRET_KEYS.has(String(path[0])) ? " --secret" : "";
     const pathFlag = path.length > 1 ? " --path" : "";
     if (example === undefined) {
-        return `pulumi config${path.length > 1 ? " rm --path" : " rm"} ${dotted}`;
+        return `pulumi config rm${pathFlag} ${dotted}`;
     }
     const literal = typeof example === "string" ? example : JSON.stringify(example);
-    const needsJson = typeof example !== "string" && typeof example !== "number" && typeof example !== "boolean";
-    return `pulumi config set${secret}${pathFlag}${needsJson ? "" : ""} ${dotted} '${literal}'`;
+    return `pulumi config set${secret}${pathFlag} ${dotted} ${shellQuote(literal)}`;
 }
 
 function valueAt(root: unknown, path: (string | number)[]): unknown {
@@ -266,13 +285,19 @@ function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace:
         if (issue.code === "unrecognized_keys") {
             const keys = (issue as { keys: string[] }).keys;
             const where = path.length ? `${namespace}${path.join(".")}` : namespace.replace(/:$/, "");
-            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${[...path, keys[0]].join(".")}\`.`;
+            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${formatPath([...path, keys[0]])}\`.`;
         }
         const value = valueAt(input, path);
         const secret = SECRET_KEYS.has(String(path[0]));
+        if (issue.code === "invalid_key") {
+            const reason = (issue as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
+            const name = String(path[path.length - 1]);
+            return `${namespace}${formatPath(path)}: ${reason} (got ${show(name)}). Fix: \`pulumi config rm --path ${formatPath(path)}\`, then set it as ${formatPath([...path.slice(0, -1), name.toUpperCase().replace(/[^A-Z0-9_]/g, "_")])}${secret ? " with --secret" : ""}.`;
+        }
         const example = exampleFor(path);
         const got = secret ? "a secret value" : show(value);
-        return `${namespace}${path.join(".")}: ${issue.message.replace(/^Invalid input: /, "")} (got ${got}). Fix: \`${fixCommand(path, example)}\`.`;
+        const message = value === undefined && issue.code === "invalid_type" ? "is required" : issue.message.replace(/^Invalid input: /, "");
+        return `${namespace}${formatPath(path)}: ${message} (got ${got}). Fix: \`${fixCommand(path, example)}\`.`;
     });
 }
 
@@ -320,7 +345,8 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
         for (const issue of providers.error.issues) {
             const key = String(issue.path[0]);
             const example = (providerSchema.shape[key as keyof typeof providerSchema.shape].meta() as { examples: string[] }).examples[0];
-            problems.push(`${key}: ${issue.message.replace(/^Invalid input: /, "")} (got ${show(raw[key])}). Fix: \`pulumi config set ${key} ${example}\`.`);
+            const message = raw[key] === undefined ? "is required" : issue.message.replace(/^Invalid input: /, "");
+            problems.push(`${key}: ${message} (got ${show(raw[key])}). Fix: \`pulumi config set ${key} ${example}\`.`);
         }
     }
     const parsed = configSchema.safeParse(input);
@@ -372,7 +398,7 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
         if (budget.total > budget.usable(available)) {
             p.push(
                 `connection budget exceeded: ${k("workload.maxReplicas")} (${workload.maxReplicas}) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections = ${budget.total}, but ${database.tier} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
-                    `Fix: lower \`pulumi config set --path workload.maxReplicas ${Math.max(1, Math.floor((budget.usable(available) - budget.jobs) / (workload.gunicornWorkers * workload.gunicornThreads)))}\`, fewer workers/threads, or a bigger \`database.tier\`.`,
+                    `Fix: \`pulumi config set --path workload.maxReplicas ${Math.max(1, Math.floor((budget.usable(available) - budget.jobs) / (workload.gunicornWorkers * workload.gunicornThreads)))}\`, or fewer gunicornWorkers/gunicornThreads, or a bigger tier (\`pulumi config set --path database.tier db-custom-2-7680\`).`,
             );
         }
     }

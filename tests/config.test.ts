@@ -1,0 +1,171 @@
+/**
+ * Config validation: exact messages for representative mistakes, and a sweep proving that a bad
+ * value for EVERY key of the schema fails with a message naming that key.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { z } from "zod";
+import { ConfigError, configSchema, crossFieldProblems, formatPath, validateConfig } from "../config";
+import { maxConnectionsForTier } from "../components/connectionBudget";
+import { stackConfig } from "./helpers/platform";
+
+const BASE: Record<string, string> = {
+    "gcp:project": "acme-staging",
+    "gcp:region": "europe-west1",
+    "django-platform:domain": "app.example.com",
+    "django-platform:image": "repo/app:1.0",
+};
+
+function problemsFor(patch: Record<string, string | undefined>): string[] {
+    const raw: Record<string, string | undefined> = { ...BASE, ...patch };
+    for (const k of Object.keys(raw)) {
+        if (raw[k] === undefined) {
+            delete raw[k];
+        }
+    }
+    try {
+        validateConfig(raw, "staging");
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+        return err.problems;
+    }
+    return [];
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+describe("config: exact messages", () => {
+    const table: Array<[string, Record<string, string | undefined>, string]> = [
+        ["image :latest", { "django-platform:image": "repo/app:latest" }, "django-platform:image: must be pinned by a tag other than latest or by digest (repo/app:1.4.2 or repo/app@sha256:…) (got \"repo/app:latest\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
+        ["image without tag", { "django-platform:image": "repo/app" }, "django-platform:image: must be pinned by a tag other than latest or by digest (repo/app:1.4.2 or repo/app@sha256:…) (got \"repo/app\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
+        ["missing domain", { "django-platform:domain": undefined }, "django-platform:domain: is required (got nothing). Fix: `pulumi config set domain app.example.com`."],
+        ["missing gcp:project", { "gcp:project": undefined }, "gcp:project: is required (got nothing). Fix: `pulumi config set gcp:project acme-staging`."],
+        ["min > max replicas", { "django-platform:workload": json({ minReplicas: 5, maxReplicas: 2 }) }, "django-platform:workload.minReplicas (5) must be less than or equal to django-platform:workload.maxReplicas (2). Fix: `pulumi config set --path workload.maxReplicas 5`."],
+        ["unknown connector", { "django-platform:database": json({ connector: "public" }) }, "django-platform:database.connector: Invalid option: expected one of \"auth-proxy\"|\"private-ip\" (got \"public\"). Fix: `pulumi config set --path database.connector private-ip`."],
+        ["typo in nested key", { "django-platform:database": json({ tierr: "x" }) }, "django-platform:database: unknown key \"tierr\". Fix: check the spelling, or remove it with `pulumi config rm --path database.tierr`."],
+        ["typo in top-level key", { "django-platform:databse": "{}" }, "django-platform:databse: unknown key (got \"{}\"). Fix: check the spelling, or remove it with `pulumi config rm databse`."],
+        ["CORS wildcard", { "django-platform:statics": json({ corsOrigins: ["*"] }) }, "django-platform:statics.corsOrigins[0]: must be an https origin without path, such as https://app.example.com (got \"*\"). Fix: `pulumi config set --path statics.corsOrigins[0] https://app.example.com`."],
+        ["CDN without domain", { "django-platform:statics": json({ cdn: { enabled: true } }) }, "django-platform:statics.cdn.domain is required when statics.cdn.enabled is true (got nothing). Fix: `pulumi config set --path statics.cdn.domain static.app.example.com`."],
+        ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. `pulumi config set --path cluster.masterAuthorizedNetworks[0].cidr 203.0.113.0/24`."],
+        ["extra shadows the contract", { "django-platform:appSecrets": json({ DJANGO_APP_SECRET_KEY: "x" }) }, "django-platform:appSecrets.DJANGO_APP_SECRET_KEY: DJANGO_APP_SECRET_KEY is set by the platform and cannot be overridden. Fix: `pulumi config rm --path appSecrets.DJANGO_APP_SECRET_KEY`."],
+        ["bad extra name; the secret value is never echoed", { "django-platform:appSecrets": json({ "sentry-dsn": "hunter2" }) }, "django-platform:appSecrets.sentry-dsn: must be an upper-case environment variable name (got \"sentry-dsn\"). Fix: `pulumi config rm --path appSecrets.sentry-dsn`, then set it as appSecrets.SENTRY_DSN with --secret."],
+        ["image that is not a reference", { "django-platform:image": "not an image:1" }, "django-platform:image: is not a container image reference (registry/repository:tag or @sha256:digest) (got \"not an image:1\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
+        ["memorystore replicas", { "django-platform:cache": json({ mode: "memorystore", replicas: 0 }) }, "django-platform:cache.replicas must be between 1 and 5 with cache.mode memorystore (got 0). Fix: `pulumi config set --path cache.replicas 1`."],
+        ["existing cluster without name", { "django-platform:cluster": json({ mode: "existing" }) }, "django-platform:cluster.name is required when cluster.mode is existing (got nothing). Fix: `pulumi config set --path cluster.name <cluster-name>`."],
+        ["not structured", { "django-platform:database": "not json" }, "django-platform:database: is not valid structured config (got \"not json\"). Fix: set its fields with `pulumi config set --path database.<field> <value>`."],
+    ];
+    for (const [title, patch, expected] of table) {
+        it(title, () => assert.deepEqual(problemsFor(patch), [expected]));
+    }
+
+    it("collects every problem at once", () => {
+        const problems = problemsFor({ "django-platform:image": "repo/app:latest", "django-platform:domain": undefined });
+        assert.equal(problems.length, 2);
+        assert.match(problems[0], /^django-platform:domain: is required/);
+        assert.match(problems[1], /^django-platform:image: must be pinned/);
+    });
+
+    it("the ConfigError message lists the problems and carries no stack trace noise", () => {
+        assert.throws(() => validateConfig({ ...BASE, "django-platform:image": "r/a:latest" }, "s"), (err: Error) => {
+            assert.equal(err.name, "ConfigError");
+            assert.match(err.message, /^Invalid stack configuration \(1 problem\):\n {2}- django-platform:image: /);
+            return true;
+        });
+    });
+});
+
+describe("config: connection budget", () => {
+    it("knows Cloud SQL's defaults per tier", () => {
+        assert.equal(maxConnectionsForTier("db-f1-micro"), 25);
+        assert.equal(maxConnectionsForTier("db-g1-small"), 50);
+        assert.equal(maxConnectionsForTier("db-custom-1-3840"), 100);
+        assert.equal(maxConnectionsForTier("db-custom-2-7680"), 400);
+        assert.equal(maxConnectionsForTier("db-perf-optimized-N-2"), undefined);
+    });
+
+    it("fails with the exact arithmetic when the web tier cannot fit", () => {
+        assert.deepEqual(problemsFor({ "django-platform:workload": json({ maxReplicas: 50 }) }), [
+            "connection budget exceeded: django-platform:workload.maxReplicas (50) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 402, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). Fix: `pulumi config set --path workload.maxReplicas 11`, or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
+        ]);
+    });
+
+    it("accepts exactly the limit and refuses one more", () => {
+        // 97 usable: 95 web + 2 jobs fits; 96 + 2 does not.
+        const fits = { "django-platform:workload": json({ maxReplicas: 95, gunicornWorkers: 1, gunicornThreads: 1 }) };
+        const over = { "django-platform:workload": json({ maxReplicas: 96, gunicornWorkers: 1, gunicornThreads: 1 }) };
+        assert.deepEqual(problemsFor(fits), []);
+        assert.equal(problemsFor(over).length, 1);
+    });
+
+    it("an explicit database.maxConnections is used instead of the tier's default", () => {
+        assert.deepEqual(problemsFor({ "django-platform:database": json({ maxConnections: 500 }), "django-platform:workload": json({ maxReplicas: 50 }) }), []);
+    });
+
+    it("a tier with unknown defaults needs database.maxConnections", () => {
+        assert.deepEqual(problemsFor({ "django-platform:database": json({ tier: "db-perf-optimized-N-2", edition: "ENTERPRISE_PLUS" }) }), [
+            "django-platform:database.maxConnections is required for tier db-perf-optimized-N-2, whose default max_connections is not known here. Fix: `pulumi config set --path database.maxConnections 200`.",
+        ]);
+    });
+});
+
+/** Every leaf key path of the schema, with the zod schema at that leaf. */
+function leaves(schema: z.ZodType, prefix: string[] = []): Array<[string[], z.ZodType]> {
+    let s: unknown = schema;
+    for (let i = 0; i < 6; i++) {
+        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
+        if (s instanceof z.ZodObject || !def || !(def.innerType ?? def.in)) {
+            break;
+        }
+        s = def.innerType ?? def.in;
+    }
+    if (s instanceof z.ZodObject) {
+        return Object.entries(s.shape).flatMap(([k, v]) => leaves(v as z.ZodType, [...prefix, k]));
+    }
+    return [[prefix, schema]];
+}
+
+describe("config: a bad value for any key names that key", () => {
+    for (const [path] of leaves(configSchema)) {
+        const key = formatPath(path);
+        it(key, () => {
+            // A value of the wrong type for every leaf: objects where scalars belong, and vice versa.
+            const bad = { "not-a": "valid value" };
+            let value: unknown = bad;
+            for (const part of [...path.slice(1)].reverse()) {
+                value = { [part]: value };
+            }
+            const raw = path.length === 1 && ["domain", "image"].includes(path[0]) ? json(bad) : json(value);
+            const problems = problemsFor({ [`django-platform:${path[0]}`]: raw });
+            assert.ok(problems.some((p) => p.startsWith(`django-platform:${key}`)), `no problem names ${key}: ${problems.join(" | ")}`);
+        });
+    }
+});
+
+describe("config: the stack files", () => {
+    for (const stack of ["staging", "production"]) {
+        it(`${stack} validates`, () => {
+            const { config } = stackConfig(stack);
+            const cfg = validateConfig(config, stack);
+            assert.equal(cfg.stack, stack);
+            assert.deepEqual(crossFieldProblems(cfg), []);
+        });
+    }
+
+    const differences: Array<[string, (c: ReturnType<typeof validateConfig>) => unknown, unknown, unknown]> = [
+        ["database.highAvailability", (c) => c.database.highAvailability, false, true],
+        ["database.deletionProtection", (c) => c.database.deletionProtection, false, true],
+        ["database.backups.pointInTimeRecovery", (c) => c.database.backups.pointInTimeRecovery, true, true],
+        ["database.tier", (c) => c.database.tier, "db-custom-1-3840", "db-custom-2-7680"],
+        ["cluster.deletionProtection", (c) => c.cluster.deletionProtection, false, true],
+        ["statics.cdn.enabled", (c) => c.statics.cdn.enabled, false, true],
+        ["cache.replicas", (c) => c.cache.replicas, 1, 2],
+        ["workload.minReplicas", (c) => c.workload.minReplicas, 1, 3],
+        ["workload.maxReplicas", (c) => c.workload.maxReplicas, 3, 20],
+    ];
+    for (const [key, read, staging, production] of differences) {
+        it(`${key}: staging ${String(staging)}, production ${String(production)}`, () => {
+            assert.equal(read(validateConfig(stackConfig("staging").config, "staging")), staging);
+            assert.equal(read(validateConfig(stackConfig("production").config, "production")), production);
+        });
+    }
+});

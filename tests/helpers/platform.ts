@@ -1,0 +1,98 @@
+/**
+ * Test helpers: run the real program (index.ts) under Pulumi mocks with a stack's config, with
+ * optional per-test overrides, and look resources up.
+ */
+import * as path from "node:path";
+import { CapturedResource, CaptureResult, findAll, findOne, runProgram } from "../../tools/lib/mockRuntime";
+import { loadStackConfig } from "../../tools/lib/stackConfig";
+
+export const ROOT = path.resolve(__dirname, "../..");
+const INDEX = path.join(ROOT, "index.ts");
+
+/** Stack config keys (fully qualified) → override values (objects are deep-merged). */
+export type Overrides = Record<string, unknown>;
+
+function deepMerge(base: unknown, patch: unknown): unknown {
+    if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object" && !Array.isArray(base)) {
+        const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+        for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+            out[k] = deepMerge(out[k], v);
+        }
+        return out;
+    }
+    return patch;
+}
+
+/** The raw config map of a stack file with overrides applied (as the CLI would pass it). */
+export function stackConfig(stack: string, overrides: Overrides = {}): { config: Record<string, string>; secretKeys: string[] } {
+    const loaded = loadStackConfig({ stack, projectDir: ROOT });
+    const config = { ...loaded.config };
+    for (const [key, value] of Object.entries(overrides)) {
+        if (value === undefined) {
+            delete config[key];
+            continue;
+        }
+        const current = config[key];
+        const parsed = current !== undefined && /^[{[]/.test(current) ? JSON.parse(current) : current;
+        const merged = deepMerge(parsed, value);
+        config[key] = typeof merged === "string" ? merged : JSON.stringify(merged);
+    }
+    return { config, secretKeys: loaded.secretKeys };
+}
+
+/** Runs index.ts for a stack (with overrides) and returns everything it registered. */
+export async function renderStack(stack: string, overrides: Overrides = {}): Promise<Rendered> {
+    const { config, secretKeys } = stackConfig(stack, overrides);
+    const result = await runProgram({ project: "django-platform", stack, config, secretKeys, program: INDEX });
+    return new Rendered(result);
+}
+
+/** A rendered stack with typed finders. */
+export class Rendered {
+    constructor(readonly result: CaptureResult) {}
+    get resources(): CapturedResource[] {
+        return this.result.resources;
+    }
+    all(type: string, name?: string): CapturedResource[] {
+        return findAll(this.resources, type, name);
+    }
+    one(type: string, name?: string): CapturedResource {
+        return findOne(this.resources, type, name);
+    }
+    /** Inputs of exactly one resource, typed loosely for deep property access. */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    inputs(type: string, name?: string): any {
+        return this.one(type, name).inputs;
+    }
+    byUrn(urn: string): CapturedResource | undefined {
+        return this.resources.find((r) => r.urn === urn);
+    }
+}
+
+/** Frequently used type tokens. */
+export const T = {
+    sqlInstance: "gcp:sql/databaseInstance:DatabaseInstance",
+    sqlUser: "gcp:sql/user:User",
+    sqlDatabase: "gcp:sql/database:Database",
+    bucket: "gcp:storage/bucket:Bucket",
+    bucketIam: "gcp:storage/bucketIAMMember:BucketIAMMember",
+    cluster: "gcp:container/cluster:Cluster",
+    connection: "gcp:servicenetworking/connection:Connection",
+    globalAddress: "gcp:compute/globalAddress:GlobalAddress",
+    backendBucket: "gcp:compute/backendBucket:BackendBucket",
+    redis: "gcp:redis/instance:Instance",
+    projectIam: "gcp:projects/iAMMember:IAMMember",
+    saIam: "gcp:serviceaccount/iAMMember:IAMMember",
+    namespace: "kubernetes:core/v1:Namespace",
+    deployment: "kubernetes:apps/v1:Deployment",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
+    service: "kubernetes:core/v1:Service",
+    configMap: "kubernetes:core/v1:ConfigMap",
+    secret: "kubernetes:core/v1:Secret",
+    hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+    job: "kubernetes:batch/v1:Job",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+    k8sProvider: "pulumi:providers:kubernetes",
+} as const;
