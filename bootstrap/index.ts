@@ -1,0 +1,66 @@
+/**
+ * Bootstrap: what the main django-platform stacks need before they can exist — the state bucket,
+ * one KMS key per stack for the `gcpkms://` secrets provider, the image repository, and keyless CI
+ * access (Workload Identity Federation for one GitHub repository + a least-privilege deployer).
+ *
+ * Run once per GCP project by a human with owner rights; see docs/bootstrap.md.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as commands from "./commands";
+import { loadBootstrapConfig } from "./config";
+import { Deployer } from "./deployer";
+import { GithubFederation } from "./githubFederation";
+import { ImageRegistry } from "./imageRegistry";
+import { HOME_APIS, RequiredApis, STACK_APIS } from "./requiredApis";
+import { SecretsKeys } from "./secretsKeys";
+import { StateBackend } from "./stateBackend";
+
+const cfg = loadBootstrapConfig();
+const stackProjects = [...new Set(Object.values(cfg.stackProjects))];
+const apisByProject: Record<string, string[]> = { [cfg.project]: [...HOME_APIS] };
+for (const project of stackProjects) {
+    apisByProject[project] = [...(apisByProject[project] ?? []), ...STACK_APIS];
+}
+const apis = new RequiredApis("apis", { apisByProject });
+const afterApis = { dependsOn: apis.services };
+
+const state = new StateBackend("state", { project: cfg.project, location: cfg.location, bucketName: cfg.stateBucketName }, afterApis);
+const keys = new SecretsKeys("secrets", { stackProjects: cfg.stackProjects, location: cfg.location, keyRingName: cfg.keyRingName }, afterApis);
+const registry = new ImageRegistry("images", { project: cfg.project, location: cfg.location, repositoryId: cfg.artifactRepositoryId }, afterApis);
+const github = new GithubFederation("github", { project: cfg.project, repository: cfg.githubRepository, poolId: cfg.workloadIdentityPoolId }, afterApis);
+const deployer = new Deployer("deployer", {
+    project: cfg.project,
+    targetProjects: stackProjects,
+    accountId: cfg.deployerAccountId,
+    impersonator: github.principalSet,
+}, afterApis);
+
+state.grantStateAccess("deployer", deployer.member);
+keys.grantEncryptDecrypt("deployer", deployer.member);
+registry.grantPush("deployer", deployer.member);
+for (const reader of cfg.registryReaders) {
+    registry.grantPull(`reader-${reader.replace(/[^a-zA-Z0-9]+/g, "-").toLowerCase()}`, reader);
+}
+
+/** `gs://<bucket>`: the backend of every main stack. */
+export const backendUrl = state.url;
+/** Log in to the state bucket (every machine and workflow that runs `pulumi`). */
+export const loginCommand = state.url.apply(commands.loginCommand);
+/** The `gcpkms://` secrets provider of each stack. */
+export const secretsProviders = keys.secretsProviders;
+/** Create each main stack with its own key (run in the repository root). */
+export const stackInitCommands = pulumi.all(keys.secretsProviders).apply((providers) =>
+    Object.fromEntries(Object.entries(providers).map(([stack, url]) => [stack, commands.stackInitCommand(stack, url)])),
+);
+/** Full image name without tag; push `:<commit-sha>` and deploy `@sha256:<digest>`. */
+export const imageRepository = registry.imageRepository;
+/** `workload_identity_provider` of google-github-actions/auth. */
+export const workloadIdentityProvider = github.providerName;
+/** `service_account` of google-github-actions/auth. */
+export const deployerServiceAccount = deployer.email;
+/** Fill the repository variables the workflows read. */
+export const githubVariableCommands = pulumi
+    .all([github.providerName, deployer.email, state.url, registry.imageRepository])
+    .apply(([workloadIdentityProvider, serviceAccount, backendUrl, imageRepository]) =>
+        commands.githubVariableCommands(cfg.githubRepository, { workloadIdentityProvider, serviceAccount, backendUrl, imageRepository }),
+    );
