@@ -1,0 +1,129 @@
+/**
+ * tools/release.ts: option validation with exact messages, the planned command sequence, and a
+ * real run against fake `docker` and `pulumi` executables that record what they were asked to do.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { PUSHED_IMAGE, ReleaseEnvironment, commandLine, pickDigest, planRelease } from "../tools/release";
+
+const ROOT = join(__dirname, "..");
+const REPO = "europe-west1-docker.pkg.dev/acme/django-platform/app";
+const DIGEST = `sha256:${"ab12".repeat(16)}`;
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+const dir = mkdtempSync(join(tmpdir(), "release-test-"));
+writeFileSync(join(dir, "Pulumi.staging.yaml"), "config: {}\n");
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = (over: Partial<ReleaseEnvironment> = {}): ReleaseEnvironment => ({ projectDir: dir, env: {}, cleanCommit: () => SHA, ...over });
+
+describe("planRelease", () => {
+    test("builds, pushes, resolves the digest, pins it, then pulumi up with the policy pack", () => {
+        const steps = planRelease({ stack: "staging", repository: REPO }, env());
+        assert.deepEqual(steps.map(commandLine), [
+            `docker build --tag ${REPO}:${SHA} app`,
+            `docker push ${REPO}:${SHA}`,
+            `docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' ${REPO}:${SHA}`,
+            `pulumi config set --stack staging image '${PUSHED_IMAGE}'`,
+            "pulumi up --stack staging --policy-pack policy",
+        ]);
+        assert.deepEqual(steps.map((s) => s.resolvesImage === true), [false, false, true, false, false]);
+    });
+
+    test("--image deploys an already-pushed digest without building; --yes for CI", () => {
+        const image = `${REPO}@${DIGEST}`;
+        assert.deepEqual(planRelease({ stack: "staging", image, yes: true }, env()).map(commandLine), [
+            `pulumi config set --stack staging image ${image}`,
+            "pulumi up --stack staging --policy-pack policy --yes",
+        ]);
+    });
+
+    test("the repository may come from IMAGE_REPOSITORY, as the workflows set it", () => {
+        const [build] = planRelease({ stack: "staging", tag: "1.4.2" }, env({ env: { IMAGE_REPOSITORY: REPO } }));
+        assert.equal(commandLine(build), `docker build --tag ${REPO}:1.4.2 app`);
+    });
+
+    const errors: [string, Parameters<typeof planRelease>[0], Partial<ReleaseEnvironment>, string][] = [
+        ["unknown stack file", { stack: "qa", repository: REPO }, {}, `--stack qa: Pulumi.qa.yaml not found in ${dir}. Fix: create the stack first (docs/bootstrap.md), or pick an existing one.`],
+        ["bad stack name", { stack: "-x", repository: REPO }, {}, '--stack "-x" is not a stack name. Fix: --stack staging (letters, digits, ".", "_", "-").'],
+        ["image by tag", { stack: "staging", image: `${REPO}:1.4.2` }, {}, `--image "${REPO}:1.4.2" is not pinned by digest. Fix: --image <repository>@sha256:<64 hex digits> (tags can be moved; digests cannot).`],
+        ["image with tag", { stack: "staging", image: `${REPO}@${DIGEST}`, tag: "x" }, {}, "--image deploys an image that is already pushed; it cannot be combined with --repository or --tag. Fix: drop --image to build, or drop --repository/--tag."],
+        ["no repository", { stack: "staging" }, {}, "no image repository. Fix: --repository <region>-docker.pkg.dev/<project>/<repository>/app, or set IMAGE_REPOSITORY (the bootstrap prints it as imageRepository)."],
+        ["repository with tag", { stack: "staging", repository: `${REPO}:1` }, {}, `--repository "${REPO}:1" must be an image name without tag or digest, e.g. europe-west1-docker.pkg.dev/acme/django-platform/app.`],
+        ["dirty work tree", { stack: "staging", repository: REPO }, { cleanCommit: () => undefined }, "the work tree has uncommitted changes, so the commit SHA would not describe the image. Fix: commit (or stash) them, or pass --tag <tag> explicitly."],
+        ["latest", { stack: "staging", repository: REPO, tag: "latest" }, {}, '--tag "latest" is not a pinned Docker tag. Fix: use the commit SHA or a version such as 1.4.2 (never latest).'],
+    ];
+    for (const [name, options, over, message] of errors) {
+        test(`refuses: ${name}`, () => {
+            assert.throws(() => planRelease(options, env(over)), { name: "ReleaseError", message });
+        });
+    }
+
+    test("pickDigest takes this repository's digest out of docker's RepoDigests", () => {
+        assert.equal(pickDigest(`mirror.example/app@sha256:${"0".repeat(64)}\n${REPO}@${DIGEST}\n`, REPO), `${REPO}@${DIGEST}`);
+        assert.throws(() => pickDigest("\n", REPO), /docker reported no digest for europe-west1-docker\.pkg\.dev\/acme\/django-platform\/app/);
+    });
+});
+
+describe("release command with fake docker and pulumi", () => {
+    const bin = join(dir, "bin");
+    const log = join(dir, "calls.log");
+    const fake = (name: string, body: string) => {
+        writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "$RELEASE_LOG"\n${body}\n`);
+        chmodSync(join(bin, name), 0o755);
+    };
+    mkdirSync(bin);
+    fake("pulumi", "exit 0");
+
+    const release = (...args: string[]) => {
+        rmSync(log, { force: true });
+        const result = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "tools", "release.ts"), ...args], {
+            cwd: dir,
+            encoding: "utf8",
+            env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, RELEASE_LOG: log },
+        });
+        const calls = (() => {
+            try {
+                return readFileSync(log, "utf8").trim().split("\n");
+            } catch {
+                return [];
+            }
+        })();
+        return { ...result, calls };
+    };
+
+    test("runs every step in order and deploys the digest docker reported", () => {
+        fake("docker", `[ "$1" = image ] && printf '%s\\n' "${REPO}@${DIGEST}"\nexit 0`);
+        const run = release("--stack", "staging", "--repository", REPO, "--tag", "abc1234", "--yes");
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(run.calls, [
+            `docker build --tag ${REPO}:abc1234 app`,
+            `docker push ${REPO}:abc1234`,
+            `docker image inspect --format {{range .RepoDigests}}{{println .}}{{end}} ${REPO}:abc1234`,
+            `pulumi config set --stack staging image ${REPO}@${DIGEST}`,
+            "pulumi up --stack staging --policy-pack policy --yes",
+        ]);
+    });
+
+    test("a failed push stops the release before pulumi runs (exit 1)", () => {
+        fake("docker", `[ "$1" = push ] && exit 3\nexit 0`);
+        const run = release("--stack", "staging", "--repository", REPO, "--tag", "abc1234");
+        assert.equal(run.status, 1);
+        assert.match(run.stderr, /release: step 2 \(push it\) failed with exit code 3; nothing after it ran\./);
+        assert.ok(!run.calls.some((c) => c.startsWith("pulumi")), run.calls.join("\n"));
+    });
+
+    test("--dry-run runs nothing; bad options exit 2 with the message", () => {
+        const dry = release("--stack", "staging", "--image", `${REPO}@${DIGEST}`, "--dry-run");
+        assert.equal(dry.status, 0, dry.stderr);
+        assert.deepEqual(dry.calls, []);
+        assert.match(dry.stdout, /2\. pulumi up: migrate Job → collectstatic Job → rolling update\n {3}pulumi up --stack staging --policy-pack policy\n/);
+        const bad = release("--stack", "staging", "--image", `${REPO}:latest`);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /^release: --image ".*:latest" is not pinned by digest\./);
+    });
+});

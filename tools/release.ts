@@ -1,0 +1,213 @@
+/**
+ * release — the seed's release, in order, for one stack:
+ *
+ *   1. build the app image and push it, tagged with the commit (`docker build` / `docker push`);
+ *   2. resolve the pushed image's digest and pin the stack to it (`pulumi config set image …@sha256:…`);
+ *   3. `pulumi up` with the policy pack — the program itself then runs the migrate Job, then the
+ *      collectstatic Job, then the rolling update of the web Deployment (it depends on both Jobs).
+ *
+ *   npx tsx tools/release.ts --stack staging --repository europe-west1-docker.pkg.dev/acme/django-platform/app
+ *   npx tsx tools/release.ts --stack production --image europe-west1-docker.pkg.dev/acme/django-platform/app@sha256:… --yes
+ *   npx tsx tools/release.ts --stack staging --repository … --tag 0a1b2c3 --dry-run
+ *
+ * `--image` deploys an image that is already pushed (CI builds once, then deploys the same digest
+ * to staging and production). `--dry-run` prints the commands without running anything.
+ * See docs/release.md for migrations that keep old pods working during the rollout.
+ */
+import { Command } from "commander";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+/** Stands for the `<repository>@sha256:<digest>` that the digest step prints at run time. */
+export const PUSHED_IMAGE = "<pushed-image@sha256:digest>";
+
+const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
+const REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const STACK = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** What the user asked for (the command-line options). */
+export interface ReleaseOptions {
+    readonly stack: string;
+    /** An already-pushed image pinned by digest; skips the build. */
+    readonly image?: string;
+    /** Image repository without tag; default `$IMAGE_REPOSITORY`. */
+    readonly repository?: string;
+    /** Image tag; default the current git commit. */
+    readonly tag?: string;
+    /** Docker build context. @default "app" */
+    readonly context?: string;
+    /** `pulumi up --yes` (no prompt), for CI. */
+    readonly yes?: boolean;
+}
+
+/** What the plan needs from its surroundings; tests pass fakes. */
+export interface ReleaseEnvironment {
+    /** Directory of the main Pulumi project (with `Pulumi.<stack>.yaml`). */
+    readonly projectDir: string;
+    /** Environment variables (for `IMAGE_REPOSITORY`). */
+    readonly env: Readonly<Record<string, string | undefined>>;
+    /** The current commit, or undefined when the work tree has uncommitted changes. */
+    readonly cleanCommit: () => string | undefined;
+}
+
+/** One command of the release. */
+export interface ReleaseStep {
+    readonly title: string;
+    readonly argv: readonly string[];
+    /** This step prints the pushed image's `repo@sha256:…` reference for the later steps. */
+    readonly resolvesImage?: boolean;
+}
+
+/** A bad option (exit code 2) or a failed step (exit code 1); the message says what to do. */
+export class ReleaseError extends Error {
+    constructor(message: string, readonly exitCode: 1 | 2 = 2) {
+        super(message);
+        this.name = "ReleaseError";
+    }
+}
+
+/** Validates the options and returns the commands of the release, in order. Pure apart from `environment`. */
+export function planRelease(options: ReleaseOptions, environment: ReleaseEnvironment): ReleaseStep[] {
+    const { stack } = options;
+    if (!STACK.test(stack)) {
+        throw new ReleaseError(`--stack "${stack}" is not a stack name. Fix: --stack staging (letters, digits, ".", "_", "-").`);
+    }
+    if (!existsSync(join(environment.projectDir, `Pulumi.${stack}.yaml`))) {
+        throw new ReleaseError(`--stack ${stack}: Pulumi.${stack}.yaml not found in ${environment.projectDir}. Fix: create the stack first (docs/bootstrap.md), or pick an existing one.`);
+    }
+    const deploy = (image: string): ReleaseStep[] => [
+        { title: `pin ${stack} to the image digest`, argv: ["pulumi", "config", "set", "--stack", stack, "image", image] },
+        {
+            title: "pulumi up: migrate Job → collectstatic Job → rolling update",
+            argv: ["pulumi", "up", "--stack", stack, "--policy-pack", "policy", ...(options.yes ? ["--yes"] : [])],
+        },
+    ];
+
+    if (options.image !== undefined) {
+        if (options.repository !== undefined || options.tag !== undefined) {
+            throw new ReleaseError("--image deploys an image that is already pushed; it cannot be combined with --repository or --tag. Fix: drop --image to build, or drop --repository/--tag.");
+        }
+        if (!DIGEST_REF.test(options.image)) {
+            throw new ReleaseError(`--image "${options.image}" is not pinned by digest. Fix: --image <repository>@sha256:<64 hex digits> (tags can be moved; digests cannot).`);
+        }
+        return deploy(options.image);
+    }
+
+    const repository = options.repository ?? environment.env.IMAGE_REPOSITORY;
+    if (repository === undefined || repository === "") {
+        throw new ReleaseError("no image repository. Fix: --repository <region>-docker.pkg.dev/<project>/<repository>/app, or set IMAGE_REPOSITORY (the bootstrap prints it as imageRepository).");
+    }
+    if (!REPOSITORY.test(repository)) {
+        throw new ReleaseError(`--repository "${repository}" must be an image name without tag or digest, e.g. europe-west1-docker.pkg.dev/acme/django-platform/app.`);
+    }
+    const tag = options.tag ?? environment.cleanCommit();
+    if (tag === undefined) {
+        throw new ReleaseError("the work tree has uncommitted changes, so the commit SHA would not describe the image. Fix: commit (or stash) them, or pass --tag <tag> explicitly.");
+    }
+    if (!TAG.test(tag) || tag === "latest") {
+        throw new ReleaseError(`--tag "${tag}" is not a pinned Docker tag. Fix: use the commit SHA or a version such as 1.4.2 (never latest).`);
+    }
+    const tagged = `${repository}:${tag}`;
+    return [
+        { title: "build the app image", argv: ["docker", "build", "--tag", tagged, options.context ?? "app"] },
+        { title: "push it", argv: ["docker", "push", tagged] },
+        {
+            title: "resolve the pushed digest",
+            argv: ["docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", tagged],
+            resolvesImage: true,
+        },
+        ...deploy(PUSHED_IMAGE),
+    ];
+}
+
+/** Picks `<repository>@sha256:…` out of `docker image inspect`'s RepoDigests lines. */
+export function pickDigest(stdout: string, repository: string): string {
+    const ref = stdout.split(/\s+/).find((line) => line.startsWith(`${repository}@sha256:`));
+    if (!ref || !DIGEST_REF.test(ref)) {
+        throw new ReleaseError(`docker reported no digest for ${repository} (got ${JSON.stringify(stdout.trim())}). Fix: check that \`docker push\` succeeded and the registry is ${repository.split("/")[0]}.`);
+    }
+    return ref;
+}
+
+/** Shell-quotes one argument for display. */
+function quote(arg: string): string {
+    return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Renders a step as the command line a person would type. */
+export function commandLine(step: ReleaseStep): string {
+    return step.argv.map(quote).join(" ");
+}
+
+/** Runs the steps in order, stopping at the first failure. */
+function execute(steps: readonly ReleaseStep[], projectDir: string): void {
+    let image = PUSHED_IMAGE;
+    steps.forEach((step, i) => {
+        const argv = step.argv.map((a) => (a === PUSHED_IMAGE ? image : a));
+        console.log(`\n[${i + 1}/${steps.length}] ${step.title}\n$ ${commandLine({ ...step, argv })}`);
+        const result = spawnSync(argv[0], argv.slice(1), { cwd: projectDir, stdio: step.resolvesImage ? ["inherit", "pipe", "inherit"] : "inherit", encoding: "utf8" });
+        if (result.error) {
+            throw new ReleaseError(`${argv[0]} could not be started (${result.error.message}). Fix: install it, or build elsewhere and pass --image <repository>@sha256:….`, 1);
+        }
+        if (result.status !== 0) {
+            throw new ReleaseError(`step ${i + 1} (${step.title}) failed with exit code ${result.status}; nothing after it ran.`, 1);
+        }
+        if (step.resolvesImage) {
+            image = pickDigest(result.stdout, argv[argv.length - 1].replace(/:[^:/]+$/, ""));
+            console.log(image);
+        }
+    });
+}
+
+function gitCleanCommit(projectDir: string): string | undefined {
+    const git = (...args: string[]) => spawnSync("git", args, { cwd: projectDir, encoding: "utf8" });
+    const status = git("status", "--porcelain");
+    if (status.status !== 0 || status.stdout.trim() !== "") {
+        return undefined;
+    }
+    const head = git("rev-parse", "HEAD");
+    return head.status === 0 ? head.stdout.trim() : undefined;
+}
+
+/** The command line: parses options, plans, then prints (`--dry-run`) or runs. */
+export function main(argv: readonly string[], projectDir = process.cwd()): number {
+    const program = new Command()
+        .name("release")
+        .description("Build, push and deploy the app image to one stack, by digest.")
+        .requiredOption("-s, --stack <name>", "stack to release to (Pulumi.<name>.yaml)")
+        .option("--image <repository@sha256:digest>", "deploy this already-pushed image; skips the build")
+        .option("--repository <name>", "image repository without tag (default: $IMAGE_REPOSITORY)")
+        .option("--tag <tag>", "image tag (default: the current commit; the work tree must be clean)")
+        .option("--context <dir>", "docker build context", "app")
+        .option("--yes", "run pulumi up without the confirmation prompt (CI)", false)
+        .option("--dry-run", "print the commands instead of running them", false)
+        .exitOverride()
+        .parse(argv, { from: "user" });
+    const opts = program.opts<ReleaseOptions & { dryRun: boolean }>();
+    try {
+        const steps = planRelease(opts, { projectDir, env: process.env, cleanCommit: () => gitCleanCommit(projectDir) });
+        if (opts.dryRun) {
+            steps.forEach((step, i) => console.log(`${i + 1}. ${step.title}\n   ${commandLine(step)}`));
+            return 0;
+        }
+        execute(steps, projectDir);
+        return 0;
+    } catch (err) {
+        if (err instanceof ReleaseError) {
+            console.error(`release: ${err.message}`);
+            return err.exitCode;
+        }
+        throw err;
+    }
+}
+
+if (require.main === module) {
+    try {
+        process.exitCode = main(process.argv.slice(2));
+    } catch (err) {
+        // commander has already printed its usage error.
+        process.exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+    }
+}
