@@ -1,0 +1,202 @@
+/**
+ * The GitHub Actions workflows, checked offline: every file against the GitHub workflow schema
+ * (@action-validator/core), plus the invariants that keep CI keyless and gated — OIDC instead of
+ * keys, the policy pack on every preview, a manual gate before production, one digest for both
+ * stacks — and that every command they run exists in this repository.
+ */
+import assert from "node:assert/strict";
+import { validateWorkflow } from "@action-validator/core";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+import { GITHUB_VARIABLES } from "../bootstrap/commands";
+
+const ROOT = join(__dirname, "..");
+const DIR = join(ROOT, ".github", "workflows");
+
+interface Step {
+    readonly name?: string;
+    readonly id?: string;
+    readonly uses?: string;
+    readonly run?: string;
+    readonly with?: Record<string, unknown>;
+    readonly env?: Record<string, string>;
+}
+interface Job {
+    readonly needs?: string | string[];
+    readonly environment?: string | { name: string };
+    readonly permissions?: Record<string, string>;
+    readonly concurrency?: string | { group: string };
+    readonly outputs?: Record<string, string>;
+    readonly steps: Step[];
+}
+interface Workflow {
+    readonly on: Record<string, unknown>;
+    readonly permissions?: Record<string, string>;
+    readonly jobs: Record<string, Job>;
+}
+
+const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
+const text = (file: string) => readFileSync(join(DIR, file), "utf8");
+const load = (file: string) => parse(text(file)) as Workflow;
+const jobsOf = (file: string) => Object.entries(load(file).jobs);
+const usesAction = (step: Step, action: string) => step.uses?.split("@")[0] === action;
+
+test("the workflows are pr.yml and deploy.yml", () => {
+    assert.deepEqual(files.sort(), ["deploy.yml", "pr.yml"]);
+});
+
+describe("schema", () => {
+    for (const file of files) {
+        test(`${file} is a valid GitHub workflow`, () => {
+            assert.deepEqual(validateWorkflow(text(file)).errors, []);
+        });
+    }
+
+    test("the validator rejects a broken workflow (misspelt runs-on, step without run or uses)", () => {
+        const broken = "on: push\njobs:\n  build:\n    runs-onn: ubuntu-latest\n    steps:\n      - name: nothing to do\n";
+        const errors = validateWorkflow(broken).errors;
+        assert.ok(errors.length > 0);
+        assert.match(JSON.stringify(errors), /Additional property 'runs-onn' is not allowed/);
+    });
+});
+
+describe("keyless cloud access", () => {
+    for (const file of files) {
+        test(`${file}: every job that authenticates to Google may request an OIDC token, and uses WIF`, () => {
+            const workflow = load(file);
+            const authJobs = jobsOf(file).filter(([, job]) => job.steps.some((s) => usesAction(s, "google-github-actions/auth")));
+            assert.ok(authJobs.length > 0);
+            for (const [name, job] of authJobs) {
+                const permissions = job.permissions ?? workflow.permissions ?? {};
+                assert.equal(permissions["id-token"], "write", `${file} job ${name} needs id-token: write`);
+                for (const step of job.steps.filter((s) => usesAction(s, "google-github-actions/auth"))) {
+                    assert.equal(step.uses, "google-github-actions/auth@v2");
+                    assert.equal(step.with?.workload_identity_provider, "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}");
+                    assert.equal(step.with?.service_account, "${{ vars.GCP_SERVICE_ACCOUNT }}");
+                    assert.equal(step.with?.credentials_json, undefined);
+                }
+            }
+        });
+
+        test(`${file}: no service account keys or long-lived secrets`, () => {
+            assert.doesNotMatch(text(file), /credentials_json|service_account_key|GOOGLE_CREDENTIALS|secrets\.GCP|PULUMI_ACCESS_TOKEN|PULUMI_CONFIG_PASSPHRASE/);
+        });
+
+        test(`${file}: the repository variables it reads are the ones the bootstrap prints`, () => {
+            const used = new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
+            assert.ok(used.size > 0);
+            for (const name of used) {
+                assert.ok((Object.values(GITHUB_VARIABLES) as string[]).includes(name), `${file} reads vars.${name}, which bootstrap's githubVariableCommands does not set`);
+            }
+        });
+
+        test(`${file}: actions are pinned to a major version or a commit`, () => {
+            for (const [, job] of jobsOf(file)) {
+                for (const step of job.steps.filter((s) => s.uses)) {
+                    assert.match(step.uses as string, /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file}: ${step.uses as string}`);
+                }
+            }
+        });
+    }
+});
+
+describe("pr.yml", () => {
+    const workflow = load("pr.yml");
+
+    test("runs on pull requests with read-only contents by default", () => {
+        assert.ok("pull_request" in workflow.on);
+        assert.deepEqual(workflow.permissions, { contents: "read" });
+    });
+
+    test("tests with the README's install and test commands", () => {
+        const runs = workflow.jobs.test.steps.filter((s) => s.run).map((s) => s.run?.trim());
+        assert.ok(runs.includes("bash tools/install-deps.sh") && runs.includes("npm test"), runs.join("\n"));
+        const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+        for (const command of ["bash tools/install-deps.sh", "npm test"]) {
+            assert.ok(readme.includes(command), `README.md does not document \`${command}\`, which pr.yml runs`);
+        }
+    });
+
+    test("previews staging with the policy pack and comments on the PR, with minimal permissions", () => {
+        const preview = workflow.jobs.preview;
+        assert.deepEqual(preview.permissions, { contents: "read", "id-token": "write", "pull-requests": "write" });
+        const step = preview.steps.find((s) => usesAction(s, "pulumi/actions") && s.with?.command === "preview");
+        assert.ok(step, "no pulumi/actions preview step");
+        assert.equal(step.uses, "pulumi/actions@v6");
+        assert.equal(step.with?.["stack-name"], "staging");
+        assert.equal(step.with?.policyPacks, "policy");
+        assert.equal(step.with?.["comment-on-pr"], true);
+        assert.ok(existsSync(join(ROOT, "policy", "PulumiPolicy.yaml")), "the policy pack directory policy/ has no PulumiPolicy.yaml");
+        assert.ok(existsSync(join(ROOT, "Pulumi.staging.yaml")));
+    });
+});
+
+describe("deploy.yml", () => {
+    const workflow = load("deploy.yml");
+    const { image, staging, production } = workflow.jobs;
+    const environment = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+    const releaseRun = (job: Job) => job.steps.find((s) => s.run?.includes("tools/release.ts"));
+
+    test("runs on pushes to main", () => {
+        assert.deepEqual((workflow.on.push as { branches: string[] }).branches, ["main"]);
+    });
+
+    test("builds once, tagged with the commit, and passes the digest reference on", () => {
+        const build = image.steps.find((s) => usesAction(s, "docker/build-push-action"));
+        assert.equal(build?.with?.tags, "${{ vars.IMAGE_REPOSITORY }}:${{ github.sha }}");
+        assert.equal(build?.with?.push, true);
+        assert.ok(existsSync(join(ROOT, String(build?.with?.context), "Dockerfile")), "the build context has no Dockerfile");
+        assert.equal(image.outputs?.image, "${{ steps.pushed.outputs.image }}");
+        const pushed = image.steps.find((s) => s.id === "pushed");
+        assert.equal(pushed?.env?.DIGEST, "${{ steps.build.outputs.digest }}");
+        assert.match(pushed?.run ?? "", /image=\$\{IMAGE_REPOSITORY\}@\$\{DIGEST\}/);
+    });
+
+    test("staging and production deploy the same digest with the release command", () => {
+        for (const [stack, job] of [["staging", staging], ["production", production]] as const) {
+            const step = releaseRun(job);
+            assert.equal(step?.run, `npx tsx tools/release.ts --stack ${stack} --image "$IMAGE" --yes`);
+            assert.equal(step?.env?.IMAGE, "${{ needs.image.outputs.image }}");
+        }
+    });
+
+    test("production waits for staging and for a manual approval (environment protection)", () => {
+        assert.equal(environment(production), "production");
+        assert.ok([production.needs].flat().includes("staging"));
+        assert.equal(environment(staging), "staging");
+    });
+
+    test("one concurrency group per stack, never cancelling a running update", () => {
+        const groups = [staging, production].map((job) => job.concurrency as { group: string; "cancel-in-progress": boolean });
+        assert.deepEqual(groups.map((g) => g.group), ["pulumi-staging", "pulumi-production"]);
+        assert.ok(groups.every((g) => g["cancel-in-progress"] === false));
+    });
+});
+
+describe("every command the workflows run exists here", () => {
+    const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+
+    for (const file of files) {
+        test(file, () => {
+            const runs = jobsOf(file).flatMap(([, job]) => job.steps.flatMap((s) => (s.run ? s.run.split("\n") : [])));
+            let checked = 0;
+            for (const line of runs) {
+                for (const m of line.matchAll(/\b(?:bash|sh|npx tsx|node)\s+((?:tools|app|scripts)\/[\w./-]+)/g)) {
+                    assert.ok(existsSync(join(ROOT, m[1])), `${file} runs ${m[1]}, which does not exist`);
+                    checked++;
+                }
+                for (const m of line.matchAll(/\bnpm (?:run(?:-script)? ([\w:-]+)|(test|start))\b/g)) {
+                    const script = m[1] ?? m[2];
+                    assert.ok(script in scripts, `${file} runs npm script "${script}", which package.json does not define`);
+                    checked++;
+                }
+                for (const m of line.matchAll(/tools\/release\.ts --stack ([\w.-]+)/g)) {
+                    assert.ok(existsSync(join(ROOT, `Pulumi.${m[1]}.yaml`)), `${file} releases to stack ${m[1]}, which has no Pulumi.${m[1]}.yaml`);
+                }
+            }
+            assert.ok(checked > 0 || file === "none", `${file}: found no repository commands to check`);
+        });
+    }
+});
