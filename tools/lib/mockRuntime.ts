@@ -25,6 +25,8 @@ export interface CapturedResource {
     readonly inputs: Record<string, unknown>;
     /** Dotted input property paths whose values were Pulumi secrets. */
     readonly secretInputs: string[];
+    /** Output property names the resource declares secret (`additionalSecretOutputs`, e.g. a password's `result`). */
+    readonly secretOutputs?: string[];
     /** Mocked outputs: the inputs plus what the cloud would compute. */
     outputs: Record<string, unknown>;
     readonly id?: string;
@@ -138,6 +140,7 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
             dependencies: [...new Set(req.getDependenciesList())],
             inputs,
             secretInputs,
+            secretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
             outputs: {},
             protect: req.getProtect?.() ?? false,
         };
@@ -198,6 +201,7 @@ interface RegisterRequest {
     getProvider(): string;
     getDependenciesList(): string[];
     getProtect?(): boolean;
+    getAdditionalsecretoutputsList?(): string[];
     getObject(): { toJavaScript(): unknown } | undefined;
 }
 

@@ -1,0 +1,132 @@
+/**
+ * The synth report: one JSON document (`report.json`, `--json`) and its readable form — the
+ * resource tree, a count per type, the problems found and the deploy critical path.
+ */
+import type { CriticalPathResult } from "./criticalPath";
+import { formatDuration } from "./criticalPath";
+import { nameOfUrn } from "./graph";
+import { formatSchemaError, type NotValidated, type SchemaError } from "./k8sValidate";
+import type { CapturedResource } from "./mockRuntime";
+
+/** One policy violation, in the policy runner's format. */
+export interface PolicyViolation {
+    readonly policyName: string;
+    readonly enforcementLevel: string;
+    readonly urn?: string;
+    readonly message: string;
+}
+
+/** The policy phase's outcome. */
+export interface PolicyResult {
+    /** False when the policy runner is not available yet. */
+    readonly ran: boolean;
+    /** Why it did not run. */
+    readonly reason?: string;
+    readonly violations: PolicyViolation[];
+}
+
+/** Everything synth found out about one stack. */
+export interface SynthReport {
+    readonly project: string;
+    readonly stack: string;
+    readonly stackFile: string;
+    /** 0 good, 1 schema errors or mandatory policy violations. */
+    readonly exitCode: 0 | 1;
+    readonly counts: {
+        readonly resources: number;
+        readonly custom: number;
+        readonly components: number;
+        readonly kubernetesObjects: number;
+        readonly byType: Record<string, number>;
+    };
+    /** Config values that were encrypted and replaced by placeholders. */
+    readonly secretPlaceholders: string[];
+    readonly schema: {
+        /** The schemas used. */
+        readonly source: string;
+        readonly validated: number;
+        readonly errors: SchemaError[];
+        readonly notValidated: NotValidated[];
+    };
+    readonly policy: PolicyResult;
+    readonly criticalPath: CriticalPathResult & { readonly total: string; readonly sum: string; readonly note: string };
+    readonly stackOutputs: Record<string, unknown>;
+}
+
+/** Mandatory violations (the ones that fail synth). */
+export function mandatoryViolations(policy: PolicyResult): PolicyViolation[] {
+    return policy.violations.filter((v) => v.enforcementLevel === "mandatory");
+}
+
+/** Resource count per type, sorted by type. */
+export function countByType(resources: readonly CapturedResource[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of [...resources].sort((a, b) => a.type.localeCompare(b.type))) {
+        counts[r.type] = (counts[r.type] ?? 0) + 1;
+    }
+    return counts;
+}
+
+/** The resources as a tree: components with their children, indented with box-drawing lines. */
+export function resourceTree(resources: readonly CapturedResource[]): string[] {
+    const urns = new Set(resources.map((r) => r.urn));
+    const children = new Map<string | undefined, CapturedResource[]>();
+    for (const r of resources) {
+        const parent = r.parent && urns.has(r.parent) ? r.parent : undefined;
+        children.set(parent, [...(children.get(parent) ?? []), r]);
+    }
+    const lines: string[] = [];
+    const walk = (parent: string | undefined, prefix: string): void => {
+        const list = [...(children.get(parent) ?? [])].sort((a, b) => Number(a.custom) - Number(b.custom) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+        list.forEach((r, i) => {
+            const last = i === list.length - 1;
+            lines.push(`${prefix}${last ? "└─ " : "├─ "}${r.name}  ${r.type}`);
+            walk(r.urn, `${prefix}${last ? "   " : "│  "}`);
+        });
+    };
+    walk(undefined, "");
+    return lines;
+}
+
+/** The readable summary printed by synth. */
+export function formatReport(report: SynthReport, resources: readonly CapturedResource[]): string {
+    const out: string[] = [];
+    const { counts, schema, policy, criticalPath: cp } = report;
+    out.push(`${report.project} (stack ${report.stack}): ${counts.resources} resources (${counts.custom} custom, ${counts.components} components), ${counts.kubernetesObjects} Kubernetes objects`);
+    out.push("", ...resourceTree(resources));
+    out.push("", "Resources per type:");
+    const width = Math.max(...Object.keys(counts.byType).map((t) => t.length));
+    for (const [type, n] of Object.entries(counts.byType)) {
+        out.push(`  ${type.padEnd(width)}  ${String(n).padStart(3)}`);
+    }
+    if (report.secretPlaceholders.length > 0) {
+        out.push("", `Encrypted config replaced by placeholders (cannot be decrypted offline): ${report.secretPlaceholders.join(", ")}`);
+    }
+    out.push("", `Kubernetes schemas (${schema.source}): ${schema.validated} objects checked, ${schema.errors.length} error${schema.errors.length === 1 ? "" : "s"}`);
+    for (const e of schema.errors) {
+        out.push(`  ERROR ${formatSchemaError(e)}`);
+    }
+    for (const n of schema.notValidated) {
+        out.push(`  not validated: ${n.object} (${n.apiVersion}): ${n.reason}`);
+    }
+    if (!policy.ran) {
+        out.push("", `Policies: not run (${policy.reason})`);
+    } else {
+        const mandatory = mandatoryViolations(policy).length;
+        out.push("", `Policies: ${policy.violations.length} violation${policy.violations.length === 1 ? "" : "s"} (${mandatory} mandatory)`);
+        for (const v of policy.violations) {
+            out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
+        }
+    }
+    out.push("", `Deploy estimate for a first pulumi up: ${cp.total} on the critical path (${cp.sum} if created one by one). ${cp.note}`);
+    out.push("  Critical path:");
+    for (const s of cp.path) {
+        out.push(`    ${formatDuration(s.start).padStart(6)} → ${formatDuration(s.finish).padStart(6)}  ${s.name}  ${s.type}`);
+    }
+    out.push("  Slow resources (overlapping windows run in parallel):");
+    for (const s of cp.slow) {
+        out.push(`    ${formatDuration(s.start).padStart(6)} → ${formatDuration(s.finish).padStart(6)}  ${s.name}  ${s.type}`);
+    }
+    out.push("", report.exitCode === 0 ? "OK: no schema errors, no mandatory policy violations." : "FAILED: see the errors above.");
+    return out.join("\n");
+}

@@ -1,0 +1,215 @@
+/**
+ * Offline synth: runs the real program (`index.ts`, unchanged) under Pulumi mocks with a stack's
+ * config, then shows and checks everything it would create — without credentials, state backend
+ * or cloud.
+ *
+ *   npm run synth -- --stack staging --out out/
+ *   npm run synth -- --config-file path/to/Pulumi.mystack.yaml --json
+ *
+ * Exit codes: 0 all good; 1 Kubernetes schema errors or mandatory policy violations; 2 config
+ * errors (nothing is written); 3 the program or synth itself failed.
+ */
+import { Command, Option } from "commander";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import { ConfigError } from "../config";
+import { criticalPath, formatDuration } from "./lib/criticalPath";
+import { renderSvg, toDot } from "./lib/graph";
+import { validateObjects } from "./lib/k8sValidate";
+import { kubernetesObjects, manifestsYaml } from "./lib/manifests";
+import { runProgram, type CaptureResult } from "./lib/mockRuntime";
+import { collectSecretValues, containsSecret } from "./lib/redact";
+import { countByType, formatReport, mandatoryViolations, type PolicyResult, type PolicyViolation, type SynthReport } from "./lib/report";
+import { StackFileError, loadStackConfig, type StackConfig } from "./lib/stackConfig";
+import { STACK_TYPE, buildStackExport, type StackExport } from "./lib/stackExport";
+
+/** The project's root: where `index.ts` and `Pulumi.yaml` live. */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** The files `--out` receives. */
+export const OUTPUT_FILES = ["stack-export.json", "manifests.yaml", "graph.dot", "graph.svg", "report.json"] as const;
+
+/** Options of {@link synth}. */
+export interface SynthOptions {
+    /** Stack name (`Pulumi.<stack>.yaml` in the project). */
+    readonly stack?: string;
+    /** Any stack file. */
+    readonly configFile?: string;
+    /** Directory for the five output files. */
+    readonly out?: string;
+    /** Print the report as JSON instead of the summary. */
+    readonly json?: boolean;
+    /** The program to run. @default the project's index.ts */
+    readonly program?: string;
+}
+
+/** Where synth prints. */
+export interface SynthIo {
+    stdout(text: string): void;
+    stderr(text: string): void;
+}
+
+const processIo: SynthIo = {
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    stderr: (text) => process.stderr.write(`${text}\n`),
+};
+
+/** Runs the policy runner on the export when it exists (it is written in parallel with synth). */
+async function runPolicyPhase(doc: StackExport): Promise<PolicyResult> {
+    if (!existsSync(path.join(__dirname, "lib", "policyRunner.ts"))) {
+        return { ran: false, reason: "tools/lib/policyRunner.ts is not there yet", violations: [] };
+    }
+    const modulePath = "./lib/policyRunner";
+    const mod = (await import(modulePath)) as { runPolicies?: (exportDoc: StackExport) => unknown };
+    if (typeof mod.runPolicies !== "function") {
+        return { ran: false, reason: "tools/lib/policyRunner.ts does not export runPolicies()", violations: [] };
+    }
+    const result = (await mod.runPolicies(doc)) as { violations?: PolicyViolation[] } | PolicyViolation[];
+    return { ran: true, violations: Array.isArray(result) ? result : (result.violations ?? []) };
+}
+
+/** Writes the files into a fresh temporary directory beside `out`, then moves them in. */
+async function writeOutputs(out: string, files: Record<(typeof OUTPUT_FILES)[number], string>): Promise<void> {
+    const target = path.resolve(out);
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = await mkdtemp(path.join(path.dirname(target), `.${path.basename(target)}.synth-`));
+    try {
+        for (const name of OUTPUT_FILES) {
+            await writeFile(path.join(tmp, name), files[name]);
+        }
+        await mkdir(target, { recursive: true });
+        for (const name of OUTPUT_FILES) {
+            await rename(path.join(tmp, name), path.join(target, name));
+        }
+    } finally {
+        await rm(tmp, { recursive: true, force: true });
+    }
+}
+
+function timer(io: SynthIo): (phase: string, detail: string) => void {
+    let last = Date.now();
+    return (phase, detail) => {
+        const now = Date.now();
+        io.stderr(`[synth] ${phase}: ${detail} (${((now - last) / 1000).toFixed(1)}s)`);
+        last = now;
+    };
+}
+
+/** Runs synth and returns the exit code. Never throws for expected failures; prints them instead. */
+export async function synth(options: SynthOptions, io: SynthIo = processIo): Promise<number> {
+    const progress = timer(io);
+    let stack: StackConfig;
+    let capture: CaptureResult;
+    try {
+        stack = loadStackConfig({ stack: options.stack, configFile: options.configFile, projectDir: PROJECT_DIR });
+        progress("config", `${path.relative(process.cwd(), stack.stackFile) || stack.stackFile}, ${Object.keys(stack.config).length} keys`);
+        capture = await runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(options.program ?? path.join(PROJECT_DIR, "index.ts")) });
+    } catch (err) {
+        if (err instanceof StackFileError || err instanceof ConfigError || (err as Error)?.name === "ConfigError") {
+            io.stderr((err as Error).message);
+            io.stderr(options.out ? `Nothing was written to ${options.out}.` : "");
+            return 2;
+        }
+        io.stderr(`synth: the program failed: ${(err as Error)?.stack ?? String(err)}`);
+        return 3;
+    }
+    progress("program", `${capture.resources.length} resources registered`);
+
+    const exportDoc = buildStackExport(capture, { project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, secretsProvider: stack.secretsProvider });
+    const objects = kubernetesObjects(capture.resources);
+    const schema = validateObjects(objects);
+    progress("schemas", `${schema.validated} Kubernetes objects checked, ${schema.errors.length} errors`);
+    const policy = await runPolicyPhase(exportDoc);
+    progress("policies", policy.ran ? `${policy.violations.length} violations` : "skipped");
+    const cp = criticalPath(exportDoc.deployment.resources);
+
+    const report: SynthReport = {
+        project: stack.project,
+        stack: stack.stack,
+        stackFile: stack.stackFile,
+        exitCode: schema.errors.length > 0 || mandatoryViolations(policy).length > 0 ? 1 : 0,
+        counts: {
+            resources: capture.resources.length,
+            custom: capture.resources.filter((r) => r.custom).length,
+            components: capture.resources.filter((r) => !r.custom).length,
+            kubernetesObjects: objects.length,
+            byType: countByType(capture.resources),
+        },
+        secretPlaceholders: stack.placeholders,
+        schema: { source: schemaSource(), ...schema },
+        policy,
+        criticalPath: {
+            ...cp,
+            total: formatDuration(cp.totalSeconds),
+            sum: formatDuration(cp.sumSeconds),
+            note: "Every figure is an estimate per resource type (sources in report.json); Ingress, certificates and DNS keep converging after pulumi up.",
+        },
+        stackOutputs: exportDoc.deployment.resources[0].outputs,
+    };
+
+    if (options.out) {
+        const dot = toDot(exportDoc.deployment.resources, `${stack.project} · ${stack.stack}`, new Set([STACK_TYPE]));
+        const files = {
+            "stack-export.json": `${JSON.stringify(exportDoc, null, 2)}\n`,
+            "manifests.yaml": manifestsYaml(objects, capture.resources),
+            "graph.dot": dot,
+            "graph.svg": await renderSvg(dot),
+            "report.json": `${JSON.stringify(report, null, 2)}\n`,
+        };
+        const secrets = collectSecretValues(capture.resources);
+        const leaking = Object.entries(files).filter(([, text]) => containsSecret(text, secrets));
+        if (leaking.length > 0) {
+            io.stderr(`synth: refusing to write ${leaking.map(([name]) => name).join(", ")}: a secret value would be written in plain text. This is a bug in synth's redaction.`);
+            return 3;
+        }
+        await writeOutputs(options.out, files);
+        progress("files", `${OUTPUT_FILES.join(", ")} written to ${options.out}`);
+    }
+    io.stdout(options.json ? JSON.stringify(report, null, 2) : formatReport(report, capture.resources));
+    return report.exitCode;
+}
+
+function schemaSource(): string {
+    const version = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
+    return `kubernetes-models ${version("kubernetes-models")}, @kubernetes-models/gke ${version("@kubernetes-models/gke")}`;
+}
+
+/** Parses the command line and runs synth; returns the exit code. */
+export async function main(argv: readonly string[], io: SynthIo = processIo): Promise<number> {
+    const program = new Command()
+        .name("synth")
+        .description("Run the Pulumi program offline under mocks with a stack's config; validate, draw and summarise what it would create.")
+        .option("-s, --stack <name>", "stack name: reads Pulumi.yaml and Pulumi.<name>.yaml in the project")
+        .option("-c, --config-file <path>", "any stack file (Pulumi.yaml is read from beside it, else from the project)")
+        .option("-o, --out <dir>", "write stack-export.json, manifests.yaml, graph.dot, graph.svg and report.json here")
+        .option("--json", "print the report as JSON instead of the summary")
+        .addOption(new Option("--program <path>", "run another program (tests)").hideHelp())
+        .addHelpText("after", "\nExit codes: 0 ok; 1 schema errors or mandatory policy violations; 2 config errors (nothing written); 3 program failure.")
+        .exitOverride()
+        .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) });
+    try {
+        program.parse([...argv], { from: "node" });
+    } catch (err) {
+        const code = (err as { exitCode?: number }).exitCode;
+        return code === 0 ? 0 : 2;
+    }
+    const opts = program.opts<{ stack?: string; configFile?: string; out?: string; json?: boolean; program?: string }>();
+    if (!opts.stack && !opts.configFile) {
+        io.stderr("synth: pass --stack <name> or --config-file <path>. Try --help.");
+        return 2;
+    }
+    return synth(opts, io);
+}
+
+if (require.main === module) {
+    main(process.argv).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err: unknown) => {
+            process.stderr.write(`synth: ${(err as Error)?.stack ?? String(err)}\n`);
+            process.exitCode = 3;
+        },
+    );
+}
