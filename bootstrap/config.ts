@@ -19,7 +19,7 @@ const EXAMPLES = {
     location: "europe-west1",
     stateBucketName: "acme-prod-pulumi-state",
     keyRingName: "pulumi",
-    artifactRepositoryId: "django-platform",
+    artifactRepositoryId: "django",
     workloadIdentityPoolId: "github-actions",
     deployerAccountId: "github-deployer",
     "gcp:project": "acme-prod",
@@ -60,7 +60,7 @@ export const bootstrapSchema = z
         artifactRepositoryId: z
             .string()
             .regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be lower case letters, digits and dashes, starting with a letter")
-            .default("django-platform"),
+            .default("django"),
         workloadIdentityPoolId: z
             .string()
             .regex(/^[a-z0-9-]{4,32}$/, "must be 4-32 lower case letters, digits or dashes")

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { BOOTSTRAP_PROJECT, validateBootstrapConfig } from "../bootstrap/config";
+import { BOOTSTRAP_PROJECT, bootstrapSchema, validateBootstrapConfig } from "../bootstrap/config";
 import { DEPLOYER_PERMISSIONS, GRANTABLE_PROJECT_ROLES, deployerPermissions } from "../bootstrap/deployerRoles";
 import { MAX_ROTATION_SECONDS } from "../bootstrap/secretsKeys";
 import { CaptureResult, CapturedResource, findAll, findOne, runProgram } from "../tools/lib/mockRuntime";
@@ -18,10 +18,11 @@ const PROGRAM = join(ROOT, "bootstrap", "index.ts");
 const REPO = "acme/django-platform";
 const BASIC_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
 
-/** `gcp:project`, `gcp:region` and `secretsprovider` of a main stack file. */
-function stackFile(stack: string): { project: string; region: string; secretsProvider: string } {
+/** `gcp:project`, `gcp:region`, `image` and `secretsprovider` of a main stack file. */
+function stackFile(stack: string): { project: string; region: string; image: string; secretsProvider: string } {
     const doc = parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { secretsprovider: string; config: Record<string, string> };
-    return { project: doc.config["gcp:project"], region: doc.config["gcp:region"], secretsProvider: doc.secretsprovider };
+    const config = doc.config;
+    return { project: config["gcp:project"], region: config["gcp:region"], image: config["django-platform:image"], secretsProvider: doc.secretsprovider };
 }
 
 const key = (k: string) => `${BOOTSTRAP_PROJECT}:${k}`;
@@ -64,8 +65,12 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
             `gh variable set GCP_WORKLOAD_IDENTITY_PROVIDER --repo ${REPO} --body '${String(provider.outputs.name)}'`,
             `gh variable set GCP_SERVICE_ACCOUNT --repo ${REPO} --body 'github-deployer@${staging.project}.iam.gserviceaccount.com'`,
             `gh variable set PULUMI_BACKEND_URL --repo ${REPO} --body 'gs://${bucket}'`,
-            `gh variable set IMAGE_REPOSITORY --repo ${REPO} --body '${staging.region}-docker.pkg.dev/${staging.project}/django-platform/app'`,
+            `gh variable set IMAGE_REPOSITORY --repo ${REPO} --body '${staging.region}-docker.pkg.dev/${staging.project}/django/app'`,
         ]);
+    });
+
+    test("the image repository is the one the staging stack file's image comes from", () => {
+        assert.ok(staging.image.startsWith(`${String(result.stackOutputs.imageRepository)}:`), `${staging.image} vs ${String(result.stackOutputs.imageRepository)}`);
     });
 
     test("one protected, rotating ENCRYPT_DECRYPT key per stack, in the stack's project", () => {
@@ -236,4 +241,23 @@ describe("bootstrap config errors", () => {
         assert.equal(cfg.stateBucketName, "acme-ops-pulumi-state");
         assert.equal(cfg.keyRingName, "pulumi");
     });
+});
+
+test("bootstrap/Pulumi.yaml declares the required key and the defaults of the zod schema, nothing optional", () => {
+    const declared = (parse(readFileSync(join(ROOT, "bootstrap", "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> }).config;
+    for (const [name, declaration] of Object.entries(declared)) {
+        const schema = bootstrapSchema.shape[name as keyof typeof bootstrapSchema.shape];
+        assert.ok(schema, `Pulumi.yaml declares ${name}, which bootstrap/config.ts does not read`);
+        const parsed = schema.safeParse(undefined);
+        if (!parsed.success) {
+            assert.equal(declaration.default, undefined, `${name} is required; Pulumi.yaml must not give it a default`);
+        } else {
+            assert.notEqual(parsed.data, undefined, `${name} is optional without default; declaring it would make Pulumi require it`);
+            assert.deepEqual(declaration.default, parsed.data, `the default of ${name} differs between Pulumi.yaml and bootstrap/config.ts`);
+        }
+    }
+    const undeclaredRequiredOrDefaulted = Object.entries(bootstrapSchema.shape)
+        .filter(([name, schema]) => !(name in declared) && (!schema.safeParse(undefined).success || schema.safeParse(undefined).data !== undefined))
+        .map(([name]) => name);
+    assert.deepEqual(undeclaredRequiredOrDefaulted, ["stackProjects"], "only stackProjects (an object, which Pulumi.yaml cannot type) may go undeclared");
 });
