@@ -10,19 +10,19 @@
  * errors (nothing is written); 3 the program or synth itself failed.
  */
 import { Command, Option } from "commander";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { ConfigError } from "../config";
 import { criticalPath, formatDuration } from "./lib/criticalPath";
-import { renderSvg, toDot } from "./lib/graph";
+import { nameOfUrn, renderSvg, toDot } from "./lib/graph";
 import { validateObjects } from "./lib/k8sValidate";
 import { kubernetesObjects, manifestsYaml } from "./lib/manifests";
 import { runProgram, type CaptureResult } from "./lib/mockRuntime";
+import { PolicyInputError, readPolicyConfig, runPolicies } from "./lib/policyRunner";
 import { collectSecretValues, containsSecret } from "./lib/redact";
-import { countByType, formatReport, mandatoryViolations, type PolicyResult, type PolicyViolation, type SynthReport } from "./lib/report";
+import { countByType, formatReport, mandatoryViolations, type PolicyResult, type SynthReport } from "./lib/report";
 import { StackFileError, loadStackConfig, type StackConfig } from "./lib/stackConfig";
-import { STACK_TYPE, buildStackExport, type StackExport } from "./lib/stackExport";
+import { STACK_TYPE, buildStackExport } from "./lib/stackExport";
 
 /** The project's root: where `index.ts` and `Pulumi.yaml` live. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -40,6 +40,8 @@ export interface SynthOptions {
     readonly out?: string;
     /** Print the report as JSON instead of the summary. */
     readonly json?: boolean;
+    /** Policy config file for the policy pack (`{ "<policy>": "advisory" | {…} }`). @default the pack's defaults */
+    readonly policyConfig?: string;
     /** The program to run. @default the project's index.ts */
     readonly program?: string;
 }
@@ -54,20 +56,6 @@ const processIo: SynthIo = {
     stdout: (text) => process.stdout.write(`${text}\n`),
     stderr: (text) => process.stderr.write(`${text}\n`),
 };
-
-/** Runs the policy runner on the export when it exists (it is written in parallel with synth). */
-async function runPolicyPhase(doc: StackExport): Promise<PolicyResult> {
-    if (!existsSync(path.join(__dirname, "lib", "policyRunner.ts"))) {
-        return { ran: false, reason: "tools/lib/policyRunner.ts is not there yet", violations: [] };
-    }
-    const modulePath = "./lib/policyRunner";
-    const mod = (await import(modulePath)) as { runPolicies?: (exportDoc: StackExport) => unknown };
-    if (typeof mod.runPolicies !== "function") {
-        return { ran: false, reason: "tools/lib/policyRunner.ts does not export runPolicies()", violations: [] };
-    }
-    const result = (await mod.runPolicies(doc)) as { violations?: PolicyViolation[] } | PolicyViolation[];
-    return { ran: true, violations: Array.isArray(result) ? result : (result.violations ?? []) };
-}
 
 /** Writes the files into a fresh temporary directory beside `out`, then moves them in. */
 async function writeOutputs(out: string, files: Record<(typeof OUTPUT_FILES)[number], string>): Promise<void> {
@@ -101,14 +89,18 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     const progress = timer(io);
     let stack: StackConfig;
     let capture: CaptureResult;
+    let policyConfig: Record<string, unknown> | undefined;
     try {
+        policyConfig = options.policyConfig ? readPolicyConfig(options.policyConfig) : undefined;
         stack = loadStackConfig({ stack: options.stack, configFile: options.configFile, projectDir: PROJECT_DIR });
         progress("config", `${path.relative(process.cwd(), stack.stackFile) || stack.stackFile}, ${Object.keys(stack.config).length} keys`);
         capture = await runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(options.program ?? path.join(PROJECT_DIR, "index.ts")) });
     } catch (err) {
-        if (err instanceof StackFileError || err instanceof ConfigError || (err as Error)?.name === "ConfigError") {
+        if (err instanceof StackFileError || err instanceof PolicyInputError || err instanceof ConfigError || (err as Error)?.name === "ConfigError") {
             io.stderr((err as Error).message);
-            io.stderr(options.out ? `Nothing was written to ${options.out}.` : "");
+            if (options.out) {
+                io.stderr(`Nothing was written to ${options.out}.`);
+            }
             return 2;
         }
         io.stderr(`synth: the program failed: ${(err as Error)?.stack ?? String(err)}`);
@@ -120,8 +112,14 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     const objects = kubernetesObjects(capture.resources);
     const schema = validateObjects(objects);
     progress("schemas", `${schema.validated} Kubernetes objects checked, ${schema.errors.length} errors`);
-    const policy = await runPolicyPhase(exportDoc);
-    progress("policies", policy.ran ? `${policy.violations.length} violations` : "skipped");
+    let policy: PolicyResult;
+    try {
+        policy = { violations: await runPolicies(exportDoc, policyConfig) };
+    } catch (err) {
+        io.stderr(`synth: policies: ${(err as Error).message}`);
+        return err instanceof PolicyInputError ? 2 : 3;
+    }
+    progress("policies", `${policy.violations.length} violations, ${mandatoryViolations(policy).length} mandatory`);
     const cp = criticalPath(exportDoc.deployment.resources);
 
     const report: SynthReport = {
@@ -149,7 +147,7 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     };
 
     if (options.out) {
-        const dot = toDot(exportDoc.deployment.resources, `${stack.project} · ${stack.stack}`, new Set([STACK_TYPE]));
+        const dot = toDot(exportDoc.deployment.resources, `${stack.project} · ${stack.stack}`, isPlumbing);
         const files = {
             "stack-export.json": `${JSON.stringify(exportDoc, null, 2)}\n`,
             "manifests.yaml": manifestsYaml(objects, capture.resources),
@@ -170,6 +168,11 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     return report.exitCode;
 }
 
+/** The stack root and default providers: in every export, and only clutter in a drawing. */
+function isPlumbing(r: { type: string; urn: string }): boolean {
+    return r.type === STACK_TYPE || (r.type.startsWith("pulumi:providers:") && nameOfUrn(r.urn).startsWith("default"));
+}
+
 function schemaSource(): string {
     const version = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
     return `kubernetes-models ${version("kubernetes-models")}, @kubernetes-models/gke ${version("@kubernetes-models/gke")}`;
@@ -184,6 +187,7 @@ export async function main(argv: readonly string[], io: SynthIo = processIo): Pr
         .option("-c, --config-file <path>", "any stack file (Pulumi.yaml is read from beside it, else from the project)")
         .option("-o, --out <dir>", "write stack-export.json, manifests.yaml, graph.dot, graph.svg and report.json here")
         .option("--json", "print the report as JSON instead of the summary")
+        .option("--policy-config <path>", "policy pack config (JSON), as for npm run policy")
         .addOption(new Option("--program <path>", "run another program (tests)").hideHelp())
         .addHelpText("after", "\nExit codes: 0 ok; 1 schema errors or mandatory policy violations; 2 config errors (nothing written); 3 program failure.")
         .exitOverride()
@@ -194,7 +198,7 @@ export async function main(argv: readonly string[], io: SynthIo = processIo): Pr
         const code = (err as { exitCode?: number }).exitCode;
         return code === 0 ? 0 : 2;
     }
-    const opts = program.opts<{ stack?: string; configFile?: string; out?: string; json?: boolean; program?: string }>();
+    const opts = program.opts<SynthOptions>();
     if (!opts.stack && !opts.configFile) {
         io.stderr("synth: pass --stack <name> or --config-file <path>. Try --help.");
         return 2;

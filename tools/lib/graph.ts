@@ -111,10 +111,11 @@ function fill(type: string): string {
 /**
  * The graph in DOT: components as nested clusters; solid edges for dependencies, dotted for
  * explicit providers, dashed for custom parents. Edges point from what is created first.
- * Resources of `hidden` types (e.g. the stack root) are left out.
+ * Resources for which `hide` is true (e.g. the stack root, default providers) are left out,
+ * with their edges.
  */
-export function toDot(resources: readonly GraphResource[], title: string, hidden: ReadonlySet<string> = new Set()): string {
-    const shown = resources.filter((r) => !hidden.has(r.type));
+export function toDot(resources: readonly GraphResource[], title: string, hide: (r: GraphResource) => boolean = () => false): string {
+    const shown = resources.filter((r) => !hide(r));
     const graph = new ResourceGraph(shown);
     const ids = new Map<string, string>();
     shown.forEach((r, i) => ids.set(r.urn, `n${i}`));

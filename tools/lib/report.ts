@@ -7,21 +7,10 @@ import { formatDuration } from "./criticalPath";
 import { nameOfUrn } from "./graph";
 import { formatSchemaError, type NotValidated, type SchemaError } from "./k8sValidate";
 import type { CapturedResource } from "./mockRuntime";
-
-/** One policy violation, in the policy runner's format. */
-export interface PolicyViolation {
-    readonly policyName: string;
-    readonly enforcementLevel: string;
-    readonly urn?: string;
-    readonly message: string;
-}
+import type { PolicyViolation } from "./policyRunner";
 
 /** The policy phase's outcome. */
 export interface PolicyResult {
-    /** False when the policy runner is not available yet. */
-    readonly ran: boolean;
-    /** Why it did not run. */
-    readonly reason?: string;
     readonly violations: PolicyViolation[];
 }
 
@@ -109,14 +98,10 @@ export function formatReport(report: SynthReport, resources: readonly CapturedRe
     for (const n of schema.notValidated) {
         out.push(`  not validated: ${n.object} (${n.apiVersion}): ${n.reason}`);
     }
-    if (!policy.ran) {
-        out.push("", `Policies: not run (${policy.reason})`);
-    } else {
-        const mandatory = mandatoryViolations(policy).length;
-        out.push("", `Policies: ${policy.violations.length} violation${policy.violations.length === 1 ? "" : "s"} (${mandatory} mandatory)`);
-        for (const v of policy.violations) {
-            out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
-        }
+    const mandatory = mandatoryViolations(policy).length;
+    out.push("", `Policies: ${policy.violations.length} violation${policy.violations.length === 1 ? "" : "s"} (${mandatory} mandatory)`);
+    for (const v of policy.violations) {
+        out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
     }
     out.push("", `Deploy estimate for a first pulumi up: ${cp.total} on the critical path (${cp.sum} if created one by one). ${cp.note}`);
     out.push("  Critical path:");
