@@ -125,7 +125,7 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     const report: SynthReport = {
         project: stack.project,
         stack: stack.stack,
-        stackFile: stack.stackFile,
+        stackFile: path.relative(PROJECT_DIR, stack.stackFile),
         exitCode: schema.errors.length > 0 || mandatoryViolations(policy).length > 0 ? 1 : 0,
         counts: {
             resources: capture.resources.length,

@@ -18,6 +18,7 @@ export interface PolicyResult {
 export interface SynthReport {
     readonly project: string;
     readonly stack: string;
+    /** The stack file, relative to the project. */
     readonly stackFile: string;
     /** 0 good, 1 schema errors or mandatory policy violations. */
     readonly exitCode: 0 | 1;
