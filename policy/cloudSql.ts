@@ -1,0 +1,253 @@
+/**
+ * Cloud SQL for PostgreSQL: private IP only, TLS, backups, HA and deletion protection in production,
+ * the CIS logging flags and Query Insights.
+ */
+import * as gcp from "@pulumi/gcp";
+import type { ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
+import type { Unwrap } from "@pulumi/pulumi";
+import {
+    configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, stringList,
+    typedPolicy,
+} from "./lib/define";
+import { isUnknown, isUnset, knownItems, knownString, read, show, Unknown, UNKNOWN } from "./lib/values";
+
+type Instance = Unwrap<gcp.sql.DatabaseInstanceArgs>;
+
+/** A policy on `gcp.sql.DatabaseInstance`. */
+function instancePolicy(
+    meta: PolicyMeta,
+    validate: (instance: Instance, args: ResourceValidationArgs, report: ReportViolation) => void,
+): PackPolicy {
+    return typedPolicy(meta, gcp.sql.DatabaseInstance, validate);
+}
+
+export const sqlInstanceDisablesPublicIp = instancePolicy({
+    name: "sql-instance-disables-public-ip",
+    description: "Cloud SQL must have no public IPv4 address and must be reachable on a private network (CIS GCP 6.6).",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set settings.ipConfiguration.ipv4Enabled: false and privateNetwork to the VPC (after the private services access connection).",
+}, (instance, _args, report) => {
+    const ip = read(() => instance.settings?.ipConfiguration);
+    if (isUnknown(ip)) {
+        return;
+    }
+    const ipv4 = read(() => ip?.ipv4Enabled);
+    if (!isUnknown(ipv4) && ipv4 !== false) {
+        report(`settings.ipConfiguration.ipv4Enabled is ${show(ipv4)} (the default is true); set it to false.`);
+    }
+    const network = read(() => ip?.privateNetwork);
+    if (isUnset(network) || network === "") {
+        report("settings.ipConfiguration.privateNetwork is unset; attach the instance to the VPC.");
+    }
+});
+
+export const sqlInstanceForbidsOpenAuthorizedNetworks = instancePolicy({
+    name: "sql-instance-forbids-open-authorized-networks",
+    description: "Cloud SQL authorized networks must not include the whole internet (a CIDR ending in /0).",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove the authorized network; connect through the private IP or the Cloud SQL Auth Proxy.",
+}, (instance, _args, report) => {
+    const networks = knownItems(read(() => instance.settings?.ipConfiguration?.authorizedNetworks));
+    for (const network of networks) {
+        const cidr = knownString(read(() => network.value));
+        if (cidr !== undefined && cidr.trim().endsWith("/0")) {
+            report(`authorized network ${show(read(() => network.name))} is ${cidr}: open to the internet; remove it.`);
+        }
+    }
+});
+
+const DEFAULT_SSL_MODES = ["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"];
+
+export const sqlInstanceRequiresSsl = instancePolicy({
+    name: "sql-instance-requires-ssl",
+    description: "Cloud SQL must refuse unencrypted connections (settings.ipConfiguration.sslMode, CIS GCP 6.4).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set sslMode ENCRYPTED_ONLY (direct private IP, sslmode=require) or TRUSTED_CLIENT_CERTIFICATE_REQUIRED (Auth Proxy).",
+    configSchema: {
+        properties: { allowedSslModes: stringList(DEFAULT_SSL_MODES, "Accepted values of settings.ipConfiguration.sslMode.") },
+    },
+}, (instance, args, report) => {
+    const { allowedSslModes } = configOf(args, { allowedSslModes: DEFAULT_SSL_MODES });
+    const mode = read(() => instance.settings?.ipConfiguration?.sslMode);
+    if (!isUnknown(mode) && (mode === undefined || !allowedSslModes.includes(mode))) {
+        report(`settings.ipConfiguration.sslMode is ${show(mode)}; use one of ${allowedSslModes.join(", ")}.`);
+    }
+});
+
+export const sqlInstanceEnablesBackups = instancePolicy({
+    name: "sql-instance-enables-backups",
+    description: "Cloud SQL must take automated backups.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set settings.backupConfiguration.enabled: true (with a startTime outside peak hours).",
+}, (instance, _args, report) => {
+    const enabled = read(() => instance.settings?.backupConfiguration?.enabled);
+    if (!isUnknown(enabled) && enabled !== true) {
+        report(`settings.backupConfiguration.enabled is ${show(enabled)}; set it to true.`);
+    }
+});
+
+export const sqlInstanceEnablesPointInTimeRecovery = instancePolicy({
+    name: "sql-instance-enables-point-in-time-recovery",
+    description: "Cloud SQL should keep transaction logs for point-in-time recovery.",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set settings.backupConfiguration.pointInTimeRecoveryEnabled: true.",
+}, (instance, _args, report) => {
+    const pitr = read(() => instance.settings?.backupConfiguration?.pointInTimeRecoveryEnabled);
+    if (!isUnknown(pitr) && pitr !== true) {
+        report(`settings.backupConfiguration.pointInTimeRecoveryEnabled is ${show(pitr)}; set it to true.`);
+    }
+});
+
+export const sqlInstanceIsHighlyAvailableInProduction = instancePolicy({
+    name: "sql-instance-is-highly-available-in-production",
+    description: "In production stacks Cloud SQL must be regional (a standby in a second zone).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set settings.availabilityType: REGIONAL, e.g. `pulumi config set --path database.highAvailability true -s production`.",
+    configSchema: { properties: { productionStacks: productionStacksSchema } },
+}, (instance, args, report) => {
+    const { productionStacks } = configOf(args, { productionStacks: DEFAULT_PRODUCTION_STACKS });
+    if (!isProductionUrn(args.urn, productionStacks)) {
+        return;
+    }
+    const availability = read(() => instance.settings?.availabilityType);
+    if (!isUnknown(availability) && availability !== "REGIONAL") {
+        report(`settings.availabilityType is ${show(availability)}; production needs REGIONAL.`);
+    }
+});
+
+export const sqlInstanceEnablesDeletionProtectionInProduction = instancePolicy({
+    name: "sql-instance-enables-deletion-protection-in-production",
+    description: "In production stacks Cloud SQL must be protected three ways: deletionProtection, settings.deletionProtectionEnabled and Pulumi `protect`.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set deletionProtection: true, settings.deletionProtectionEnabled: true and the `protect: true` resource option in production.",
+    configSchema: { properties: { productionStacks: productionStacksSchema } },
+}, (instance, args, report) => {
+    const { productionStacks } = configOf(args, { productionStacks: DEFAULT_PRODUCTION_STACKS });
+    if (!isProductionUrn(args.urn, productionStacks)) {
+        return;
+    }
+    if (read(() => instance.deletionProtection) === false) {
+        report("deletionProtection is false; set it to true in production.");
+    }
+    const enabled = read(() => instance.settings?.deletionProtectionEnabled);
+    if (!isUnknown(enabled) && enabled !== true) {
+        report(`settings.deletionProtectionEnabled is ${show(enabled)}; set it to true in production.`);
+    }
+    if (args.opts.protect !== true) {
+        report("the resource option protect is not set; add `protect: true` in production.");
+    }
+});
+
+/** PostgreSQL's defaults for the flags we check (the effective value when a flag is not set). */
+const POSTGRES_DEFAULTS: Readonly<Record<string, string>> = {
+    "log_connections": "off",
+    "log_disconnections": "off",
+    "log_checkpoints": "on",
+    "log_lock_waits": "off",
+    "log_min_messages": "warning",
+    "log_min_error_statement": "error",
+    "log_min_duration_statement": "-1",
+    "log_temp_files": "-1",
+    "cloudsql.enable_pgaudit": "off",
+};
+
+/** The effective value of a database flag (lower-cased), or UNKNOWN when the flags are not known. */
+function flagValue(instance: Instance, name: string): string | Unknown {
+    const flags = read(() => instance.settings?.databaseFlags);
+    if (isUnknown(flags)) {
+        return UNKNOWN;
+    }
+    let unknownEntry = false;
+    for (const flag of knownItems(flags)) {
+        const flagName = read(() => flag.name);
+        if (flagName === name) {
+            const value = read(() => flag.value);
+            return isUnknown(value) ? UNKNOWN : String(value).toLowerCase();
+        }
+        unknownEntry ||= isUnknown(flagName);
+    }
+    unknownEntry ||= knownItems(flags).length !== (flags?.length ?? 0);
+    return unknownEntry ? UNKNOWN : POSTGRES_DEFAULTS[name] ?? "";
+}
+
+/** A policy requiring each listed flag to have one of the accepted values. */
+function flagPolicy(meta: PolicyMeta, expected: Readonly<Record<string, readonly string[]>>): PackPolicy {
+    return instancePolicy(meta, (instance, _args, report) => {
+        for (const [flag, accepted] of Object.entries(expected)) {
+            const value = flagValue(instance, flag);
+            if (!isUnknown(value) && !accepted.includes(value)) {
+                report(`database flag ${flag} is ${JSON.stringify(value)}; set it to ${accepted.map((a) => JSON.stringify(a)).join(" or ")}.`);
+            }
+        }
+    });
+}
+
+const FLAG_REMEDIATION = "Add the flag to settings.databaseFlags, e.g. { name: \"log_connections\", value: \"on\" }.";
+
+export const sqlInstanceLogsConnections = flagPolicy({
+    name: "sql-instance-logs-connections",
+    description: "Cloud SQL must log connections and disconnections (log_connections, log_disconnections on; CIS GCP 6.2.2/6.2.3).",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    remediationSteps: FLAG_REMEDIATION,
+}, { "log_connections": ["on"], "log_disconnections": ["on"] });
+
+export const sqlInstanceLogsCheckpointsAndLockWaits = flagPolicy({
+    name: "sql-instance-logs-checkpoints-and-lock-waits",
+    description: "Cloud SQL must log checkpoints and lock waits (log_checkpoints, log_lock_waits on).",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: FLAG_REMEDIATION,
+}, { "log_checkpoints": ["on"], "log_lock_waits": ["on"] });
+
+export const sqlInstanceSetsLogSeverityFlags = flagPolicy({
+    name: "sql-instance-sets-log-severity-flags",
+    description: "Cloud SQL must log at warning or stricter and log failing statements (log_min_messages, log_min_error_statement; CIS GCP 6.2.4/6.2.5).",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Leave log_min_messages at warning (or error) and log_min_error_statement at error.",
+}, { "log_min_messages": ["warning", "error"], "log_min_error_statement": ["error"] });
+
+export const sqlInstanceDisablesStatementDurationLogging = flagPolicy({
+    name: "sql-instance-disables-statement-duration-logging",
+    description: "Cloud SQL must not log statements by duration (log_min_duration_statement -1): they may contain secrets (CIS GCP 6.2.7).",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    remediationSteps: "Remove log_min_duration_statement from settings.databaseFlags or set it to \"-1\"; use Query Insights instead.",
+}, { "log_min_duration_statement": ["-1"] });
+
+export const sqlInstanceLogsTempFiles = flagPolicy({
+    name: "sql-instance-logs-temp-files",
+    description: "Cloud SQL must log all temporary files (log_temp_files 0).",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Add { name: \"log_temp_files\", value: \"0\" } to settings.databaseFlags.",
+}, { "log_temp_files": ["0"] });
+
+export const sqlInstanceEnablesPgaudit = flagPolicy({
+    name: "sql-instance-enables-pgaudit",
+    description: "Cloud SQL must enable pgAudit (cloudsql.enable_pgaudit on; CIS GCP 6.2.8).",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Add { name: \"cloudsql.enable_pgaudit\", value: \"on\" } to settings.databaseFlags.",
+}, { "cloudsql.enable_pgaudit": ["on"] });
+
+export const sqlInstanceEnablesQueryInsights = instancePolicy({
+    name: "sql-instance-enables-query-insights",
+    description: "Cloud SQL should have Query Insights on, to find slow queries without statement logging.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set settings.insightsConfig.queryInsightsEnabled: true.",
+}, (instance, _args, report) => {
+    const enabled = read(() => instance.settings?.insightsConfig?.queryInsightsEnabled);
+    if (!isUnknown(enabled) && enabled !== true) {
+        report(`settings.insightsConfig.queryInsightsEnabled is ${show(enabled)}; set it to true.`);
+    }
+});

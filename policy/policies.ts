@@ -1,0 +1,41 @@
+/**
+ * Every policy of the pack, importable without starting the CrossGuard server (only `index.ts`
+ * does that). The runner, the docs generator and the tests use this list.
+ */
+import * as cloudSql from "./cloudSql";
+import * as gke from "./gke";
+import * as iamKms from "./iamKms";
+import type { PackPolicy } from "./lib/define";
+import * as networking from "./networking";
+import * as podSecurity from "./podSecurity";
+import * as storage from "./storage";
+import * as workloads from "./workloads";
+
+export type { PackPolicy } from "./lib/define";
+
+/** The domain modules, in the order the docs list them. */
+export const policyDomains: ReadonlyArray<{ readonly title: string; readonly module: Record<string, unknown> }> = [
+    { title: "Pod security", module: podSecurity },
+    { title: "Workloads", module: workloads },
+    { title: "Networking", module: networking },
+    { title: "Cloud SQL", module: cloudSql },
+    { title: "GKE", module: gke },
+    { title: "Storage", module: storage },
+    { title: "IAM and KMS", module: iamKms },
+];
+
+/** True for a policy object (as opposed to a helper a domain module exports). */
+export function isPackPolicy(value: unknown): value is PackPolicy {
+    const candidate = value as Partial<PackPolicy> | null;
+    return typeof candidate === "object" && candidate !== null && typeof candidate.name === "string"
+        && Array.isArray(candidate.resourceTypes)
+        && ("validateResource" in candidate || "validateStack" in candidate);
+}
+
+/** The policies of one domain module, in export order. */
+export function policiesOf(module: Record<string, unknown>): PackPolicy[] {
+    return Object.values(module).filter(isPackPolicy);
+}
+
+/** Every policy of the pack. */
+export const allPolicies: PackPolicy[] = policyDomains.flatMap(({ module }) => policiesOf(module));

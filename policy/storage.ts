@@ -1,0 +1,153 @@
+/**
+ * Cloud Storage: uniform access, public access prevention, and public read only on the allow-listed
+ * static-assets bucket; versioning, access logs and a read-only CORS policy.
+ */
+import * as gcp from "@pulumi/gcp";
+import type { PolicyResource } from "@pulumi/policy";
+import { configOf, matchesAny, stackPolicy, stringList, typedPolicy, typeTokenOf } from "./lib/define";
+import { membersOf, PUBLIC_MEMBERS, roleOf } from "./lib/iam";
+import { isUnknown, isUnset, knownItems, knownString, read, show } from "./lib/values";
+
+const BUCKET = typeTokenOf(gcp.storage.Bucket);
+const BUCKET_IAM_TYPES = [typeTokenOf(gcp.storage.BucketIAMMember), typeTokenOf(gcp.storage.BucketIAMBinding)];
+
+/** Pulumi resource-name globs of the buckets that may be public (the static assets). */
+const DEFAULT_PUBLIC_BUCKETS = ["*-statics-bucket"];
+const publicBucketsSchema = stringList(
+    DEFAULT_PUBLIC_BUCKETS,
+    "Pulumi resource-name globs of the buckets that may be public (static assets only).",
+);
+
+export const storageBucketEnforcesUniformAccess = typedPolicy({
+    name: "storage-bucket-enforces-uniform-access",
+    description: "Buckets must use uniform bucket-level access (IAM only, no per-object ACLs).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set uniformBucketLevelAccess: true.",
+}, gcp.storage.Bucket, (bucket, _args, report) => {
+    const uniform = read(() => bucket.uniformBucketLevelAccess);
+    if (!isUnknown(uniform) && uniform !== true) {
+        report(`uniformBucketLevelAccess is ${show(uniform)}; set it to true.`);
+    }
+});
+
+export const storageBucketEnforcesPublicAccessPrevention = typedPolicy({
+    name: "storage-bucket-enforces-public-access-prevention",
+    description: "Buckets must enforce public access prevention, except the allow-listed static-assets bucket.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set publicAccessPrevention: \"enforced\"; only a bucket whose Pulumi name matches publicBuckets may stay \"inherited\".",
+    configSchema: { properties: { publicBuckets: publicBucketsSchema } },
+}, gcp.storage.Bucket, (bucket, args, report) => {
+    const { publicBuckets } = configOf(args, { publicBuckets: DEFAULT_PUBLIC_BUCKETS });
+    if (matchesAny(args.name, publicBuckets)) {
+        return;
+    }
+    const prevention = read(() => bucket.publicAccessPrevention);
+    if (!isUnknown(prevention) && prevention !== "enforced") {
+        report(`publicAccessPrevention is ${show(prevention)} on ${args.name}, which is not an allow-listed public bucket; set it to "enforced".`);
+    }
+});
+
+/** The Bucket resource an IAM member/binding applies to: by bucket name, else its only Bucket dependency. */
+function bucketOf(iam: PolicyResource, resources: readonly PolicyResource[]): PolicyResource | undefined {
+    const bucket = knownString(read(() => iam.props.bucket))?.replace(/^b\//, "");
+    const byName = bucket === undefined ? undefined
+        : resources.find((r) => r.type === BUCKET && read(() => r.props.name) === bucket);
+    if (byName !== undefined) {
+        return byName;
+    }
+    const dependencies = iam.dependencies.filter((d) => d.type === BUCKET);
+    return dependencies.length === 1 ? dependencies[0] : undefined;
+}
+
+export const storageBucketAllowsPublicReadOnlyOnStatics = stackPolicy({
+    name: "storage-bucket-allows-public-read-only-on-statics",
+    description: "allUsers/allAuthenticatedUsers may only get roles/storage.objectViewer, and only on an allow-listed static-assets bucket.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove the public IAM member; serve public files from the statics bucket (Pulumi name matching publicBuckets) with roles/storage.objectViewer only.",
+    configSchema: {
+        properties: {
+            publicBuckets: publicBucketsSchema,
+            allowedPublicRoles: stringList(["roles/storage.objectViewer"], "Roles the public may get on an allow-listed bucket."),
+        },
+    },
+}, [BUCKET, ...BUCKET_IAM_TYPES], (args, report) => {
+    const { publicBuckets, allowedPublicRoles } = configOf(args, {
+        publicBuckets: DEFAULT_PUBLIC_BUCKETS, allowedPublicRoles: ["roles/storage.objectViewer"],
+    });
+    for (const iam of args.resources.filter((r) => BUCKET_IAM_TYPES.includes(r.type))) {
+        const publicMembers = membersOf(iam.props).members.filter((m) => PUBLIC_MEMBERS.includes(m));
+        if (publicMembers.length === 0) {
+            continue;
+        }
+        const who = publicMembers.join(", ");
+        const role = roleOf(iam.props);
+        if (role !== undefined && !allowedPublicRoles.includes(role)) {
+            report(`${iam.name} grants ${role} to ${who}; the public may only get ${allowedPublicRoles.join(", ")}.`, iam.urn);
+        }
+        const bucket = bucketOf(iam, args.resources);
+        const bucketName = knownString(read(() => iam.props.bucket));
+        if (bucket !== undefined && !matchesAny(bucket.name, publicBuckets)) {
+            report(`${iam.name} makes bucket ${bucket.name} public to ${who}, but only buckets matching ${publicBuckets.join(", ")} may be public.`, iam.urn);
+        } else if (bucket === undefined && bucketName !== undefined) {
+            report(`${iam.name} makes bucket ${JSON.stringify(bucketName)} public to ${who}; it is not an allow-listed bucket of this stack.`, iam.urn);
+        }
+    }
+});
+
+export const storageBucketEnablesVersioning = typedPolicy({
+    name: "storage-bucket-enables-versioning",
+    description: "Buckets should keep object versions so an overwrite or delete can be undone.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set versioning.enabled: true (and a lifecycle rule for old versions).",
+}, gcp.storage.Bucket, (bucket, _args, report) => {
+    const enabled = read(() => bucket.versioning?.enabled);
+    if (!isUnknown(enabled) && enabled !== true) {
+        report(`versioning.enabled is ${show(enabled)}; set it to true.`);
+    }
+});
+
+/** Log buckets do not log into themselves. */
+const DEFAULT_LOG_BUCKETS = ["*-logs", "*-logs-bucket"];
+
+export const storageBucketEnablesAccessLogging = typedPolicy({
+    name: "storage-bucket-enables-access-logging",
+    description: "Buckets should write usage/access logs to a log bucket.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set logging.logBucket to a dedicated log bucket (whose Pulumi name matches exemptBuckets, e.g. *-logs).",
+    configSchema: {
+        properties: { exemptBuckets: stringList(DEFAULT_LOG_BUCKETS, "Pulumi resource-name globs of buckets that need no access log (the log buckets).") },
+    },
+}, gcp.storage.Bucket, (bucket, args, report) => {
+    const { exemptBuckets } = configOf(args, { exemptBuckets: DEFAULT_LOG_BUCKETS });
+    if (!matchesAny(args.name, exemptBuckets) && isUnset(read(() => bucket.logging?.logBucket))) {
+        report("logging.logBucket is unset; access to the bucket is not logged.");
+    }
+});
+
+const DEFAULT_CORS_METHODS = ["GET", "HEAD", "OPTIONS"];
+
+export const storageBucketRestrictsCors = typedPolicy({
+    name: "storage-bucket-restricts-cors",
+    description: "Bucket CORS must name its origins (no `*`) and allow only read methods (GET, HEAD, OPTIONS).",
+    severity: "medium",
+    enforcementLevel: "mandatory",
+    remediationSteps: "List the site's origins in statics.corsOrigins and keep methods to GET/HEAD/OPTIONS.",
+    configSchema: {
+        properties: { allowedMethods: stringList(DEFAULT_CORS_METHODS, "HTTP methods a CORS rule may allow.") },
+    },
+}, gcp.storage.Bucket, (bucket, args, report) => {
+    const { allowedMethods } = configOf(args, { allowedMethods: DEFAULT_CORS_METHODS });
+    knownItems(read(() => bucket.cors)).forEach((rule, index) => {
+        if (knownItems(read(() => rule.origins)).includes("*")) {
+            report(`cors[${index}].origins contains "*"; list the site's origins.`);
+        }
+        for (const method of knownItems(read(() => rule.methods)).filter((m) => !allowedMethods.includes(m.toUpperCase()))) {
+            report(`cors[${index}].methods allows ${method}; only ${allowedMethods.join(", ")} are allowed.`);
+        }
+    });
+});
