@@ -1,0 +1,68 @@
+/**
+ * Offline policy check: runs the CrossGuard pack (policy/) on a `pulumi stack export` file.
+ *
+ *   npm run policy -- out/stack-export.json [--config policy-config.json] [--json]
+ *
+ * Exit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input, bad policy
+ * config or a policy that crashed.
+ */
+import { Command } from "commander";
+import {
+    formatViolations, hasMandatory, PolicyCrashError, PolicyInputError, readPolicyConfig, readStackExport, runPolicies,
+} from "./lib/policyRunner";
+
+/** Where the CLI prints. */
+export interface PolicyIo {
+    stdout(text: string): void;
+    stderr(text: string): void;
+}
+
+const processIo: PolicyIo = {
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    stderr: (text) => process.stderr.write(`${text}\n`),
+};
+
+/** Parses the command line, runs the pack and returns the exit code. */
+export async function main(argv: readonly string[], io: PolicyIo = processIo): Promise<number> {
+    const program = new Command()
+        .name("policy")
+        .description("Evaluate the django-platform CrossGuard policy pack on a `pulumi stack export` file, offline.")
+        .argument("<stack-export>", "a `pulumi stack export` file, e.g. out/stack-export.json from `npm run synth -- --out out/`")
+        .option("--config <file>", "policy config JSON, as for `pulumi preview --policy-pack-config`")
+        .option("--json", "print {\"violations\":[…]} instead of the readable report")
+        .addHelpText("after", "\nExit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input or bad config.")
+        .exitOverride()
+        .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) });
+    try {
+        program.parse([...argv], { from: "node" });
+    } catch (err) {
+        return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+    }
+    const [file] = program.args;
+    const opts = program.opts<{ config?: string; json?: boolean }>();
+    try {
+        const exportDoc = readStackExport(file);
+        const config = opts.config === undefined ? undefined : readPolicyConfig(opts.config);
+        const violations = await runPolicies(exportDoc, config);
+        io.stdout(opts.json ? JSON.stringify({ violations }, null, 2) : formatViolations(violations));
+        return hasMandatory(violations) ? 1 : 0;
+    } catch (err) {
+        if (err instanceof PolicyInputError || err instanceof PolicyCrashError) {
+            io.stderr(`policy: ${err.message}`);
+            return 2;
+        }
+        throw err;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err: unknown) => {
+            process.stderr.write(`policy: ${(err as Error)?.stack ?? String(err)}\n`);
+            process.exitCode = 2;
+        },
+    );
+}
