@@ -28,7 +28,7 @@ const crd = (what: string): Timing => ({ seconds: 1, estimate: true, source: `es
 /** Typical creation times per Pulumi type. Unlisted custom types get {@link DEFAULT_TIMING}. */
 export const CREATION_TIMES: Readonly<Record<string, Timing>> = {
     "gcp:container/cluster:Cluster": { seconds: 600, estimate: true, source: `estimate 10 min: cluster creation is a long-running operation taking several minutes (https://cloud.google.com/kubernetes-engine/docs/how-to/creating-an-autopilot-cluster); the Terraform provider allows 30-40 min by default (${TF}/container_cluster#timeouts)` },
-    "gcp:sql/databaseInstance:DatabaseInstance": { seconds: 600, estimate: true, source: "estimate 10 min: Cloud SQL documents instance creation as an operation that can take several minutes (https://cloud.google.com/sql/docs/postgres/create-instance; the Cloud SQL MCP create_instance reference says the same)" },
+    "gcp:sql/databaseInstance:DatabaseInstance": { seconds: 600, estimate: true, source: "estimate 10 min: Cloud SQL documents instance creation as an operation that can take several minutes (https://cloud.google.com/sql/docs/postgres/create-instance; https://docs.cloud.google.com/sql/docs/mysql/reference/mcp/tools_list/create_instance: "instance creation operations can take several minutes")" },
     "gcp:redis/instance:Instance": { seconds: 420, estimate: true, source: `estimate 7 min: Memorystore instance creation is an asynchronous long-running operation (https://cloud.google.com/memorystore/docs/redis/create-instance-gcloud; ${TF}/redis_instance#timeouts)` },
     "gcp:servicenetworking/connection:Connection": { seconds: 90, estimate: true, source: `estimate: VPC peering with the service producer network; a long-running operation (https://cloud.google.com/vpc/docs/configure-private-services-access; ${TF}/service_networking_connection#timeouts)` },
     "gcp:sql/database:Database": { seconds: 20, estimate: true, source: "estimate: a Cloud SQL admin operation; operations on one instance run one at a time" },
@@ -45,7 +45,7 @@ export const CREATION_TIMES: Readonly<Record<string, Timing>> = {
     "gcp:compute/uRLMap:URLMap": { seconds: 15, estimate: true, source: "estimate: Compute Engine global operation" },
     "gcp:compute/targetHttpsProxy:TargetHttpsProxy": { seconds: 15, estimate: true, source: "estimate: Compute Engine global operation" },
     "gcp:compute/targetHttpProxy:TargetHttpProxy": { seconds: 15, estimate: true, source: "estimate: Compute Engine global operation" },
-    "gcp:compute/globalForwardingRule:GlobalForwardingRule": { seconds: 30, estimate: true, source: "estimate: Compute Engine global operation; traffic may flow minutes later (https://cloud.google.com/load-balancing/docs/https/setup-global-ext-https-buckets)" },
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": { seconds: 30, estimate: true, source: "estimate: Compute Engine global operation; traffic may flow minutes later (https://cloud.google.com/cdn/docs/setting-up-cdn-with-bucket)" },
     "gcp:storage/bucket:Bucket": quickApi("bucket creation"),
     "gcp:storage/bucketIAMMember:BucketIAMMember": quickApi("a bucket IAM policy read-modify-write"),
     "gcp:projects/iAMMember:IAMMember": { seconds: 10, estimate: true, source: "estimate: a project IAM policy read-modify-write; concurrent edits are retried (https://cloud.google.com/iam/docs/granting-changing-revoking-access)" },
