@@ -171,9 +171,9 @@ function gitCleanCommit(projectDir: string): string | undefined {
     return head.status === 0 ? head.stdout.trim() : undefined;
 }
 
-/** The command line: parses options, plans, then prints (`--dry-run`) or runs. */
-export function main(argv: readonly string[], projectDir = process.cwd()): number {
-    const program = new Command()
+/** Parses the command line (throws commander's error on a usage error or `--help`). */
+export function parseReleaseArgs(argv: readonly string[]): ReleaseOptions & { readonly dryRun: boolean } {
+    return new Command()
         .name("release")
         .description("Build, push and deploy the app image to one stack, by digest.")
         .requiredOption("-s, --stack <name>", "stack to release to (Pulumi.<name>.yaml)")
@@ -184,8 +184,13 @@ export function main(argv: readonly string[], projectDir = process.cwd()): numbe
         .option("--yes", "run pulumi up without the confirmation prompt (CI)", false)
         .option("--dry-run", "print the commands instead of running them", false)
         .exitOverride()
-        .parse(argv, { from: "user" });
-    const opts = program.opts<ReleaseOptions & { dryRun: boolean }>();
+        .parse(argv, { from: "user" })
+        .opts<ReleaseOptions & { dryRun: boolean }>();
+}
+
+/** The command line: parses options, plans, then prints (`--dry-run`) or runs. */
+export function main(argv: readonly string[], projectDir = process.cwd()): number {
+    const opts = parseReleaseArgs(argv);
     try {
         const steps = planRelease(opts, { projectDir, env: process.env, cleanCommit: () => gitCleanCommit(projectDir) });
         if (opts.dryRun) {
