@@ -10,22 +10,6 @@ import { z } from "zod";
 /** The bootstrap's Pulumi project name: its config keys live in this namespace. */
 export const BOOTSTRAP_PROJECT = "django-platform-bootstrap";
 
-/** One accepted value per key, used in the fix commands of error messages. */
-const EXAMPLES = {
-    githubRepository: "acme/django-platform",
-    stacks: "staging",
-    stackProjects: "acme-django-prod",
-    registryReaders: "serviceAccount:gke-nodes@acme-django-prod.iam.gserviceaccount.com",
-    location: "europe-west1",
-    stateBucketName: "acme-prod-pulumi-state",
-    keyRingName: "pulumi",
-    artifactRepositoryId: "django",
-    workloadIdentityPoolId: "github-actions",
-    deployerAccountId: "github-deployer",
-    "gcp:project": "acme-prod",
-    "gcp:region": "europe-west1",
-} as const;
-
 const required = (what: string) => ({
     error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : `must be a string`),
 });
@@ -78,6 +62,22 @@ export const providerSchema = z.object({
     "gcp:region": z.string(required("the Google Cloud region")).regex(/^[a-z]+-[a-z]+\d$/, "must be a GCP region such as europe-west1"),
 });
 
+/** One accepted value per key, used in the fix commands of error messages. */
+const EXAMPLES: Record<keyof typeof bootstrapSchema.shape | keyof typeof providerSchema.shape, string> = {
+    githubRepository: "acme/django-platform",
+    stacks: "staging",
+    stackProjects: "acme-django-prod",
+    registryReaders: "serviceAccount:gke-nodes@acme-django-prod.iam.gserviceaccount.com",
+    location: "europe-west1",
+    stateBucketName: "acme-prod-pulumi-state",
+    keyRingName: "pulumi",
+    artifactRepositoryId: "django",
+    workloadIdentityPoolId: "github-actions",
+    deployerAccountId: "github-deployer",
+    "gcp:project": "acme-prod",
+    "gcp:region": "europe-west1",
+};
+
 /** The validated, defaulted bootstrap configuration. */
 export type BootstrapConfig = Omit<z.infer<typeof bootstrapSchema>, "location" | "stateBucketName" | "stackProjects"> & {
     /** Home project (`gcp:project`) of the shared parts: state bucket, registry, CI identity. */
@@ -124,8 +124,7 @@ function fixFor(key: string): string {
     if (key.startsWith("gcp:")) {
         return `pulumi config set ${key} ${EXAMPLES[key as keyof typeof EXAMPLES]}`;
     }
-    const example = EXAMPLES[key as keyof typeof EXAMPLES];
-    return example === undefined ? `pulumi config rm ${key}` : `pulumi config set --path ${key} ${example}`;
+    return `pulumi config set --path ${key} ${EXAMPLES[key as keyof typeof EXAMPLES]}`;
 }
 
 /** Parses a raw config string: JSON for structured keys (how the CLI stores `--path` values), text otherwise. */

@@ -3,7 +3,7 @@
  * one KMS key per stack for the `gcpkms://` secrets provider, the image repository, and keyless CI
  * access (Workload Identity Federation for one GitHub repository + a least-privilege deployer).
  *
- * Run once per GCP project by a human with owner rights; see docs/bootstrap.md.
+ * Run once, by a human who owns the home project and the stacks' projects; see docs/bootstrap.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as commands from "./commands";
