@@ -129,12 +129,19 @@ export class Cache extends pulumi.ComponentResource {
             stringData: { password: password.result },
         }, k8sOpts);
 
+        // A dedicated service account with no token and no Google identity: Redis needs neither.
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-redis`, {
+            metadata: { name: "redis", namespace: args.namespace, labels: labelsFor("cache", args.stack) },
+            automountServiceAccountToken: false,
+        }, k8sOpts);
+
         const masterService = `${name}-master`;
         const replicaService = `${name}-replicas`;
         const masterHost = pulumi.interpolate`${masterService}.${args.namespace}.svc.cluster.local`;
         const replicaHost = pulumi.interpolate`${replicaService}.${args.namespace}.svc.cluster.local`;
 
         const podSpec = (role: "master" | "replica", host?: string): k8s.types.input.core.v1.PodSpec => ({
+            serviceAccountName: serviceAccount.metadata.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             securityContext: restrictedPodSecurity(REDIS_UID),
