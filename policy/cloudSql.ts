@@ -53,7 +53,8 @@ export const sqlInstanceForbidsOpenAuthorizedNetworks = instancePolicy({
     for (const network of networks) {
         const cidr = knownString(read(() => network.value));
         if (cidr !== undefined && cidr.trim().endsWith("/0")) {
-            report(`authorized network ${show(read(() => network.name))} is ${cidr}: open to the internet; remove it.`);
+            const name = knownString(read(() => network.name));
+            report(`authorized network ${cidr}${name === undefined ? "" : ` (${JSON.stringify(name)})`} opens the instance to the internet; remove it.`);
         }
     }
 });

@@ -6,7 +6,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource } from "@pulumi/policy";
 import { configOf, matchesAny, stackPolicy, stringList, tokenPolicy, typedPolicy } from "./lib/define";
-import { namespaceKey, selects, showNamespace } from "./lib/k8s";
+import { namespaceKey, sameNamespace, selects, showNamespace } from "./lib/k8s";
 import { podOf, POD_TYPES } from "./lib/pods";
 import { isUnknown, isUnset, knownItems, knownString, read, show, Unknown, UNKNOWN } from "./lib/values";
 
@@ -46,7 +46,7 @@ export const workloadHasDefaultDenyNetworkPolicy = stackPolicy({
     remediationSteps: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules to the namespace, then allow only the traffic each workload needs.",
 }, [...POD_TYPES, NETWORK_POLICY], (args, report) => {
     const policies = args.resources.filter((r) => r.type === NETWORK_POLICY).map((np) => ({
-        np, ns: namespaceKey(np), deny: denials(np),
+        np, ns: namespaceKey(np) as string | Unknown, deny: denials(np),
     }));
     const anyDeny = policies.some(({ deny }) => deny.ingress !== false || deny.egress !== false);
     for (const workload of args.resources.filter((r) => POD_TYPES.includes(r.type))) {
@@ -62,8 +62,9 @@ export const workloadHasDefaultDenyNetworkPolicy = stackPolicy({
             if (deny.ingress === false && deny.egress === false) {
                 continue;
             }
-            const selected = npNs === UNKNOWN ? UNKNOWN
-                : npNs === ns && selects(read(() => np.props.spec?.podSelector), pod === UNKNOWN ? UNKNOWN : pod.labels, true);
+            const same = sameNamespace(npNs, ns);
+            const selected = same === UNKNOWN ? UNKNOWN
+                : same && selects(read(() => np.props.spec?.podSelector), pod === UNKNOWN ? UNKNOWN : pod.labels, true);
             if (selected === UNKNOWN || (selected && (isUnknown(deny.ingress) || isUnknown(deny.egress)))) {
                 undecided = true;
             }

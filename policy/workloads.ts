@@ -9,7 +9,7 @@ import {
     configOf, isProductionUrn, productionStacksSchema, stackPolicy, typedPolicy, DEFAULT_PRODUCTION_STACKS,
     stringList,
 } from "./lib/define";
-import { hpaTarget, namespaceKey, programSetsReplicas, replicaFloor, selects, showNamespace } from "./lib/k8s";
+import { hpaTarget, namespaceKey, programSetsReplicas, replicaFloor, sameNamespace, selects, showNamespace } from "./lib/k8s";
 import { containersOf, podOf } from "./lib/pods";
 import { DEFAULT_SECRET_NAME_PATTERN, isSecretName, looksLikeSecretValue } from "./lib/secrets";
 import { isUnknown, isUnset, knownEntries, knownItems, knownString, read, show, UNKNOWN } from "./lib/values";
@@ -241,8 +241,8 @@ function budgetsFor(workload: PolicyResource, resources: readonly PolicyResource
         if (pdb.type !== PDB) {
             return false;
         }
-        const pdbNs = namespaceKey(pdb);
-        const match = pdbNs === UNKNOWN ? UNKNOWN : pdbNs === ns && selects(read(() => pdb.props.spec?.selector), pod.labels);
+        const same = sameNamespace(namespaceKey(pdb), ns);
+        const match = same === UNKNOWN ? UNKNOWN : same && selects(read(() => pdb.props.spec?.selector), pod.labels);
         undecided ||= match === UNKNOWN;
         return match === true;
     });

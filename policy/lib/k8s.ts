@@ -31,6 +31,20 @@ export function namespaceKey(resource: PolicyResource): string | Unknown {
     return name !== undefined ? `ns:${name}` : `urn:${namespaces[0].urn}`;
 }
 
+/**
+ * Whether two namespace keys name the same namespace: UNKNOWN when either is unknown or when one is
+ * a name and the other a Namespace resource whose name is not known yet.
+ */
+export function sameNamespace(a: string | Unknown, b: string | Unknown): boolean | Unknown {
+    if (a === UNKNOWN || b === UNKNOWN) {
+        return UNKNOWN;
+    }
+    if (a === b) {
+        return true;
+    }
+    return a.slice(0, 3) === b.slice(0, 3) ? false : UNKNOWN;
+}
+
 /** The readable form of a namespace key for messages. */
 export function showNamespace(key: string): string {
     return key.startsWith("ns:") ? `namespace "${key.slice(3)}"` : "its namespace";
@@ -147,7 +161,7 @@ export function hpaTarget(hpa: PolicyResource, resources: readonly PolicyResourc
     if (typeof name === "string") {
         const ns = namespaceKey(hpa);
         return resources.find((r) => r.type === type && read(() => r.props.metadata?.name) === name
-            && ns !== UNKNOWN && namespaceKey(r) === ns);
+            && sameNamespace(namespaceKey(r), ns) === true);
     }
     const candidates = hpa.dependencies.filter((d) => d.type === type);
     return candidates.length === 1 ? candidates[0] : undefined;
