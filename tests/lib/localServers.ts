@@ -9,13 +9,20 @@
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Directory of the Debian PostgreSQL 15 server binaries. */
-export const PG_BIN = "/usr/lib/postgresql/15/bin";
+/** Debian's server binaries of the newest installed PostgreSQL (15 on Debian 12, 17 on 13). */
+export const PG_BIN = newestPostgresBin();
+
+function newestPostgresBin(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).map(Number) : [];
+  if (versions.length === 0) throw new Error(`no PostgreSQL server under ${root}: install the postgresql package (tools/install-deps.sh)`);
+  return join(root, String(Math.max(...versions)), "bin");
+}
 /** Debian's redis-server and redis-cli. */
 export const REDIS_SERVER = "/usr/bin/redis-server";
 export const REDIS_CLI = "/usr/bin/redis-cli";
@@ -64,7 +71,7 @@ export interface RunOptions extends Omit<SpawnOptions, "stdio" | "detached"> {
 export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const { input, check = true, timeoutMs = 60_000, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...spawnOptions, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { ...spawnOptions, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
@@ -83,7 +90,9 @@ export function run(command: string, args: readonly string[], options: RunOption
         resolve(result);
       }
     });
-    child.stdin?.end(input ?? "");
+    // A command may exit before reading its input (e.g. a client that cannot connect).
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(input);
   });
 }
 
@@ -235,7 +244,7 @@ export interface PostgresOptions {
 }
 
 /**
- * A throw-away PostgreSQL 15 cluster in a temp dir, listening on 127.0.0.1 only. Local (unix
+ * A throw-away PostgreSQL cluster in a temp dir, listening on 127.0.0.1 only. Local (unix
  * socket) connections are trusted so the test can administer it; TCP connections need a
  * scram-sha-256 password, like Cloud SQL.
  */
