@@ -12,6 +12,8 @@ import { BOOTSTRAP_PROJECT, bootstrapSchema, validateBootstrapConfig } from "../
 import { DEPLOYER_PERMISSIONS, GRANTABLE_PROJECT_ROLES, deployerPermissions } from "../bootstrap/deployerRoles";
 import { MAX_ROTATION_SECONDS } from "../bootstrap/secretsKeys";
 import { CaptureResult, CapturedResource, findAll, findOne, runProgram } from "../tools/lib/mockRuntime";
+import { formatViolations, runPolicies } from "../tools/lib/policyRunner";
+import { buildStackExport } from "../tools/lib/stackExport";
 
 const ROOT = join(__dirname, "..");
 const PROGRAM = join(ROOT, "bootstrap", "index.ts");
@@ -34,17 +36,24 @@ function run(config: Record<string, string>): Promise<CaptureResult> {
 describe("bootstrap under mocks, configured like the main stack files", () => {
     const staging = stackFile("staging");
     const production = stackFile("production");
+    const config = {
+        "gcp:project": staging.project,
+        "gcp:region": staging.region,
+        [key("githubRepository")]: REPO,
+        [key("stackProjects")]: JSON.stringify({ production: production.project }),
+    };
     let result: CaptureResult;
     let resources: CapturedResource[];
 
     before(async () => {
-        result = await run({
-            "gcp:project": staging.project,
-            "gcp:region": staging.region,
-            [key("githubRepository")]: REPO,
-            [key("stackProjects")]: JSON.stringify({ production: production.project }),
-        });
+        result = await run(config);
         resources = result.resources;
+    });
+
+    test("the policy pack finds no mandatory violation", async () => {
+        const doc = buildStackExport(result, { project: BOOTSTRAP_PROJECT, stack: "bootstrap", config, secretKeys: [] });
+        const mandatory = (await runPolicies(doc)).filter((v) => v.enforcementLevel === "mandatory");
+        assert.deepEqual(mandatory, [], formatViolations(mandatory));
     });
 
     test("prints the exact stack init command of each stack file's secrets provider", () => {
