@@ -126,7 +126,7 @@ export function planRelease(options: ReleaseOptions, environment: ReleaseEnviron
 export function pickDigest(stdout: string, repository: string): string {
     const ref = stdout.split(/\s+/).find((line) => line.startsWith(`${repository}@sha256:`));
     if (!ref || !DIGEST_REF.test(ref)) {
-        throw new ReleaseError(`docker reported no digest for ${repository} (got ${JSON.stringify(stdout.trim())}). Fix: check that \`docker push\` succeeded and the registry is ${repository.split("/")[0]}.`);
+        throw new ReleaseError(`docker reported no digest for ${repository} (got ${JSON.stringify(stdout.trim())}). Fix: check that \`docker push\` succeeded and the registry is ${repository.split("/")[0]}.`, 1);
     }
     return ref;
 }
