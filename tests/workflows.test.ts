@@ -43,8 +43,8 @@ const load = (file: string) => parse(text(file)) as Workflow;
 const jobsOf = (file: string) => Object.entries(load(file).jobs);
 const usesAction = (step: Step, action: string) => step.uses?.split("@")[0] === action;
 
-test("the workflows are pr.yml and deploy.yml", () => {
-    assert.deepEqual(files.sort(), ["deploy.yml", "pr.yml"]);
+test("pr.yml and deploy.yml exist (every workflow file is checked below)", () => {
+    assert.ok(files.includes("pr.yml") && files.includes("deploy.yml"), files.join(", "));
 });
 
 describe("schema", () => {
@@ -196,7 +196,7 @@ describe("every command the workflows run exists here", () => {
                     assert.ok(existsSync(join(ROOT, `Pulumi.${m[1]}.yaml`)), `${file} releases to stack ${m[1]}, which has no Pulumi.${m[1]}.yaml`);
                 }
             }
-            assert.ok(checked > 0 || file === "none", `${file}: found no repository commands to check`);
+            assert.ok(checked > 0, `${file}: found no repository commands to check`);
         });
     }
 });
