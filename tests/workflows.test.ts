@@ -37,6 +37,8 @@ interface Workflow {
     readonly jobs: Record<string, Job>;
 }
 
+/** The workflows that reach Google Cloud; any other workflow file gets the generic checks only. */
+const DEPLOYING = ["pr.yml", "deploy.yml"];
 const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
 const load = (file: string) => parse(text(file)) as Workflow;
@@ -67,7 +69,7 @@ describe("keyless cloud access", () => {
         test(`${file}: every job that authenticates to Google may request an OIDC token, and uses WIF`, () => {
             const workflow = load(file);
             const authJobs = jobsOf(file).filter(([, job]) => job.steps.some((s) => usesAction(s, "google-github-actions/auth")));
-            assert.ok(authJobs.length > 0);
+            assert.ok(authJobs.length > 0 || !DEPLOYING.includes(file), `${file} never authenticates to Google`);
             for (const [name, job] of authJobs) {
                 const permissions = job.permissions ?? workflow.permissions ?? {};
                 assert.equal(permissions["id-token"], "write", `${file} job ${name} needs id-token: write`);
@@ -86,7 +88,7 @@ describe("keyless cloud access", () => {
 
         test(`${file}: the repository variables it reads are the ones the bootstrap prints`, () => {
             const used = new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
-            assert.ok(used.size > 0);
+            assert.ok(used.size > 0 || !DEPLOYING.includes(file), `${file} reads no repository variables`);
             for (const name of used) {
                 assert.ok((Object.values(GITHUB_VARIABLES) as string[]).includes(name), `${file} reads vars.${name}, which bootstrap's githubVariableCommands does not set`);
             }
