@@ -198,7 +198,7 @@ describe("every command the workflows run exists here", () => {
                     assert.ok(existsSync(join(ROOT, `Pulumi.${m[1]}.yaml`)), `${file} releases to stack ${m[1]}, which has no Pulumi.${m[1]}.yaml`);
                 }
             }
-            assert.ok(checked > 0, `${file}: found no repository commands to check`);
+            assert.ok(checked > 0 || !DEPLOYING.includes(file), `${file}: found no repository commands to check`);
         });
     }
 });
