@@ -125,10 +125,10 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 if _db_engine == "postgresql":
-    missing = [n for n, v in (("DJANGO_APP_DB_NAME", _db_name), ("DJANGO_APP_DB_USER", _db_user),
+    _missing = [n for n, v in (("DJANGO_APP_DB_NAME", _db_name), ("DJANGO_APP_DB_USER", _db_user),
                               ("DJANGO_APP_DB_HOST", _db_host)) if not v]
-    if missing:
-        raise ImproperlyConfigured(f"DJANGO_APP_DB_ENGINE is 'postgresql' but {', '.join(missing)} is not set.")
+    if _missing:
+        raise ImproperlyConfigured(f"DJANGO_APP_DB_ENGINE is 'postgresql', so set {', '.join(_missing)} as well.")
     _database = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": _db_name,
