@@ -162,24 +162,24 @@ describe("policy config", () => {
         (err: Error) => err instanceof PolicyInputError && err.message === message,
     );
     const SEE = ". See docs/policies.md for every policy and its settings.";
-    it("rejects an unknown policy", () => rejects({ "sql-instance-is-public": "advisory" }, `bad policy config in the policy config: unknown policy "sql-instance-is-public"${SEE}`));
+    it("rejects an unknown policy", () => rejects({ "sql-instance-is-public": "advisory" }, `bad policy config: unknown policy "sql-instance-is-public"${SEE}`));
     it("rejects an unknown setting, listing the known ones", () => rejects(
         { "pod-drops-all-capabilities": { allowedCapabilites: [] } },
-        `bad policy config in the policy config: "pod-drops-all-capabilities": unknown setting "allowedCapabilites" (settings: allowedCapabilities, enforcementLevel)${SEE}`,
+        `bad policy config: "pod-drops-all-capabilities": unknown setting "allowedCapabilites" (settings: allowedCapabilities, enforcementLevel)${SEE}`,
     ));
     it("rejects a value of the wrong type, with its path", () => rejects(
         { "kms-crypto-key-rotates-regularly": { maxRotationDays: "ninety" } },
-        `bad policy config in the policy config: "kms-crypto-key-rotates-regularly": maxRotationDays must be integer${SEE}`,
+        `bad policy config: "kms-crypto-key-rotates-regularly": maxRotationDays must be integer${SEE}`,
     ));
     it("rejects a bad list item", () => rejects(
         { "storage-bucket-enforces-public-access-prevention": { publicBuckets: ["ok", 7] } },
-        `bad policy config in the policy config: "storage-bucket-enforces-public-access-prevention": publicBuckets[1] must be string${SEE}`,
+        `bad policy config: "storage-bucket-enforces-public-access-prevention": publicBuckets[1] must be string${SEE}`,
     ));
     it("rejects an unknown enforcement level", () => rejects(
         { "pod-pins-image-tags": "warn" },
-        `bad policy config in the policy config: "pod-pins-image-tags": enforcement level "warn" must be one of advisory, mandatory, remediate, disabled${SEE}`,
+        `bad policy config: "pod-pins-image-tags": enforcement level "warn" must be one of advisory, mandatory, remediate, disabled${SEE}`,
     ));
-    it("rejects settings under all", () => rejects({ all: { publicBuckets: [] } }, `bad policy config in the policy config: "all" may only set an enforcement level ("all": "advisory")${SEE}`));
+    it("rejects settings under all", () => rejects({ all: { publicBuckets: [] } }, `bad policy config: "all" may only set an enforcement level ("all": "advisory")${SEE}`));
     it("rejects config files that are not a JSON object", () => {
         assert.throws(() => parsePolicyConfig("[1]", "c.json"), { message: `bad policy config in c.json: it must be a JSON object keyed by policy name${SEE}` });
         assert.throws(() => parsePolicyConfig("{", "c.json"), (err: Error) => /^bad policy config in c\.json: not valid JSON \(/.test(err.message));

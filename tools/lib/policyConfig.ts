@@ -6,7 +6,7 @@
  */
 import type { EnforcementLevel } from "@pulumi/policy";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import type { PackPolicy } from "../../policy/policies";
+import { allPolicies, type PackPolicy } from "../../policy/policies";
 import { PolicyInputError, readJsonText } from "./policyExport";
 
 /** The enforcement levels CrossGuard knows. */
@@ -48,12 +48,13 @@ function describe(error: ErrorObject, policy: PackPolicy): string {
     return `${path || "the value"} ${error.message ?? "is invalid"}`;
 }
 
-function fail(source: string, problem: string): never {
-    throw new PolicyInputError(`bad policy config in ${source}: ${problem}. See docs/policies.md for every policy and its settings.`);
+function fail(source: string | undefined, problem: string): never {
+    const where = source === undefined ? "" : ` in ${source}`;
+    throw new PolicyInputError(`bad policy config${where}: ${problem}. See docs/policies.md for every policy and its settings.`);
 }
 
 /** The enforcement level a config entry sets, if any. */
-function levelOf(entry: unknown, key: string, source: string): EnforcementLevel | undefined {
+function levelOf(entry: unknown, key: string, source: string | undefined): EnforcementLevel | undefined {
     const level = typeof entry === "string" ? entry : (entry as { enforcementLevel?: unknown } | undefined)?.enforcementLevel;
     if (level === undefined) {
         return undefined;
@@ -71,7 +72,7 @@ function levelOf(entry: unknown, key: string, source: string): EnforcementLevel 
 export function resolvePolicyConfig(
     policies: readonly PackPolicy[],
     given: Record<string, unknown> = {},
-    source = "the policy config",
+    source?: string,
 ): Map<string, ResolvedConfig> {
     if (given === null || typeof given !== "object" || Array.isArray(given)) {
         fail(source, "it must be a JSON object keyed by policy name");
@@ -106,21 +107,25 @@ export function resolvePolicyConfig(
     return resolved;
 }
 
-/** Parses policy config JSON text; throws {@link PolicyInputError} when it is not a JSON object. */
-export function parsePolicyConfig(text: string, source = "the policy config"): Record<string, unknown> {
+/**
+ * Parses policy config JSON text and checks it against the policies, so a mistake is reported
+ * with the file's name before anything runs; throws {@link PolicyInputError}.
+ */
+export function parsePolicyConfig(text: string, source?: string, policies: readonly PackPolicy[] = allPolicies): Record<string, unknown> {
     let value: unknown;
     try {
         value = JSON.parse(text);
     } catch (err) {
-        fail(source, `not valid JSON (${(err as Error).message})`);
+        fail(source, `not valid JSON (${(err as Error).message.replace(/\s+/g, " ")})`);
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
         fail(source, "it must be a JSON object keyed by policy name");
     }
+    resolvePolicyConfig(policies, value as Record<string, unknown>, source);
     return value as Record<string, unknown>;
 }
 
-/** Reads a policy config file (e.g. the one passed to `--config`). */
-export function readPolicyConfig(file: string): Record<string, unknown> {
-    return parsePolicyConfig(readJsonText(file, "policy config"), file);
+/** Reads and checks a policy config file (e.g. the one passed to `--config`). */
+export function readPolicyConfig(file: string, policies: readonly PackPolicy[] = allPolicies): Record<string, unknown> {
+    return parsePolicyConfig(readJsonText(file, "policy config"), file, policies);
 }

@@ -64,7 +64,7 @@ export function parseStackExport(text: string, source = "the stack export"): Sta
     try {
         document = JSON.parse(text);
     } catch (err) {
-        throw new PolicyInputError(`${source} is not valid JSON (${(err as Error).message}). ${HOW_TO_GET_ONE}`);
+        throw new PolicyInputError(`${source} is not valid JSON (${(err as Error).message.replace(/\s+/g, " ")}). ${HOW_TO_GET_ONE}`);
     }
     return toStackExport(document, source);
 }
