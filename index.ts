@@ -8,6 +8,8 @@ import { DjangoPlatform } from "./components/platform";
 const config = loadConfig();
 const platform = new DjangoPlatform("django", config);
 
+/** The app image this stack runs (pinned), e.g. for promoting staging's image to production. */
+export const image = config.image;
 /** Public URL of the site. */
 export const url = platform.url;
 /** IP address to point the domain's A record at. */

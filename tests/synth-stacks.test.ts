@@ -152,6 +152,13 @@ for (const stack of ["staging", "production"]) {
             assert.equal(docs.find((d) => d.kind === "Namespace")?.apiVersion, "v1");
         });
 
+        it("keeps strings strings for YAML 1.1 readers such as kubectl (no bare yes/no)", () => {
+            const docs = parseAllDocuments(run.files["manifests.yaml"], { version: "1.1" }).map((d) => d.toJS() as { kind: string; spec?: { template?: { spec?: { containers?: Array<{ args?: unknown[] }> } } } });
+            const args = docs.filter((d) => d.kind === "StatefulSet").flatMap((d) => d.spec?.template?.spec?.containers?.flatMap((c) => c.args ?? []) ?? []);
+            assert.ok(args.length > 0);
+            assert.ok(args.every((a) => typeof a === "string"), `non-string args: ${JSON.stringify(args.filter((a) => typeof a !== "string"))}`);
+        });
+
         it("draws the graph with components as clusters and dependency edges", () => {
             assert.match(run.files["graph.dot"], /subgraph cluster_\w+ \{\n\s+label="django-database\\ndjango-platform:database:Database"/);
             assert.match(run.files["graph.dot"], /n\d+ -> n\d+;/);

@@ -89,6 +89,6 @@ export function redactedObject(o: K8sObject, secrets: ReadonlySet<string>): Reco
 export function manifestsYaml(objects: readonly K8sObject[], resources: readonly CapturedResource[]): string {
     const secrets = collectSecretValues(resources);
     return objects
-        .map((o) => `# ${o.urn}${o.patch ? " (patch)" : ""}\n${stringify(redactedObject(o, secrets), { lineWidth: 0 })}`)
+        .map((o) => `# ${o.urn}${o.patch ? " (patch)" : ""}\n${stringify(redactedObject(o, secrets), { lineWidth: 0, version: "1.1" })}`)
         .join("---\n");
 }
