@@ -32,9 +32,9 @@ export function isPackPolicy(value: unknown): value is PackPolicy {
         && ("validateResource" in candidate || "validateStack" in candidate);
 }
 
-/** The policies of one domain module, in export order. */
+/** The policies of one domain module, by name. */
 export function policiesOf(module: Record<string, unknown>): PackPolicy[] {
-    return Object.values(module).filter(isPackPolicy);
+    return Object.values(module).filter(isPackPolicy).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Every policy of the pack. */
