@@ -151,6 +151,13 @@ export class Cluster extends pulumi.ComponentResource {
             member: nodeSa.member,
         }, { parent: this });
 
+        // Nodes pull the app image from Artifact Registry (CIS GKE 5.2.1: grant only this reader role).
+        const registryRole = new gcp.projects.IAMMember(`${name}-nodes-registry`, {
+            project: args.project,
+            role: "roles/artifactregistry.reader",
+            member: nodeSa.member,
+        }, { parent: this });
+
         return new gcp.container.Cluster(`${name}-gke`, {
             project: args.project,
             location: args.region,
@@ -181,6 +188,6 @@ export class Cluster extends pulumi.ComponentResource {
             masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
             deletionProtection: args.deletionProtection ?? true,
             resourceLabels: { "managed-by": "pulumi", app: "django-platform" },
-        }, { parent: this, dependsOn: [keyGrant, nodeRole] });
+        }, { parent: this, dependsOn: [keyGrant, nodeRole, registryRole] });
     }
 }

@@ -53,6 +53,13 @@ export class Statics extends pulumi.ComponentResource {
             lifecycleRules: [{ action: { type: "Delete" }, condition: { age: 90 } }],
         }, { parent: this });
 
+        // Cloud Storage writes usage and access logs as this Google group.
+        new gcp.storage.BucketIAMMember(`${name}-logs-writer`, {
+            bucket: logs.name,
+            role: "roles/storage.objectCreator",
+            member: "group:cloud-storage-analytics@google.com",
+        }, { parent: this });
+
         this.bucket = new gcp.storage.Bucket(`${name}-bucket`, {
             project: args.project,
             location: args.location,

@@ -205,6 +205,7 @@ describe("IAM", () => {
         const r = stacks.staging;
         const projectRoles = r.all(T.projectIam).map((m) => [m.name, m.inputs.role]).sort();
         assert.deepEqual(projectRoles, [
+            ["django-cluster-nodes-registry", "roles/artifactregistry.reader"],
             ["django-cluster-nodes-role", "roles/container.defaultNodeServiceAccount"],
             ["django-workload-web-cloudsql-client", "roles/cloudsql.client"],
         ]);

@@ -28,8 +28,15 @@ describe("Pulumi.yaml", () => {
             assert.ok(["string", "integer", "boolean", "array"].includes(decl.type), `${key}: type ${decl.type} is not a Pulumi project-config type`);
             assert.ok(decl.description.length > 10, `${key}: description`);
         }
-        for (const key of [...Object.keys(providerSchema.shape), "domain", "image"]) {
+        for (const key of ["domain", "image"]) {
             assert.ok(key in project.config, `${key} is not declared`);
+        }
+        // Pulumi rejects type declarations for keys outside the project's namespace.
+        for (const key of Object.keys(project.config)) {
+            assert.ok(!key.includes(":"), `${key} is not namespaced by the project and must not be declared`);
+        }
+        for (const key of Object.keys(providerSchema.shape)) {
+            assert.match(text, new RegExp(`^#\\s+${key}\\s+string\\s+\\S`, "m"), `${key} is missing from the Pulumi.yaml comment block`);
         }
     });
 
