@@ -66,25 +66,42 @@ export const projectIamForbidsServiceAccountImpersonation = tokenPolicy({
     }
 });
 
-/** `serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>]` with no wildcard. */
+/** `serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>]` with no wildcard: one GKE workload. */
 const ONE_KSA = /^serviceAccount:[a-z0-9.:-]+\.svc\.id\.goog\[[a-z0-9-]+\/[a-z0-9.-]+\]$/;
+/** One federated identity: `principal://iam.googleapis.com/…/subject/<subject>`. */
+const ONE_SUBJECT = /^principal:\/\/iam\.googleapis\.com\/.+\/subject\/[^*]+$/;
+
+/** True when a federated principal set is narrowed to one value of an allow-listed attribute. */
+function isOneFederatedSet(member: string, attributes: readonly string[]): boolean {
+    const match = /^principalSet:\/\/iam\.googleapis\.com\/.+\/attribute\.([A-Za-z0-9_]+)\/([^*]+)$/.exec(member);
+    return match !== null && attributes.includes(match[1]);
+}
+
+const DEFAULT_FEDERATED_ATTRIBUTES = ["repository"];
 
 export const serviceAccountIamScopesWorkloadIdentity = tokenPolicy({
     name: "service-account-iam-scopes-workload-identity",
-    description: "roles/iam.workloadIdentityUser on a Google service account must go to exactly one Kubernetes service account ([namespace/ksa]).",
+    description: "roles/iam.workloadIdentityUser on a Google service account must go to one identity: one Kubernetes service account ([namespace/ksa]) or one federated subject or repository, never a whole pool.",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Grant it to serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>] for the one KSA that runs the workload.",
-}, SERVICE_ACCOUNT_IAM_TYPES, (props, _args, report) => {
+    remediationSteps: "Grant it to serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>] for the one KSA, or to principalSet://…/attribute.repository/<owner>/<repo> for one CI repository.",
+    configSchema: {
+        properties: {
+            federatedAttributes: stringList(DEFAULT_FEDERATED_ATTRIBUTES, "Attributes of a federated principalSet that name one identity (e.g. GitHub's repository)."),
+        },
+    },
+}, SERVICE_ACCOUNT_IAM_TYPES, (props, args, report) => {
+    const { federatedAttributes } = configOf(args, { federatedAttributes: DEFAULT_FEDERATED_ATTRIBUTES });
     if (roleOf(props) !== WORKLOAD_IDENTITY_USER) {
         return;
     }
     const { members, complete } = membersOf(props);
-    for (const member of members.filter((m) => !ONE_KSA.test(m))) {
-        report(`grants ${WORKLOAD_IDENTITY_USER} to ${member}; grant it to one serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>].`);
+    const isOne = (m: string): boolean => ONE_KSA.test(m) || ONE_SUBJECT.test(m) || isOneFederatedSet(m, federatedAttributes);
+    for (const member of members.filter((m) => !isOne(m))) {
+        report(`grants ${WORKLOAD_IDENTITY_USER} to ${member}; grant it to one Kubernetes service account (serviceAccount:<project>.svc.id.goog[<namespace>/<ksa>]) or one federated repository.`);
     }
     if (complete && members.length > 1) {
-        report(`grants ${WORKLOAD_IDENTITY_USER} to ${members.length} members; bind one Kubernetes service account per Google service account.`);
+        report(`grants ${WORKLOAD_IDENTITY_USER} to ${members.length} members; bind one identity per Google service account.`);
     }
 });
 
