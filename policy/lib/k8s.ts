@@ -148,8 +148,10 @@ const SCALABLE_TYPES: Record<string, string> = {
 };
 
 /**
- * The workload an HPA scales, found by kind + name + namespace, or, when the name is not known yet,
- * as the only resource of that kind the HPA depends on. `undefined` when it is not in the stack.
+ * The workload an HPA scales, found by kind + name + namespace; else, when the name is not known
+ * yet or the workload is auto-named (its name is computed, not in its inputs), as the only
+ * resource of that kind without a declared name that the HPA depends on. `undefined` when it is
+ * not in the stack.
  */
 export function hpaTarget(hpa: PolicyResource, resources: readonly PolicyResource[]): PolicyResource | undefined {
     const kind = read(() => hpa.props.spec?.scaleTargetRef?.kind);
@@ -160,10 +162,13 @@ export function hpaTarget(hpa: PolicyResource, resources: readonly PolicyResourc
     const name = read(() => hpa.props.spec?.scaleTargetRef?.name);
     if (typeof name === "string") {
         const ns = namespaceKey(hpa);
-        return resources.find((r) => r.type === type && read(() => r.props.metadata?.name) === name
+        const byName = resources.find((r) => r.type === type && read(() => r.props.metadata?.name) === name
             && sameNamespace(namespaceKey(r), ns) === true);
+        if (byName !== undefined) {
+            return byName;
+        }
     }
-    const candidates = hpa.dependencies.filter((d) => d.type === type);
+    const candidates = hpa.dependencies.filter((d) => d.type === type && typeof read(() => d.props.metadata?.name) !== "string");
     return candidates.length === 1 ? candidates[0] : undefined;
 }
 
