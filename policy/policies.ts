@@ -25,7 +25,7 @@ export const policyDomains: ReadonlyArray<{ readonly title: string; readonly mod
 ];
 
 /** True for a policy object (as opposed to a helper a domain module exports). */
-export function isPackPolicy(value: unknown): value is PackPolicy {
+function isPackPolicy(value: unknown): value is PackPolicy {
     const candidate = value as Partial<PackPolicy> | null;
     return typeof candidate === "object" && candidate !== null && typeof candidate.name === "string"
         && Array.isArray(candidate.resourceTypes)

@@ -52,7 +52,7 @@ export const podDefinesHealthProbes = podPolicy({
 });
 
 /** Splits an image reference into its tag and digest (registry ports are not tags). */
-export function imageReference(image: string): { tag?: string; digest?: string } {
+function imageReference(image: string): { tag?: string; digest?: string } {
     const [name, digest] = image.split("@", 2);
     const lastSegment = name.slice(name.lastIndexOf("/") + 1);
     const colon = lastSegment.indexOf(":");

@@ -109,7 +109,7 @@ export function matchesAny(name: string, globs: readonly string[]): boolean {
 }
 
 /** The stack name inside a URN (`urn:pulumi:<stack>::<project>::<type>::<name>`). */
-export function stackOf(urn: string): string {
+function stackOf(urn: string): string {
     const head = urn.split("::")[0] ?? "";
     return head.startsWith("urn:pulumi:") ? head.slice("urn:pulumi:".length) : "";
 }

@@ -6,7 +6,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { isUnknown, knownEntries, knownItems, knownString, read, Unknown, UNKNOWN } from "./values";
 
 /** Type token of a Kubernetes Namespace. */
-export const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
+const NAMESPACE_TYPE = "kubernetes:core/v1:Namespace";
 
 /**
  * A key that is equal for two objects in the same namespace: `ns:<name>` when the name is known,

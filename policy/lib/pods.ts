@@ -11,7 +11,7 @@ export type PodSpec = Unwrap<k8s.types.input.core.v1.PodSpec>;
 export type Container = Unwrap<k8s.types.input.core.v1.Container>;
 
 /** Kinds whose pods run until stopped (they need probes, a PDB, a NetworkPolicy…). */
-export const LONG_RUNNING_POD_TYPES: readonly string[] = [
+const LONG_RUNNING_POD_TYPES: readonly string[] = [
     "kubernetes:apps/v1:Deployment",
     "kubernetes:apps/v1:StatefulSet",
     "kubernetes:apps/v1:DaemonSet",
@@ -20,7 +20,7 @@ export const LONG_RUNNING_POD_TYPES: readonly string[] = [
 ];
 
 /** Kinds whose pods run to completion. */
-export const BATCH_POD_TYPES: readonly string[] = ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"];
+const BATCH_POD_TYPES: readonly string[] = ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"];
 
 /** Every kind that carries a pod template (or is a pod). */
 export const POD_TYPES: readonly string[] = [...LONG_RUNNING_POD_TYPES, ...BATCH_POD_TYPES];

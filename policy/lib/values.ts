@@ -79,17 +79,6 @@ export function knownItems<T>(list: T[] | readonly T[] | undefined | null | Unkn
     return items;
 }
 
-/** True when a list (or one of its elements) could not be read completely. */
-export function hasUnknownItems(list: readonly unknown[] | undefined | null | Unknown): boolean {
-    if (isUnknown(list)) {
-        return true;
-    }
-    if (!Array.isArray(list)) {
-        return false;
-    }
-    return list.some((_, i) => isUnknown(read(() => list[i])));
-}
-
 /** The readable `[key, value]` pairs of a map such as `labels` or `data`. */
 export function knownEntries<T>(map: Record<string, T> | undefined | null | Unknown): [string, T][] {
     if (map === undefined || map === null || isUnknown(map) || typeof map !== "object") {

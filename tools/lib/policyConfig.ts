@@ -10,7 +10,7 @@ import { allPolicies, type PackPolicy } from "../../policy/policies";
 import { PolicyInputError, readJsonText } from "./policyExport";
 
 /** The enforcement levels CrossGuard knows. */
-export const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
+const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
 
 /** A policy's effective enforcement level and settings. */
 export interface ResolvedConfig {

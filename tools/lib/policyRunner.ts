@@ -4,10 +4,15 @@
  * argument objects CrossGuard builds (unknown-checking proxies, `getConfig` with schema defaults,
  * `notApplicable`, provider, parent and dependencies).
  *
+ * One difference: CrossGuard gives stack policies each resource's outputs (live state), this runner
+ * gives them the inputs, which is all an offline export reliably has. The pack's stack policies
+ * read fields present in both (and recognise live objects where it matters: see
+ * `programSetsReplicas` in policy/lib/k8s.ts).
+ *
  * Used by `npm run policy` (tools/policy.ts), by synth and by the tests.
  */
 import type {
-    EnforcementLevel, PolicyProviderResource, PolicyResource, PolicyResourceOptions, ReportViolation,
+    PolicyProviderResource, PolicyResource, PolicyResourceOptions, ReportViolation,
     ResourceValidation, ResourceValidationArgs, StackValidationArgs,
 } from "@pulumi/policy";
 import { unknownCheckingProxy, UnknownValueError } from "../../policy/lib/values";
@@ -220,4 +225,3 @@ export function formatViolations(violations: readonly PolicyViolation[]): string
     return [...lines, summary].join("\n");
 }
 
-export type { EnforcementLevel };
