@@ -6,8 +6,7 @@ import * as gcp from "@pulumi/gcp";
 import type { ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
 import type { Unwrap } from "@pulumi/pulumi";
 import {
-    configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, stringList,
-    typedPolicy,
+    configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, requireValue, stringList, typedPolicy,
 } from "./lib/define";
 import { isUnknown, isUnset, knownItems, knownString, read, show, Unknown, UNKNOWN } from "./lib/values";
 
@@ -85,10 +84,7 @@ export const sqlInstanceEnablesBackups = instancePolicy({
     enforcementLevel: "mandatory",
     remediationSteps: "Set settings.backupConfiguration.enabled: true (with a startTime outside peak hours).",
 }, (instance, _args, report) => {
-    const enabled = read(() => instance.settings?.backupConfiguration?.enabled);
-    if (!isUnknown(enabled) && enabled !== true) {
-        report(`settings.backupConfiguration.enabled is ${show(enabled)}; set it to true.`);
-    }
+    requireValue(report, "settings.backupConfiguration.enabled", read(() => instance.settings?.backupConfiguration?.enabled), true);
 });
 
 export const sqlInstanceEnablesPointInTimeRecovery = instancePolicy({
@@ -98,10 +94,7 @@ export const sqlInstanceEnablesPointInTimeRecovery = instancePolicy({
     enforcementLevel: "advisory",
     remediationSteps: "Set settings.backupConfiguration.pointInTimeRecoveryEnabled: true.",
 }, (instance, _args, report) => {
-    const pitr = read(() => instance.settings?.backupConfiguration?.pointInTimeRecoveryEnabled);
-    if (!isUnknown(pitr) && pitr !== true) {
-        report(`settings.backupConfiguration.pointInTimeRecoveryEnabled is ${show(pitr)}; set it to true.`);
-    }
+    requireValue(report, "settings.backupConfiguration.pointInTimeRecoveryEnabled", read(() => instance.settings?.backupConfiguration?.pointInTimeRecoveryEnabled), true);
 });
 
 export const sqlInstanceIsHighlyAvailableInProduction = instancePolicy({
@@ -247,8 +240,5 @@ export const sqlInstanceEnablesQueryInsights = instancePolicy({
     enforcementLevel: "advisory",
     remediationSteps: "Set settings.insightsConfig.queryInsightsEnabled: true.",
 }, (instance, _args, report) => {
-    const enabled = read(() => instance.settings?.insightsConfig?.queryInsightsEnabled);
-    if (!isUnknown(enabled) && enabled !== true) {
-        report(`settings.insightsConfig.queryInsightsEnabled is ${show(enabled)}; set it to true.`);
-    }
+    requireValue(report, "settings.insightsConfig.queryInsightsEnabled", read(() => instance.settings?.insightsConfig?.queryInsightsEnabled), true);
 });

@@ -6,7 +6,7 @@
 import * as gcp from "@pulumi/gcp";
 import type { ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
 import type { Unwrap } from "@pulumi/pulumi";
-import { PackPolicy, PolicyMeta, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
+import { PackPolicy, PolicyMeta, requireValue, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
 import { isUnknown, isUnset, knownItems, knownString, read, show } from "./lib/values";
 
 type Cluster = Unwrap<gcp.container.ClusterArgs>;
@@ -56,10 +56,7 @@ export const gkeClusterUsesPrivateNodes = clusterPolicy({
     enforcementLevel: "mandatory",
     remediationSteps: "Set privateClusterConfig.enablePrivateNodes: true and give the VPC a Cloud NAT.",
 }, (cluster, _args, report) => {
-    const privateNodes = read(() => cluster.privateClusterConfig?.enablePrivateNodes);
-    if (!isUnknown(privateNodes) && privateNodes !== true) {
-        report(`privateClusterConfig.enablePrivateNodes is ${show(privateNodes)}; set it to true.`);
-    }
+    requireValue(report, "privateClusterConfig.enablePrivateNodes", read(() => cluster.privateClusterConfig?.enablePrivateNodes), true);
 });
 
 export const gkeClusterRestrictsControlPlaneAccess = clusterPolicy({
@@ -111,10 +108,7 @@ export const gkeNodesUseGkeMetadataServer = nodePolicy({
     enforcementLevel: "mandatory",
     remediationSteps: "Set nodeConfig.workloadMetadataConfig.mode: GKE_METADATA on the cluster's default pool and every node pool.",
 }, (nodeConfig, where, report) => {
-    const mode = read(() => nodeConfig?.workloadMetadataConfig?.mode);
-    if (!isUnknown(mode) && mode !== "GKE_METADATA") {
-        report(`${where}.workloadMetadataConfig.mode is ${show(mode)}; set it to GKE_METADATA.`);
-    }
+    requireValue(report, `${where}.workloadMetadataConfig.mode`, read(() => nodeConfig?.workloadMetadataConfig?.mode), "GKE_METADATA");
 });
 
 export const gkeNodesUseShieldedSecureBoot = nodePolicy({

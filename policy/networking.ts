@@ -5,7 +5,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource } from "@pulumi/policy";
-import { configOf, matchesAny, stackPolicy, stringList, tokenPolicy, typedPolicy } from "./lib/define";
+import { configOf, matchesAny, requireValue, stackPolicy, stringList, tokenPolicy, typedPolicy } from "./lib/define";
 import { namespaceKey, sameNamespace, selects, showNamespace } from "./lib/k8s";
 import { podOf, POD_TYPES } from "./lib/pods";
 import { isUnknown, isUnset, knownItems, knownString, read, show, Unknown, UNKNOWN } from "./lib/values";
@@ -143,10 +143,7 @@ export const frontendConfigRedirectsToHttps = tokenPolicy({
     enforcementLevel: "advisory",
     remediationSteps: "Set spec.redirectToHttps.enabled: true (responseCodeName MOVED_PERMANENTLY_DEFAULT).",
 }, [FRONTEND_CONFIG], (props, _args, report) => {
-    const enabled = read(() => props.spec?.redirectToHttps?.enabled);
-    if (!isUnknown(enabled) && enabled !== true) {
-        report(`spec.redirectToHttps.enabled is ${show(enabled)}; set it to true.`);
-    }
+    requireValue(report, "spec.redirectToHttps.enabled", read(() => props.spec?.redirectToHttps?.enabled), true);
 });
 
 export const frontendConfigSetsSslPolicy = tokenPolicy({
@@ -246,10 +243,7 @@ export const computeSubnetworkEnablesPrivateGoogleAccess = typedPolicy({
     enforcementLevel: "advisory",
     remediationSteps: "Set privateIpGoogleAccess: true on the subnetwork.",
 }, gcp.compute.Subnetwork, (subnet, _args, report) => {
-    const access = read(() => subnet.privateIpGoogleAccess);
-    if (!isUnknown(access) && access !== true) {
-        report(`privateIpGoogleAccess is ${show(access)}; set it to true.`);
-    }
+    requireValue(report, "privateIpGoogleAccess", read(() => subnet.privateIpGoogleAccess), true);
 });
 
 export const computeSubnetworkEnablesFlowLogs = typedPolicy({
@@ -271,10 +265,7 @@ export const redisInstanceRequiresAuth = typedPolicy({
     enforcementLevel: "mandatory",
     remediationSteps: "Set authEnabled: true and pass the AUTH string to the app as a secret.",
 }, gcp.redis.Instance, (redis, _args, report) => {
-    const auth = read(() => redis.authEnabled);
-    if (!isUnknown(auth) && auth !== true) {
-        report(`authEnabled is ${show(auth)}; set it to true.`);
-    }
+    requireValue(report, "authEnabled", read(() => redis.authEnabled), true);
 });
 
 export const redisInstanceEncryptsInTransit = typedPolicy({
@@ -284,8 +275,5 @@ export const redisInstanceEncryptsInTransit = typedPolicy({
     enforcementLevel: "advisory",
     remediationSteps: "Set transitEncryptionMode: \"SERVER_AUTHENTICATION\" and connect with rediss:// and the server CA.",
 }, gcp.redis.Instance, (redis, _args, report) => {
-    const mode = read(() => redis.transitEncryptionMode);
-    if (!isUnknown(mode) && mode !== "SERVER_AUTHENTICATION") {
-        report(`transitEncryptionMode is ${show(mode)}; set it to SERVER_AUTHENTICATION.`);
-    }
+    requireValue(report, "transitEncryptionMode", read(() => redis.transitEncryptionMode), "SERVER_AUTHENTICATION");
 });

@@ -4,7 +4,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import type { PolicyResource } from "@pulumi/policy";
-import { configOf, matchesAny, stackPolicy, stringList, typedPolicy, typeTokenOf } from "./lib/define";
+import { configOf, matchesAny, requireValue, stackPolicy, stringList, typedPolicy, typeTokenOf } from "./lib/define";
 import { membersOf, PUBLIC_MEMBERS, roleOf } from "./lib/iam";
 import { isUnknown, isUnset, knownItems, knownString, read, show } from "./lib/values";
 
@@ -25,10 +25,7 @@ export const storageBucketEnforcesUniformAccess = typedPolicy({
     enforcementLevel: "mandatory",
     remediationSteps: "Set uniformBucketLevelAccess: true.",
 }, gcp.storage.Bucket, (bucket, _args, report) => {
-    const uniform = read(() => bucket.uniformBucketLevelAccess);
-    if (!isUnknown(uniform) && uniform !== true) {
-        report(`uniformBucketLevelAccess is ${show(uniform)}; set it to true.`);
-    }
+    requireValue(report, "uniformBucketLevelAccess", read(() => bucket.uniformBucketLevelAccess), true);
 });
 
 export const storageBucketEnforcesPublicAccessPrevention = typedPolicy({
@@ -104,10 +101,7 @@ export const storageBucketEnablesVersioning = typedPolicy({
     enforcementLevel: "advisory",
     remediationSteps: "Set versioning.enabled: true (and a lifecycle rule for old versions).",
 }, gcp.storage.Bucket, (bucket, _args, report) => {
-    const enabled = read(() => bucket.versioning?.enabled);
-    if (!isUnknown(enabled) && enabled !== true) {
-        report(`versioning.enabled is ${show(enabled)}; set it to true.`);
-    }
+    requireValue(report, "versioning.enabled", read(() => bucket.versioning?.enabled), true);
 });
 
 /** Log buckets do not log into themselves. */

@@ -15,7 +15,7 @@ import {
     validateResourceOfType,
 } from "@pulumi/policy";
 import { minimatch } from "minimatch";
-import { guarded } from "./values";
+import { guarded, isUnknown, show } from "./values";
 
 /** What every policy of this pack declares. */
 export interface PolicyMeta {
@@ -134,4 +134,14 @@ export const productionStacksSchema: ConfigProperty = stringList(
 /** True when the resource belongs to a stack that counts as production. */
 export function isProductionUrn(urn: string, productionStacks: readonly string[]): boolean {
     return matchesAny(stackOf(urn), productionStacks);
+}
+
+/**
+ * Reports `<path> is <value>; set it to <expected>.` when a known value is not the required one
+ * (an unknown value is left to the update, when it is known).
+ */
+export function requireValue(report: ReportViolation, path: string, value: unknown, expected: string | number | boolean): void {
+    if (!isUnknown(value) && value !== expected) {
+        report(`${path} is ${show(value)}; set it to ${String(expected)}.`);
+    }
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { REDACTED, SECRET_SIG, SPECIAL_SIG } from "./redact";
 
 /** Input the policy runner cannot use: unreadable file, not JSON, not a stack export, bad config. */
 export class PolicyInputError extends Error {
@@ -83,12 +84,8 @@ export function readJsonText(file: string, what: string): string {
     }
 }
 
-/** The signature key Pulumi puts on special values (secrets, assets, resource references). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-/** The signature value of a secret. */
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-/** What a secret whose plaintext is not in the export reads as. */
-export const OPAQUE_SECRET = "[secret]";
+/** What a secret whose plaintext is not in the export reads as (the same text synth redacts to). */
+export const OPAQUE_SECRET = REDACTED;
 
 /**
  * Replaces secret envelopes with their value, as CrossGuard does before policies see properties:
@@ -103,7 +100,7 @@ export function unwrapSecrets(value: unknown): unknown {
         return value;
     }
     const record = value as Record<string, unknown>;
-    if (record[SIG_KEY] === SECRET_SIG) {
+    if (record[SPECIAL_SIG] === SECRET_SIG) {
         if (typeof record.plaintext === "string") {
             try {
                 return unwrapSecrets(JSON.parse(record.plaintext));
