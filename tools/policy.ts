@@ -6,21 +6,14 @@
  * Exit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input, bad policy
  * config or a policy that crashed.
  */
+import { CliIo, processIo } from "./lib/cliIo";
 import { Command } from "commander";
 import {
     formatViolations, hasMandatory, PolicyCrashError, PolicyInputError, readPolicyConfig, readStackExport, runPolicies,
 } from "./lib/policyRunner";
 
 /** Where the CLI prints. */
-export interface PolicyIo {
-    stdout(text: string): void;
-    stderr(text: string): void;
-}
-
-const processIo: PolicyIo = {
-    stdout: (text) => process.stdout.write(`${text}\n`),
-    stderr: (text) => process.stderr.write(`${text}\n`),
-};
+export type PolicyIo = CliIo;
 
 /** Parses the command line, runs the pack and returns the exit code. */
 export async function main(argv: readonly string[], io: PolicyIo = processIo): Promise<number> {

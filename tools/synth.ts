@@ -9,6 +9,7 @@
  * Exit codes: 0 all good; 1 Kubernetes schema errors or mandatory policy violations; 2 config
  * errors (nothing is written); 3 the program or synth itself failed.
  */
+import { CliIo, processIo } from "./lib/cliIo";
 import { Command, Option } from "commander";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
@@ -47,15 +48,7 @@ export interface SynthOptions {
 }
 
 /** Where synth prints. */
-export interface SynthIo {
-    stdout(text: string): void;
-    stderr(text: string): void;
-}
-
-const processIo: SynthIo = {
-    stdout: (text) => process.stdout.write(`${text}\n`),
-    stderr: (text) => process.stderr.write(`${text}\n`),
-};
+export type SynthIo = CliIo;
 
 /** Writes the files into a fresh temporary directory beside `out`, then moves them in. */
 async function writeOutputs(out: string, files: Record<(typeof OUTPUT_FILES)[number], string>): Promise<void> {
