@@ -159,6 +159,12 @@ for (const stack of ["staging", "production"]) {
             assert.ok(args.every((a) => typeof a === "string"), `non-string args: ${JSON.stringify(args.filter((a) => typeof a !== "string"))}`);
         });
 
+        if (stack === "staging") {
+            it("draws the graph that docs/architecture.md shows (run `npm run docs:graph` if this fails)", () => {
+                assert.equal(run.files["graph.svg"], readFileSync(path.join(__dirname, "..", "docs", "architecture-staging.svg"), "utf8"));
+            });
+        }
+
         it("draws the graph with components as clusters and dependency edges", () => {
             assert.match(run.files["graph.dot"], /subgraph cluster_\w+ \{\n\s+label="django-database\\ndjango-platform:database:Database"/);
             assert.match(run.files["graph.dot"], /n\d+ -> n\d+;/);
