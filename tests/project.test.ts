@@ -64,3 +64,15 @@ describe("docs/configuration.md", () => {
         assert.equal(readFileSync(CONFIG_DOC, "utf8"), renderConfigDoc());
     });
 });
+
+describe("README and CI", () => {
+    it(".ci/run runs exactly the README's set-up and test commands", () => {
+        const readme = read("README.md");
+        const test = /## Test\n\n```sh\n(.+)\n```/.exec(readme)?.[1];
+        assert.equal(test, "bash tools/install-deps.sh && npm test");
+        const ci = read(".ci/run").split("\n").filter((l) => l && !l.startsWith("#") && !l.startsWith("set ") && !l.startsWith("cd "));
+        assert.deepEqual(ci, test!.split(" && "));
+        const synth = /## Try it[^`]*```sh\n(.+)\n```/.exec(readme)?.[1];
+        assert.equal(synth, "npm ci && npm run synth -- --stack staging --out out/");
+    });
+});
