@@ -98,10 +98,10 @@ export class Statics extends pulumi.ComponentResource {
 
     /**
      * Lets `member` write objects (the collectstatic Job's service account). Nothing else gets
-     * write access.
+     * write access. `grantee` names the grant: `<statics>-<grantee>-object-admin`.
      */
-    public grantObjectAdmin(role: string, member: pulumi.Input<string>): gcp.storage.BucketIAMMember {
-        return new gcp.storage.BucketIAMMember(`${this.baseName}-${role}-object-admin`, {
+    public grantObjectAdmin(grantee: string, member: pulumi.Input<string>): gcp.storage.BucketIAMMember {
+        return new gcp.storage.BucketIAMMember(`${this.baseName}-${grantee}-object-admin`, {
             bucket: this.bucket.name,
             role: "roles/storage.objectAdmin",
             member,
