@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { labelsFor, restrictedContainerSecurity, restrictedPodSecurity, selectorFor } from "./kube";
+import { dnsEgressRule } from "./networkPolicies";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
@@ -237,10 +238,7 @@ export class Cache extends pulumi.ComponentResource {
                 policyTypes: ["Egress"],
                 egress: [
                     { to: [{ podSelector: { matchLabels: masterSelector } }], ports: redisPort },
-                    {
-                        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-                        ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
-                    },
+                    dnsEgressRule(),
                 ],
             },
         }, k8sOpts);

@@ -16,6 +16,31 @@ type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
  */
 export const GOOGLE_LB_RANGES: readonly string[] = ["130.211.0.0/22", "35.191.0.0/16"];
 
+/**
+ * Every path a pod's DNS query can take on GKE, so one rule allows them all:
+ * - `kube-dns` pods (kube-dns clusters, and NodeLocal DNSCache's upstream);
+ * - NodeLocal DNSCache: `node-local-dns` pods answering on 169.254.20.10, a mandatory add-on on
+ *   Autopilot ("Addons {"dns-cache"} are required to be enabled for Autopilot clusters",
+ *   terraform-provider-google issue 10262);
+ * - Cloud DNS for GKE, the default and only DNS provider of new Autopilot clusters, whose data
+ *   plane answers on the metadata server address 169.254.169.254
+ *   (https://cloud.google.com/kubernetes-engine/docs/how-to/cloud-dns ,
+ *   https://cloud.google.com/kubernetes-engine/docs/concepts/service-discovery).
+ * A pod or namespace selector never matches a link-local host address, so the two ipBlocks are
+ * required: without them Dataplane V2 drops every lookup.
+ */
+export const DNS_PEERS: readonly Peer[] = [
+    { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+    { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "node-local-dns" } } },
+    { ipBlock: { cidr: "169.254.169.254/32" } },
+    { ipBlock: { cidr: "169.254.20.10/32" } },
+];
+
+/** The egress rule that lets a pod resolve names: {@link DNS_PEERS} on UDP and TCP 53. */
+export function dnsEgressRule(): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
+    return { to: [...DNS_PEERS], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
+}
+
 /** GKE metadata server (Workload Identity tokens): 169.254.169.252:988 and 169.254.169.254:80. */
 const METADATA_SERVER: readonly Peer[] = [{ ipBlock: { cidr: "169.254.169.252/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }];
 
@@ -37,14 +62,10 @@ export interface NetworkPolicyInputs {
 export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spec> {
     const web = { matchLabels: selectorFor("web", i.stack) };
     const djangoPods = { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["web", "migrate", "collectstatic"] }] };
-    const dns = {
-        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-        ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
-    };
     return {
         // Everything in the namespace is denied unless a policy below allows it.
         "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
-        "allow-dns": { podSelector: {}, policyTypes: ["Egress"], egress: [dns] },
+        "allow-dns": { podSelector: {}, policyTypes: ["Egress"], egress: [dnsEgressRule()] },
         "web-ingress": {
             podSelector: web,
             policyTypes: ["Ingress"],
