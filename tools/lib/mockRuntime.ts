@@ -31,6 +31,12 @@ export interface CapturedResource {
     outputs: Record<string, unknown>;
     readonly id?: string;
     readonly protect: boolean;
+    /** Input paths whose changes the engine ignores (`ignoreChanges`). */
+    readonly ignoreChanges?: string[];
+    /** `customTimeouts` as the engine gets them (Go duration strings; empty when unset). */
+    readonly customTimeouts?: { readonly create: string; readonly update: string; readonly delete: string };
+    /** `deleteBeforeReplace`. */
+    readonly deleteBeforeReplace?: boolean;
 }
 
 /** One provider function call (invoke), e.g. `gcp:container/getCluster:getCluster`. */
@@ -143,6 +149,13 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
             secretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
             outputs: {},
             protect: req.getProtect?.() ?? false,
+            ignoreChanges: req.getIgnorechangesList?.() ?? [],
+            customTimeouts: {
+                create: req.getCustomtimeouts?.()?.getCreate() ?? "",
+                update: req.getCustomtimeouts?.()?.getUpdate() ?? "",
+                delete: req.getCustomtimeouts?.()?.getDelete() ?? "",
+            },
+            deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
         };
         resources.push(record);
         byUrn.set(urn, record);
@@ -202,6 +215,9 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getProtect?(): boolean;
     getAdditionalsecretoutputsList?(): string[];
+    getIgnorechangesList?(): string[];
+    getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+    getDeletebeforereplace?(): boolean;
     getObject(): { toJavaScript(): unknown } | undefined;
 }
 
