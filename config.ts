@@ -7,9 +7,12 @@
  * key path, the bad value and the `pulumi config set` command that fixes it.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { distance } from "fastest-levenshtein";
+import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions } from "./components/appEnv";
 import { maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
+import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
 export const PROJECT = "django-platform";
@@ -17,10 +20,15 @@ export const PROJECT = "django-platform";
 const hostname = z
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS name such as app.example.com");
-const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "must be an IPv4 CIDR range such as 10.0.0.0/20");
+const cidr = z.string().refine((v) => /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(v) && ipaddr.IPv4.isValidCIDR(v), "must be an IPv4 CIDR range such as 10.0.0.0/20");
 const httpsOrigin = z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, "must be an https origin without path, such as https://app.example.com");
 const quantityCpu = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, "must be a Kubernetes CPU quantity such as 500m or 1");
 const quantityMemory = z.string().regex(/^\d+(Mi|Gi)$/, "must be a Kubernetes memory quantity such as 512Mi or 1Gi");
+/**
+ * A Google Cloud region: `<area>-<direction><number>`, the number possibly two digits
+ * (europe-west10 Berlin, europe-west12 Turin: https://cloud.google.com/about/locations).
+ */
+export const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case environment variable name");
 
 /**
@@ -84,7 +92,8 @@ const cacheSchema = z
         mode: z.enum(["in-cluster", "memorystore"]).default("in-cluster").meta(ex(["memorystore"], "in-cluster: Redis master + replica StatefulSets; memorystore: Memorystore for Redis Standard tier.")),
         replicas: z.number().int().min(0).max(10).default(1).meta(ex([2], "Read replicas (in-cluster 0-10, memorystore 1-5); change it any time.")),
         image: pinnedImage.default("redis:7.4.2-alpine").meta(ex(["redis:7.4.2-alpine"], "Official redis image, pinned.")),
-        memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([1], "Memorystore capacity in GB.")),
+        memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([5], "Memorystore capacity in GB; at least 5 with memorystore, whose read replicas need nodes of 5 GB or more (https://cloud.google.com/memorystore/docs/redis/about-read-replicas).")),
+        transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on port 6378 and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
         maxMemoryMb: z.number().int().min(32).max(65536).default(200).meta(ex([200], "In-cluster Redis maxmemory (LRU eviction); the pod's memory limit is sized above it.")),
         persistence: z
             .object({
@@ -108,6 +117,8 @@ const staticsSchema = z
             })
             .prefault({})
             .meta({ description: "Cloud CDN for static files." }),
+        forceDestroy: z.boolean().default(false).meta(ex([true], "Let `pulumi destroy` delete the statics and access-log buckets together with their objects (otherwise a destroy stops at a non-empty bucket). Independent of database.deletionProtection; set it only for disposable stacks.")),
+        access: z.enum(["public", "private"]).default("public").meta(ex(["public"], "public: allUsers may read objects by name (roles/storage.legacyObjectReader, storage.objects.get only; nobody can list the bucket). private: public access prevention enforced and no allUsers binding, for organisations enforcing constraints/storage.publicAccessPrevention or constraints/iam.allowedPolicyMemberDomains (domain-restricted sharing, on by default in organisations created since May 2024), which reject allUsers. private is refused by validation for now: browsers could not fetch the files, since storage.googleapis.com and the CDN backend bucket serve a private bucket only with signed URLs or Cloud CDN private bucket access, which this program does not set up. Path for such organisations: exempt this project from both constraints (an organisation policy override on the project) and keep public.")),
     })
     .strict()
     .prefault({});
@@ -129,7 +140,10 @@ const workloadSchema = z
 
 const networkingSchema = z
     .object({
-        mode: z.enum(["ingress", "loadbalancer"]).default("ingress").meta(ex(["loadbalancer"], "ingress: GKE Ingress with managed certificate and HTTPS redirect; loadbalancer: the seed's Service of type LoadBalancer.")),
+        mode: z
+            .literal("ingress", { error: "must be ingress: the loadbalancer mode was removed, because a plain-HTTP Service of type LoadBalancer cannot serve the app, which redirects every request to HTTPS; the ingress mode serves HTTPS with a managed certificate" })
+            .default("ingress")
+            .meta(ex(["ingress"], "ingress: GKE Ingress (Google external Application Load Balancer) with a managed certificate, HTTPS redirect and container-native load balancing. The only mode.")),
         sslPolicyProfile: z.enum(["MODERN", "RESTRICTED"]).default("MODERN").meta(ex(["RESTRICTED"], "SSL policy profile of the HTTPS load balancer (TLS 1.2+).")),
     })
     .strict()
@@ -161,7 +175,8 @@ const networkSchema = z
         subnetCidr: cidr.default("10.10.0.0/20").meta(ex(["10.10.0.0/20"], "Primary subnet range (mode create).")),
         podsCidr: cidr.default("10.20.0.0/16").meta(ex(["10.20.0.0/16"], "Pods secondary range (mode create).")),
         servicesCidr: cidr.default("10.30.0.0/20").meta(ex(["10.30.0.0/20"], "Services secondary range (mode create).")),
-        privateServicesPrefixLength: z.number().int().min(16).max(24).default(20).meta(ex([20], "Size of the private services access range for Cloud SQL / Memorystore.")),
+        privateServicesCidr: cidr.default("10.99.0.0/20").meta(ex(["10.99.0.0/20"], "Private services access range for Cloud SQL / Memorystore private IPs (mode create), /24 or larger; pinned so it never overlaps the other ranges.")),
+        privateServicesRangeName: z.string().min(1).optional().meta(ex(["google-managed-services-shared-vpc"], "Mode existing: name of the VPC's allocated range used by its existing private services access connection (gcloud compute addresses list --global --filter=purpose=VPC_PEERING). Nothing is created on an existing VPC, which must also give private nodes a way to pull images: Cloud NAT, or cache.image mirrored into Artifact Registry.")),
     })
     .strict()
     .prefault({});
@@ -186,7 +201,7 @@ export const configSchema = z
 /** Config keys outside the project namespace that the program reads. */
 export const providerSchema = z.object({
     "gcp:project": z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").meta(ex(["acme-staging"], "Google Cloud project id.")),
-    "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d$/, "must be a GCP region such as europe-west1").meta(ex(["europe-west1"], "Google Cloud region.")),
+    "gcp:region": z.string().regex(GCP_REGION, "must be a GCP region such as europe-west1").meta(ex(["europe-west1"], "Google Cloud region.")),
 });
 
 /** The validated, defaulted configuration of one stack. */
@@ -257,8 +272,16 @@ function shellQuote(value: string): string {
     return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * A key path as a shell word: `a.b[0].c` is quoted, because zsh (macOS's default shell) expands
+ * `[0]` as a glob and fails with "no matches found".
+ */
+export function cliPath(path: readonly (string | number)[]): string {
+    return shellQuote(formatPath(path));
+}
+
 function fixCommand(path: (string | number)[], example: unknown): string {
-    const dotted = formatPath(path);
+    const dotted = cliPath(path);
     const secret = SECRET_KEYS.has(String(path[0])) ? " --secret" : "";
     const pathFlag = path.length > 1 ? " --path" : "";
     if (example === undefined) {
@@ -285,17 +308,22 @@ function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace:
         if (issue.code === "unrecognized_keys") {
             const keys = (issue as { keys: string[] }).keys;
             const where = path.length ? `${namespace}${path.join(".")}` : namespace.replace(/:$/, "");
-            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${formatPath([...path, keys[0]])}\`.`;
+            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${cliPath([...path, keys[0]])}\`.`;
         }
         const value = valueAt(input, path);
         const secret = SECRET_KEYS.has(String(path[0]));
         if (issue.code === "invalid_key") {
             const reason = (issue as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
             const name = String(path[path.length - 1]);
-            return `${namespace}${formatPath(path)}: ${reason} (got ${show(name)}). Fix: \`pulumi config rm --path ${formatPath(path)}\`, then set it as ${formatPath([...path.slice(0, -1), name.toUpperCase().replace(/[^A-Z0-9_]/g, "_")])}${secret ? " with --secret" : ""}.`;
+            return `${namespace}${formatPath(path)}: ${reason} (got ${show(name)}). Fix: \`pulumi config rm --path ${cliPath(path)}\`, then set it as ${formatPath([...path.slice(0, -1), name.toUpperCase().replace(/[^A-Z0-9_]/g, "_")])}${secret ? " with --secret" : ""}.`;
         }
         const example = exampleFor(path);
         const got = secret ? "a secret value" : show(value);
+        if (issue.code === "invalid_type" && (issue as { expected?: string }).expected === "string" && (typeof value === "number" || typeof value === "boolean")) {
+            // `pulumi config set --path` stores 10 and true as a number and a boolean; keep the
+            // value and store it as a string instead.
+            return `${namespace}${formatPath(path)}: must be a string, but the CLI stored ${show(value)} as a ${typeof value} (got ${got}). Fix: \`pulumi config set${secret ? " --secret" : ""} --path --type string ${cliPath(path)} ${secret ? "<value>" : shellQuote(String(value))}\`.`;
+        }
         const message = value === undefined && issue.code === "invalid_type" ? "is required" : issue.message.replace(/^Invalid input: /, "");
         return `${namespace}${formatPath(path)}: ${message} (got ${got}). Fix: \`${fixCommand(path, example)}\`.`;
     });
@@ -321,6 +349,20 @@ function parseRaw(key: string, raw: string | undefined, problems: string[]): unk
     }
 }
 
+/** Namespaces of other packages whose keys a stack may legitimately hold. */
+const OTHER_NAMESPACES = new Set(["gcp", "google-native", "kubernetes", "random", "pulumi"]);
+
+/**
+ * A key the user meant for this project: its namespace is a near miss of the project name
+ * (`django-platfrom:cache`), or names one of our keys under a namespace nobody reads.
+ */
+function misspeltNamespace(ns: string, name: string | undefined): boolean {
+    if (name === undefined || ns === PROJECT || OTHER_NAMESPACES.has(ns)) {
+        return false;
+    }
+    return distance(ns, PROJECT) <= 3 || name.split(".")[0] in configSchema.shape;
+}
+
 /**
  * Validates raw stack config and returns the typed, defaulted configuration. Pure: reads nothing
  * but its arguments, so tests call it directly.
@@ -338,6 +380,8 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
         const [ns, name] = key.split(":");
         if (ns === PROJECT && !(name in configSchema.shape)) {
             problems.push(`${key}: unknown key (got ${show(raw[key])}). Fix: check the spelling, or remove it with \`pulumi config rm ${name}\`.`);
+        } else if (misspeltNamespace(ns, name)) {
+            problems.push(`${key}: "${ns}" is not this project's namespace, so the value would be ignored (got ${show(raw[key])}). Fix: \`pulumi config rm ${shellQuote(key)}\`, then set it as ${PROJECT}:${name}.`);
         }
     }
     const providers = providerSchema.safeParse({ "gcp:project": raw["gcp:project"], "gcp:region": raw["gcp:region"] });
@@ -375,32 +419,98 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
         p.push(`${k("cache.replicas")} must be between 1 and 5 with cache.mode memorystore (got ${cache.replicas}). Fix: \`pulumi config set --path cache.replicas 1\`.`);
     }
+    // The Memorystore instance always has read replicas, which need nodes of at least 5 GB
+    // (https://cloud.google.com/memorystore/docs/redis/about-read-replicas); the API would reject it mid-deploy.
+    if (cache.mode === "memorystore" && cache.memorySizeGb < 5) {
+        p.push(`${k("cache.memorySizeGb")} must be at least 5 with cache.mode memorystore, whose read replicas need nodes of 5 GB or more (got ${cache.memorySizeGb}). Fix: \`pulumi config set --path cache.memorySizeGb 5\`.`);
+    }
     if (statics.cdn.enabled && !statics.cdn.domain) {
         p.push(`${k("statics.cdn.domain")} is required when statics.cdn.enabled is true (got nothing). Fix: \`pulumi config set --path statics.cdn.domain static.${cfg.domain}\`.`);
     }
+    if (statics.access === "private") {
+        p.push(`${k("statics.access")} is "private", which is not supported yet: browsers fetch static files from the bucket${statics.cdn.enabled ? " through the Cloud CDN backend bucket" : " at storage.googleapis.com"}, which serves a private bucket only with signed URLs or Cloud CDN private bucket access, neither of which this program sets up. Fix: exempt this project from constraints/storage.publicAccessPrevention and constraints/iam.allowedPolicyMemberDomains (an organisation policy override on the project), then \`pulumi config set --path statics.access public\`.`);
+    }
     if (cluster.mode === "existing" && !cluster.name) {
         p.push(`${k("cluster.name")} is required when cluster.mode is existing (got nothing). Fix: \`pulumi config set --path cluster.name <cluster-name>\`.`);
+    }
+    if (network.mode === "existing" && !network.privateServicesRangeName) {
+        p.push(`${k("network.privateServicesRangeName")} is required when network.mode is existing (got nothing): the VPC's existing private services access range is reused, because a second servicenetworking connection on one VPC fails ("Cannot modify allocated ranges in CreateConnection"). Fix: \`pulumi config set --path network.privateServicesRangeName <range>\` (find it with \`gcloud compute addresses list --global --filter=purpose=VPC_PEERING\`).`);
     }
     if (network.mode === "existing" && (!network.name || !network.subnetName)) {
         p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
     }
     for (const net of cluster.masterAuthorizedNetworks) {
         if (net.cidr.endsWith("/0")) {
-            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path cluster.masterAuthorizedNetworks[0].cidr 203.0.113.0/24\`.`);
+            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path ${cliPath(["cluster", "masterAuthorizedNetworks", cluster.masterAuthorizedNetworks.indexOf(net), "cidr"])} 203.0.113.0/24\`.`);
         }
     }
+    p.push(...gcpLimitProblems(cfg));
     p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
     const available = database.maxConnections ?? maxConnectionsForTier(database.tier);
     if (available === undefined) {
         p.push(`${k("database.maxConnections")} is required for tier ${database.tier}, whose default max_connections is not known here. Fix: \`pulumi config set --path database.maxConnections 200\`.`);
     } else {
+        // Counts the pods of a rollout at maxReplicas: surge pods and old pods still draining
+        // (components/connectionBudget.ts). The suggested maxReplicas is searched, so it fits.
         const budget = requiredConnections(workload);
-        if (budget.total > budget.usable(available)) {
+        if (!budget.fits(available)) {
+            const { pods } = budget;
+            const source = database.maxConnections === undefined ? database.tier : k("database.maxConnections");
+            const fitting = budget.largestFittingMaxReplicas(available);
+            const fitted = requiredConnections({ ...workload, maxReplicas: fitting });
+            const replicasFix = fitting === 0
+                ? []
+                : [`\`pulumi config set --path workload.maxReplicas ${fitting}\`${fitting < workload.minReplicas ? ` with \`pulumi config set --path workload.minReplicas ${fitting}\`` : ""} (${fitting} + ${fitted.pods.surge} surge + ${fitted.pods.draining} draining = ${fitted.pods.total} pods × ${budget.perPod} + ${budget.jobs} = ${fitted.total})`];
+            const tier = budget.smallestFittingTier(available);
+            const capacityFix = database.maxConnections === undefined && tier !== undefined
+                ? `a bigger tier (\`pulumi config set --path database.tier ${tier}\`)`
+                : `more connections (\`pulumi config set --path database.maxConnections ${budget.total + budget.reserved}\`)`;
             p.push(
-                `connection budget exceeded: ${k("workload.maxReplicas")} (${workload.maxReplicas}) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections = ${budget.total}, but ${database.tier} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
-                    `Fix: \`pulumi config set --path workload.maxReplicas ${Math.max(1, Math.floor((budget.usable(available) - budget.jobs) / (workload.gunicornWorkers * workload.gunicornThreads)))}\`, or fewer gunicornWorkers/gunicornThreads, or a bigger tier (\`pulumi config set --path database.tier db-custom-2-7680\`).`,
+                `connection budget exceeded: a rollout at ${k("workload.maxReplicas")} (${workload.maxReplicas}) runs ${pods.total} pods that hold connections (${pods.replicas} + ${pods.surge} surge at maxSurge ${budget.maxSurge} + ${pods.draining} still draining) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections = ${budget.total}, but ${source} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
+                    `Fix: ${[...replicasFix, "fewer gunicornWorkers/gunicornThreads", capacityFix].join(", or ")}.`,
             );
         }
+    }
+    return p;
+}
+
+/** Values GCP would reject or silently change (see components/gcpLimits.ts for the sources). */
+function gcpLimitProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string[] {
+    const p: string[] = [];
+    const k = (path: string) => `${PROJECT}:${path}`;
+    const { database, workload, cluster, network } = cfg;
+    if (!editionAcceptsTier(database.edition, database.tier)) {
+        const fix = database.edition === "ENTERPRISE_PLUS"
+            ? "`pulumi config set --path database.tier db-perf-optimized-N-2`, or `pulumi config set --path database.edition ENTERPRISE`"
+            : "`pulumi config set --path database.edition ENTERPRISE_PLUS`, or a custom tier such as `pulumi config set --path database.tier db-custom-2-7680`";
+        p.push(`${k("database.tier")} ${database.tier} is not available in the Cloud SQL edition ${database.edition} (got ${show(database.tier)} with database.edition ${show(database.edition)}); ENTERPRISE takes db-custom-* and shared-core tiers, ENTERPRISE_PLUS only db-perf-optimized-N-*. Fix: ${fix}.`);
+    }
+    const tierShape = customTierProblem(database.tier);
+    if (tierShape) {
+        p.push(`${k("database.tier")}: Cloud SQL rejects the custom tier ${database.tier} (${tierShape}). Fix: \`pulumi config set --path database.tier db-custom-2-7680\`.`);
+    }
+    const ratio = autopilotRatioViolation(workload.cpu, workload.memory);
+    if (ratio) {
+        p.push(`${k("workload.memory")} (${workload.memory}) does not fit ${k("workload.cpu")} (${workload.cpu}): GKE Autopilot needs 1 to 6.5 GiB of memory per vCPU and would change the requests. Fix: \`pulumi config set --path workload.memory ${ratio.minMi}Mi\` (any value from ${ratio.minMi}Mi to ${ratio.maxMi}Mi), or change workload.cpu.`);
+    }
+    if (network.mode === "create") {
+        const ranges = {
+            "network.subnetCidr": network.subnetCidr,
+            "network.podsCidr": network.podsCidr,
+            "network.servicesCidr": network.servicesCidr,
+            "network.privateServicesCidr": network.privateServicesCidr,
+            ...(cluster.mode === "autopilot" ? { "cluster.masterCidr": cluster.masterCidr } : {}),
+        };
+        for (const [a, b] of overlappingRanges(ranges)) {
+            p.push(`${k(a)} (${ranges[a as keyof typeof ranges]}) overlaps ${k(b)} (${ranges[b as keyof typeof ranges]}): GCP needs distinct ranges in one VPC. Fix: \`pulumi config set --path ${b} <a free range>\`.`);
+        }
+        const prefix = Number(network.privateServicesCidr.split("/")[1]);
+        if (prefix > 24) {
+            p.push(`${k("network.privateServicesCidr")} (${network.privateServicesCidr}) is smaller than /24, the smallest range private services access allocates (https://cloud.google.com/vpc/docs/configure-private-services-access#allocating-range). Fix: \`pulumi config set --path network.privateServicesCidr 10.99.0.0/20\`.`);
+        }
+    }
+    if (cluster.mode === "existing" && network.mode === "create") {
+        p.push(`${k("cluster.mode")} existing needs ${k("network.mode")} existing (got network.mode ${show(network.mode)}): Cloud SQL's private IP would live in a new VPC that the existing cluster cannot reach. Fix: \`pulumi config set --path network.mode existing\` with \`network.name\` and \`network.subnetName\` of the cluster's VPC.`);
     }
     return p;
 }
@@ -414,10 +524,11 @@ export function loadConfig(): PlatformConfig {
     for (const key of Object.keys(providerSchema.shape)) {
         raw[key] = pulumi.runtime.getConfig(key);
     }
-    // Unknown keys of this project are errors too (typos must not be silently ignored).
+    // Unknown keys of this project, and our keys under a misspelt namespace, are errors too
+    // (typos must not be silently ignored).
     const all = pulumi.runtime.allConfig();
     for (const key of Object.keys(all)) {
-        if (key.startsWith(`${PROJECT}:`)) {
+        if (!(key in raw)) {
             raw[key] = all[key];
         }
     }

@@ -1,5 +1,5 @@
 /**
- * THE environment contract between the platform and the Django app (ARCHITECTURE.md).
+ * THE environment contract between the platform and the Django app (docs/architecture.md).
  *
  * This module is the only place in the TypeScript code that spells the `DJANGO_APP_*` names;
  * `app/config/settings.py` is the only reader. Secrets go to a Kubernetes Secret, the rest to a
@@ -26,6 +26,16 @@ export const PLAIN_VARIABLES = [
     "DJANGO_APP_LOG_LEVEL",
 ] as const;
 
+/**
+ * Plain variables rendered only when the platform has a value for them (absent otherwise, so a
+ * stack without the feature keeps its ConfigMap unchanged). The app reads them unconditionally and
+ * treats absent and empty alike.
+ */
+export const OPTIONAL_PLAIN_VARIABLES = [
+    /** PEM bundle of the CA(s) of a TLS cache (Memorystore in-transit encryption); public, hence plain. */
+    "DJANGO_APP_CACHE_CA_CERT",
+] as const;
+
 /** Secret variables of the contract. */
 export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_CACHE_PASSWORD"] as const;
 
@@ -33,7 +43,7 @@ export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWOR
 export const POD_IP_VARIABLE = "POD_IP";
 
 /** Every name the contract reserves; user extras must not collide with them. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE]);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE]);
 
 /** The django-redis backend the app uses when the platform provides Redis. */
 export const REDIS_CACHE_BACKEND = "django_redis.cache.RedisCache";
@@ -55,6 +65,8 @@ export interface AppEnvInputs {
         /** Master first. */
         readonly locations: pulumi.Input<string[]>;
         readonly password: pulumi.Input<string>;
+        /** CA bundle (PEM) the app must trust when the locations are `rediss://`; undefined without TLS. */
+        readonly caCertificate?: pulumi.Input<string>;
     };
     readonly statics: {
         readonly url: pulumi.Input<string>;
@@ -113,13 +125,17 @@ export function buildAppEnv(i: AppEnvInputs): AppEnv {
         DJANGO_APP_STATIC_BUCKET: i.statics.bucketName,
         DJANGO_APP_LOG_LEVEL: i.logLevel,
     };
+    const optional: Partial<Record<(typeof OPTIONAL_PLAIN_VARIABLES)[number], pulumi.Input<string>>> = {};
+    if (i.cache.caCertificate !== undefined) {
+        optional.DJANGO_APP_CACHE_CA_CERT = i.cache.caCertificate;
+    }
     const secret: Record<(typeof SECRET_VARIABLES)[number], pulumi.Input<string>> = {
         DJANGO_APP_SECRET_KEY: i.secretKey,
         DJANGO_APP_DB_PASSWORD: i.database.password,
         DJANGO_APP_CACHE_PASSWORD: i.cache.password,
     };
     return {
-        plain: { ...i.extraPlain, ...plain },
+        plain: { ...i.extraPlain, ...plain, ...optional },
         secret: { ...i.extraSecrets, ...secret },
     };
 }

@@ -32,15 +32,34 @@ export interface CacheArgs {
     readonly region: string;
     readonly networkId: pulumi.Input<string>;
     readonly privateServicesRangeName: pulumi.Input<string>;
-    readonly privateServicesConnection: pulumi.Resource;
-    /** Memorystore size in GB. @default 1 */
+    readonly privateServicesDependencies: pulumi.Resource[];
+    /** Memorystore size in GB; read replicas need at least 5. @default 5 */
     readonly memorySizeGb?: number;
+    /**
+     * Memorystore in-transit encryption (`SERVER_AUTHENTICATION`): TLS only, on port 6378, server
+     * certificate signed by the instance's own CA. Set at creation only; changing it replaces the
+     * instance. @default true
+     */
+    readonly transitEncryption?: boolean;
 }
 
 /** uid/gid of the `redis` user in the official image. */
 export const REDIS_UID = 999;
 /** Redis port. */
 export const REDIS_PORT = 6379;
+/**
+ * The port of a Memorystore instance with in-transit encryption, primary and read endpoint. Such an
+ * instance speaks TLS only ("Redis clients that are not configured for TLS will be blocked",
+ * https://cloud.google.com/memorystore/docs/redis/about-in-transit-encryption) and reports port 6378
+ * (e.g. https://github.com/GoogleCloudPlatform/spring-cloud-gcp/issues/2735). URLs take the port the
+ * instance reports; only the NetworkPolicy, which needs a number up front, uses this constant.
+ */
+export const MEMORYSTORE_TLS_PORT = 6378;
+
+/** The server CA certificates of a Memorystore instance as one PEM bundle (all of them: during a CA rotation two are valid). */
+export function caBundle(certs: readonly { readonly cert: string }[]): string {
+    return certs.map((c) => `${c.cert.trim()}\n`).join("");
+}
 
 /** The redis-server arguments of the master and of a replica; `$(REDIS_PASSWORD)` is expanded by Kubernetes. */
 export function redisArgs(role: "master" | "replica", opts: { maxMemoryMb: number; persistence: boolean; masterHost?: string }): string[] {
@@ -68,13 +87,15 @@ export function redisArgs(role: "master" | "replica", opts: { maxMemoryMb: numbe
  * or Memorystore Standard tier with read replicas. Either way `locations` lists the master first.
  */
 export class Cache extends pulumi.ComponentResource {
-    /** `redis://host:port/0` URLs, master first (django-redis writes to the first). */
+    /** `redis://host:port/0` URLs (`rediss://` with TLS), master first (django-redis writes to the first). */
     public readonly locations: pulumi.Output<string[]>;
+    /** PEM bundle of the CA(s) that sign the server's certificate, when the cache speaks TLS; else undefined. */
+    public readonly caCertificate: pulumi.Output<string> | undefined;
     /** The Redis password (secret). */
     public readonly password: pulumi.Output<string>;
     /** NetworkPolicy peers the Django pods must be allowed to reach, on {@link port}. */
     public readonly egressPeers: pulumi.Output<Peer[]>;
-    /** Port clients connect to. */
+    /** Port clients connect to (egress NetworkPolicy): 6379, or {@link MEMORYSTORE_TLS_PORT} with TLS. */
     public readonly port: number;
 
     constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -84,30 +105,43 @@ export class Cache extends pulumi.ComponentResource {
             if (replicas < 1 || replicas > 5) {
                 throw new Error(`Cache ${name}: Memorystore supports 1 to 5 read replicas, got ${replicas} (cache.replicas).`);
             }
+            const memorySizeGb = args.memorySizeGb ?? 5;
+            if (memorySizeGb < 5) {
+                // https://cloud.google.com/memorystore/docs/redis/about-read-replicas
+                throw new Error(`Cache ${name}: Memorystore read replicas need nodes of at least 5 GB, got ${memorySizeGb} (cache.memorySizeGb).`);
+            }
+            const tls = args.transitEncryption ?? true;
             const instance = new gcp.redis.Instance(`${name}-memorystore`, {
                 project: args.project,
                 region: args.region,
                 tier: "STANDARD_HA",
-                memorySizeGb: args.memorySizeGb ?? 1,
+                memorySizeGb,
                 redisVersion: "REDIS_7_2",
                 replicaCount: replicas,
                 readReplicasMode: "READ_REPLICAS_ENABLED",
                 authEnabled: true,
+                // Creation-only (the provider marks it ForceNew): https://cloud.google.com/memorystore/docs/redis/manage-in-transit-encryption
+                transitEncryptionMode: tls ? "SERVER_AUTHENTICATION" : "DISABLED",
                 connectMode: "PRIVATE_SERVICE_ACCESS",
                 authorizedNetwork: args.networkId,
                 reservedIpRange: args.privateServicesRangeName,
                 redisConfigs: { "maxmemory-policy": "allkeys-lru" },
                 labels: { "managed-by": "pulumi", app: "django-platform" },
-            }, { parent: this, dependsOn: [args.privateServicesConnection] });
-            this.port = REDIS_PORT;
+            }, { parent: this, dependsOn: args.privateServicesDependencies });
+            this.port = tls ? MEMORYSTORE_TLS_PORT : REDIS_PORT;
+            const scheme = tls ? "rediss" : "redis";
             this.locations = pulumi.all([instance.host, instance.port, instance.readEndpoint, instance.readEndpointPort])
-                .apply(([host, port, readHost, readPort]) => [`redis://${host}:${port}/0`, `redis://${readHost}:${readPort}/0`]);
+                .apply(([host, port, readHost, readPort]) => [`${scheme}://${host}:${port}/0`, `${scheme}://${readHost}:${readPort}/0`]);
+            // The server certificate is signed by the instance's own CA, listed in serverCaCerts[].cert (PEM):
+            // https://cloud.google.com/memorystore/docs/redis/about-in-transit-encryption
+            this.caCertificate = tls ? instance.serverCaCerts.apply((certs) => caBundle(certs ?? [])) : undefined;
             this.password = pulumi.secret(instance.authString);
             this.egressPeers = pulumi.all([instance.host, instance.readEndpoint])
                 .apply(([host, readHost]) => [{ ipBlock: { cidr: `${host}/32` } }, { ipBlock: { cidr: `${readHost}/32` } }]);
         } else {
             const inCluster = this.createInCluster(name, args, replicas);
             this.port = REDIS_PORT;
+            this.caCertificate = undefined;
             this.locations = inCluster.locations;
             this.password = inCluster.password;
             this.egressPeers = pulumi.output([
@@ -115,7 +149,7 @@ export class Cache extends pulumi.ComponentResource {
                 { podSelector: { matchLabels: selectorFor("cache-replica", args.stack) } },
             ]);
         }
-        this.registerOutputs({ locations: this.locations, password: this.password });
+        this.registerOutputs({ locations: this.locations, password: this.password, caCertificate: this.caCertificate });
     }
 
     private createInCluster(name: string, args: CacheArgs, replicas: number) {
@@ -187,7 +221,17 @@ export class Cache extends pulumi.ComponentResource {
                     spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.persistence?.sizeGb ?? 1}Gi` } } },
                 }] : undefined,
             },
-        }, k8sOpts);
+        }, {
+            ...k8sOpts,
+            // volumeClaimTemplates cannot change in place ("updates to statefulset spec for fields
+            // other than 'replicas', 'ordinals', 'template', 'updateStrategy',
+            // 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"), so
+            // toggling cache.persistence or its size replaces the master: the old one goes first, so
+            // the Service never routes writes to two masters. The cache starts empty; the old PVC is
+            // kept (retention policy Retain) until someone deletes it (docs/operations.md).
+            replaceOnChanges: ["spec.volumeClaimTemplates"],
+            deleteBeforeReplace: true,
+        });
         new k8s.core.v1.Service(`${name}-master`, {
             metadata: { name: masterService, namespace: args.namespace, labels: labelsFor("cache-master", args.stack) },
             spec: { type: "ClusterIP", selector: masterSelector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] },

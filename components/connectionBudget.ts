@@ -1,9 +1,22 @@
 /**
- * The PostgreSQL connection budget of ARCHITECTURE.md, as pure functions.
+ * The PostgreSQL connection budget (docs/architecture.md, "Connection budget"), as pure functions.
  *
- * Every gunicorn thread keeps its own persistent connection (Django `CONN_MAX_AGE` > 0), so at
- * full scale the web tier holds `maxReplicas × workers × threads` connections, plus one per
- * migrate/collectstatic Job that may run during a rollout.
+ * Every gunicorn thread keeps its own persistent connection (Django `CONN_MAX_AGE` > 0), so a web
+ * pod holds up to `workers × threads` connections. The budget counts the pods that can hold them at
+ * the same time, which is more than `maxReplicas`: a rolling update at `maxReplicas` adds the surge
+ * pods and leaves old pods draining (see {@link podsHoldingConnections}), and the migrate and
+ * collectstatic Jobs may run alongside.
+ *
+ * The Cloud SQL Auth Proxy sidecar neither adds nor saves connections: it forwards each client
+ * connection to the instance one to one, so PostgreSQL sees exactly the app's connections. Its
+ * README: "The Proxy is a gateway to your Cloud SQL instance. Clients connect to the Proxy […] The
+ * Proxy then encrypts the connection to your Cloud SQL instance"
+ * (https://github.com/GoogleCloudPlatform/cloud-sql-proxy#how-should-i-use-the-proxy), and for
+ * pooling it recommends a connection pooler such as PgBouncer in front
+ * (#should-i-use-the-proxy-for-large-deployments). In its source every accepted client connection
+ * dials its own instance connection (internal/proxy/proxy.go: `serveSocketMount` → `dialer.Dial` →
+ * `proxyConn`); `--max-connections` only caps them ("Limit the number of connections. Default is
+ * no limit.") and the sidecar does not set it.
  */
 
 /**
@@ -24,11 +37,34 @@ const MAX_CONNECTIONS_BY_MEMORY_GIB: ReadonlyArray<readonly [number, number]> = 
 /** Shared-core tiers have fixed values (same source). */
 const SHARED_CORE: Readonly<Record<string, number>> = { "db-f1-micro": 25, "db-g1-small": 50 };
 
+/**
+ * Standard custom tiers (3.75 GiB per vCPU) suggested when a config needs a bigger instance, one
+ * per step of {@link MAX_CONNECTIONS_BY_MEMORY_GIB}, smallest first.
+ */
+export const SUGGESTED_TIERS: readonly string[] = [
+    "db-custom-1-3840",
+    "db-custom-2-7680",
+    "db-custom-4-15360",
+    "db-custom-8-30720",
+    "db-custom-16-61440",
+    "db-custom-32-122880",
+];
+
 /** Connections PostgreSQL keeps for superusers (`superuser_reserved_connections`, default 3). */
 export const RESERVED_CONNECTIONS = 3;
 
 /** Connections the migrate and collectstatic Jobs may hold while a rollout runs. */
 export const JOB_CONNECTIONS = 2;
+
+/**
+ * `maxSurge` of the web Deployment's RollingUpdate strategy, in percent of the desired replicas
+ * (with `maxUnavailable: 0`). The budget depends on it: the Deployment must use
+ * {@link ROLLOUT_MAX_SURGE}, not a literal of its own.
+ */
+export const ROLLOUT_MAX_SURGE_PERCENT = 25;
+
+/** {@link ROLLOUT_MAX_SURGE_PERCENT} as the Deployment's `strategy.rollingUpdate.maxSurge` value. */
+export const ROLLOUT_MAX_SURGE = `${ROLLOUT_MAX_SURGE_PERCENT}%`;
 
 /** The default `max_connections` of a Cloud SQL tier, or `undefined` if it cannot be derived. */
 export function maxConnectionsForTier(tier: string): number | undefined {
@@ -55,14 +91,111 @@ export interface WebSizing {
     readonly gunicornThreads: number;
 }
 
-/** How many connections the platform needs at full scale, and how many an instance can give. */
-export function requiredConnections(sizing: WebSizing) {
-    const web = sizing.maxReplicas * sizing.gunicornWorkers * sizing.gunicornThreads;
+/**
+ * Surge pods of a rolling update at `replicas`: Kubernetes rounds a percentage `maxSurge` up
+ * ("The absolute number is calculated from the percentage by rounding up",
+ * https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#max-surge).
+ */
+export function surgePods(replicas: number, maxSurgePercent = ROLLOUT_MAX_SURGE_PERCENT): number {
+    return Math.ceil((replicas * maxSurgePercent) / 100);
+}
+
+/** The pods that may hold database connections at the same time, by kind. */
+export interface PodsHoldingConnections {
+    /** The HPA's maximum. */
+    readonly replicas: number;
+    /** New pods a rollout adds on top (`maxSurge`). */
+    readonly surge: number;
+    /** Old pods deleted by the rollout that still hold their connections. */
+    readonly draining: number;
+    /** All of them. */
+    readonly total: number;
+}
+
+/**
+ * The pods that hold connections during a rolling update at `maxReplicas`.
+ *
+ * - `replicas + surge`: with `maxUnavailable: 0` the Deployment runs up to `maxSurge` new pods
+ *   above the desired count.
+ * - `draining`: the old pods the controller deletes keep their persistent connections through
+ *   preStop (10 s) and gunicorn's graceful shutdown (up to 25 s), and the controller does not count
+ *   terminating pods: "Kubernetes doesn't count terminating Pods when calculating the number of
+ *   availableReplicas, which must be between replicas - maxUnavailable and replicas + maxSurge. As
+ *   a result, you might notice that there are more Pods than expected during a rollout"
+ *   (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#updating-a-deployment,
+ *   with #max-surge). One step of the rollout deletes at most `surge` old pods (as many as new pods
+ *   became available), so one wave of `surge` draining pods is counted. This assumes a wave has
+ *   drained before the next surge pods are available (they must start, pass the startup and
+ *   readiness probes and stay ready for `minReadySeconds`); pods that became available faster
+ *   than an old one drains would let a second wave overlap.
+ */
+export function podsHoldingConnections(maxReplicas: number, maxSurgePercent = ROLLOUT_MAX_SURGE_PERCENT): PodsHoldingConnections {
+    const surge = surgePods(maxReplicas, maxSurgePercent);
+    const draining = surge;
+    return { replicas: maxReplicas, surge, draining, total: maxReplicas + surge + draining };
+}
+
+/** What {@link requiredConnections} computes. */
+export interface ConnectionBudget {
+    /** The Deployment's `maxSurge` the pods were counted with, e.g. "25%". */
+    readonly maxSurge: string;
+    /** Pods holding connections during a rollout at maxReplicas. */
+    readonly pods: PodsHoldingConnections;
+    /** Connections per pod (`workers × threads`). */
+    readonly perPod: number;
+    /** Connections of the web pods: `pods.total × perPod`. */
+    readonly web: number;
+    /** Connections of the Jobs. */
+    readonly jobs: number;
+    /** `web + jobs`. */
+    readonly total: number;
+    /** Connections PostgreSQL reserves for superusers. */
+    readonly reserved: number;
+    /** Connections the app may use under `maxConnections`. */
+    usable(maxConnections: number): number;
+    /** True when the total fits under `maxConnections`. */
+    fits(maxConnections: number): boolean;
+    /**
+     * The largest maxReplicas whose total fits under `maxConnections` with the same workers and
+     * threads (found by search, not by inverting the formula), or 0 if not even one replica fits.
+     */
+    largestFittingMaxReplicas(maxConnections: number): number;
+    /** The smallest of {@link SUGGESTED_TIERS} with more than `maxConnections` whose default fits, if any. */
+    smallestFittingTier(maxConnections: number): string | undefined;
+}
+
+/** The connections the platform needs during a rollout at full scale, and what would fit. */
+export function requiredConnections(sizing: WebSizing): ConnectionBudget {
+    const pods = podsHoldingConnections(sizing.maxReplicas);
+    const perPod = sizing.gunicornWorkers * sizing.gunicornThreads;
+    const web = pods.total * perPod;
+    const total = web + JOB_CONNECTIONS;
+    const usable = (maxConnections: number) => maxConnections - RESERVED_CONNECTIONS;
+    const totalFor = (maxReplicas: number) => podsHoldingConnections(maxReplicas).total * perPod + JOB_CONNECTIONS;
     return {
+        maxSurge: ROLLOUT_MAX_SURGE,
+        pods,
+        perPod,
         web,
         jobs: JOB_CONNECTIONS,
-        total: web + JOB_CONNECTIONS,
+        total,
         reserved: RESERVED_CONNECTIONS,
-        usable: (maxConnections: number) => maxConnections - RESERVED_CONNECTIONS,
+        usable,
+        fits: (maxConnections) => total <= usable(maxConnections),
+        largestFittingMaxReplicas(maxConnections) {
+            // totalFor grows with maxReplicas (at least by perPod per replica), so the search
+            // ends after at most usable / perPod steps.
+            let largest = 0;
+            while (totalFor(largest + 1) <= usable(maxConnections)) {
+                largest += 1;
+            }
+            return largest;
+        },
+        smallestFittingTier(maxConnections) {
+            return SUGGESTED_TIERS.find((tier) => {
+                const connections = maxConnectionsForTier(tier) ?? 0;
+                return connections > maxConnections && total <= usable(connections);
+            });
+        },
     };
 }

@@ -33,8 +33,8 @@ export interface DatabaseArgs {
     readonly region: string;
     /** VPC id for the private IP. */
     readonly networkId: pulumi.Input<string>;
-    /** The private services connection; the instance waits for it. */
-    readonly privateServicesConnection: pulumi.Resource;
+    /** The private services connection (when created here); the instance waits for it. */
+    readonly privateServicesDependencies: pulumi.Resource[];
     /** Machine tier. @default "db-custom-1-3840" */
     readonly tier?: string;
     /** PostgreSQL major version. @default "POSTGRES_18" */
@@ -82,6 +82,9 @@ export const CIS_DATABASE_FLAGS: ReadonlyArray<{ readonly name: string; readonly
     { name: "log_temp_files", value: "0" },
     { name: "cloudsql.enable_pgaudit", value: "on" },
 ];
+
+/** The instance property holding the disk size, which auto-resize owns after creation. */
+export const DISK_SIZE_PROPERTY = "settings.diskSize";
 
 /** The `sslMode` Cloud SQL enforces for each connector (CIS 6.4: encrypted connections only). */
 export function sslModeFor(connector: DatabaseConnector): "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" | "ENCRYPTED_ONLY" {
@@ -148,8 +151,14 @@ export class Database extends pulumi.ComponentResource {
             },
         }, {
             parent: this,
-            dependsOn: [args.privateServicesConnection],
+            dependsOn: args.privateServicesDependencies,
             protect: deletionProtection,
+            // diskSize is the initial size: with diskAutoresize Cloud SQL grows the disk, a refresh
+            // records the new size, and a later update would ask to shrink it back, which Cloud SQL
+            // refuses. The provider says so: "this value will override the resizing from
+            // diskAutoresize if that feature is enabled. To avoid this, set lifecycle.ignore_changes
+            // on this field" (@pulumi/gcp sql DatabaseInstanceSettings.diskSize).
+            ignoreChanges: [DISK_SIZE_PROPERTY],
         });
 
         const database = new gcp.sql.Database(`${name}-db`, {

@@ -1,6 +1,9 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
+/** The private services access range of a created VPC, apart from the subnet, pods, services and control plane ranges. */
+export const DEFAULT_PRIVATE_SERVICES_CIDR = "10.99.0.0/20";
+
 /** Arguments of {@link Network}. */
 export interface NetworkArgs {
     /** GCP project id. */
@@ -23,15 +26,27 @@ export interface NetworkArgs {
     readonly podsRangeName?: string;
     /** Name of the services secondary range. @default "services" */
     readonly servicesRangeName?: string;
-    /** Prefix length of the private services access range (Cloud SQL, Memorystore). @default 20 */
-    readonly privateServicesPrefixLength?: number;
+    /**
+     * The private services access range (Cloud SQL, Memorystore private IPs), pinned so it never
+     * lands next to the control plane's range and NetworkPolicy CIDRs are the same in every
+     * environment (mode `create`). @default "10.99.0.0/20"
+     */
+    readonly privateServicesCidr?: string;
+    /**
+     * Mode `existing`: the name of the VPC's allocated range that its existing private services
+     * access connection uses. A VPC has one servicenetworking connection; creating another fails
+     * ("Cannot modify allocated ranges in CreateConnection"), so nothing is created in this mode.
+     */
+    readonly existingPrivateServicesRangeName?: string;
 }
 
 /**
  * The VPC the platform lives in: subnet with pod/service secondary ranges (VPC-native GKE),
  * private services access for Cloud SQL and Memorystore private IPs, and Cloud NAT so private
- * nodes reach the internet without public IPs. In mode `existing` the VPC and subnet are looked up
- * by name and only the private services access range and connection are created.
+ * nodes reach the internet without public IPs (the in-cluster Redis image comes from Docker Hub).
+ * In mode `existing` nothing is created: the VPC, subnet and private services range are looked up
+ * by name, and the VPC must already give private nodes a way to pull images (Cloud NAT, or images
+ * mirrored into Artifact Registry).
  */
 export class Network extends pulumi.ComponentResource {
     /** VPC self link / id, for Cloud SQL `privateNetwork` and GKE. */
@@ -45,10 +60,11 @@ export class Network extends pulumi.ComponentResource {
     /** Services secondary range name. */
     public readonly servicesRangeName: string;
     /**
-     * The servicenetworking connection. Private-IP services must `dependsOn` it: without it the
-     * Cloud SQL API fails with "network doesn't have at least 1 private services connection".
+     * What private-IP services must `dependsOn`: the servicenetworking connection this component
+     * creates (without it the Cloud SQL API fails with "network doesn't have at least 1 private
+     * services connection"); empty in mode `existing`, where the connection already exists.
      */
-    public readonly privateServicesConnection: gcp.servicenetworking.Connection;
+    public readonly privateServicesDependencies: pulumi.Resource[];
     /** Name of the reserved private services access range (for Memorystore `reservedIpRange`). */
     public readonly privateServicesRangeName: pulumi.Output<string>;
     /** CIDR of that range, where Cloud SQL and Memorystore private IPs live (for egress rules). */
@@ -106,23 +122,35 @@ export class Network extends pulumi.ComponentResource {
             this.subnetId = subnet.id;
         }
 
-        const range = new gcp.compute.GlobalAddress(`${name}-private-services`, {
-            project: args.project,
-            purpose: "VPC_PEERING",
-            addressType: "INTERNAL",
-            prefixLength: args.privateServicesPrefixLength ?? 20,
-            network: this.networkId,
-        }, { parent: this });
-        this.privateServicesRangeName = range.name;
-        this.privateServicesCidr = pulumi.interpolate`${range.address}/${range.prefixLength}`;
-        this.privateServicesConnection = new gcp.servicenetworking.Connection(`${name}-private-services`, {
-            network: this.networkId,
-            service: "servicenetworking.googleapis.com",
-            reservedPeeringRanges: [range.name],
-            // Deleting the peering fails while Cloud SQL still holds addresses in it (it is released
-            // some days after the instance is gone); abandon it instead of failing `pulumi destroy`.
-            deletionPolicy: "ABANDON",
-        }, { parent: this });
+        if (mode === "existing") {
+            if (!args.existingPrivateServicesRangeName) {
+                throw new Error(`Network ${name}: mode "existing" needs existingPrivateServicesRangeName (network.privateServicesRangeName).`);
+            }
+            const range = gcp.compute.getGlobalAddressOutput({ name: args.existingPrivateServicesRangeName, project: args.project }, { parent: this });
+            this.privateServicesRangeName = range.name;
+            this.privateServicesCidr = pulumi.interpolate`${range.address}/${range.prefixLength}`;
+            this.privateServicesDependencies = [];
+        } else {
+            const [address, prefixLength] = (args.privateServicesCidr ?? DEFAULT_PRIVATE_SERVICES_CIDR).split("/");
+            const range = new gcp.compute.GlobalAddress(`${name}-private-services`, {
+                project: args.project,
+                purpose: "VPC_PEERING",
+                addressType: "INTERNAL",
+                address,
+                prefixLength: Number(prefixLength),
+                network: this.networkId,
+            }, { parent: this });
+            this.privateServicesRangeName = range.name;
+            this.privateServicesCidr = pulumi.interpolate`${range.address}/${range.prefixLength}`;
+            this.privateServicesDependencies = [new gcp.servicenetworking.Connection(`${name}-private-services`, {
+                network: this.networkId,
+                service: "servicenetworking.googleapis.com",
+                reservedPeeringRanges: [range.name],
+                // Deleting the peering fails while Cloud SQL still holds addresses in it (it is released
+                // some days after the instance is gone); abandon it instead of failing `pulumi destroy`.
+                deletionPolicy: "ABANDON",
+            }, { parent: this })];
+        }
 
         this.registerOutputs({ networkId: this.networkId, networkName: this.networkName, subnetId: this.subnetId });
     }

@@ -44,6 +44,9 @@ export function dnsEgressRule(): k8s.types.input.networking.v1.NetworkPolicyEgre
 /** GKE metadata server (Workload Identity tokens): 169.254.169.252:988 and 169.254.169.254:80. */
 const METADATA_SERVER: readonly Peer[] = [{ ipBlock: { cidr: "169.254.169.252/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }];
 
+/** RFC 1918 private, RFC 6598 shared (CGNAT) and link-local ranges: never "the internet". */
+const NON_PUBLIC_RANGES: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
+
 /** Inputs of {@link buildNetworkPolicies}. */
 export interface NetworkPolicyInputs {
     readonly stack: string;
@@ -76,11 +79,18 @@ export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spe
             policyTypes: ["Egress"],
             egress: [
                 { to: [{ ipBlock: { cidr: i.databaseCidr } }], ports: [{ protocol: "TCP", port: i.databasePort }] },
-                { to: i.cache.peers, ports: [{ protocol: "TCP", port: i.cache.port }] },
                 { to: [...METADATA_SERVER], ports: [{ protocol: "TCP", port: 988 }, { protocol: "TCP", port: 80 }] },
-                // Google APIs (Cloud SQL Admin API for the proxy, Cloud Storage) over TLS only.
-                { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] } }], ports: [{ protocol: "TCP", port: 443 }] },
+                // Google APIs (Cloud SQL Admin API for the proxy, Cloud Storage) over TLS only, never
+                // to private, shared (CGNAT, sometimes used for pod ranges) or link-local addresses.
+                { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...NON_PUBLIC_RANGES] } }], ports: [{ protocol: "TCP", port: 443 }] },
             ],
+        },
+        // Only the web pods use the cache: the Redis side admits nobody else, so the Jobs get no
+        // egress to it either.
+        "web-cache-egress": {
+            podSelector: web,
+            policyTypes: ["Egress"],
+            egress: [{ to: i.cache.peers, ports: [{ protocol: "TCP", port: i.cache.port }] }],
         },
     };
 }

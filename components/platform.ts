@@ -5,7 +5,8 @@ import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { selectorFor } from "./kube";
 import { Network } from "./network";
-import { Networking, ingressSourceRanges, webServiceAnnotations } from "./networking";
+import { Networking, webServiceAnnotations } from "./networking";
+import { GOOGLE_LB_RANGES } from "./networkPolicies";
 import { Statics } from "./statics";
 import { Workload } from "./workload";
 
@@ -45,7 +46,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             servicesCidr: cfg.network.servicesCidr,
             podsRangeName: cfg.network.podsRangeName,
             servicesRangeName: cfg.network.servicesRangeName,
-            privateServicesPrefixLength: cfg.network.privateServicesPrefixLength,
+            privateServicesCidr: cfg.network.privateServicesCidr,
+            existingPrivateServicesRangeName: cfg.network.privateServicesRangeName,
         }, child);
 
         const db = cfg.database;
@@ -53,7 +55,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             project,
             region,
             networkId: this.network.networkId,
-            privateServicesConnection: this.network.privateServicesConnection,
+            privateServicesDependencies: this.network.privateServicesDependencies,
             tier: db.tier,
             version: db.version,
             edition: db.edition,
@@ -78,7 +80,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             cdnEnabled: cfg.statics.cdn.enabled,
             cdnDomain: cfg.statics.cdn.domain,
             sslPolicyProfile: cfg.networking.sslPolicyProfile,
-            forceDestroy: !db.deletionProtection,
+            forceDestroy: cfg.statics.forceDestroy,
+            access: cfg.statics.access,
         }, child);
 
         this.cluster = new Cluster(`${name}-cluster`, {
@@ -115,8 +118,9 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             region,
             networkId: this.network.networkId,
             privateServicesRangeName: this.network.privateServicesRangeName,
-            privateServicesConnection: this.network.privateServicesConnection,
+            privateServicesDependencies: this.network.privateServicesDependencies,
             memorySizeGb: cfg.cache.memorySizeGb,
+            transitEncryption: cfg.cache.transitEncryption,
         }, child);
 
         const backendConfigName = `${name}-web`;
@@ -130,7 +134,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             envInputs: {
                 domain: cfg.domain,
                 database: { ...this.database.connection, connMaxAge: cfg.workload.connMaxAge },
-                cache: { locations: this.cache.locations, password: this.cache.password },
+                cache: { locations: this.cache.locations, password: this.cache.password, caCertificate: this.cache.caCertificate },
                 statics: { url: this.statics.url, bucketName: this.statics.bucketName },
                 logLevel: cfg.workload.logLevel,
                 extraPlain: cfg.appEnv,
@@ -147,22 +151,19 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             memory: cfg.workload.memory,
             gunicornWorkers: cfg.workload.gunicornWorkers,
             gunicornThreads: cfg.workload.gunicornThreads,
-            serviceAnnotations: webServiceAnnotations(cfg.networking.mode, backendConfigName),
-            ingressSourceRanges: ingressSourceRanges(cfg.networking.mode),
+            serviceAnnotations: webServiceAnnotations(backendConfigName),
+            ingressSourceRanges: GOOGLE_LB_RANGES,
         }, child);
 
         this.networking = new Networking(`${name}-networking`, {
             project,
-            region,
             stack,
             domain: cfg.domain,
-            mode: cfg.networking.mode,
             sslPolicyProfile: cfg.networking.sslPolicyProfile,
             provider: this.cluster.provider,
             namespace,
             serviceName: this.workload.serviceName,
             servicePort: this.workload.servicePort,
-            webSelector,
             backendConfigName,
         }, child);
         this.url = this.networking.url;

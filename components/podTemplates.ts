@@ -23,6 +23,110 @@ export const PRE_STOP_SECONDS = 10;
 /** gunicorn's graceful timeout; the pod's grace period must exceed preStop + this. */
 export const GRACEFUL_TIMEOUT_SECONDS = 25;
 
+/**
+ * How long the GKE Ingress's load balancer (the Google Cloud external Application Load Balancer)
+ * keeps an idle connection to a backend open and reuses it: fixed at 600 s. Google: "The backend
+ * keepalive timeout is fixed at 10 minutes (600 seconds) and cannot be changed. The load
+ * balancer's backend keepalive timeout should be less than the keepalive timeout used by software
+ * running on your backends", so backends must keep idle connections longer than 600 s; Google's
+ * examples for common web servers use 620 s.
+ * Source: "External Application Load Balancer overview" → Timeouts and retries → Backend HTTP
+ * keepalive timeout, https://cloud.google.com/load-balancing/docs/https#timeouts_and_retries
+ * (also https://cloud.google.com/load-balancing/docs/https/request-distribution: the backend
+ * keepalive timeout is 600 s for the global and the regional load balancer, and fixed).
+ */
+export const LOAD_BALANCER_BACKEND_KEEPALIVE_SECONDS = 600;
+
+/** How much longer than the load balancer gunicorn keeps an idle connection (620 s in Google's examples). */
+export const KEEPALIVE_MARGIN_SECONDS = 20;
+
+/**
+ * gunicorn's `--keep-alive`: idle keep-alive connections outlive the load balancer's, so the load
+ * balancer always closes them first. When gunicorn closed first, a request the load balancer sent
+ * on the connection at that moment was lost (a reset, seen by clients as a 502).
+ *
+ * With the gthread worker a waiting keep-alive connection holds no thread: after a response it is
+ * registered with the worker's event loop, which hands it to a thread when the next request arrives
+ * and closes it after `keepalive` seconds idle (gunicorn/workers/gthread.py, `finish_request` and
+ * `murder_keepalived`). A worker keeps at most `worker_connections - threads` of them (default
+ * 1000 - threads) and answers beyond that with `Connection: close` (`handle_request`). gunicorn's
+ * settings: "When Gunicorn is deployed behind a load balancer, it often makes sense to set this to
+ * a higher value" (https://docs.gunicorn.org/en/stable/settings.html#keepalive).
+ */
+export const GUNICORN_KEEPALIVE_SECONDS = LOAD_BALANCER_BACKEND_KEEPALIVE_SECONDS + KEEPALIVE_MARGIN_SECONDS;
+
+/**
+ * django-redis timeouts of the app, as `app/config/settings.py` sets them (`SOCKET_CONNECT_TIMEOUT`,
+ * `SOCKET_TIMEOUT`); tests/reliability.test.ts reads them from the settings.
+ */
+export const APP_CACHE_CONNECT_TIMEOUT_SECONDS = 0.5;
+export const APP_CACHE_SOCKET_TIMEOUT_SECONDS = 0.5;
+/**
+ * Cache calls of the app's slowest page when the cache does not answer (`demo/views.py` `index`:
+ * set the last visit, get the stats, and set them again after the miss).
+ */
+export const APP_CACHE_CALLS_PER_PAGE = 3;
+/**
+ * Longest a page waits for a hung or unreachable Redis: each call may wait for the connect and
+ * then for the reply (3 × (0.5 + 0.5) = 3 s). Every gunicorn thread can be stuck this long per
+ * request, and the probes queue behind those requests in the same threads.
+ */
+export const CACHE_STALL_SECONDS = APP_CACHE_CALLS_PER_PAGE * (APP_CACHE_CONNECT_TIMEOUT_SECONDS + APP_CACHE_SOCKET_TIMEOUT_SECONDS);
+
+/** Timing fields of a probe. */
+export interface ProbeTiming {
+    readonly periodSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly failureThreshold: number;
+}
+
+/**
+ * Seconds from the start of the first failed probe until the kubelet acts, when every probe fails:
+ * the `failureThreshold`-th consecutive failure starts `(failureThreshold - 1) × periodSeconds`
+ * later and fails after `timeoutSeconds` ("After a probe fails failureThreshold times in a row,
+ * Kubernetes considers that the overall check has failed",
+ * https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/#configure-probes).
+ */
+export function failureWindowSeconds(probe: ProbeTiming): number {
+    return (probe.failureThreshold - 1) * probe.periodSeconds + probe.timeoutSeconds;
+}
+
+/** Startup: up to 60 s to boot; no traffic reaches the pod before it passes, so nothing queues. */
+export const STARTUP_PROBE_TIMING: ProbeTiming = { periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 30 };
+
+/**
+ * Readiness stays quick: a pod whose requests queue (a slow dependency, overload) misses two
+ * probes and leaves the load balancer within {@link failureWindowSeconds} = 8 s, so it gets no new
+ * requests and can work off its queue.
+ */
+export const READINESS_PROBE_TIMING: ProbeTiming = { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 };
+
+/**
+ * The shortest liveness failure window that cannot restart a pod that is only slow: readiness has
+ * taken it out ({@link READINESS_PROBE_TIMING}'s window), the load balancer has stopped sending
+ * (the {@link PRE_STOP_SECONDS} the shutdown path allows for that) and the pod has worked off what
+ * it had queued (the {@link GRACEFUL_TIMEOUT_SECONDS} gunicorn gets to finish its requests at
+ * shutdown): 8 + 10 + 25 = 43 s. A restart cannot make a slow Redis faster; it only moves the
+ * queue to the other pods.
+ */
+export const LIVENESS_MIN_FAILURE_WINDOW_SECONDS = failureWindowSeconds(READINESS_PROBE_TIMING) + PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS;
+
+/**
+ * Liveness: same cheap endpoint as before, but patient. Kubernetes: "A common pattern for liveness
+ * probes is to use the same low-cost HTTP endpoint as for readiness probes, but with a higher
+ * failureThreshold. This ensures that the pod is observed as not-ready for some period of time
+ * before it is hard killed", and "Incorrect implementation of liveness probes can lead to cascading
+ * failures. This results in restarting of container under high load"
+ * (https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/).
+ *
+ * - `timeoutSeconds` 6 = 2 × {@link CACHE_STALL_SECONDS}: a probe that arrives while every thread
+ *   is stuck on a hung Redis, with up to one more such request queued per thread, still answers.
+ * - `failureThreshold` 7 every 10 s: a restart needs 7 failures in a row, a failure window of 66 s,
+ *   above {@link LIVENESS_MIN_FAILURE_WINDOW_SECONDS} (43 s) and above a minute. A deadlocked pod
+ *   still leaves the load balancer after 8 s (readiness); only its restart waits.
+ */
+export const LIVENESS_PROBE_TIMING: ProbeTiming = { periodSeconds: 10, timeoutSeconds: 2 * CACHE_STALL_SECONDS, failureThreshold: 7 };
+
 /** gunicorn's command line, workers and threads from config. */
 export function gunicornCommand(workers: number, threads: number): string[] {
     return [
@@ -33,7 +137,7 @@ export function gunicornCommand(workers: number, threads: number): string[] {
         "--worker-class", "gthread",
         "--timeout", "30",
         "--graceful-timeout", String(GRACEFUL_TIMEOUT_SECONDS),
-        "--keep-alive", "5",
+        "--keep-alive", String(GUNICORN_KEEPALIVE_SECONDS),
         "--worker-tmp-dir", "/tmp",
         "--access-logfile", "-",
         "--error-logfile", "-",
@@ -65,9 +169,9 @@ export function webContainer(image: string, sources: EnvSources, sizing: { cpu: 
         ports: [{ name: "http", containerPort: WEB_PORT, protocol: "TCP" }],
         envFrom: envFrom(sources),
         env: [{ name: POD_IP_VARIABLE, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
-        startupProbe: { ...probe(LIVENESS_PATH), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
-        livenessProbe: { ...probe(LIVENESS_PATH), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
-        readinessProbe: { ...probe(READINESS_PATH), periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 3 },
+        startupProbe: { ...probe(LIVENESS_PATH), ...STARTUP_PROBE_TIMING },
+        livenessProbe: { ...probe(LIVENESS_PATH), ...LIVENESS_PROBE_TIMING },
+        readinessProbe: { ...probe(READINESS_PATH), ...READINESS_PROBE_TIMING },
         lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         resources: {
             requests: { cpu: sizing.cpu, memory: sizing.memory },

@@ -15,24 +15,87 @@ export interface StaticsArgs {
     readonly cdnDomain?: string;
     /** SSL policy profile of the CDN's HTTPS proxy. @default "MODERN" */
     readonly sslPolicyProfile?: "MODERN" | "RESTRICTED";
-    /** Delete the buckets (and their objects) on `pulumi destroy`. @default false */
+    /**
+     * Delete the buckets together with their objects on `pulumi destroy`. Without it a destroy fails
+     * on a bucket that still holds objects (which keeps the static files of a live site). Set it
+     * only for disposable stacks; it is independent of the database's deletion protection.
+     * @default false
+     */
     readonly forceDestroy?: boolean;
+    /**
+     * Who may read the objects directly.
+     *
+     * - `"public"`: `allUsers` gets {@link PUBLIC_READ_ROLE} (`storage.objects.get` only), so browsers
+     *   fetch files from `url` but nobody can list the bucket.
+     * - `"private"`: public access prevention is `"enforced"` and there is no `allUsers` binding — for
+     *   organisations that enforce `constraints/storage.publicAccessPrevention` or
+     *   `constraints/iam.allowedPolicyMemberDomains` (domain-restricted sharing), both of which reject
+     *   an `allUsers` binding. Only identities granted here (collectstatic, the web pods) can read
+     *   the objects; `url` is then *not* readable by browsers: `storage.googleapis.com` serves a
+     *   private object only to authenticated callers, and this component's Cloud CDN backend bucket
+     *   does not read a private bucket either. Cloud CDN documents two ways to, neither automated
+     *   here: signed URLs / signed cookies, where the Cloud CDN fill service account
+     *   (`service-PROJECT_NUMBER@cloud-cdn-fill.iam.gserviceaccount.com`) is granted
+     *   `roles/storage.objectViewer` — it is only created once a signed URL key is added to the
+     *   backend bucket, and the documented setup is for signed requests (Cloud CDN does not
+     *   validate unsigned ones), so every `{% static %}` URL would have to be signed and expire;
+     *   and "private bucket access", which grants a Google-managed service
+     *   agent read access to the bucket after the backend bucket exists (an identity that
+     *   domain-restricted sharing may itself refuse). Stack config therefore rejects
+     *   `statics.access: private` (`crossFieldProblems` in `config.ts`); the component supports it
+     *   so the bucket can be built and tested, and so a private CDN origin can be added later.
+     *
+     * @default "public"
+     * @see https://cloud.google.com/storage/docs/public-access-prevention
+     * @see https://cloud.google.com/storage/docs/org-policy-constraints
+     * @see https://cloud.google.com/organization-policy/restrict-domains
+     * @see https://cloud.google.com/resource-manager/docs/secure-by-default-organizations
+     * @see https://cloud.google.com/cdn/docs/using-signed-urls
+     * @see https://cloud.google.com/cdn/docs/configure-private-bucket-access
+     */
+    readonly access?: StaticsAccess;
 }
 
+/** Whether the statics bucket's objects are readable by anyone (`public`) or only by granted identities (`private`). */
+export type StaticsAccess = "public" | "private";
+
 /**
- * Static files on GCS: one bucket whose objects are publicly readable (and nothing else is), with
+ * The role `allUsers` gets on a public statics bucket: Storage Legacy Object Reader, which holds only
+ * `storage.objects.get` — read an object whose name you know. `roles/storage.objectViewer` would also
+ * grant `storage.objects.list`, letting anyone enumerate the bucket, including noncurrent
+ * (versioned) objects that a release overwrote or deleted.
+ * @see https://cloud.google.com/storage/docs/access-control/iam-roles
+ * @see https://cloud.google.com/java/docs/reference/google-cloud-storage/latest/com.google.cloud.storage.StorageRoles
+ */
+export const PUBLIC_READ_ROLE = "roles/storage.legacyObjectReader";
+
+/** The role {@link Statics.grantObjectViewer} grants: read and list objects (for a named service account, never the public). */
+export const OBJECT_VIEWER_ROLE = "roles/storage.objectViewer";
+
+/**
+ * Static files on GCS: one bucket whose objects anyone may read by name (but nobody may list), with
  * CORS for the site's origins, versioning and access logs; optionally Cloud CDN in front of it.
  * `url` is what Django must use as `STATIC_URL` — always https, never `gs://`.
+ *
+ * With `access: "private"` the bucket enforces public access prevention and has no public member
+ * (see {@link StaticsArgs.access}).
  */
 export class Statics extends pulumi.ComponentResource {
     /** The static files bucket. */
     public readonly bucket: gcp.storage.Bucket;
     /** Bucket name (for django-storages' `GS_BUCKET_NAME`). */
     public readonly bucketName: pulumi.Output<string>;
-    /** Public https base URL of the static files, ending in `/`. */
+    /**
+     * Https base URL of the static files, ending in `/`: the CDN domain, else
+     * `https://storage.googleapis.com/<bucket>/`. Browsers can read it only when `access` is `"public"`.
+     */
     public readonly url: pulumi.Output<string>;
     /** The CDN's IP address, when the CDN is enabled (point the CDN domain's A record here). */
     public readonly cdnIpAddress?: pulumi.Output<string>;
+    /** Who may read the objects directly (see {@link StaticsArgs.access}). */
+    public readonly access: StaticsAccess;
+    /** The `allUsers` read grant; absent when `access` is `"private"`. */
+    public readonly publicRead?: gcp.storage.BucketIAMMember;
     private readonly baseName: string;
 
     constructor(name: string, args: StaticsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -42,6 +105,8 @@ export class Statics extends pulumi.ComponentResource {
             throw new Error(`Statics ${name}: cdnDomain is required when cdnEnabled is true (statics.cdn.domain).`);
         }
         const forceDestroy = args.forceDestroy ?? false;
+        this.access = args.access ?? "public";
+        const isPublic = this.access === "public";
 
         const logs = new gcp.storage.Bucket(`${name}-logs`, {
             project: args.project,
@@ -64,8 +129,9 @@ export class Statics extends pulumi.ComponentResource {
             project: args.project,
             location: args.location,
             uniformBucketLevelAccess: true,
-            // "inherited" (not "enforced") because this one bucket serves public objects.
-            publicAccessPrevention: "inherited",
+            // A public bucket must not enforce public access prevention ("inherited" lets an org or
+            // project constraint still forbid it); a private one enforces it on the bucket itself.
+            publicAccessPrevention: isPublic ? "inherited" : "enforced",
             versioning: { enabled: true },
             forceDestroy,
             logging: { logBucket: logs.name },
@@ -79,12 +145,16 @@ export class Statics extends pulumi.ComponentResource {
         }, { parent: this });
         this.bucketName = this.bucket.name;
 
-        // Objects only: allUsers can read files but cannot list the bucket.
-        new gcp.storage.BucketIAMMember(`${name}-public-read`, {
-            bucket: this.bucket.name,
-            role: "roles/storage.objectViewer",
-            member: "allUsers",
-        }, { parent: this });
+        // Objects by name only: legacyObjectReader holds storage.objects.get and not
+        // storage.objects.list, so allUsers can fetch a file but cannot list the bucket (objectViewer
+        // would let anyone enumerate every object, including noncurrent versions).
+        if (isPublic) {
+            this.publicRead = new gcp.storage.BucketIAMMember(`${name}-public-read`, {
+                bucket: this.bucket.name,
+                role: PUBLIC_READ_ROLE,
+                member: "allUsers",
+            }, { parent: this });
+        }
 
         if (args.cdnEnabled && args.cdnDomain) {
             this.cdnIpAddress = this.createCdn(name, args.project, args.cdnDomain, args.sslPolicyProfile ?? "MODERN");
@@ -104,6 +174,19 @@ export class Statics extends pulumi.ComponentResource {
         return new gcp.storage.BucketIAMMember(`${this.baseName}-${grantee}-object-admin`, {
             bucket: this.bucket.name,
             role: "roles/storage.objectAdmin",
+            member,
+        }, { parent: this });
+    }
+
+    /**
+     * Lets `member` read (get and list) objects — the web pods' Google service account, which reads
+     * `staticfiles.json` at run time (ManifestStaticFilesStorage), also when `access` is
+     * `"private"`. `grantee` names the grant: `<statics>-<grantee>-object-viewer`.
+     */
+    public grantObjectViewer(grantee: string, member: pulumi.Input<string>): gcp.storage.BucketIAMMember {
+        return new gcp.storage.BucketIAMMember(`${this.baseName}-${grantee}-object-viewer`, {
+            bucket: this.bucket.name,
+            role: OBJECT_VIEWER_ROLE,
             member,
         }, { parent: this });
     }

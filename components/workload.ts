@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AppEnvInputs, buildAppEnv } from "./appEnv";
+import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
 import { DatabaseConnection } from "./database";
 import { cloudSqlProxySidecar, labelsFor, restrictedPodSecurity, selectorFor } from "./kube";
 import { buildNetworkPolicies } from "./networkPolicies";
@@ -10,6 +11,23 @@ import { APP_UID, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, TMP_VOLUME, WEB_PO
 import { Statics } from "./statics";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** How long a migrate or collectstatic Job may run, from its start (Kubernetes `activeDeadlineSeconds`). */
+export const JOB_DEADLINE_SECONDS = 900;
+/** Pod retries of a Job before it fails. */
+export const JOB_BACKOFF_LIMIT = 3;
+/**
+ * How long Pulumi waits for a Job. The Kubernetes provider gives up on a Job after 10 minutes by
+ * default (`@pulumi/kubernetes` batch/v1 Job: "If the Job has not reached a Ready state after 10
+ * minutes, it will time out"), less than the Job's own deadline. `activeDeadlineSeconds` counts from
+ * the Job's start, node provisioning and image pull included ("applies to the duration of the job, no
+ * matter how many Pods are created", kubernetes.io/docs/concepts/workloads/controllers/job), so the
+ * Job has succeeded or failed by then: wait for the whole deadline plus a margin.
+ */
+export const JOB_TIMEOUTS: pulumi.CustomTimeouts = {
+    create: `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 5}m`,
+    update: `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 5}m`,
+};
 
 /** Arguments of {@link Workload}. */
 export interface WorkloadArgs {
@@ -76,18 +94,23 @@ export class Workload extends pulumi.ComponentResource {
         const webSelector = selectorFor("web", args.stack);
 
         // Web pods: a GSA that can only connect to Cloud SQL (through the proxy).
+        // Every grant a pod uses is listed with its identity, so the pods can wait for them (IAM is
+        // eventually consistent: a pod that starts first gets 403s and burns its retries).
         const web = this.identity(`${name}-web`, `dj-${args.stack}-web`, "web", args);
         this.serviceAccountEmail = web.gsa.email;
+        // ManifestStaticFilesStorage reads staticfiles.json from the bucket at run time, as the pod's
+        // own identity: never rely on the bucket being public.
+        web.grants.push(args.statics.grantObjectViewer("web", web.gsa.member));
         if (proxy) {
-            new gcp.projects.IAMMember(`${name}-web-cloudsql-client`, {
+            web.grants.push(new gcp.projects.IAMMember(`${name}-web-cloudsql-client`, {
                 project: args.project,
                 role: "roles/cloudsql.client",
                 member: web.gsa.member,
-            }, { parent: this });
+            }, { parent: this }));
         }
         // collectstatic: a separate GSA that may write objects to the static bucket, nothing else.
         const collect = this.identity(`${name}-collectstatic`, `dj-${args.stack}-static`, "collectstatic", args);
-        args.statics.grantObjectAdmin("collectstatic", collect.gsa.member);
+        collect.grants.push(args.statics.grantObjectAdmin("collectstatic", collect.gsa.member));
 
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: true, overrideSpecial: "!#%&*()-_=+[]{}<>:?" }, { parent: this });
         const env = buildAppEnv({ ...args.envInputs, secretKey: secretKey.result });
@@ -107,13 +130,15 @@ export class Workload extends pulumi.ComponentResource {
 
         // Jobs are immutable: name them after the image so a new image runs them again.
         const fingerprint = imageFingerprint(args.image);
+        // No ttlSecondsAfterFinished: a Job the cluster deleted by itself would vanish from the state
+        // on the next `pulumi refresh`, and the following `up` would run it again with the same image.
+        // A new image replaces the Job (new name, deleteBeforeReplace), so finished Jobs never pile up.
         const job = (role: string, command: string[], ksa: pulumi.Input<string>, withProxy: boolean, after: pulumi.Resource[]) =>
             new k8s.batch.v1.Job(`${name}-${role}`, {
                 metadata: { name: `${name}-${role}-${fingerprint}`, namespace: ns, labels: { ...labelsFor(role, args.stack), "django-platform/image": fingerprint } },
                 spec: {
-                    backoffLimit: 3,
-                    activeDeadlineSeconds: 900,
-                    ttlSecondsAfterFinished: 86400,
+                    backoffLimit: JOB_BACKOFF_LIMIT,
+                    activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
                     template: {
                         metadata: { labels: labelsFor(role, args.stack) },
                         spec: {
@@ -127,17 +152,17 @@ export class Workload extends pulumi.ComponentResource {
                         },
                     },
                 },
-            }, { ...k8sOpts, deleteBeforeReplace: true, dependsOn: after });
-        // Release order of the seed: migrate → collectstatic → rolling update of the Deployment.
-        const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, []);
-        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, [migrate]);
+            }, { ...k8sOpts, deleteBeforeReplace: true, dependsOn: after, customTimeouts: JOB_TIMEOUTS });
+        // Release order: migrate → collectstatic → rolling update of the Deployment, each after its grants.
+        const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, web.grants);
+        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, [migrate, ...collect.grants]);
 
         this.deployment = new k8s.apps.v1.Deployment(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
             spec: {
                 // No `replicas`: the HPA owns the count (setting it would fight the HPA on every up).
                 selector: { matchLabels: webSelector },
-                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: ROLLOUT_MAX_SURGE } },
                 minReadySeconds: 5,
                 revisionHistoryLimit: 5,
                 template: {
@@ -163,7 +188,7 @@ export class Workload extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, { ...k8sOpts, dependsOn: [migrate, collectstatic] });
+        }, { ...k8sOpts, dependsOn: [migrate, collectstatic, ...web.grants] });
 
         this.service = new k8s.core.v1.Service(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack), annotations: args.serviceAnnotations ?? {} },
@@ -220,11 +245,13 @@ export class Workload extends pulumi.ComponentResource {
             },
             automountServiceAccountToken: false,
         }, { parent: this, provider: args.provider });
-        new gcp.serviceaccount.IAMMember(`${name}-workload-identity`, {
+        const binding = new gcp.serviceaccount.IAMMember(`${name}-workload-identity`, {
             serviceAccountId: gsa.name,
             role: "roles/iam.workloadIdentityUser",
             member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${args.namespace}/${ksa}]`,
         }, { parent: this });
-        return { gsa, ksaName: account.metadata.name };
+        /** The IAM grants this identity's pods use; pods depend on all of them. */
+        const grants: pulumi.Resource[] = [binding];
+        return { gsa, ksaName: account.metadata.name, grants };
     }
 }

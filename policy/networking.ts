@@ -87,7 +87,7 @@ export const serviceRestrictsLoadBalancerType = typedPolicy({
     description: "Services of type LoadBalancer expose pods directly to the internet; only allow-listed ones may use it (the Ingress is the front door).",
     severity: "medium",
     enforcementLevel: "advisory",
-    remediationSteps: "Use a ClusterIP Service behind the Ingress, or allow-list the Service's Pulumi name when the stack uses networking.mode loadbalancer.",
+    remediationSteps: "Use a ClusterIP Service behind the Ingress, or allow-list the Service's Pulumi name in the policy config when a LoadBalancer Service is intended.",
     configSchema: {
         properties: { allowedServices: stringList([], "Pulumi resource-name globs of Services that may be of type LoadBalancer.") },
     },

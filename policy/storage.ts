@@ -1,10 +1,11 @@
 /**
- * Cloud Storage: uniform access, public access prevention, and public read only on the allow-listed
- * static-assets bucket; versioning, access logs and a read-only CORS policy.
+ * Cloud Storage: uniform access, public access prevention, public read (by object name, never
+ * listing) only on the allow-listed static-assets bucket; versioning, access logs and a read-only
+ * CORS policy.
  */
 import * as gcp from "@pulumi/gcp";
 import type { PolicyResource } from "@pulumi/policy";
-import { configOf, matchesAny, requireValue, stackPolicy, stringList, typedPolicy, typeTokenOf } from "./lib/define";
+import { configOf, matchesAny, requireValue, stackPolicy, stringList, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
 import { membersOf, PUBLIC_MEMBERS, roleOf } from "./lib/iam";
 import { isUnknown, isUnset, knownItems, knownString, read, show } from "./lib/values";
 
@@ -58,21 +59,29 @@ function bucketOf(iam: PolicyResource, resources: readonly PolicyResource[]): Po
     return dependencies.length === 1 ? dependencies[0] : undefined;
 }
 
+/**
+ * The role the public may get on the statics bucket: Storage Legacy Object Reader holds only
+ * `storage.objects.get` (read an object by name), unlike `roles/storage.objectViewer`, which adds
+ * `storage.objects.list`.
+ * @see https://cloud.google.com/storage/docs/access-control/iam-roles
+ */
+const DEFAULT_PUBLIC_ROLES = ["roles/storage.legacyObjectReader"];
+
 export const storageBucketAllowsPublicReadOnlyOnStatics = stackPolicy({
     name: "storage-bucket-allows-public-read-only-on-statics",
-    description: "allUsers/allAuthenticatedUsers may only get roles/storage.objectViewer, and only on an allow-listed static-assets bucket.",
+    description: "allUsers/allAuthenticatedUsers may only get roles/storage.legacyObjectReader (read objects by name, no listing), and only on an allow-listed static-assets bucket.",
     severity: "critical",
     enforcementLevel: "mandatory",
-    remediationSteps: "Remove the public IAM member; serve public files from the statics bucket (Pulumi name matching publicBuckets) with roles/storage.objectViewer only.",
+    remediationSteps: "Remove the public IAM member; serve public files from the statics bucket (Pulumi name matching publicBuckets) with roles/storage.legacyObjectReader only.",
     configSchema: {
         properties: {
             publicBuckets: publicBucketsSchema,
-            allowedPublicRoles: stringList(["roles/storage.objectViewer"], "Roles the public may get on an allow-listed bucket."),
+            allowedPublicRoles: stringList(DEFAULT_PUBLIC_ROLES, "Roles the public may get on an allow-listed bucket."),
         },
     },
 }, [BUCKET, ...BUCKET_IAM_TYPES], (args, report) => {
     const { publicBuckets, allowedPublicRoles } = configOf(args, {
-        publicBuckets: DEFAULT_PUBLIC_BUCKETS, allowedPublicRoles: ["roles/storage.objectViewer"],
+        publicBuckets: DEFAULT_PUBLIC_BUCKETS, allowedPublicRoles: DEFAULT_PUBLIC_ROLES,
     });
     for (const iam of args.resources.filter((r) => BUCKET_IAM_TYPES.includes(r.type))) {
         const publicMembers = membersOf(iam.props).members.filter((m) => PUBLIC_MEMBERS.includes(m));
@@ -91,6 +100,44 @@ export const storageBucketAllowsPublicReadOnlyOnStatics = stackPolicy({
         } else if (bucket === undefined && bucketName !== undefined) {
             report(`${iam.name} makes bucket ${JSON.stringify(bucketName)} public to ${who}; it is not an allow-listed bucket of this stack.`, iam.urn);
         }
+    }
+});
+
+/**
+ * Predefined roles that include `storage.objects.list` (per Google's role reference). Granted to the
+ * public, any of them lets anyone enumerate the bucket — every object name, including noncurrent
+ * versions kept by versioning — instead of only fetching names they already know.
+ * @see https://cloud.google.com/storage/docs/access-control/iam-roles
+ * @see https://cloud.google.com/java/docs/reference/google-cloud-storage/latest/com.google.cloud.storage.StorageRoles
+ */
+const DEFAULT_LISTING_ROLES = [
+    "roles/storage.objectViewer",
+    "roles/storage.objectUser",
+    "roles/storage.objectAdmin",
+    "roles/storage.admin",
+    "roles/storage.folderAdmin",
+    "roles/storage.legacyBucketReader",
+    "roles/storage.legacyBucketWriter",
+    "roles/storage.legacyBucketOwner",
+];
+
+export const storageBucketForbidsPublicListing = tokenPolicy({
+    name: "storage-bucket-forbids-public-listing",
+    description: "No bucket may grant allUsers/allAuthenticatedUsers a role that includes storage.objects.list (such as roles/storage.objectViewer): the public may read objects by name, never enumerate them.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Grant the public roles/storage.legacyObjectReader (storage.objects.get only) instead, or remove the public member.",
+    configSchema: {
+        properties: {
+            listingRoles: stringList(DEFAULT_LISTING_ROLES, "Roles that include storage.objects.list (add custom roles that do)."),
+        },
+    },
+}, BUCKET_IAM_TYPES, (props, args, report) => {
+    const { listingRoles } = configOf(args, { listingRoles: DEFAULT_LISTING_ROLES });
+    const role = roleOf(props);
+    const publicMembers = membersOf(props).members.filter((m) => PUBLIC_MEMBERS.includes(m));
+    if (role !== undefined && publicMembers.length > 0 && listingRoles.includes(role)) {
+        report(`${args.name} grants ${role} to ${publicMembers.join(", ")}; it includes storage.objects.list, so anyone can list every object in the bucket (noncurrent versions too). Grant roles/storage.legacyObjectReader instead.`);
     }
 });
 

@@ -44,14 +44,14 @@ describe("config: exact messages", () => {
         ["unknown connector", { "django-platform:database": json({ connector: "public" }) }, "django-platform:database.connector: Invalid option: expected one of \"auth-proxy\"|\"private-ip\" (got \"public\"). Fix: `pulumi config set --path database.connector private-ip`."],
         ["typo in nested key", { "django-platform:database": json({ tierr: "x" }) }, "django-platform:database: unknown key \"tierr\". Fix: check the spelling, or remove it with `pulumi config rm --path database.tierr`."],
         ["typo in top-level key", { "django-platform:databse": "{}" }, "django-platform:databse: unknown key (got \"{}\"). Fix: check the spelling, or remove it with `pulumi config rm databse`."],
-        ["CORS wildcard", { "django-platform:statics": json({ corsOrigins: ["*"] }) }, "django-platform:statics.corsOrigins[0]: must be an https origin without path, such as https://app.example.com (got \"*\"). Fix: `pulumi config set --path statics.corsOrigins[0] https://app.example.com`."],
+        ["CORS wildcard", { "django-platform:statics": json({ corsOrigins: ["*"] }) }, "django-platform:statics.corsOrigins[0]: must be an https origin without path, such as https://app.example.com (got \"*\"). Fix: `pulumi config set --path 'statics.corsOrigins[0]' https://app.example.com`."],
         ["CDN without domain", { "django-platform:statics": json({ cdn: { enabled: true } }) }, "django-platform:statics.cdn.domain is required when statics.cdn.enabled is true (got nothing). Fix: `pulumi config set --path statics.cdn.domain static.app.example.com`."],
-        ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. `pulumi config set --path cluster.masterAuthorizedNetworks[0].cidr 203.0.113.0/24`."],
+        ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. `pulumi config set --path 'cluster.masterAuthorizedNetworks[0].cidr' 203.0.113.0/24`."],
         ["extra shadows the contract", { "django-platform:appSecrets": json({ DJANGO_APP_SECRET_KEY: "x" }) }, "django-platform:appSecrets.DJANGO_APP_SECRET_KEY: DJANGO_APP_SECRET_KEY is set by the platform and cannot be overridden. Fix: `pulumi config rm --path appSecrets.DJANGO_APP_SECRET_KEY`."],
         ["bad extra name; the secret value is never echoed", { "django-platform:appSecrets": json({ "sentry-dsn": "hunter2" }) }, "django-platform:appSecrets.sentry-dsn: must be an upper-case environment variable name (got \"sentry-dsn\"). Fix: `pulumi config rm --path appSecrets.sentry-dsn`, then set it as appSecrets.SENTRY_DSN with --secret."],
         ["image that is not a reference", { "django-platform:image": "not an image:1" }, "django-platform:image: is not a container image reference (registry/repository:tag or @sha256:digest) (got \"not an image:1\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
-        ["memorystore replicas", { "django-platform:cache": json({ mode: "memorystore", replicas: 0 }) }, "django-platform:cache.replicas must be between 1 and 5 with cache.mode memorystore (got 0). Fix: `pulumi config set --path cache.replicas 1`."],
-        ["existing cluster without name", { "django-platform:cluster": json({ mode: "existing" }) }, "django-platform:cluster.name is required when cluster.mode is existing (got nothing). Fix: `pulumi config set --path cluster.name <cluster-name>`."],
+        ["memorystore replicas", { "django-platform:cache": json({ mode: "memorystore", replicas: 0, memorySizeGb: 5 }) }, "django-platform:cache.replicas must be between 1 and 5 with cache.mode memorystore (got 0). Fix: `pulumi config set --path cache.replicas 1`."],
+        ["existing cluster without name", { "django-platform:cluster": json({ mode: "existing" }), "django-platform:network": json({ mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "psa" }) }, "django-platform:cluster.name is required when cluster.mode is existing (got nothing). Fix: `pulumi config set --path cluster.name <cluster-name>`."],
         ["not structured", { "django-platform:database": "not json" }, "django-platform:database: is not valid structured config (got \"not json\"). Fix: set its fields with `pulumi config set --path database.<field> <value>`."],
     ];
     for (const [title, patch, expected] of table) {
@@ -85,20 +85,22 @@ describe("config: connection budget", () => {
 
     it("fails with the exact arithmetic when the web tier cannot fit", () => {
         assert.deepEqual(problemsFor({ "django-platform:workload": json({ maxReplicas: 50 }) }), [
-            "connection budget exceeded: django-platform:workload.maxReplicas (50) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 402, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). Fix: `pulumi config set --path workload.maxReplicas 11`, or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (50) runs 76 pods that hold connections (50 + 13 surge at maxSurge 25% + 13 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 610, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). Fix: `pulumi config set --path workload.maxReplicas 7` (7 + 2 surge + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-16-61440`).",
         ]);
     });
 
     it("accepts exactly the limit and refuses one more", () => {
-        // 97 usable: 95 web + 2 jobs fits; 96 + 2 does not.
-        const fits = { "django-platform:workload": json({ maxReplicas: 95, gunicornWorkers: 1, gunicornThreads: 1 }) };
-        const over = { "django-platform:workload": json({ maxReplicas: 96, gunicornWorkers: 1, gunicornThreads: 1 }) };
+        // 97 usable: 63 pods + 16 surge + 16 draining = 95 connections + 2 jobs fits; 64 + 16 + 16 + 2 = 98 does not.
+        const fits = { "django-platform:workload": json({ maxReplicas: 63, gunicornWorkers: 1, gunicornThreads: 1 }) };
+        const over = { "django-platform:workload": json({ maxReplicas: 64, gunicornWorkers: 1, gunicornThreads: 1 }) };
         assert.deepEqual(problemsFor(fits), []);
         assert.equal(problemsFor(over).length, 1);
     });
 
     it("an explicit database.maxConnections is used instead of the tier's default", () => {
-        assert.deepEqual(problemsFor({ "django-platform:database": json({ maxConnections: 500 }), "django-platform:workload": json({ maxReplicas: 50 }) }), []);
+        // 497 usable: 40 + 10 + 10 = 60 pods × 8 + 2 = 482 fits (the tier's 100 would not).
+        assert.deepEqual(problemsFor({ "django-platform:database": json({ maxConnections: 500 }), "django-platform:workload": json({ maxReplicas: 40 }) }), []);
+        assert.equal(problemsFor({ "django-platform:workload": json({ maxReplicas: 40 }) }).length, 1);
     });
 
     it("a tier with unknown defaults needs database.maxConnections", () => {

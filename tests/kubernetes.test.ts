@@ -144,7 +144,7 @@ describe("the web Deployment", () => {
 });
 
 describe("Jobs", () => {
-    it("are named after the image, expire, and run before the rollout", () => {
+    it("are named after the image, never expire (a refresh must not forget them), and run before the rollout", () => {
         const r = stacks.staging;
         const fingerprint = imageFingerprint("europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0");
         const migrate = r.one(T.job, "django-workload-migrate");
@@ -152,7 +152,7 @@ describe("Jobs", () => {
         assert.equal((migrate.inputs as any).metadata.name, `django-workload-migrate-${fingerprint}`);
         assert.equal((collect.inputs as any).metadata.name, `django-workload-collectstatic-${fingerprint}`);
         for (const job of [migrate, collect]) {
-            assert.ok((job.inputs as any).spec.ttlSecondsAfterFinished > 0);
+            assert.equal((job.inputs as any).spec.ttlSecondsAfterFinished, undefined);
         }
         const deployment = r.one(T.deployment);
         assert.ok(deployment.dependencies.includes(migrate.urn), "Deployment waits for migrate");
@@ -244,22 +244,12 @@ describe("Redis", () => {
     });
 
     it("memorystore: Standard tier with read replicas, AUTH, private service access; same outputs", async () => {
-        const r = await renderStack("staging", { "django-platform:cache": { mode: "memorystore", replicas: 2 } });
+        const r = await renderStack("staging", { "django-platform:cache": { mode: "memorystore", replicas: 2, memorySizeGb: 5 } });
         const redis = r.inputs(T.redis);
         assert.deepEqual([redis.tier, redis.replicaCount, redis.readReplicasMode, redis.authEnabled, redis.connectMode], ["STANDARD_HA", 2, "READ_REPLICAS_ENABLED", true, "PRIVATE_SERVICE_ACCESS"]);
         assert.equal(r.all(T.statefulSet).length, 0);
-        assert.equal(r.inputs(T.configMap).data.DJANGO_APP_CACHE_LOCATION, "redis://10.99.1.3:6378/0 redis://10.99.1.4:6378/0");
+        assert.equal(r.inputs(T.configMap).data.DJANGO_APP_CACHE_LOCATION, "rediss://10.99.1.3:6378/0 rediss://10.99.1.4:6378/0");
         assert.equal(r.inputs(T.secret, "django-workload-env").stringData.DJANGO_APP_CACHE_PASSWORD, "mock-memorystore-auth");
     });
 });
 
-describe("networking modes", () => {
-    it("loadbalancer: a regional static IP bound to a Service of type LoadBalancer; no Ingress", async () => {
-        const r = await renderStack("staging", { "django-platform:networking": { mode: "loadbalancer" } });
-        assert.equal(r.all(T.ingress).length, 0);
-        const lb = r.all(T.service).find((s) => (s.inputs as any).spec.type === "LoadBalancer")!;
-        assert.equal((lb.inputs as any).spec.loadBalancerIP, "203.0.113.20");
-        assert.ok(matches((lb.inputs as any).spec.selector, podLabelsOf(r.one(T.deployment))));
-        assert.equal(r.result.stackOutputs.url, "http://203.0.113.20/");
-    });
-});

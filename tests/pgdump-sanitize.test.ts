@@ -33,7 +33,7 @@ async function sanitize(text: string, chunkSize = 64 * 1024): Promise<{ output: 
 
 const header = (name: string, type: string, schema = "-", owner = "-") => `--\n-- Name: ${name}; Type: ${type}; Schema: ${schema}; Owner: ${owner}\n--\n`;
 
-/** The lines pg_dump 9.x/10 (the seed's RDS dump) wrote and Cloud SQL rejects. */
+/** The lines pg_dump 9.x/10 (old RDS dumps) wrote and Cloud SQL rejects. */
 const LEGACY_PLPGSQL = [
   header("plpgsql", "EXTENSION"),
   "CREATE EXTENSION IF NOT EXISTS plpgsql WITH SCHEMA pg_catalog;\n\n\n",
@@ -189,7 +189,7 @@ describe("real pg_dump → sanitize → psql restore as a non-superuser", () => 
     assert.notEqual(raw.code, 0, "the unsanitized dump should fail");
     assert.match(raw.stderr, /role "reporting" does not exist/);
     const legacy = await restore(legacyFile, "legacy_raw");
-    assert.notEqual(legacy.code, 0, "the seed's dump should fail");
+    assert.notEqual(legacy.code, 0, "the legacy dump should fail");
     assert.match(legacy.stderr, /must be owner of extension plpgsql/);
 
     const cleanFile = join(work, "clean.sql");

@@ -98,8 +98,8 @@ describe("Cloud SQL", () => {
     const variants: Array<[string, Record<string, unknown>]> = [
         ["private-ip connector", { "django-platform:database": { connector: "private-ip" } }],
         ["HA without backups", { "django-platform:database": { highAvailability: true, backups: { enabled: false } } }],
-        ["memorystore + loadbalancer", { "django-platform:cache": { mode: "memorystore", replicas: 2 }, "django-platform:networking": { mode: "loadbalancer" } }],
-        ["existing network and cluster", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke" }, "django-platform:cluster": { mode: "existing", name: "shared-gke" } }],
+        ["memorystore", { "django-platform:cache": { mode: "memorystore", replicas: 2, memorySizeGb: 5 } }],
+        ["existing network and cluster", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" }, "django-platform:cluster": { mode: "existing", name: "shared-gke" } }],
     ];
     for (const [title, overrides] of variants) {
         it(`never gets a public IP: ${title}`, async () => {
@@ -130,10 +130,10 @@ describe("network", () => {
     });
 
     it("an existing network is looked up, not created", async () => {
-        const r = await renderStack("staging", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke" } });
+        const r = await renderStack("staging", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" } });
         assert.equal(r.all("gcp:compute/network:Network").length, 0);
         assert.ok(r.result.invokes.some((i) => i.token === "gcp:compute/getNetwork:getNetwork" && i.inputs.name === "shared"));
-        assert.equal(r.all(T.connection).length, 1, "private services access is still created");
+        assert.equal(r.all(T.connection).length, 0, "the VPC's own private services connection is reused, never a second one");
     });
 });
 
@@ -147,7 +147,7 @@ describe("statics", () => {
         assert.ok(bucket.logging.logBucket);
         assert.equal(r.inputs(T.bucket, "django-statics-logs").publicAccessPrevention, "enforced");
         const publicGrants = r.all(T.bucketIam).filter((m) => String(m.inputs.member).startsWith("all"));
-        assert.deepEqual(publicGrants.map((m) => [m.name, m.inputs.role]), [["django-statics-public-read", "roles/storage.objectViewer"]]);
+        assert.deepEqual(publicGrants.map((m) => [m.name, m.inputs.role]), [["django-statics-public-read", "roles/storage.legacyObjectReader"]]);
     });
 
     it("the CDN: backend bucket with Cloud CDN, managed certificate, HTTPS redirect, TLS 1.2+", () => {
@@ -182,7 +182,7 @@ describe("GKE", () => {
     });
 
     it("an existing cluster is looked up by name and location", async () => {
-        const r = await renderStack("staging", { "django-platform:cluster": { mode: "existing", name: "shared-gke", location: "europe-west1-b" } });
+        const r = await renderStack("staging", { "django-platform:cluster": { mode: "existing", name: "shared-gke", location: "europe-west1-b" }, "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" } });
         assert.equal(r.all(T.cluster).length, 0);
         const lookup = r.result.invokes.find((i) => i.token === "gcp:container/getCluster:getCluster");
         assert.deepEqual([lookup?.inputs.name, lookup?.inputs.location], ["shared-gke", "europe-west1-b"]);

@@ -78,6 +78,7 @@ describe("npm run policy", () => {
             "sql-instance-requires-ssl django-db",
             "storage-bucket-allows-public-read-only-on-statics django-media-public",
             "storage-bucket-enforces-public-access-prevention django-media-bucket",
+            "storage-bucket-forbids-public-listing django-media-public",
             "workload-has-default-deny-network-policy django-web",
         ]);
         assert.ok(violations.some((v) => v.enforcementLevel === "advisory"));
@@ -96,7 +97,7 @@ describe("npm run policy", () => {
         assert.equal(code, 1);
         assert.match(stdout, /^MANDATORY {2}pod-forbids-privileged-containers\n {4}urn:pulumi:staging::django-platform::django-platform:index:DjangoPlatform\$kubernetes:apps\/v1:Deployment::django-web\n {4}container "web" sets securityContext\.privileged: true; remove it\.$/m);
         assert.match(stdout, /^advisory {3}sql-instance-enables-query-insights$/m);
-        assert.match(stdout, /\n\d+ policy violation\(s\): 18 mandatory, \d+ advisory\.\n$/);
+        assert.match(stdout, /\n\d+ policy violation\(s\): 19 mandatory, \d+ advisory\.\n$/);
     });
     it("exits 0 when the config makes every policy advisory", async () => {
         const { code, stdout } = await policyMain(INSECURE, "--config", path.join(dir, "relaxed.json"), "--json");

@@ -32,7 +32,7 @@ describe("the rendered platform", () => {
     for (const [stack, overrides] of [
         ["staging", {}],
         ["production", {}],
-        ["production", { "django-platform:networking": { mode: "loadbalancer" }, "django-platform:cache": { mode: "memorystore" } }],
+        ["production", { "django-platform:cache": { mode: "memorystore", memorySizeGb: 5 } }],
         ["staging", { "django-platform:database": { connector: "private-ip" } }],
     ] as const) {
         it(`has no mandatory violation: ${stack} ${JSON.stringify(overrides)}`, async () => {

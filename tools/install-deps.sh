@@ -27,10 +27,8 @@ sudo_ apt-get install -y -qq --no-install-recommends "${django_release[@]}" pyth
 sudo_ apt-get install -y -qq --no-install-recommends \
     postgresql postgresql-client redis-server redis-tools \
     python3-psycopg2 python3-django-redis python3-django-storages gunicorn >/dev/null
-# The packaged services are not needed: the tests start their own servers on loopback.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
-    sudo_ systemctl disable --now postgresql redis-server >/dev/null 2>&1 || true
-fi
+# The tests start their own PostgreSQL and Redis on free loopback ports and leave the packaged
+# services (if any run) alone.
 
 npm ci --no-audit --no-fund
 echo "install-deps: done ($(/usr/bin/python3 -c 'import django; print("Django", django.get_version())'), $(redis-server --version | cut -d' ' -f3), $(ls /usr/lib/postgresql))"

@@ -1,5 +1,5 @@
 /**
- * release — the seed's release, in order, for one stack:
+ * release — a release, in order, for one stack:
  *
  *   1. build the app image and push it, tagged with the commit (`docker build` / `docker push`);
  *   2. resolve the pushed image's digest and pin the stack to it (`pulumi config set image …@sha256:…`);

@@ -1,7 +1,7 @@
 """Settings of the reference Django app.
 
 The app reads only the ``DJANGO_APP_*`` environment contract that the platform renders (see
-ARCHITECTURE.md), all in the first block below, through one :class:`~config.env.EnvReader`.
+components/appEnv.ts and docs/architecture.md), all in the first block below, through one :class:`~config.env.EnvReader`.
 ``ENV_CONTRACT`` lists what was read; the platform's contract test compares it with the rendered
 ConfigMap and Secret, so keep every read in that block.
 
@@ -44,6 +44,7 @@ _db_conn_max_age = env.integer("DJANGO_APP_DB_CONN_MAX_AGE", default=0)
 _cache_backend = env.text("DJANGO_APP_CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache")
 _cache_locations = env.words("DJANGO_APP_CACHE_LOCATION")
 _cache_password = env.secret("DJANGO_APP_CACHE_PASSWORD")
+_cache_ca_cert = env.text("DJANGO_APP_CACHE_CA_CERT")
 _static_url = env.text("DJANGO_APP_STATIC_URL", "/static/")
 _static_bucket = env.text("DJANGO_APP_STATIC_BUCKET")
 _log_level = env.choice("DJANGO_APP_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
@@ -161,15 +162,40 @@ if _cache_backend == DJANGO_REDIS:
     }
     if _cache_password:
         _cache_options["PASSWORD"] = _cache_password
+    # TLS (Memorystore in-transit encryption): rediss:// everywhere, verified against the cache's own
+    # CA from DJANGO_APP_CACHE_CA_CERT. No fallback to the system CAs: the platform's cache CA is
+    # never among them, so without it every connection would fail, silently (IGNORE_EXCEPTIONS).
+    _schemes = sorted({_location.partition("://")[0] for _location in _cache_locations})
+    if "rediss" in _schemes:
+        if _schemes != ["rediss"]:
+            raise ImproperlyConfigured(
+                "DJANGO_APP_CACHE_LOCATION mixes rediss:// and other schemes; the cache's TLS settings "
+                f"apply to every location, so use rediss:// for all of them. Got: {' '.join(_cache_locations)}"
+            )
+        if not _cache_ca_cert:
+            raise ImproperlyConfigured(
+                "DJANGO_APP_CACHE_LOCATION uses rediss:// but DJANGO_APP_CACHE_CA_CERT is empty; set it to "
+                "the PEM certificate(s) of the CA that signs the cache's server certificate (the platform "
+                "renders it from the Memorystore instance's serverCaCerts)."
+            )
+        from .redis_tls import tls_pool_kwargs
+
+        _cache_options["CONNECTION_POOL_KWARGS"] = tls_pool_kwargs(_cache_ca_cert)
+    elif _cache_ca_cert:
+        raise ImproperlyConfigured(
+            "DJANGO_APP_CACHE_CA_CERT is set but DJANGO_APP_CACHE_LOCATION has no rediss:// URL; "
+            "the CA is only used for TLS connections, so use rediss:// or unset it."
+        )
     # django-redis splits a string LOCATION on commas only; a list keeps master first, replicas after.
     CACHES = {"default": {"BACKEND": _cache_backend, "LOCATION": _cache_locations, "OPTIONS": _cache_options}}
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    if _cache_password:
-        raise ImproperlyConfigured(
-            f"DJANGO_APP_CACHE_PASSWORD is set but DJANGO_APP_CACHE_BACKEND is {_cache_backend!r}; "
-            f"the password is only passed to {DJANGO_REDIS}."
-        )
+    for _name, _value in (("DJANGO_APP_CACHE_PASSWORD", _cache_password), ("DJANGO_APP_CACHE_CA_CERT", _cache_ca_cert)):
+        if _value:
+            raise ImproperlyConfigured(
+                f"{_name} is set but DJANGO_APP_CACHE_BACKEND is {_cache_backend!r}; "
+                f"it is only passed to {DJANGO_REDIS}."
+            )
     _location = _cache_locations[0] if len(_cache_locations) == 1 else _cache_locations
     CACHES = {"default": {"BACKEND": _cache_backend, "LOCATION": _location or "django-platform-local"}}
 

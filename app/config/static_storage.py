@@ -21,7 +21,7 @@ GCS_STATIC_STORAGE = "config.gcs.GoogleCloudManifestStaticStorage"
 
 
 def validate_static_url(static_url: str, bucket: str) -> None:
-    """Rejects the seed's ``gs://`` URLs, missing trailing slashes and non-https bucket URLs."""
+    """Rejects ``gs://`` URLs (not servable by browsers), missing trailing slashes and non-https bucket URLs."""
     if static_url.startswith("gs://"):
         raise ImproperlyConfigured(
             f"DJANGO_APP_STATIC_URL must be the https URL browsers fetch files from, not a gs:// path "

@@ -11,7 +11,7 @@ from unittest import mock
 
 from django.core.exceptions import ImproperlyConfigured
 
-# What the platform renders for a stack (see ARCHITECTURE.md); tests change one value at a time.
+# What the platform renders for a stack (components/appEnv.ts); tests change one value at a time.
 PLATFORM_ENV = {
     "DJANGO_APP_DEBUG": "false",
     "DJANGO_APP_SECRET_KEY": "k" * 20 + "-platform-test-secret-key-of-fifty-chars",
@@ -33,6 +33,27 @@ PLATFORM_ENV = {
     "DJANGO_APP_STATIC_BUCKET": "",
     "DJANGO_APP_LOG_LEVEL": "INFO",
     "POD_IP": "10.8.0.15",
+}
+
+
+# A parseable self-signed CA certificate (its key is gone); stands in for a Memorystore server CA.
+CACHE_CA = """-----BEGIN CERTIFICATE-----
+MIIBnzCCAUWgAwIBAgIUMP9Acz0iMOWE90iggkzH9qIpT9cwCgYIKoZIzj0EAwIw
+JTEjMCEGA1UEAwwaTW9jayBNZW1vcnlzdG9yZSBTZXJ2ZXIgQ0EwHhcNMjYxMTI3
+MTYxNzA0WhcNMzYxMTI0MTYxNzA0WjAlMSMwIQYDVQQDDBpNb2NrIE1lbW9yeXN0
+b3JlIFNlcnZlciBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABOW+kJqV5xwO
+wr4+zg1wBU71zAFrdLMM0aRfOd21pGujfWNKaXihX0kc8xPw0jw0PpVFuKTN4x/p
+eKFNGbbD5L6jUzBRMB0GA1UdDgQWBBRKfeIR2HelMhgZSJwjLi/pYhbSvjAfBgNV
+HSMEGDAWgBRKfeIR2HelMhgZSJwjLi/pYhbSvjAPBgNVHRMBAf8EBTADAQH/MAoG
+CCqGSM49BAMCA0gAMEUCIQCAxuAiueW1nAdtsNCusSWzSXQUF4HmWDP38ruREGV7
+sAIgfnq2NK2wNtB6RgCNixqVjPAq8QEIIor4lCJY1Clsz5s=
+-----END CERTIFICATE-----
+"""
+
+# What the platform renders for Memorystore with in-transit encryption (see components/cache.ts).
+MEMORYSTORE_TLS = {
+    "DJANGO_APP_CACHE_LOCATION": "rediss://10.99.1.3:6378/0 rediss://10.99.1.4:6378/0",
+    "DJANGO_APP_CACHE_CA_CERT": CACHE_CA,
 }
 
 
@@ -143,6 +164,71 @@ class StaticBucketTest(unittest.TestCase):
     def test_bucket_needs_an_absolute_https_url(self):
         with self.assertRaisesRegex(ImproperlyConfigured, "absolute https:// URL"):
             load(platform(DJANGO_APP_STATIC_BUCKET="acme", DJANGO_APP_STATIC_URL="/static/"))
+
+
+class CacheTlsTest(unittest.TestCase):
+    def test_rediss_verifies_against_the_given_ca_only(self):
+        from config.redis_tls import InstanceCASSLConnection
+
+        cache = load(platform(**MEMORYSTORE_TLS)).CACHES["default"]
+        self.assertEqual(cache["LOCATION"], ["rediss://10.99.1.3:6378/0", "rediss://10.99.1.4:6378/0"])
+        self.assertEqual(cache["OPTIONS"]["CONNECTION_POOL_KWARGS"], {
+            "connection_class": InstanceCASSLConnection,
+            "ssl_ca_data": CACHE_CA.strip(),
+            "ssl_cert_reqs": "required",
+            "ssl_check_hostname": False,
+        })
+        self.assertEqual(cache["OPTIONS"]["PASSWORD"], "cache-password")
+
+    def test_tls_context_trusts_no_system_ca_and_needs_tls_12(self):
+        import ssl
+
+        from config.redis_tls import tls_context
+
+        context = tls_context(CACHE_CA)
+        self.assertEqual(context.verify_mode, ssl.CERT_REQUIRED)
+        self.assertEqual(context.minimum_version, ssl.TLSVersion.TLSv1_2)
+        self.assertEqual([c["subject"] for c in context.get_ca_certs()],
+                         [((("commonName", "Mock Memorystore Server CA"),),)])
+
+    def test_the_pool_of_a_rediss_location_uses_the_pinned_connection(self):
+        from django_redis.pool import ConnectionFactory
+
+        from config.redis_tls import InstanceCASSLConnection
+
+        options = load(platform(**MEMORYSTORE_TLS)).CACHES["default"]["OPTIONS"]
+        factory = ConnectionFactory(options)
+        pool = factory.get_connection_pool(factory.make_connection_params("rediss://10.99.1.3:6378/0"))
+        self.assertIs(pool.connection_class, InstanceCASSLConnection)
+        connection = pool.make_connection()
+        self.assertEqual((connection.host, connection.port, connection.ca_data), ("10.99.1.3", 6378, CACHE_CA.strip()))
+
+    def test_plain_redis_has_no_tls_options(self):
+        self.assertNotIn("CONNECTION_POOL_KWARGS", load(PLATFORM_ENV).CACHES["default"]["OPTIONS"])
+
+    def test_rediss_without_ca_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "uses rediss:// but DJANGO_APP_CACHE_CA_CERT is empty"):
+            load(platform(DJANGO_APP_CACHE_LOCATION=MEMORYSTORE_TLS["DJANGO_APP_CACHE_LOCATION"]))
+
+    def test_ca_without_rediss_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_CACHE_CA_CERT is set but DJANGO_APP_CACHE_LOCATION has no rediss://"):
+            load(platform(DJANGO_APP_CACHE_CA_CERT=CACHE_CA))
+
+    def test_mixed_schemes_are_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "mixes rediss:// and other schemes"):
+            load(platform(DJANGO_APP_CACHE_LOCATION="rediss://10.99.1.3:6378/0 redis://10.99.1.4:6379/0",
+                          DJANGO_APP_CACHE_CA_CERT=CACHE_CA))
+
+    def test_a_broken_ca_fails_at_startup(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_CACHE_CA_CERT must hold PEM certificates"):
+            load(platform(**{**MEMORYSTORE_TLS, "DJANGO_APP_CACHE_CA_CERT": "MOCK"}))
+        truncated = CACHE_CA.replace("sAIgfnq2NK2wNtB6RgCNixqVjPAq8QEIIor4lCJY1Clsz5s=\n", "")
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_CACHE_CA_CERT is not a valid PEM certificate bundle"):
+            load(platform(**{**MEMORYSTORE_TLS, "DJANGO_APP_CACHE_CA_CERT": truncated}))
+
+    def test_ca_without_django_redis_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_CACHE_CA_CERT is set but DJANGO_APP_CACHE_BACKEND"):
+            load({"DJANGO_APP_DEBUG": "true", "DJANGO_APP_CACHE_CA_CERT": CACHE_CA})
 
 
 class ValidationTest(unittest.TestCase):

@@ -37,6 +37,8 @@ export interface CapturedResource {
     readonly customTimeouts?: { readonly create: string; readonly update: string; readonly delete: string };
     /** `deleteBeforeReplace`. */
     readonly deleteBeforeReplace?: boolean;
+    /** Input paths whose changes force a replacement (`replaceOnChanges`). */
+    readonly replaceOnChanges?: string[];
 }
 
 /** One provider function call (invoke), e.g. `gcp:container/getCluster:getCluster`. */
@@ -156,6 +158,7 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
                 delete: req.getCustomtimeouts?.()?.getDelete() ?? "",
             },
             deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+            replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
         };
         resources.push(record);
         byUrn.set(urn, record);
@@ -218,6 +221,7 @@ interface RegisterRequest {
     getIgnorechangesList?(): string[];
     getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
     getDeletebeforereplace?(): boolean;
+    getReplaceonchangesList?(): string[];
     getObject(): { toJavaScript(): unknown } | undefined;
 }
 

@@ -13,6 +13,24 @@ export function autonameSuffix(name: string): string {
 
 const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString("base64");
 
+/**
+ * A parseable, self-signed PEM certificate standing in for a Memorystore server CA (its key was
+ * thrown away: it can verify nothing), so the rendered DJANGO_APP_CACHE_CA_CERT loads in the app.
+ */
+export const FAKE_REDIS_SERVER_CA = [
+    "-----BEGIN CERTIFICATE-----",
+    "MIIBnzCCAUWgAwIBAgIUMP9Acz0iMOWE90iggkzH9qIpT9cwCgYIKoZIzj0EAwIw",
+    "JTEjMCEGA1UEAwwaTW9jayBNZW1vcnlzdG9yZSBTZXJ2ZXIgQ0EwHhcNMjYxMTI3",
+    "MTYxNzA0WhcNMzYxMTI0MTYxNzA0WjAlMSMwIQYDVQQDDBpNb2NrIE1lbW9yeXN0",
+    "b3JlIFNlcnZlciBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABOW+kJqV5xwO",
+    "wr4+zg1wBU71zAFrdLMM0aRfOd21pGujfWNKaXihX0kc8xPw0jw0PpVFuKTN4x/p",
+    "eKFNGbbD5L6jUzBRMB0GA1UdDgQWBBRKfeIR2HelMhgZSJwjLi/pYhbSvjAfBgNV",
+    "HSMEGDAWgBRKfeIR2HelMhgZSJwjLi/pYhbSvjAPBgNVHRMBAf8EBTADAQH/MAoG",
+    "CCqGSM49BAMCA0gAMEUCIQCAxuAiueW1nAdtsNCusSWzSXQUF4HmWDP38ruREGV7",
+    "sAIgfnq2NK2wNtB6RgCNixqVjPAq8QEIIor4lCJY1Clsz5s=",
+    "-----END CERTIFICATE-----",
+].join("\n") + "\n";
+
 type Props = Record<string, unknown>;
 
 /** Adds Kubernetes-style `metadata.name` autonaming (`<name>-<suffix>`) when no name was given. */
@@ -42,7 +60,7 @@ export function fakeOutputs(type: string, name: string, inputs: Props): Props {
                 serviceAccountEmailAddress: `p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com`,
             };
         case "gcp:compute/globalAddress:GlobalAddress":
-            return { ...base, address: inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : "203.0.113.10" };
+            return { ...base, address: (inputs.address as string | undefined) ?? (inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : "203.0.113.10") };
         case "gcp:compute/address:Address":
             return { ...base, address: "203.0.113.20" };
         case "gcp:container/cluster:Cluster":
@@ -58,8 +76,21 @@ export function fakeOutputs(type: string, name: string, inputs: Props): Props {
             const email = `${inputs.accountId as string}@${project}.iam.gserviceaccount.com`;
             return { ...base, email, member: `serviceAccount:${email}`, uniqueId: "100000000000000000001" };
         }
-        case "gcp:redis/instance:Instance":
-            return { ...base, host: "10.99.1.3", port: 6378, readEndpoint: "10.99.1.4", readEndpointPort: 6378, authString: "mock-memorystore-auth", serverCaCerts: [{ cert: "MOCK" }] };
+        case "gcp:redis/instance:Instance": {
+            // In-transit encryption: TLS only, on 6378 for both endpoints, and the instance's own CA(s)
+            // in serverCaCerts (https://cloud.google.com/memorystore/docs/redis/about-in-transit-encryption).
+            const tls = inputs.transitEncryptionMode === "SERVER_AUTHENTICATION";
+            const port = tls ? 6378 : 6379;
+            return {
+                ...base,
+                host: "10.99.1.3",
+                port,
+                readEndpoint: "10.99.1.4",
+                readEndpointPort: port,
+                authString: "mock-memorystore-auth",
+                serverCaCerts: tls ? [{ cert: FAKE_REDIS_SERVER_CA, createTime: "2025-01-01T00:00:00Z", expireTime: "2035-01-01T00:00:00Z", serialNumber: "0", sha1Fingerprint: "mock" }] : [],
+            };
+        }
         case "random:index/randomPassword:RandomPassword":
         case "random:index/randomString:RandomString":
             return { ...inputs, result: `mock-${name}-${autonameSuffix(name)}` };
@@ -85,6 +116,8 @@ export function fakeInvoke(token: string, inputs: Props): Props {
             return { ...inputs, id: `projects/mock-project/global/networks/${inputs.name as string}`, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/${inputs.name as string}` };
         case "gcp:compute/getSubnetwork:getSubnetwork":
             return { ...inputs, id: `projects/mock-project/regions/mock/subnetworks/${inputs.name as string}`, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/regions/mock/subnetworks/${inputs.name as string}`, ipCidrRange: "10.10.0.0/20" };
+        case "gcp:compute/getGlobalAddress:getGlobalAddress":
+            return { ...inputs, address: "10.98.0.0", prefixLength: 16, purpose: "VPC_PEERING", addressType: "INTERNAL" };
         case "gcp:organizations/getProject:getProject":
             return { ...inputs, number: "123456789012", projectId: (inputs.projectId as string | undefined) ?? "mock-project" };
         default:

@@ -1,0 +1,199 @@
+/**
+ * The PostgreSQL connection budget under rollouts (components/connectionBudget.ts and its rule in
+ * config.ts): surge and draining pods are counted, the suggested maxReplicas is the largest that
+ * fits (itself accepted, one more refused), and configurations the old formula
+ * (`maxReplicas × workers × threads + 2`) accepted but a rollout cannot serve are refused.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+    JOB_CONNECTIONS,
+    RESERVED_CONNECTIONS,
+    ROLLOUT_MAX_SURGE,
+    ROLLOUT_MAX_SURGE_PERCENT,
+    SUGGESTED_TIERS,
+    maxConnectionsForTier,
+    podsHoldingConnections,
+    requiredConnections,
+    surgePods,
+} from "../components/connectionBudget";
+import { GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS } from "../components/podTemplates";
+import { ConfigError, validateConfig } from "../config";
+import { T, renderStack, stackConfig } from "./helpers/platform";
+
+const BASE: Record<string, string> = {
+    "gcp:project": "acme-staging",
+    "gcp:region": "europe-west1",
+    "django-platform:domain": "app.example.com",
+    "django-platform:image": "repo/app:1.0",
+};
+
+interface Sizing {
+    readonly tier?: string;
+    readonly maxConnections?: number;
+    readonly minReplicas?: number;
+    readonly maxReplicas: number;
+    readonly gunicornWorkers?: number;
+    readonly gunicornThreads?: number;
+}
+
+/** Every problem validateConfig reports for a config with this database and workload. */
+function problemsFor(s: Sizing): string[] {
+    const database = { ...(s.tier ? { tier: s.tier } : {}), ...(s.maxConnections ? { maxConnections: s.maxConnections } : {}) };
+    const workload = {
+        maxReplicas: s.maxReplicas,
+        minReplicas: s.minReplicas ?? 1,
+        ...(s.gunicornWorkers ? { gunicornWorkers: s.gunicornWorkers } : {}),
+        ...(s.gunicornThreads ? { gunicornThreads: s.gunicornThreads } : {}),
+    };
+    try {
+        validateConfig({ ...BASE, "django-platform:database": JSON.stringify(database), "django-platform:workload": JSON.stringify(workload) }, "staging");
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+        return err.problems;
+    }
+    return [];
+}
+
+const budgetProblems = (s: Sizing) => problemsFor(s).filter((p) => p.startsWith("connection budget exceeded"));
+
+/** The formula before rollouts were counted. */
+const oldFormula = (maxReplicas: number, workers: number, threads: number) => maxReplicas * workers * threads + JOB_CONNECTIONS;
+
+/** The `workload.maxReplicas` (and `workload.minReplicas`) a budget message suggests. */
+function suggested(message: string): { maxReplicas?: number; minReplicas?: number } {
+    const max = /--path workload\.maxReplicas (\d+)`/.exec(message)?.[1];
+    const min = /--path workload\.minReplicas (\d+)`/.exec(message)?.[1];
+    return { maxReplicas: max === undefined ? undefined : Number(max), minReplicas: min === undefined ? undefined : Number(min) };
+}
+
+describe("connection budget: pods of a rollout", () => {
+    it("surge rounds 25% of maxReplicas up, as Kubernetes does", () => {
+        assert.equal(ROLLOUT_MAX_SURGE, `${ROLLOUT_MAX_SURGE_PERCENT}%`);
+        const table: Array<[number, number]> = [[1, 1], [3, 1], [4, 1], [5, 2], [8, 2], [9, 3], [11, 3], [20, 5], [21, 6], [100, 25]];
+        for (const [replicas, surge] of table) {
+            assert.equal(surgePods(replicas), surge, `surge of ${replicas} replicas`);
+        }
+    });
+
+    it("counts maxReplicas, the surge and one wave of draining pods", () => {
+        assert.deepEqual(podsHoldingConnections(3), { replicas: 3, surge: 1, draining: 1, total: 5 });
+        assert.deepEqual(podsHoldingConnections(11), { replicas: 11, surge: 3, draining: 3, total: 17 });
+        assert.deepEqual(podsHoldingConnections(20), { replicas: 20, surge: 5, draining: 5, total: 30 });
+    });
+
+    it("the shipped stacks fit with surge and draining pods: staging 42 of 97, production 242 of 397", () => {
+        const expected: Record<string, { total: number; usable: number }> = { staging: { total: 42, usable: 97 }, production: { total: 242, usable: 397 } };
+        for (const [stack, want] of Object.entries(expected)) {
+            const { config } = stackConfig(stack);
+            let problems: string[] = [];
+            try {
+                const cfg = validateConfig(config, stack);
+                const budget = requiredConnections(cfg.workload);
+                const available = cfg.database.maxConnections ?? maxConnectionsForTier(cfg.database.tier);
+                assert.ok(available !== undefined);
+                assert.deepEqual({ total: budget.total, usable: budget.usable(available) }, want, stack);
+            } catch (err) {
+                if (!(err instanceof ConfigError)) throw err;
+                problems = err.problems;
+            }
+            assert.deepEqual(problems.filter((p) => p.includes("connection budget")), [], `${stack}: no budget problem`);
+        }
+    });
+
+    it("the rendered Deployment rolls out with the maxSurge the budget counts, and drains within its grace period", async () => {
+        const rendered = await renderStack("staging");
+        const spec = rendered.inputs(T.deployment).spec;
+        assert.equal(spec.strategy.rollingUpdate.maxSurge, ROLLOUT_MAX_SURGE, "components/workload.ts should use ROLLOUT_MAX_SURGE");
+        assert.equal(spec.strategy.rollingUpdate.maxUnavailable, 0);
+        assert.ok(spec.template.spec.terminationGracePeriodSeconds > PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS);
+    });
+});
+
+describe("connection budget: config.ts", () => {
+    it("exact message: the staging tier with maxReplicas 11 (accepted before) is refused and 7 suggested", () => {
+        assert.ok(oldFormula(11, 2, 4) <= 100 - RESERVED_CONNECTIONS, "the old formula accepted it");
+        assert.deepEqual(budgetProblems({ maxReplicas: 11 }), [
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (11) runs 17 pods that hold connections (11 + 3 surge at maxSurge 25% + 3 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 138, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). " +
+                "Fix: `pulumi config set --path workload.maxReplicas 7` (7 + 2 surge + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
+        ]);
+    });
+
+    it("exact message: the suggestion lowers minReplicas too when it has to", () => {
+        assert.deepEqual(budgetProblems({ minReplicas: 10, maxReplicas: 10 }), [
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (10) runs 16 pods that hold connections (10 + 3 surge at maxSurge 25% + 3 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 130, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). " +
+                "Fix: `pulumi config set --path workload.maxReplicas 7` with `pulumi config set --path workload.minReplicas 7` (7 + 2 surge + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
+        ]);
+    });
+
+    it("exact message: no maxReplicas is suggested when not even one replica fits", () => {
+        assert.deepEqual(budgetProblems({ tier: "db-f1-micro", maxReplicas: 1 }), [
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (1) runs 3 pods that hold connections (1 + 1 surge at maxSurge 25% + 1 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 26, but db-f1-micro allows 25 max_connections (22 after 3 reserved for superusers). " +
+                "Fix: fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-1-3840`).",
+        ]);
+    });
+
+    it("exact message: with database.maxConnections set, it is named and raising it is suggested", () => {
+        assert.deepEqual(budgetProblems({ maxConnections: 300, maxReplicas: 50 }), [
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (50) runs 76 pods that hold connections (50 + 13 surge at maxSurge 25% + 13 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 610, but django-platform:database.maxConnections allows 300 max_connections (297 after 3 reserved for superusers). " +
+                "Fix: `pulumi config set --path workload.maxReplicas 24` (24 + 6 surge + 6 draining = 36 pods × 8 + 2 = 290), or fewer gunicornWorkers/gunicornThreads, or more connections (`pulumi config set --path database.maxConnections 613`).",
+        ]);
+    });
+
+    // [tier, workers, threads, largest accepted maxReplicas]
+    const largest: Array<[string, number, number, number]> = [
+        ["db-custom-1-3840", 2, 4, 7],
+        ["db-custom-1-3840", 1, 1, 63],
+        ["db-custom-2-7680", 2, 4, 32],
+        ["db-custom-2-7680", 4, 8, 8],
+        ["db-f1-micro", 1, 2, 6],
+        ["db-g1-small", 2, 2, 7],
+    ];
+    for (const [tier, workers, threads, max] of largest) {
+        it(`${tier}, ${workers} × ${threads}: maxReplicas ${max} is accepted, ${max + 1} refused (suggesting ${max}); the old formula accepted more`, () => {
+            const sizing = { tier, gunicornWorkers: workers, gunicornThreads: threads };
+            assert.deepEqual(budgetProblems({ ...sizing, maxReplicas: max }), []);
+            const [problem, ...rest] = budgetProblems({ ...sizing, maxReplicas: max + 1 });
+            assert.ok(problem && rest.length === 0, `maxReplicas ${max + 1} must be refused`);
+            assert.equal(suggested(problem).maxReplicas, max);
+            const usable = (maxConnectionsForTier(tier) as number) - RESERVED_CONNECTIONS;
+            assert.ok(oldFormula(max + 1, workers, threads) <= usable, `the old formula accepted maxReplicas ${max + 1}`);
+        });
+    }
+
+    it("every suggested fix is accepted, and one replica more is refused (table over tiers, workers, threads, maxReplicas)", () => {
+        const tiers = ["db-f1-micro", "db-g1-small", ...SUGGESTED_TIERS.slice(0, 3)];
+        let checked = 0;
+        for (const tier of tiers) {
+            for (const [workers, threads] of [[1, 1], [1, 4], [2, 4], [3, 8], [4, 16]] as const) {
+                for (const maxReplicas of [1, 2, 5, 13, 40, 100]) {
+                    for (const minReplicas of [1, Math.min(maxReplicas, 8)]) {
+                        const sizing = { tier, gunicornWorkers: workers, gunicornThreads: threads, minReplicas, maxReplicas };
+                        const problems = budgetProblems(sizing);
+                        if (problems.length === 0) continue;
+                        const fix = suggested(problems[0] as string);
+                        const tierFix = /--path database\.tier (\S+)`/.exec(problems[0] as string)?.[1];
+                        if (tierFix) {
+                            assert.deepEqual(budgetProblems({ ...sizing, tier: tierFix }), [], `${JSON.stringify(sizing)}: the suggested tier ${tierFix} must fit`);
+                        }
+                        if (fix.maxReplicas === undefined) {
+                            assert.deepEqual(budgetProblems({ ...sizing, minReplicas: 1, maxReplicas: 1 }).length, 1, `${JSON.stringify(sizing)}: no suggestion only when 1 replica does not fit`);
+                            continue;
+                        }
+                        const fixed = { ...sizing, maxReplicas: fix.maxReplicas, minReplicas: fix.minReplicas ?? minReplicas };
+                        assert.ok(fixed.minReplicas <= fixed.maxReplicas, `${JSON.stringify(sizing)}: the fix keeps minReplicas ≤ maxReplicas`);
+                        assert.deepEqual(problemsFor(fixed), [], `${JSON.stringify(sizing)}: the suggested ${JSON.stringify(fix)} must be accepted`);
+                        assert.equal(budgetProblems({ ...fixed, minReplicas: 1, maxReplicas: fix.maxReplicas + 1 }).length, 1, `${JSON.stringify(sizing)}: ${fix.maxReplicas + 1} must be refused`);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert.ok(checked > 50, `only ${checked} suggestions checked`);
+    });
+
+    it("an explicit database.maxConnections replaces the tier's default", () => {
+        assert.equal(budgetProblems({ maxConnections: 500, maxReplicas: 40 }).length, 0);
+        assert.equal(budgetProblems({ maxConnections: 500, maxReplicas: 41 }).length, 1);
+    });
+});
