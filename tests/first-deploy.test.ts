@@ -254,3 +254,28 @@ describe("config values GCP rejects or silently changes are config errors", () =
         assert.deepEqual(overlappingRanges({ a: "10.0.0.0/16", b: "10.1.0.0/16", c: "10.0.128.0/20" }), [["a", "c"]]);
     });
 });
+
+describe("docs/gcp-facts.md: every fact has a source, the code that relies on it and its test", () => {
+    const rows = readFileSync(join(ROOT, "docs", "gcp-facts.md"), "utf8")
+        .split("\n")
+        .filter((line) => line.startsWith("| ") && !line.startsWith("| fact") && !line.startsWith("| ---"))
+        .map((line) => line.split(" | ").map((cell) => cell.replace(/^\| |\s*\|$/g, "")));
+    it("has the facts", () => assert.ok(rows.length >= 20, `${rows.length} rows`));
+    for (const [fact, source, code, test] of rows) {
+        it(fact.slice(0, 90), () => {
+            assert.match(source, /https:\/\/|node_modules|@pulumi\/|issue \d+/, "a source anyone can open");
+            for (const [, file] of [...code.matchAll(/`([\w./-]+\.(?:ts|py))`/g), ...test.matchAll(/`([\w./-]+\.(?:ts|py))`/g)]) {
+                assert.doesNotThrow(() => readFileSync(join(ROOT, file)), `${file} exists`);
+            }
+            assert.match(test, /`tests\/[\w.-]+\.test\.ts`/);
+        });
+    }
+});
+
+describe("private services range size", () => {
+    it("a range smaller than /24 is refused", () => {
+        assert.deepEqual(problemsFor({ "django-platform:network": json({ privateServicesCidr: "10.99.0.0/26" }) }), [
+            "django-platform:network.privateServicesCidr (10.99.0.0/26) is smaller than /24, the smallest range private services access allocates (https://cloud.google.com/vpc/docs/configure-private-services-access#allocating-range). Fix: `pulumi config set --path network.privateServicesCidr 10.99.0.0/20`.",
+        ]);
+    });
+});
