@@ -34,6 +34,7 @@ describe("the rendered platform", () => {
         ["production", {}],
         ["production", { "django-platform:cache": { mode: "memorystore", memorySizeGb: 5 } }],
         ["staging", { "django-platform:database": { connector: "private-ip" } }],
+        ["staging", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "psa" }, "django-platform:cluster": { mode: "existing", name: "shared-gke" } }],
     ] as const) {
         it(`has no mandatory violation: ${stack} ${JSON.stringify(overrides)}`, async () => {
             const doc = await platformExport(stack, overrides);
