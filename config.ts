@@ -157,10 +157,15 @@ const clusterSchema = z
         name: z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, "must be a GKE cluster name").optional().meta(ex(["shared-gke"], "Existing cluster name (mode existing).")),
         location: z.string().min(2).optional().meta(ex(["europe-west1"], "Existing cluster location; default: gcp:region.")),
         releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR").meta(ex(["STABLE"], "GKE release channel.")),
-        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "203.0.113.0/24", name: "office" }]], "Networks allowed to reach the control plane (never 0.0.0.0/0).")),
+        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "203.0.113.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0). Pulumi and CI use the DNS-based endpoint, checked by IAM, which ignores this list.")),
         masterCidr: cidr.default("172.16.0.0/28").meta(ex(["172.16.0.16/28"], "Control plane /28 for private nodes.")),
         deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection.")),
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label").optional().meta(ex(["django-staging"], "Kubernetes namespace; default: django-<stack>.")),
+        nodeServiceAccount: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9-]{4,62}@[a-z0-9.:-]+\.gserviceaccount\.com$/, "must be a service account email (<name>@<project>.iam.gserviceaccount.com)")
+            .optional()
+            .meta(ex(["gke-nodes@acme-shared.iam.gserviceaccount.com"], "Mode existing: the existing cluster's node service account; it gets roles/artifactregistry.reader on the image's repository. Unset: grant it yourself. Mode autopilot creates its own and ignores this.")),
     })
     .strict()
     .prefault({});

@@ -5,13 +5,19 @@
 
 /**
  * GitHub Actions repository variables the workflows read (`vars.<NAME>`), keyed by what they hold.
- * The bootstrap outputs the `gh variable set` commands that fill them.
+ * The bootstrap outputs the `gh variable set` commands that fill them; tests/workflows.test.ts
+ * checks that the workflows read exactly these.
  */
 export const GITHUB_VARIABLES = {
     workloadIdentityProvider: "GCP_WORKLOAD_IDENTITY_PROVIDER",
+    /** The deployer: `deploy.yml` only (pushes to main and the stacks' environments). */
     serviceAccount: "GCP_SERVICE_ACCOUNT",
+    /** The read-only previewer: `pr.yml` only. */
+    previewServiceAccount: "GCP_PREVIEW_SERVICE_ACCOUNT",
     backendUrl: "PULUMI_BACKEND_URL",
     imageRepository: "IMAGE_REPOSITORY",
+    /** Docker build context of the app image; `deploy.yml` falls back to `app` when it is unset. */
+    appContext: "APP_CONTEXT",
 } as const;
 
 /** What each of {@link GITHUB_VARIABLES} is set to. */

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { MAX_SUBJECT_BYTES, deployerContexts, previewerContexts, subjectOf } from "./githubFederation";
 
 /** The bootstrap's Pulumi project name: its config keys live in this namespace. */
 export const BOOTSTRAP_PROJECT = "django-platform-bootstrap";
@@ -54,6 +55,19 @@ export const bootstrapSchema = z
             .string()
             .regex(/^[a-z]([a-z0-9-]{4,28}[a-z0-9])$/, "must be 6-30 lower case letters, digits or dashes, starting with a letter")
             .default("github-deployer"),
+        previewerAccountId: z
+            .string()
+            .regex(/^[a-z]([a-z0-9-]{4,28}[a-z0-9])$/, "must be 6-30 lower case letters, digits or dashes, starting with a letter")
+            .optional(),
+        previewStacks: z
+            .array(stackName)
+            .min(1, "must list at least one stack")
+            .optional(),
+        appContext: z
+            .string()
+            // Segments cannot start with a dot, so neither `..` nor an absolute path gets through.
+            .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/, "must be a directory relative to the repository root, such as app or src/web")
+            .optional(),
     });
 
 /** Provider keys the bootstrap needs (outside its namespace). */
@@ -74,12 +88,18 @@ const EXAMPLES: Record<keyof typeof bootstrapSchema.shape | keyof typeof provide
     artifactRepositoryId: "django",
     workloadIdentityPoolId: "github-actions",
     deployerAccountId: "github-deployer",
+    previewerAccountId: "github-previewer",
+    previewStacks: "staging",
+    appContext: "src/web",
     "gcp:project": "acme-prod",
     "gcp:region": "europe-west1",
 };
 
 /** The validated, defaulted bootstrap configuration. */
-export type BootstrapConfig = Omit<z.infer<typeof bootstrapSchema>, "location" | "stateBucketName" | "stackProjects"> & {
+export type BootstrapConfig = Omit<
+    z.infer<typeof bootstrapSchema>,
+    "location" | "stateBucketName" | "stackProjects" | "previewerAccountId" | "previewStacks" | "appContext"
+> & {
     /** Home project (`gcp:project`) of the shared parts: state bucket, registry, CI identity. */
     readonly project: string;
     /** The project of every stack (from `stackProjects`, else the home project). */
@@ -90,6 +110,15 @@ export type BootstrapConfig = Omit<z.infer<typeof bootstrapSchema>, "location" |
     readonly location: string;
     /** State bucket name; defaults to `<project>-pulumi-state`. */
     readonly stateBucketName: string;
+    /** Account id of the read-only pull request previewer; defaults to `github-previewer`. */
+    readonly previewerAccountId: string;
+    /**
+     * Stacks that pull requests preview (`pr.yml`); the previewer may read and decrypt only these.
+     * Defaults to `[staging]` when there is a staging stack, else the first stack.
+     */
+    readonly previewStacks: readonly string[];
+    /** Docker build context of the app image (`APP_CONTEXT`, read by `deploy.yml`); defaults to `app`. */
+    readonly appContext: string;
 };
 
 /** Raised for invalid or missing bootstrap config; the message lists every problem with its fix. */
@@ -112,10 +141,10 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     return value;
 }
 
-const STRUCTURED_KEYS = new Set(["stacks", "stackProjects", "registryReaders"]);
+const STRUCTURED_KEYS = new Set(["stacks", "stackProjects", "registryReaders", "previewStacks"]);
 
 function fixFor(key: string): string {
-    if (key === "stacks" || key === "registryReaders") {
+    if (key === "stacks" || key === "registryReaders" || key === "previewStacks") {
         return `pulumi config set --path '${key}[0]' ${EXAMPLES[key]}`;
     }
     if (key === "stackProjects") {
@@ -174,6 +203,32 @@ export function validateBootstrapConfig(raw: Record<string, string | undefined>)
                 );
             }
         }
+        for (const [i, stack] of (own.data.previewStacks ?? []).entries()) {
+            if (!own.data.stacks.includes(stack)) {
+                problems.push(
+                    `${BOOTSTRAP_PROJECT}:previewStacks.${i}: names a stack that is not in stacks (${own.data.stacks.join(", ")}). ` +
+                        `Fix: \`pulumi config set --path 'previewStacks[${i}]' ${own.data.stacks[0]}\`.`,
+                );
+            }
+        }
+        if ((own.data.previewerAccountId ?? "github-previewer") === own.data.deployerAccountId) {
+            problems.push(
+                `${BOOTSTRAP_PROJECT}:previewerAccountId: must differ from deployerAccountId (${own.data.deployerAccountId}): pull requests must not get the deployer. ` +
+                    `Fix: \`pulumi config set --path previewerAccountId github-previewer\`.`,
+            );
+        }
+        // Every subject a service account is bound to must fit Google's limit, or that job's token
+        // exchange fails ("The size of mapped attribute exceeds the 127 bytes limit").
+        const contexts = { ...deployerContexts(own.data.stacks), ...previewerContexts() };
+        for (const context of Object.values(contexts)) {
+            const subject = subjectOf(own.data.githubRepository, context);
+            if (Buffer.byteLength(subject) > MAX_SUBJECT_BYTES) {
+                problems.push(
+                    `${BOOTSTRAP_PROJECT}:githubRepository: the federated subject ${JSON.stringify(subject)} is ${Buffer.byteLength(subject)} bytes, ` +
+                        `more than the ${MAX_SUBJECT_BYTES} Google accepts. Fix: a shorter repository or stack name.`,
+                );
+            }
+        }
     }
     const providers = providerSchema.safeParse({ "gcp:project": raw["gcp:project"], "gcp:region": raw["gcp:region"] });
     if (!providers.success) {
@@ -194,6 +249,9 @@ export function validateBootstrapConfig(raw: Record<string, string | undefined>)
         stackProjects: Object.fromEntries(own.data.stacks.map((stack) => [stack, own.data.stackProjects[stack] ?? project])),
         location: own.data.location ?? region,
         stateBucketName: own.data.stateBucketName ?? `${project}-pulumi-state`,
+        previewerAccountId: own.data.previewerAccountId ?? "github-previewer",
+        previewStacks: own.data.previewStacks ?? [own.data.stacks.includes("staging") ? "staging" : own.data.stacks[0]],
+        appContext: own.data.appContext ?? "app",
     };
 }
 

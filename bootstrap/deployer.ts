@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { DEPLOYER_PREDEFINED_ROLES, GRANTABLE_PROJECT_ROLES, PROJECT_IAM_PERMISSIONS, deployerPermissions, grantCondition } from "./deployerRoles";
+import { grantWorkloadIdentityUser } from "./githubFederation";
 
 /** Arguments of {@link Deployer}. */
 export interface DeployerArgs {
@@ -10,8 +11,12 @@ export interface DeployerArgs {
     readonly targetProjects: readonly string[];
     /** Service account id (the part of the email before `@`). */
     readonly accountId: string;
-    /** The only principal allowed to impersonate the account, e.g. a repository's `principalSet://…`. */
-    readonly impersonator: pulumi.Input<string>;
+    /**
+     * The only principals allowed to impersonate the account, by a short key that names the binding:
+     * the federated subjects of pushes to main and of the stacks' GitHub environments
+     * ({@link GithubFederation.principal}), never a whole repository or pool.
+     */
+    readonly impersonators: Readonly<Record<string, pulumi.Input<string>>>;
     /** Prefix of the custom role ids. @default "djangoPlatform" */
     readonly roleIdPrefix?: string;
 }
@@ -44,13 +49,10 @@ export class Deployer extends pulumi.ComponentResource {
         this.email = this.account.email;
         this.member = pulumi.interpolate`serviceAccount:${this.account.email}`;
 
-        // Only the repository's workflows may act as this account: the binding is on the account,
-        // never a project-wide roles/iam.workloadIdentityUser.
-        new gcp.serviceaccount.IAMMember(`${name}-federated-user`, {
-            serviceAccountId: this.account.name,
-            role: "roles/iam.workloadIdentityUser",
-            member: args.impersonator,
-        }, { parent: this });
+        // Only main-branch and environment jobs may act as this account (pull requests get the
+        // read-only previewer): the bindings are on the account, never a project-wide
+        // roles/iam.workloadIdentityUser.
+        grantWorkloadIdentityUser(name, this.account, args.impersonators, this);
 
         for (const project of new Set(args.targetProjects)) {
             this.grantProjectRoles(`${name}-${project}`, project, prefix, opts?.dependsOn);

@@ -13,7 +13,21 @@ export interface ImageRegistryArgs {
     readonly imageName?: string;
     /** Days before untagged images (superseded build layers) are deleted. @default 14 */
     readonly untaggedMaxAgeDays?: number;
+    /** Prefix of the custom role id of {@link ImageRegistry.grantIamManagement}. @default "djangoPlatform" */
+    readonly roleIdPrefix?: string;
 }
+
+/**
+ * What `gcp.artifactregistry.RepositoryIamMember` calls on the repository to create, read and
+ * delete a grant: `:getIamPolicy` and `:setIamPolicy` on
+ * `projects/<p>/locations/<l>/repositories/<r>` (hashicorp/terraform-provider-google,
+ * google/services/artifactregistry/iam_artifact_registry_repository.go, `GetResourceIamPolicy` /
+ * `SetResourceIamPolicy`), i.e. these two permissions.
+ */
+export const REPOSITORY_IAM_PERMISSIONS: readonly string[] = [
+    "artifactregistry.repositories.getIamPolicy",
+    "artifactregistry.repositories.setIamPolicy",
+];
 
 /**
  * The Artifact Registry Docker repository of the app image. Tags are immutable: an image is pushed
@@ -29,10 +43,13 @@ export class ImageRegistry extends pulumi.ComponentResource {
     /** Full image name without tag, e.g. `europe-west1-docker.pkg.dev/acme/django-platform/app`. */
     public readonly imageRepository: pulumi.Output<string>;
     private readonly baseName: string;
+    private readonly args: ImageRegistryArgs;
+    private iamGranterRole?: gcp.projects.IAMCustomRole;
 
     constructor(name: string, args: ImageRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform-bootstrap:registry:ImageRegistry", name, {}, opts);
         this.baseName = name;
+        this.args = args;
         const untaggedDays = args.untaggedMaxAgeDays ?? 14;
 
         this.repository = new gcp.artifactregistry.Repository(`${name}-repository`, {
@@ -65,7 +82,31 @@ export class ImageRegistry extends pulumi.ComponentResource {
         return this.grant(grantee, "roles/artifactregistry.writer", member);
     }
 
-    private grant(grantee: string, role: string, member: pulumi.Input<string>): gcp.artifactregistry.RepositoryIamMember {
+    /**
+     * Lets `member` read and change the IAM policy of this repository only: what a main stack
+     * deployed by `member` needs to grant its GKE node service account
+     * `roles/artifactregistry.reader` here (components/cluster.ts), so a stack in another project
+     * can pull on its first `pulumi up`.
+     *
+     * No predefined role is that narrow: `roles/artifactregistry.repoAdmin` has no `setIamPolicy`,
+     * and `roles/artifactregistry.admin` could also delete or reconfigure repositories. So: one
+     * custom role in the repository's project with exactly {@link REPOSITORY_IAM_PERMISSIONS},
+     * granted on this repository (never the project). What remains: `member` can change who may
+     * use this one repository (including itself).
+     */
+    public grantIamManagement(grantee: string, member: pulumi.Input<string>): gcp.artifactregistry.RepositoryIamMember {
+        this.iamGranterRole ??= new gcp.projects.IAMCustomRole(`${this.baseName}-iam-granter-role`, {
+            project: this.args.project,
+            roleId: `${this.args.roleIdPrefix ?? "djangoPlatform"}RegistryIamGranter`,
+            title: "django-platform image repository IAM granter",
+            description: "Read and change the IAM policy of the app image repository (granted on that repository only) to let GKE nodes pull.",
+            permissions: [...REPOSITORY_IAM_PERMISSIONS],
+            stage: "GA",
+        }, { parent: this });
+        return this.grant(grantee, this.iamGranterRole.name, member);
+    }
+
+    private grant(grantee: string, role: pulumi.Input<string>, member: pulumi.Input<string>): gcp.artifactregistry.RepositoryIamMember {
         return new gcp.artifactregistry.RepositoryIamMember(`${this.baseName}-${grantee}`, {
             project: this.repository.project,
             location: this.repository.location,

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { artifactRegistryRepositories } from "./imageRef";
 import { labelsFor } from "./kube";
 
 /** Arguments of {@link Cluster}. */
@@ -34,15 +35,103 @@ export interface ClusterArgs {
     readonly deletionProtection?: boolean;
     /** Namespace for the app. @default `django-<stack>` */
     readonly namespace?: string;
+    /**
+     * Images the cluster's pods pull (the app, a mirrored cache image…). For each Artifact Registry
+     * repository among them — in this project or another one, such as the bootstrap's repository in
+     * the home project — the node service account gets `roles/artifactregistry.reader` on that
+     * repository only (CIS GKE 5.2.1). Images elsewhere (Docker Hub…) need no grant.
+     * @default [] (no grant: nodes could not pull from Artifact Registry)
+     */
+    readonly images?: readonly string[];
+    /**
+     * Mode `existing`: email of the node service account of the existing cluster, so it gets the
+     * pull grants of {@link images}. Without it nothing is granted and the operator must grant
+     * `roles/artifactregistry.reader` on the image's repository to the node service account.
+     * Ignored in mode `autopilot`, where the program creates the node service account.
+     */
+    readonly nodeServiceAccount?: string;
 }
 
-/** Builds a kubeconfig that authenticates with `gke-gcloud-auth-plugin` (no static credentials). */
-export function gkeKubeconfig(clusterName: string, endpoint: string, caCertificate: string): string {
+/** Raised when the control plane cannot be reached through its DNS-based endpoint. */
+export class ClusterAccessError extends pulumi.RunError {
+    constructor(message: string) {
+        super(message);
+        this.name = "ClusterAccessError";
+    }
+}
+
+/** What {@link existingClusterDnsEndpoint} reads of `gcp.container.getCluster`. */
+export interface ExistingClusterEndpoints {
+    readonly name: string;
+    readonly location?: string;
+    readonly project?: string;
+    readonly controlPlaneEndpointsConfigs?: ReadonlyArray<{
+        readonly dnsEndpointConfigs?: ReadonlyArray<{ readonly endpoint?: string; readonly allowExternalTraffic?: boolean }>;
+    }>;
+}
+
+/**
+ * The DNS-based control-plane endpoint of an existing cluster (`gke-<id>.<location>.gke.goog`).
+ *
+ * The program only talks to the control plane through it (see {@link gkeKubeconfig}), so a cluster
+ * whose DNS endpoint does not accept user traffic (`allowExternalTraffic` false, unless someone
+ * turned it on) stops the run with the command that turns it on:
+ * `gcloud container clusters update <name> --location <location> --enable-dns-access`
+ * (https://cloud.google.com/kubernetes-engine/docs/how-to/latest/network-isolation). Falling back
+ * to the IP endpoint would fail later and less clearly: CI runners have no stable address that
+ * master authorized networks could admit.
+ *
+ * @throws {ClusterAccessError} when the endpoint is missing or closed to user traffic.
+ */
+export function existingClusterDnsEndpoint(cluster: ExistingClusterEndpoints): string {
+    const dns = cluster.controlPlaneEndpointsConfigs?.[0]?.dnsEndpointConfigs?.[0];
+    if (dns?.endpoint && dns.allowExternalTraffic === true) {
+        return dns.endpoint;
+    }
+    const where = [cluster.location ? `--location ${cluster.location}` : "", cluster.project ? `--project ${cluster.project}` : ""].filter(Boolean).join(" ");
+    const state = dns?.endpoint ? `its DNS-based endpoint ${dns.endpoint} does not allow external traffic` : "it reports no DNS-based endpoint";
+    return fail(
+        `Cluster ${cluster.name}: ${state}. The platform reaches the control plane only through that endpoint ` +
+            "(access checked by IAM, no IP allow-list, so CI can deploy). " +
+            `Fix: \`gcloud container clusters update ${cluster.name}${where ? ` ${where}` : ""} --enable-dns-access\` ` +
+            "(https://cloud.google.com/kubernetes-engine/docs/how-to/latest/network-isolation).",
+    );
+}
+
+function fail(message: string): never {
+    throw new ClusterAccessError(message);
+}
+
+/**
+ * Builds a kubeconfig for the cluster's DNS-based control-plane endpoint that authenticates with
+ * `gke-gcloud-auth-plugin` (no static credentials).
+ *
+ * - `server` is `https://<dnsEndpoint>` (`gke-<id>.<location>.gke.goog`): every request is checked
+ *   by IAM (`container.clusters.connect`, in `roles/container.developer`) before it reaches the
+ *   API server, so no IP allow-list is needed
+ *   (https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation#dns-based_endpoint).
+ * - No `certificate-authority-data`: the DNS endpoint serves a certificate from a public CA (Google
+ *   Trust Services), not one signed by the cluster CA, so pinning the cluster CA fails with
+ *   "x509: certificate signed by unknown authority". Google's own get-gke-credentials action writes
+ *   no CA for `*.gke.goog` servers (google-github-actions/get-gke-credentials, src/client.ts,
+ *   `createKubeConfig`).
+ * - The DNS name is unique to the cluster and kept for its whole life (same network-isolation
+ *   page), and no CA is embedded, so the kubeconfig only changes when the cluster does. That
+ *   matters: the Kubernetes provider plans a replacement of every Kubernetes resource when the
+ *   kubeconfig's active cluster entry changes (pulumi/pulumi-kubernetes,
+ *   provider/pkg/provider/provider.go, `DiffConfig`), which a new IP or a rotated CA would have
+ *   triggered. A stack already deployed with an IP-endpoint kubeconfig would see that replacement
+ *   once; set the provider's `clusterIdentifier` in an `up` before switching to avoid it.
+ */
+export function gkeKubeconfig(clusterName: string, dnsEndpoint: string): string {
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(dnsEndpoint)) {
+        fail(`Cluster ${clusterName}: ${JSON.stringify(dnsEndpoint)} is not a DNS-based control-plane endpoint (gke-<id>.<location>.gke.goog).`);
+    }
     const context = `gke_${clusterName}`;
     return JSON.stringify({
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: context, cluster: { server: `https://${endpoint}`, "certificate-authority-data": caCertificate } }],
+        clusters: [{ name: context, cluster: { server: `https://${dnsEndpoint}` } }],
         contexts: [{ name: context, context: { cluster: context, user: context } }],
         "current-context": context,
         users: [{
@@ -61,9 +150,10 @@ export function gkeKubeconfig(clusterName: string, endpoint: string, caCertifica
 
 /**
  * The GKE cluster (Autopilot: private nodes, Workload Identity, Dataplane V2, Secrets encrypted
- * with a KMS key, dedicated node service account) or an existing one; the `kubernetes.Provider`
- * every Kubernetes child must use; and the app namespace, enforcing the `restricted` Pod
- * Security Standard.
+ * with a KMS key, dedicated node service account, DNS-based control-plane endpoint) or an existing
+ * one; the `kubernetes.Provider` every Kubernetes child must use; the node service account's pull
+ * grants on the images' Artifact Registry repositories; and the app namespace, enforcing the
+ * `restricted` Pod Security Standard.
  */
 export class Cluster extends pulumi.ComponentResource {
     /** Provider for every Kubernetes resource of the platform (always passed explicitly). */
@@ -74,12 +164,23 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly workloadPool: string;
     /** Cluster name. */
     public readonly clusterName: pulumi.Output<string>;
+    /**
+     * The DNS-based control-plane endpoint (`gke-<id>.<location>.gke.goog`) the provider talks to;
+     * people reach it with `gcloud container clusters get-credentials <name> --dns-endpoint`.
+     */
+    public readonly dnsEndpoint: pulumi.Output<string>;
+    /**
+     * `roles/artifactregistry.reader` grants of the node service account on the repositories of
+     * {@link ClusterArgs.images}: pods that pull those images must wait for them. The
+     * {@link provider} already depends on them (so does the created cluster); pass them to a
+     * workload's `dependsOn` to make the order explicit. Empty for images outside Artifact Registry
+     * and for an existing cluster without {@link ClusterArgs.nodeServiceAccount}.
+     */
+    public readonly imagePullGrants: pulumi.Resource[];
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:cluster:Cluster", name, {}, opts);
         this.workloadPool = `${args.project}.svc.id.goog`;
-        let endpoint: pulumi.Output<string>;
-        let ca: pulumi.Output<string>;
 
         if ((args.mode ?? "autopilot") === "existing") {
             if (!args.existingName) {
@@ -91,20 +192,33 @@ export class Cluster extends pulumi.ComponentResource {
                 project: args.project,
             }, { parent: this });
             this.clusterName = found.name;
-            endpoint = found.endpoint;
-            ca = found.masterAuths.apply((auths) => auths[0]?.clusterCaCertificate ?? "");
+            this.dnsEndpoint = found.apply((c) => existingClusterDnsEndpoint(c));
+            if (args.nodeServiceAccount) {
+                this.imagePullGrants = this.grantImagePulls(name, args.images ?? [], `serviceAccount:${args.nodeServiceAccount}`);
+            } else {
+                this.imagePullGrants = [];
+                if (artifactRegistryRepositories(args.images ?? []).length > 0) {
+                    pulumi.log.warn(
+                        `Cluster ${args.existingName}: cluster.nodeServiceAccount is not set, so nothing grants the existing cluster's node service account ` +
+                            "roles/artifactregistry.reader on the images' repositories; grant it yourself or set cluster.nodeServiceAccount.",
+                        this,
+                    );
+                }
+            }
         } else {
-            const cluster = this.createAutopilot(name, args);
+            const { cluster, grants } = this.createAutopilot(name, args);
             this.clusterName = cluster.name;
-            endpoint = cluster.endpoint;
-            ca = cluster.masterAuth.clusterCaCertificate.apply((c) => c ?? "");
+            this.imagePullGrants = grants;
+            this.dnsEndpoint = pulumi.all([cluster.name, cluster.controlPlaneEndpointsConfig]).apply(([n, c]) =>
+                c?.dnsEndpointConfig?.endpoint || fail(`Cluster ${n}: GKE returned no DNS-based control-plane endpoint (controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint).`),
+            );
         }
 
         this.provider = new k8s.Provider(`${name}-k8s`, {
-            kubeconfig: pulumi.all([this.clusterName, endpoint, ca]).apply(([n, e, c]) => gkeKubeconfig(n, e, c)),
+            kubeconfig: pulumi.all([this.clusterName, this.dnsEndpoint]).apply(([n, e]) => gkeKubeconfig(n, e)),
             enableServerSideApply: true,
             deleteUnreachable: false,
-        }, { parent: this });
+        }, { parent: this, dependsOn: this.imagePullGrants });
 
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
             metadata: {
@@ -121,10 +235,30 @@ export class Cluster extends pulumi.ComponentResource {
         }, { parent: this, provider: this.provider });
         this.namespace = namespace.metadata.name;
 
-        this.registerOutputs({ clusterName: this.clusterName, namespace: this.namespace });
+        this.registerOutputs({ clusterName: this.clusterName, namespace: this.namespace, dnsEndpoint: this.dnsEndpoint });
     }
 
-    private createAutopilot(name: string, args: ClusterArgs): gcp.container.Cluster {
+    /**
+     * `roles/artifactregistry.reader` for `member` on each Artifact Registry repository of
+     * `images`, wherever it lives (this project or another), and nothing on the project: least
+     * privilege (CIS GKE 5.2.1), and a stack in another project than the registry can pull on its
+     * first `pulumi up`. The deployer needs `artifactregistry.repositories.getIamPolicy` and
+     * `setIamPolicy` on those repositories (what RepositoryIamMember calls: hashicorp/terraform-provider-google,
+     * google/services/artifactregistry/iam_artifact_registry_repository.go).
+     */
+    private grantImagePulls(name: string, images: readonly string[], member: pulumi.Input<string>): gcp.artifactregistry.RepositoryIamMember[] {
+        return artifactRegistryRepositories(images).map((repo) =>
+            new gcp.artifactregistry.RepositoryIamMember(`${name}-nodes-pull-${`${repo.location}-${repo.project}-${repo.repository}`.replace(/[^a-zA-Z0-9-]+/g, "-")}`, {
+                project: repo.project,
+                location: repo.location,
+                repository: repo.repository,
+                role: "roles/artifactregistry.reader",
+                member,
+            }, { parent: this }),
+        );
+    }
+
+    private createAutopilot(name: string, args: ClusterArgs): { cluster: gcp.container.Cluster; grants: gcp.artifactregistry.RepositoryIamMember[] } {
         const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
         // Application-layer Secrets encryption (CIS GKE 5.3.1) with a key only GKE may use.
         const keyRing = new gcp.kms.KeyRing(`${name}-keyring`, { project: args.project, location: args.region }, { parent: this });
@@ -151,14 +285,11 @@ export class Cluster extends pulumi.ComponentResource {
             member: nodeSa.member,
         }, { parent: this });
 
-        // Nodes pull the app image from Artifact Registry (CIS GKE 5.2.1: grant only this reader role).
-        const registryRole = new gcp.projects.IAMMember(`${name}-nodes-registry`, {
-            project: args.project,
-            role: "roles/artifactregistry.reader",
-            member: nodeSa.member,
-        }, { parent: this });
+        // Nodes pull the images from their Artifact Registry repositories: a reader grant on each
+        // repository, none on the project (CIS GKE 5.2.1).
+        const grants = this.grantImagePulls(name, args.images ?? [], nodeSa.member);
 
-        return new gcp.container.Cluster(`${name}-gke`, {
+        const cluster = new gcp.container.Cluster(`${name}-gke`, {
             project: args.project,
             location: args.region,
             enableAutopilot: true,
@@ -172,6 +303,21 @@ export class Cluster extends pulumi.ComponentResource {
                 enablePrivateNodes: true,
                 enablePrivateEndpoint: false,
                 masterIpv4CidrBlock: args.masterCidr ?? "172.16.0.0/28",
+            },
+            // Two ways in (https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation):
+            // - the DNS-based endpoint, open to any network that reaches Google APIs, every request
+            //   checked by IAM (container.clusters.connect) before the API server: what Pulumi (the
+            //   provider's kubeconfig) and CI use, since GitHub-hosted runners have no stable IPs.
+            //   Only Google identities: Kubernetes service account tokens and client certificates are
+            //   refused on it (enableK8sTokensViaDns / enableK8sCertsViaDns false).
+            // - the IP-based endpoint stays on, limited to masterAuthorizedNetworks (none by default),
+            //   for people who prefer an allow-listed office network; the DNS endpoint ignores that list.
+            // The provider sends both blocks in one ControlPlaneEndpointsConfig, authorized networks
+            // inside ipEndpointsConfig (hashicorp/terraform-provider-google,
+            // google/services/container/resource_container_cluster.go, expandControlPlaneEndpointsConfig).
+            controlPlaneEndpointsConfig: {
+                dnsEndpointConfig: { allowExternalTraffic: true, enableK8sTokensViaDns: false, enableK8sCertsViaDns: false },
+                ipEndpointsConfig: { enabled: true },
             },
             masterAuthorizedNetworksConfig: {
                 cidrBlocks: (args.masterAuthorizedNetworks ?? []).map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
@@ -188,6 +334,7 @@ export class Cluster extends pulumi.ComponentResource {
             masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
             deletionProtection: args.deletionProtection ?? true,
             resourceLabels: { "managed-by": "pulumi", app: "django-platform" },
-        }, { parent: this, dependsOn: [keyGrant, nodeRole, registryRole] });
+        }, { parent: this, dependsOn: [keyGrant, nodeRole, ...grants] });
+        return { cluster, grants };
     }
 }

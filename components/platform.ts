@@ -100,6 +100,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             releaseChannel: cfg.cluster.releaseChannel,
             deletionProtection: cfg.cluster.deletionProtection,
             namespace: cfg.cluster.namespace,
+            images: [cfg.image, cfg.cache.image],
+            nodeServiceAccount: cfg.cluster.nodeServiceAccount,
         }, child);
         const namespace = this.cluster.namespace;
         const webSelector = selectorFor("web", stack);
@@ -153,6 +155,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             gunicornThreads: cfg.workload.gunicornThreads,
             serviceAnnotations: webServiceAnnotations(backendConfigName),
             ingressSourceRanges: GOOGLE_LB_RANGES,
+            imagePullGrants: this.cluster.imagePullGrants,
         }, child);
 
         this.networking = new Networking(`${name}-networking`, {

@@ -67,6 +67,8 @@ export interface WorkloadArgs {
     readonly serviceAnnotations?: Record<string, string>;
     /** Source ranges allowed to reach the web port (load balancer proxies and health checks). */
     readonly ingressSourceRanges: readonly string[];
+    /** Grants that let the nodes pull {@link image}; every pod waits for them. @default [] */
+    readonly imagePullGrants?: readonly pulumi.Resource[];
 }
 
 /**
@@ -97,6 +99,7 @@ export class Workload extends pulumi.ComponentResource {
         // Every grant a pod uses is listed with its identity, so the pods can wait for them (IAM is
         // eventually consistent: a pod that starts first gets 403s and burns its retries).
         const web = this.identity(`${name}-web`, `dj-${args.stack}-web`, "web", args);
+        web.grants.push(...(args.imagePullGrants ?? []));
         this.serviceAccountEmail = web.gsa.email;
         // ManifestStaticFilesStorage reads staticfiles.json from the bucket at run time, as the pod's
         // own identity: never rely on the bucket being public.
@@ -110,6 +113,7 @@ export class Workload extends pulumi.ComponentResource {
         }
         // collectstatic: a separate GSA that may write objects to the static bucket, nothing else.
         const collect = this.identity(`${name}-collectstatic`, `dj-${args.stack}-static`, "collectstatic", args);
+        collect.grants.push(...(args.imagePullGrants ?? []));
         collect.grants.push(args.statics.grantObjectAdmin("collectstatic", collect.gsa.member));
 
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: true, overrideSpecial: "!#%&*()-_=+[]{}<>:?" }, { parent: this });

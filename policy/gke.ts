@@ -59,13 +59,29 @@ export const gkeClusterUsesPrivateNodes = clusterPolicy({
     requireValue(report, "privateClusterConfig.enablePrivateNodes", read(() => cluster.privateClusterConfig?.enablePrivateNodes), true);
 });
 
+/**
+ * The control plane has two kinds of endpoint
+ * (https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation):
+ * - the DNS-based endpoint (`controlPlaneEndpointsConfig.dnsEndpointConfig`), reachable from any
+ *   network that reaches Google APIs when `allowExternalTraffic` is true, but every request is
+ *   checked by IAM (`container.clusters.connect`) before the API server: accepted as secure, it is
+ *   how CI without stable IPs deploys;
+ * - the IP-based endpoints, which only master authorized networks restrict: the public one must
+ *   list CIDRs and never 0.0.0.0/0, unless it is turned off (`privateClusterConfig.enablePrivateEndpoint`
+ *   or `controlPlaneEndpointsConfig.ipEndpointsConfig.enabled: false`).
+ * Turning the DNS endpoint on does not close the IP endpoint, so an open IP endpoint is reported
+ * either way.
+ */
 export const gkeClusterRestrictsControlPlaneAccess = clusterPolicy({
     name: "gke-cluster-restricts-control-plane-access",
-    description: "The GKE control plane must not be reachable from the whole internet: a private endpoint, or master authorized networks without 0.0.0.0/0.",
+    description: "The GKE control plane must not be reachable from the whole internet by IP: the DNS-based endpoint (IAM-checked) is fine; the public IP endpoint needs master authorized networks without 0.0.0.0/0, or must be off.",
     severity: "critical",
     enforcementLevel: "mandatory",
-    remediationSteps: "Set masterAuthorizedNetworksConfig.cidrBlocks to your CI/office ranges (never 0.0.0.0/0), or privateClusterConfig.enablePrivateEndpoint: true.",
+    remediationSteps: "Reach the control plane through the DNS-based endpoint (controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic: true; access checked by IAM) and keep the IP endpoint closed: masterAuthorizedNetworksConfig.cidrBlocks with your office ranges only (never 0.0.0.0/0), privateClusterConfig.enablePrivateEndpoint: true, or controlPlaneEndpointsConfig.ipEndpointsConfig.enabled: false.",
 }, (cluster, _args, report) => {
+    if (read(() => cluster.controlPlaneEndpointsConfig?.ipEndpointsConfig?.enabled) === false) {
+        return; // No IP endpoint at all: only the IAM-checked DNS endpoint remains.
+    }
     if (read(() => cluster.privateClusterConfig?.enablePrivateEndpoint) === true) {
         return;
     }
@@ -74,7 +90,11 @@ export const gkeClusterRestrictsControlPlaneAccess = clusterPolicy({
         return;
     }
     if (isUnset(config)) {
-        report("masterAuthorizedNetworksConfig is unset: the public endpoint accepts any address; list the allowed CIDRs.");
+        const dns = read(() => cluster.controlPlaneEndpointsConfig?.dnsEndpointConfig?.allowExternalTraffic) === true;
+        report(
+            "masterAuthorizedNetworksConfig is unset: the public IP endpoint accepts any address; list the allowed CIDRs" +
+                (dns ? ", or turn the IP endpoint off (controlPlaneEndpointsConfig.ipEndpointsConfig.enabled: false) and use only the DNS-based endpoint." : "."),
+        );
         return;
     }
     for (const block of knownItems(read(() => config.cidrBlocks))) {

@@ -1,15 +1,22 @@
 /**
  * The bootstrap project (bootstrap/), run under Pulumi mocks with the projects of the main stack
  * files: KMS keys, state bucket, WIF restricted to one repository, a deployer without basic or
- * admin roles, the printed commands, and exact config error messages.
+ * admin roles that only main-branch and environment runs can impersonate, a read-only previewer for
+ * pull requests, the printed commands, and exact config error messages.
+ *
+ * Who may impersonate whom is checked by evaluating the provider's rendered attribute condition and
+ * mapping (a small evaluator of the CEL they use) on sample GitHub OIDC claims, then matching the
+ * resulting subject against each service account's `roles/iam.workloadIdentityUser` members —
+ * including the claims of the jobs in .github/workflows.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
+import { GITHUB_VARIABLES } from "../bootstrap/commands";
 import { BOOTSTRAP_PROJECT, bootstrapSchema, validateBootstrapConfig } from "../bootstrap/config";
-import { DEPLOYER_PERMISSIONS, GRANTABLE_PROJECT_ROLES, deployerPermissions } from "../bootstrap/deployerRoles";
+import { DEPLOYER_PERMISSIONS, GRANTABLE_PROJECT_ROLES, PREVIEWER_PREDEFINED_ROLES, deployerPermissions, previewInvokePermissions } from "../bootstrap/deployerRoles";
 import { MAX_ROTATION_SECONDS } from "../bootstrap/secretsKeys";
 import { CaptureResult, CapturedResource, findAll, findOne, runProgram } from "../tools/lib/mockRuntime";
 import { formatViolations, runPolicies } from "../tools/lib/policyRunner";
@@ -28,6 +35,189 @@ function stackFile(stack: string): { project: string; region: string; image: str
 }
 
 const key = (k: string) => `${BOOTSTRAP_PROJECT}:${k}`;
+
+// ---------------------------------------------------------------------------------------------
+// Workload Identity Federation, evaluated offline.
+
+/** The claims of a GitHub Actions OIDC token (all strings). */
+type Claims = Readonly<Record<string, string>>;
+
+/** A CEL runtime error, e.g. reading a claim the token does not carry ("no such key"). */
+class CelError extends Error {}
+
+/**
+ * Evaluates the CEL subset the provider uses — string literals, `assertion.<claim>`,
+ * `has(assertion.<claim>)`, `+` on strings, `==`, `!=`, `!`, `&&`, `||`, `? :`, parentheses —
+ * with CEL's semantics for what matters here: reading a missing claim is an error, `has()` is not,
+ * `? :` evaluates one branch only, operands of `+`/`? :`/`&&` must have the right type.
+ */
+function evalCel(expression: string, assertion: Claims): string | boolean {
+    const tokens: string[] = [];
+    const lexer = /\s*(?:('(?:[^'\\]|\\.)*')|(==|!=|&&|\|\||[?:()+.!])|([A-Za-z_][A-Za-z0-9_]*))/y;
+    while (lexer.lastIndex < expression.trimEnd().length) {
+        const at = lexer.lastIndex;
+        const m = lexer.exec(expression);
+        if (!m) {
+            throw new Error(`cannot read CEL at ${at}: ${expression.slice(at, at + 20)}`);
+        }
+        tokens.push(m[1] ?? m[2] ?? m[3]);
+    }
+    let i = 0;
+    const peek = () => tokens[i];
+    const next = () => tokens[i++];
+    const expect = (t: string) => {
+        if (next() !== t) {
+            throw new Error(`expected ${t} at token ${i - 1} of ${expression}`);
+        }
+    };
+    type Node = () => string | boolean;
+    const bool = (v: string | boolean): boolean => {
+        if (typeof v !== "boolean") {
+            throw new CelError(`no such overload: boolean expected, got ${JSON.stringify(v)}`);
+        }
+        return v;
+    };
+    const str = (v: string | boolean): string => {
+        if (typeof v !== "string") {
+            throw new CelError(`no such overload: string expected, got ${String(v)}`);
+        }
+        return v;
+    };
+    const claimPath = (): string => {
+        if (next() !== "assertion") {
+            throw new Error(`only assertion.<claim> is supported in ${expression}`);
+        }
+        expect(".");
+        return next();
+    };
+    const ternary = (): Node => {
+        const cond = or();
+        if (peek() !== "?") {
+            return cond;
+        }
+        next();
+        const then = ternary();
+        expect(":");
+        const otherwise = ternary();
+        return () => (bool(cond()) ? then() : otherwise());
+    };
+    const or = (): Node => {
+        let left = and();
+        while (peek() === "||") {
+            next();
+            const [l, r] = [left, and()];
+            left = () => bool(l()) || bool(r());
+        }
+        return left;
+    };
+    const and = (): Node => {
+        let left = equality();
+        while (peek() === "&&") {
+            next();
+            const [l, r] = [left, equality()];
+            left = () => bool(l()) && bool(r());
+        }
+        return left;
+    };
+    const equality = (): Node => {
+        let left = sum();
+        while (peek() === "==" || peek() === "!=") {
+            const op = next();
+            const [l, r] = [left, sum()];
+            left = op === "==" ? () => l() === r() : () => l() !== r();
+        }
+        return left;
+    };
+    const sum = (): Node => {
+        let left = unary();
+        while (peek() === "+") {
+            next();
+            const [l, r] = [left, unary()];
+            left = () => str(l()) + str(r());
+        }
+        return left;
+    };
+    const unary = (): Node => {
+        if (peek() === "!") {
+            next();
+            const operand = unary();
+            return () => !bool(operand());
+        }
+        return primary();
+    };
+    const primary = (): Node => {
+        const t = peek();
+        if (t?.startsWith("'")) {
+            next();
+            const value = t.slice(1, -1).replace(/\\(.)/g, "$1");
+            return () => value;
+        }
+        if (t === "(") {
+            next();
+            const inner = ternary();
+            expect(")");
+            return inner;
+        }
+        if (t === "has") {
+            next();
+            expect("(");
+            const claim = claimPath();
+            expect(")");
+            return () => Object.hasOwn(assertion, claim);
+        }
+        const claim = claimPath();
+        return () => {
+            if (!Object.hasOwn(assertion, claim)) {
+                throw new CelError(`no such key: ${claim}`);
+            }
+            return assertion[claim];
+        };
+    };
+    const root = ternary();
+    if (i !== tokens.length) {
+        throw new Error(`unexpected ${tokens[i]} in ${expression}`);
+    }
+    return root();
+}
+
+/** What Google's STS does with a token: the condition must hold and every mapping must evaluate. */
+function exchange(provider: CapturedResource, claims: Claims): Record<string, string> {
+    const condition = String(provider.inputs.attributeCondition);
+    if (evalCel(condition, claims) !== true) {
+        throw new Error(`rejected by the attribute condition ${condition}`);
+    }
+    const mapped: Record<string, string> = {};
+    for (const [attribute, expression] of Object.entries(provider.inputs.attributeMapping as Record<string, string>)) {
+        const value = evalCel(expression, claims);
+        assert.equal(typeof value, "string", `${attribute} must map to a string`);
+        assert.ok(Buffer.byteLength(value as string) <= 127, `${attribute} = ${String(value)} exceeds 127 bytes`);
+        mapped[attribute] = value as string;
+    }
+    return mapped;
+}
+
+/** A token of {@link REPO}'s workflows with the claims every GitHub token carries, plus `extra`. */
+function token(extra: Claims): Claims {
+    return { repository: REPO, repository_owner: "acme", repository_id: "456", repository_owner_id: "123", actor: "octocat", run_id: "1", ...extra };
+}
+
+/** Whether an IAM member names the exchanged identity (`principal://…/subject/…`, `principalSet://…`). */
+function memberMatches(member: string, poolName: string, mapped: Record<string, string>): boolean {
+    const prefix = `//iam.googleapis.com/${poolName}/`;
+    if (member === `principalSet:${prefix}*`) {
+        return true;
+    }
+    if (member.startsWith(`principal:${prefix}subject/`)) {
+        return member.slice(`principal:${prefix}subject/`.length) === mapped["google.subject"];
+    }
+    const attributeSet = `principalSet:${prefix}attribute.`;
+    if (member.startsWith(attributeSet)) {
+        const rest = member.slice(attributeSet.length);
+        const slash = rest.indexOf("/");
+        return slash > 0 && mapped[`attribute.${rest.slice(0, slash)}`] === rest.slice(slash + 1);
+    }
+    return false;
+}
 
 function run(config: Record<string, string>): Promise<CaptureResult> {
     return runProgram({ project: BOOTSTRAP_PROJECT, stack: "bootstrap", config, program: PROGRAM });
@@ -50,6 +240,21 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
         resources = result.resources;
     });
 
+    /** The `roles/iam.workloadIdentityUser` members on the `<component>-account` service account. */
+    const impersonators = (component: "deployer" | "previewer"): string[] => {
+        const account = findOne(resources, "gcp:serviceaccount/account:Account", `${component}-account`);
+        return findAll(resources, "gcp:serviceaccount/iAMMember:IAMMember")
+            .filter((m) => m.inputs.serviceAccountId === account.outputs.name && m.inputs.role === "roles/iam.workloadIdentityUser")
+            .map((m) => String(m.inputs.member));
+    };
+    /** Whether a job with these claims can impersonate the account (exchange + binding). */
+    const canBecome = (component: "deployer" | "previewer", claims: Claims): boolean => {
+        const provider = findOne(resources, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider");
+        const pool = String(findOne(resources, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool").outputs.name);
+        const mapped = exchange(provider, claims);
+        return impersonators(component).some((m) => memberMatches(m, pool, mapped));
+    };
+
     test("the policy pack finds no mandatory violation", async () => {
         const doc = buildStackExport(result, { project: BOOTSTRAP_PROJECT, stack: "bootstrap", config, secretKeys: [] });
         const mandatory = (await runPolicies(doc)).filter((v) => v.enforcementLevel === "mandatory");
@@ -64,17 +269,20 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
         });
     });
 
-    test("prints the login command, the WIF provider and the deployer for the workflows", () => {
+    test("prints the login command, the WIF provider, the deployer and the previewer for the workflows", () => {
         const bucket = `${staging.project}-pulumi-state`;
         assert.equal(result.stackOutputs.loginCommand, `pulumi login gs://${bucket}`);
         assert.equal(result.stackOutputs.deployerServiceAccount, `github-deployer@${staging.project}.iam.gserviceaccount.com`);
+        assert.equal(result.stackOutputs.previewerServiceAccount, `github-previewer@${staging.project}.iam.gserviceaccount.com`);
         const provider = findOne(resources, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider");
         assert.equal(result.stackOutputs.workloadIdentityProvider, provider.outputs.name);
         assert.deepEqual(result.stackOutputs.githubVariableCommands, [
             `gh variable set GCP_WORKLOAD_IDENTITY_PROVIDER --repo ${REPO} --body '${String(provider.outputs.name)}'`,
             `gh variable set GCP_SERVICE_ACCOUNT --repo ${REPO} --body 'github-deployer@${staging.project}.iam.gserviceaccount.com'`,
+            `gh variable set GCP_PREVIEW_SERVICE_ACCOUNT --repo ${REPO} --body 'github-previewer@${staging.project}.iam.gserviceaccount.com'`,
             `gh variable set PULUMI_BACKEND_URL --repo ${REPO} --body 'gs://${bucket}'`,
             `gh variable set IMAGE_REPOSITORY --repo ${REPO} --body '${staging.region}-docker.pkg.dev/${staging.project}/django/app'`,
+            `gh variable set APP_CONTEXT --repo ${REPO} --body 'app'`,
         ]);
     });
 
@@ -96,13 +304,16 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
         assert.ok(rings.every((r) => r.protect && r.inputs.name === "pulumi"));
     });
 
-    test("the deployer may use the stack keys, on the keys only", () => {
+    test("the deployer may use the stack keys, the previewer only decrypt with staging's, on the keys only", () => {
         const grants = findAll(resources, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember");
-        assert.equal(grants.length, 2);
-        for (const g of grants) {
-            assert.equal(g.inputs.role, "roles/cloudkms.cryptoKeyEncrypterDecrypter");
-            assert.equal(g.inputs.member, `serviceAccount:github-deployer@${staging.project}.iam.gserviceaccount.com`);
-        }
+        const keyId = (stack: string) => findOne(resources, "gcp:kms/cryptoKey:CryptoKey", `secrets-${stack}`).id;
+        const deployer = grants.filter((g) => g.inputs.member === `serviceAccount:github-deployer@${staging.project}.iam.gserviceaccount.com`);
+        assert.deepEqual(deployer.map((g) => g.inputs.cryptoKeyId).sort(), [keyId("production"), keyId("staging")].sort());
+        assert.ok(deployer.every((g) => g.inputs.role === "roles/cloudkms.cryptoKeyEncrypterDecrypter"));
+        // Pulumi only decrypts the stack's data key during a preview (pkg/secrets/cloud/manager.go).
+        const previewer = grants.filter((g) => g.inputs.member === `serviceAccount:github-previewer@${staging.project}.iam.gserviceaccount.com`);
+        assert.deepEqual(previewer.map((g) => [g.inputs.cryptoKeyId, g.inputs.role]), [[keyId("staging"), "roles/cloudkms.cryptoKeyDecrypter"]]);
+        assert.equal(grants.length, deployer.length + previewer.length);
         const projectKmsRoles = findAll(resources, "gcp:projects/iAMMember:IAMMember").filter((m) => String(m.inputs.role).startsWith("roles/cloudkms"));
         assert.deepEqual(projectKmsRoles, []);
     });
@@ -125,6 +336,11 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
         assert.ok(Number(rule.condition.numNewerVersions) >= 5, "recent versions are always kept");
         const stateGrant = findOne(resources, "gcp:storage/bucketIAMMember:BucketIAMMember", "state-deployer");
         assert.equal(stateGrant.inputs.role, "roles/storage.objectUser");
+        // A preview on a gs:// backend takes no lock and writes nothing (pulumi/pulumi#8642): read only.
+        const previewGrant = findOne(resources, "gcp:storage/bucketIAMMember:BucketIAMMember", "previewer-state-reader");
+        assert.equal(previewGrant.inputs.role, "roles/storage.objectViewer");
+        assert.equal(previewGrant.inputs.bucket, state.outputs.name);
+        assert.equal(previewGrant.inputs.condition, undefined);
         const members = findAll(resources, "gcp:storage/bucketIAMMember:BucketIAMMember").map((m) => String(m.inputs.member));
         assert.ok(!members.some((m) => m.startsWith("allUsers") || m.startsWith("allAuthenticatedUsers")));
     });
@@ -133,11 +349,115 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
         const provider = findOne(resources, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider");
         assert.equal(provider.inputs.attributeCondition, `assertion.repository == '${REPO}'`);
         assert.deepEqual(provider.inputs.oidc, { issuerUri: "https://token.actions.githubusercontent.com" });
-        const impersonation = findAll(resources, "gcp:serviceaccount/iAMMember:IAMMember");
-        assert.equal(impersonation.length, 1);
-        assert.equal(impersonation[0].inputs.role, "roles/iam.workloadIdentityUser");
-        const pool = findOne(resources, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool");
-        assert.equal(impersonation[0].inputs.member, `principalSet://iam.googleapis.com/${String(pool.outputs.name)}/attribute.repository/${REPO}`);
+        assert.throws(() => exchange(provider, token({ repository: "evil/django-platform", event_name: "push", ref: "refs/heads/main" })), /rejected by the attribute condition/);
+    });
+
+    test("each account is impersonated by exact federated subjects of the repository, never a whole repository or pool", () => {
+        const pool = String(findOne(resources, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool").outputs.name);
+        const subject = (s: string) => `principal://iam.googleapis.com/${pool}/subject/repo:${REPO}:${s}`;
+        assert.deepEqual(impersonators("deployer").sort(), [subject("environment:production"), subject("environment:staging"), subject("push:refs/heads/main")].sort());
+        assert.deepEqual(impersonators("previewer"), [subject("pull_request")]);
+        const all = findAll(resources, "gcp:serviceaccount/iAMMember:IAMMember");
+        assert.equal(all.length, 4);
+        assert.ok(all.every((m) => m.inputs.role === "roles/iam.workloadIdentityUser"));
+    });
+
+    describe("who can become which account, on sample GitHub OIDC tokens", () => {
+        // Claims as GitHub documents them (docs.github.com "OpenID Connect reference"): every token
+        // carries repository, repository_owner, ref, event_name, sub; `environment` only when the
+        // job references one. The mapping must not depend on `sub`, whose format changes.
+        const runs: Record<string, { claims: Claims; deployer: boolean; previewer: boolean }> = {
+            "push to main, no environment (deploy.yml image job)": { claims: token({ event_name: "push", ref: "refs/heads/main", sub: `repo:${REPO}:ref:refs/heads/main` }), deployer: true, previewer: false },
+            "environment staging, push to main": { claims: token({ event_name: "push", ref: "refs/heads/main", environment: "staging", sub: `repo:${REPO}:environment:staging` }), deployer: true, previewer: false },
+            "environment production, push to main": { claims: token({ event_name: "push", ref: "refs/heads/main", environment: "production", sub: `repo:${REPO}:environment:production` }), deployer: true, previewer: false },
+            "environment production, immutable subject claims": { claims: token({ event_name: "push", ref: "refs/heads/main", environment: "production", sub: "repo:acme@123/django-platform@456:environment:production" }), deployer: true, previewer: false },
+            "environment production, manual run on main": { claims: token({ event_name: "workflow_dispatch", ref: "refs/heads/main", environment: "production", sub: `repo:${REPO}:environment:production` }), deployer: true, previewer: false },
+            "pull_request from a branch of the repository": { claims: token({ event_name: "pull_request", ref: "refs/pull/7/merge", head_ref: "feature", base_ref: "main", sub: `repo:${REPO}:pull_request` }), deployer: false, previewer: true },
+            "pull_request whose job names environment production": { claims: token({ event_name: "pull_request", ref: "refs/pull/7/merge", environment: "production", sub: `repo:${REPO}:environment:production` }), deployer: false, previewer: true },
+            "push to another branch": { claims: token({ event_name: "push", ref: "refs/heads/feature", sub: `repo:${REPO}:ref:refs/heads/feature` }), deployer: false, previewer: false },
+            "manual run on a branch naming environment production": { claims: token({ event_name: "workflow_dispatch", ref: "refs/heads/feature", environment: "production", sub: `repo:${REPO}:environment:production` }), deployer: false, previewer: false },
+            "pull_request_target (runs on main)": { claims: token({ event_name: "pull_request_target", ref: "refs/heads/main", sub: `repo:${REPO}:pull_request` }), deployer: false, previewer: false },
+            "schedule on main": { claims: token({ event_name: "schedule", ref: "refs/heads/main", sub: `repo:${REPO}:ref:refs/heads/main` }), deployer: false, previewer: false },
+        };
+        for (const [run, { claims, deployer, previewer }] of Object.entries(runs)) {
+            test(`${run}: deployer ${deployer ? "yes" : "no"}, previewer ${previewer ? "yes" : "no"}`, () => {
+                assert.deepEqual({ deployer: canBecome("deployer", claims), previewer: canBecome("previewer", claims) }, { deployer, previewer });
+            });
+        }
+
+        test("the evaluator is strict: reading a claim the token lacks fails, as in CEL", () => {
+            assert.throws(() => evalCel("assertion.environment", token({})), CelError);
+            assert.equal(evalCel("has(assertion.environment) ? 'yes' : assertion.environment", token({ environment: "x" })), "yes");
+            assert.equal(evalCel("'a' + ('b' + assertion.ref)", token({ ref: "c" })), "abc");
+        });
+
+        test("the jobs of the workflows authenticate as the account their token can become", () => {
+            const dir = join(ROOT, ".github", "workflows");
+            let checked = 0;
+            for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+                const workflow = parse(readFileSync(join(dir, file), "utf8")) as {
+                    on: Record<string, { branches?: string[] } | null>;
+                    jobs: Record<string, { environment?: string | { name: string }; steps: { uses?: string; with?: Record<string, string> }[] }>;
+                };
+                for (const [name, job] of Object.entries(workflow.jobs)) {
+                    const auth = job.steps.find((s) => s.uses?.startsWith("google-github-actions/auth@"));
+                    if (!auth) {
+                        continue;
+                    }
+                    const account = auth.with?.service_account === `\${{ vars.${GITHUB_VARIABLES.serviceAccount} }}` ? "deployer" : auth.with?.service_account === `\${{ vars.${GITHUB_VARIABLES.previewServiceAccount} }}` ? "previewer" : undefined;
+                    assert.ok(account, `${file} job ${name} authenticates as ${String(auth.with?.service_account)}`);
+                    const environment = typeof job.environment === "string" ? job.environment : job.environment?.name;
+                    for (const [event, filter] of Object.entries(workflow.on)) {
+                        const refs = event === "pull_request" ? ["refs/pull/1/merge"] : (filter?.branches ?? ["main"]).map((b) => `refs/heads/${b}`);
+                        for (const ref of refs) {
+                            const claims = token({ event_name: event, ref, ...(environment ? { environment } : {}) });
+                            assert.ok(canBecome(account, claims), `${file} job ${name} (${event} on ${ref}) cannot become the ${account}`);
+                            if (event === "pull_request") {
+                                assert.ok(!canBecome("deployer", claims), `${file} job ${name}: a pull request run could become the deployer`);
+                            }
+                            checked++;
+                        }
+                    }
+                }
+            }
+            assert.ok(checked >= 4, `checked ${checked} job/event pairs`);
+        });
+    });
+
+    test("the previewer holds only read-only roles: reads in staging's project, object read on state, decrypt", () => {
+        const member = `serviceAccount:github-previewer@${staging.project}.iam.gserviceaccount.com`;
+        const grants = resources.filter((r) => /IAMMember|IamMember|IAMBinding|IamBinding/.test(r.type) && (r.inputs.member === member || (r.inputs.members as string[] | undefined)?.includes(member)));
+        const customRoles = findAll(resources, "gcp:projects/iAMCustomRole:IAMCustomRole").filter((r) => r.inputs.roleId === "djangoPlatformPreviewer");
+        // Allow-list: read-only predefined roles (none holds a create/update/delete/set permission)
+        // and the custom previewer role, whose permissions must all be get/list.
+        const READ_ONLY_ROLES = new Set(["roles/container.viewer", "roles/storage.objectViewer", "roles/cloudkms.cryptoKeyDecrypter"]);
+        const customRoleNames = new Set(customRoles.map((r) => r.outputs.name));
+        for (const g of grants) {
+            assert.ok(READ_ONLY_ROLES.has(String(g.inputs.role)) || customRoleNames.has(g.inputs.role), `${g.name} grants ${String(g.inputs.role)} to the previewer`);
+            assert.equal(g.inputs.condition, undefined, g.name);
+        }
+        assert.equal(customRoles.length, 1, "one custom previewer role, in staging's project only");
+        assert.equal(customRoles[0].inputs.project, staging.project);
+        const permissions = customRoles[0].inputs.permissions as string[];
+        assert.deepEqual(permissions, previewInvokePermissions());
+        for (const permission of permissions) {
+            assert.match(permission, /^[a-z]+\.[A-Za-z]+\.(get|list)$/, `the previewer role holds ${permission}, which is not a read`);
+        }
+        assert.ok(!permissions.includes("redis.instances.getAuthString"));
+        for (const { role } of PREVIEWER_PREDEFINED_ROLES) {
+            assert.ok(READ_ONLY_ROLES.has(role), `${role} is not on the read-only allow-list`);
+        }
+        const projectGrants = grants.filter((g) => g.type === "gcp:projects/iAMMember:IAMMember");
+        assert.deepEqual(projectGrants.map((g) => g.inputs.project).filter((p) => p !== staging.project), [], "nothing in production's project");
+        assert.deepEqual(projectGrants.map((g) => g.inputs.role).sort(), [customRoles[0].outputs.name, ...PREVIEWER_PREDEFINED_ROLES.map((r) => r.role)].sort());
+        assert.deepEqual(grants.map((g) => g.type).sort(), [
+            "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+            ...projectGrants.map(() => "gcp:projects/iAMMember:IAMMember"),
+            "gcp:storage/bucketIAMMember:BucketIAMMember",
+        ].sort());
+        // Nobody else may act as the previewer, and the previewer may act as nobody.
+        assert.deepEqual(impersonators("previewer").length, 1);
+        assert.ok(!grants.some((g) => g.type.startsWith("gcp:serviceaccount/")), "the previewer may not impersonate anything");
     });
 
     test("no basic roles, no predefined admin roles on the project, no service account keys", () => {
@@ -192,7 +512,7 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
 
     test("the other components wait for the APIs to be enabled", () => {
         const apis = new Set(findAll(resources, "gcp:projects/service:Service").map((s) => s.urn));
-        for (const name of ["state-bucket", "images-repository", "github-pool", "deployer-account"]) {
+        for (const name of ["state-bucket", "images-repository", "github-pool", "deployer-account", "previewer-account"]) {
             const r = resources.find((x) => x.name === name);
             assert.ok(r && r.dependencies.some((d) => apis.has(d)), `${name} does not depend on the APIs`);
         }
@@ -249,6 +569,44 @@ describe("bootstrap config errors", () => {
         assert.equal(cfg.location, "europe-west1");
         assert.equal(cfg.stateBucketName, "acme-ops-pulumi-state");
         assert.equal(cfg.keyRingName, "pulumi");
+        assert.equal(cfg.previewerAccountId, "github-previewer");
+        assert.deepEqual(cfg.previewStacks, ["staging"]);
+        assert.equal(cfg.appContext, "app");
+        assert.deepEqual(validateBootstrapConfig({ ...base, [key("githubRepository")]: REPO, [key("stacks")]: JSON.stringify(["qa", "live"]) }).previewStacks, ["qa"]);
+    });
+
+    test("the previewer: only configured stacks, never the deployer's account", () => {
+        assert.throws(
+            () =>
+                validateBootstrapConfig({
+                    ...base,
+                    [key("githubRepository")]: REPO,
+                    [key("previewStacks")]: JSON.stringify(["qa"]),
+                    [key("previewerAccountId")]: "github-deployer",
+                }),
+            {
+                message:
+                    "Invalid bootstrap configuration (2 problems):\n" +
+                    "  - django-platform-bootstrap:previewStacks.0: names a stack that is not in stacks (staging, production). Fix: `pulumi config set --path 'previewStacks[0]' staging`.\n" +
+                    "  - django-platform-bootstrap:previewerAccountId: must differ from deployerAccountId (github-deployer): pull requests must not get the deployer. Fix: `pulumi config set --path previewerAccountId github-previewer`.",
+            },
+        );
+    });
+
+    test("a repository whose federated subjects exceed Google's 127 bytes is refused", () => {
+        const repository = `acme/${"d".repeat(100)}`;
+        assert.throws(() => validateBootstrapConfig({ ...base, [key("githubRepository")]: repository }), {
+            message: new RegExp(
+                `githubRepository: the federated subject "repo:${repository}:environment:production" is ${5 + repository.length + 23} bytes, more than the 127 Google accepts`,
+            ),
+        });
+    });
+
+    test("the app build context must stay inside the repository", () => {
+        for (const bad of ["../other", "/abs", "app/../..", ".hidden"]) {
+            assert.throws(() => validateBootstrapConfig({ ...base, [key("githubRepository")]: REPO, [key("appContext")]: bad }), /appContext: must be a directory relative to the repository root/, bad);
+        }
+        assert.equal(validateBootstrapConfig({ ...base, [key("githubRepository")]: REPO, [key("appContext")]: "src/web" }).appContext, "src/web");
     });
 });
 

@@ -170,7 +170,7 @@ describe("GKE", () => {
         assert.equal(c.releaseChannel.channel, "STABLE");
         assert.equal(c.datapathProvider, "ADVANCED_DATAPATH");
         assert.match(c.clusterAutoscaling.autoProvisioningDefaults.serviceAccount, /^gke-nodes-production@/);
-        assert.deepEqual(c.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock), ["203.0.113.0/24", "198.51.100.0/24"]);
+        assert.deepEqual(c.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock), ["203.0.113.0/24"]);
         assert.equal(stacks.production.inputs("gcp:kms/cryptoKey:CryptoKey").rotationPeriod, "7776000s");
     });
 
@@ -205,7 +205,6 @@ describe("IAM", () => {
         const r = stacks.staging;
         const projectRoles = r.all(T.projectIam).map((m) => [m.name, m.inputs.role]).sort();
         assert.deepEqual(projectRoles, [
-            ["django-cluster-nodes-registry", "roles/artifactregistry.reader"],
             ["django-cluster-nodes-role", "roles/container.defaultNodeServiceAccount"],
             ["django-workload-web-cloudsql-client", "roles/cloudsql.client"],
         ]);

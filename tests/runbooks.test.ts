@@ -1,8 +1,11 @@
 /**
- * The commands in docs/bootstrap.md, docs/release.md and docs/operations.md, exercised offline where
- * they can be: repository scripts exist, every `tools/release.ts` invocation plans a valid
- * release, every `pulumi config set|get` names a real config key (and a valid value where the
- * docs give one), and every `pulumi stack output` names an output the program exports.
+ * The commands in README.md, docs/bootstrap.md, docs/release.md and docs/operations.md, exercised
+ * offline where they can be: every `npm run`/`npm test` script is in package.json, every file run
+ * with `npx tsx` or `bash` exists, every stack named (`--stack`, `-s`, `pulumi stack init|select|rm`)
+ * has its Pulumi.<stack>.yaml, every release invocation (`tools/release.ts`, `npm run release --`)
+ * plans a valid release, every `pulumi config set|get` names a real config key (and a valid value
+ * where the docs give one), and every `pulumi stack output` names an output the program exports.
+ * A made-up snippet shows that each check fails when it should.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -14,20 +17,28 @@ import { configSchema } from "../config";
 import { parseReleaseArgs, planRelease } from "../tools/release";
 
 const ROOT = join(__dirname, "..");
-const DOCS = ["bootstrap.md", "release.md", "operations.md"];
+/** The files checked, relative to the repository root. */
+const DOCS = ["README.md", "docs/bootstrap.md", "docs/release.md", "docs/operations.md"];
+const IMAGE_REPOSITORY = "europe-west1-docker.pkg.dev/acme-django-staging/django/app";
 const DIGEST_REF = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@sha256:${"ab".repeat(32)}`;
 
-/** Shell commands of a markdown file: lines of fenced blocks and inline code spans. */
+/**
+ * Shell commands of a markdown file: lines of fenced blocks (continued lines joined) and inline
+ * code spans, split at `&&`, without comments.
+ */
 function commandsOf(markdown: string): string[] {
-    const fenced = [...markdown.matchAll(/```(?:sh|bash)?\n([\s\S]*?)```/g)].flatMap((m) => m[1].split("\n"));
+    const fenced = [...markdown.matchAll(/```(?:sh|bash)?\n([\s\S]*?)```/g)].flatMap((m) => m[1].replace(/\s*\\\n\s*/g, " ").split("\n"));
     const withoutFences = markdown.replace(/```[\s\S]*?```/g, "");
     const inline = [...withoutFences.matchAll(/`([^`\n]+)`/g)].map((m) => m[1].replace(/\\\|/g, "|"));
-    return [...fenced, ...inline].map((c) => c.replace(/\s+#.*$/, "").trim()).filter((c) => /^(npx|npm|bash|pulumi|kubectl|gcloud|gh|pg_dump|mkdir|rm|curl|export|cd)\b/.test(c));
+    return [...fenced, ...inline]
+        .flatMap((c) => c.replace(/\s+#.*$/, "").split(/\s+&&\s+/))
+        .map((c) => c.trim())
+        .filter((c) => /^(npx|npm|bash|pulumi|kubectl|gcloud|docker|gh|pg_dump|mkdir|rm|curl|export|cd)\b/.test(c));
 }
 
 /** Splits a command line into words, after replacing command substitutions by a digest reference. */
 function words(command: string): string[] {
-    const substituted = command.replace(/"\$\([^)]*\)"|\$\([^)]*\)|"\$IMAGE"/g, DIGEST_REF);
+    const substituted = command.replace(/"\$\((?:[^()]|\([^()]*\))*\)"|\$\((?:[^()]|\([^()]*\))*\)|"\$IMAGE"/g, DIGEST_REF);
     return [...substituted.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
@@ -63,68 +74,209 @@ function outputsOf(file: string): Set<string> {
     return new Set([...readFileSync(join(ROOT, file), "utf8").matchAll(/^export const (\w+)/gm)].map((m) => m[1]));
 }
 
-for (const doc of DOCS) {
-    describe(`docs/${doc}`, () => {
-        const commands = commandsOf(readFileSync(join(ROOT, "docs", doc), "utf8"));
-        const bootstrap = doc === "bootstrap.md";
-        const schema: z.ZodType = bootstrap ? bootstrapSchema : configSchema;
-        const outputs = outputsOf(bootstrap ? "bootstrap/index.ts" : "index.ts");
+/** What a file's commands may refer to. */
+interface Targets {
+    readonly scripts: Readonly<Record<string, string>>;
+    readonly schema: z.ZodType;
+    readonly outputs: ReadonlySet<string>;
+    readonly outputsFile: string;
+    /** Stack names that need no Pulumi.<stack>.yaml in the repository (created by the commands themselves). */
+    readonly extraStacks: ReadonlySet<string>;
+}
 
-        test("has commands to check", () => {
-            assert.ok(commands.length >= 5, commands.join("\n"));
-        });
+function targetsOf(doc: string): Targets {
+    const bootstrap = doc === "docs/bootstrap.md";
+    return {
+        scripts: (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts,
+        schema: bootstrap ? bootstrapSchema : configSchema,
+        outputs: outputsOf(bootstrap ? "bootstrap/index.ts" : "index.ts"),
+        outputsFile: bootstrap ? "bootstrap/index.ts" : "index.ts",
+        extraStacks: new Set(bootstrap ? ["bootstrap"] : []),
+    };
+}
 
-        test("repository scripts and npm scripts exist", () => {
-            const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-            for (const command of commands) {
-                for (const m of command.matchAll(/\b(?:npx tsx|bash)\s+(tools\/[\w./-]+)/g)) {
-                    assert.ok(existsSync(join(ROOT, m[1])), `${doc}: \`${command}\` runs ${m[1]}, which does not exist`);
-                }
-                for (const m of command.matchAll(/\bnpm run ([\w:-]+)/g)) {
-                    assert.ok(m[1] in scripts, `${doc}: \`${command}\` runs npm script ${m[1]}, which package.json lacks`);
-                }
+/** A placeholder (`<stack>`, `…`) or a shell variable, which cannot be checked offline. */
+const unresolved = (word: string) => /^<.*>$|\$|…/.test(word);
+
+/** The arguments a command passes to tools/release.ts, or undefined when it does not run it. */
+function releaseArgs(command: string): string[] | undefined {
+    const w = words(command);
+    const script = w.indexOf("tools/release.ts");
+    const npm = w.findIndex((x, i) => x === "release" && w[i - 1] === "run" && w[i - 2] === "npm");
+    if (script < 0 && npm < 0) {
+        return undefined;
+    }
+    const rest = script >= 0 ? w.slice(script + 1) : w.slice(npm + 1);
+    return (rest[0] === "--" ? rest.slice(1) : rest).map((x, i, all) => {
+        if (all[i - 1] === "--repository" && unresolved(x)) {
+            return IMAGE_REPOSITORY;
+        }
+        return all[i - 1] === "--context" && unresolved(x) ? "app" : x;
+    });
+}
+
+/** Every problem with the commands of one markdown file; empty when all of them check out. */
+function problemsOf(doc: string, markdown: string, targets: Targets = targetsOf(doc)): string[] {
+    const problems: string[] = [];
+    const commands = commandsOf(markdown);
+    for (const command of commands) {
+        const problem = (what: string) => problems.push(`${doc}: \`${command}\` ${what}`);
+        const w = words(command);
+
+        for (const m of command.matchAll(/\b(?:npx tsx|bash)\s+((?:\.\/)?[\w./-]+\.(?:ts|sh))\b/g)) {
+            if (!existsSync(join(ROOT, m[1]))) {
+                problem(`runs ${m[1]}, which does not exist`);
             }
-        });
-
-        test("every tools/release.ts invocation plans a release", () => {
-            for (const command of commands.filter((c) => c.includes("tools/release.ts"))) {
-                const argv = words(command).slice(words(command).indexOf("tools/release.ts") + 1)
-                    .map((w) => (w === "<imageRepository>" ? "europe-west1-docker.pkg.dev/acme-django-staging/django/app" : w));
-                const steps = planRelease(parseReleaseArgs(argv), { projectDir: ROOT, env: {}, cleanCommit: () => "0a1b2c3" });
-                assert.match(steps[steps.length - 1].argv.join(" "), /^pulumi up --stack \w+ --policy-pack policy/, `${doc}: ${command}`);
+        }
+        for (const m of command.matchAll(/\bnpm (?:run(?:-script)? ([\w:.-]+)|(test|start)\b)/g)) {
+            const script = m[1] ?? m[2];
+            if (!(script in targets.scripts)) {
+                problem(`runs npm script ${script}, which package.json lacks`);
             }
-        });
+        }
 
-        test("every pulumi config set/get names a real key, with a valid value where one is given", () => {
-            let checked = 0;
-            for (const command of commands.filter((c) => /^pulumi config (set|get)\b/.test(c))) {
-                const w = words(command).filter((x, i, all) => !x.startsWith("-") && !["--stack", "-s"].includes(all[i - 1]));
-                const [key, value] = w.slice(3);
-                if (key.startsWith("gcp:") || key === "image") {
-                    continue;
+        const stacks = w.flatMap((x, i) => (["--stack", "-s"].includes(w[i - 1]) && /^(pulumi|npm|npx)$/.test(w[0]) ? [x] : []));
+        const positional = /^pulumi stack (init|select|rm) ([^\s-]\S*)/.exec(command);
+        for (const stack of [...stacks, ...(positional ? [positional[2]] : [])]) {
+            if (!unresolved(stack) && !targets.extraStacks.has(stack) && !existsSync(join(ROOT, `Pulumi.${stack}.yaml`))) {
+                problem(`names stack ${stack}, which has no Pulumi.${stack}.yaml`);
+            }
+        }
+
+        // `npm run release` or `… -- …` in prose names the command; only real invocations are planned.
+        const release = releaseArgs(command);
+        if (release !== undefined && release.some((x) => !unresolved(x))) {
+            const write = process.stderr.write;
+            try {
+                // commander prints its usage errors too; the problem list reports them.
+                process.stderr.write = () => true;
+                const options = parseReleaseArgs(release);
+                process.stderr.write = write;
+                const steps = planRelease(options, { projectDir: ROOT, env: {}, cleanCommit: () => "0a1b2c3" });
+                if (!/^pulumi up --stack [\w.-]+ --policy-pack policy/.test(steps[steps.length - 1].argv.join(" "))) {
+                    problem("does not end in pulumi up with the policy pack");
                 }
-                const field = schemaAt(schema, key);
-                assert.ok(field, `${doc}: \`${command}\` sets ${key}, which is not a config key`);
-                if (value !== undefined && !value.includes("<")) {
+            } catch (err) {
+                problem(`is not a valid release: ${(err as Error).message}`);
+            } finally {
+                process.stderr.write = write;
+            }
+        }
+
+        if (/^pulumi config (set|get)\b/.test(command)) {
+            const [key, value] = w.filter((x, i, all) => !x.startsWith("-") && !["--stack", "-s"].includes(all[i - 1])).slice(3);
+            if (key !== undefined && !key.startsWith("gcp:") && key !== "image") {
+                const field = schemaAt(targets.schema, key);
+                if (!field) {
+                    problem(`sets ${key}, which is not a config key`);
+                } else if (value !== undefined && !value.includes("<") && !value.includes("…")) {
                     let parsedValue: unknown = value;
                     try {
                         parsedValue = JSON.parse(value);
                     } catch {
                         // a plain string
                     }
-                    assert.ok(field.safeParse(parsedValue).success, `${doc}: \`${command}\`: ${value} is not a valid ${key}`);
+                    if (!field.safeParse(parsedValue).success) {
+                        problem(`sets ${key} to ${value}, which is not a valid value`);
+                    }
                 }
-                checked++;
             }
-            assert.ok(checked > 0 || doc === "release.md", `${doc}: no config commands found`);
+        }
+
+        for (const m of command.matchAll(/pulumi stack output (\w+)/g)) {
+            if (!targets.outputs.has(m[1])) {
+                problem(`reads stack output ${m[1]}, which ${targets.outputsFile} does not export`);
+            }
+        }
+    }
+    return problems;
+}
+
+for (const doc of DOCS) {
+    describe(doc, () => {
+        const markdown = readFileSync(join(ROOT, doc), "utf8");
+        const commands = commandsOf(markdown);
+
+        test("has commands to check", () => {
+            assert.ok(commands.length >= 5, commands.join("\n"));
         });
 
-        test("every pulumi stack output names an exported output", () => {
-            for (const command of commands) {
-                for (const m of command.matchAll(/pulumi stack output (\w+)/g)) {
-                    assert.ok(outputs.has(m[1]), `${doc}: \`${command}\` reads stack output ${m[1]}, which ${bootstrap ? "bootstrap/index.ts" : "index.ts"} does not export`);
-                }
+        test("every script, file, stack, release, config key and stack output its commands name exists", () => {
+            assert.deepEqual(problemsOf(doc, markdown), []);
+        });
+
+        test("has config and release commands where expected", () => {
+            if (doc !== "docs/release.md") {
+                assert.ok(commands.some((c) => /^pulumi config (set|get)\b/.test(c)), `${doc}: no config commands found`);
+            }
+            if (doc !== "docs/bootstrap.md") {
+                assert.ok(commands.some((c) => releaseArgs(c) !== undefined), `${doc}: no release command found`);
             }
         });
     });
 }
+
+describe("README.md deploy path", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const commands = commandsOf(readme);
+
+    test("keeps the two set-up commands exactly", () => {
+        assert.ok(commands.includes("npm ci") && commands.includes("npm run synth -- --stack staging --out out/"), commands.join("\n"));
+        assert.ok(readme.includes("```sh\nbash tools/install-deps.sh && npm test\n```"));
+    });
+
+    test("logs docker in to the registry, builds for linux/amd64, pushes, pins and deploys, in that order", () => {
+        const index = (re: RegExp) => commands.findIndex((c) => re.test(c));
+        const order = [
+            /^pulumi login gs:\/\//,
+            /^pulumi stack init staging --secrets-provider /,
+            /^gcloud auth configure-docker \S+-docker\.pkg\.dev$/,
+            /^docker (buildx )?build --platform linux\/amd64 /,
+            /^docker push /,
+            /^pulumi config set image .* -s staging$/,
+            /^pulumi up -s staging\b/,
+        ].map(index);
+        assert.ok(order.every((i) => i >= 0), `missing steps: ${order.join(", ")}\n${commands.join("\n")}`);
+        assert.deepEqual([...order].sort((a, b) => a - b), order, commands.join("\n"));
+        assert.ok(commands.includes("npm run release -- --stack staging --repository <imageRepository>"));
+    });
+});
+
+describe("the checks catch a made-up snippet", () => {
+    const bad = [
+        "```sh",
+        "npm run deploy-everything",
+        "npx tsx tools/deploy.ts --stack staging",
+        "bash tools/setup-cluster.sh",
+        "pulumi up -s qa",
+        "pulumi config set --path database.tierr db-custom-1-3840 -s staging",
+        "pulumi config set --path workload.maxReplicas many -s staging",
+        "npm run release -- --stack staging --repository <imageRepository> --platform arm64",
+        "npx tsx tools/release.ts --stack staging --image europe-west1-docker.pkg.dev/acme/django/app:latest",
+        "pulumi stack output clusterUrl -s staging",
+        "```",
+        "",
+        "Then `npm run docs:everything`.",
+    ].join("\n");
+
+    test("reports each bad command, and nothing for good ones", () => {
+        const problems = problemsOf("bad.md", bad, targetsOf("README.md"));
+        const expected = [
+            /npm run deploy-everything` runs npm script deploy-everything, which package.json lacks/,
+            /tools\/deploy\.ts --stack staging` runs tools\/deploy\.ts, which does not exist/,
+            /bash tools\/setup-cluster\.sh` runs tools\/setup-cluster\.sh, which does not exist/,
+            /pulumi up -s qa` names stack qa, which has no Pulumi\.qa\.yaml/,
+            /sets database\.tierr, which is not a config key/,
+            /sets workload\.maxReplicas to many, which is not a valid value/,
+            /--platform arm64` is not a valid release: error: unknown option '--platform'/,
+            /app:latest` is not a valid release: --image ".*:latest" is not pinned by digest/,
+            /reads stack output clusterUrl, which index\.ts does not export/,
+            /npm run docs:everything` runs npm script docs:everything, which package\.json lacks/,
+        ];
+        for (const re of expected) {
+            assert.ok(problems.some((p) => re.test(p)), `not reported: ${re}\n${problems.join("\n")}`);
+        }
+        assert.equal(problems.length, expected.length, problems.join("\n"));
+        assert.deepEqual(problemsOf("good.md", "```sh\nnpm run synth -- --stack staging --out out/\nbash tools/install-deps.sh && npm test\n```\n", targetsOf("README.md")), []);
+    });
+});

@@ -1,8 +1,10 @@
 /**
  * The GitHub Actions workflows, checked offline: every file against the GitHub workflow schema
  * (@action-validator/core), plus the invariants that keep CI keyless and gated — OIDC instead of
- * keys, the policy pack on every preview, a manual gate before production, one digest for both
- * stacks — and that every command they run exists in this repository.
+ * keys, pull requests only as the read-only previewer, gcloud's GKE auth plugin wherever Pulumi
+ * reaches the cluster, the policy pack on every preview, a manual gate before production, one
+ * digest for both stacks — and that every command they run exists in this repository.
+ * Which runs may become which service account is checked in tests/bootstrap.test.ts.
  */
 import assert from "node:assert/strict";
 import { validateWorkflow } from "@action-validator/core";
@@ -44,6 +46,18 @@ const text = (file: string) => readFileSync(join(DIR, file), "utf8");
 const load = (file: string) => parse(text(file)) as Workflow;
 const jobsOf = (file: string) => Object.entries(load(file).jobs);
 const usesAction = (step: Step, action: string) => step.uses?.split("@")[0] === action;
+/** Workflows a pull request can trigger: their code is whatever the branch says. */
+const PR_EVENTS = ["pull_request", "pull_request_target"];
+const triggeredByPullRequests = (file: string) => {
+    const on = load(file).on as unknown;
+    const events = typeof on === "string" ? [on] : Array.isArray(on) ? (on as string[]) : Object.keys(on as object);
+    return events.some((e) => PR_EVENTS.includes(e));
+};
+const DEPLOYER = `\${{ vars.${GITHUB_VARIABLES.serviceAccount} }}`;
+const PREVIEWER = `\${{ vars.${GITHUB_VARIABLES.previewServiceAccount} }}`;
+const varsRead = (file: string) => new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
+/** A step that runs Pulumi (CLI install included) or the release command, which runs `pulumi up`. */
+const runsPulumi = (step: Step) => usesAction(step, "pulumi/actions") || /\bpulumi\s|tools\/release\.ts/.test(step.run ?? "");
 
 test("pr.yml and deploy.yml exist (every workflow file is checked below)", () => {
     assert.ok(files.includes("pr.yml") && files.includes("deploy.yml"), files.join(", "));
@@ -76,9 +90,36 @@ describe("keyless cloud access", () => {
                 for (const step of job.steps.filter((s) => usesAction(s, "google-github-actions/auth"))) {
                     assert.equal(step.uses, "google-github-actions/auth@v2");
                     assert.equal(step.with?.workload_identity_provider, "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}");
-                    assert.equal(step.with?.service_account, "${{ vars.GCP_SERVICE_ACCOUNT }}");
+                    // Pull request workflows run the branch's code: they may only be the read-only previewer.
+                    const allowed = triggeredByPullRequests(file) ? [PREVIEWER] : [DEPLOYER, PREVIEWER];
+                    assert.ok(allowed.includes(String(step.with?.service_account)), `${file} job ${name} authenticates as ${String(step.with?.service_account)}; allowed: ${allowed.join(", ")}`);
                     assert.equal(step.with?.credentials_json, undefined);
                 }
+            }
+        });
+
+        if (triggeredByPullRequests(file)) {
+            test(`${file}: a pull request workflow never names the deployer`, () => {
+                assert.ok(!varsRead(file).has(GITHUB_VARIABLES.serviceAccount), `${file} reads vars.${GITHUB_VARIABLES.serviceAccount}`);
+            });
+        }
+
+        test(`${file}: every job that runs Pulumi installs gke-gcloud-auth-plugin after auth and before Pulumi`, () => {
+            for (const [name, job] of jobsOf(file)) {
+                const first = job.steps.findIndex(runsPulumi);
+                if (first < 0) {
+                    continue;
+                }
+                const auth = job.steps.findIndex((s) => usesAction(s, "google-github-actions/auth"));
+                const gcloud = job.steps.findIndex((s) => usesAction(s, "google-github-actions/setup-gcloud"));
+                assert.ok(gcloud >= 0, `${file} job ${name} runs Pulumi without google-github-actions/setup-gcloud`);
+                const step = job.steps[gcloud];
+                assert.equal(step.uses, "google-github-actions/setup-gcloud@v2");
+                const components = String(step.with?.install_components ?? "").split(",").map((c) => c.trim());
+                assert.ok(components.includes("gke-gcloud-auth-plugin"), `${file} job ${name}: install_components is ${JSON.stringify(step.with?.install_components)}`);
+                // setup-gcloud logs gcloud in with the credentials file the auth step wrote (GOOGLE_GHA_CREDS_PATH).
+                assert.ok(auth >= 0 && auth < gcloud, `${file} job ${name}: setup-gcloud must come after google-github-actions/auth`);
+                assert.ok(gcloud < first, `${file} job ${name}: setup-gcloud must come before the first Pulumi step`);
             }
         });
 
@@ -87,7 +128,7 @@ describe("keyless cloud access", () => {
         });
 
         test(`${file}: the repository variables it reads are the ones the bootstrap prints`, () => {
-            const used = new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
+            const used = varsRead(file);
             assert.ok(used.size > 0 || !DEPLOYING.includes(file), `${file} reads no repository variables`);
             for (const name of used) {
                 assert.ok((Object.values(GITHUB_VARIABLES) as string[]).includes(name), `${file} reads vars.${name}, which bootstrap's githubVariableCommands does not set`);
@@ -102,6 +143,16 @@ describe("keyless cloud access", () => {
             }
         });
     }
+});
+
+test("the bootstrap prints no repository variable that no workflow reads", () => {
+    const read = new Set(files.flatMap((f) => [...varsRead(f)]));
+    assert.deepEqual(Object.values(GITHUB_VARIABLES).filter((name) => !read.has(name)), []);
+});
+
+test("the plugin the workflows install is the one the kubeconfig runs", () => {
+    const cluster = readFileSync(join(ROOT, "components", "cluster.ts"), "utf8");
+    assert.match(cluster, /command: "gke-gcloud-auth-plugin"/);
 });
 
 describe("pr.yml", () => {
@@ -121,6 +172,11 @@ describe("pr.yml", () => {
         }
     });
 
+    test("previews as the read-only previewer", () => {
+        const auth = workflow.jobs.preview.steps.find((s) => usesAction(s, "google-github-actions/auth"));
+        assert.equal(auth?.with?.service_account, PREVIEWER);
+    });
+
     test("previews staging with the policy pack and comments on the PR, with minimal permissions", () => {
         const preview = workflow.jobs.preview;
         assert.deepEqual(preview.permissions, { contents: "read", "id-token": "write", "pull-requests": "write" });
@@ -130,6 +186,8 @@ describe("pr.yml", () => {
         assert.equal(step.with?.["stack-name"], "staging");
         assert.equal(step.with?.policyPacks, "policy");
         assert.equal(step.with?.["comment-on-pr"], true);
+        // The previewer may read only what a plain preview reads; --refresh would need more (docs/bootstrap.md).
+        assert.ok(step.with?.refresh === undefined || step.with.refresh === false, "the preview must not refresh");
         assert.ok(existsSync(join(ROOT, "policy", "PulumiPolicy.yaml")), "the policy pack directory policy/ has no PulumiPolicy.yaml");
         assert.ok(existsSync(join(ROOT, "Pulumi.staging.yaml")));
     });
@@ -149,11 +207,20 @@ describe("deploy.yml", () => {
         const build = image.steps.find((s) => usesAction(s, "docker/build-push-action"));
         assert.equal(build?.with?.tags, "${{ vars.IMAGE_REPOSITORY }}:${{ github.sha }}");
         assert.equal(build?.with?.push, true);
-        assert.ok(existsSync(join(ROOT, String(build?.with?.context), "Dockerfile")), "the build context has no Dockerfile");
         assert.equal(image.outputs?.image, "${{ steps.pushed.outputs.image }}");
         const pushed = image.steps.find((s) => s.id === "pushed");
         assert.equal(pushed?.env?.DIGEST, "${{ steps.build.outputs.digest }}");
         assert.match(pushed?.run ?? "", /image=\$\{IMAGE_REPOSITORY\}@\$\{DIGEST\}/);
+    });
+
+    test("builds the directory APP_CONTEXT names (default app, which has a Dockerfile), for linux/amd64", () => {
+        const build = image.steps.find((s) => usesAction(s, "docker/build-push-action"));
+        const context = /^\$\{\{ vars\.([A-Z_]+) \|\| '([^']+)' \}\}$/.exec(String(build?.with?.context));
+        assert.ok(context, `context is ${String(build?.with?.context)}, not \${{ vars.${GITHUB_VARIABLES.appContext} || '<default>' }}`);
+        assert.equal(context[1], GITHUB_VARIABLES.appContext);
+        assert.ok(existsSync(join(ROOT, context[2], "Dockerfile")), `the default build context ${context[2]} has no Dockerfile`);
+        assert.equal(build?.with?.file, undefined, "the Dockerfile is the context's own ({context}/Dockerfile)");
+        assert.equal(build?.with?.platforms, "linux/amd64");
     });
 
     test("staging and production deploy the same digest with the release command", () => {
@@ -162,6 +229,19 @@ describe("deploy.yml", () => {
             assert.equal(step?.run, `npx tsx tools/release.ts --stack ${stack} --image "$IMAGE" --yes`);
             assert.equal(step?.env?.IMAGE, "${{ needs.image.outputs.image }}");
         }
+    });
+
+    test("each deploy runs the preflight of its stack on the same image, after cloud auth and before the release", () => {
+        for (const [stack, job] of [["staging", staging], ["production", production]] as const) {
+            const at = (pred: (s: Step) => boolean) => job.steps.findIndex(pred);
+            const preflight = at((s) => s.run?.startsWith("npm run preflight") ?? false);
+            assert.ok(preflight >= 0, `${stack}: no preflight step`);
+            assert.equal(job.steps[preflight].run, `npm run preflight -- --stack ${stack} --image "$IMAGE"`);
+            assert.equal(job.steps[preflight].env?.IMAGE, "${{ needs.image.outputs.image }}");
+            assert.ok(at((s) => usesAction(s, "google-github-actions/setup-gcloud")) < preflight, `${stack}: preflight needs gcloud's credentials`);
+            assert.ok(preflight < at((s) => s.run?.includes("tools/release.ts") ?? false), `${stack}: preflight runs before the release`);
+        }
+        assert.ok(existsSync(join(ROOT, "tools", "preflight.ts")));
     });
 
     test("production waits for staging and for a manual approval (environment protection)", () => {

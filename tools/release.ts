@@ -1,7 +1,8 @@
 /**
  * release — a release, in order, for one stack:
  *
- *   1. build the app image and push it, tagged with the commit (`docker build` / `docker push`);
+ *   1. build the app image for linux/amd64 (what GKE Autopilot nodes run, whatever the machine
+ *      building it) and push it, tagged with the commit (`docker build --platform` / `docker push`);
  *   2. resolve the pushed image's digest and pin the stack to it (`pulumi config set image …@sha256:…`);
  *   3. `pulumi up` with the policy pack — the program itself then runs the migrate Job, then the
  *      collectstatic Job, then the rolling update of the web Deployment (it depends on both Jobs).
@@ -9,18 +10,32 @@
  *   npx tsx tools/release.ts --stack staging --repository europe-west1-docker.pkg.dev/acme/django-platform/app
  *   npx tsx tools/release.ts --stack production --image europe-west1-docker.pkg.dev/acme/django-platform/app@sha256:… --yes
  *   npx tsx tools/release.ts --stack staging --repository … --tag 0a1b2c3 --dry-run
+ *   npx tsx tools/release.ts --stack staging --repository … --context ../my-django-project
  *
  * `--image` deploys an image that is already pushed (CI builds once, then deploys the same digest
- * to staging and production). `--dry-run` prints the commands without running anything.
+ * to staging and production). `--context` builds your own Django project (a directory with its
+ * Dockerfile) instead of the reference app in `app/`. `--dry-run` prints the commands without
+ * running anything. Pushing needs docker credentials for the registry, once per machine:
+ * `gcloud auth configure-docker <region>-docker.pkg.dev`.
  * See docs/release.md for migrations that keep old pods working during the rollout.
  */
 import { Command } from "commander";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /** Stands for the `<repository>@sha256:<digest>` that the digest step prints at run time. */
 export const PUSHED_IMAGE = "<pushed-image@sha256:digest>";
+
+/**
+ * The platform every image is built for. GKE Autopilot schedules pods on x86-64 nodes unless a
+ * workload asks for Arm, and this program does not; an image built for the builder's own
+ * architecture (arm64 on Apple Silicon) crashes there with `exec format error`.
+ */
+export const BUILD_PLATFORM = "linux/amd64";
+
+/** The build context when `--context` is not given: the reference app. */
+export const DEFAULT_CONTEXT = "app";
 
 const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
 const REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
@@ -34,9 +49,9 @@ export interface ReleaseOptions {
     readonly image?: string;
     /** Image repository without tag; default `$IMAGE_REPOSITORY`. */
     readonly repository?: string;
-    /** Image tag; default the current git commit. */
+    /** Image tag; default the current git commit of the build context. */
     readonly tag?: string;
-    /** Docker build context. @default "app" */
+    /** Docker build context: a directory with a Dockerfile, relative to the project directory. @default "app" */
     readonly context?: string;
     /** `pulumi up --yes` (no prompt), for CI. */
     readonly yes?: boolean;
@@ -48,8 +63,11 @@ export interface ReleaseEnvironment {
     readonly projectDir: string;
     /** Environment variables (for `IMAGE_REPOSITORY`). */
     readonly env: Readonly<Record<string, string | undefined>>;
-    /** The current commit, or undefined when the work tree has uncommitted changes. */
-    readonly cleanCommit: () => string | undefined;
+    /**
+     * The current commit of the git work tree that holds `context` (the build context, relative to
+     * `projectDir`), or undefined when that work tree has uncommitted changes or is not in git.
+     */
+    readonly cleanCommit: (context: string) => string | undefined;
 }
 
 /** One command of the release. */
@@ -58,6 +76,8 @@ export interface ReleaseStep {
     readonly argv: readonly string[];
     /** This step prints the pushed image's `repo@sha256:…` reference for the later steps. */
     readonly resolvesImage?: boolean;
+    /** Printed after the failure message when this step fails: the usual cause and its fix. */
+    readonly hint?: string;
 }
 
 /** A bad option (exit code 2) or a failed step (exit code 1); the message says what to do. */
@@ -86,8 +106,8 @@ export function planRelease(options: ReleaseOptions, environment: ReleaseEnviron
     ];
 
     if (options.image !== undefined) {
-        if (options.repository !== undefined || options.tag !== undefined) {
-            throw new ReleaseError("--image deploys an image that is already pushed; it cannot be combined with --repository or --tag. Fix: drop --image to build, or drop --repository/--tag.");
+        if (options.repository !== undefined || options.tag !== undefined || options.context !== undefined) {
+            throw new ReleaseError("--image deploys an image that is already pushed; it cannot be combined with --repository, --tag or --context. Fix: drop --image to build, or drop --repository/--tag/--context.");
         }
         if (!DIGEST_REF.test(options.image)) {
             throw new ReleaseError(`--image "${options.image}" is not pinned by digest. Fix: --image <repository>@sha256:<64 hex digits> (tags can be moved; digests cannot).`);
@@ -102,7 +122,11 @@ export function planRelease(options: ReleaseOptions, environment: ReleaseEnviron
     if (!REPOSITORY.test(repository)) {
         throw new ReleaseError(`--repository "${repository}" must be an image name without tag or digest, e.g. europe-west1-docker.pkg.dev/acme/django-platform/app.`);
     }
-    const tag = options.tag ?? environment.cleanCommit();
+    const context = options.context ?? DEFAULT_CONTEXT;
+    if (!existsSync(resolve(environment.projectDir, context, "Dockerfile"))) {
+        throw new ReleaseError(`--context ${context}: no Dockerfile in ${resolve(environment.projectDir, context)}. Fix: --context <the directory of your Django project's Dockerfile> (default: ${DEFAULT_CONTEXT}, the reference app).`);
+    }
+    const tag = options.tag ?? environment.cleanCommit(context);
     if (tag === undefined) {
         throw new ReleaseError("the work tree has uncommitted changes, so the commit SHA would not describe the image. Fix: commit (or stash) them, or pass --tag <tag> explicitly.");
     }
@@ -110,9 +134,14 @@ export function planRelease(options: ReleaseOptions, environment: ReleaseEnviron
         throw new ReleaseError(`--tag "${tag}" is not a pinned Docker tag. Fix: use the commit SHA or a version such as 1.4.2 (never latest).`);
     }
     const tagged = `${repository}:${tag}`;
+    const host = repository.split("/")[0];
     return [
-        { title: "build the app image", argv: ["docker", "build", "--tag", tagged, options.context ?? "app"] },
-        { title: "push it", argv: ["docker", "push", tagged] },
+        { title: `build the app image for ${BUILD_PLATFORM}`, argv: ["docker", "build", "--platform", BUILD_PLATFORM, "--tag", tagged, context] },
+        {
+            title: "push it",
+            argv: ["docker", "push", tagged],
+            hint: `If the registry said "unauthorized", "denied" or "Unauthenticated request", docker has no credentials for ${host}: run \`gcloud auth configure-docker ${host}\` once on this machine (and \`gcloud auth login\` if needed), then release again. Pushing needs roles/artifactregistry.writer on the repository.`,
+        },
         {
             title: "resolve the pushed digest",
             argv: ["docker", "image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", tagged],
@@ -152,7 +181,7 @@ function execute(steps: readonly ReleaseStep[], projectDir: string): void {
             throw new ReleaseError(`${argv[0]} could not be started (${result.error.message}). Fix: install it, or build elsewhere and pass --image <repository>@sha256:….`, 1);
         }
         if (result.status !== 0) {
-            throw new ReleaseError(`step ${i + 1} (${step.title}) failed with exit code ${result.status}; nothing after it ran.`, 1);
+            throw new ReleaseError(`step ${i + 1} (${step.title}) failed with exit code ${result.status}; nothing after it ran.${step.hint ? `\n${step.hint}` : ""}`, 1);
         }
         if (step.resolvesImage) {
             image = pickDigest(result.stdout, argv[argv.length - 1].replace(/:[^:/]+$/, ""));
@@ -179,8 +208,8 @@ export function parseReleaseArgs(argv: readonly string[]): ReleaseOptions & { re
         .requiredOption("-s, --stack <name>", "stack to release to (Pulumi.<name>.yaml)")
         .option("--image <repository@sha256:digest>", "deploy this already-pushed image; skips the build")
         .option("--repository <name>", "image repository without tag (default: $IMAGE_REPOSITORY)")
-        .option("--tag <tag>", "image tag (default: the current commit; the work tree must be clean)")
-        .option("--context <dir>", "docker build context", "app")
+        .option("--tag <tag>", "image tag (default: the build context's current commit; its work tree must be clean)")
+        .option("--context <dir>", `docker build context: your Django project's directory with its Dockerfile (default: ${DEFAULT_CONTEXT}, the reference app)`)
         .option("--yes", "run pulumi up without the confirmation prompt (CI)", false)
         .option("--dry-run", "print the commands instead of running them", false)
         .exitOverride()
@@ -192,7 +221,7 @@ export function parseReleaseArgs(argv: readonly string[]): ReleaseOptions & { re
 export function main(argv: readonly string[], projectDir = process.cwd()): number {
     const opts = parseReleaseArgs(argv);
     try {
-        const steps = planRelease(opts, { projectDir, env: process.env, cleanCommit: () => gitCleanCommit(projectDir) });
+        const steps = planRelease(opts, { projectDir, env: process.env, cleanCommit: (context) => gitCleanCommit(resolve(projectDir, context)) });
         if (opts.dryRun) {
             steps.forEach((step, i) => console.log(`${i + 1}. ${step.title}\n   ${commandLine(step)}`));
             return 0;

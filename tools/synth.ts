@@ -13,6 +13,7 @@ import { CliIo, processIo } from "./lib/cliIo";
 import { Command, Option } from "commander";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import { permissionsFor } from "../bootstrap/permissionTable";
 import { ConfigError } from "../config";
 import { criticalPath, formatDuration } from "./lib/criticalPath";
 import { nameOfUrn, renderSvg, toDot } from "./lib/graph";
@@ -135,6 +136,10 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
             total: formatDuration(cp.totalSeconds),
             sum: formatDuration(cp.sumSeconds),
             note: "Every figure is an estimate per resource type (sources in report.json); Ingress, certificates and DNS keep converging after pulumi up.",
+        },
+        permissions: {
+            source: "bootstrap/permissionTable.ts",
+            ...permissionsFor({ resources: capture.resources.map((r) => r.type), invokes: capture.invokes.map((i) => i.token) }),
         },
         stackOutputs: exportDoc.deployment.resources[0].outputs,
     };

@@ -14,6 +14,15 @@ export function autonameSuffix(name: string): string {
 const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString("base64");
 
 /**
+ * A GKE DNS-based control-plane endpoint, `gke-<hex id>.<location>.gke.goog` like the ones GKE
+ * reports (API: ControlPlaneEndpointsConfig.DNSEndpointConfig.endpoint, "Ex: uid.us-central1.gke.goog"),
+ * derived from the cluster name.
+ */
+export function fakeDnsEndpoint(clusterName: string, location: string): string {
+    return `gke-${createHash("sha256").update(clusterName).digest("hex").slice(0, 36)}.${location}.gke.goog`;
+}
+
+/**
  * A parseable, self-signed PEM certificate standing in for a Memorystore server CA (its key was
  * thrown away: it can verify nothing), so the rendered DJANGO_APP_CACHE_CA_CERT loads in the app.
  */
@@ -63,13 +72,19 @@ export function fakeOutputs(type: string, name: string, inputs: Props): Props {
             return { ...base, address: (inputs.address as string | undefined) ?? (inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : "203.0.113.10") };
         case "gcp:compute/address:Address":
             return { ...base, address: "203.0.113.20" };
-        case "gcp:container/cluster:Cluster":
+        case "gcp:container/cluster:Cluster": {
+            // GKE always reports the DNS-based endpoint (output only, "always present"); whether it
+            // takes user traffic is dnsEndpointConfig.allowExternalTraffic.
+            const endpoints = (inputs.controlPlaneEndpointsConfig as Props | undefined) ?? {};
+            const dns = (endpoints.dnsEndpointConfig as Props | undefined) ?? {};
             return {
                 ...base,
                 endpoint: "203.0.113.30",
                 masterAuth: { clusterCaCertificate: FAKE_CA },
                 privateClusterConfig: { ...((inputs.privateClusterConfig as Props | undefined) ?? {}), privateEndpoint: "172.16.0.2" },
+                controlPlaneEndpointsConfig: { ...endpoints, dnsEndpointConfig: { ...dns, endpoint: fakeDnsEndpoint(physicalName, (inputs.location as string | undefined) ?? "mock-region") } },
             };
+        }
         case "gcp:storage/bucket:Bucket":
             return { ...base, url: `gs://${physicalName}` };
         case "gcp:serviceaccount/account:Account": {
@@ -109,6 +124,15 @@ export function fakeInvoke(token: string, inputs: Props): Props {
                 ...inputs,
                 endpoint: "203.0.113.31",
                 masterAuths: [{ clusterCaCertificate: FAKE_CA }],
+                controlPlaneEndpointsConfigs: [{
+                    dnsEndpointConfigs: [{
+                        endpoint: fakeDnsEndpoint(inputs.name as string, (inputs.location as string | undefined) ?? "mock-region"),
+                        allowExternalTraffic: true,
+                        enableK8sCertsViaDns: false,
+                        enableK8sTokensViaDns: false,
+                    }],
+                    ipEndpointsConfigs: [{ enabled: true }],
+                }],
                 privateClusterConfigs: [{ privateEndpoint: "172.16.0.3", enablePrivateNodes: true }],
                 workloadIdentityConfigs: [{ workloadPool: `${(inputs.project as string | undefined) ?? "mock-project"}.svc.id.goog` }],
             };

@@ -6,6 +6,7 @@ import type { CriticalPathResult } from "./criticalPath";
 import { formatDuration } from "./criticalPath";
 import { nameOfUrn } from "./graph";
 import { formatSchemaError, type NotValidated, type SchemaError } from "./k8sValidate";
+import type { PermissionSet } from "../../bootstrap/permissionTable";
 import type { CapturedResource } from "./mockRuntime";
 import type { PolicyViolation } from "./policyRunner";
 
@@ -40,7 +41,27 @@ export interface SynthReport {
     };
     readonly policy: PolicyResult;
     readonly criticalPath: CriticalPathResult & { readonly total: string; readonly sum: string; readonly note: string };
+    /**
+     * The Google Cloud permissions a `pulumi up` of this stack needs, from bootstrap/permissionTable.ts
+     * for the types and provider functions the run registered: the deployer's custom role, the
+     * conditional IAM granter role, predefined roles, and what only a destroy needs (not granted).
+     */
+    readonly permissions: PermissionSet & { readonly source: string };
     readonly stackOutputs: Record<string, unknown>;
+}
+
+/** The permission section of the summary. */
+export function formatPermissions(p: SynthReport["permissions"]): string[] {
+    const out = [
+        `Deployer permissions (${p.source}): ${p.deployer.length} in the custom role for ${p.types.length} types and functions` +
+            `, ${p.iamGranter.length} through the conditional IAM granter role` +
+            (p.predefinedRoles.length > 0 ? `, plus ${p.predefinedRoles.join(", ")}` : "") +
+            `; ${p.destroyOnly.length} destroy-only left out${p.destroyOnly.length > 0 ? ` (${p.destroyOnly.map((d) => d.permission).join(", ")})` : ""}; ${p.read.length} read permissions for a refresh.`,
+    ];
+    for (const type of p.missing) {
+        out.push(`  MISSING ${type}: no row in bootstrap/permissionTable.ts, the deployer role would lack its permissions`);
+    }
+    return out;
 }
 
 /** Mandatory violations (the ones that fail synth). */
@@ -104,6 +125,7 @@ export function formatReport(report: SynthReport, resources: readonly CapturedRe
     for (const v of policy.violations) {
         out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
     }
+    out.push("", ...formatPermissions(report.permissions));
     out.push("", `Deploy estimate for a first pulumi up: ${cp.total} on the critical path (${cp.sum} if created one by one). ${cp.note}`);
     out.push("  Critical path:");
     for (const s of cp.path) {

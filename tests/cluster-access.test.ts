@@ -1,0 +1,153 @@
+/**
+ * How Pulumi (and CI) reach the GKE control plane: through the cluster's DNS-based endpoint, where
+ * IAM checks every request, instead of an IP endpoint that only an IP allow-list protects (GitHub-
+ * hosted runners have no stable IPs).
+ *
+ * Sources:
+ * - DNS-based endpoint, IAM-checked (`container.clusters.connect`), reachable from any network that
+ *   reaches Google APIs: https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation#dns-based_endpoint
+ * - enabling it (`--enable-dns-access`), `allowExternalTraffic`:
+ *   https://cloud.google.com/kubernetes-engine/docs/how-to/latest/network-isolation
+ * - the API field: ControlPlaneEndpointsConfig.DNSEndpointConfig.endpoint, "Output only … Ex:
+ *   uid.us-central1.gke.goog. Always present" (google.container.v1 reference)
+ * - its certificate is from a public CA, so no cluster CA in the kubeconfig: Google's
+ *   get-gke-credentials action, src/client.ts `createKubeConfig` ("if the endpoint is DNS-based
+ *   endpoint (suffix: "gke.goog"), we can not use the cluster's CA cert")
+ * - the provider input shape and what it sends: hashicorp/terraform-provider-google,
+ *   google/services/container/resource_container_cluster.go (`control_plane_endpoints_config`,
+ *   `expandControlPlaneEndpointsConfig`); node_modules/@pulumi/gcp/types/input.d.ts
+ *   (`ClusterControlPlaneEndpointsConfig`)
+ * - roles/container.developer (the deployer's role) includes container.clusters.connect:
+ *   https://cloud.google.com/iam/docs/roles-permissions/container
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { ClusterAccessError, existingClusterDnsEndpoint, gkeKubeconfig } from "../components/cluster";
+import { gkeClusterRestrictsControlPlaneAccess } from "../policy/gke";
+import { runPolicies } from "../tools/lib/policyRunner";
+import { buildStackExport, type StackExport } from "../tools/lib/stackExport";
+import { type Rendered, renderStack, stackConfig, T } from "./helpers/platform";
+
+const DNS_ENDPOINT = /^gke-[0-9a-f]{36}\.europe-west1\.gke\.goog$/;
+const EXISTING = {
+    "django-platform:cluster": { mode: "existing", name: "shared-gke", location: "europe-west1" },
+    "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" },
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function kubeconfigOf(r: Rendered): any {
+    return JSON.parse(r.inputs(T.k8sProvider).kubeconfig);
+}
+
+const stacks: Record<string, Rendered> = {};
+before(async () => {
+    stacks.staging = await renderStack("staging");
+    stacks.production = await renderStack("production");
+    stacks.existing = await renderStack("staging", EXISTING);
+});
+
+describe("the created Autopilot cluster", () => {
+    it("enables the DNS-based endpoint for user traffic, Google identities only", () => {
+        for (const stack of ["staging", "production"]) {
+            const endpoints = stacks[stack].inputs(T.cluster).controlPlaneEndpointsConfig;
+            assert.deepEqual(endpoints.dnsEndpointConfig, { allowExternalTraffic: true, enableK8sTokensViaDns: false, enableK8sCertsViaDns: false }, stack);
+        }
+    });
+
+    it("keeps the IP endpoint for people, limited to the configured authorized networks (no CI range)", () => {
+        const c = stacks.production.inputs(T.cluster);
+        assert.equal(c.controlPlaneEndpointsConfig.ipEndpointsConfig.enabled, true);
+        assert.deepEqual(c.masterAuthorizedNetworksConfig.cidrBlocks, [{ cidrBlock: "203.0.113.0/24", displayName: "office" }]);
+        assert.equal(c.masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled, false);
+        const configured = JSON.parse(stackConfig("production").config["django-platform:cluster"]) as { masterAuthorizedNetworks: { name: string }[] };
+        assert.deepEqual(configured.masterAuthorizedNetworks.map((n) => n.name), ["office"], "CI needs no allow-listed range any more");
+    });
+});
+
+describe("the Kubernetes provider's kubeconfig", () => {
+    it("talks to the DNS endpoint over https, with the system CAs (no cluster CA)", () => {
+        for (const stack of ["staging", "production"]) {
+            const cluster = kubeconfigOf(stacks[stack]).clusters[0].cluster;
+            const endpoint = (stacks[stack].one(T.cluster).outputs.controlPlaneEndpointsConfig as { dnsEndpointConfig: { endpoint: string } }).dnsEndpointConfig.endpoint;
+            assert.match(endpoint, DNS_ENDPOINT);
+            assert.deepEqual(cluster, { server: `https://${endpoint}` }, stack);
+        }
+    });
+
+    it("authenticates with gke-gcloud-auth-plugin and holds no static credentials", () => {
+        const kubeconfig = kubeconfigOf(stacks.production);
+        assert.equal(kubeconfig.users.length, 1);
+        const user = kubeconfig.users[0].user;
+        assert.deepEqual(Object.keys(user), ["exec"]);
+        assert.equal(user.exec.command, "gke-gcloud-auth-plugin");
+        assert.equal(user.exec.apiVersion, "client.authentication.k8s.io/v1beta1");
+        const text = JSON.stringify(kubeconfig);
+        for (const key of ["token", "password", "client-certificate-data", "client-key-data", "certificate-authority-data", "auth-provider"]) {
+            assert.ok(!text.includes(`"${key}"`), `kubeconfig has ${key}`);
+        }
+    });
+
+    it("refuses something that is not a host name", () => {
+        assert.throws(() => gkeKubeconfig("c", "https://gke-1.europe-west1.gke.goog"), ClusterAccessError);
+        assert.throws(() => gkeKubeconfig("c", ""), ClusterAccessError);
+    });
+});
+
+describe("an existing cluster", () => {
+    it("is reached through the DNS endpoint that getCluster reports", () => {
+        assert.equal(stacks.existing.all(T.cluster).length, 0);
+        const lookup = stacks.existing.result.invokes.find((i) => i.token === "gcp:container/getCluster:getCluster");
+        assert.ok(lookup, "getCluster was called");
+        const server: string = kubeconfigOf(stacks.existing).clusters[0].cluster.server;
+        assert.match(server.replace(/^https:\/\//, ""), DNS_ENDPOINT);
+        assert.equal(kubeconfigOf(stacks.existing).clusters[0].cluster["certificate-authority-data"], undefined);
+    });
+
+    it("without DNS access (or with user traffic off) stops with the command that turns it on", () => {
+        const base = { name: "shared-gke", location: "europe-west1", project: "acme-shared" };
+        const fix = "Fix: `gcloud container clusters update shared-gke --location europe-west1 --project acme-shared --enable-dns-access`";
+        for (const [what, cluster, state] of [
+            ["no endpoint config", { ...base, controlPlaneEndpointsConfigs: [] }, "it reports no DNS-based endpoint"],
+            ["user traffic off", { ...base, controlPlaneEndpointsConfigs: [{ dnsEndpointConfigs: [{ endpoint: "gke-1.europe-west1.gke.goog", allowExternalTraffic: false }] }] }, "its DNS-based endpoint gke-1.europe-west1.gke.goog does not allow external traffic"],
+        ] as const) {
+            assert.throws(() => existingClusterDnsEndpoint(cluster), (e: Error) => e instanceof ClusterAccessError && e.message.includes(state) && e.message.includes(fix), what);
+        }
+        assert.equal(existingClusterDnsEndpoint({ ...base, controlPlaneEndpointsConfigs: [{ dnsEndpointConfigs: [{ endpoint: "gke-1.europe-west1.gke.goog", allowExternalTraffic: true }] }] }), "gke-1.europe-west1.gke.goog");
+    });
+});
+
+describe("the policy pack", () => {
+    async function exportOf(stack: string): Promise<StackExport> {
+        const { config, secretKeys } = stackConfig(stack);
+        // A copy: the variants below change it, the rendered stacks stay as they are.
+        return structuredClone(buildStackExport(stacks[stack].result, { project: "django-platform", stack, config, secretKeys }));
+    }
+    const only = { policies: [gkeClusterRestrictsControlPlaneAccess] };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const clusterOf = (doc: StackExport): Record<string, any> => doc.deployment.resources.find((r) => r.type === T.cluster)!.inputs as Record<string, any>;
+
+    it("accepts the DNS endpoint the platform creates", async () => {
+        for (const stack of ["staging", "production"]) {
+            assert.deepEqual(await runPolicies(await exportOf(stack), undefined, only), [], stack);
+        }
+    });
+
+    it("accepts a DNS-only control plane (IP endpoints off, no authorized networks)", async () => {
+        const doc = await exportOf("production");
+        const c = clusterOf(doc);
+        delete c.masterAuthorizedNetworksConfig;
+        c.controlPlaneEndpointsConfig.ipEndpointsConfig.enabled = false;
+        assert.deepEqual(await runPolicies(doc, undefined, only), []);
+    });
+
+    it("still flags a public IP endpoint open to any address, DNS endpoint or not", async () => {
+        const doc = await exportOf("production");
+        delete clusterOf(doc).masterAuthorizedNetworksConfig;
+        const messages = (await runPolicies(doc, undefined, only)).map((v) => v.message);
+        assert.equal(messages.length, 1);
+        assert.match(messages[0], /masterAuthorizedNetworksConfig is unset: the public IP endpoint accepts any address/);
+        const open = await exportOf("production");
+        clusterOf(open).masterAuthorizedNetworksConfig.cidrBlocks.push({ cidrBlock: "0.0.0.0/0", displayName: "all" });
+        assert.match((await runPolicies(open, undefined, only))[0]?.message ?? "", /0\.0\.0\.0\/0 opens the control plane/);
+    });
+});

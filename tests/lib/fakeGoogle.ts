@@ -1,0 +1,300 @@
+/**
+ * A fake of the Google REST APIs preflight calls, on 127.0.0.1 (a random free port), for
+ * `DJANGO_PLATFORM_GOOGLE_API_BASE`: a request for `https://<host>/<path>` arrives as
+ * `/<host>/<path>`. Each test describes a {@link FakeWorld}; the fake answers from it with the
+ * response shapes of Google's REST references (cited per endpoint below), and records every request
+ * so tests can assert what was (not) called.
+ *
+ * Errors use Google's error format (https://cloud.google.com/apis/design/errors):
+ * `{"error": {"code", "message", "status", "details"}}`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A quota as Compute reports it. */
+export interface FakeQuota {
+    readonly metric: string;
+    readonly limit: number;
+    readonly usage: number;
+}
+
+/** One rule of an Org Policy v2 spec. */
+export interface FakePolicyRule {
+    readonly values?: { readonly allowedValues?: string[]; readonly deniedValues?: string[] };
+    readonly allowAll?: boolean;
+    readonly denyAll?: boolean;
+    readonly enforce?: boolean;
+    readonly condition?: { readonly expression: string };
+}
+
+/** What the fake Google knows. Identities are emails; a token maps to one. */
+export interface FakeWorld {
+    /** Valid access tokens → the email they belong to. Any other token is refused (401; tokeninfo 400). */
+    tokens: Record<string, string>;
+    /** Project id → its number (Service Usage and Org Policy answer with numbers). */
+    projects: Record<string, string>;
+    /** Project id → services that are disabled there (every other service is enabled). */
+    disabledServices: Record<string, string[]>;
+    /** Email → project permissions it lacks (testIamPermissions grants everything else on known projects). */
+    missingPermissions: Record<string, string[]>;
+    /** `<project>/<constraint>` → effective policy rules (unset: no rules). */
+    orgPolicies: Record<string, FakePolicyRule[]>;
+    /** `<project>/<region>` → regional quotas. */
+    regionQuotas: Record<string, FakeQuota[]>;
+    /** Project → project-wide quotas. */
+    projectQuotas: Record<string, FakeQuota[]>;
+    /** Crypto key name → emails allowed to encrypt / decrypt. */
+    kmsKeys: Record<string, { encrypters: string[]; decrypters: string[] }>;
+    /** Bucket → versioning and the object permissions each email has. */
+    buckets: Record<string, { versioning: boolean; permissions: Record<string, string[]> }>;
+    /** Artifact Registry repository names (`projects/…/locations/…/repositories/…`). */
+    repositories: string[];
+    /** Existing images: `<repository name>/packages/<image>` → tags and digests. */
+    images: Record<string, { tags: string[]; digests: string[] }>;
+    /** Service account email → emails that may impersonate it, and the token it hands out. */
+    serviceAccounts: Record<string, { tokenCreators: string[]; token: string }>;
+}
+
+/** One request the fake received. */
+export interface FakeRequest {
+    readonly method: string;
+    readonly host: string;
+    /** Path after the host, still URL-encoded, e.g. `/v1/projects/p:testIamPermissions`. */
+    readonly path: string;
+    readonly query: URLSearchParams;
+    readonly body: unknown;
+    /** Email of the bearer token, when valid. */
+    readonly email?: string;
+}
+
+/** A running fake. */
+export interface FakeGoogle {
+    /** `http://127.0.0.1:<port>`: the value for DJANGO_PLATFORM_GOOGLE_API_BASE. */
+    readonly base: string;
+    readonly requests: FakeRequest[];
+    close(): Promise<void>;
+}
+
+/** An empty world: no tokens, no projects. */
+export function emptyWorld(): FakeWorld {
+    return { tokens: {}, projects: {}, disabledServices: {}, missingPermissions: {}, orgPolicies: {}, regionQuotas: {}, projectQuotas: {}, kmsKeys: {}, buckets: {}, repositories: [], images: {}, serviceAccounts: {} };
+}
+
+type Reply = { status: number; body: unknown };
+
+const ok = (body: unknown): Reply => ({ status: 200, body });
+function error(status: number, message: string, extra: Record<string, unknown> = {}): Reply {
+    const statuses: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND" };
+    return { status, body: { error: { code: status, message, status: statuses[status] ?? "UNKNOWN", ...extra } } };
+}
+
+/** The answer to one request, from the world. */
+function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): Reply {
+    const { method, host, path, query } = req;
+
+    // OAuth2 tokeninfo ("Access tokens" in https://cloud.google.com/docs/authentication/token-types):
+    // 200 {"azp","aud","scope","exp","expires_in","email","email_verified"}, 400 {"error":"invalid_token"}.
+    if (host === "oauth2.googleapis.com" && path === "/tokeninfo") {
+        const email = world.tokens[query.get("access_token") ?? ""];
+        return email
+            ? ok({ azp: "32555940559.apps.googleusercontent.com", aud: "32555940559.apps.googleusercontent.com", scope: "https://www.googleapis.com/auth/cloud-platform openid https://www.googleapis.com/auth/userinfo.email", exp: "1893456000", expires_in: "3599", email, email_verified: "true" })
+            : { status: 400, body: { error: "invalid_token", error_description: "Invalid Value" } };
+    }
+    const email = token ? world.tokens[token] : undefined;
+    if (!email) {
+        return error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.");
+    }
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    let m: RegExpExecArray | null;
+
+    // IAM Credentials projects.serviceAccounts.generateAccessToken
+    // (https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/generateAccessToken):
+    // POST …/v1/projects/-/serviceAccounts/<email>:generateAccessToken → {"accessToken", "expireTime"}.
+    if (host === "iamcredentials.googleapis.com" && method === "POST" && (m = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(path))) {
+        const sa = world.serviceAccounts[decodeURIComponent(m[1])];
+        if (!sa) {
+            return error(404, `Not found; Gaia id not found for email ${decodeURIComponent(m[1])}`);
+        }
+        if (!sa.tokenCreators.includes(email)) {
+            return error(403, "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).", {
+                details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "IAM_PERMISSION_DENIED", domain: "iam.googleapis.com", metadata: { permission: "iam.serviceAccounts.getAccessToken" } }],
+            });
+        }
+        return ok({ accessToken: sa.token, expireTime: "2030-01-01T00:15:00Z" });
+    }
+
+    // Service Usage services.batchGet (https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet):
+    // GET /v1/projects/<p>/services:batchGet?names=… (at most 30) → {"services": [Service]}, Service
+    // (https://cloud.google.com/service-usage/docs/reference/rest/v1/services#Service):
+    // {"name": "projects/<number>/services/<api>", "parent": "projects/<number>", "config": {"name", "title"}, "state"}.
+    if (host === "serviceusage.googleapis.com" && method === "GET" && (m = /^\/v1\/projects\/([^/]+)\/services:batchGet$/.exec(path))) {
+        const project = m[1];
+        const number = world.projects[project];
+        if (!number) {
+            return error(403, `Permission denied to get service [${project}]`);
+        }
+        const names = query.getAll("names");
+        if (names.length > 30) {
+            return error(400, "Too many services requested: at most 30 per batchGet.");
+        }
+        const disabled = new Set(world.disabledServices[project] ?? []);
+        return ok({
+            services: names.map((n) => {
+                const api = n.split("/").pop() ?? "";
+                return { name: `projects/${number}/services/${api}`, parent: `projects/${number}`, config: { name: api, title: api }, state: disabled.has(api) ? "DISABLED" : "ENABLED" };
+            }),
+        });
+    }
+
+    // Cloud Resource Manager projects.testIamPermissions
+    // (https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions):
+    // POST /v1/projects/<p>:testIamPermissions {"permissions": […]} → {"permissions": [granted subset]}.
+    // The fake refuses more than 100 permissions, the limit clients batch by.
+    if (host === "cloudresourcemanager.googleapis.com" && method === "POST" && (m = /^\/v1\/projects\/([^/:]+):testIamPermissions$/.exec(path))) {
+        if (!world.projects[m[1]]) {
+            return error(403, `The caller does not have permission`);
+        }
+        const wanted = (body.permissions as string[] | undefined) ?? [];
+        if (wanted.length > 100) {
+            return error(400, "The number of permissions in the request exceeds the limit of 100.");
+        }
+        const missing = new Set(world.missingPermissions[email] ?? []);
+        const granted = wanted.filter((p) => !missing.has(p));
+        return ok(granted.length > 0 ? { permissions: granted } : {});
+    }
+
+    // Org Policy v2 projects.policies.getEffectivePolicy
+    // (https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/projects.policies/getEffectivePolicy):
+    // GET /v2/projects/<p>/policies/<constraint>:getEffectivePolicy → Policy
+    // (https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/organizations.policies#Policy):
+    // {"name": "projects/<number>/policies/<constraint>", "spec": {"etag", "updateTime", "rules": [PolicyRule]}}.
+    if (host === "orgpolicy.googleapis.com" && method === "GET" && (m = /^\/v2\/projects\/([^/]+)\/policies\/([^/:]+):getEffectivePolicy$/.exec(path))) {
+        const number = world.projects[m[1]];
+        if (!number) {
+            return error(403, "Permission 'orgpolicy.policy.get' denied");
+        }
+        const rules = world.orgPolicies[`${m[1]}/${m[2]}`] ?? [];
+        return ok({ name: `projects/${number}/policies/${m[2]}`, spec: { etag: "CKfake", updateTime: "2026-01-01T00:00:00Z", rules } });
+    }
+
+    // Compute Engine regions.get (https://cloud.google.com/compute/docs/reference/rest/v1/regions/get) and
+    // projects.get (https://cloud.google.com/compute/docs/reference/rest/v1/projects/get):
+    // {"kind": "compute#region" | "compute#project", "name", …, "quotas": [{"metric", "limit", "usage"}]}.
+    if (host === "compute.googleapis.com" && method === "GET" && (m = /^\/compute\/v1\/projects\/([^/]+)(?:\/regions\/([^/]+))?$/.exec(path))) {
+        const [, project, region] = m;
+        if (!world.projects[project]) {
+            return error(403, `Required 'compute.projects.get' permission for 'projects/${project}'`);
+        }
+        if (region) {
+            const quotas = world.regionQuotas[`${project}/${region}`];
+            if (!quotas) {
+                return error(404, `The resource 'projects/${project}/regions/${region}' was not found`);
+            }
+            return ok({ kind: "compute#region", id: "1100", name: region, status: "UP", quotas, selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/regions/${region}` });
+        }
+        return ok({ kind: "compute#project", id: world.projects[project], name: project, quotas: world.projectQuotas[project] ?? [], selfLink: `https://www.googleapis.com/compute/v1/projects/${project}`, defaultNetworkTier: "PREMIUM" });
+    }
+
+    // Cloud KMS cryptoKeys.encrypt
+    // (https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/encrypt):
+    // POST /v1/<key>:encrypt {"plaintext": base64} → {"name": "<key>/cryptoKeyVersions/1", "ciphertext",
+    // "ciphertextCrc32c", "verifiedPlaintextCrc32c", "protectionLevel"}; and cryptoKeys.testIamPermissions
+    // (https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/testIamPermissions).
+    if (host === "cloudkms.googleapis.com" && method === "POST" && (m = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/:]+):(encrypt|testIamPermissions)$/.exec(path))) {
+        const key = world.kmsKeys[m[1]];
+        if (!key) {
+            return error(404, `${m[1]} not found.`);
+        }
+        if (m[2] === "testIamPermissions") {
+            const wanted = (body.permissions as string[] | undefined) ?? [];
+            const granted = wanted.filter((p) => (p === "cloudkms.cryptoKeyVersions.useToDecrypt" && key.decrypters.includes(email)) || (p === "cloudkms.cryptoKeyVersions.useToEncrypt" && key.encrypters.includes(email)));
+            return ok(granted.length > 0 ? { permissions: granted } : {});
+        }
+        if (!key.encrypters.includes(email)) {
+            return error(403, `Permission 'cloudkms.cryptoKeyVersions.useToEncrypt' denied on resource '${m[1]}' (or it may not exist).`);
+        }
+        if (typeof body.plaintext !== "string") {
+            return error(400, "Invalid value at 'plaintext'");
+        }
+        return ok({ name: `${m[1]}/cryptoKeyVersions/1`, ciphertext: Buffer.from(`sealed:${body.plaintext}`).toString("base64"), ciphertextCrc32c: "1234567890", verifiedPlaintextCrc32c: false, protectionLevel: "SOFTWARE" });
+    }
+
+    // Cloud Storage buckets.get (https://cloud.google.com/storage/docs/json_api/v1/buckets/get) →
+    // {"kind": "storage#bucket", "name", "location", "versioning": {"enabled"}, …} and
+    // buckets.testIamPermissions (https://cloud.google.com/storage/docs/json_api/v1/buckets/testIamPermissions):
+    // GET /storage/v1/b/<bucket>/iam/testPermissions?permissions=… → {"kind": "storage#testIamPermissionsResponse", "permissions"}.
+    if (host === "storage.googleapis.com" && method === "GET" && (m = /^\/storage\/v1\/b\/([^/]+)(\/iam\/testPermissions)?$/.exec(path))) {
+        const bucket = world.buckets[m[1]];
+        if (!bucket) {
+            return error(404, "The specified bucket does not exist.");
+        }
+        if (m[2]) {
+            const granted = new Set(bucket.permissions[email] ?? []);
+            return ok({ kind: "storage#testIamPermissionsResponse", permissions: query.getAll("permissions").filter((p) => granted.has(p)) });
+        }
+        if (!(bucket.permissions[email] ?? []).includes("storage.buckets.get")) {
+            return error(403, `${email} does not have storage.buckets.get access to the Google Cloud Storage bucket.`);
+        }
+        return ok({ kind: "storage#bucket", id: m[1], name: m[1], location: "EUROPE-WEST1", storageClass: "STANDARD", versioning: { enabled: bucket.versioning }, iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" } });
+    }
+
+    // Artifact Registry repositories.get
+    // (https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories/get) → Repository,
+    // packages.tags.get (…/projects.locations.repositories.packages.tags/get) → {"name", "version"},
+    // packages.versions.get (…/projects.locations.repositories.packages.versions/get) → {"name", "createTime", "updateTime"}.
+    if (host === "artifactregistry.googleapis.com" && method === "GET" && (m = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+)(?:\/packages\/([^/]+)\/(tags|versions)\/([^/]+))?$/.exec(path))) {
+        const [, repo, pkg, kind, id] = m;
+        if (!pkg) {
+            return world.repositories.includes(repo) ? ok({ name: repo, format: "DOCKER", mode: "STANDARD_REPOSITORY", createTime: "2026-01-01T00:00:00Z" }) : error(404, `Requested entity was not found.`);
+        }
+        const image = world.images[`${repo}/packages/${decodeURIComponent(pkg)}`];
+        const name = `${repo}/packages/${pkg}/${kind}/${id}`;
+        if (kind === "tags") {
+            const tag = decodeURIComponent(id);
+            return image?.tags.includes(tag) ? ok({ name, version: `${repo}/packages/${pkg}/versions/${image.digests[0] ?? "sha256:0"}` }) : error(404, "Requested entity was not found.");
+        }
+        return image?.digests.includes(decodeURIComponent(id)) ? ok({ name, createTime: "2026-01-01T00:00:00Z", updateTime: "2026-01-01T00:00:00Z" }) : error(404, "Requested entity was not found.");
+    }
+
+    return error(404, `fake Google: no such endpoint ${method} https://${host}${path}`);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) {
+        chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString("utf8");
+    if (!text) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** Starts the fake on 127.0.0.1 with a random free port. `world` may be changed between runs. */
+export async function startFakeGoogle(world: FakeWorld): Promise<FakeGoogle> {
+    const requests: FakeRequest[] = [];
+    const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+        void (async () => {
+            const url = new URL(req.url ?? "/", "http://fake");
+            const [, host, ...rest] = url.pathname.split("/");
+            const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+            const record: FakeRequest = { method: req.method ?? "GET", host, path: `/${rest.join("/")}`, query: url.searchParams, body: await readBody(req), email: token ? world.tokens[token] : undefined };
+            requests.push(record);
+            const reply = answer(world, record, token);
+            res.writeHead(reply.status, { "content-type": "application/json; charset=UTF-8" });
+            res.end(JSON.stringify(reply.body));
+        })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+        base: `http://127.0.0.1:${port}`,
+        requests,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+}

@@ -1,0 +1,418 @@
+/**
+ * `npm run preflight`: the CLI runs as a subprocess against a fake of Google's REST APIs on
+ * 127.0.0.1 (tests/lib/fakeGoogle.ts) through DJANGO_PLATFORM_GOOGLE_API_BASE, one process per
+ * scenario, the scenarios started together in `before` (each with its own fake) so the file stays
+ * fast. The pure parts (location values, URL rewriting, token sources, batching) are tested in
+ * process.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/credentials";
+import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
+import { listVerdict, locationValueMatches } from "../tools/lib/preflight/orgPolicies";
+import { testProjectPermissions, TEST_IAM_MAX } from "../tools/lib/preflight/permissions";
+import { quotaId } from "../tools/lib/preflight/quotas";
+import type { CheckContext } from "../tools/lib/preflight/types";
+import { emptyWorld, startFakeGoogle, type FakeGoogle, type FakeQuota, type FakeRequest, type FakeWorld } from "./lib/fakeGoogle";
+
+const ROOT = path.resolve(__dirname, "..");
+const work = mkdtempSync(path.join(tmpdir(), "preflight-test-"));
+
+const ALICE = "alice@example.com";
+const DEPLOYER = "github-deployer@acme-home.iam.gserviceaccount.com";
+const STAGING_KEY = "projects/acme-django-staging/locations/europe-west1/keyRings/pulumi/cryptoKeys/staging";
+const PROD_KEY = "projects/acme-django-prod/locations/europe-west1/keyRings/pulumi/cryptoKeys/production";
+const REPO = "projects/acme-django-staging/locations/europe-west1/repositories/django";
+const PINNED_IMAGE = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@sha256:${"a".repeat(64)}`;
+const STATE_BUCKET = "acme-home-pulumi-state";
+const OBJECT_PERMISSIONS = ["storage.buckets.get", "storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list"];
+
+const GLOBAL_METRICS = [
+    "CPUS_ALL_REGIONS", "NETWORKS", "SUBNETWORKS", "ROUTERS", "GLOBAL_INTERNAL_ADDRESSES", "STATIC_ADDRESSES", "SSL_POLICIES", "BACKEND_BUCKETS", "URL_MAPS",
+    "TARGET_HTTPS_PROXIES", "TARGET_HTTP_PROXIES", "SSL_CERTIFICATES", "FORWARDING_RULES", "GLOBAL_EXTERNAL_MANAGED_FORWARDING_RULES", "FIREWALLS", "BACKEND_SERVICES", "HEALTH_CHECKS",
+];
+const plenty = (metrics: string[]): FakeQuota[] => metrics.map((metric) => ({ metric, limit: 100, usage: 2 }));
+
+/** A project where everything the staging and production stacks need is in place, for alice and the deployer. */
+function healthyWorld(): FakeWorld {
+    const world = emptyWorld();
+    world.tokens = { "alice-token": ALICE, "deployer-token": DEPLOYER };
+    world.projects = { "acme-django-staging": "123456789012", "acme-django-prod": "210987654321" };
+    for (const project of Object.keys(world.projects)) {
+        world.regionQuotas[`${project}/europe-west1`] = [{ metric: "CPUS", limit: 100, usage: 4 }, ...plenty(["STATIC_ADDRESSES", "IN_USE_ADDRESSES", "DISKS_TOTAL_GB", "SSD_TOTAL_GB"])];
+        world.projectQuotas[project] = plenty(GLOBAL_METRICS);
+        world.orgPolicies[`${project}/gcp.resourceLocations`] = [{ values: { allowedValues: ["in:europe-west1-locations"] } }];
+        world.orgPolicies[`${project}/storage.publicAccessPrevention`] = [{ enforce: false }];
+    }
+    world.kmsKeys[STAGING_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
+    world.kmsKeys[PROD_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
+    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [ALICE]: OBJECT_PERMISSIONS, [DEPLOYER]: OBJECT_PERMISSIONS.slice(1) } };
+    world.repositories = [REPO];
+    world.images[`${REPO}/packages/app`] = { tags: ["0.1.0"], digests: [`sha256:${"a".repeat(64)}`] };
+    world.serviceAccounts[DEPLOYER] = { tokenCreators: [ALICE], token: "deployer-token" };
+    return world;
+}
+
+interface Run {
+    readonly code: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly seconds: number;
+    readonly requests: FakeRequest[];
+}
+
+/** The environment of a run: no real Google or Pulumi settings leak in. */
+function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+        if (!/^(GOOGLE_|CLOUDSDK_|PULUMI_|DJANGO_PLATFORM_)/.test(k)) {
+            env[k] = v;
+        }
+    }
+    for (const [k, v] of Object.entries(extra)) {
+        if (v === undefined) {
+            delete env[k];
+        } else {
+            env[k] = v;
+        }
+    }
+    return env;
+}
+
+/** Runs the CLI once against its own fake (or none), asynchronously so the fake keeps answering. */
+async function runCli(args: string[], world: FakeWorld | undefined, env: Record<string, string | undefined>): Promise<Run> {
+    const fake: FakeGoogle | undefined = world ? await startFakeGoogle(world) : undefined;
+    const started = Date.now();
+    try {
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "preflight.ts"), ...args], {
+            cwd: ROOT,
+            env: cleanEnv({ DJANGO_PLATFORM_GOOGLE_API_BASE: fake?.base, ...env }),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+        const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+        clearTimeout(timer);
+        return { code, stdout, stderr, seconds: (Date.now() - started) / 1000, requests: [...(fake?.requests ?? [])] };
+    } finally {
+        await fake?.close();
+    }
+}
+
+/** Runs `tasks` with at most `limit` at a time (the machine has two cores). */
+function limited<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T>[] {
+    let active = 0;
+    const queue: (() => void)[] = [];
+    return tasks.map(
+        (task) =>
+            new Promise<T>((resolve, reject) => {
+                const start = () => {
+                    active++;
+                    task()
+                        .then(resolve, reject)
+                        .finally(() => {
+                            active--;
+                            queue.shift()?.();
+                        });
+                };
+                if (active < limit) {
+                    start();
+                } else {
+                    queue.push(start);
+                }
+            }),
+    );
+}
+
+/** The scenarios, started together. */
+const scenarios: Record<string, Promise<Run>> = {};
+const EMPTY_PATH = path.join(work, "empty-path");
+
+before(() => {
+    writeFileSync(path.join(work, "Pulumi.bad.yaml"), readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("minReplicas: 1", "minReplicas: 0").replace("cpu: 250m", "cpu: lots"));
+    require("node:fs").mkdirSync(EMPTY_PATH);
+
+    const broken = healthyWorld();
+    broken.disabledServices["acme-django-staging"] = ["sqladmin.googleapis.com", "bigquery.googleapis.com"];
+    broken.missingPermissions[ALICE] = ["compute.networks.create", "container.deployments.create"];
+    broken.orgPolicies["acme-django-staging/storage.publicAccessPrevention"] = [{ enforce: true }];
+    broken.regionQuotas["acme-django-staging/europe-west1"] = [{ metric: "CPUS", limit: 8, usage: 7 }, ...plenty(["STATIC_ADDRESSES", "IN_USE_ADDRESSES"])];
+    broken.kmsKeys[STAGING_KEY] = { encrypters: [], decrypters: [] };
+    broken.images[`${REPO}/packages/app`] = { tags: ["0.0.9"], digests: [] };
+
+    const production = healthyWorld();
+    production.orgPolicies["acme-django-prod/gcp.resourceLocations"] = [{ values: { allowedValues: ["in:eu-locations"] } }];
+    // The stack file's tag was never pushed; the release pins a digest that was (--image).
+    production.images[`${REPO}/packages/app`] = { tags: [], digests: [`sha256:${"a".repeat(64)}`] };
+
+    const tasks: [string, () => Promise<Run>][] = [
+        ["all good", () => runCli(["--stack", "staging", "--json"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
+        ["everything broken", () => runCli(["--stack", "staging"], broken, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
+        [
+            "principal",
+            () => runCli(["--stack", "production", "--json", "--principal", `serviceAccount:${DEPLOYER}`, "--backend", `gs://${STATE_BUCKET}/stacks`, "--image", PINNED_IMAGE], production, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" }),
+        ],
+        ["bad token", () => runCli(["--stack", "staging"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "expired-token" })],
+        ["no credentials", () => runCli(["--stack", "staging"], healthyWorld(), { PATH: EMPTY_PATH })],
+        ["bad config", () => runCli(["--config-file", path.join(work, "Pulumi.bad.yaml")], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
+        ["plain http to a remote host", () => runCli(["--stack", "staging"], undefined, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", DJANGO_PLATFORM_GOOGLE_API_BASE: "http://fake-google.example.com:8123" })],
+    ];
+    const runs = limited(3, tasks.map(([, task]) => task));
+    tasks.forEach(([name], i) => {
+        scenarios[name] = runs[i];
+        runs[i].catch(() => undefined);
+    });
+});
+
+after(async () => {
+    await Promise.allSettled(Object.values(scenarios));
+    const timings = await Promise.all(Object.entries(scenarios).map(async ([name, run]) => `${name} ${(await run).seconds.toFixed(1)}s`));
+    process.stderr.write(`preflight scenarios: ${timings.join(", ")}\n`);
+    if (process.env.PREFLIGHT_TEST_SHOW) {
+        for (const [name, run] of Object.entries(scenarios)) {
+            const r = await run;
+            process.stderr.write(`--- ${name} (exit ${r.code})\n${r.stdout}${r.stderr}\n`);
+        }
+    }
+    rmSync(work, { recursive: true, force: true });
+});
+
+/** The checks of a `--json` run. */
+function checksOf(run: Run): Record<string, { status: string; message: string; fix: string | null }> {
+    const doc = JSON.parse(run.stdout) as { checks: { id: string; status: string; message: string; fix: string | null }[] };
+    return Object.fromEntries(doc.checks.map((c) => [c.id, c]));
+}
+
+/** The text-mode line of a check and its fix line. */
+function lineOf(run: Run, id: string): { line: string; fix?: string } {
+    const lines = run.stdout.split("\n");
+    const i = lines.findIndex((l) => new RegExp(`^(PASS|FAIL|WARN)\\s+${id}\\s`).test(l));
+    assert.ok(i >= 0, `no line for ${id} in:\n${run.stdout}\n${run.stderr}`);
+    const next = lines[i + 1]?.trim();
+    return { line: lines[i], fix: next?.startsWith("fix: ") ? next.slice(5) : undefined };
+}
+
+describe("preflight against a fake Google", () => {
+    it("passes a healthy project: exit 0, every check pass, and nothing written", async () => {
+        const run = await scenarios["all good"];
+        assert.equal(run.code, 0, run.stderr + run.stdout);
+        const checks = checksOf(run);
+        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "kms", "state", "image"]);
+        for (const [id, c] of Object.entries(checks)) {
+            assert.equal(c.status, "pass", `${id}: ${c.message}`);
+            assert.equal(c.fix, null);
+        }
+        assert.match(checks.permissions.message, /user:alice@example\.com has all \d+ permissions/);
+        assert.match(checks.state.message, /gs:\/\/acme-home-pulumi-state, versioned/);
+        const apis = run.requests.filter((r) => r.host === "serviceusage.googleapis.com").flatMap((r) => r.query.getAll("names"));
+        for (const api of ["compute", "container", "sqladmin", "servicenetworking", "cloudkms", "storage", "iam", "cloudresourcemanager"]) {
+            assert.ok(apis.includes(`projects/acme-django-staging/services/${api}.googleapis.com`), `${api} is asked for`);
+        }
+        assert.match(checks["org-policies"].message, /storage\.publicAccessPrevention not enforced.*iam\.allowedPolicyMemberDomains allows any member.*gcp\.resourceLocations allows europe-west1/);
+        // Read-only: only GETs, plus testIamPermissions and the throw-away KMS encrypt.
+        const writes = run.requests.filter((r) => r.method !== "GET");
+        assert.ok(writes.length > 0);
+        for (const r of writes) {
+            assert.equal(r.method, "POST", `${r.method} ${r.host}${r.path}`);
+            assert.match(r.path, /:(testIamPermissions|encrypt)$/, `unexpected write ${r.host}${r.path}`);
+        }
+        assert.ok(writes.some((r) => r.host === "cloudkms.googleapis.com" && r.path.endsWith(":encrypt")));
+        const tested = run.requests.filter((r) => r.host === "cloudresourcemanager.googleapis.com");
+        assert.ok(tested.length >= 1);
+        for (const r of tested) {
+            assert.ok(((r.body as { permissions: string[] }).permissions.length) <= TEST_IAM_MAX);
+        }
+        const asked = tested.flatMap((r) => (r.body as { permissions: string[] }).permissions);
+        assert.ok(asked.includes("compute.networks.create") && asked.includes("container.deployments.create") && asked.includes("resourcemanager.projects.setIamPolicy"));
+        assert.ok(!asked.includes("servicenetworking.services.deleteConnection"), "destroy-only permissions are not asked for");
+        const encrypt = writes.find((r) => r.path.endsWith(":encrypt"));
+        assert.equal(Buffer.from((encrypt?.body as { plaintext: string }).plaintext, "base64").toString(), "django-platform preflight");
+    });
+
+    it("fails each broken thing with its check id and the command that fixes it", async () => {
+        const run = await scenarios["everything broken"];
+        assert.equal(run.code, 1, run.stderr + run.stdout);
+        const apis = lineOf(run, "apis");
+        assert.match(apis.line, /^FAIL/);
+        assert.match(apis.line, /sqladmin\.googleapis\.com/);
+        assert.equal(apis.fix, "gcloud services enable sqladmin.googleapis.com --project acme-django-staging");
+
+        const permissions = lineOf(run, "permissions");
+        assert.match(permissions.line, /^FAIL.*compute\.networks\.create.*container\.deployments\.create/);
+        assert.equal(
+            permissions.fix,
+            "gcloud projects add-iam-policy-binding acme-django-staging --member=user:alice@example.com --role=projects/acme-django-staging/roles/djangoPlatformDeployer && " +
+                "gcloud projects add-iam-policy-binding acme-django-staging --member=user:alice@example.com --role=roles/container.developer",
+        );
+
+        const org = lineOf(run, "org-policies");
+        assert.match(org.line, /^FAIL.*storage\.publicAccessPrevention is enforced/);
+        assert.match(org.fix ?? "", /name: projects\/acme-django-staging\/policies\/storage\.publicAccessPrevention.*enforce: false.*gcloud org-policies set-policy/);
+
+        const quotas = lineOf(run, "quotas");
+        assert.match(quotas.line, /^FAIL.*europe-west1 CPUS: needs 3 .* 1 left of 8/);
+        assert.match(quotas.fix ?? "", /^gcloud beta quotas preferences create --service=compute\.googleapis\.com --quota-id=CPUS-per-project-region --preferred-value=10 --dimensions=region=europe-west1 --project=acme-django-staging/);
+
+        const kms = lineOf(run, "kms");
+        assert.match(kms.line, /^FAIL.*may not encrypt with projects\/acme-django-staging\/.*cryptoKeys\/staging/);
+        assert.equal(kms.fix, "gcloud kms keys add-iam-policy-binding staging --keyring=pulumi --location=europe-west1 --project=acme-django-staging --member=user:alice@example.com --role=roles/cloudkms.cryptoKeyEncrypterDecrypter");
+
+        const image = lineOf(run, "image");
+        assert.match(image.line, /^FAIL.*no tag 0\.1\.0/);
+        assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0 --push app");
+
+        assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);
+        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 0 passed\./);
+    });
+
+    it("--principal impersonates the service account and checks everything as it", async () => {
+        const run = await scenarios.principal;
+        assert.equal(run.code, 0, run.stderr + run.stdout);
+        const checks = checksOf(run);
+        assert.match(checks.permissions.message, new RegExp(`serviceAccount:${DEPLOYER.replace(/\./g, "\\.")} has all`));
+        assert.equal(checks["org-policies"].status, "warn");
+        assert.match(checks["org-policies"].message, /cannot decide allowed in:eu-locations/);
+        assert.equal(checks.state.status, "pass");
+        assert.equal(checks.image.status, "pass", "--image replaces the stack file's unpushed tag with the pinned digest");
+        const generate = run.requests.filter((r) => r.host === "iamcredentials.googleapis.com");
+        assert.equal(generate.length, 1);
+        assert.equal(generate[0].email, ALICE);
+        assert.match(generate[0].path, /serviceAccounts\/github-deployer%40acme-home\.iam\.gserviceaccount\.com:generateAccessToken$/);
+        const asDeployer = run.requests.filter((r) => r.host !== "iamcredentials.googleapis.com" && r.host !== "oauth2.googleapis.com");
+        assert.ok(asDeployer.length > 5);
+        assert.ok(asDeployer.every((r) => r.email === DEPLOYER), "every check ran with the deployer's token");
+    });
+
+    it("exits 3 when Google refuses the token", async () => {
+        const run = await scenarios["bad token"];
+        assert.equal(run.code, 3, run.stderr + run.stdout);
+        assert.match(run.stderr, /^preflight: Google says the access token is invalid or expired.*gcloud auth login/m);
+        assert.equal(run.stdout, "");
+    });
+
+    it("exits 3 with how to log in when there is no token and no gcloud", async () => {
+        const run = await scenarios["no credentials"];
+        assert.equal(run.code, 3, run.stderr + run.stdout);
+        assert.match(run.stderr, /no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN is not set and gcloud is not installed or not on PATH\. Fix: `gcloud auth login`.*gcloud auth application-default login/);
+        assert.equal(run.requests.length, 0);
+    });
+
+    it("exits 2 with validateConfig's messages for a bad config, before asking Google anything", async () => {
+        const run = await scenarios["bad config"];
+        assert.equal(run.code, 2, run.stderr + run.stdout);
+        assert.match(run.stderr, /Invalid stack configuration \(2 problems\)/);
+        assert.match(run.stderr, /django-platform:workload\.minReplicas: .*Fix: `pulumi config set --path workload\.minReplicas/);
+        assert.match(run.stderr, /django-platform:workload\.cpu: must be a Kubernetes CPU quantity/);
+        assert.equal(run.requests.length, 0);
+    });
+
+    it("refuses a plain-http API base that is not loopback (exit 2)", async () => {
+        const run = await scenarios["plain http to a remote host"];
+        assert.equal(run.code, 2, run.stderr + run.stdout);
+        assert.match(run.stderr, /DJANGO_PLATFORM_GOOGLE_API_BASE=http:\/\/fake-google\.example\.com:8123 is refused: plain http is allowed only to a loopback address/);
+    });
+});
+
+describe("preflight building blocks", () => {
+    it("rewrites Google URLs onto the base and accepts http only on loopback", () => {
+        assert.equal(rewriteUrl("https://compute.googleapis.com/compute/v1/projects/p?x=1", "http://127.0.0.1:8123"), "http://127.0.0.1:8123/compute.googleapis.com/compute/v1/projects/p?x=1");
+        assert.equal(rewriteUrl("https://compute.googleapis.com/compute/v1/projects/p", undefined), "https://compute.googleapis.com/compute/v1/projects/p");
+        for (const ok of ["http://127.0.0.1:1", "http://localhost:2/", "http://[::1]:3", "https://proxy.example.com"]) {
+            assert.doesNotThrow(() => checkApiBase(ok), ok);
+        }
+        for (const bad of ["http://10.0.0.1:8123", "http://example.com", "ftp://127.0.0.1", "not a url", "http://127.0.0.1:1/?q=1"]) {
+            assert.throws(() => checkApiBase(bad), { name: "ApiBaseError" }, bad);
+        }
+    });
+
+    it("turns a 401 from any API into AuthError", async () => {
+        const fake = await startFakeGoogle(emptyWorld());
+        try {
+            const client = new GoogleClient("nobody", { base: fake.base });
+            await assert.rejects(client.get("https://serviceusage.googleapis.com/v1/projects/p/services:batchGet"), (err: unknown) => err instanceof AuthError && /HTTP 401 UNAUTHENTICATED/.test((err as Error).message));
+        } finally {
+            await fake.close();
+        }
+    });
+
+    it("turns a refused connection into UnreachableError", async () => {
+        const fake = await startFakeGoogle(emptyWorld());
+        const base = fake.base;
+        await fake.close();
+        const client = new GoogleClient("t", { base });
+        await assert.rejects(client.get("https://compute.googleapis.com/compute/v1/projects/p"), (err: unknown) => err instanceof UnreachableError && /ECONNREFUSED/.test((err as Error).message));
+    });
+
+    it("tests permissions in batches of at most 100", async () => {
+        const world = emptyWorld();
+        world.tokens = { t: ALICE };
+        world.projects = { p: "1" };
+        world.missingPermissions[ALICE] = ["svc.things.get150"];
+        const fake = await startFakeGoogle(world);
+        try {
+            const wanted = Array.from({ length: 250 }, (_, i) => `svc.things.get${i}`);
+            const ctx = { client: new GoogleClient("t", { base: fake.base }), identity: { source: "test" } } as unknown as CheckContext;
+            const result = await testProjectPermissions(ctx, "p", wanted);
+            assert.ok("granted" in result);
+            assert.equal(result.granted.size, 249);
+            assert.deepEqual(fake.requests.map((r) => (r.body as { permissions: string[] }).permissions.length), [100, 100, 50]);
+        } finally {
+            await fake.close();
+        }
+    });
+
+    it("reads the token from GOOGLE_OAUTH_ACCESS_TOKEN, else from gcloud, else explains how to log in", () => {
+        assert.deepEqual(resolveToken({ GOOGLE_OAUTH_ACCESS_TOKEN: " t1 " }, () => assert.fail("gcloud must not run")), { token: "t1", source: "GOOGLE_OAUTH_ACCESS_TOKEN" });
+        assert.deepEqual(resolveToken({}, (cmd, args) => ({ status: 0, stdout: `ya29.token\n`, stderr: "", ...(cmd === "gcloud" && args.join(" ") === "auth print-access-token" ? {} : { status: 1 }) })), {
+            token: "ya29.token",
+            source: "gcloud auth print-access-token",
+        });
+        const noAccount = "ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.\nPlease run:\n\n  $ gcloud auth login\n\nto obtain new credentials.\n";
+        assert.throws(() => resolveToken({}, () => ({ status: 1, stdout: "", stderr: noAccount })), (err: unknown) => err instanceof AuthError && /active account selected.*gcloud auth login/.test((err as Error).message));
+        const enoent = Object.assign(new Error("spawn gcloud ENOENT"), { code: "ENOENT" });
+        assert.throws(() => resolveToken({}, () => ({ status: null, stdout: "", stderr: "", error: enoent })), /gcloud is not installed or not on PATH/);
+    });
+
+    it("accepts only service accounts as --principal", () => {
+        assert.equal(principalServiceAccount(`serviceAccount:${DEPLOYER}`), DEPLOYER);
+        assert.equal(principalServiceAccount(DEPLOYER), DEPLOYER);
+        for (const other of ["user:alice@example.com", "group:admins@example.com", "alice@example.com", "serviceAccount:not-an-email"]) {
+            assert.throws(() => principalServiceAccount(other), { name: "PrincipalError", message: /only a service account .* testIamPermissions only tests the caller/ }, other);
+        }
+    });
+
+    it("decides gcp.resourceLocations values it can cite and leaves curated groups undecided", () => {
+        assert.equal(locationValueMatches("in:europe-west1-locations", "europe-west1"), true);
+        assert.equal(locationValueMatches("in:europe-west1-locations", "europe-west1-b"), true);
+        assert.equal(locationValueMatches("in:europe-west1-locations", "europe-west10"), false);
+        assert.equal(locationValueMatches("europe-west1", "europe-west1"), true);
+        assert.equal(locationValueMatches("is:eu", "EU".toLowerCase()), true);
+        assert.equal(locationValueMatches("us-east1", "europe-west1"), false);
+        assert.equal(locationValueMatches("in:eu-locations", "europe-west1"), undefined);
+        const allow = (...allowedValues: string[]) => [{ values: { allowedValues } }];
+        const verdict = (rules: Parameters<typeof listVerdict>[0], loc: string) => listVerdict(rules, (v) => locationValueMatches(v, loc)).verdict;
+        assert.equal(verdict([], "europe-west1"), "allowed");
+        assert.equal(verdict(allow("in:europe-west1-locations"), "europe-west1"), "allowed");
+        assert.equal(verdict(allow("in:us-east1-locations"), "europe-west1"), "denied");
+        assert.equal(verdict(allow("in:eu-locations"), "europe-west1"), "unknown");
+        assert.equal(verdict(allow("in:us-east1-locations", "in:eu-locations"), "europe-west1"), "unknown");
+        assert.equal(verdict([{ allowAll: true }], "europe-west1"), "allowed");
+        assert.equal(verdict([{ denyAll: true }], "europe-west1"), "denied");
+        assert.equal(verdict([{ values: { deniedValues: ["in:europe-west1-locations"] } }], "europe-west1"), "denied");
+        assert.equal(verdict([{ values: { deniedValues: ["in:us-locations"] } }], "europe-west1"), "unknown");
+        assert.equal(verdict([{ values: { allowedValues: ["in:europe-west1-locations"] }, condition: { expression: "resource.matchTag('x', 'y')" } }], "europe-west1"), "unknown");
+    });
+
+    it("names Cloud Quotas ids after the metric", () => {
+        assert.equal(quotaId("region", "CPUS"), "CPUS-per-project-region");
+        assert.equal(quotaId("project", "CPUS_ALL_REGIONS"), "CPUS-ALL-REGIONS-per-project");
+        assert.equal(quotaId("project", "GLOBAL_INTERNAL_ADDRESSES"), "GLOBAL-INTERNAL-ADDRESSES-per-project");
+    });
+});

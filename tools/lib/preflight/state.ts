@@ -1,0 +1,70 @@
+/**
+ * `state`: the Pulumi state bucket (`--backend gs://…` or `PULUMI_BACKEND_URL`): does it exist, and
+ * may the identity read and write checkpoints in it?
+ *
+ * - Cloud Storage JSON API `buckets.get` (https://cloud.google.com/storage/docs/json_api/v1/buckets/get):
+ *   GET https://storage.googleapis.com/storage/v1/b/<bucket> → the bucket (`versioning.enabled`, …);
+ *   needs storage.buckets.get, which the deployer does not have: a 403 here is not an error.
+ * - `buckets.testIamPermissions` (https://cloud.google.com/storage/docs/json_api/v1/buckets/testIamPermissions):
+ *   GET https://storage.googleapis.com/storage/v1/b/<bucket>/iam/testPermissions?permissions=… →
+ *   `{"kind": "storage#testIamPermissionsResponse", "permissions": [the subset the caller has]}`.
+ * The bootstrap grants the deployer roles/storage.objectUser on the bucket (bootstrap/stateBackend.ts).
+ */
+import { describeError } from "./google";
+import type { CheckContext, CheckResult } from "./types";
+import { memberOf } from "./types";
+
+/** What `pulumi up` does with the state bucket: read, list, write and delete checkpoints and locks. */
+export const STATE_PERMISSIONS = ["storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list"] as const;
+
+/** The bucket of a `gs://bucket[/prefix]` URL. */
+export function stateBucket(url: string): string | undefined {
+    return /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(\/.*)?$/.exec(url.trim())?.[1];
+}
+
+export async function checkState(ctx: CheckContext): Promise<CheckResult> {
+    if (!ctx.backendUrl) {
+        return {
+            id: "state",
+            status: "warn",
+            message: "no Pulumi backend known (neither --backend gs://… nor PULUMI_BACKEND_URL): the state bucket was not checked; pass the bootstrap's backendUrl output",
+            fix: `npm run preflight -- --stack ${ctx.stack.stack} --backend gs://<state-bucket>`,
+        };
+    }
+    const bucket = stateBucket(ctx.backendUrl);
+    if (!bucket) {
+        return { id: "state", status: "warn", message: `backend ${ctx.backendUrl.replace(/\?.*$/, "")} is not a gs:// bucket: not checked`, fix: null };
+    }
+    const member = memberOf(ctx.identity);
+    const who = ctx.identity.member ?? "the caller";
+    const [meta, test] = await Promise.all([
+        ctx.client.get<{ name?: string; versioning?: { enabled?: boolean } }>(`https://storage.googleapis.com/storage/v1/b/${bucket}`),
+        ctx.client.get<{ permissions?: string[] }>(`https://storage.googleapis.com/storage/v1/b/${bucket}/iam/testPermissions`, { permissions: [...STATE_PERMISSIONS] }),
+    ]);
+    if (meta.status === 404 || test.status === 404) {
+        return {
+            id: "state",
+            status: "fail",
+            message: `the state bucket gs://${bucket} does not exist; the bootstrap creates it (cd bootstrap && pulumi up)`,
+            fix: `gcloud storage buckets create gs://${bucket} --uniform-bucket-level-access --public-access-prevention`,
+        };
+    }
+    if (!test.ok) {
+        return { id: "state", status: "warn", message: `could not test permissions on gs://${bucket} (${describeError(test)})`, fix: null };
+    }
+    const granted = new Set(test.body?.permissions ?? []);
+    const missing = STATE_PERMISSIONS.filter((p) => !granted.has(p));
+    if (missing.length > 0) {
+        return {
+            id: "state",
+            status: "fail",
+            message: `${who} lacks ${missing.join(", ")} on the state bucket gs://${bucket}, so pulumi up cannot read or write the stack's checkpoints`,
+            fix: `gcloud storage buckets add-iam-policy-binding gs://${bucket} --member=${member} --role=roles/storage.objectUser`,
+        };
+    }
+    const versioning = meta.ok ? (meta.body?.versioning?.enabled ? ", versioned" : ", NOT versioned (old checkpoints cannot be restored)") : "";
+    if (meta.ok && !meta.body?.versioning?.enabled) {
+        return { id: "state", status: "warn", message: `${who} can read and write gs://${bucket}${versioning}`, fix: `gcloud storage buckets update gs://${bucket} --versioning` };
+    }
+    return { id: "state", status: "pass", message: `${who} can read and write checkpoints in gs://${bucket}${versioning}`, fix: null };
+}
