@@ -166,6 +166,11 @@ const clusterSchema = z
             .regex(/^[a-z0-9][a-z0-9-]{4,62}@[a-z0-9.:-]+\.gserviceaccount\.com$/, "must be a service account email (<name>@<project>.iam.gserviceaccount.com)")
             .optional()
             .meta(ex(["gke-nodes@acme-shared.iam.gserviceaccount.com"], "Mode existing: the existing cluster's node service account; it gets roles/artifactregistry.reader on the image's repository. Unset: grant it yourself. Mode autopilot creates its own and ignores this.")),
+        rbacSecurityGroup: z
+            .string()
+            .regex(/^gke-security-groups@[a-z0-9.-]+\.[a-z]{2,63}$/, "must be the Google Group gke-security-groups@<your domain>")
+            .optional()
+            .meta(ex(["gke-security-groups@example.com"], "Google Groups for RBAC (mode autopilot): the Workspace or Cloud Identity group whose member groups Kubernetes RBAC may name. Unset: RBAC names users and service accounts only.")),
     })
     .strict()
     .prefault({});

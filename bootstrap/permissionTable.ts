@@ -137,6 +137,18 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         notes: "routers.insert lists only compute.routers.create; compute.networks.updatePolicy is in the role anyway for the subnetwork.",
     }),
     row({
+        type: "gcp:compute/firewall:Firewall",
+        kind: "resource",
+        usedBy: "components/network.ts",
+        via: "deployer-role",
+        create: ["compute.firewalls.create", "compute.networks.updatePolicy", GLOBAL_OP],
+        read: ["compute.firewalls.get"],
+        update: ["compute.firewalls.update", "compute.networks.updatePolicy", GLOBAL_OP],
+        delete: ["compute.firewalls.delete", "compute.networks.updatePolicy", GLOBAL_OP],
+        source: [tpg("compute/resource_compute_firewall.go", "POST/GET/PATCH/DELETE projects/{p}/global/firewalls[/{name}], waited on with ComputeOperationWaitTime"), COMPUTE_OPS, REST("firewalls/insert, firewalls/patch, firewalls/delete")],
+        notes: "Google's firewall reference lists compute.networks.updatePolicy beside compute.firewalls.* for insert, patch and delete (the rule changes the network's policy).",
+    }),
+    row({
         type: "gcp:compute/routerNat:RouterNat",
         kind: "resource",
         usedBy: "components/network.ts",

@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { labelsFor, restrictedContainerSecurity, restrictedPodSecurity, selectorFor } from "./kube";
+import { labelsFor, LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity, restrictedPodSecurity, selectorFor } from "./kube";
 import { dnsEgressRule } from "./networkPolicies";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -43,8 +43,18 @@ export interface CacheArgs {
     readonly transitEncryption?: boolean;
 }
 
-/** uid/gid of the `redis` user in the official image. */
-export const REDIS_UID = 999;
+/**
+ * uid/gid Redis runs as: a high id (≥ 10000, no clash with a user of the node) rather than the
+ * official image's `redis` user (999). The image runs as any uid: its entrypoint only switches
+ * users when started as root, and redis-server needs nothing but a writable /data, which fsGroup
+ * gives it (emptyDir or PVC; on an existing PVC the kubelet re-groups the files to the new fsGroup).
+ */
+export const REDIS_UID = 10999;
+/**
+ * Size of the disk-backed emptyDir holding /data when there is no PVC: a replica writes the
+ * master's RDB there during a full sync (diskless load is off by default).
+ */
+const DATA_VOLUME_MI = 1024;
 /** Redis port. */
 export const REDIS_PORT = 6379;
 /**
@@ -175,6 +185,10 @@ export class Cache extends pulumi.ComponentResource {
         const masterHost = pulumi.interpolate`${masterService}.${args.namespace}.svc.cluster.local`;
         const replicaHost = pulumi.interpolate`${replicaService}.${args.namespace}.svc.cluster.local`;
 
+        const dataOnPvc = (role: "master" | "replica") => role === "master" && persistence;
+        // The pod's ephemeral-storage limit also caps its emptyDirs: logs, plus /data when it is not on a PVC.
+        const ephemeralStorage = (role: "master" | "replica") =>
+            dataOnPvc(role) ? LOGS_EPHEMERAL_STORAGE : `${DATA_VOLUME_MI + parseInt(LOGS_EPHEMERAL_STORAGE, 10)}Mi`;
         const podSpec = (role: "master" | "replica", host?: string): k8s.types.input.core.v1.PodSpec => ({
             serviceAccountName: serviceAccount.metadata.name,
             automountServiceAccountToken: false,
@@ -199,13 +213,13 @@ export class Cache extends pulumi.ComponentResource {
                 readinessProbe: { exec: { command: ["sh", "-c", "redis-cli -h 127.0.0.1 ping | grep -q PONG"] }, periodSeconds: 5, timeoutSeconds: 2 },
                 livenessProbe: { tcpSocket: { port: "redis" }, initialDelaySeconds: 10, periodSeconds: 10 },
                 resources: {
-                    requests: { cpu: "100m", memory: `${maxMemoryMb + 64}Mi` },
-                    limits: { memory: `${maxMemoryMb + 64}Mi` },
+                    requests: { cpu: "100m", memory: `${maxMemoryMb + 64}Mi`, "ephemeral-storage": ephemeralStorage(role) },
+                    limits: { memory: `${maxMemoryMb + 64}Mi`, "ephemeral-storage": ephemeralStorage(role) },
                 },
                 securityContext: restrictedContainerSecurity(REDIS_UID),
                 volumeMounts: [{ name: "data", mountPath: "/data" }],
             }],
-            volumes: role === "master" && persistence ? [] : [{ name: "data", emptyDir: { sizeLimit: "1Gi" } }],
+            volumes: dataOnPvc(role) ? [] : [{ name: "data", emptyDir: { sizeLimit: `${DATA_VOLUME_MI}Mi` } }],
         });
 
         const masterSelector = selectorFor("cache-master", args.stack);
@@ -252,13 +266,14 @@ export class Cache extends pulumi.ComponentResource {
             metadata: { name: replicaService, namespace: args.namespace, labels: labelsFor("cache-replica", args.stack) },
             spec: { type: "ClusterIP", selector: replicaSelector, ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }] },
         }, k8sOpts);
+        // AlwaysAllow: a pod that never became ready (crash loop) may be evicted, so it cannot block a node drain.
         new k8s.policy.v1.PodDisruptionBudget(`${name}-replicas`, {
             metadata: { namespace: args.namespace, labels: labelsFor("cache-replica", args.stack) },
-            spec: { maxUnavailable: 1, selector: { matchLabels: replicaSelector } },
+            spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: replicaSelector } },
         }, k8sOpts);
         new k8s.policy.v1.PodDisruptionBudget(`${name}-master`, {
             metadata: { namespace: args.namespace, labels: labelsFor("cache-master", args.stack) },
-            spec: { maxUnavailable: 1, selector: { matchLabels: masterSelector } },
+            spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: masterSelector } },
         }, k8sOpts);
 
         const redisPort = [{ protocol: "TCP", port: REDIS_PORT }];

@@ -31,8 +31,15 @@ export interface ClusterArgs {
     readonly masterAuthorizedNetworks?: ReadonlyArray<{ readonly cidr: string; readonly name: string }>;
     /** GKE release channel. @default "REGULAR" */
     readonly releaseChannel?: "RAPID" | "REGULAR" | "STABLE";
-    /** GKE deletion protection. @default true */
+    /** GKE deletion protection; also Pulumi `protect` on the Secrets KMS key. @default true */
     readonly deletionProtection?: boolean;
+    /**
+     * Google Groups for RBAC: the Google Workspace / Cloud Identity group
+     * `gke-security-groups@<domain>` whose member groups RoleBindings may name
+     * (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac). Mode `autopilot`
+     * only. @default unset (RBAC subjects are individual Google accounts; access is granted by IAM)
+     */
+    readonly rbacSecurityGroup?: string;
     /** Namespace for the app. @default `django-<stack>` */
     readonly namespace?: string;
     /**
@@ -333,6 +340,7 @@ export class Cluster extends pulumi.ComponentResource {
             enableLegacyAbac: false,
             masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
             deletionProtection: args.deletionProtection ?? true,
+            ...(args.rbacSecurityGroup ? { authenticatorGroupsConfig: { securityGroup: args.rbacSecurityGroup } } : {}),
             resourceLabels: { "managed-by": "pulumi", app: "django-platform" },
         }, { parent: this, dependsOn: [keyGrant, nodeRole, ...grants] });
         return { cluster, grants };

@@ -68,19 +68,35 @@ export interface DatabaseArgs {
 }
 
 /**
- * Database flags required by CIS GCP Foundations 6.2.x (logging of connections, lock waits,
- * checkpoints, temp files, errors; no statement duration logging) and pgaudit.
+ * Database flags of the CIS GCP Foundations benchmark (section 6.2, Cloud SQL for PostgreSQL) and of
+ * the matching Checkov checks, which the policy pack enforces (policy/cloudSql.ts). Where the two
+ * disagree, the choice and its reason are next to the flag. log_statement, log_hostname and
+ * log_duration take effect without a server restart (PostgreSQL contexts superuser / sighup). The
+ * `log_*_stats` flags are left at PostgreSQL's default, off (Checkov CKV2_GCP_14–17).
  */
 export const CIS_DATABASE_FLAGS: ReadonlyArray<{ readonly name: string; readonly value: string }> = [
-    { name: "log_checkpoints", value: "on" },
-    { name: "log_connections", value: "on" },
-    { name: "log_disconnections", value: "on" },
-    { name: "log_lock_waits", value: "on" },
-    { name: "log_min_messages", value: "error" },
-    { name: "log_min_error_statement", value: "error" },
-    { name: "log_min_duration_statement", value: "-1" },
-    { name: "log_temp_files", value: "0" },
-    { name: "cloudsql.enable_pgaudit", value: "on" },
+    { name: "log_checkpoints", value: "on" }, // CKV_GCP_51
+    { name: "log_connections", value: "on" }, // CIS 6.2.2, CKV_GCP_52
+    { name: "log_disconnections", value: "on" }, // CIS 6.2.3, CKV_GCP_53
+    { name: "log_lock_waits", value: "on" }, // CKV_GCP_54
+    { name: "log_min_messages", value: "error" }, // CIS ("warning" or stricter), CKV_GCP_55
+    { name: "log_min_error_statement", value: "error" }, // CIS ("error" or stricter), CKV_GCP_109
+    { name: "log_min_duration_statement", value: "-1" }, // CIS 6.2.7: statement texts may hold secrets; CKV_GCP_57
+    { name: "log_temp_files", value: "0" }, // CKV_GCP_56
+    { name: "cloudsql.enable_pgaudit", value: "on" }, // CIS 6.2.8, CKV_GCP_110
+    // CIS: "ddl" (schema changes: migrations); Checkov CKV_GCP_111 also accepts "mod"/"all", which
+    // would log every INSERT/UPDATE with its values (password hashes, sessions, personal data).
+    { name: "log_statement", value: "ddl" },
+    // Checkov CKV_GCP_108 wants "on". Off: each connection would wait for a reverse DNS lookup of
+    // the client ("might impose a non-negligible performance penalty", PostgreSQL docs,
+    // runtime-config-logging, log_hostname), whose name — a pod, the Auth Proxy — says nothing that
+    // the address log_connections already logs does not. PostgreSQL's default, set explicitly.
+    { name: "log_hostname", value: "off" },
+    // Checkov CKV2_GCP_13 wants "on": "the duration of every completed statement" (PostgreSQL docs,
+    // log_duration), a log line per query without its text (log_statement is ddl), so log volume
+    // and cost grow with traffic. Query Insights records per-query latency instead. Off,
+    // PostgreSQL's default, set explicitly.
+    { name: "log_duration", value: "off" },
 ];
 
 /** The instance property holding the disk size, which auto-resize owns after creation. */

@@ -51,6 +51,15 @@ export function restrictedContainerSecurity(uid: number): k8s.types.input.core.v
     };
 }
 
+/**
+ * Ephemeral storage (requested and limited) of a container whose root filesystem is read-only and
+ * whose scratch space is memory-backed: only its logs use node disk, and the kubelet rotates those
+ * at 5 files of 10 MiB (`containerLogMaxFiles`, `containerLogMaxSize` defaults), so 128 MiB leaves
+ * room for the rotation. Set explicitly because Autopilot bills the request and, without one,
+ * applies its own default; a limit makes a runaway writer evict its own pod, not fill the node.
+ */
+export const LOGS_EPHEMERAL_STORAGE = "128Mi";
+
 /** The Cloud SQL Auth Proxy v2 image, pinned. */
 export const CLOUD_SQL_PROXY_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3";
 
@@ -71,7 +80,10 @@ export function cloudSqlProxySidecar(instanceConnectionName: pulumi.Input<string
         ports: [{ name: "proxy-health", containerPort: 9090 }],
         startupProbe: { httpGet: { path: "/startup", port: "proxy-health" }, periodSeconds: 1, failureThreshold: 60 },
         livenessProbe: { httpGet: { path: "/liveness", port: "proxy-health" }, periodSeconds: 10, failureThreshold: 3 },
-        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "128Mi" } },
+        resources: {
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+            limits: { memory: "128Mi", "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+        },
         securityContext: restrictedContainerSecurity(PROXY_UID),
     };
 }

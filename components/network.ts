@@ -4,6 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 /** The private services access range of a created VPC, apart from the subnet, pods, services and control plane ranges. */
 export const DEFAULT_PRIVATE_SERVICES_CIDR = "10.99.0.0/20";
 
+/**
+ * Priority of the VPC's explicit deny-all ingress rule: just above the implied deny (65535), below
+ * every allow rule GKE creates (1000).
+ */
+export const DENY_ALL_INGRESS_PRIORITY = 65534;
+
 /** Arguments of {@link Network}. */
 export interface NetworkArgs {
     /** GCP project id. */
@@ -41,9 +47,10 @@ export interface NetworkArgs {
 }
 
 /**
- * The VPC the platform lives in: subnet with pod/service secondary ranges (VPC-native GKE),
- * private services access for Cloud SQL and Memorystore private IPs, and Cloud NAT so private
- * nodes reach the internet without public IPs (the in-cluster Redis image comes from Docker Hub).
+ * The VPC the platform lives in: subnet with pod/service secondary ranges (VPC-native GKE), a
+ * logged deny-all ingress firewall rule beneath GKE's own rules, private services access for Cloud
+ * SQL and Memorystore private IPs, and Cloud NAT so private nodes reach the internet without public
+ * IPs (the in-cluster Redis image comes from Docker Hub).
  * In mode `existing` nothing is created: the VPC, subnet and private services range are looked up
  * by name, and the VPC must already give private nodes a way to pull images (Cloud NAT, or images
  * mirrored into Artifact Registry).
@@ -103,6 +110,22 @@ export class Network extends pulumi.ComponentResource {
                     { rangeName: this.servicesRangeName, ipCidrRange: args.servicesCidr ?? "10.30.0.0/20" },
                 ],
                 logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
+            }, { parent: this });
+            // The VPC's own deny-all ingress rule, logged. It changes no traffic: the implied rule
+            // (priority 65535) already denies all ingress, and the allow rules GKE creates for the
+            // control plane, node/pod traffic and load-balancer health checks (priority 1000) win over
+            // it, since a lower number is a higher priority (https://cloud.google.com/vpc/docs/firewalls,
+            // https://cloud.google.com/kubernetes-engine/docs/concepts/firewall-rules). Unlike the
+            // implied rule it is declared and logs what it denies (CKV2_GCP_18).
+            new gcp.compute.Firewall(`${name}-deny-all-ingress`, {
+                project: args.project,
+                network: vpc.id,
+                description: "Deny and log all ingress not allowed by a higher-priority rule (managed by Pulumi)",
+                direction: "INGRESS",
+                priority: DENY_ALL_INGRESS_PRIORITY,
+                sourceRanges: ["0.0.0.0/0"],
+                denies: [{ protocol: "all" }],
+                logConfig: { metadata: "INCLUDE_ALL_METADATA" },
             }, { parent: this });
             const router = new gcp.compute.Router(`${name}-router`, {
                 project: args.project,

@@ -102,6 +102,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             namespace: cfg.cluster.namespace,
             images: [cfg.image, cfg.cache.image],
             nodeServiceAccount: cfg.cluster.nodeServiceAccount,
+            rbacSecurityGroup: cfg.cluster.rbacSecurityGroup,
         }, child);
         const namespace = this.cluster.namespace;
         const webSelector = selectorFor("web", stack);

@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { POD_IP_VARIABLE } from "./appEnv";
-import { restrictedContainerSecurity } from "./kube";
+import { LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity } from "./kube";
 
 type Container = k8s.types.input.core.v1.Container;
 
@@ -174,8 +174,8 @@ export function webContainer(image: string, sources: EnvSources, sizing: { cpu: 
         readinessProbe: { ...probe(READINESS_PATH), ...READINESS_PROBE_TIMING },
         lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         resources: {
-            requests: { cpu: sizing.cpu, memory: sizing.memory },
-            limits: { memory: sizing.memory },
+            requests: { cpu: sizing.cpu, memory: sizing.memory, "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+            limits: { memory: sizing.memory, "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
         },
         securityContext: restrictedContainerSecurity(APP_UID),
         volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
@@ -189,7 +189,10 @@ export function jobContainer(name: string, image: string, command: string[], sou
         image,
         command,
         envFrom: envFrom(sources),
-        resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+        resources: {
+            requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+            limits: { memory: "512Mi", "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+        },
         securityContext: restrictedContainerSecurity(APP_UID),
         volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
     };

@@ -213,7 +213,8 @@ export class Workload extends pulumi.ComponentResource {
 
         new k8s.policy.v1.PodDisruptionBudget(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
-            spec: { maxUnavailable: 1, selector: { matchLabels: webSelector } },
+            // AlwaysAllow: a pod that never became ready (crash loop) may be evicted, so it cannot block a node drain.
+            spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: webSelector } },
         }, k8sOpts);
 
         for (const [role, spec] of Object.entries(buildNetworkPolicies({

@@ -1,6 +1,6 @@
 /**
- * Cloud SQL for PostgreSQL: private IP only, TLS, backups, HA and deletion protection in production,
- * the CIS logging flags and Query Insights.
+ * Cloud SQL for PostgreSQL: a supported major version, private IP only, TLS, backups, HA and
+ * deletion protection in production, the CIS logging flags and Query Insights.
  */
 import * as gcp from "@pulumi/gcp";
 import type { ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
@@ -25,6 +25,7 @@ export const sqlInstanceDisablesPublicIp = instancePolicy({
     description: "Cloud SQL must have no public IPv4 address and must be reachable on a private network (CIS GCP 6.6).",
     severity: "critical",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_60"],
     remediationSteps: "Set settings.ipConfiguration.ipv4Enabled: false and privateNetwork to the VPC (after the private services access connection).",
 }, (instance, _args, report) => {
     const ip = read(() => instance.settings?.ipConfiguration);
@@ -46,6 +47,7 @@ export const sqlInstanceForbidsOpenAuthorizedNetworks = instancePolicy({
     description: "Cloud SQL authorized networks must not include the whole internet (a CIDR ending in /0).",
     severity: "critical",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_11"],
     remediationSteps: "Remove the authorized network; connect through the private IP or the Cloud SQL Auth Proxy.",
 }, (instance, _args, report) => {
     const networks = knownItems(read(() => instance.settings?.ipConfiguration?.authorizedNetworks));
@@ -62,9 +64,10 @@ const DEFAULT_SSL_MODES = ["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRE
 
 export const sqlInstanceRequiresSsl = instancePolicy({
     name: "sql-instance-requires-ssl",
-    description: "Cloud SQL must refuse unencrypted connections (settings.ipConfiguration.sslMode, CIS GCP 6.4).",
+    description: "Cloud SQL must refuse unencrypted connections (settings.ipConfiguration.sslMode, CIS GCP 6.4): ENCRYPTED_ONLY for the direct private-IP connector, which has no client certificate, or TRUSTED_CLIENT_CERTIFICATE_REQUIRED.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_6"],
     remediationSteps: "Set sslMode ENCRYPTED_ONLY (direct private IP, sslmode=require) or TRUSTED_CLIENT_CERTIFICATE_REQUIRED (Auth Proxy).",
     configSchema: {
         properties: { allowedSslModes: stringList(DEFAULT_SSL_MODES, "Accepted values of settings.ipConfiguration.sslMode.") },
@@ -82,6 +85,7 @@ export const sqlInstanceEnablesBackups = instancePolicy({
     description: "Cloud SQL must take automated backups.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_14"],
     remediationSteps: "Set settings.backupConfiguration.enabled: true (with a startTime outside peak hours).",
 }, (instance, _args, report) => {
     requireValue(report, "settings.backupConfiguration.enabled", read(() => instance.settings?.backupConfiguration?.enabled), true);
@@ -150,6 +154,11 @@ const POSTGRES_DEFAULTS: Readonly<Record<string, string>> = {
     "log_min_duration_statement": "-1",
     "log_temp_files": "-1",
     "cloudsql.enable_pgaudit": "off",
+    "log_statement": "none",
+    "log_parser_stats": "off",
+    "log_planner_stats": "off",
+    "log_executor_stats": "off",
+    "log_statement_stats": "off",
 };
 
 /** The effective value of a database flag (lower-cased), or UNKNOWN when the flags are not known. */
@@ -190,6 +199,7 @@ export const sqlInstanceLogsConnections = flagPolicy({
     description: "Cloud SQL must log connections and disconnections (log_connections, log_disconnections on; CIS GCP 6.2.2/6.2.3).",
     severity: "medium",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_52", "CKV_GCP_53"],
     remediationSteps: FLAG_REMEDIATION,
 }, { "log_connections": ["on"], "log_disconnections": ["on"] });
 
@@ -198,6 +208,7 @@ export const sqlInstanceLogsCheckpointsAndLockWaits = flagPolicy({
     description: "Cloud SQL must log checkpoints and lock waits (log_checkpoints, log_lock_waits on).",
     severity: "low",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_51", "CKV_GCP_54"],
     remediationSteps: FLAG_REMEDIATION,
 }, { "log_checkpoints": ["on"], "log_lock_waits": ["on"] });
 
@@ -206,6 +217,7 @@ export const sqlInstanceSetsLogSeverityFlags = flagPolicy({
     description: "Cloud SQL must log at warning or stricter and log failing statements (log_min_messages, log_min_error_statement; CIS GCP 6.2.4/6.2.5).",
     severity: "low",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_55", "CKV_GCP_109"],
     remediationSteps: "Leave log_min_messages at warning (or error) and log_min_error_statement at error.",
 }, { "log_min_messages": ["warning", "error"], "log_min_error_statement": ["error"] });
 
@@ -214,6 +226,7 @@ export const sqlInstanceDisablesStatementDurationLogging = flagPolicy({
     description: "Cloud SQL must not log statements by duration (log_min_duration_statement -1): they may contain secrets (CIS GCP 6.2.7).",
     severity: "medium",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_57"],
     remediationSteps: "Remove log_min_duration_statement from settings.databaseFlags or set it to \"-1\"; use Query Insights instead.",
 }, { "log_min_duration_statement": ["-1"] });
 
@@ -222,6 +235,7 @@ export const sqlInstanceLogsTempFiles = flagPolicy({
     description: "Cloud SQL must log all temporary files (log_temp_files 0).",
     severity: "low",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_56"],
     remediationSteps: "Add { name: \"log_temp_files\", value: \"0\" } to settings.databaseFlags.",
 }, { "log_temp_files": ["0"] });
 
@@ -230,8 +244,70 @@ export const sqlInstanceEnablesPgaudit = flagPolicy({
     description: "Cloud SQL must enable pgAudit (cloudsql.enable_pgaudit on; CIS GCP 6.2.8).",
     severity: "low",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_110"],
     remediationSteps: "Add { name: \"cloudsql.enable_pgaudit\", value: \"on\" } to settings.databaseFlags.",
 }, { "cloudsql.enable_pgaudit": ["on"] });
+
+/**
+ * Statement logging: `ddl` logs every CREATE/ALTER/DROP — schema changes, i.e. the migrations and
+ * anything else that changes the database's structure — and no data. `mod` and `all` (which
+ * Checkov CKV_GCP_111 also accepts) would log every INSERT/UPDATE with its literals: password
+ * hashes, session data, personal data. CIS GCP Foundations recommends `ddl` ("log_statement set
+ * appropriately").
+ */
+export const sqlInstanceLogsDdlStatements = flagPolicy({
+    name: "sql-instance-logs-ddl-statements",
+    description: "Cloud SQL must log schema changes (log_statement ddl), and not data-changing statements, whose literals would put personal data and secrets in the logs.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_111"],
+    remediationSteps: "Add { name: \"log_statement\", value: \"ddl\" } to settings.databaseFlags (components/database.ts CIS_DATABASE_FLAGS).",
+}, { "log_statement": ["ddl"] });
+
+/**
+ * The `log_*_stats` flags write parser, planner and executor statistics for every statement: a
+ * profiling aid whose volume and overhead scale with traffic (Checkov CKV2_GCP_14–17: "off").
+ * PostgreSQL's default is off.
+ */
+export const sqlInstanceDisablesStatisticsLogging = flagPolicy({
+    name: "sql-instance-disables-statistics-logging",
+    description: "Cloud SQL must not log per-statement performance statistics (log_parser_stats, log_planner_stats, log_executor_stats, log_statement_stats off): a log line per statement, with overhead on each.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV2_GCP_14", "CKV2_GCP_15", "CKV2_GCP_16", "CKV2_GCP_17"],
+    remediationSteps: "Remove the log_*_stats flags from settings.databaseFlags (the default is off), or set them to \"off\"; profile with Query Insights instead.",
+}, { "log_parser_stats": ["off"], "log_planner_stats": ["off"], "log_executor_stats": ["off"], "log_statement_stats": ["off"] });
+
+const DEFAULT_MINIMUM_POSTGRES = 16;
+
+/**
+ * The major version floor. Checkov CKV_GCP_79 accepts only the latest (POSTGRES_18); the pack
+ * accepts every version from 16, the ones the platform's config offers (`database.version`). The
+ * PostgreSQL project supports a major version for five years
+ * (https://www.postgresql.org/support/versioning/): 14 until November 2026, 15 until November 2027,
+ * 16 until November 2028. A new instance on 16 or later has at least two years of fixes before a
+ * major upgrade, which takes planning; an older one is out of fixes (14) or close to it.
+ */
+export const sqlInstanceUsesSupportedMajorVersion = instancePolicy({
+    name: "sql-instance-uses-supported-major-version",
+    description: "Cloud SQL for PostgreSQL must run a major version the platform supports (16 or later by default): older majors are at or near the end of PostgreSQL's security fixes.",
+    severity: "medium",
+    enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_79"],
+    remediationSteps: "Set databaseVersion to POSTGRES_16 or later (`pulumi config set --path database.version POSTGRES_18`); an existing instance needs a major version upgrade (test it on a clone first).",
+    configSchema: {
+        properties: {
+            minimumMajorVersion: { type: "integer", minimum: 9, default: DEFAULT_MINIMUM_POSTGRES, description: "Lowest accepted PostgreSQL major version." },
+        },
+    },
+}, (instance, args, report) => {
+    const { minimumMajorVersion } = configOf(args, { minimumMajorVersion: DEFAULT_MINIMUM_POSTGRES });
+    const version = knownString(read(() => instance.databaseVersion));
+    const match = /^POSTGRES_(\d+)(?:_\d+)?$/.exec(version ?? "");
+    if (match !== null && Number(match[1]) < minimumMajorVersion) {
+        report(`databaseVersion is ${version}; use POSTGRES_${minimumMajorVersion} or later.`);
+    }
+});
 
 export const sqlInstanceEnablesQueryInsights = instancePolicy({
     name: "sql-instance-enables-query-insights",

@@ -54,6 +54,7 @@ export const gkeClusterUsesPrivateNodes = clusterPolicy({
     description: "GKE nodes must have no public IP addresses (private nodes; egress through Cloud NAT).",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_25", "CKV_GCP_64"],
     remediationSteps: "Set privateClusterConfig.enablePrivateNodes: true and give the VPC a Cloud NAT.",
 }, (cluster, _args, report) => {
     requireValue(report, "privateClusterConfig.enablePrivateNodes", read(() => cluster.privateClusterConfig?.enablePrivateNodes), true);
@@ -77,6 +78,7 @@ export const gkeClusterRestrictsControlPlaneAccess = clusterPolicy({
     description: "The GKE control plane must not be reachable from the whole internet by IP: the DNS-based endpoint (IAM-checked) is fine; the public IP endpoint needs master authorized networks without 0.0.0.0/0, or must be off.",
     severity: "critical",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_18", "CKV_GCP_20"],
     remediationSteps: "Reach the control plane through the DNS-based endpoint (controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic: true; access checked by IAM) and keep the IP endpoint closed: masterAuthorizedNetworksConfig.cidrBlocks with your office ranges only (never 0.0.0.0/0), privateClusterConfig.enablePrivateEndpoint: true, or controlPlaneEndpointsConfig.ipEndpointsConfig.enabled: false.",
 }, (cluster, _args, report) => {
     if (read(() => cluster.controlPlaneEndpointsConfig?.ipEndpointsConfig?.enabled) === false) {
@@ -126,6 +128,7 @@ export const gkeNodesUseGkeMetadataServer = nodePolicy({
     description: "Standard GKE nodes must run the GKE metadata server, which hides node credentials from pods (Workload Identity).",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_69"],
     remediationSteps: "Set nodeConfig.workloadMetadataConfig.mode: GKE_METADATA on the cluster's default pool and every node pool.",
 }, (nodeConfig, where, report) => {
     requireValue(report, `${where}.workloadMetadataConfig.mode`, read(() => nodeConfig?.workloadMetadataConfig?.mode), "GKE_METADATA");
@@ -136,6 +139,7 @@ export const gkeNodesUseShieldedSecureBoot = nodePolicy({
     description: "Standard GKE nodes must be shielded VMs with secure boot and integrity monitoring.",
     severity: "medium",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_68", "CKV_GCP_72"],
     remediationSteps: "Set nodeConfig.shieldedInstanceConfig { enableSecureBoot: true, enableIntegrityMonitoring: true }.",
 }, (nodeConfig, where, report) => {
     const secureBoot = read(() => nodeConfig?.shieldedInstanceConfig?.enableSecureBoot);
@@ -152,6 +156,7 @@ export const gkeClusterEnablesShieldedNodes = clusterPolicy({
     description: "GKE must keep shielded nodes on (node identity is verified before it joins).",
     severity: "medium",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_71"],
     remediationSteps: "Remove enableShieldedNodes: false (the default is true).",
 }, (cluster, _args, report) => {
     if (read(() => cluster.enableShieldedNodes) === false) {
@@ -164,6 +169,7 @@ export const gkeClusterDisablesLegacyAbac = clusterPolicy({
     description: "GKE must not enable legacy ABAC, which bypasses RBAC.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_7"],
     remediationSteps: "Remove enableLegacyAbac (or set it to false).",
 }, (cluster, _args, report) => {
     if (read(() => cluster.enableLegacyAbac) === true) {
@@ -176,6 +182,7 @@ export const gkeClusterDisablesClientCertificate = clusterPolicy({
     description: "GKE must not issue a client certificate (a non-revocable admin credential).",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_13"],
     remediationSteps: "Remove masterAuth.clientCertificateConfig.issueClientCertificate: true; authenticate with gke-gcloud-auth-plugin.",
 }, (cluster, _args, report) => {
     if (read(() => cluster.masterAuth?.clientCertificateConfig?.issueClientCertificate) === true) {
@@ -190,6 +197,7 @@ export const gkeClusterSetsReleaseChannel = clusterPolicy({
     description: "GKE should follow a release channel so security patches arrive automatically.",
     severity: "medium",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_70"],
     remediationSteps: "Set releaseChannel.channel to REGULAR (or STABLE).",
 }, (cluster, _args, report) => {
     const channel = read(() => cluster.releaseChannel?.channel);
@@ -206,6 +214,7 @@ export const gkeClusterEnforcesNetworkPolicy = clusterPolicy({
     description: "GKE must enforce NetworkPolicies (Dataplane V2 or the network policy add-on), or our default-deny policies do nothing.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_12"],
     remediationSteps: "Set datapathProvider: ADVANCED_DATAPATH (Dataplane V2; Autopilot has it) or networkPolicy.enabled: true.",
 }, (cluster, _args, report) => {
     if (isAutopilot(cluster)) {
@@ -223,6 +232,7 @@ export const gkeClusterIsVpcNative = clusterPolicy({
     description: "GKE should be VPC-native (alias IPs) so pod traffic is subject to VPC firewalls and private services access.",
     severity: "medium",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_23"],
     remediationSteps: "Set ipAllocationPolicy with the subnet's secondary ranges for pods and services (networkingMode VPC_NATIVE).",
 }, (cluster, _args, report) => {
     const mode = read(() => cluster.networkingMode);
@@ -238,6 +248,7 @@ export const gkeClusterEnablesLoggingAndMonitoring = clusterPolicy({
     description: "GKE must send logs and metrics to Cloud Logging and Cloud Monitoring.",
     severity: "medium",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_1", "CKV_GCP_8"],
     remediationSteps: "Remove loggingService/monitoringService \"none\" and keep loggingConfig.enableComponents non-empty.",
 }, (cluster, _args, report) => {
     for (const field of ["loggingService", "monitoringService"] as const) {
@@ -256,6 +267,7 @@ export const gkeClusterDisablesAlphaFeatures = clusterPolicy({
     description: "GKE must not be an alpha cluster (no upgrades, no SLA, deleted after 30 days).",
     severity: "medium",
     enforcementLevel: "mandatory",
+    covers: ["CKV2_GCP_19"],
     remediationSteps: "Remove enableKubernetesAlpha.",
 }, (cluster, _args, report) => {
     if (read(() => cluster.enableKubernetesAlpha) === true) {
@@ -273,6 +285,7 @@ export const gkeNodesUseDedicatedServiceAccount = tokenPolicy({
     description: "GKE nodes must run as a dedicated least-privilege service account, never the Compute Engine default account (editor on the project).",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV2_GCP_1"],
     remediationSteps: "Create a service account with roles/container.defaultNodeServiceAccount and set it in clusterAutoscaling.autoProvisioningDefaults.serviceAccount (Autopilot) or nodeConfig.serviceAccount.",
 }, [CLUSTER, NODE_POOL], (props, args, report) => {
     const enableAutopilot = read(() => props.enableAutopilot);
@@ -305,5 +318,148 @@ export const gkeClusterEncryptsSecretsWithKms = clusterPolicy({
         report(`databaseEncryption.state is ${show(state)}; set it to ENCRYPTED with a KMS keyName.`);
     } else if (state === "ENCRYPTED" && (isUnset(key) || key === "")) {
         report("databaseEncryption.keyName is unset; name the KMS key.");
+    }
+});
+
+type NodeManagement = { autoRepair?: boolean; autoUpgrade?: boolean } | null | undefined;
+
+/** Reports `autoRepair` / `autoUpgrade` turned off (both default to true when unset). */
+function reportManagement(report: ReportViolation, where: string, management: NodeManagement): void {
+    const effect = { autoRepair: "broken nodes are not replaced", autoUpgrade: "the nodes miss security patches" } as const;
+    for (const field of ["autoRepair", "autoUpgrade"] as const) {
+        if (read(() => management?.[field]) === false) {
+            report(`${where}.${field} is false: ${effect[field]}; remove it (the default is true).`);
+        }
+    }
+}
+
+/**
+ * Node auto-repair and auto-upgrade (CIS GKE 5.5.2/5.5.3): both default to true in the provider
+ * (hashicorp/terraform-provider-google, google/services/container/resource_container_node_pool.go,
+ * `management.auto_repair` / `auto_upgrade`, `Default: true`), so only an explicit false is
+ * reported; Checkov CKV_GCP_9/10 also fail an unset block. Autopilot has no node pools of ours.
+ */
+export const gkeNodesEnableAutoRepairAndUpgrade = tokenPolicy({
+    name: "gke-nodes-enable-auto-repair-and-upgrade",
+    description: "Standard GKE node pools must keep auto-repair and auto-upgrade on, so broken nodes are replaced and nodes get security patches with the control plane.",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_9", "CKV_GCP_10"],
+    remediationSteps: "Remove management.autoRepair/autoUpgrade: false (both default to true) from the gcp.container.NodePool, the cluster's nodePools and clusterAutoscaling.autoProvisioningDefaults.management.",
+}, [CLUSTER, NODE_POOL], (props, args, report) => {
+    if (args.type === NODE_POOL) {
+        reportManagement(report, "management", read(() => props.management) as NodeManagement);
+        return;
+    }
+    const autopilot = read(() => props.enableAutopilot);
+    if (autopilot === true || isUnknown(autopilot)) {
+        return;
+    }
+    knownItems(read(() => props.nodePools as { name?: string; management?: NodeManagement }[] | undefined)).forEach((nodePool, index) => {
+        reportManagement(report, `nodePools[${index}].management`, read(() => nodePool.management) as NodeManagement);
+    });
+    const defaults = read(() => props.clusterAutoscaling?.autoProvisioningDefaults?.management) as NodeManagement;
+    reportManagement(report, "clusterAutoscaling.autoProvisioningDefaults.management", isUnknown(defaults) ? undefined : defaults);
+});
+
+const PROJECT_SINGLETON_POLICY_ENFORCE = "PROJECT_SINGLETON_POLICY_ENFORCE";
+
+/**
+ * Binary Authorization: with `evaluationMode: PROJECT_SINGLETON_POLICY_ENFORCE` (Autopilot supports
+ * it; the deprecated `enabled` conflicts with `enableAutopilot` in the provider's schema) every pod
+ * is admitted against the project's Binary Authorization policy. The project's default policy
+ * allows every image, so turning it on blocks nothing by itself: it is the switch that lets the
+ * project restrict images later. Hence advisory.
+ */
+export const gkeClusterEnablesBinaryAuthorization = clusterPolicy({
+    name: "gke-cluster-enables-binary-authorization",
+    description: "GKE should admit pods through Binary Authorization (evaluationMode PROJECT_SINGLETON_POLICY_ENFORCE), so the project's policy can restrict which images run without touching the cluster.",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_66"],
+    remediationSteps: "Enable binaryauthorization.googleapis.com in the project, set binaryAuthorization.evaluationMode: PROJECT_SINGLETON_POLICY_ENFORCE, then narrow the project's policy (gcp.binaryauthorization.Policy: e.g. only images from your Artifact Registry).",
+}, (cluster, _args, report) => {
+    const mode = read(() => cluster.binaryAuthorization?.evaluationMode);
+    const enabled = read(() => cluster.binaryAuthorization?.enabled);
+    if (isUnknown(mode) || isUnknown(enabled) || mode === PROJECT_SINGLETON_POLICY_ENFORCE || (isUnset(mode) && enabled === true)) {
+        return;
+    }
+    report(`binaryAuthorization.evaluationMode is ${show(mode)}; set it to ${PROJECT_SINGLETON_POLICY_ENFORCE}.`);
+});
+
+/**
+ * Intranode visibility routes pod-to-pod traffic on one node through the VPC, so flow logs and
+ * firewall rules see it. Standard clusters only: the provider refuses `enable_intranode_visibility`
+ * together with `enable_autopilot` (hashicorp/terraform-provider-google,
+ * google/services/container/resource_container_cluster.go: `ConflictsWith: []string{"enable_autopilot"}`).
+ */
+export const gkeClusterEnablesIntranodeVisibility = clusterPolicy({
+    name: "gke-cluster-enables-intranode-visibility",
+    description: "Standard GKE clusters should enable intranode visibility, so traffic between pods on the same node shows in VPC flow logs (Autopilot clusters cannot set it and are skipped).",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_61"],
+    remediationSteps: "Set enableIntranodeVisibility: true on the Standard cluster (and logConfig on its subnet, see compute-subnetwork-enables-flow-logs).",
+}, (cluster, _args, report) => {
+    if (!isAutopilot(cluster)) {
+        requireValue(report, "enableIntranodeVisibility", read(() => cluster.enableIntranodeVisibility), true);
+    }
+});
+
+/**
+ * Google Groups for RBAC (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac):
+ * RoleBindings may name Google Groups only when the cluster names the Workspace / Cloud Identity
+ * group `gke-security-groups@<domain>` that contains them. Advisory: the platform grants cluster
+ * access through IAM (roles/container.*), and the group needs a Workspace domain.
+ */
+export const gkeClusterUsesGoogleGroupsForRbac = clusterPolicy({
+    name: "gke-cluster-uses-google-groups-for-rbac",
+    description: "GKE should enable Google Groups for RBAC (authenticatorGroupsConfig.securityGroup gke-security-groups@<domain>), so Kubernetes RBAC is granted to groups rather than to individual users.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_65"],
+    remediationSteps: "Create the Google Group gke-security-groups@<your domain>, make the groups you bind in RBAC its members, and set authenticatorGroupsConfig.securityGroup to it (ClusterArgs.rbacSecurityGroup in components/cluster.ts).",
+}, (cluster, _args, report) => {
+    const group = read(() => cluster.authenticatorGroupsConfig?.securityGroup);
+    if (isUnknown(group)) {
+        return;
+    }
+    if (typeof group !== "string" || group === "") {
+        report("authenticatorGroupsConfig.securityGroup is unset: RBAC can only be granted to individual users; name the gke-security-groups@<domain> group.");
+    } else if (!group.toLowerCase().startsWith("gke-security-groups@")) {
+        report(`authenticatorGroupsConfig.securityGroup is ${show(group)}; GKE only reads a group named gke-security-groups@<domain>.`);
+    }
+});
+
+export const gkeClusterSetsResourceLabels = clusterPolicy({
+    name: "gke-cluster-sets-resource-labels",
+    description: "GKE clusters should carry resource labels, which billing exports and inventories use to tell who owns the cluster.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_21"],
+    remediationSteps: "Set resourceLabels, e.g. { \"managed-by\": \"pulumi\", app: \"django-platform\" }.",
+}, (cluster, _args, report) => {
+    const labels = read(() => cluster.resourceLabels);
+    if (!isUnknown(labels) && (isUnset(labels) || Object.keys(labels).length === 0)) {
+        report(`resourceLabels is ${isUnset(labels) ? "unset" : "empty"}; label the cluster (owner, app).`);
+    }
+});
+
+/**
+ * Node pools declared inside the cluster "cannot be removed without re-creating the cluster" (the
+ * provider's documentation, quoted by Checkov's GKEDontUseNodePools.py, CKV_GCP_123); separate
+ * gcp.container.NodePool resources can be added and removed alone.
+ */
+export const gkeClusterAvoidsInlineNodePools = clusterPolicy({
+    name: "gke-cluster-avoids-inline-node-pools",
+    description: "Standard GKE clusters should declare their node pools as gcp.container.NodePool resources: a pool in the cluster's nodePools cannot be removed without recreating the cluster.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_123"],
+    remediationSteps: "Move each nodePools entry to a gcp.container.NodePool (with removeDefaultNodePool: true and initialNodeCount: 1 on the cluster).",
+}, (cluster, _args, report) => {
+    const pools = read(() => cluster.nodePools);
+    if (!isUnknown(pools) && Array.isArray(pools) && pools.length > 0) {
+        report(`nodePools declares ${pools.length} node pool(s) inside the cluster; removing one would recreate the cluster. Use gcp.container.NodePool resources.`);
     }
 });

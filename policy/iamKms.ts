@@ -1,35 +1,134 @@
 /**
- * IAM and KMS: least privilege for service accounts, Workload Identity bound to one Kubernetes
- * service account, no service account keys, key rotation and no public KMS access.
+ * IAM and KMS: no basic roles, no impersonation roles on the project, no grants to the default
+ * service accounts, least privilege for service accounts, Workload Identity bound to one Kubernetes
+ * service account, no service account keys; key rotation, protected keys and no public KMS access.
+ * IAM members, bindings and authoritative `*IAMPolicy` resources are all read.
  */
 import * as gcp from "@pulumi/gcp";
-import { configOf, stringList, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
+import { configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, productionStacksSchema, stringList, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
 import { membersOf, PUBLIC_MEMBERS, roleOf } from "./lib/iam";
 import { isUnknown, isUnset, knownString, read, show } from "./lib/values";
 
-const PROJECT_IAM_TYPES = [typeTokenOf(gcp.projects.IAMMember), typeTokenOf(gcp.projects.IAMBinding)];
+const PROJECT_IAM_TYPES = [typeTokenOf(gcp.projects.IAMMember), typeTokenOf(gcp.projects.IAMBinding), typeTokenOf(gcp.projects.IAMPolicy)];
 const SERVICE_ACCOUNT_IAM_TYPES = [typeTokenOf(gcp.serviceaccount.IAMMember), typeTokenOf(gcp.serviceaccount.IAMBinding)];
 const KMS_IAM_TYPES = [
-    typeTokenOf(gcp.kms.CryptoKeyIAMMember), typeTokenOf(gcp.kms.CryptoKeyIAMBinding),
-    typeTokenOf(gcp.kms.KeyRingIAMMember), typeTokenOf(gcp.kms.KeyRingIAMBinding),
+    typeTokenOf(gcp.kms.CryptoKeyIAMMember), typeTokenOf(gcp.kms.CryptoKeyIAMBinding), typeTokenOf(gcp.kms.CryptoKeyIAMPolicy),
+    typeTokenOf(gcp.kms.KeyRingIAMMember), typeTokenOf(gcp.kms.KeyRingIAMBinding), typeTokenOf(gcp.kms.KeyRingIAMPolicy),
+];
+/** Every IAM resource type of the services this platform uses: the project and each resource. */
+const ALL_IAM_TYPES = [
+    ...PROJECT_IAM_TYPES,
+    ...SERVICE_ACCOUNT_IAM_TYPES, typeTokenOf(gcp.serviceaccount.IAMPolicy),
+    ...KMS_IAM_TYPES,
+    typeTokenOf(gcp.storage.BucketIAMMember), typeTokenOf(gcp.storage.BucketIAMBinding), typeTokenOf(gcp.storage.BucketIAMPolicy),
+    typeTokenOf(gcp.artifactregistry.RepositoryIamMember), typeTokenOf(gcp.artifactregistry.RepositoryIamBinding),
+    typeTokenOf(gcp.artifactregistry.RepositoryIamPolicy),
 ];
 
+/** One role and its members, from an IAM member, binding or (authoritative) policy resource. */
+interface Grant {
+    readonly role: string | undefined;
+    readonly members: string[];
+    readonly complete: boolean;
+}
+
+/**
+ * The grants of an IAM resource: one for a member or binding; one per binding of an `*IAMPolicy`,
+ * whose `policyData` is the JSON of `gcp.organizations.getIAMPolicy` (`{"bindings": [{"role",
+ * "members"}]}`). A policy not known yet (preview) or not parseable gives none.
+ */
+function grantsOf(props: Record<string, any>): Grant[] {
+    const policyData = read(() => props.policyData);
+    if (policyData === undefined) {
+        return [{ role: roleOf(props), ...membersOf(props) }];
+    }
+    if (typeof policyData !== "string" || isUnknown(policyData)) {
+        return [];
+    }
+    let parsed: { bindings?: { role?: unknown; members?: unknown }[] };
+    try {
+        parsed = JSON.parse(policyData) as typeof parsed;
+    } catch {
+        return [];
+    }
+    return (Array.isArray(parsed.bindings) ? parsed.bindings : []).map((b) => ({
+        role: typeof b.role === "string" ? b.role : undefined,
+        members: Array.isArray(b.members) ? b.members.filter((m): m is string => typeof m === "string") : [],
+        complete: true,
+    }));
+}
+
 const BASIC_ROLES = ["roles/owner", "roles/editor", "roles/viewer"];
-const IMPERSONATION_ROLES = [
-    "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator",
+/**
+ * Roles that let a principal act as, or take over, service accounts: Checkov's CKV_GCP_49 list
+ * (bridgecrewio/checkov, checkov/terraform/checks/resource/gcp/AbsGoogleImpersonationRoles.py, commit
+ * 03d5fdad8d61) less the basic roles, which project-iam-forbids-basic-roles refuses already.
+ * Service accounts (serviceAccountUser, TokenCreator, KeyAdmin, Admin, workloadIdentityUser),
+ * IAM policies (securityAdmin), and every role that runs code as a service account
+ * (cloudbuild.builds.editor, dataflow.developer, the *.serviceAgent roles…).
+ * @see https://cloud.google.com/iam/docs/best-practices-service-accounts
+ */
+const IMPERSONATION_ROLES: readonly string[] = [
+    "roles/iam.securityAdmin", "roles/iam.serviceAccountAdmin", "roles/iam.serviceAccountKeyAdmin",
+    "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.workloadIdentityUser",
+    "roles/dataflow.developer", "roles/serverless.serviceAgent", "roles/dataproc.serviceAgent", "roles/deploymentmanager.editor",
+    "roles/cloudbuild.builds.editor", "roles/aiplatform.customCodeServiceAgent", "roles/aiplatform.extensionServiceAgent",
+    "roles/aiplatform.serviceAgent", "roles/apigateway.serviceAgent", "roles/apigee.serviceAgent", "roles/appengine.serviceAgent",
+    "roles/appengineflex.serviceAgent", "roles/bigquerycontinuousquery.serviceAgent", "roles/bigquerydatatransfer.serviceAgent",
+    "roles/bigqueryspark.serviceAgent", "roles/cloudbuild.serviceAgent", "roles/cloudconfig.serviceAgent",
+    "roles/clouddeploy.serviceAgent", "roles/cloudfunctions.serviceAgent", "roles/cloudscheduler.serviceAgent",
+    "roles/cloudtasks.serviceAgent", "roles/composer.serviceAgent", "roles/compute.serviceAgent", "roles/connectors.serviceAgent",
+    "roles/dataflow.serviceAgent", "roles/eventarc.serviceAgent", "roles/integrations.serviceAgent", "roles/ml.serviceAgent",
+    "roles/notebooks.serviceAgent", "roles/pubsub.serviceAgent", "roles/run.serviceAgent", "roles/sourcerepo.serviceAgent",
+    "roles/workflows.serviceAgent", "roles/iam.serviceAccountOpenIdTokenCreator", "roles/aiplatform.colabServiceAgent",
+    "roles/backupdr.computeEngineOperator", "roles/backupdr.serviceAgent", "roles/batch.serviceAgent",
+    "roles/clouddeploymentmanager.serviceAgent", "roles/cloudtpu.serviceAgent", "roles/compute.instanceGroupManagerServiceAgent",
+    "roles/configdelivery.serviceAgent", "roles/container.serviceAgent", "roles/datapipelines.serviceAgent",
+    "roles/dataplex.serviceAgent", "roles/dataprep.serviceAgent", "roles/dataproc.hubAgent",
+    "roles/firebaseapphosting.serviceAgent", "roles/firebasemods.serviceAgent", "roles/gameservices.serviceAgent",
+    "roles/genomics.serviceAgent", "roles/krmapihosting.anthosApiEndpointServiceAgent", "roles/krmapihosting.serviceAgent",
+    "roles/lifesciences.serviceAgent", "roles/osconfig.serviceAgent", "roles/runapps.serviceAgent",
+    "roles/securitycenter.securityResponseServiceAgent", "roles/workstations.serviceAgent",
+    "roles/securesourcemanager.serviceAgent", "roles/assuredoss.admin", "roles/securitycenter.admin",
+    "roles/vpcaccess.serviceAgent", "roles/cloudbuild.builds.builder", "roles/composer.worker", "roles/dataflow.admin",
+    "roles/run.sourceDeveloper",
 ];
 const WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser";
 
 export const projectIamForbidsBasicRoles = tokenPolicy({
     name: "project-iam-forbids-basic-roles",
-    description: "Nobody gets the basic roles owner, editor or viewer on the project; grant predefined roles instead.",
+    description: "Nobody gets the basic roles owner, editor or viewer: not on the project, nor on a service account, bucket, KMS key or repository; grant predefined roles instead.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_117"],
     remediationSteps: "Replace the basic role with the narrow predefined role the principal needs (e.g. roles/cloudsql.client).",
-}, PROJECT_IAM_TYPES, (props, _args, report) => {
-    const role = roleOf(props);
-    if (role !== undefined && BASIC_ROLES.includes(role)) {
-        report(`grants the basic role ${role} to ${membersOf(props).members.join(", ") || "a principal"}; use a predefined role.`);
+}, ALL_IAM_TYPES, (props, _args, report) => {
+    for (const { role, members } of grantsOf(props)) {
+        if (role !== undefined && BASIC_ROLES.includes(role)) {
+            report(`grants the basic role ${role} to ${members.join(", ") || "a principal"}; use a predefined role.`);
+        }
+    }
+});
+
+/**
+ * The default service accounts Google creates: Compute Engine's `<project number>-compute@developer`
+ * (editor on the project unless an org policy stops it; every VM and GKE node without its own
+ * account runs as it) and App Engine's `<project id>@appspot` (Checkov CKV_GCP_46 matches both).
+ */
+const DEFAULT_SERVICE_ACCOUNT = /^serviceAccount:(?:\d+-compute@developer|[a-z0-9.:-]+@appspot)\.gserviceaccount\.com$/;
+
+export const serviceAccountForbidsDefaultAccountGrants = tokenPolicy({
+    name: "service-account-forbids-default-account-grants",
+    description: "No IAM grant may go to the Compute Engine or App Engine default service account (<number>-compute@developer, <project>@appspot): every VM or node without its own account runs as it, so the grant reaches all of them.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_46"],
+    remediationSteps: "Create a dedicated service account for the workload, grant the role to it, and run the workload as it (GKE nodes: see gke-nodes-use-dedicated-service-account).",
+}, ALL_IAM_TYPES, (props, _args, report) => {
+    for (const { role, members } of grantsOf(props)) {
+        for (const member of members.filter((m) => DEFAULT_SERVICE_ACCOUNT.test(m))) {
+            report(`grants ${role ?? "a role"} to the default service account ${member}; grant it to a dedicated service account instead.`);
+        }
     }
 });
 
@@ -38,31 +137,35 @@ export const projectIamForbidsAdminRolesForServiceAccounts = tokenPolicy({
     description: "Service accounts get no admin roles on the project (CKV_GCP_42); grant resource-level roles instead.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_42"],
     remediationSteps: "Grant the role on the one resource that needs it (e.g. objectAdmin on the statics bucket), or allow-list it in allowedRoles.",
     configSchema: {
         properties: { allowedRoles: stringList([], "Admin roles a service account may hold on the project.") },
     },
 }, PROJECT_IAM_TYPES, (props, args, report) => {
     const { allowedRoles } = configOf(args, { allowedRoles: [] as string[] });
-    const role = roleOf(props);
-    if (role === undefined || !/admin/i.test(role) || allowedRoles.includes(role)) {
-        return;
-    }
-    for (const member of membersOf(props).members.filter((m) => m.startsWith("serviceAccount:"))) {
-        report(`grants ${role} to ${member} on the whole project; grant a narrower role on the resource instead.`);
+    for (const { role, members } of grantsOf(props)) {
+        if (role === undefined || !/admin/i.test(role) || allowedRoles.includes(role)) {
+            continue;
+        }
+        for (const member of members.filter((m) => m.startsWith("serviceAccount:"))) {
+            report(`grants ${role} to ${member} on the whole project; grant a narrower role on the resource instead.`);
+        }
     }
 });
 
 export const projectIamForbidsServiceAccountImpersonation = tokenPolicy({
     name: "project-iam-forbids-service-account-impersonation",
-    description: "Impersonation roles (workloadIdentityUser, serviceAccountUser, serviceAccountTokenCreator) must not be granted project-wide (CKV_GCP_41/49).",
+    description: "Nobody (user, group or service account) gets a role on the project that impersonates or manages service accounts: serviceAccountUser, TokenCreator, KeyAdmin, Admin, workloadIdentityUser, securityAdmin, the *.serviceAgent roles… (Checkov's CKV_GCP_41/49 list).",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Grant the role on the one service account (gcp.serviceaccount.IAMMember), not on the project.",
+    covers: ["CKV_GCP_41", "CKV_GCP_49"],
+    remediationSteps: "Grant the role on the one service account (gcp.serviceaccount.IAMMember), not on the project; service agent roles are Google's to grant.",
 }, PROJECT_IAM_TYPES, (props, _args, report) => {
-    const role = roleOf(props);
-    if (role !== undefined && IMPERSONATION_ROLES.includes(role)) {
-        report(`grants ${role} on the whole project, which lets the principal act as every service account; grant it on one service account.`);
+    for (const { role, members } of grantsOf(props)) {
+        if (role !== undefined && IMPERSONATION_ROLES.includes(role)) {
+            report(`grants ${role} to ${members.join(", ") || "a principal"} on the whole project, which lets the principal act as (or take over) every service account; grant it on one service account.`);
+        }
     }
 });
 
@@ -110,6 +213,7 @@ export const serviceAccountForbidsKeys = typedPolicy({
     description: "No service account keys: workloads authenticate with Workload Identity, CI with workload identity federation (CKV2_GCP_3).",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV2_GCP_3"],
     remediationSteps: "Delete the gcp.serviceaccount.Key and use Workload Identity (pods) or workload identity federation (CI).",
 }, gcp.serviceaccount.Key, (_key, args, report) => {
     report(`${args.name} creates a long-lived service account key; use Workload Identity instead.`);
@@ -123,6 +227,7 @@ export const kmsCryptoKeyRotatesRegularly = typedPolicy({
     description: "KMS keys must rotate at least every 90 days (CIS GCP 1.10).",
     severity: "medium",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_43"],
     remediationSteps: "Set rotationPeriod, e.g. \"7776000s\" (90 days).",
     configSchema: {
         properties: {
@@ -148,9 +253,34 @@ export const kmsIamForbidsPublicAccess = tokenPolicy({
     description: "KMS keys and key rings must not be accessible to allUsers or allAuthenticatedUsers.",
     severity: "critical",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_112", "CKV2_GCP_6", "CKV2_GCP_8"],
     remediationSteps: "Remove the public member; grant the role to the one service account that needs the key.",
 }, KMS_IAM_TYPES, (props, _args, report) => {
-    for (const member of membersOf(props).members.filter((m) => PUBLIC_MEMBERS.includes(m))) {
-        report(`grants ${roleOf(props) ?? "a role"} to ${member}; KMS access must never be public.`);
+    for (const { role, members } of grantsOf(props)) {
+        for (const member of members.filter((m) => PUBLIC_MEMBERS.includes(m))) {
+            report(`grants ${role ?? "a role"} to ${member}; KMS access must never be public.`);
+        }
+    }
+});
+
+/**
+ * Destroying a `gcp.kms.CryptoKey` schedules the destruction of every key version (the key itself
+ * cannot be deleted from Google Cloud), and whatever it encrypted — here the cluster's Secrets in
+ * etcd — can no longer be decrypted. Pulumi's `protect` is what stops that in a `pulumi destroy`
+ * or a replacement (Terraform's `lifecycle.prevent_destroy`, which Checkov CKV_GCP_82 checks).
+ * Production only: a disposable stack must be destroyable.
+ */
+export const kmsCryptoKeyEnablesDeletionProtectionInProduction = typedPolicy({
+    name: "kms-crypto-key-enables-deletion-protection-in-production",
+    description: "In production stacks KMS keys must carry the Pulumi `protect` option: destroying a key destroys its versions, and the data they encrypted can never be decrypted again.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_82"],
+    remediationSteps: "Add the `protect: true` resource option to the gcp.kms.CryptoKey in production (components/cluster.ts protects the Secrets key when cluster.deletionProtection is true).",
+    configSchema: { properties: { productionStacks: productionStacksSchema } },
+}, gcp.kms.CryptoKey, (_key, args, report) => {
+    const { productionStacks } = configOf(args, { productionStacks: DEFAULT_PRODUCTION_STACKS });
+    if (isProductionUrn(args.urn, productionStacks) && args.opts.protect !== true) {
+        report(`${args.name} has no protect resource option: a destroy or replacement would destroy every key version and make the data it encrypted unreadable; add \`protect: true\`.`);
     }
 });

@@ -1,13 +1,15 @@
 /**
- * Networking: default-deny NetworkPolicies, exposure of Services and Ingresses, TLS, VPC firewall
- * and subnets, Memorystore for Redis.
+ * Networking: default-deny NetworkPolicies and no allow-all ones on top, exposure of Services
+ * (LoadBalancer, NodePort), container ports and Ingresses, TLS, VPC firewall and subnets, Memorystore
+ * for Redis.
  */
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource } from "@pulumi/policy";
 import { configOf, matchesAny, requireValue, stackPolicy, stringList, tokenPolicy, typedPolicy } from "./lib/define";
 import { namespaceKey, sameNamespace, selects, showNamespace } from "./lib/k8s";
-import { podOf, POD_TYPES } from "./lib/pods";
+import { containersOf, podOf, POD_TYPES } from "./lib/pods";
+import { podPolicy } from "./podSecurity";
 import { isUnknown, isUnset, knownItems, knownString, read, show, Unknown, UNKNOWN } from "./lib/values";
 
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -44,6 +46,7 @@ export const workloadHasDefaultDenyNetworkPolicy = stackPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules to the namespace, then allow only the traffic each workload needs.",
+    covers: ["CKV2_K8S_6", "polaris:missingNetworkPolicy"],
 }, [...POD_TYPES, NETWORK_POLICY], (args, report) => {
     const policies = args.resources.filter((r) => r.type === NETWORK_POLICY).map((np) => ({
         np, ns: namespaceKey(np) as string | Unknown, deny: denials(np),
@@ -84,10 +87,11 @@ export const workloadHasDefaultDenyNetworkPolicy = stackPolicy({
 
 export const serviceRestrictsLoadBalancerType = typedPolicy({
     name: "service-restricts-load-balancer-type",
-    description: "Services of type LoadBalancer expose pods directly to the internet; only allow-listed ones may use it (the Ingress is the front door).",
-    severity: "medium",
-    enforcementLevel: "advisory",
-    remediationSteps: "Use a ClusterIP Service behind the Ingress, or allow-list the Service's Pulumi name in the policy config when a LoadBalancer Service is intended.",
+    description: "Services of type LoadBalancer expose pods directly to the internet, past the Ingress's TLS, HTTPS redirect and SSL policy; only allow-listed ones may use it (the Ingress is the front door).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Use a ClusterIP Service behind the Ingress, or allow-list the Service's Pulumi name in allowedServices when a LoadBalancer Service is intended (then also restrict spec.loadBalancerSourceRanges).",
+    covers: ["kube-linter:exposed-services"],
     configSchema: {
         properties: { allowedServices: stringList([], "Pulumi resource-name globs of Services that may be of type LoadBalancer.") },
     },
@@ -95,6 +99,115 @@ export const serviceRestrictsLoadBalancerType = typedPolicy({
     const { allowedServices } = configOf(args, { allowedServices: [] as string[] });
     if (read(() => service.spec?.type) === "LoadBalancer" && !matchesAny(args.name, allowedServices)) {
         report(`Service ${args.name} is of type LoadBalancer; use the Ingress or allow-list it in allowedServices.`);
+    }
+});
+
+export const serviceForbidsNodePort = typedPolicy({
+    name: "service-forbids-node-port",
+    description: "Services must not be of type NodePort: it opens the port on every node's address, beside the NetworkPolicies' intent and the Ingress (which uses container-native load balancing and needs no node ports).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Use type ClusterIP (the GKE Ingress reaches pods through NEGs), or allow-list the Service's Pulumi name in allowedServices.",
+    covers: ["kube-score:service-type", "kube-linter:exposed-services"],
+    configSchema: {
+        properties: { allowedServices: stringList([], "Pulumi resource-name globs of Services that may be of type NodePort.") },
+    },
+}, k8s.core.v1.Service, (service, args, report) => {
+    const { allowedServices } = configOf(args, { allowedServices: [] as string[] });
+    if (read(() => service.spec?.type) === "NodePort" && !matchesAny(args.name, allowedServices)) {
+        report(`Service ${args.name} is of type NodePort; use ClusterIP behind the Ingress or allow-list it in allowedServices.`);
+    }
+});
+
+/** Whether a rule's port list leaves every port open (no list, an empty list, or an entry without a port). */
+function allPorts(ports: unknown): boolean {
+    if (isUnset(ports)) {
+        return true;
+    }
+    const list = knownItems(ports as unknown[]);
+    return Array.isArray(ports) && list.length === ports.length
+        && (list.length === 0 || list.some((p) => isUnset(read(() => (p as { port?: unknown }).port))));
+}
+
+/** Why a rule's peer list lets in (or out) everyone, or `undefined`. */
+function openPeers(peers: unknown): string | undefined {
+    if (isUnknown(peers)) {
+        return undefined;
+    }
+    if (isUnset(peers) || (Array.isArray(peers) && peers.length === 0)) {
+        return "no peers (everyone)";
+    }
+    const open = knownItems(peers as { ipBlock?: { cidr?: unknown } }[])
+        .map((peer) => knownString(read(() => peer.ipBlock?.cidr)))
+        .find((cidr) => cidr !== undefined && OPEN_RANGES.includes(cidr));
+    return open !== undefined ? `ipBlock ${open}` : undefined;
+}
+
+export const networkPolicyForbidsAllowAll = typedPolicy({
+    name: "network-policy-forbids-allow-all",
+    description: "A NetworkPolicy must not allow all ingress or all egress (a rule with no peers, or an ipBlock 0.0.0.0/0 or ::/0, on every port): on top of the default deny it silently reopens everything for the pods it selects.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Name the peers (podSelector, namespaceSelector, a narrow ipBlock) and the ports of each rule, or allow-list the NetworkPolicy's Pulumi name in allowedPolicies.",
+    covers: ["CKV2_K8S_6"],
+    configSchema: {
+        properties: { allowedPolicies: stringList([], "Pulumi resource-name globs of NetworkPolicies that may allow all traffic.") },
+    },
+}, k8s.networking.v1.NetworkPolicy, (policy, args, report) => {
+    const { allowedPolicies } = configOf(args, { allowedPolicies: [] as string[] });
+    if (matchesAny(args.name, allowedPolicies)) {
+        return;
+    }
+    const selector = read(() => policy.spec?.podSelector);
+    const selects = isUnset(selector) || (!isUnknown(selector) && Object.keys(selector).length === 0) ? "every pod of the namespace" : "the pods it selects";
+    const types = read(() => policy.spec?.policyTypes);
+    for (const [direction, field, peerField] of [["ingress", "ingress", "from"], ["egress", "egress", "to"]] as const) {
+        // Rules of a direction the policy does not list in policyTypes have no effect.
+        const listed = knownItems(types as unknown[] | undefined);
+        if (!isUnset(types) && !isUnknown(types) && listed.length === (types as unknown[]).length
+            && !listed.includes(direction === "ingress" ? "Ingress" : "Egress")) {
+            continue;
+        }
+        knownItems(read(() => policy.spec?.[field] as Record<string, unknown>[] | undefined)).forEach((rule, index) => {
+            const peers = openPeers(read(() => rule[peerField]));
+            if (peers !== undefined && allPorts(read(() => rule.ports))) {
+                report(`spec.${field}[${index}] allows all ${direction} (${peers}, every port) for ${selects}; name the peers and ports.`);
+            }
+        });
+    }
+});
+
+/** Container ports of a pod as `{ label, port }`. */
+function containerPorts(spec: Parameters<typeof containersOf>[0]): { label: string; port: number; name?: string }[] {
+    return containersOf(spec).flatMap(({ container, label }) => knownItems(read(() => container.ports)).flatMap((p) => {
+        const port = read(() => p.containerPort);
+        return typeof port === "number" ? [{ label, port, name: knownString(read(() => p.name)) }] : [];
+    }));
+}
+
+export const podForbidsSshPort = podPolicy({
+    name: "pod-forbids-ssh-port",
+    description: "Containers must not expose port 22: an SSH server in a pod is a way in that bypasses the platform's deploy path and audit logs.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove the SSH server and its containerPort 22; inspect pods through logs, or break-glass access in the Cloud Console.",
+    covers: ["kube-linter:ssh-port"],
+}, (pod, report) => {
+    for (const { label, port } of containerPorts(pod.spec).filter((p) => p.port === 22)) {
+        report(`${label} exposes containerPort ${port} (SSH); remove it.`);
+    }
+});
+
+export const podAvoidsPrivilegedPorts = podPolicy({
+    name: "pod-avoids-privileged-ports",
+    description: "Containers should listen on ports of 1024 and above: a port below 1024 needs root or NET_BIND_SERVICE, which the restricted profile takes away.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Listen on a high port (the app uses 8000) and map it in the Service (port 80 → targetPort http).",
+    covers: ["kube-linter:privileged-ports"],
+}, (pod, report) => {
+    for (const { label, port } of containerPorts(pod.spec).filter((p) => p.port > 0 && p.port < 1024)) {
+        report(`${label} listens on containerPort ${port}, a privileged port; use a port ≥ 1024.`);
     }
 });
 
@@ -107,6 +220,7 @@ export const ingressRequiresTls = typedPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Add the networking.gke.io/managed-certificates annotation naming a ManagedCertificate for the domain, or spec.tls.",
+    covers: ["polaris:tlsSettingsMissing"],
 }, k8s.networking.v1.Ingress, (ingress, _args, report) => {
     const tls = read(() => ingress.spec?.tls);
     const managed = read(() => ingress.metadata?.annotations?.[MANAGED_CERTIFICATES]);
@@ -165,6 +279,7 @@ export const computeSslPolicyRequiresModernTls = typedPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Set minTlsVersion: \"TLS_1_2\" and profile: \"MODERN\" (or RESTRICTED).",
+    covers: ["CKV_GCP_4"],
     configSchema: {
         properties: {
             allowedMinTlsVersions: stringList(["TLS_1_2", "TLS_1_3"], "Accepted values of minTlsVersion."),
@@ -193,11 +308,14 @@ export const computeFirewallForbidsPublicIngress = typedPolicy({
     severity: "critical",
     enforcementLevel: "mandatory",
     remediationSteps: "Narrow sourceRanges (e.g. to the Google health-check ranges 35.191.0.0/16, 130.211.0.0/22) or the allowed ports.",
+    covers: ["CKV_GCP_2", "CKV_GCP_3", "CKV_GCP_75", "CKV_GCP_77", "CKV_GCP_88", "CKV_GCP_106", "CKV2_GCP_12"],
     configSchema: {
-        properties: { allowedPublicPorts: stringList(["80", "443"], "Ports that may be open to 0.0.0.0/0.") },
+        // Only 443: VPC firewall rules govern traffic to VMs, not to load-balancer front ends; the
+        // HTTP→HTTPS redirect happens on the load balancer, and the nodes are private.
+        properties: { allowedPublicPorts: stringList(["443"], "Ports that may be open to 0.0.0.0/0.") },
     },
 }, gcp.compute.Firewall, (firewall, args, report) => {
-    const { allowedPublicPorts } = configOf(args, { allowedPublicPorts: ["80", "443"] });
+    const { allowedPublicPorts } = configOf(args, { allowedPublicPorts: ["443"] });
     if (read(() => firewall.direction) === "EGRESS" || read(() => firewall.disabled) === true) {
         return;
     }
@@ -229,6 +347,7 @@ export const computeNetworkDisablesAutoSubnets = typedPolicy({
     severity: "medium",
     enforcementLevel: "advisory",
     remediationSteps: "Set autoCreateSubnetworks: false and create the subnets explicitly.",
+    covers: ["CKV2_GCP_2"],
 }, gcp.compute.Network, (network, _args, report) => {
     const auto = read(() => network.autoCreateSubnetworks);
     if (!isUnknown(auto) && auto !== false) {
@@ -242,6 +361,7 @@ export const computeSubnetworkEnablesPrivateGoogleAccess = typedPolicy({
     severity: "medium",
     enforcementLevel: "advisory",
     remediationSteps: "Set privateIpGoogleAccess: true on the subnetwork.",
+    covers: ["CKV_GCP_74"],
 }, gcp.compute.Subnetwork, (subnet, _args, report) => {
     requireValue(report, "privateIpGoogleAccess", read(() => subnet.privateIpGoogleAccess), true);
 });
@@ -252,6 +372,7 @@ export const computeSubnetworkEnablesFlowLogs = typedPolicy({
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Set logConfig (e.g. aggregationInterval INTERVAL_5_SEC, flowSampling 0.5, metadata INCLUDE_ALL_METADATA).",
+    covers: ["CKV_GCP_26"],
 }, gcp.compute.Subnetwork, (subnet, _args, report) => {
     if (isUnset(read(() => subnet.logConfig))) {
         report("logConfig is unset; flow logs are off.");
@@ -264,6 +385,7 @@ export const redisInstanceRequiresAuth = typedPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Set authEnabled: true and pass the AUTH string to the app as a secret.",
+    covers: ["CKV_GCP_95"],
 }, gcp.redis.Instance, (redis, _args, report) => {
     requireValue(report, "authEnabled", read(() => redis.authEnabled), true);
 });
@@ -274,6 +396,7 @@ export const redisInstanceEncryptsInTransit = typedPolicy({
     severity: "medium",
     enforcementLevel: "advisory",
     remediationSteps: "Set transitEncryptionMode: \"SERVER_AUTHENTICATION\" and connect with rediss:// and the server CA.",
+    covers: ["CKV_GCP_97"],
 }, gcp.redis.Instance, (redis, _args, report) => {
     requireValue(report, "transitEncryptionMode", read(() => redis.transitEncryptionMode), "SERVER_AUTHENTICATION");
 });

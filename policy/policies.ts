@@ -3,11 +3,13 @@
  * does that). The runner, the docs generator and the tests use this list.
  */
 import * as cloudSql from "./cloudSql";
+import * as compute from "./compute";
 import * as gke from "./gke";
 import * as iamKms from "./iamKms";
 import type { PackPolicy } from "./lib/define";
 import * as networking from "./networking";
 import * as podSecurity from "./podSecurity";
+import * as rbac from "./rbac";
 import * as storage from "./storage";
 import * as workloads from "./workloads";
 
@@ -18,6 +20,8 @@ export const policyDomains: ReadonlyArray<{ readonly title: string; readonly mod
     { title: "Pod security", module: podSecurity },
     { title: "Workloads", module: workloads },
     { title: "Networking", module: networking },
+    { title: "Kubernetes RBAC", module: rbac },
+    { title: "VPC and load balancers", module: compute },
     { title: "Cloud SQL", module: cloudSql },
     { title: "GKE", module: gke },
     { title: "Storage", module: storage },

@@ -24,6 +24,7 @@ export const storageBucketEnforcesUniformAccess = typedPolicy({
     description: "Buckets must use uniform bucket-level access (IAM only, no per-object ACLs).",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_29"],
     remediationSteps: "Set uniformBucketLevelAccess: true.",
 }, gcp.storage.Bucket, (bucket, _args, report) => {
     requireValue(report, "uniformBucketLevelAccess", read(() => bucket.uniformBucketLevelAccess), true);
@@ -34,6 +35,7 @@ export const storageBucketEnforcesPublicAccessPrevention = typedPolicy({
     description: "Buckets must enforce public access prevention, except the allow-listed static-assets bucket.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_114"],
     remediationSteps: "Set publicAccessPrevention: \"enforced\"; only a bucket whose Pulumi name matches publicBuckets may stay \"inherited\".",
     configSchema: { properties: { publicBuckets: publicBucketsSchema } },
 }, gcp.storage.Bucket, (bucket, args, report) => {
@@ -72,6 +74,7 @@ export const storageBucketAllowsPublicReadOnlyOnStatics = stackPolicy({
     description: "allUsers/allAuthenticatedUsers may only get roles/storage.legacyObjectReader (read objects by name, no listing), and only on an allow-listed static-assets bucket.",
     severity: "critical",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_28"],
     remediationSteps: "Remove the public IAM member; serve public files from the statics bucket (Pulumi name matching publicBuckets) with roles/storage.legacyObjectReader only.",
     configSchema: {
         properties: {
@@ -126,6 +129,7 @@ export const storageBucketForbidsPublicListing = tokenPolicy({
     description: "No bucket may grant allUsers/allAuthenticatedUsers a role that includes storage.objects.list (such as roles/storage.objectViewer): the public may read objects by name, never enumerate them.",
     severity: "high",
     enforcementLevel: "mandatory",
+    covers: ["CKV_GCP_28"],
     remediationSteps: "Grant the public roles/storage.legacyObjectReader (storage.objects.get only) instead, or remove the public member.",
     configSchema: {
         properties: {
@@ -146,6 +150,7 @@ export const storageBucketEnablesVersioning = typedPolicy({
     description: "Buckets should keep object versions so an overwrite or delete can be undone.",
     severity: "low",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_78"],
     remediationSteps: "Set versioning.enabled: true (and a lifecycle rule for old versions).",
 }, gcp.storage.Bucket, (bucket, _args, report) => {
     requireValue(report, "versioning.enabled", read(() => bucket.versioning?.enabled), true);
@@ -159,6 +164,7 @@ export const storageBucketEnablesAccessLogging = typedPolicy({
     description: "Buckets should write usage/access logs to a log bucket.",
     severity: "low",
     enforcementLevel: "advisory",
+    covers: ["CKV_GCP_62"],
     remediationSteps: "Set logging.logBucket to a dedicated log bucket (whose Pulumi name matches exemptBuckets, e.g. *-logs).",
     configSchema: {
         properties: { exemptBuckets: stringList(DEFAULT_LOG_BUCKETS, "Pulumi resource-name globs of buckets that need no access log (the log buckets).") },
@@ -167,6 +173,27 @@ export const storageBucketEnablesAccessLogging = typedPolicy({
     const { exemptBuckets } = configOf(args, { exemptBuckets: DEFAULT_LOG_BUCKETS });
     if (!matchesAny(args.name, exemptBuckets) && isUnset(read(() => bucket.logging?.logBucket))) {
         report("logging.logBucket is unset; access to the bucket is not logged.");
+    }
+});
+
+/**
+ * A bucket that writes its usage logs into itself mixes the logs with the data they are about:
+ * whoever may delete or overwrite its objects may erase the record of their own access, and the
+ * data's lifecycle rules apply to the logs (Checkov CKV_GCP_63). Compared by bucket name: an
+ * auto-named bucket cannot name itself as its log bucket.
+ */
+export const storageBucketForbidsLoggingToItself = typedPolicy({
+    name: "storage-bucket-forbids-logging-to-itself",
+    description: "A bucket must not write its access logs into itself: whoever may delete its objects could then erase the record of their own access.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_63"],
+    remediationSteps: "Set logging.logBucket to a dedicated log bucket (e.g. the statics component's *-logs bucket).",
+}, gcp.storage.Bucket, (bucket, _args, report) => {
+    const name = knownString(read(() => bucket.name));
+    const logBucket = knownString(read(() => bucket.logging?.logBucket))?.replace(/^gs:\/\//, "");
+    if (name !== undefined && logBucket === name) {
+        report(`logging.logBucket is the bucket itself (${JSON.stringify(name)}); send the logs to a separate log bucket.`);
     }
 });
 

@@ -1,13 +1,14 @@
 /**
- * Workload hygiene and availability: resources, probes, pinned images, service accounts,
- * namespaces, secrets kept out of env and ConfigMaps, Jobs, PodDisruptionBudgets and HPAs.
+ * Workload hygiene and availability: resources (ephemeral storage included), probes, pinned images,
+ * service accounts and their tokens, namespaces, secrets kept out of env and ConfigMaps, Jobs,
+ * PodDisruptionBudgets and HPAs, and no cluster-admin tools (Dashboard, Tiller, git-sync's git override).
  */
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource } from "@pulumi/policy";
 import { podPolicy } from "./podSecurity";
 import {
-    configOf, isProductionUrn, productionStacksSchema, stackPolicy, typedPolicy, DEFAULT_PRODUCTION_STACKS,
-    stringList,
+    configOf, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, stackPolicy, typedPolicy, DEFAULT_PRODUCTION_STACKS,
+    stringList, tokenPolicy,
 } from "./lib/define";
 import { hpaTarget, namespaceKey, programSetsReplicas, replicaFloor, sameNamespace, selects, showNamespace } from "./lib/k8s";
 import { containersOf, podOf } from "./lib/pods";
@@ -20,6 +21,7 @@ export const podSetsResourceRequestsAndLimits = podPolicy({
     severity: "medium",
     enforcementLevel: "advisory",
     remediationSteps: "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on every container.",
+    covers: ["CKV_K8S_10", "CKV_K8S_12", "CKV_K8S_13"],
 }, (pod, report) => {
     for (const { container, label } of containersOf(pod.spec, ["containers", "initContainers"])) {
         const missing = [
@@ -38,6 +40,7 @@ export const podDefinesHealthProbes = podPolicy({
     severity: "medium",
     enforcementLevel: "advisory",
     remediationSteps: "Add a readinessProbe (traffic) and a livenessProbe (restart; must not depend on the database) to each container.",
+    covers: ["CKV_K8S_8", "CKV_K8S_9"],
 }, (pod, report) => {
     if (!pod.longRunning) {
         return;
@@ -65,6 +68,7 @@ export const podPinsImageTags = podPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Reference images as repo:1.2.3 or repo@sha256:…, e.g. `pulumi config set image …:v1.4.2`.",
+    covers: ["CKV_K8S_14"],
 }, (pod, report) => {
     for (const { container, label } of containersOf(pod.spec)) {
         const image = knownString(read(() => container.image));
@@ -84,6 +88,7 @@ export const podPinsImageDigests = podPolicy({
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Reference images as repo:tag@sha256:<digest> (CI can resolve the digest after the push).",
+    covers: ["CKV_K8S_43"],
 }, (pod, report) => {
     for (const { container, label } of containersOf(pod.spec)) {
         const image = knownString(read(() => container.image));
@@ -95,10 +100,11 @@ export const podPinsImageDigests = podPolicy({
 
 export const podDisablesServiceAccountTokenAutomount = podPolicy({
     name: "pod-disables-service-account-token-automount",
-    description: "Pods must not mount a Kubernetes API token unless their service account is allow-listed as needing one.",
-    severity: "medium",
-    enforcementLevel: "advisory",
-    remediationSteps: "Set automountServiceAccountToken: false in the pod spec, or allow-list the service account in the policy config.",
+    description: "Pods must not mount a Kubernetes API token unless their service account is allow-listed as needing one: code execution in the pod (an app exploit, a bad dependency) would otherwise reach the Kubernetes API with that identity.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set automountServiceAccountToken: false in the pod spec (the platform's pods reach Google APIs through Workload Identity, which needs no Kubernetes token). A pod that really calls the Kubernetes API allow-lists its service account in allowedServiceAccounts and gets a Role with only what it needs.",
+    covers: ["CKV_K8S_38", "polaris:automountServiceAccountToken"],
     configSchema: {
         properties: { allowedServiceAccounts: stringList([], "Service account names whose pods may mount a token.") },
     },
@@ -117,6 +123,7 @@ export const podUsesDedicatedServiceAccount = podPolicy({
     severity: "medium",
     enforcementLevel: "advisory",
     remediationSteps: "Create a ServiceAccount for the workload and set serviceAccountName in the pod spec.",
+    covers: ["kube-linter:default-service-account"],
 }, (pod, report) => {
     const name = read(() => pod.spec.serviceAccountName ?? pod.spec.serviceAccount);
     if (isUnset(name) || name === "" || name === "default") {
@@ -130,6 +137,7 @@ export const podAvoidsDefaultNamespace = podPolicy({
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Set metadata.namespace to the stack's namespace (or give the Kubernetes provider a namespace).",
+    covers: ["CKV_K8S_21"],
 }, (_pod, report, args) => {
     const ns = read(() => args.props.metadata?.namespace);
     const effective = isUnset(ns) || ns === "" ? read(() => args.provider?.props.namespace) : ns;
@@ -144,6 +152,7 @@ export const podForbidsLiteralSecretsInEnv = podPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Put the value in a Kubernetes Secret and reference it with env[].valueFrom.secretKeyRef or envFrom.secretRef.",
+    covers: ["polaris:sensitiveContainerEnvVar"],
     configSchema: {
         properties: {
             secretNamePattern: {
@@ -174,6 +183,7 @@ export const configMapForbidsSecretValues = typedPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Move the entry into a Kubernetes Secret (our env contract puts every secret DJANGO_APP_* variable there).",
+    covers: ["polaris:sensitiveConfigmapContent"],
     configSchema: {
         properties: {
             secretNamePattern: {
@@ -202,6 +212,7 @@ export const jobSetsTtlAfterFinished = typedPolicy({
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Set spec.ttlSecondsAfterFinished on the Job (e.g. 86400).",
+    covers: ["kube-linter:job-ttl-seconds-after-finished"],
 }, k8s.batch.v1.Job, (job, _args, report) => {
     if (isUnset(read(() => job.spec?.ttlSecondsAfterFinished))) {
         report("spec.ttlSecondsAfterFinished is unset; finished Jobs would stay forever.");
@@ -214,6 +225,7 @@ export const podDisruptionBudgetAllowsDisruptions = typedPolicy({
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Use maxUnavailable: 1 (or a minAvailable below the replica count); never maxUnavailable 0 or minAvailable 100%.",
+    covers: ["polaris:pdbDisruptionsIsZero"],
 }, k8s.policy.v1.PodDisruptionBudget, (pdb, _args, report) => {
     const maxUnavailable = read(() => pdb.spec?.maxUnavailable);
     const minAvailable = read(() => pdb.spec?.minAvailable);
@@ -226,6 +238,7 @@ export const podDisruptionBudgetAllowsDisruptions = typedPolicy({
 });
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 
@@ -249,25 +262,57 @@ function budgetsFor(workload: PolicyResource, resources: readonly PolicyResource
     return { pdbs, undecided };
 }
 
-export const deploymentHasPodDisruptionBudget = stackPolicy({
+/**
+ * A stack policy: every workload of `type` is selected by a PodDisruptionBudget, and no budget's
+ * minAvailable reaches the workload's minimum replica count.
+ */
+function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy {
+    return stackPolicy(meta, [type, PDB, HPA], (args, report) => {
+        for (const workload of args.resources.filter((r) => r.type === type)) {
+            const { pdbs, undecided } = budgetsFor(workload, args.resources);
+            if (pdbs.length === 0 && !undecided) {
+                report(`${kind} ${workload.name} has no PodDisruptionBudget selecting its pods in ${showNamespace(String(namespaceKey(workload)))}.`, workload.urn);
+            }
+            const floor = replicaFloor(workload, args.resources);
+            for (const pdb of pdbs) {
+                const minAvailable = read(() => pdb.props.spec?.minAvailable);
+                if (typeof minAvailable === "number" && typeof floor === "number" && minAvailable >= floor) {
+                    report(`PodDisruptionBudget ${pdb.name} requires minAvailable ${minAvailable} but ${kind} ${workload.name} may run only ${floor} replica(s): no pod could ever be evicted; use maxUnavailable: 1.`, pdb.urn);
+                }
+            }
+        }
+    });
+}
+
+export const deploymentHasPodDisruptionBudget = budgetPolicy({
     name: "deployment-has-pod-disruption-budget",
     description: "Every Deployment must be selected by a PodDisruptionBudget that still lets one pod go at its minimum replica count.",
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Add a PodDisruptionBudget in the same namespace whose selector matches the pod template labels, with maxUnavailable: 1.",
-}, [DEPLOYMENT, PDB, HPA], (args, report) => {
-    for (const deployment of args.resources.filter((r) => r.type === DEPLOYMENT)) {
-        const { pdbs, undecided } = budgetsFor(deployment, args.resources);
-        if (pdbs.length === 0 && !undecided) {
-            report(`Deployment ${deployment.name} has no PodDisruptionBudget selecting its pods in ${showNamespace(String(namespaceKey(deployment)))}.`, deployment.urn);
-        }
-        const floor = replicaFloor(deployment, args.resources);
-        for (const pdb of pdbs) {
-            const minAvailable = read(() => pdb.props.spec?.minAvailable);
-            if (typeof minAvailable === "number" && typeof floor === "number" && minAvailable >= floor) {
-                report(`PodDisruptionBudget ${pdb.name} requires minAvailable ${minAvailable} but Deployment ${deployment.name} may run only ${floor} replica(s): no pod could ever be evicted; use maxUnavailable: 1.`, pdb.urn);
-            }
-        }
+    covers: ["polaris:missingPodDisruptionBudget", "polaris:pdbMinAvailableGreaterThanHPAMinReplicas"],
+}, DEPLOYMENT, "Deployment");
+
+export const statefulSetHasPodDisruptionBudget = budgetPolicy({
+    name: "stateful-set-has-pod-disruption-budget",
+    description: "Every StatefulSet must be selected by a PodDisruptionBudget that still lets one pod go, so node upgrades drain it one pod at a time and are never blocked by it.",
+    severity: "medium",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add a PodDisruptionBudget in the same namespace whose selector matches the StatefulSet's pod labels, with maxUnavailable: 1.",
+    covers: ["kube-score:statefulset-has-poddisruptionbudget", "polaris:missingPodDisruptionBudget"],
+}, STATEFUL_SET, "StatefulSet");
+
+export const podDisruptionBudgetSetsUnhealthyPodEvictionPolicy = typedPolicy({
+    name: "pod-disruption-budget-sets-unhealthy-pod-eviction-policy",
+    description: "A PodDisruptionBudget should set unhealthyPodEvictionPolicy: AlwaysAllow, so pods that never became ready (crash loops) can be evicted and do not block node drains.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set spec.unhealthyPodEvictionPolicy: AlwaysAllow on the PodDisruptionBudget (IfHealthyBudget only if an unready pod must never be evicted).",
+    covers: ["kube-linter:pdb-unhealthy-pod-eviction-policy"],
+}, k8s.policy.v1.PodDisruptionBudget, (pdb, _args, report) => {
+    const policy = read(() => pdb.spec?.unhealthyPodEvictionPolicy);
+    if (isUnset(policy)) {
+        report("spec.unhealthyPodEvictionPolicy is unset (IfHealthyBudget): a crash-looping pod blocks node drains; set it to AlwaysAllow.");
     }
 });
 
@@ -277,6 +322,7 @@ export const hpaTargetOmitsReplicas = stackPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Remove spec.replicas from the Deployment the HPA targets; the HPA's minReplicas/maxReplicas own the count.",
+    covers: ["kube-score:deployment-targeted-by-hpa-does-not-have-replicas-configured"],
 }, [HPA, DEPLOYMENT], (args, report) => {
     for (const hpa of args.resources.filter((r) => r.type === HPA)) {
         const target = hpaTarget(hpa, args.resources);
@@ -292,6 +338,7 @@ export const hpaKeepsTwoReplicasInProduction = typedPolicy({
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Raise minReplicas, e.g. `pulumi config set --path workload.minReplicas 2 -s production`.",
+    covers: ["polaris:hpaMinAvailability"],
     configSchema: {
         properties: {
             minReplicas: { type: "integer", minimum: 1, default: 2, description: "Smallest minReplicas allowed in production." },
@@ -327,3 +374,130 @@ export const namespaceEnforcesRestrictedPodSecurity = typedPolicy({
     }
 });
 
+
+export const podSetsEphemeralStorageRequestsAndLimits = podPolicy({
+    name: "pod-sets-ephemeral-storage-requests-and-limits",
+    description: "Containers should request and limit ephemeral-storage (logs, disk-backed emptyDir, writable layer), so a runaway writer is evicted alone instead of filling the node, and Autopilot bills what the pod needs.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set resources.requests and resources.limits \"ephemeral-storage\" on every container (small: logs rotate at 50 MiB; add what disk-backed emptyDirs hold).",
+    covers: ["kube-score:container-ephemeral-storage-request-and-limit"],
+}, (pod, report) => {
+    for (const { container, label } of containersOf(pod.spec, ["containers", "initContainers"])) {
+        const missing = ["requests", "limits"].filter((kind) =>
+            isUnset(read(() => (container.resources as Record<string, Record<string, unknown>> | undefined)?.[kind]?.["ephemeral-storage"])));
+        if (missing.length > 0) {
+            report(`${label} does not set ${missing.map((kind) => `resources.${kind}.ephemeral-storage`).join(", ")}.`);
+        }
+    }
+});
+
+export const serviceAccountDisablesTokenAutomount = typedPolicy({
+    name: "service-account-disables-token-automount",
+    description: "ServiceAccounts (the namespace's `default` one included, when the stack manages it) should set automountServiceAccountToken: false, so a pod that forgets to opt out gets no API token either.",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set automountServiceAccountToken: false on the ServiceAccount (pods are also required to set it: pod-disables-service-account-token-automount), or allow-list its name in allowedServiceAccounts.",
+    covers: ["CKV_K8S_41"],
+    configSchema: {
+        properties: { allowedServiceAccounts: stringList([], "Service account names that may mount their token by default.") },
+    },
+}, k8s.core.v1.ServiceAccount, (account, args, report) => {
+    const { allowedServiceAccounts } = configOf(args, { allowedServiceAccounts: [] as string[] });
+    const name = knownString(read(() => account.metadata?.name));
+    const automount = read(() => account.automountServiceAccountToken);
+    if (!isUnknown(automount) && automount !== false && (name === undefined || !allowedServiceAccounts.includes(name))) {
+        report(`automountServiceAccountToken is ${show(automount)}${name === "default" ? " on the namespace's default service account" : ""}; set it to false.`);
+    }
+});
+
+/** Namespaced kinds other than pods that should not live in `default`. */
+const NAMESPACED_TYPES: readonly string[] = [
+    "kubernetes:core/v1:Service",
+    "kubernetes:core/v1:Secret",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:core/v1:PersistentVolumeClaim",
+    "kubernetes:networking.k8s.io/v1:Ingress",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    "kubernetes:policy/v1:PodDisruptionBudget",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+];
+
+export const namespacedObjectAvoidsDefaultNamespace = tokenPolicy({
+    name: "namespaced-object-avoids-default-namespace",
+    description: "Services, Secrets, ConfigMaps, ServiceAccounts, Ingresses, NetworkPolicies and the other namespaced objects must live in the stack's namespace, not `default` (pods: pod-avoids-default-namespace).",
+    severity: "low",
+    enforcementLevel: "advisory",
+    remediationSteps: "Set metadata.namespace to the stack's namespace (or give the Kubernetes provider a namespace).",
+    covers: ["CKV_K8S_21"],
+}, NAMESPACED_TYPES, (props, args, report) => {
+    const ns = read(() => props.metadata?.namespace);
+    const effective = isUnset(ns) || ns === "" ? read(() => args.provider?.props.namespace) : ns;
+    if (!isUnknown(effective) && (isUnset(effective) || effective === "" || effective === "default")) {
+        report(`${args.type.split(":").pop()} ${args.name} is in the default namespace; set metadata.namespace.`);
+    }
+});
+
+/** Kubernetes Dashboard images (kubernetesui/* since v2). */
+function isDashboard(image: string): boolean {
+    return image.includes("kubernetes-dashboard") || image.includes("kubernetesui/");
+}
+
+/** Helm v2's Tiller image (gcr.io/kubernetes-helm/tiller, ghcr.io/helm/tiller). */
+function isTiller(image: string): boolean {
+    return /(^|\/)tiller(:|@|$)/.test(image);
+}
+
+export const podForbidsClusterAdminTools = podPolicy({
+    name: "pod-forbids-cluster-admin-tools",
+    description: "Workloads must not run the Kubernetes Dashboard, Helm v2's Tiller (cluster-wide power behind an unauthenticated port), or git-sync with a configurable git binary (GITSYNC_GIT, a known code-injection path).",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Remove the Dashboard (use the Cloud Console) and Tiller (Helm 3 has no server side); run git-sync without GITSYNC_GIT/GIT_SYNC_GIT or --git.",
+    covers: ["CKV_K8S_33", "CKV_K8S_34", "CKV_K8S_45", "CKV_K8S_159"],
+}, (pod, report) => {
+    const labels = pod.labels;
+    const label = (key: string): unknown => (labels === undefined || labels === null || isUnknown(labels) ? undefined : read(() => labels[key]));
+    if (label("app") === "kubernetes-dashboard" || label("k8s-app") === "kubernetes-dashboard") {
+        report("the pod is labelled as the Kubernetes Dashboard; remove it.");
+    }
+    if (label("app") === "helm" && label("name") === "tiller") {
+        report("the pod is labelled as Helm v2's Tiller; remove it.");
+    }
+    for (const { container, label: where } of containersOf(pod.spec)) {
+        const image = knownString(read(() => container.image)) ?? "";
+        if (isDashboard(image)) {
+            report(`${where} runs the Kubernetes Dashboard (${image}); remove it and use the Cloud Console.`);
+        }
+        if (isTiller(image)) {
+            report(`${where} runs Helm v2's Tiller (${image}); remove it (Helm 3 needs no in-cluster server).`);
+        }
+        const gitOverride = knownItems(read(() => container.env)).map((e) => knownString(read(() => e.name)))
+            .filter((n) => n === "GITSYNC_GIT" || n === "GIT_SYNC_GIT");
+        const gitArg = knownItems(read(() => container.args)).some((a) => typeof a === "string" && a.startsWith("--git="));
+        if (gitOverride.length > 0 || (gitArg && image.includes("git-sync"))) {
+            report(`${where} lets git-sync run another git binary (${[...gitOverride, ...(gitArg ? ["--git"] : [])].join(", ")}); remove it.`);
+        }
+    }
+});
+
+export const serviceForbidsTiller = typedPolicy({
+    name: "service-forbids-tiller",
+    description: "No Service may expose Helm v2's Tiller (its gRPC port accepts unauthenticated cluster-admin requests).",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Delete the Tiller Service and Deployment; Helm 3 needs no in-cluster server.",
+    covers: ["CKV_K8S_44"],
+}, k8s.core.v1.Service, (service, _args, report) => {
+    const name = knownString(read(() => service.metadata?.name)) ?? "";
+    const values = [
+        ...knownEntries(read(() => service.metadata?.labels)).map(([, v]) => v),
+        ...knownEntries(read(() => service.spec?.selector)).map(([, v]) => v),
+    ];
+    if (name.toLowerCase().includes("tiller") || values.some((v) => typeof v === "string" && v.toLowerCase().includes("tiller"))) {
+        report(`the Service${name ? ` ${name}` : ""} exposes Helm v2's Tiller; delete it.`);
+    }
+});

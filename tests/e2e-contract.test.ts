@@ -33,8 +33,8 @@ import {
   declaredExtras,
   expandKubernetesVars,
   podSpec,
-  renderStagingManifests,
   serviceForHost,
+  synthStagingManifests,
   type Container,
   type EnvSource,
   type HttpProbe,
@@ -58,7 +58,7 @@ let webContainer: Container;
 let webEnv: Map<string, EnvSource>;
 
 before(async () => {
-  docs = await renderStagingManifests();
+  docs = await synthStagingManifests();
   web = byComponent(docs, "Deployment", "web");
   webContainer = container(web, "web");
   webEnv = containerEnv(docs, webContainer);

@@ -279,3 +279,15 @@ describe("private services range size", () => {
         ]);
     });
 });
+
+describe("Google Groups for RBAC", () => {
+    it("cluster.rbacSecurityGroup reaches the cluster's authenticatorGroupsConfig", async () => {
+        const r = await renderStack("staging", { "django-platform:cluster": { rbacSecurityGroup: "gke-security-groups@example.com" } });
+        assert.equal(r.inputs(T.cluster).authenticatorGroupsConfig.securityGroup, "gke-security-groups@example.com");
+        assert.equal(staging.inputs(T.cluster).authenticatorGroupsConfig, undefined);
+    });
+    // GKE accepts only a group named gke-security-groups@<domain> (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac).
+    it("only the group GKE requires is accepted", () => {
+        assert.equal(problemsFor({ "django-platform:cluster": json({ rbacSecurityGroup: "admins@example.com" }) }).length, 1);
+    });
+});

@@ -1,6 +1,9 @@
 /**
- * `npm run policy` end to end: the CLI as users run it (`npx tsx tools/policy.ts`) on an insecure
- * export, a clean export and a non-JSON file; the other options and errors through its `main()`.
+ * `npm run policy` end to end: the real CLI in its own process (`node --import tsx tools/policy.ts`,
+ * the same TypeScript loader `npm run policy`'s `tsx` uses), once per exit code: 1 on an insecure
+ * export (the whole pack, loaded and run in a fresh process), 2 on a non-JSON file, 0 for --help.
+ * Everything else, the clean export included, through the CLI's `main()` in this process, which is
+ * what the real command runs (`main(process.argv)`, its return value the exit code).
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -16,10 +19,10 @@ const INSECURE = path.join("tests", "fixtures", "policy", "insecure-export.json"
 
 interface Result { code: number; stdout: string; stderr: string }
 
-/** Runs `npx tsx tools/policy.ts <args>` in the project. */
+/** Runs `node --import tsx tools/policy.ts <args>` in the project. */
 function policyCli(...args: string[]): Promise<Result> {
     return new Promise((resolve) => {
-        execFile("npx", ["tsx", "tools/policy.ts", ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+        execFile(process.execPath, ["--import", "tsx", "tools/policy.ts", ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
             resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
     });
@@ -38,7 +41,7 @@ async function policyMain(...args: string[]): Promise<Result> {
 
 describe("npm run policy", () => {
     let dir: string;
-    let spawned: Record<"insecure" | "clean" | "notJson", Promise<Result>>;
+    let spawned: Record<"insecure" | "help" | "notJson", Promise<Result>>;
     before(() => {
         dir = mkdtempSync(path.join(tmpdir(), "policy-cli-"));
         writeFileSync(path.join(dir, "clean.json"), JSON.stringify(secureStack()));
@@ -48,15 +51,16 @@ describe("npm run policy", () => {
         // The real command, started at once so the Node start-ups overlap.
         spawned = {
             insecure: policyCli(INSECURE, "--json"),
-            clean: policyCli(path.join(dir, "clean.json")),
+            help: policyCli("--help"),
             notJson: policyCli(path.join(dir, "not-json.json")),
         };
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it("exits 1 on the insecure export and lists every mandatory violation by policy and resource", async () => {
-        const { code, stdout } = await spawned.insecure;
+        const { code, stdout, stderr } = await spawned.insecure;
         assert.equal(code, 1);
+        assert.equal(stderr, "", "loading and running the pack in a fresh process prints nothing else");
         const { violations } = JSON.parse(stdout) as { violations: { policyName: string; enforcementLevel: string; urn: string; message: string }[] };
         for (const v of violations) {
             assert.deepEqual(Object.keys(v), ["policyName", "enforcementLevel", "urn", "message"]);
@@ -65,6 +69,7 @@ describe("npm run policy", () => {
         assert.deepEqual([...new Set(mandatory)].sort(), [
             "deployment-has-pod-disruption-budget django-web",
             "hpa-target-omits-replicas django-web",
+            "pod-disables-service-account-token-automount django-web",
             "pod-drops-all-capabilities django-web",
             "pod-forbids-literal-secrets-in-env django-web",
             "pod-forbids-privilege-escalation django-web",
@@ -84,7 +89,14 @@ describe("npm run policy", () => {
         assert.ok(violations.some((v) => v.enforcementLevel === "advisory"));
     });
     it("exits 0 on a clean export", async () => {
-        assert.deepEqual(await spawned.clean, { code: 0, stdout: "No policy violations.\n", stderr: "" });
+        assert.deepEqual(await policyMain(path.join(dir, "clean.json")), { code: 0, stdout: "No policy violations.\n", stderr: "" });
+    });
+    it("the real command exits 0 with its usage on stdout for --help", async () => {
+        const { code, stdout, stderr } = await spawned.help;
+        assert.equal(code, 0);
+        assert.equal(stderr, "");
+        assert.match(stdout, /^Usage: policy \[options\] <stack-export>\n/);
+        assert.match(stdout, /\nExit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input or bad config\.\n$/);
     });
     it("exits 2 with a clear message on a file that is not JSON", async () => {
         const { code, stdout, stderr } = await spawned.notJson;
@@ -97,7 +109,7 @@ describe("npm run policy", () => {
         assert.equal(code, 1);
         assert.match(stdout, /^MANDATORY {2}pod-forbids-privileged-containers\n {4}urn:pulumi:staging::django-platform::django-platform:index:DjangoPlatform\$kubernetes:apps\/v1:Deployment::django-web\n {4}container "web" sets securityContext\.privileged: true; remove it\.$/m);
         assert.match(stdout, /^advisory {3}sql-instance-enables-query-insights$/m);
-        assert.match(stdout, /\n\d+ policy violation\(s\): 19 mandatory, \d+ advisory\.\n$/);
+        assert.match(stdout, /\n\d+ policy violation\(s\): 20 mandatory, \d+ advisory\.\n$/);
     });
     it("exits 0 when the config makes every policy advisory", async () => {
         const { code, stdout } = await policyMain(INSECURE, "--config", path.join(dir, "relaxed.json"), "--json");

@@ -29,7 +29,8 @@ const RESOURCE_PREFIXES = [
     "pod", "config-map", "job", "pod-disruption-budget", "deployment", "hpa", "namespace", "workload", "service", "ingress",
     "frontend-config", "compute-ssl-policy", "compute-firewall", "compute-network", "compute-subnetwork", "redis-instance",
     "sql-instance", "gke-cluster", "gke-nodes", "storage-bucket", "project-iam", "service-account", "service-account-iam",
-    "kms-crypto-key", "kms-iam",
+    "kms-crypto-key", "kms-iam", "role", "role-binding", "network-policy", "stateful-set", "namespaced-object",
+    "compute-forwarding-rule",
 ];
 
 describe("policy metadata", () => {

@@ -7,14 +7,28 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { runPolicies, type PolicyViolation } from "../tools/lib/policyRunner";
 import { buildStackExport, type StackExport } from "../tools/lib/stackExport";
-import { renderStack, stackConfig, type Overrides } from "./helpers/platform";
+import { renderStack, stackConfig, withoutStackTraces, type Overrides, type Rendered } from "./helpers/platform";
 
-/** The stack export of the platform for a stack file, with config overrides. */
+/** Renders by stack and overrides: the program is rendered once per input in this file. */
+const renders = new Map<string, Promise<Rendered>>();
+
+/**
+ * The stack export of the platform for a stack file, with config overrides: a fresh copy each
+ * call (tests change it), built from the one render of that input.
+ */
 async function platformExport(stack: string, overrides: Overrides = {}): Promise<StackExport> {
-    const rendered = await renderStack(stack, overrides);
+    const key = JSON.stringify([stack, overrides]);
+    let rendered = renders.get(key);
+    if (!rendered) {
+        rendered = renderStack(stack, overrides);
+        renders.set(key, rendered);
+    }
     const { config, secretKeys } = stackConfig(stack, overrides);
-    return buildStackExport(rendered.result, { project: "django-platform", stack, config, secretKeys });
+    return buildStackExport(structuredClone((await rendered).result), { project: "django-platform", stack, config, secretKeys });
 }
+
+/** The pack's violations on a stack export. */
+const violationsOf = (doc: StackExport): Promise<PolicyViolation[]> => withoutStackTraces(() => runPolicies(doc));
 
 const mandatory = (violations: readonly PolicyViolation[]): string[] =>
     violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName} ${v.urn.slice(v.urn.lastIndexOf("::") + 2)}: ${v.message}`);
@@ -39,7 +53,7 @@ describe("the rendered platform", () => {
         it(`has no mandatory violation: ${stack} ${JSON.stringify(overrides)}`, async () => {
             const doc = await platformExport(stack, overrides);
             assert.ok(doc.deployment.resources.length > 40);
-            assert.deepEqual(mandatory(await runPolicies(doc)), []);
+            assert.deepEqual(mandatory(await violationsOf(doc)), []);
         });
     }
 
@@ -48,7 +62,7 @@ describe("the rendered platform", () => {
             "django-platform:database": { highAvailability: false, deletionProtection: false },
             "django-platform:workload": { minReplicas: 1 },
         });
-        const policies = new Set(mandatory(await runPolicies(doc)).map((v) => v.split(" ")[0]));
+        const policies = new Set(mandatory(await violationsOf(doc)).map((v) => v.split(" ")[0]));
         assert.deepEqual([...policies].sort(), [
             "hpa-keeps-two-replicas-in-production",
             "sql-instance-enables-deletion-protection-in-production",
@@ -116,7 +130,7 @@ describe("insecure variants of the rendered platform", () => {
         it(`are caught: ${variant.change}`, async () => {
             const doc = await platformExport("staging");
             variant.mutate(doc);
-            const found = mandatory(await runPolicies(doc));
+            const found = mandatory(await violationsOf(doc));
             assert.ok(found.some((v) => variant.expect.test(v)), `expected ${variant.expect}, got:\n${found.join("\n")}`);
         });
     }

@@ -1,16 +1,26 @@
 /**
- * `npm run preflight`: the CLI runs as a subprocess against a fake of Google's REST APIs on
- * 127.0.0.1 (tests/lib/fakeGoogle.ts) through DJANGO_PLATFORM_GOOGLE_API_BASE, one process per
- * scenario, the scenarios started together in `before` (each with its own fake) so the file stays
- * fast. The pure parts (location values, URL rewriting, token sources, batching) are tested in
- * process.
+ * `npm run preflight` against a fake of Google's REST APIs on 127.0.0.1 (tests/lib/fakeGoogle.ts)
+ * through DJANGO_PLATFORM_GOOGLE_API_BASE, each scenario with its own fake.
+ *
+ * One scenario ("everything broken") runs the real CLI as a subprocess (`node --import tsx
+ * tools/preflight.ts …`), to prove the wiring end to end: argv parsing, the environment read from
+ * process.env, rendering the stack in a fresh process, the exit code, and a stdout that holds the
+ * report and nothing else. The other scenarios call the CLI's own `main(argv, io, { env })` in this
+ * process — the same argument parsing and checks, with a captured io and an env object instead of
+ * process.env — one at a time: the Pulumi mock runtime that renders the stack is process-wide, so two
+ * renders must never overlap. Nothing is shared between them but loaded modules: each gets a fresh
+ * env object, fake and io, and `main` keeps no state (the render is per call, and re-requires the
+ * index.ts program). The pure parts (location values, URL rewriting, token sources, batching) are
+ * tested in process too.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { main } from "../tools/preflight";
+import { CHECK_IDS } from "../tools/lib/preflight/types";
 import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/credentials";
 import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
 import { listVerdict, locationValueMatches } from "../tools/lib/preflight/orgPolicies";
@@ -58,6 +68,8 @@ function healthyWorld(): FakeWorld {
 }
 
 interface Run {
+    /** `subprocess`: the real CLI in its own process; `in-process`: the CLI's main() here. */
+    readonly how: "subprocess" | "in-process";
     readonly code: number | null;
     readonly stdout: string;
     readonly stderr: string;
@@ -83,7 +95,7 @@ function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
     return env;
 }
 
-/** Runs the CLI once against its own fake (or none), asynchronously so the fake keeps answering. */
+/** Runs the real CLI once as a subprocess against its own fake (or none), asynchronously so the fake keeps answering. */
 async function runCli(args: string[], world: FakeWorld | undefined, env: Record<string, string | undefined>): Promise<Run> {
     const fake: FakeGoogle | undefined = world ? await startFakeGoogle(world) : undefined;
     const started = Date.now();
@@ -100,44 +112,52 @@ async function runCli(args: string[], world: FakeWorld | undefined, env: Record<
         const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
         const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
         clearTimeout(timer);
-        return { code, stdout, stderr, seconds: (Date.now() - started) / 1000, requests: [...(fake?.requests ?? [])] };
+        return { how: "subprocess", code, stdout, stderr, seconds: (Date.now() - started) / 1000, requests: [...(fake?.requests ?? [])] };
     } finally {
         await fake?.close();
     }
 }
 
-/** Runs `tasks` with at most `limit` at a time (the machine has two cores). */
-function limited<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T>[] {
-    let active = 0;
-    const queue: (() => void)[] = [];
-    return tasks.map(
-        (task) =>
-            new Promise<T>((resolve, reject) => {
-                const start = () => {
-                    active++;
-                    task()
-                        .then(resolve, reject)
-                        .finally(() => {
-                            active--;
-                            queue.shift()?.();
-                        });
-                };
-                if (active < limit) {
-                    start();
-                } else {
-                    queue.push(start);
-                }
-            }),
-    );
+/** Set while an in-process run is under way: two at once would share the process-wide Pulumi mock runtime. */
+let inProcessBusy = false;
+
+/**
+ * Runs the CLI's `main()` in this process against its own fake (or none), with the same argv and
+ * environment (as an object) a subprocess would get, and its stdout and stderr captured, one line
+ * per call as processIo prints them. Unless `gcloud` is "default" (preflight's own runner, which
+ * spawns gcloud with the env object's PATH), a scenario has a token and fails if preflight asks
+ * gcloud for one anyway.
+ */
+async function runMain(args: string[], world: FakeWorld | undefined, env: Record<string, string | undefined>, gcloud: "refused" | "default" = "refused"): Promise<Run> {
+    assert.equal(inProcessBusy, false, "in-process preflight runs must not overlap");
+    inProcessBusy = true;
+    const fake: FakeGoogle | undefined = world ? await startFakeGoogle(world) : undefined;
+    const started = Date.now();
+    let stdout = "";
+    let stderr = "";
+    try {
+        const code = await main(
+            ["node", path.join(ROOT, "tools", "preflight.ts"), ...args],
+            { stdout: (text) => void (stdout += `${text}\n`), stderr: (text) => void (stderr += `${text}\n`) },
+            {
+                env: cleanEnv({ DJANGO_PLATFORM_GOOGLE_API_BASE: fake?.base, ...env }),
+                runner: gcloud === "default" ? undefined : () => assert.fail("this scenario has a token: gcloud must not run"),
+            },
+        );
+        return { how: "in-process", code, stdout, stderr, seconds: (Date.now() - started) / 1000, requests: [...(fake?.requests ?? [])] };
+    } finally {
+        await fake?.close();
+        inProcessBusy = false;
+    }
 }
 
-/** The scenarios, started together. */
+/** The scenarios: the subprocesses start together in `before`, the in-process runs follow each other meanwhile. */
 const scenarios: Record<string, Promise<Run>> = {};
 const EMPTY_PATH = path.join(work, "empty-path");
 
 before(() => {
     writeFileSync(path.join(work, "Pulumi.bad.yaml"), readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("minReplicas: 1", "minReplicas: 0").replace("cpu: 250m", "cpu: lots"));
-    require("node:fs").mkdirSync(EMPTY_PATH);
+    mkdirSync(EMPTY_PATH);
 
     const broken = healthyWorld();
     broken.disabledServices["acme-django-staging"] = ["sqladmin.googleapis.com", "bigquery.googleapis.com"];
@@ -152,33 +172,41 @@ before(() => {
     // The stack file's tag was never pushed; the release pins a digest that was (--image).
     production.images[`${REPO}/packages/app`] = { tags: [], digests: [`sha256:${"a".repeat(64)}`] };
 
-    const tasks: [string, () => Promise<Run>][] = [
-        ["all good", () => runCli(["--stack", "staging", "--json"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
-        ["everything broken", () => runCli(["--stack", "staging"], broken, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
+    // The real CLI, first, so its Node start-up and render overlap with the in-process runs.
+    scenarios["everything broken"] = runCli(["--stack", "staging"], broken, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" });
+
+    // main() in this process, strictly one after the other. The production render comes before the
+    // staging one, so a stack leaking into the next render would show in "all good".
+    const inProcess: [string, () => Promise<Run>][] = [
+        ["plain http to a remote host", () => runMain(["--stack", "staging"], undefined, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", DJANGO_PLATFORM_GOOGLE_API_BASE: "http://fake-google.example.com:8123" })],
+        ["bad config", () => runMain(["--config-file", path.join(work, "Pulumi.bad.yaml")], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
+        ["bad token", () => runMain(["--stack", "staging"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "expired-token" })],
+        // No token, and a PATH without gcloud for preflight's own runner (this machine may well have gcloud elsewhere).
+        ["no credentials", () => runMain(["--stack", "staging"], healthyWorld(), { PATH: EMPTY_PATH }, "default")],
         [
             "principal",
-            () => runCli(["--stack", "production", "--json", "--principal", `serviceAccount:${DEPLOYER}`, "--backend", `gs://${STATE_BUCKET}/stacks`, "--image", PINNED_IMAGE], production, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" }),
+            () => runMain(["--stack", "production", "--json", "--principal", `serviceAccount:${DEPLOYER}`, "--backend", `gs://${STATE_BUCKET}/stacks`, "--image", PINNED_IMAGE], production, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" }),
         ],
-        ["bad token", () => runCli(["--stack", "staging"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "expired-token" })],
-        ["no credentials", () => runCli(["--stack", "staging"], healthyWorld(), { PATH: EMPTY_PATH })],
-        ["bad config", () => runCli(["--config-file", path.join(work, "Pulumi.bad.yaml")], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
-        ["plain http to a remote host", () => runCli(["--stack", "staging"], undefined, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", DJANGO_PLATFORM_GOOGLE_API_BASE: "http://fake-google.example.com:8123" })],
+        ["all good", () => runMain(["--stack", "staging", "--json"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
     ];
-    const runs = limited(3, tasks.map(([, task]) => task));
-    tasks.forEach(([name], i) => {
-        scenarios[name] = runs[i];
-        runs[i].catch(() => undefined);
-    });
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const [name, task] of inProcess) {
+        const run = previous.then(task);
+        previous = run.catch(() => undefined);
+        scenarios[name] = run;
+    }
+    for (const run of Object.values(scenarios)) {
+        run.catch(() => undefined);
+    }
 });
 
 after(async () => {
     await Promise.allSettled(Object.values(scenarios));
-    const timings = await Promise.all(Object.entries(scenarios).map(async ([name, run]) => `${name} ${(await run).seconds.toFixed(1)}s`));
-    process.stderr.write(`preflight scenarios: ${timings.join(", ")}\n`);
+    const settled = await Promise.all(Object.entries(scenarios).map(async ([name, run]) => [name, await run.catch((err: unknown) => err as Error)] as const));
+    process.stderr.write(`preflight scenarios: ${settled.map(([name, r]) => (r instanceof Error ? `${name} failed` : `${name} ${r.seconds.toFixed(1)}s (${r.how})`)).join(", ")}\n`);
     if (process.env.PREFLIGHT_TEST_SHOW) {
-        for (const [name, run] of Object.entries(scenarios)) {
-            const r = await run;
-            process.stderr.write(`--- ${name} (exit ${r.code})\n${r.stdout}${r.stderr}\n`);
+        for (const [name, r] of settled) {
+            process.stderr.write(r instanceof Error ? `--- ${name}: ${r.stack}\n` : `--- ${name} (${r.how}, exit ${r.code})\n${r.stdout}${r.stderr}\n`);
         }
     }
     rmSync(work, { recursive: true, force: true });
@@ -238,7 +266,13 @@ describe("preflight against a fake Google", () => {
 
     it("fails each broken thing with its check id and the command that fixes it", async () => {
         const run = await scenarios["everything broken"];
+        assert.equal(run.how, "subprocess");
         assert.equal(run.code, 1, run.stderr + run.stdout);
+        // The real CLI's stdout is the report and nothing else: a line per check in order, fix lines, the summary.
+        const lines = run.stdout.split("\n");
+        assert.equal(lines.pop(), "", "stdout ends with a newline");
+        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 0 passed."], run.stdout);
+        assert.match(run.stderr, /^preflight: stack staging → project acme-django-staging \(europe-west1\), as user:alice@example\.com \(GOOGLE_OAUTH_ACCESS_TOKEN\)$/m);
         const apis = lineOf(run, "apis");
         assert.match(apis.line, /^FAIL/);
         assert.match(apis.line, /sqladmin\.googleapis\.com/);
@@ -300,6 +334,7 @@ describe("preflight against a fake Google", () => {
     it("exits 3 with how to log in when there is no token and no gcloud", async () => {
         const run = await scenarios["no credentials"];
         assert.equal(run.code, 3, run.stderr + run.stdout);
+        assert.equal(run.stdout, "");
         assert.match(run.stderr, /no Google credentials: GOOGLE_OAUTH_ACCESS_TOKEN is not set and gcloud is not installed or not on PATH\. Fix: `gcloud auth login`.*gcloud auth application-default login/);
         assert.equal(run.requests.length, 0);
     });

@@ -11,6 +11,7 @@ import { autonameSuffix } from "../tools/lib/mockValues";
 import type { SynthReport } from "../tools/lib/report";
 import type { StackExport } from "../tools/lib/stackExport";
 import { OUTPUT_FILES, synth } from "../tools/synth";
+import { withoutStackTraces } from "./helpers/platform";
 
 interface Run {
     code: number;
@@ -27,7 +28,11 @@ async function runSynth(options: { stack?: string; configFile?: string }): Promi
     const out = path.join(dir, "out");
     let stdout = "";
     let stderr = "";
-    const code = await synth({ ...options, out }, { stdout: (t) => (stdout += `${t}\n`), stderr: (t) => (stderr += `${t}\n`) });
+    const code = await withoutStackTraces(() => {
+        stdout = "";
+        stderr = "";
+        return synth({ ...options, out }, { stdout: (t) => (stdout += `${t}\n`), stderr: (t) => (stderr += `${t}\n`) });
+    }, (c) => c !== 0);
     const files: Record<string, string> = {};
     for (const name of OUTPUT_FILES) {
         const file = path.join(out, name);
@@ -38,6 +43,17 @@ async function runSynth(options: { stack?: string; configFile?: string }): Promi
         exportDoc: files["stack-export.json"] ? (JSON.parse(files["stack-export.json"]) as StackExport) : ({} as StackExport),
         report: files["report.json"] ? (JSON.parse(files["report.json"]) as SynthReport) : ({} as SynthReport),
     };
+}
+
+/** manifests.yaml of a run as YAML documents, parsed once per run (the tests only read them). */
+const parsedManifests = new WeakMap<Run, ReturnType<typeof parseAllDocuments>>();
+function manifestDocuments(run: Run): ReturnType<typeof parseAllDocuments> {
+    let docs = parsedManifests.get(run);
+    if (docs === undefined) {
+        docs = parseAllDocuments(run.files["manifests.yaml"]);
+        parsedManifests.set(run, docs);
+    }
+    return docs;
 }
 
 /** The values the mocks give generated passwords (see mockValues.ts), and their base64 forms. */
@@ -79,7 +95,7 @@ for (const stack of ["staging", "production"]) {
             assert.deepEqual(schema.errors, []);
             assert.deepEqual(schema.notValidated, []);
             assert.equal(schema.validated, counts.kubernetesObjects);
-            const kinds = new Set(parseAllDocuments(run.files["manifests.yaml"]).map((d) => (d.toJS() as { kind: string }).kind));
+            const kinds = new Set(manifestDocuments(run).map((d) => (d.toJS() as { kind: string }).kind));
             for (const kind of ["Deployment", "StatefulSet", "Job", "HorizontalPodAutoscaler", "NetworkPolicy", "Ingress", "ManagedCertificate", "FrontendConfig", "BackendConfig"]) {
                 assert.ok(kinds.has(kind), `no ${kind} among ${[...kinds].join(", ")}`);
             }
@@ -127,7 +143,7 @@ for (const stack of ["staging", "production"]) {
             }
             const user = run.exportDoc.deployment.resources.find((r) => r.type === "gcp:sql/user:User");
             assert.deepEqual(user?.inputs.password, { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: '"[secret]"' });
-            const secrets = parseAllDocuments(run.files["manifests.yaml"])
+            const secrets = manifestDocuments(run)
                 .map((d) => d.toJS() as { kind: string; stringData?: Record<string, string>; data?: Record<string, string> })
                 .filter((o) => o.kind === "Secret");
             assert.ok(secrets.length >= 2);
@@ -141,7 +157,7 @@ for (const stack of ["staging", "production"]) {
         });
 
         it("writes every Kubernetes object as a YAML document with apiVersion, kind and name", () => {
-            const docs = parseAllDocuments(run.files["manifests.yaml"]).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string } });
+            const docs = manifestDocuments(run).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string } });
             assert.equal(docs.length, run.report.counts.kubernetesObjects);
             for (const d of docs) {
                 assert.ok(d.apiVersion && d.kind && d.metadata?.name, JSON.stringify(d).slice(0, 200));

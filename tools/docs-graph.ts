@@ -28,8 +28,11 @@ export const DIAGRAM_FILES = {
     full: path.join(DOCS, "architecture-staging.svg"),
 } as const;
 
-/** The two pictures of a stack, as SVG text. Runs synth (mocks, no cloud) in a temporary directory. */
-export async function architectureDiagrams(stack = "staging"): Promise<Record<keyof typeof DIAGRAM_FILES, string>> {
+/**
+ * The two pictures of a stack, as SVG text. Runs synth (mocks, no cloud) in a temporary directory;
+ * `onExport`, when given, gets its own copy of the stack export synth wrote (tests reuse it).
+ */
+export async function architectureDiagrams(stack = "staging", onExport?: (exportDoc: StackExport) => void): Promise<Record<keyof typeof DIAGRAM_FILES, string>> {
     const dir = mkdtempSync(path.join(tmpdir(), "docs-graph-"));
     try {
         let errors = "";
@@ -37,7 +40,9 @@ export async function architectureDiagrams(stack = "staging"): Promise<Record<ke
         if (code !== 0) {
             throw new Error(`synth --stack ${stack} exited ${code}:\n${errors}`);
         }
-        const exportDoc = JSON.parse(readFileSync(path.join(dir, "stack-export.json"), "utf8")) as StackExport;
+        const exportText = readFileSync(path.join(dir, "stack-export.json"), "utf8");
+        const exportDoc = JSON.parse(exportText) as StackExport;
+        onExport?.(JSON.parse(exportText) as StackExport);
         const project = exportDoc.deployment.resources[0]?.urn.split("::")[1] ?? "django-platform";
         const dot = componentDot(componentGraph(exportDoc.deployment.resources), `${project} · ${stack}: components`);
         return { components: await renderSvg(dot), full: readFileSync(path.join(dir, "graph.svg"), "utf8") };

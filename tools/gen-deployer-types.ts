@@ -10,6 +10,7 @@
  *   npm run gen:deployer-types -- --known-permissions <iam-dataset checkout>
  *                                           # also rewrite tests/fixtures/deployer-permissions/known-permissions.json
  */
+import { runCli } from "./lib/cliIo";
 import { Command } from "commander";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -180,13 +181,5 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err: unknown) => {
-            process.stderr.write(`gen-deployer-types: ${(err as Error)?.stack ?? String(err)}\n`);
-            process.exitCode = 3;
-        },
-    );
+    runCli("gen-deployer-types", () => main(process.argv), 3);
 }

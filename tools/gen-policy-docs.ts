@@ -8,6 +8,7 @@
 import { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { CHECK_ALIASES, coverageOf, EXTERNAL_CHECKS } from "../policy/externalChecks";
 import type { ConfigProperty, PackPolicy } from "../policy/lib/define";
 import { allPolicies, policiesOf, policyDomains } from "../policy/policies";
 
@@ -51,6 +52,7 @@ function policySection(p: PackPolicy): string[] {
         `- **Enforcement:** ${p.enforcementLevel} · **Severity:** ${p.severity} · **Kind:** ${"validateStack" in p ? "stack policy (relates resources)" : "resource policy"}`,
         `- **Resources:** ${p.resourceTypes.map((t) => `\`${t}\``).join(", ")}`,
         `- **Remediation:** ${p.remediationSteps}`,
+        ...((p.covers ?? []).length > 0 ? [`- **External checks:** ${(p.covers ?? []).map((id) => `\`${id}\``).join(", ")}`] : []),
     ];
     const properties = Object.entries(p.configSchema?.properties ?? {});
     if (properties.length > 0) {
@@ -61,6 +63,42 @@ function policySection(p: PackPolicy): string[] {
         }
     }
     return [...lines, ""];
+}
+
+const TOOL_NAMES: Record<string, string> = { checkov: "Checkov", polaris: "Polaris", "kube-linter": "kube-linter", "kube-score": "kube-score" };
+
+/** The coverage map: every applicable external check → the policies that enforce it, or the exception. */
+function coverageSection(): string[] {
+    const rows = coverageOf(allPolicies);
+    const covered = rows.filter((r) => r.policies.length > 0).length;
+    const exceptions = rows.filter((r) => r.policies.length === 0 && r.exception !== undefined).length;
+    const missing = rows.filter((r) => r.policies.length === 0 && r.exception === undefined);
+    return [
+        "## Coverage of external checks",
+        "",
+        `The pack is measured against the ${EXTERNAL_CHECKS.length} checks of Checkov, Polaris, kube-linter and kube-score that apply to`,
+        "what this platform deploys (listed, with the reasons for each exception, in [`policy/externalChecks.ts`](../policy/externalChecks.ts);",
+        "a policy names the checks it enforces in `covers`). Each rule is counted once; the same rule in another tool is listed under",
+        "[Same rule, other tool](#same-rule-other-tool).",
+        "",
+        `**${covered} covered** by a policy, **${exceptions} deliberate exceptions**, **${missing.length} missing**${missing.length > 0 ? ` (${missing.map((r) => `\`${r.check.id}\``).join(", ")})` : ""}.`,
+        "",
+        "| Check | Tool | Title | Policy |",
+        "|---|---|---|---|",
+        ...rows.map((r) => {
+            const ours = r.policies.length > 0
+                ? r.policies.map((name) => `[\`${name}\`](#${name})`).join(", ")
+                : r.exception !== undefined ? `exception: ${r.exception}` : "**missing**";
+            return `| \`${r.check.id}\` | ${TOOL_NAMES[r.check.tool]} | ${cell(r.check.title)} | ${cell(ours)} |`;
+        }),
+        "",
+        "### Same rule, other tool",
+        "",
+        "| Check | Counted as |",
+        "|---|---|",
+        ...CHECK_ALIASES.map((a) => `| \`${a.id}\` | \`${a.sameAs}\` |`),
+        "",
+    ];
 }
 
 /** The Markdown reference of the pack (deterministic: same code, same text). */
@@ -74,7 +112,8 @@ export function renderPolicyDoc(): string {
         `The CrossGuard pack \`django-platform\` in [\`policy/\`](../policy) has **${allPolicies.length} policies**: ${mandatory} mandatory`,
         `(a violation fails \`pulumi preview\`/\`pulumi up\` and the offline check) and ${allPolicies.length - mandatory} advisory (reported, never blocking).`,
         "They follow the project's security rules, compiled from Pod Security Admission `restricted`, Checkov, Trivy,",
-        "CIS GCP/GKE, Polaris and kube-linter, applied to what this platform deploys.",
+        "CIS GCP/GKE, Polaris and kube-linter, applied to what this platform deploys; the [coverage map](#coverage-of-external-checks)",
+        "lists which policy enforces each applicable check of Checkov, Polaris, kube-linter and kube-score.",
         "",
         "## Running the pack",
         "",
@@ -124,6 +163,7 @@ export function renderPolicyDoc(): string {
     for (const { title, module } of policyDomains) {
         lines.push(`## ${title}`, "", ...policiesOf(module).flatMap(policySection));
     }
+    lines.push(...coverageSection());
     return `${lines.join("\n").trimEnd()}\n`;
 }
 

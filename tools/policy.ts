@@ -6,11 +6,9 @@
  * Exit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input, bad policy
  * config or a policy that crashed.
  */
-import { CliIo, processIo } from "./lib/cliIo";
+import { CliIo, processIo, runCli } from "./lib/cliIo";
 import { Command } from "commander";
-import {
-    formatViolations, hasMandatory, PolicyCrashError, PolicyInputError, readPolicyConfig, readStackExport, runPolicies,
-} from "./lib/policyRunner";
+import { PolicyInputError, readStackExport } from "./lib/policyExport";
 
 /** Where the CLI prints. */
 export type PolicyIo = CliIo;
@@ -33,14 +31,17 @@ export async function main(argv: readonly string[], io: PolicyIo = processIo): P
     }
     const [file] = program.args;
     const opts = program.opts<{ config?: string; json?: boolean }>();
+    let runner: typeof import("./lib/policyRunner") | undefined;
     try {
         const exportDoc = readStackExport(file);
-        const config = opts.config === undefined ? undefined : readPolicyConfig(opts.config);
-        const violations = await runPolicies(exportDoc, config);
-        io.stdout(opts.json ? JSON.stringify({ violations }, null, 2) : formatViolations(violations));
-        return hasMandatory(violations) ? 1 : 0;
+        // The pack (and the Pulumi SDKs it loads) only once there is an export to check.
+        runner = await import("./lib/policyRunner");
+        const config = opts.config === undefined ? undefined : runner.readPolicyConfig(opts.config);
+        const violations = await runner.runPolicies(exportDoc, config);
+        io.stdout(opts.json ? JSON.stringify({ violations }, null, 2) : runner.formatViolations(violations));
+        return runner.hasMandatory(violations) ? 1 : 0;
     } catch (err) {
-        if (err instanceof PolicyInputError || err instanceof PolicyCrashError) {
+        if (err instanceof PolicyInputError || (runner !== undefined && err instanceof runner.PolicyCrashError)) {
             io.stderr(`policy: ${err.message}`);
             return 2;
         }
@@ -49,13 +50,5 @@ export async function main(argv: readonly string[], io: PolicyIo = processIo): P
 }
 
 if (require.main === module) {
-    main(process.argv).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err: unknown) => {
-            process.stderr.write(`policy: ${(err as Error)?.stack ?? String(err)}\n`);
-            process.exitCode = 2;
-        },
-    );
+    runCli("policy", () => main(process.argv), 2);
 }

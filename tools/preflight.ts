@@ -15,8 +15,9 @@
  * 3 no credentials, a refused token, or Google unreachable.
  */
 import { Command, Option } from "commander";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { CliIo, processIo } from "./lib/cliIo";
+import { CliIo, processIo, runCli } from "./lib/cliIo";
 import { StackFileError, loadStackConfig, type StackConfig } from "./lib/stackConfig";
 import { impersonate, memberForEmail, principalServiceAccount, PrincipalError, resolveToken, tokenInfo, type Runner } from "./lib/preflight/credentials";
 import { API_BASE_ENV, ApiBaseError, AuthError, checkApiBase, GoogleClient, UnreachableError } from "./lib/preflight/google";
@@ -58,8 +59,16 @@ export interface PreflightOptions {
 /** What preflight reads from its surroundings; tests pass their own. */
 export interface PreflightEnvironment {
     readonly env: Readonly<Record<string, string | undefined>>;
-    /** Runs `gcloud`. */
+    /** Runs `gcloud`. @default spawns it with `env` as its environment (so `env.PATH` finds it) */
     readonly runner?: Runner;
+}
+
+/** Spawns commands with `env` as their environment; for the CLI that is process.env, spawnSync's own default. */
+function runnerIn(env: Readonly<Record<string, string | undefined>>): Runner {
+    return (command, args) => {
+        const r = spawnSync(command, args, { encoding: "utf8", timeout: 60_000, env: env as NodeJS.ProcessEnv });
+        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error as NodeJS.ErrnoException | undefined };
+    };
 }
 
 /** The program failed under mocks for a reason other than its config. */
@@ -113,7 +122,7 @@ export async function preflight(options: PreflightOptions, io: CliIo = processIo
     }
 
     try {
-        const token = resolveToken(env, environment.runner);
+        const token = resolveToken(env, environment.runner ?? runnerIn(env));
         let client = new GoogleClient(token.token, { base, quotaProject: env.GOOGLE_CLOUD_QUOTA_PROJECT || undefined });
         const info = await tokenInfo(client, token.token);
         let identity: Identity = { member: info.email ? memberForEmail(info.email) : undefined, source: token.source };
@@ -188,13 +197,5 @@ export async function main(argv: readonly string[], io: CliIo = processIo, envir
 }
 
 if (require.main === module) {
-    main(process.argv).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err: unknown) => {
-            process.stderr.write(`preflight: ${(err as Error)?.stack ?? String(err)}\n`);
-            process.exitCode = 3;
-        },
-    );
+    runCli("preflight", () => main(process.argv), 3);
 }

@@ -31,6 +31,12 @@ export interface PolicyMeta {
     readonly enforcementLevel: "mandatory" | "advisory";
     /** Allow-lists and thresholds, with defaults, as a JSON schema per property. */
     readonly configSchema?: PolicyConfigSchema;
+    /**
+     * Ids of the external checks (Checkov, Polaris, kube-linter, kube-score) this policy enforces,
+     * as listed in `policy/externalChecks.ts`; the coverage map in docs/policies.md is built from
+     * them. @default []
+     */
+    readonly covers?: readonly string[];
 }
 
 /** A policy of this pack: a CrossGuard policy plus the resource types it inspects. */

@@ -31,6 +31,8 @@ export interface Pod {
     readonly spec: PodSpec;
     /** The pod template's labels (unknown values left as they are). */
     readonly labels: Record<string, unknown> | undefined | Unknown;
+    /** The pod template's annotations (AppArmor profiles before Kubernetes 1.30 live there). */
+    readonly annotations: Record<string, unknown> | undefined | Unknown;
     /** Where the pod spec sits in the resource, e.g. `spec.template.spec`. */
     readonly path: string;
     /** False for Jobs and CronJobs. */
@@ -61,7 +63,7 @@ export function podOf(type: string, props: Record<string, any>): Pod | undefined
     if (template === UNKNOWN) {
         return UNKNOWN;
     }
-    const t = template as { metadata?: { labels?: Record<string, unknown> }; spec?: PodSpec } | undefined;
+    const t = template as { metadata?: { labels?: Record<string, unknown>; annotations?: Record<string, unknown> }; spec?: PodSpec } | undefined;
     const spec = read(() => t?.spec);
     if (spec === UNKNOWN) {
         return UNKNOWN;
@@ -72,6 +74,7 @@ export function podOf(type: string, props: Record<string, any>): Pod | undefined
     return {
         spec,
         labels: read(() => t?.metadata?.labels),
+        annotations: read(() => t?.metadata?.annotations),
         path: `${path}spec`,
         longRunning: LONG_RUNNING_POD_TYPES.includes(type),
     };

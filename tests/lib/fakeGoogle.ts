@@ -290,6 +290,10 @@ export async function startFakeGoogle(world: FakeWorld): Promise<FakeGoogle> {
             res.end(JSON.stringify(reply.body));
         })();
     });
+    // Keep idle connections open until close(), as Google's front ends do for minutes, instead of
+    // Node's default 5 s: a client busy for longer (a render under load) may otherwise send its next
+    // request on a socket the fake has just closed (UND_ERR_SOCKET), which no real Google does.
+    server.keepAliveTimeout = 0;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
     return {

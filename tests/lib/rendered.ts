@@ -84,6 +84,34 @@ export async function renderStagingManifests(): Promise<K8sDoc[]> {
   }
 }
 
+/**
+ * {@link renderStagingManifests} without a second node process: the synth CLI's entry point
+ * (`main()` of tools/synth.ts: the same argument parsing and synth) with the same
+ * `--stack staging --out <tmp>`, in this process, and the same exit-code rule. Synth runs Pulumi's
+ * process-wide mock runtime: nothing else in this process may render meanwhile.
+ */
+export async function synthStagingManifests(): Promise<K8sDoc[]> {
+  const [{ main }, { withoutStackTraces }] = await Promise.all([import("../../tools/synth"), import("../helpers/platform")]);
+  const out = tempDir("synth-staging-");
+  try {
+    let stdout = "";
+    let stderr = "";
+    const code = await withoutStackTraces(() => {
+      stdout = "";
+      stderr = "";
+      const io = { stdout: (text: string) => (stdout += `${text}\n`), stderr: (text: string) => (stderr += `${text}\n`) };
+      return main([process.execPath, join(REPO, "tools", "synth.ts"), "--stack", "staging", "--out", out], io);
+    }, (exit) => exit !== 0 && exit !== 1);
+    const file = join(out, "manifests.yaml");
+    if ((code !== 0 && code !== 1) || !existsSync(file)) {
+      throw new Error(`synth of the staging stack failed (exit ${code}):\n${stderr}\n${stdout}`);
+    }
+    return parseManifests(readFileSync(file, "utf8"));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 /** Parses a multi-document manifests file, rejecting YAML errors. */
 export function parseManifests(text: string): K8sDoc[] {
   return parseAllDocuments(text).flatMap((doc) => {

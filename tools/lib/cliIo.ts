@@ -9,3 +9,19 @@ export const processIo: CliIo = {
     stdout: (text) => process.stdout.write(`${text}\n`),
     stderr: (text) => process.stderr.write(`${text}\n`),
 };
+
+/**
+ * Runs a CLI's `main` when its file is executed directly: the resolved number becomes the exit
+ * code; an unexpected error is printed with its stack, as `<name>: …`, and exits with `crashCode`.
+ */
+export function runCli(name: string, main: () => Promise<number>, crashCode: number): void {
+    main().then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err: unknown) => {
+            process.stderr.write(`${name}: ${(err as Error)?.stack ?? String(err)}\n`);
+            process.exitCode = crashCode;
+        },
+    );
+}

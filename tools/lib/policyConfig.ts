@@ -21,16 +21,24 @@ export interface ResolvedConfig {
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true });
 const validators = new WeakMap<PackPolicy, ValidateFunction>();
+/** Compiled validators by schema text: most policies have no settings, so they share one schema. */
+const compiled = new Map<string, ValidateFunction>();
 
 function validatorFor(policy: PackPolicy): ValidateFunction {
     let validate = validators.get(policy);
     if (validate === undefined) {
-        validate = ajv.compile({
+        const schema = {
             type: "object",
             properties: { ...(policy.configSchema?.properties ?? {}), enforcementLevel: { enum: [...ENFORCEMENT_LEVELS] } },
             required: policy.configSchema?.required ?? [],
             additionalProperties: false,
-        });
+        };
+        const key = JSON.stringify(schema);
+        validate = compiled.get(key);
+        if (validate === undefined) {
+            validate = ajv.compile(schema);
+            compiled.set(key, validate);
+        }
         validators.set(policy, validate);
     }
     return validate;
