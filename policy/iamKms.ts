@@ -224,9 +224,9 @@ const DAY = 86_400;
 
 export const kmsCryptoKeyRotatesRegularly = typedPolicy({
     name: "kms-crypto-key-rotates-regularly",
-    description: "KMS keys must rotate at least every 90 days (CIS GCP 1.10).",
-    severity: "medium",
-    enforcementLevel: "advisory",
+    description: "KMS keys must rotate at least every 90 days (CIS GCP 1.10). Mandatory: a key that never rotates leaves every secret it ever encrypted readable with one leaked key version.",
+    severity: "high",
+    enforcementLevel: "mandatory",
     covers: ["CKV_GCP_43"],
     remediationSteps: "Set rotationPeriod, e.g. \"7776000s\" (90 days).",
     configSchema: {
