@@ -6,7 +6,7 @@
  * Exit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input, bad policy
  * config or a policy that crashed.
  */
-import { CliIo, processIo, runCli } from "./lib/cliIo";
+import { CliIo, processIo, runCli, parseCli } from "./lib/cliIo";
 import { Command } from "commander";
 import { PolicyInputError, readStackExport } from "./lib/policyExport";
 
@@ -21,13 +21,10 @@ export async function main(argv: readonly string[], io: PolicyIo = processIo): P
         .argument("<stack-export>", "a `pulumi stack export` file, e.g. out/stack-export.json from `npm run synth -- --out out/`")
         .option("--config <file>", "policy config JSON, as for `pulumi preview --policy-pack-config`")
         .option("--json", "print {\"violations\":[…]} instead of the readable report")
-        .addHelpText("after", "\nExit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input or bad config.")
-        .exitOverride()
-        .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) });
-    try {
-        program.parse([...argv], { from: "node" });
-    } catch (err) {
-        return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+        .addHelpText("after", "\nExit codes: 0 no mandatory violation; 1 mandatory violations; 2 unreadable input or bad config.");
+    const parsed = parseCli(program, argv, io);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const [file] = program.args;
     const opts = program.opts<{ config?: string; json?: boolean }>();

@@ -17,7 +17,7 @@
 import { Command, Option } from "commander";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { CliIo, processIo, runCli } from "./lib/cliIo";
+import { CliIo, processIo, runCli, parseCli } from "./lib/cliIo";
 import { StackFileError, loadStackConfig, type StackConfig } from "./lib/stackConfig";
 import { impersonate, memberForEmail, principalServiceAccount, PrincipalError, resolveToken, tokenInfo, type Runner } from "./lib/preflight/credentials";
 import { API_BASE_ENV, ApiBaseError, AuthError, checkApiBase, GoogleClient, UnreachableError } from "./lib/preflight/google";
@@ -180,13 +180,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo, envir
         .addHelpText(
             "after",
             "\nCredentials: GOOGLE_OAUTH_ACCESS_TOKEN, else `gcloud auth print-access-token`.\nExit codes: 0 all pass (warnings allowed); 1 a check fails; 2 config or usage error; 3 no credentials or Google unreachable.",
-        )
-        .exitOverride()
-        .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) });
-    try {
-        program.parse([...argv], { from: "node" });
-    } catch (err) {
-        return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+        );
+    const parsed = parseCli(program, argv, io);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const opts = program.opts<PreflightOptions>();
     if (!opts.stack && !opts.configFile) {

@@ -9,7 +9,7 @@
  * Exit codes: 0 all good; 1 Kubernetes schema errors or mandatory policy violations; 2 config
  * errors (nothing is written); 3 the program or synth itself failed.
  */
-import { CliIo, processIo } from "./lib/cliIo";
+import { CliIo, processIo, parseCli } from "./lib/cliIo";
 import { Command, Option } from "commander";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
@@ -187,14 +187,10 @@ export async function main(argv: readonly string[], io: SynthIo = processIo): Pr
         .option("--json", "print the report as JSON instead of the summary")
         .option("--policy-config <path>", "policy pack config (JSON), as for npm run policy")
         .addOption(new Option("--program <path>", "run another program (tests)").hideHelp())
-        .addHelpText("after", "\nExit codes: 0 ok; 1 schema errors or mandatory policy violations; 2 config errors (nothing written); 3 program failure.")
-        .exitOverride()
-        .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) });
-    try {
-        program.parse([...argv], { from: "node" });
-    } catch (err) {
-        const code = (err as { exitCode?: number }).exitCode;
-        return code === 0 ? 0 : 2;
+        .addHelpText("after", "\nExit codes: 0 ok; 1 schema errors or mandatory policy violations; 2 config errors (nothing written); 3 program failure.");
+    const parsed = parseCli(program, argv, io);
+    if (parsed !== undefined) {
+        return parsed;
     }
     const opts = program.opts<SynthOptions>();
     if (!opts.stack && !opts.configFile) {

@@ -1,3 +1,5 @@
+import type { Command } from "commander";
+
 /** Where a command-line tool prints; tests pass their own to capture the output. */
 export interface CliIo {
     stdout(text: string): void;
@@ -24,4 +26,19 @@ export function runCli(name: string, main: () => Promise<number>, crashCode: num
             process.exitCode = crashCode;
         },
     );
+}
+
+/**
+ * Parses `argv` with a commander program that prints through `io` instead of exiting: returns
+ * `undefined` when the command should go on, else its exit code (0 after --help, 2 for a usage
+ * error, which commander has already printed).
+ */
+export function parseCli(program: Command, argv: readonly string[], io: CliIo): number | undefined {
+    program.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) });
+    try {
+        program.parse([...argv], { from: "node" });
+        return undefined;
+    } catch (err) {
+        return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+    }
 }
