@@ -3,8 +3,11 @@
  * optional per-test overrides, and look resources up.
  */
 import * as path from "node:path";
-import { CapturedResource, CaptureResult, findAll, findOne, runProgram } from "../../tools/lib/mockRuntime";
+import { CapturedResource, CaptureResult, findAll, findOne, runProgram, withoutStackTraces } from "../../tools/lib/mockRuntime";
 import { loadStackConfig } from "../../tools/lib/stackConfig";
+
+/** Re-exported for the tests that run synth or policies themselves. */
+export { withoutStackTraces };
 
 export const ROOT = path.resolve(__dirname, "../..");
 const INDEX = path.join(ROOT, "index.ts");
@@ -38,46 +41,6 @@ export function stackConfig(stack: string, overrides: Overrides = {}): { config:
         config[key] = typeof merged === "string" ? merged : JSON.stringify(merged);
     }
     return { config, secretKeys: loaded.secretKeys };
-}
-
-/**
- * Runs `work` (a mocked program run, a policy run, a synth) without stack traces, for speed:
- * Pulumi captures one for every promise it creates (`debuggablePromise`, for its leak report),
- * more than half of a render's CPU time, and the policy runner's notApplicable() throws an Error
- * for every resource a policy skips. What runs and what it returns are the same either way
- * (Pulumi's source positions set their own limit); only errors made meanwhile have no stack. So
- * when `work` fails — rejects, or returns a result `failed` says is a failure — it is run once
- * more with stack traces: that run's result is returned, or its error thrown when it fails the
- * same way (same error class), so failures read as usual.
- * One at a time: the limit is process-wide, like the mock runtime.
- */
-export async function withoutStackTraces<T>(work: () => Promise<T>, failed: (result: T) => boolean = () => false): Promise<T> {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    let threw = false;
-    let failure: unknown;
-    try {
-        const result = await work();
-        if (!failed(result)) {
-            return result;
-        }
-    } catch (err) {
-        threw = true;
-        failure = err;
-    } finally {
-        Error.stackTraceLimit = limit;
-    }
-    if (!threw) {
-        return work();
-    }
-    try {
-        await work();
-    } catch (again) {
-        if (again instanceof Error && failure instanceof Error && again.constructor === failure.constructor) {
-            throw again;
-        }
-    }
-    throw failure;
 }
 
 /** Runs index.ts for a stack (with overrides) and returns everything it registered. */

@@ -193,6 +193,62 @@ function loadFresh(modulePath: string): unknown {
     return require(resolved);
 }
 
+/**
+ * Runs `work` (a mocked program run, a policy run, a synth) without stack traces, for speed:
+ * Pulumi captures one for every promise it creates (`debuggablePromise`, for its leak report),
+ * more than half of a render's CPU time (more under tsx, which maps every frame through source
+ * maps), and the policy runner's notApplicable() throws an Error
+ * for every resource a policy skips. What runs and what it returns are the same either way
+ * (Pulumi's source positions set their own limit); only errors made meanwhile have no stack. So
+ * when `work` fails — rejects, or returns a result `failed` says is a failure — it is run once
+ * more with stack traces: that run's result is returned, or its error thrown when it fails the
+ * same way (same error class), so failures read as usual.
+ * Pulumi also records every resource's source position from a full stack of its own (it lifts the
+ * limit); meanwhile those stacks are formatted without source maps (tsx maps every frame, the mock
+ * monitor throws positions away).
+ * One at a time: the limit is process-wide, like the mock runtime.
+ */
+export async function withoutStackTraces<T>(work: () => Promise<T>, failed: (result: T) => boolean = () => false): Promise<T> {
+    const limit = Error.stackTraceLimit;
+    const prepare = Error.prepareStackTrace;
+    Error.stackTraceLimit = 0;
+    if (prepare === undefined) {
+        Error.prepareStackTrace = plainStack;
+    }
+    let threw = false;
+    let failure: unknown;
+    try {
+        const result = await work();
+        if (!failed(result)) {
+            return result;
+        }
+    } catch (err) {
+        threw = true;
+        failure = err;
+    } finally {
+        Error.stackTraceLimit = limit;
+        if (Error.prepareStackTrace === plainStack) {
+            Error.prepareStackTrace = prepare;
+        }
+    }
+    if (!threw) {
+        return work();
+    }
+    try {
+        await work();
+    } catch (again) {
+        if (again instanceof Error && failure instanceof Error && again.constructor === failure.constructor) {
+            throw again;
+        }
+    }
+    throw failure;
+}
+
+/** V8's own stack format (`Error: message` and one `    at …` line per frame), without source maps. */
+function plainStack(error: Error, frames: NodeJS.CallSite[]): string {
+    return `${Error.prototype.toString.call(error)}${frames.map((frame) => `\n    at ${frame}`).join("")}`;
+}
+
 /** Resolves a program's exports (Outputs, promises, plain values) into plain values. */
 async function resolveExports(exports: unknown): Promise<Record<string, unknown>> {
     if (exports === null || typeof exports !== "object") {

@@ -45,8 +45,18 @@ export interface RunPoliciesOptions {
 
 class NotApplicableError extends Error {}
 
+/**
+ * `args.notApplicable()`: control flow, not a failure (guard() swallows it), so no stack trace is
+ * captured: policies call it for most resources they see, and a stack costs more than the check.
+ */
 function notApplicable(reason?: string): never {
-    throw new NotApplicableError(reason ?? "not applicable");
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        throw new NotApplicableError(reason ?? "not applicable");
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
 }
 
 /** Types that are never evaluated: providers, the root stack and component resources. */
@@ -146,6 +156,25 @@ async function guard(policy: PackPolicy, urn: string, run: () => void | Promise<
 
 const LEVEL_ORDER: Record<PolicyViolation["enforcementLevel"], number> = { mandatory: 0, advisory: 1 };
 
+/** Each policy's level and settings when no policy config is given: they never change. */
+const defaultConfigs = new WeakMap<PackPolicy, ResolvedConfig>();
+
+/** Resolves (and checks) the config of every policy up front, as one map from policy to config. */
+function configsOf(policies: readonly PackPolicy[], policyConfig: Record<string, unknown> | undefined): Map<PackPolicy, ResolvedConfig> {
+    if (policyConfig !== undefined) {
+        const resolved = resolvePolicyConfig(policies, policyConfig);
+        return new Map(policies.map((p) => [p, resolved.get(p.name) as ResolvedConfig]));
+    }
+    return new Map(policies.map((p) => {
+        let config = defaultConfigs.get(p);
+        if (config === undefined) {
+            config = resolvePolicyConfig([p]).get(p.name) as ResolvedConfig;
+            defaultConfigs.set(p, config);
+        }
+        return [p, config];
+    }));
+}
+
 /**
  * Evaluates the pack (or `options.policies`) on a stack export and returns every violation,
  * mandatory first. Throws {@link PolicyInputError} for a document that is not a stack export or
@@ -161,16 +190,25 @@ export async function runPolicies(
     options: RunPoliciesOptions = {},
 ): Promise<PolicyViolation[]> {
     const policies = options.policies ?? allPolicies;
-    const config = resolvePolicyConfig(policies, policyConfig);
+    const config = configsOf(policies, policyConfig);
     const resources = toStackExport(exportDoc).deployment.resources ?? [];
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const stackUrn = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? "";
-    const prepared = resources.map((r) => prepare(r, byUrn));
-    const evaluated = new Set(prepared.filter((p) => isEvaluated(p.source)));
+    // Prepared on first use: a run of a few resource policies touches only the resources they match.
+    const preparedCache = new Map<ExportedResource, Prepared>();
+    const prepared = (r: ExportedResource): Prepared => {
+        let p = preparedCache.get(r);
+        if (p === undefined) {
+            p = prepare(r, byUrn);
+            preparedCache.set(r, p);
+        }
+        return p;
+    };
+    const evaluated = resources.filter(isEvaluated);
     const violations: PolicyViolation[] = [];
 
     for (const policy of policies) {
-        const { level, values } = config.get(policy.name) as ResolvedConfig;
+        const { level, values } = config.get(policy) as ResolvedConfig;
         if (level === "disabled") {
             continue;
         }
@@ -181,7 +219,15 @@ export async function runPolicies(
         };
         if ("validateResource" in policy && policy.validateResource !== undefined) {
             const validations: ResourceValidation[] = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
-            for (const p of evaluated) {
+            for (const resource of evaluated) {
+                const applicable = validations.filter((validate) => {
+                    const token = (validate as { __pulumiType?: string }).__pulumiType;
+                    return token === undefined || token === resource.type;
+                });
+                if (applicable.length === 0) {
+                    continue;
+                }
+                const p = prepared(resource);
                 const args: ResourceValidationArgs = {
                     type: p.source.type, props: p.props, urn: p.source.urn, name: nameOf(p.source.urn), opts: p.opts,
                     ...(p.provider !== undefined ? { provider: p.provider } : {}),
@@ -189,17 +235,17 @@ export async function runPolicies(
                     isType: (cls) => isTypeOf(p.source.type, cls),
                     asType: ((cls: object) => (isTypeOf(p.source.type, cls) ? p.props : undefined)) as ResourceValidationArgs["asType"],
                 };
-                for (const validate of validations) {
-                    const token = (validate as { __pulumiType?: string }).__pulumiType;
-                    if (token === undefined || token === p.source.type) {
-                        await guard(policy, p.source.urn, () => validate(args, reporter(p.source.urn)), violations);
-                    }
+                for (const validate of applicable) {
+                    await guard(policy, p.source.urn, () => validate(args, reporter(p.source.urn)), violations);
                 }
             }
         }
         if ("validateStack" in policy && policy.validateStack !== undefined) {
             const validateStack = policy.validateStack;
-            const args: StackValidationArgs = { resources: stackResources(prepared, evaluated), stackTags: EMPTY_TAGS, getConfig, notApplicable };
+            const args: StackValidationArgs = {
+                resources: stackResources(resources.map(prepared), new Set(evaluated.map(prepared))),
+                stackTags: EMPTY_TAGS, getConfig, notApplicable,
+            };
             await guard(policy, stackUrn, () => validateStack(args, reporter(stackUrn)), violations);
         }
     }
