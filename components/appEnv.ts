@@ -24,6 +24,10 @@ export const PLAIN_VARIABLES = [
     "DJANGO_APP_STATIC_URL",
     "DJANGO_APP_STATIC_BUCKET",
     "DJANGO_APP_LOG_LEVEL",
+    /** `json`: the app logs one JSON object per line, which Cloud Logging parses into structured entries. */
+    "DJANGO_APP_LOG_FORMAT",
+    /** The GCP project id (for Cloud Trace ids in the JSON logs). */
+    "DJANGO_APP_GCP_PROJECT",
 ] as const;
 
 /**
@@ -34,6 +38,8 @@ export const PLAIN_VARIABLES = [
 export const OPTIONAL_PLAIN_VARIABLES = [
     /** PEM bundle of the CA(s) of a TLS cache (Memorystore in-transit encryption); public, hence plain. */
     "DJANGO_APP_CACHE_CA_CERT",
+    /** The private media bucket (django-storages' default storage); absent when `media.enabled` is false. */
+    "DJANGO_APP_MEDIA_BUCKET",
 ] as const;
 
 /** Secret variables of the contract. */
@@ -42,8 +48,23 @@ export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWOR
 /** The pod's IP, from the downward API; the app adds it to ALLOWED_HOSTS for probes. */
 export const POD_IP_VARIABLE = "POD_IP";
 
+/**
+ * Per-container (not ConfigMap) variable: the email of the pod's own Google service account, which
+ * signs media URLs through IAM signBlob. Web pods, Jobs and CronJobs run as the web account, each
+ * worker as its own, so it cannot live in the shared ConfigMap. Set only when media is enabled.
+ */
+export const MEDIA_SIGNER_VARIABLE = "DJANGO_APP_MEDIA_SIGNER";
+
+/** Per-container variable: Django's settings module (`workload.settingsModule`). */
+export const SETTINGS_MODULE_VARIABLE = "DJANGO_SETTINGS_MODULE";
+
+/** The value of `DJANGO_APP_LOG_FORMAT` the platform always sets. */
+export const LOG_FORMAT = "json";
+
 /** Every name the contract reserves; user extras must not collide with them. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE]);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([
+    ...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE, MEDIA_SIGNER_VARIABLE, SETTINGS_MODULE_VARIABLE,
+]);
 
 /** The django-redis backend the app uses when the platform provides Redis. */
 export const REDIS_CACHE_BACKEND = "django_redis.cache.RedisCache";
@@ -74,6 +95,10 @@ export interface AppEnvInputs {
     };
     /** Django SECRET_KEY (secret). */
     readonly secretKey: pulumi.Input<string>;
+    /** Private media bucket; undefined when media is disabled. */
+    readonly media?: { readonly bucketName: pulumi.Input<string> };
+    /** GCP project id. */
+    readonly project: string;
     /** Django log level. */
     readonly logLevel: string;
     /** User-defined plain extras (`appEnv`). */
@@ -124,10 +149,15 @@ export function buildAppEnv(i: AppEnvInputs): AppEnv {
         DJANGO_APP_STATIC_URL: i.statics.url,
         DJANGO_APP_STATIC_BUCKET: i.statics.bucketName,
         DJANGO_APP_LOG_LEVEL: i.logLevel,
+        DJANGO_APP_LOG_FORMAT: LOG_FORMAT,
+        DJANGO_APP_GCP_PROJECT: i.project,
     };
     const optional: Partial<Record<(typeof OPTIONAL_PLAIN_VARIABLES)[number], pulumi.Input<string>>> = {};
     if (i.cache.caCertificate !== undefined) {
         optional.DJANGO_APP_CACHE_CA_CERT = i.cache.caCertificate;
+    }
+    if (i.media !== undefined) {
+        optional.DJANGO_APP_MEDIA_BUCKET = i.media.bucketName;
     }
     const secret: Record<(typeof SECRET_VARIABLES)[number], pulumi.Input<string>> = {
         DJANGO_APP_SECRET_KEY: i.secretKey,

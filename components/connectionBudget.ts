@@ -84,11 +84,59 @@ export function maxConnectionsForTier(tier: string): number | undefined {
     return 25;
 }
 
-/** Sizing of the web tier that determines its connection needs. */
+/**
+ * Connections one CronJob pod holds: a management command runs in one thread with one database
+ * connection (Django opens one connection per thread and alias).
+ */
+export const SCHEDULE_CONNECTIONS_PER_POD = 1;
+
+/** A worker Deployment's share of the budget: `dbConnections` per pod (set it to the worker's concurrency). */
+export interface WorkerSizing {
+    readonly maxReplicas: number;
+    readonly dbConnections: number;
+}
+
+/** A CronJob's share of the budget. */
+export interface ScheduleSizing {
+    readonly concurrencyPolicy: "Forbid" | "Replace";
+}
+
+/** Sizing of the web tier that determines its connection needs, plus workers and CronJobs. */
 export interface WebSizing {
     readonly maxReplicas: number;
     readonly gunicornWorkers: number;
     readonly gunicornThreads: number;
+    /** Worker Deployments (`workers.<name>`). @default [] */
+    readonly workers?: readonly WorkerSizing[];
+    /** CronJobs (`schedules.<name>`). @default [] */
+    readonly schedules?: readonly ScheduleSizing[];
+}
+
+/**
+ * Pods one CronJob may run at once: `Forbid` skips a run while the previous one is still running
+ * (one pod); `Replace` deletes the running Job and starts the new one, so the old pod may still be
+ * terminating, with its connection, while the new one connects (two). `Allow` is refused by
+ * config validation: the number of overlapping runs has no bound the budget could count.
+ * ("Forbid: … if it is time for a new Job run and the previous Job run hasn't finished yet, the
+ * CronJob skips the new Job run"; "Replace: … replaces the currently running Job run with a new
+ * Job run", https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#concurrency-policy.)
+ */
+export function schedulePods(policy: ScheduleSizing["concurrencyPolicy"]): number {
+    return policy === "Forbid" ? 1 : 2;
+}
+
+/**
+ * Connections of the worker Deployments during rollouts at their maxReplicas: each rolls out
+ * with the same strategy as the web Deployment ({@link ROLLOUT_MAX_SURGE}, maxUnavailable 0),
+ * so its surge and draining pods are counted the same way ({@link podsHoldingConnections}).
+ */
+export function workerConnections(workers: readonly WorkerSizing[]): number {
+    return workers.reduce((sum, w) => sum + podsHoldingConnections(w.maxReplicas).total * w.dbConnections, 0);
+}
+
+/** Connections of the CronJobs if all of them run at once. */
+export function scheduleConnections(schedules: readonly ScheduleSizing[]): number {
+    return schedules.reduce((sum, s) => sum + schedulePods(s.concurrencyPolicy) * SCHEDULE_CONNECTIONS_PER_POD, 0);
 }
 
 /**
@@ -147,7 +195,11 @@ export interface ConnectionBudget {
     readonly web: number;
     /** Connections of the Jobs. */
     readonly jobs: number;
-    /** `web + jobs`. */
+    /** Connections of the worker Deployments (their rollouts counted like the web's). */
+    readonly workers: number;
+    /** Connections of the CronJobs, all running at once. */
+    readonly schedules: number;
+    /** `web + jobs + workers + schedules`. */
     readonly total: number;
     /** Connections PostgreSQL reserves for superusers. */
     readonly reserved: number;
@@ -169,15 +221,20 @@ export function requiredConnections(sizing: WebSizing): ConnectionBudget {
     const pods = podsHoldingConnections(sizing.maxReplicas);
     const perPod = sizing.gunicornWorkers * sizing.gunicornThreads;
     const web = pods.total * perPod;
-    const total = web + JOB_CONNECTIONS;
+    const workers = workerConnections(sizing.workers ?? []);
+    const schedules = scheduleConnections(sizing.schedules ?? []);
+    const fixed = JOB_CONNECTIONS + workers + schedules;
+    const total = web + fixed;
     const usable = (maxConnections: number) => maxConnections - RESERVED_CONNECTIONS;
-    const totalFor = (maxReplicas: number) => podsHoldingConnections(maxReplicas).total * perPod + JOB_CONNECTIONS;
+    const totalFor = (maxReplicas: number) => podsHoldingConnections(maxReplicas).total * perPod + fixed;
     return {
         maxSurge: ROLLOUT_MAX_SURGE,
         pods,
         perPod,
         web,
         jobs: JOB_CONNECTIONS,
+        workers,
+        schedules,
         total,
         reserved: RESERVED_CONNECTIONS,
         usable,

@@ -47,6 +47,25 @@ const METADATA_SERVER: readonly Peer[] = [{ ipBlock: { cidr: "169.254.169.252/32
 /** RFC 1918 private, RFC 6598 shared (CGNAT) and link-local ranges: never "the internet". */
 const NON_PUBLIC_RANGES: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
 
+/**
+ * Label of the pods that may use the cache: the web pods and the workers. The Redis pods admit
+ * exactly these (cache.ts `clientSelector`), and only these get egress to Redis; Jobs, CronJobs
+ * and one-off `npm run manage` pods carry no such label.
+ */
+export const CACHE_CLIENT_LABELS: Readonly<Record<string, string>> = { "django-platform/cache-client": "true" };
+
+/**
+ * `app.kubernetes.io/component` of every pod that runs the Django app: the web pods, the release
+ * Jobs, the workers, the CronJobs and one-off `npm run manage` Jobs. They share the egress to the
+ * database, the metadata server and Google APIs.
+ */
+export const DJANGO_COMPONENTS: readonly string[] = ["web", "migrate", "collectstatic", "worker", "schedule", "manage"];
+
+/** The selector of the cache clients of a stack ({@link CACHE_CLIENT_LABELS} within the stack's Django pods). */
+export function cacheClientSelector(stack: string): Record<string, string> {
+    return { "app.kubernetes.io/name": "django", "app.kubernetes.io/instance": stack, ...CACHE_CLIENT_LABELS };
+}
+
 /** Inputs of {@link buildNetworkPolicies}. */
 export interface NetworkPolicyInputs {
     readonly stack: string;
@@ -64,7 +83,7 @@ export interface NetworkPolicyInputs {
 /** The NetworkPolicies of the namespace, keyed by role. */
 export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spec> {
     const web = { matchLabels: selectorFor("web", i.stack) };
-    const djangoPods = { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["web", "migrate", "collectstatic"] }] };
+    const djangoPods = { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: [...DJANGO_COMPONENTS] }] };
     return {
         // Everything in the namespace is denied unless a policy below allows it.
         "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
@@ -85,10 +104,11 @@ export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spe
                 { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...NON_PUBLIC_RANGES] } }], ports: [{ protocol: "TCP", port: 443 }] },
             ],
         },
-        // Only the web pods use the cache: the Redis side admits nobody else, so the Jobs get no
-        // egress to it either.
-        "web-cache-egress": {
-            podSelector: web,
+        // Only the cache clients (web pods and workers) use the cache: the Redis side admits nobody
+        // else, so Jobs and CronJobs get no egress to it either. No pod has ingress except the web
+        // port from the load balancer: workers and CronJobs serve nothing.
+        "cache-client-egress": {
+            podSelector: { matchLabels: cacheClientSelector(i.stack) },
             policyTypes: ["Egress"],
             egress: [{ to: i.cache.peers, ports: [{ protocol: "TCP", port: i.cache.port }] }],
         },

@@ -5,10 +5,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { POD_IP_VARIABLE } from "./appEnv";
-import { LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity } from "./kube";
+import { MEDIA_SIGNER_VARIABLE, POD_IP_VARIABLE, SETTINGS_MODULE_VARIABLE } from "./appEnv";
+import { LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity, restrictedPodSecurity } from "./kube";
+import { spotScheduling } from "./spot";
 
 type Container = k8s.types.input.core.v1.Container;
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 /** uid/gid of the app image's non-root user (app/Dockerfile creates it). */
 export const APP_UID = 10001;
@@ -127,10 +130,15 @@ export const LIVENESS_MIN_FAILURE_WINDOW_SECONDS = failureWindowSeconds(READINES
  */
 export const LIVENESS_PROBE_TIMING: ProbeTiming = { periodSeconds: 10, timeoutSeconds: 2 * CACHE_STALL_SECONDS, failureThreshold: 7 };
 
-/** gunicorn's command line, workers and threads from config. */
-export function gunicornCommand(workers: number, threads: number): string[] {
+/** The reference app's WSGI module (`workload.wsgiModule`'s default). */
+export const DEFAULT_WSGI_MODULE = "config.wsgi";
+/** The reference app's settings module (`workload.settingsModule`'s default). */
+export const DEFAULT_SETTINGS_MODULE = "config.settings";
+
+/** gunicorn's command line, workers and threads from config; serves `<wsgiModule>:application`. */
+export function gunicornCommand(workers: number, threads: number, wsgiModule: string = DEFAULT_WSGI_MODULE): string[] {
     return [
-        "gunicorn", "config.wsgi:application",
+        "gunicorn", `${wsgiModule}:application`,
         "--bind", `0.0.0.0:${WEB_PORT}`,
         "--workers", String(workers),
         "--threads", String(threads),
@@ -159,16 +167,42 @@ function envFrom(sources: EnvSources): k8s.types.input.core.v1.EnvFromSource[] {
     return [{ configMapRef: { name: sources.configMapName } }, { secretRef: { name: sources.secretName } }];
 }
 
+/**
+ * What every Django container of a stack shares besides its command: the image, the env contract
+ * (ConfigMap + Secret), the settings module and the identity its signed URLs are signed as.
+ */
+export interface DjangoContainerContext {
+    readonly image: string;
+    readonly sources: EnvSources;
+    /** `DJANGO_SETTINGS_MODULE`. @default "config.settings" */
+    readonly settingsModule?: string;
+    /**
+     * Email of the pod's own Google service account, as `DJANGO_APP_MEDIA_SIGNER`: django-storages
+     * signs media URLs through the IAM signBlob API as this account (Workload Identity has no key
+     * file). Per container, not in the ConfigMap, because web and each worker run as different
+     * accounts. Absent when media is off.
+     */
+    readonly mediaSigner?: pulumi.Input<string>;
+}
+
+/** The per-container variables of {@link DjangoContainerContext} (not in the shared ConfigMap). */
+export function djangoEnv(ctx: DjangoContainerContext): EnvVar[] {
+    return [
+        { name: SETTINGS_MODULE_VARIABLE, value: ctx.settingsModule ?? DEFAULT_SETTINGS_MODULE },
+        ...(ctx.mediaSigner === undefined ? [] : [{ name: MEDIA_SIGNER_VARIABLE, value: ctx.mediaSigner }]),
+    ];
+}
+
 /** The gunicorn web container with probes, resources and the restricted security context. */
-export function webContainer(image: string, sources: EnvSources, sizing: { cpu: string; memory: string; workers: number; threads: number }): Container {
+export function webContainer(image: string, sources: EnvSources, sizing: { cpu: string; memory: string; workers: number; threads: number; wsgiModule?: string }, ctx?: Omit<DjangoContainerContext, "image" | "sources">): Container {
     const probe = (path: string) => ({ httpGet: { path, port: "http" } });
     return {
         name: "web",
         image,
-        command: gunicornCommand(sizing.workers, sizing.threads),
+        command: gunicornCommand(sizing.workers, sizing.threads, sizing.wsgiModule),
         ports: [{ name: "http", containerPort: WEB_PORT, protocol: "TCP" }],
         envFrom: envFrom(sources),
-        env: [{ name: POD_IP_VARIABLE, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
+        env: [{ name: POD_IP_VARIABLE, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, ...djangoEnv({ image, sources, ...ctx })],
         startupProbe: { ...probe(LIVENESS_PATH), ...STARTUP_PROBE_TIMING },
         livenessProbe: { ...probe(LIVENESS_PATH), ...LIVENESS_PROBE_TIMING },
         readinessProbe: { ...probe(READINESS_PATH), ...READINESS_PROBE_TIMING },
@@ -182,16 +216,30 @@ export function webContainer(image: string, sources: EnvSources, sizing: { cpu: 
     };
 }
 
-/** A one-shot management command container (migrate, collectstatic). */
-export function jobContainer(name: string, image: string, command: string[], sources: EnvSources): Container {
+/** Requests and memory limit of a Django container that is not the web server. */
+export interface ContainerSizing {
+    readonly cpu: string;
+    readonly memory: string;
+}
+
+/** Sizing of the migrate/collectstatic Jobs, the CronJobs and one-off `npm run manage` Jobs. */
+export const JOB_SIZING: ContainerSizing & { readonly memoryLimit: string } = { cpu: "250m", memory: "256Mi", memoryLimit: "512Mi" };
+
+/**
+ * A Django container running a management command (migrate, collectstatic, a CronJob, a one-off
+ * `manage.py` command) or a worker: same image, env contract and security as the web container,
+ * no ports and no probes.
+ */
+export function jobContainer(name: string, image: string, command: string[], sources: EnvSources, ctx?: Omit<DjangoContainerContext, "image" | "sources">, sizing?: ContainerSizing): Container {
     return {
         name,
         image,
         command,
         envFrom: envFrom(sources),
+        env: djangoEnv({ image, sources, ...ctx }),
         resources: {
-            requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
-            limits: { memory: "512Mi", "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+            requests: { cpu: sizing?.cpu ?? JOB_SIZING.cpu, memory: sizing?.memory ?? JOB_SIZING.memory, "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
+            limits: { memory: sizing?.memory ?? JOB_SIZING.memoryLimit, "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
         },
         securityContext: restrictedContainerSecurity(APP_UID),
         volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
@@ -200,3 +248,40 @@ export function jobContainer(name: string, image: string, command: string[], sou
 
 /** The writable scratch volume for a read-only root filesystem. */
 export const TMP_VOLUME: k8s.types.input.core.v1.Volume = { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } };
+
+/** What {@link djangoPodSpec} builds a pod from. */
+export interface DjangoPodOptions {
+    /** Kubernetes service account (bound to the pod's Google service account). */
+    readonly serviceAccountName: pulumi.Input<string>;
+    /** The app container(s). */
+    readonly containers: Container[];
+    /** Native sidecars, e.g. the Cloud SQL Auth Proxy. @default [] */
+    readonly initContainers?: Container[];
+    /** `Never` for Jobs and CronJobs; absent (Always) for Deployments. */
+    readonly restartPolicy?: "Never" | "OnFailure";
+    /** @default Kubernetes' 30 s */
+    readonly terminationGracePeriodSeconds?: number;
+    /** Run on Spot capacity (`workload.spot`, components/spot.ts). @default false */
+    readonly spot?: boolean;
+}
+
+/**
+ * The pod spec every Django pod shares: its own service account without a mounted token, the
+ * restricted Pod Security context, no Service links, the memory-backed /tmp for the read-only root
+ * filesystem, and Spot scheduling when asked. The web Deployment, the Jobs, the workers, the
+ * CronJobs and `npm run manage` all build their pods here.
+ */
+export function djangoPodSpec(o: DjangoPodOptions): PodSpec {
+    return {
+        ...(o.restartPolicy ? { restartPolicy: o.restartPolicy } : {}),
+        serviceAccountName: o.serviceAccountName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: restrictedPodSecurity(APP_UID),
+        ...(o.terminationGracePeriodSeconds === undefined ? {} : { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds }),
+        ...spotScheduling(o.spot ?? false),
+        initContainers: o.initContainers ?? [],
+        containers: o.containers,
+        volumes: [TMP_VOLUME],
+    };
+}

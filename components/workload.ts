@@ -5,10 +5,14 @@ import * as random from "@pulumi/random";
 import { AppEnvInputs, buildAppEnv } from "./appEnv";
 import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
 import { DatabaseConnection } from "./database";
-import { cloudSqlProxySidecar, labelsFor, restrictedPodSecurity, selectorFor } from "./kube";
-import { buildNetworkPolicies } from "./networkPolicies";
-import { APP_UID, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, TMP_VOLUME, WEB_PORT, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
+import { Media } from "./media";
+import { serviceAccountId } from "./naming";
+import { CACHE_CLIENT_LABELS, buildNetworkPolicies } from "./networkPolicies";
+import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
+
+type Container = k8s.types.input.core.v1.Container;
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
@@ -69,6 +73,82 @@ export interface WorkloadArgs {
     readonly ingressSourceRanges: readonly string[];
     /** Grants that let the nodes pull {@link image}; every pod waits for them. @default [] */
     readonly imagePullGrants?: readonly pulumi.Resource[];
+    /** The private media bucket; the web identity may read/write it and sign URLs as itself. @default none */
+    readonly media?: Media;
+    /** `DJANGO_SETTINGS_MODULE` of every Django container. @default "config.settings" */
+    readonly settingsModule?: string;
+    /** gunicorn serves `<wsgiModule>:application`. @default "config.wsgi" */
+    readonly wsgiModule?: string;
+    /** Run the web pods as Spot Pods (components/spot.ts); never the migrate/collectstatic Jobs. @default false */
+    readonly spot?: boolean;
+}
+
+/** One Google + Kubernetes service account pair bound by Workload Identity, and the grants its pods wait for. */
+export interface PodIdentity {
+    readonly gsa: gcp.serviceaccount.Account;
+    readonly ksaName: pulumi.Output<string>;
+    /** The IAM grants this identity's pods use; pods depend on all of them. */
+    readonly grants: pulumi.Resource[];
+}
+
+/** Where an identity lives: what {@link createPodIdentity} needs besides its names. */
+export interface IdentityScope {
+    readonly project: string;
+    readonly stack: string;
+    readonly provider: k8s.Provider;
+    readonly namespace: pulumi.Input<string>;
+    readonly workloadPool: string;
+}
+
+/**
+ * A Google service account bound by Workload Identity to exactly one Kubernetes service account
+ * (the binding is on the GSA, never project-wide). `name` prefixes the Pulumi names, `accountId`
+ * is the GSA id (6-30 characters, see naming.ts), `ksa` the Kubernetes name.
+ */
+export function createPodIdentity(parent: pulumi.Resource, name: string, accountId: string, ksa: string, scope: IdentityScope): PodIdentity {
+    const gsa = new gcp.serviceaccount.Account(`${name}-gsa`, {
+        project: scope.project,
+        accountId,
+        displayName: `django-platform ${ksa} (${scope.stack})`,
+    }, { parent });
+    const account = new k8s.core.v1.ServiceAccount(`${name}-ksa`, {
+        metadata: {
+            name: ksa,
+            namespace: scope.namespace,
+            labels: labelsFor(ksa, scope.stack),
+            annotations: { "iam.gke.io/gcp-service-account": gsa.email },
+        },
+        automountServiceAccountToken: false,
+    }, { parent, provider: scope.provider });
+    const binding = new gcp.serviceaccount.IAMMember(`${name}-workload-identity`, {
+        serviceAccountId: gsa.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: pulumi.interpolate`serviceAccount:${scope.workloadPool}[${scope.namespace}/${ksa}]`,
+    }, { parent });
+    return { gsa, ksaName: account.metadata.name, grants: [binding] };
+}
+
+/**
+ * Everything a Django pod outside the Workload (a worker, a CronJob) is built from, so it runs the
+ * same image, env contract, proxy sidecar and security context as the web pods.
+ */
+export interface DjangoPodContext extends IdentityScope {
+    /** Image, env sources and settings module (the media signer is per identity). */
+    readonly container: Omit<DjangoContainerContext, "mediaSigner">;
+    /** The Cloud SQL Auth Proxy sidecar when the database connector needs it, else empty. */
+    readonly sidecars: Container[];
+    /** Whether pods need `roles/cloudsql.client` (auth-proxy connector). */
+    readonly needsCloudSqlClient: boolean;
+    /** Grants that let the nodes pull the image. */
+    readonly imagePullGrants: readonly pulumi.Resource[];
+    /** The web identity, which CronJobs and one-off Jobs run as. */
+    readonly web: { readonly ksaName: pulumi.Output<string>; readonly email: pulumi.Output<string>; readonly grants: readonly pulumi.Resource[] };
+    /** The migrate Job: app pods of a new image start after it. */
+    readonly migrate: pulumi.Resource;
+    /** The media bucket, if any. */
+    readonly media?: Media;
+    /** Spot Pods for long-running and scheduled app pods. */
+    readonly spot: boolean;
 }
 
 /**
@@ -87,6 +167,8 @@ export class Workload extends pulumi.ComponentResource {
     public readonly serviceAccountEmail: pulumi.Output<string>;
     /** Port the Service exposes. */
     public readonly servicePort = 80;
+    /** What workers and CronJobs build their pods from (same image, env, sidecar, web identity). */
+    public readonly podContext: DjangoPodContext;
 
     constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:workload:Workload", name, {}, opts);
@@ -98,9 +180,13 @@ export class Workload extends pulumi.ComponentResource {
         // Web pods: a GSA that can only connect to Cloud SQL (through the proxy).
         // Every grant a pod uses is listed with its identity, so the pods can wait for them (IAM is
         // eventually consistent: a pod that starts first gets 403s and burns its retries).
-        const web = this.identity(`${name}-web`, `dj-${args.stack}-web`, "web", args);
+        const web = createPodIdentity(this, `${name}-web`, serviceAccountId(args.stack, "web"), "web", args);
         web.grants.push(...(args.imagePullGrants ?? []));
         this.serviceAccountEmail = web.gsa.email;
+        // Media uploads: read/write objects of the media bucket, and sign URLs as itself only.
+        if (args.media) {
+            web.grants.push(args.media.grantObjectUser("web", web.gsa.member), args.media.grantSelfSigning("web", web.gsa.name, web.gsa.member));
+        }
         // ManifestStaticFilesStorage reads staticfiles.json from the bucket at run time, as the pod's
         // own identity: never rely on the bucket being public.
         web.grants.push(args.statics.grantObjectViewer("web", web.gsa.member));
@@ -112,7 +198,7 @@ export class Workload extends pulumi.ComponentResource {
             }, { parent: this }));
         }
         // collectstatic: a separate GSA that may write objects to the static bucket, nothing else.
-        const collect = this.identity(`${name}-collectstatic`, `dj-${args.stack}-static`, "collectstatic", args);
+        const collect = createPodIdentity(this, `${name}-collectstatic`, serviceAccountId(args.stack, "static"), "collectstatic", args);
         collect.grants.push(...(args.imagePullGrants ?? []));
         collect.grants.push(args.statics.grantObjectAdmin("collectstatic", collect.gsa.member));
 
@@ -129,15 +215,19 @@ export class Workload extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: env.secret,
         }, k8sOpts);
-        const sources = { configMapName: configMap.metadata.name, secretName: secret.metadata.name };
+        const sources: EnvSources = { configMapName: configMap.metadata.name, secretName: secret.metadata.name };
         const sidecars = proxy ? [cloudSqlProxySidecar(args.database.instanceConnectionName)] : [];
+        const settings = { settingsModule: args.settingsModule };
+        // The web identity signs media URLs; collectstatic has no media access, so no signer.
+        const webCtx = { ...settings, mediaSigner: args.media ? web.gsa.email : undefined };
 
         // Jobs are immutable: name them after the image so a new image runs them again.
         const fingerprint = imageFingerprint(args.image);
         // No ttlSecondsAfterFinished: a Job the cluster deleted by itself would vanish from the state
         // on the next `pulumi refresh`, and the following `up` would run it again with the same image.
         // A new image replaces the Job (new name, deleteBeforeReplace), so finished Jobs never pile up.
-        const job = (role: string, command: string[], ksa: pulumi.Input<string>, withProxy: boolean, after: pulumi.Resource[]) =>
+        // Not on Spot: a preempted migrate would fail the release (backoff) for no reason.
+        const job = (role: string, command: string[], ksa: pulumi.Input<string>, withProxy: boolean, ctx: typeof settings, after: pulumi.Resource[]) =>
             new k8s.batch.v1.Job(`${name}-${role}`, {
                 metadata: { name: `${name}-${role}-${fingerprint}`, namespace: ns, labels: { ...labelsFor(role, args.stack), "django-platform/image": fingerprint } },
                 spec: {
@@ -145,21 +235,18 @@ export class Workload extends pulumi.ComponentResource {
                     activeDeadlineSeconds: JOB_DEADLINE_SECONDS,
                     template: {
                         metadata: { labels: labelsFor(role, args.stack) },
-                        spec: {
+                        spec: djangoPodSpec({
                             restartPolicy: "Never",
                             serviceAccountName: ksa,
-                            automountServiceAccountToken: false,
-                            securityContext: restrictedPodSecurity(APP_UID),
                             initContainers: withProxy ? sidecars : [],
-                            containers: [jobContainer(role, args.image, command, sources)],
-                            volumes: [TMP_VOLUME],
-                        },
+                            containers: [jobContainer(role, args.image, command, sources, ctx)],
+                        }),
                     },
                 },
             }, { ...k8sOpts, deleteBeforeReplace: true, dependsOn: after, customTimeouts: JOB_TIMEOUTS });
         // Release order: migrate → collectstatic → rolling update of the Deployment, each after its grants.
-        const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, web.grants);
-        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, [migrate, ...collect.grants]);
+        const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, webCtx, web.grants);
+        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, settings, [migrate, ...collect.grants]);
 
         this.deployment = new k8s.apps.v1.Deployment(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
@@ -170,21 +257,21 @@ export class Workload extends pulumi.ComponentResource {
                 minReadySeconds: 5,
                 revisionHistoryLimit: 5,
                 template: {
-                    metadata: { labels: labelsFor("web", args.stack) },
+                    metadata: { labels: { ...labelsFor("web", args.stack), ...CACHE_CLIENT_LABELS } },
                     spec: {
-                        serviceAccountName: web.ksaName,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        securityContext: restrictedPodSecurity(APP_UID),
-                        terminationGracePeriodSeconds: PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS + 10,
-                        initContainers: sidecars,
-                        containers: [webContainer(args.image, sources, {
-                            cpu: args.cpu ?? "500m",
-                            memory: args.memory ?? "512Mi",
-                            workers: args.gunicornWorkers ?? 2,
-                            threads: args.gunicornThreads ?? 4,
-                        })],
-                        volumes: [TMP_VOLUME],
+                        ...djangoPodSpec({
+                            serviceAccountName: web.ksaName,
+                            terminationGracePeriodSeconds: PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS + 10,
+                            initContainers: sidecars,
+                            spot: args.spot,
+                            containers: [webContainer(args.image, sources, {
+                                cpu: args.cpu ?? "500m",
+                                memory: args.memory ?? "512Mi",
+                                workers: args.gunicornWorkers ?? 2,
+                                threads: args.gunicornThreads ?? 4,
+                                wsgiModule: args.wsgiModule,
+                            }, webCtx)],
+                        }),
                         topologySpreadConstraints: [
                             { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: webSelector } },
                             { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: webSelector } },
@@ -228,35 +315,22 @@ export class Workload extends pulumi.ComponentResource {
             new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { namespace: ns, labels: labelsFor("network-policy", args.stack) }, spec }, k8sOpts);
         }
 
-        this.registerOutputs({ serviceName: this.serviceName, serviceAccountEmail: this.serviceAccountEmail });
-    }
-
-    /**
-     * A Google service account bound by Workload Identity to exactly one Kubernetes service account
-     * (the binding is on the GSA, never project-wide).
-     */
-    private identity(name: string, accountId: string, ksa: string, args: WorkloadArgs) {
-        const gsa = new gcp.serviceaccount.Account(`${name}-gsa`, {
+        this.podContext = {
             project: args.project,
-            accountId: accountId.slice(0, 30),
-            displayName: `django-platform ${ksa} (${args.stack})`,
-        }, { parent: this });
-        const account = new k8s.core.v1.ServiceAccount(`${name}-ksa`, {
-            metadata: {
-                name: ksa,
-                namespace: args.namespace,
-                labels: labelsFor(ksa, args.stack),
-                annotations: { "iam.gke.io/gcp-service-account": gsa.email },
-            },
-            automountServiceAccountToken: false,
-        }, { parent: this, provider: args.provider });
-        const binding = new gcp.serviceaccount.IAMMember(`${name}-workload-identity`, {
-            serviceAccountId: gsa.name,
-            role: "roles/iam.workloadIdentityUser",
-            member: pulumi.interpolate`serviceAccount:${args.workloadPool}[${args.namespace}/${ksa}]`,
-        }, { parent: this });
-        /** The IAM grants this identity's pods use; pods depend on all of them. */
-        const grants: pulumi.Resource[] = [binding];
-        return { gsa, ksaName: account.metadata.name, grants };
+            stack: args.stack,
+            provider: args.provider,
+            namespace: ns,
+            workloadPool: args.workloadPool,
+            container: { image: args.image, sources, ...settings },
+            sidecars,
+            needsCloudSqlClient: proxy,
+            imagePullGrants: args.imagePullGrants ?? [],
+            web: { ksaName: web.ksaName, email: web.gsa.email, grants: web.grants },
+            migrate,
+            media: args.media,
+            spot: args.spot ?? false,
+        };
+
+        this.registerOutputs({ serviceName: this.serviceName, serviceAccountEmail: this.serviceAccountEmail });
     }
 }

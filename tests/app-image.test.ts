@@ -34,12 +34,19 @@ test("requirements are pinned exactly, on Django 5.2 LTS", () => {
     .filter((line) => line && !line.startsWith("#"));
   for (const line of requirements) assert.match(line, /^[A-Za-z0-9_.[\]-]+==[0-9][A-Za-z0-9.]*$/, `not pinned: ${line}`);
   assert.ok(requirements.some((line) => /^Django==5\.2\.\d+$/.test(line)), "Django must be pinned to 5.2.x");
-  for (const name of ["gunicorn", "django-redis", "django-storages[google]"]) {
+  for (const name of ["gunicorn", "django-redis", "django-storages[google]", "google-cloud-storage", "python-json-logger"]) {
     assert.ok(requirements.some((line) => line.startsWith(`${name}==`)), `${name} missing`);
   }
+  // Media URLs are signed through IAM signBlob (config/media_storage.py): django-storages' `iam_sign_blob`
+  // option exists since 1.14.6 (https://github.com/jschneier/django-storages/pull/1427).
+  const storages = requirements.find((line) => line.startsWith("django-storages[google]=="))?.split("==")[1] ?? "0";
+  const [major = 0, minor = 0, patch = 0] = storages.split(".").map(Number);
+  assert.ok(major > 1 || (major === 1 && (minor > 14 || (minor === 14 && patch >= 6))), `django-storages ${storages} has no iam_sign_blob`);
 });
 
 test(".dockerignore keeps local state and tests out of the image", () => {
   const ignored = readFileSync(join(APP_DIR, ".dockerignore"), "utf8").split("\n");
-  for (const entry of ["db.sqlite3", "tests/", "staticfiles/", "**/__pycache__/"]) assert.ok(ignored.includes(entry), entry);
+  for (const entry of ["db.sqlite3", "tests/", "staticfiles/", "media/", "**/__pycache__/"]) assert.ok(ignored.includes(entry), entry);
+  // gunicorn reads ./gunicorn.conf.py from WORKDIR; it and cloud_logging.py must be in the image.
+  for (const needed of ["gunicorn.conf.py", "cloud_logging.py"]) assert.ok(!ignored.some((entry) => entry.trim() === needed), `${needed} must not be ignored`);
 });

@@ -18,7 +18,7 @@ import {
     surgePods,
 } from "../components/connectionBudget";
 import { GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS } from "../components/podTemplates";
-import { ConfigError, validateConfig } from "../config";
+import { ConfigError, connectionSizing, validateConfig } from "../config";
 import { T, renderStack, stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
@@ -82,17 +82,21 @@ describe("connection budget: pods of a rollout", () => {
         assert.deepEqual(podsHoldingConnections(20), { replicas: 20, surge: 5, draining: 5, total: 30 });
     });
 
-    it("the shipped stacks fit with surge and draining pods: staging 42 of 97, production 242 of 397", () => {
-        const expected: Record<string, { total: number; usable: number }> = { staging: { total: 42, usable: 97 }, production: { total: 242, usable: 397 } };
+    it("the shipped stacks fit with surge and draining pods, workers and CronJobs: staging 18 of 22, production 248 of 397", () => {
+        // staging (db-f1-micro): web (3 + 1 surge + 1 draining) × 1 × 3 + 2 Jobs + clearsessions 1; production: web 242 + tasks worker (3 + 1 surge + 1 draining) × 1 + clearsessions 1.
+        const expected: Record<string, { total: number; usable: number; workers: number; schedules: number }> = {
+            staging: { total: 18, usable: 22, workers: 0, schedules: 1 },
+            production: { total: 248, usable: 397, workers: 5, schedules: 1 },
+        };
         for (const [stack, want] of Object.entries(expected)) {
             const { config } = stackConfig(stack);
             let problems: string[] = [];
             try {
                 const cfg = validateConfig(config, stack);
-                const budget = requiredConnections(cfg.workload);
+                const budget = requiredConnections(connectionSizing(cfg));
                 const available = cfg.database.maxConnections ?? maxConnectionsForTier(cfg.database.tier);
                 assert.ok(available !== undefined);
-                assert.deepEqual({ total: budget.total, usable: budget.usable(available) }, want, stack);
+                assert.deepEqual({ total: budget.total, usable: budget.usable(available), workers: budget.workers, schedules: budget.schedules }, want, stack);
             } catch (err) {
                 if (!(err instanceof ConfigError)) throw err;
                 problems = err.problems;
@@ -103,7 +107,7 @@ describe("connection budget: pods of a rollout", () => {
 
     it("the rendered Deployment rolls out with the maxSurge the budget counts, and drains within its grace period", async () => {
         const rendered = await renderStack("staging");
-        const spec = rendered.inputs(T.deployment).spec;
+        const spec = rendered.inputs(T.deployment, "django-workload-web").spec;
         assert.equal(spec.strategy.rollingUpdate.maxSurge, ROLLOUT_MAX_SURGE, "components/workload.ts should use ROLLOUT_MAX_SURGE");
         assert.equal(spec.strategy.rollingUpdate.maxUnavailable, 0);
         assert.ok(spec.template.spec.terminationGracePeriodSeconds > PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS);

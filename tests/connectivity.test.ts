@@ -45,6 +45,8 @@ const SRC = {
     cacheClosed: "components/cache.ts (nothing else leaves or reaches the Redis pods)",
     egress: "components/networkPolicies.ts django-egress (Google APIs over TLS only, no private ranges)",
     webIngress: "components/networkPolicies.ts web-ingress (only the load balancer reaches the web port)",
+    cacheClients: "components/networkPolicies.ts CACHE_CLIENT_LABELS (web pods and workers use Redis; Jobs and CronJobs do not)",
+    noIngress: "components/workers.ts, components/schedules.ts (workers and CronJob pods serve nothing: no ingress)",
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +67,11 @@ const VARIANTS: readonly Variant[] = [
     { title: "staging, cache.replicas 0", stack: "staging", overrides: { "django-platform:cache": { replicas: 0 } } },
     { title: "staging, statics.cdn on", stack: "staging", overrides: { "django-platform:statics": { cdn: { enabled: true, domain: "static.staging.example.com" } } } },
     { title: "production, statics.cdn off", stack: "production", overrides: { "django-platform:statics": { cdn: { enabled: false } } } },
+    {
+        title: "staging, a worker, database.connector private-ip",
+        stack: "staging",
+        overrides: { "django-platform:database": { connector: "private-ip" }, "django-platform:workers": { mail: { command: ["python", "manage.py", "demo_worker"] } } },
+    },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +188,7 @@ function snapshot(variant: Variant, r: Rendered): Snapshot {
     const env = r.one(T.configMap);
     const envName = outName(env);
     const django = pods.filter((p) => p.running && containersOf(p.spec).some((c) => (c.envFrom ?? []).some((e: any) => e.configMapRef?.name === envName)));
-    const web = django.find((p) => p.resource === r.one(T.deployment).name)!;
+    const web = django.find((p) => p.resource === r.one(T.deployment, "django-workload-web").name)!;
     const webPort = web.endpoint.ports!.find((p) => p.name === "http")!.containerPort;
 
     // Database: the Auth Proxy sidecar reaches the instance's private IP on 3307; without it the app
@@ -277,8 +284,20 @@ function table(s: Snapshot): FlowExpectation[] {
     for (const d of s.dbClients) {
         rows.push(allowed(d.endpoint, dbIp, tcp(s.db.port), s.db.port === 3307 ? SRC.cloudSqlProxy : SRC.cloudSqlPrivateIp));
     }
-    for (const t of cacheTargets) {
-        rows.push(allowed(web, t.endpoint, tcp(t.port), SRC.cache));
+    // Redis: the cache clients (web pods, workers) reach it; Jobs and CronJob pods do not.
+    for (const d of s.django) {
+        const client = d.endpoint.labels["django-platform/cache-client"] === "true";
+        for (const t of cacheTargets) {
+            rows.push(client ? allowed(d.endpoint, t.endpoint, tcp(t.port), d === s.web ? SRC.cache : SRC.cacheClients) : denied(d.endpoint, t.endpoint, tcp(t.port), SRC.cacheClients));
+        }
+    }
+    // Workers and CronJob pods have no ingress at all: not from the load balancer, not from the web pods.
+    for (const d of s.django.filter((p) => ["worker", "schedule"].includes(p.role))) {
+        rows.push(
+            denied(LB[0], d.endpoint, tcp(s.webPort), SRC.noIngress),
+            denied(s.web.endpoint, d.endpoint, tcp(s.webPort), SRC.noIngress),
+            denied(s.web.endpoint, d.endpoint, tcp(9090), SRC.noIngress),
+        );
     }
 
     // --- The load balancer reaches the web port; nobody else does.
@@ -343,9 +362,11 @@ describe("connectivity of the rendered NetworkPolicies", () => {
                 const redis = new Set([...s.redisMaster, ...s.redisReplicas]);
                 const unknown = s.pods.filter((p) => p.running && !s.django.includes(p) && !redis.has(p));
                 assert.deepEqual(unknown.map((p) => p.resource), [], "a pod role with no rows in the connectivity table");
-                for (const role of ["web", "migrate", "collectstatic"]) {
+                const roles = ["web", "migrate", "collectstatic", "schedule", ...(v.stack === "production" || v.title.includes("worker") ? ["worker"] : [])];
+                for (const role of roles) {
                     assert.ok(s.django.some((p) => p.role === role), `no ${role} pod`);
                 }
+                assert.deepEqual([...new Set(s.django.map((p) => p.role))].sort(), [...roles].sort(), "Django pod roles");
                 const inCluster = s.rendered.all(T.statefulSet).length > 0;
                 assert.equal(s.redisMaster.length, inCluster ? 1 : 0);
                 assert.equal(s.cacheReplicas.length, inCluster ? s.redisReplicas.length : s.rendered.inputs(T.redis).replicaCount > 0 ? 1 : 0);
@@ -381,8 +402,10 @@ describe("connectivity of the rendered NetworkPolicies", () => {
     it("the variants differ where they should (so the table really runs on each mode)", () => {
         assert.equal(byTitle("staging").db.port, 3307);
         assert.equal(byTitle("staging, database.connector private-ip").db.port, 5432);
-        assert.deepEqual(byTitle("staging, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["collectstatic", "migrate", "web"]);
-        assert.deepEqual(byTitle("staging").dbClients.map((p) => p.role).sort(), ["migrate", "web"]);
+        assert.deepEqual(byTitle("staging, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["collectstatic", "migrate", "schedule", "web"]);
+        assert.deepEqual(byTitle("staging").dbClients.map((p) => p.role).sort(), ["migrate", "schedule", "web"]);
+        assert.deepEqual(byTitle("production").dbClients.map((p) => p.role).sort(), ["migrate", "schedule", "web", "worker"]);
+        assert.deepEqual(byTitle("staging, a worker, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["collectstatic", "migrate", "schedule", "web", "worker"]);
         const tls = byTitle("staging, cache.mode memorystore (5 GB, 1 replica)");
         const plain = byTitle("staging, cache.mode memorystore without TLS");
         assert.equal(tls.cacheMaster.endpoint.kind, "ip");
@@ -390,7 +413,8 @@ describe("connectivity of the rendered NetworkPolicies", () => {
         assert.deepEqual([plain.cacheMaster.port, ...plain.cacheReplicas.map((t) => t.port)], [6379, 6379]);
         assert.equal(byTitle("staging").cacheMaster.port, 6379);
         assert.equal(byTitle("staging, cache.replicas 0").redisReplicas.length, 0);
-        assert.equal(byTitle("staging").redisReplicas.length, 1);
+        const stagingReplicas = byTitle("staging").rendered.inputs(T.statefulSet, "django-cache-replica").spec.replicas;
+        assert.equal(byTitle("staging").redisReplicas.length, stagingReplicas > 0 ? 1 : 0);
         assert.equal(byTitle("production").redisReplicas.length, 1, "one replica template (2 replicas)");
         for (const s of snapshots) {
             assert.ok(table(s).length >= 60, `${s.variant.title}: ${table(s).length} rows`);
@@ -423,7 +447,7 @@ describe("the model catches the DNS regression (kube-dns-only DNS rule)", () => 
         it(`${title}: DNS to 169.254.169.254 and 169.254.20.10 is denied, and the table says so`, () => {
             const s = byTitle(title);
             const { policies, rewritten } = regress(s.policies);
-            assert.equal(rewritten, s.redisReplicas.length > 0 ? 2 : 1, "allow-dns (and the Redis replica egress) rewritten");
+            assert.equal(rewritten, s.rendered.all(T.statefulSet).length > 0 ? 2 : 1, "allow-dns (and the in-cluster Redis replica egress) rewritten");
             const old: ClusterModel = { ...s.cluster, policies };
             for (const from of [s.web.endpoint, ...s.redisReplicas.map((r) => r.endpoint)]) {
                 for (const p of [udp(53), tcp(53)]) {
@@ -456,7 +480,7 @@ describe("the model catches a cache port mismatch", () => {
         }));
         const rows = table(s);
         const failing = checkFlows({ ...s.cluster, policies }, rows).map((f) => f.row.name);
-        assert.deepEqual(failing, rows.filter((r) => r.to === s.cacheMaster.endpoint || s.cacheReplicas.some((t) => t.endpoint === r.to)).map((r) => r.name));
+        assert.deepEqual(failing, rows.filter((r) => r.expect === "allowed" && (r.to === s.cacheMaster.endpoint || s.cacheReplicas.some((t) => t.endpoint === r.to))).map((r) => r.name));
         assert.equal(failing.length, 2, "master and read endpoint");
     });
 });

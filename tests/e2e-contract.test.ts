@@ -2,7 +2,9 @@
  * End-to-end contract test: the reference Django app, configured by exactly the environment the
  * platform renders for the staging stack, works against real PostgreSQL and Redis.
  *
- * 1. Synth the staging stack offline and read manifests.yaml: the web Deployment → its envFrom
+ * 1. Synth the staging stack offline — with one Redis replica (`cache.replicas: 1`): staging itself
+ *    runs none to save a pod, production runs them, and the app's master-first/replica reads are
+ *    what this test exercises — and read manifests.yaml: the web Deployment → its envFrom
  *    ConfigMap and Secret, POD_IP from the downward API, the rendered gunicorn command and probes,
  *    the Redis StatefulSets' arguments, the migrate Job.
  * 2. Contract symmetry: the DJANGO_APP_* names the app reads (settings.ENV_CONTRACT) equal those
@@ -12,18 +14,43 @@
  *    the migrate Job's command, `check --deploy`, gunicorn with the rendered command (only the bind
  *    address replaced), then real HTTP requests and faults.
  *
- * Only hosts, ports and secret placeholders are replaced — and DJANGO_APP_STATIC_BUCKET is
- * removed from the running app's environment: google-cloud-storage is not packaged for Debian 12
- * and there is no GCS here. The GCS settings built from the rendered values are asserted instead
- * (test "rendered static settings …"), and app/tests/test_settings.py covers that code path.
+ * 4. Uploads, the worker and the schedule: a file posted through the app lands in Django's default
+ *    storage and the database; a task queued by a web request is done by the worker command that
+ *    Pulumi.production.yaml configures (`workers.tasks.command`, with `--once`); SIGTERM lets the
+ *    worker finish its task and exit 0; the CronJob the staging stack renders for `clearsessions`
+ *    deletes expired sessions in PostgreSQL.
+ *
+ * Only hosts, ports and secret placeholders are replaced — and DJANGO_APP_STATIC_BUCKET,
+ * DJANGO_APP_MEDIA_BUCKET and DJANGO_APP_MEDIA_SIGNER are removed from the running app's
+ * environment: google-cloud-storage is not packaged for Debian 12 and there is no GCS here, so
+ * static files and uploads use local files (uploads under the copy's MEDIA_ROOT). The GCS
+ * settings built from the rendered values are asserted instead (tests "rendered static settings …"
+ * and "rendered media settings …"), and app/tests/test_settings.py covers those code paths.
+ * The app runs from a temp copy of app/ (the image's WORKDIR), so uploads never land in the repository.
  */
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parse } from "yaml";
 import { OPTIONAL_PLAIN_VARIABLES } from "../components/appEnv";
-import { APP_DIR, PYTHON, appContract, baseEnv, dockerfileFinalStage, httpGet, manage, startAppServer } from "./lib/djangoApp";
-import { LocalPostgres, LocalRedis, freePort, randomPassword, run, tempDir, waitFor, type GroupProcess } from "./lib/localServers";
+import {
+  APP_DIR,
+  PYTHON,
+  appContract,
+  baseEnv,
+  copyProject,
+  djangoVersion,
+  dockerfileFinalStage,
+  httpGet,
+  manage,
+  multipart,
+  postForm,
+  startAppServer,
+  synthStagingWith,
+} from "./lib/djangoApp";
+import { GroupProcess, LocalPostgres, LocalRedis, freePort, randomPassword, run, tempDir, waitFor } from "./lib/localServers";
 import {
   REPO,
   argv,
@@ -34,7 +61,6 @@ import {
   expandKubernetesVars,
   podSpec,
   serviceForHost,
-  synthStagingManifests,
   type Container,
   type EnvSource,
   type HttpProbe,
@@ -42,6 +68,9 @@ import {
 } from "./lib/rendered";
 
 const STACK_FILE = join(REPO, "Pulumi.staging.yaml");
+const PRODUCTION_STACK_FILE = join(REPO, "Pulumi.production.yaml");
+/** Variables naming GCS buckets, and the account that signs for one: no GCS here (see the header). */
+const GCS_ONLY_VARIABLES = ["DJANGO_APP_STATIC_BUCKET", "DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"];
 /** Stands in for status.podIP: the probes' Host header is the pod IP. */
 const POD_IP = "10.8.0.15";
 /** Deploy-check warnings the platform cannot decide, with the reason. */
@@ -58,7 +87,7 @@ let webContainer: Container;
 let webEnv: Map<string, EnvSource>;
 
 before(async () => {
-  docs = await synthStagingManifests();
+  docs = await synthStagingWith({ "django-platform:cache": { replicas: 1 } });
   web = byComponent(docs, "Deployment", "web");
   webContainer = container(web, "web");
   webEnv = containerEnv(docs, webContainer);
@@ -105,6 +134,12 @@ describe("contract between the rendered manifests and the app", () => {
     assert.deepEqual(sorted(plain), expectedPlain, "ConfigMap keys (left) vs. plain variables app/config/settings.py reads, minus optional ones not rendered (right)");
     assert.deepEqual(sorted(secret), app.secret, "Secret keys (left) vs. secret variables app/config/settings.py reads (right)");
     assert.deepEqual(sorted(ofKind("fieldRef")), app.downward, "downward-API variables vs. the app's");
+    // Per-container values (the media signer): rendered in the container's own env, never in the
+    // ConfigMap; the signer only with a media bucket.
+    const perContainer = ofKind("value").filter((name) => name.startsWith("DJANGO_APP_"));
+    for (const name of perContainer) assert.ok(app.container.includes(name), `${name} is set in the web container's env but app/config/settings.py does not read it as a per-container value`);
+    for (const name of app.container) assert.ok(!ofKind("configMap").includes(name), `${name} must be set per container, not in the shared ConfigMap`);
+    assert.equal(webEnv.has("DJANGO_APP_MEDIA_SIGNER"), webEnv.has("DJANGO_APP_MEDIA_BUCKET"), "DJANGO_APP_MEDIA_SIGNER must be rendered exactly when DJANGO_APP_MEDIA_BUCKET is");
     for (const name of app.downward) assert.equal(webEnv.get(name)?.from, "status.podIP", `${name} must come from status.podIP`);
     for (const name of app.secret) assert.ok(isSecretPlaceholder(rendered(name)), `${name} must be a placeholder in manifests.yaml`);
   });
@@ -153,12 +188,40 @@ describe("contract between the rendered manifests and the app", () => {
     assert.equal(`${endpoint}/${location ? `${location}/` : ""}`, rendered("DJANGO_APP_STATIC_URL"));
   });
 
+  test("rendered media settings: the private bucket, links signed through IAM as the pod's own account", async () => {
+    // The staging stack keeps media.enabled at its default (true): the bucket must be rendered.
+    // Signing without a key file: django-storages >= 1.14.6 `iam_sign_blob` + `sa_email` sign V4 URLs
+    // through IAM Credentials signBlob with the pod's access token (storages/backends/gcloud.py,
+    // https://github.com/jschneier/django-storages/pull/1427; google/cloud/storage/_signing.py;
+    // https://cloud.google.com/storage/docs/authentication/creating-signatures).
+    const bucket = rendered("DJANGO_APP_MEDIA_BUCKET");
+    const signer = rendered("DJANGO_APP_MEDIA_SIGNER");
+    assert.match(signer, /^[^@\s]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, "the signer is a Google service account email");
+    const env = Object.fromEntries([...webEnv].map(([name, source]) => [name, isSecretPlaceholder(source.value) ? randomPassword() : source.value]));
+    const result = await run(PYTHON, ["-c", "import json, config.settings as s; print(json.dumps(s.STORAGES['default'], default=str))"], {
+      cwd: APP_DIR,
+      env: { ...baseEnv(), ...env, POD_IP },
+    });
+    const media = JSON.parse(result.stdout) as { BACKEND: string; OPTIONS: Record<string, unknown> };
+    assert.equal(media.BACKEND, "storages.backends.gcloud.GoogleCloudStorage");
+    assert.deepEqual(
+      [media.OPTIONS.bucket_name, media.OPTIONS.sa_email, media.OPTIONS.iam_sign_blob, media.OPTIONS.querystring_auth, media.OPTIONS.default_acl],
+      [bucket, signer, true, true, null],
+    );
+  });
+
   test("Kubernetes $(VAR) expansion as the kubelet does it", () => {
     const vars = new Map([["REDIS_PASSWORD", "pw"]]);
     assert.equal(expandKubernetesVars("$(REDIS_PASSWORD)", vars), "pw");
     assert.equal(expandKubernetesVars("a$(UNKNOWN)b$$(REDIS_PASSWORD)$", vars), "a$(UNKNOWN)b$(REDIS_PASSWORD)$");
   });
 });
+
+/** The CronJob fields read here (synth validates the rest against the official schema). */
+interface CronJobDoc {
+  readonly metadata: { readonly name: string };
+  readonly spec: { readonly schedule: string; readonly jobTemplate: { readonly spec: { readonly template: { readonly spec: { readonly containers: ReadonlyArray<{ readonly command?: string[]; readonly args?: string[] }> } } } } };
+}
 
 /** Redis arguments as rendered, for a local run: only host, port, --replicaof and --dir replaced. */
 function localRedisArgs(workload: K8sDoc, port: number, dir: string, password: string, masterPort?: number): { args: string[]; replicaOf?: string } {
@@ -191,6 +254,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
   let master: LocalRedis | undefined;
   let replica: LocalRedis | undefined;
   let gunicorn: GroupProcess | undefined;
+  let workdir = "";
   const redisDirs: string[] = [];
   let appEnv: Record<string, string> = {};
   let port = 0;
@@ -257,8 +321,10 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
         appEnv[name] = local[name] ?? (isSecretPlaceholder(source.value) ? randomPassword() : source.value);
       }
     }
-    // No GCS and no google-cloud-storage package here (see the header comment): local static files.
-    delete appEnv.DJANGO_APP_STATIC_BUCKET;
+    // No GCS and no google-cloud-storage package here (see the header comment): local static files
+    // and local uploads, in the temp copy of the app.
+    for (const name of GCS_ONLY_VARIABLES) delete appEnv[name];
+    workdir = copyProject();
 
     // The migrate Job's own command and environment, in the image's WORKDIR.
     const migrateJob = byComponent(docs, "Job", "migrate");
@@ -266,7 +332,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
     assert.ok(migrate);
     const [python, ...migrateArgs] = argv(migrate);
     assert.equal(python, "python", "the migrate Job runs python from the image's PATH");
-    await run(PYTHON, migrateArgs, { cwd: APP_DIR, env: { ...baseEnv(), ...appEnv } });
+    await run(PYTHON, migrateArgs, { cwd: workdir, env: { ...baseEnv(), ...appEnv } });
 
     port = await freePort();
     const command = argv(webContainer);
@@ -275,7 +341,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
     const localCommand = command.map((arg, i) => (i === 0 ? "/usr/bin/gunicorn" : i === bindAt ? `127.0.0.1:${port}` : arg));
     publicHost = rendered("DJANGO_APP_ALLOWED_HOSTS").split(/\s+/)[0] as string;
     probeHost = `${POD_IP}:${flagValue(command, "--bind").split(":").at(-1)}`;
-    gunicorn = await startAppServer("gunicorn", localCommand, { env: appEnv, port, host: probeHost, readyPath: paths.startup });
+    gunicorn = await startAppServer("gunicorn", localCommand, { env: appEnv, cwd: workdir, port, host: probeHost, readyPath: paths.startup });
     // Last: the first full sync waits for Redis' repl-diskless-sync-delay (5 s by default).
     await waitFor("the replica to sync with the master (--masterauth)", async () => /master_link_status:up/.test(await redisReplica.cli(["INFO", "replication"])));
   });
@@ -284,14 +350,14 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
     await gunicorn?.stop();
     await Promise.all([replica?.stop(), master?.stop()]);
     await pg?.destroy();
-    for (const dir of redisDirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...redisDirs, workdir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const page = () => httpGet(port, "/", { host: publicHost, "x-forwarded-proto": "https" });
   const probe = (path: string) => httpGet(port, path, { host: probeHost });
 
   test("manage.py check --deploy finds nothing the platform could have prevented", async () => {
-    const result = await manage(["check", "--deploy"], appEnv);
+    const result = await manage(["check", "--deploy"], appEnv, workdir);
     const ids = [...`${result.stdout}${result.stderr}`.matchAll(/\(([a-z_]+\.[EW]\d+)\)/g)].map((m) => m[1] as string);
     assert.deepEqual(ids.filter((id) => !(id in ACCEPTED_DEPLOY_WARNINGS)), [], result.stderr);
   });
@@ -322,6 +388,88 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
     assert.equal(plain.headers.location, `https://${publicHost}/`);
     assert.match(String((await page()).headers["strict-transport-security"]), /max-age=31536000; includeSubDomains/);
     assert.equal((await httpGet(port, "/", { host: "evil.example.net", "x-forwarded-proto": "https" })).status, 400);
+  });
+
+  test("an upload through the app lands in the default storage and the database (local files: no GCS here)", async (t) => {
+    t.diagnostic(`Django ${await djangoVersion()} (Debian's; the image pins Django 5.2)`);
+    const content = Buffer.from(`uploaded by the contract test ${randomPassword(6)}\n`);
+    const form = multipart({}, { field: "file", name: "report.txt", type: "text/plain", content });
+    const posted = await postForm(port, publicHost, "/uploads/", "/uploads/", form);
+    assert.equal(posted.status, 302, posted.body);
+    const row = await pg!.sql("SELECT file || '|' || size FROM demo_upload ORDER BY id DESC LIMIT 1", rendered("DJANGO_APP_DB_NAME"));
+    const [name, size] = row.split("|");
+    assert.match(name ?? "", /^uploads\/\d{4}\/\d{2}\/report[^/]*\.txt$/);
+    assert.equal(Number(size), content.length);
+    const stored = join(workdir, "media", name ?? "");
+    assert.ok(existsSync(stored), `${stored} missing`);
+    assert.deepEqual(readFileSync(stored), content);
+    const listing = await httpGet(port, "/uploads/", { host: publicHost, "x-forwarded-proto": "https" });
+    assert.ok(listing.body.includes(`data-name="${name}"`), "the uploads page lists the file");
+  });
+
+  /** Queues a task through the app (POST /tasks/) and returns its id. */
+  async function queueTask(text: string, seconds = 0): Promise<number> {
+    const body = new URLSearchParams({ text, seconds: String(seconds) }).toString();
+    const posted = await postForm(port, publicHost, "/uploads/", "/tasks/", { body, contentType: "application/x-www-form-urlencoded" });
+    assert.equal(posted.status, 303, posted.body);
+    const id = Number(/^\/tasks\/(\d+)\/$/.exec(String(posted.headers.location))?.[1]);
+    assert.ok(id > 0, `no task id in Location ${String(posted.headers.location)}`);
+    return id;
+  }
+  const taskStatus = async (id: number) => JSON.parse((await httpGet(port, `/tasks/${id}/`, { host: publicHost, "x-forwarded-proto": "https" })).body) as { status: string; result: string };
+
+  /** Production's worker command (workers.tasks.command), for the local interpreter. */
+  function workerCommand(): string[] {
+    const config = (parse(readFileSync(PRODUCTION_STACK_FILE, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+    const workers = config["django-platform:workers"] as Record<string, { command?: string[] }> | undefined;
+    const command = workers?.tasks?.command;
+    assert.ok(command, "Pulumi.production.yaml must configure workers.tasks.command (the reference app's demo_worker)");
+    assert.deepEqual(command, ["python", "manage.py", "demo_worker"]);
+    return [PYTHON, ...command.slice(1)];
+  }
+
+  test("enqueue → worker → result: production's worker command does a task queued through the app in Redis", async () => {
+    const id = await queueTask("hello worker");
+    assert.equal((await taskStatus(id)).status, "queued");
+    assert.equal(await master!.cli(["LRANGE", "demo:tasks", "0", "-1"]), String(id), "the task id waits in the Redis list on the master");
+    const [python, ...args] = workerCommand();
+    await run(python as string, [...args, "--once"], { cwd: workdir, env: { ...baseEnv(), ...appEnv } });
+    const done = await taskStatus(id);
+    assert.equal(done.status, "done");
+    assert.equal(done.result, createHash("sha256").update("hello worker").digest("hex"));
+    assert.equal(await master!.cli(["LLEN", "demo:tasks"]), "0");
+  });
+
+  // Kubernetes stops a container with SIGTERM, then SIGKILL after terminationGracePeriodSeconds
+  // (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination).
+  test("SIGTERM: the worker finishes the task in hand and exits 0", async () => {
+    const id = await queueTask("slow task", 1.5);
+    const [python, ...args] = workerCommand();
+    const worker = new GroupProcess("demo_worker", python as string, args, { cwd: workdir, env: { ...baseEnv(), ...appEnv } });
+    try {
+      await waitFor(`task ${id} to start`, async () => (await taskStatus(id)).status === "running", { process: worker });
+      worker.signal("SIGTERM");
+      assert.equal(await worker.wait(), 0, worker.log);
+      assert.equal((await taskStatus(id)).status, "done", "the task in hand was finished before exiting");
+    } finally {
+      await worker.stop("SIGKILL", 1_000);
+    }
+  });
+
+  test("the clearsessions schedule rendered for staging deletes expired sessions", async () => {
+    const cronJobs = docs.filter((d) => d.kind === "CronJob") as unknown as CronJobDoc[];
+    const clear = cronJobs.flatMap((cron) => cron.spec.jobTemplate.spec.template.spec.containers.map((c) => ({ cron, command: [...(c.command ?? []), ...(c.args ?? [])] })))
+      .find(({ command }) => command.includes("clearsessions"));
+    assert.ok(clear, "the staging stack must render a CronJob running clearsessions (schedules.clearsessions)");
+    assert.deepEqual(clear.command, ["python", "manage.py", "clearsessions"]);
+    const db = rendered("DJANGO_APP_DB_NAME");
+    await pg!.sql(
+      "INSERT INTO django_session (session_key, session_data, expire_date) VALUES " +
+        "('expiredsessionkey0000000000000001', 'x', now() - interval '1 day'), ('livesessionkey000000000000000001', 'x', now() + interval '1 day');",
+      db,
+    );
+    await run(PYTHON, clear.command.slice(1), { cwd: workdir, env: { ...baseEnv(), ...appEnv } });
+    assert.equal(await pg!.sql("SELECT string_agg(session_key, ',' ORDER BY session_key) FROM django_session WHERE session_key LIKE '%sessionkey%'", db), "livesessionkey000000000000000001");
   });
 
   test("Redis stopped: pages and readiness stay 200; restarted: the cache is back", async () => {

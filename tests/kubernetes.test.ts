@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { PLAIN_VARIABLES, SECRET_VARIABLES } from "../components/appEnv";
+import { MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
 import { imageFingerprint } from "../components/podTemplates";
 import { CapturedResource } from "../tools/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
@@ -16,9 +16,12 @@ before(async () => {
     stacks.production = await renderStack("production");
 });
 
-const POD_KINDS = [T.deployment, T.statefulSet, T.job];
-const podSpecOf = (r: CapturedResource): any => (r.inputs as any).spec.template.spec;
-const podLabelsOf = (r: CapturedResource): Record<string, string> => (r.inputs as any).spec.template.metadata.labels;
+const CRON_JOB = "kubernetes:batch/v1:CronJob";
+const POD_KINDS = [T.deployment, T.statefulSet, T.job, CRON_JOB];
+const templateOf = (r: CapturedResource): any => (r.type === CRON_JOB ? (r.inputs as any).spec.jobTemplate.spec.template : (r.inputs as any).spec.template);
+const podSpecOf = (r: CapturedResource): any => templateOf(r).spec;
+const podLabelsOf = (r: CapturedResource): Record<string, string> => templateOf(r).metadata.labels;
+const WEB = "django-workload-web";
 const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 const nameOf = (r: CapturedResource): string => (r.outputs as any).metadata.name;
 
@@ -32,8 +35,8 @@ describe("consistency of the rendered objects", () => {
     for (const stack of ["staging", "production"]) {
         it(`${stack}: the HPA targets the Deployment, which has no replicas`, () => {
             const r = stacks[stack];
-            const deployment = r.one(T.deployment);
-            const hpa = r.inputs(T.hpa);
+            const deployment = r.one(T.deployment, WEB);
+            const hpa = r.inputs(T.hpa, WEB);
             assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: nameOf(deployment) });
             assert.equal((deployment.inputs as any).spec.replicas, undefined);
             assert.ok(hpa.spec.minReplicas <= hpa.spec.maxReplicas);
@@ -114,12 +117,13 @@ describe("pod security (every pod template, every container)", () => {
 
 describe("the web Deployment", () => {
     it("gunicorn from config, probes, rollout and shutdown settings, Auth Proxy native sidecar", () => {
-        const d = stacks.staging.inputs(T.deployment);
+        const d = stacks.staging.inputs(T.deployment, WEB);
         const spec = d.spec.template.spec;
         const web = spec.containers[0];
         assert.deepEqual(web.command.slice(0, 2), ["gunicorn", "config.wsgi:application"]);
-        assert.equal(web.command[web.command.indexOf("--workers") + 1], "2");
-        assert.equal(web.command[web.command.indexOf("--threads") + 1], "4");
+        // Pulumi.staging.yaml: gunicornWorkers 1, gunicornThreads 3.
+        assert.equal(web.command[web.command.indexOf("--workers") + 1], "1");
+        assert.equal(web.command[web.command.indexOf("--threads") + 1], "3");
         assert.equal(web.livenessProbe.httpGet.path, "/healthz/");
         assert.equal(web.readinessProbe.httpGet.path, "/readyz/");
         assert.equal(web.startupProbe.httpGet.path, "/healthz/");
@@ -136,7 +140,7 @@ describe("the web Deployment", () => {
 
     it("no proxy sidecar with the private-ip connector", async () => {
         const r = await renderStack("staging", { "django-platform:database": { connector: "private-ip" } });
-        assert.deepEqual(r.inputs(T.deployment).spec.template.spec.initContainers, []);
+        assert.deepEqual(r.inputs(T.deployment, WEB).spec.template.spec.initContainers, []);
         const env = r.inputs(T.configMap).data;
         assert.equal(env.DJANGO_APP_DB_HOST, "10.99.0.3");
         assert.equal(env.DJANGO_APP_DB_SSLMODE, "require");
@@ -154,7 +158,7 @@ describe("Jobs", () => {
         for (const job of [migrate, collect]) {
             assert.equal((job.inputs as any).spec.ttlSecondsAfterFinished, undefined);
         }
-        const deployment = r.one(T.deployment);
+        const deployment = r.one(T.deployment, WEB);
         assert.ok(deployment.dependencies.includes(migrate.urn), "Deployment waits for migrate");
         assert.ok(deployment.dependencies.includes(collect.urn), "Deployment waits for collectstatic");
         assert.ok(collect.dependencies.includes(migrate.urn), "collectstatic runs after migrate");
@@ -175,15 +179,26 @@ describe("the environment contract", () => {
         const r = stacks.staging;
         const data = r.inputs(T.configMap).data;
         const secret = r.one(T.secret, "django-workload-env");
-        assert.deepEqual(Object.keys(data).sort(), [...PLAIN_VARIABLES].sort());
+        // Staging has media on (the default): its bucket is the one optional variable rendered.
+        assert.deepEqual(Object.keys(data).sort(), [...PLAIN_VARIABLES, "DJANGO_APP_MEDIA_BUCKET"].sort());
+        assert.equal(data.DJANGO_APP_LOG_FORMAT, "json");
+        assert.equal(data.DJANGO_APP_GCP_PROJECT, "acme-django-staging");
+        assert.equal(data.DJANGO_APP_MEDIA_BUCKET, (r.one(T.bucket, "django-media-bucket").outputs as any).name);
         assert.deepEqual(Object.keys((secret.inputs as any).stringData).sort(), [...SECRET_VARIABLES].sort());
         for (const name of SECRET_VARIABLES) {
             assert.equal(data[name], undefined, `${name} leaked into the ConfigMap`);
         }
-        const web = podSpecOf(r.one(T.deployment)).containers[0];
+        const web = podSpecOf(r.one(T.deployment, WEB)).containers[0];
         assert.deepEqual(web.envFrom, [{ configMapRef: { name: nameOf(r.one(T.configMap)) } }, { secretRef: { name: nameOf(secret) } }]);
-        assert.deepEqual(web.env, [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }]);
-        assert.equal(data.DJANGO_APP_CACHE_LOCATION, "redis://django-cache-master.django-staging.svc.cluster.local:6379/0 redis://django-cache-replicas.django-staging.svc.cluster.local:6379/0");
+        // Per container: the settings module and the media signer (the pod's own Google service account).
+        assert.deepEqual(web.env, [
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: SETTINGS_MODULE_VARIABLE, value: "config.settings" },
+            { name: MEDIA_SIGNER_VARIABLE, value: (r.one("gcp:serviceaccount/account:Account", "django-workload-web-gsa").outputs as any).email },
+        ]);
+        // Master first, then the replicas' Service when staging runs read replicas (cache.replicas).
+        const replicas = r.inputs(T.statefulSet, "django-cache-replica").spec.replicas;
+        assert.equal(data.DJANGO_APP_CACHE_LOCATION, ["redis://django-cache-master.django-staging.svc.cluster.local:6379/0", ...(replicas > 0 ? ["redis://django-cache-replicas.django-staging.svc.cluster.local:6379/0"] : [])].join(" "));
         assert.match(data.DJANGO_APP_STATIC_URL, /^https:\/\/.*\/$/);
         assert.equal(data.DJANGO_APP_DB_HOST, "127.0.0.1");
         assert.equal(data.DJANGO_APP_DB_SSLMODE, "disable");
@@ -207,15 +222,18 @@ describe("NetworkPolicies", () => {
             assert.ok(deny, "a default-deny policy for ingress and egress");
             const allowedEgressPorts = (labels: Record<string, string>) =>
                 policies.filter((p) => selects(p.podSelector, labels) && p.egress).flatMap((p) => p.egress.flatMap((e: any) => e.ports.map((x: any) => x.port)));
-            const web = podLabelsOf(r.one(T.deployment));
+            const web = podLabelsOf(r.one(T.deployment, WEB));
             assert.deepEqual([...new Set(allowedEgressPorts(web))].sort((a, b) => a - b), [53, 80, 443, 988, 3307, 6379]);
             const webIngress = policies.filter((p) => selects(p.podSelector, web) && p.ingress);
             assert.deepEqual(webIngress.flatMap((p) => p.ingress.flatMap((i: any) => i.from.map((f: any) => f.ipBlock.cidr))), ["130.211.0.0/22", "35.191.0.0/16"]);
             const replica = podLabelsOf(r.one(T.statefulSet, "django-cache-replica"));
             assert.deepEqual([...new Set(allowedEgressPorts(replica))].sort((a, b) => a - b), [53, 6379]);
             const redisIngress = policies.filter((p) => selects(p.podSelector, podLabelsOf(r.one(T.statefulSet, "django-cache-master"))) && p.ingress);
-            const from = redisIngress.flatMap((p) => p.ingress.flatMap((i: any) => i.from.map((f: any) => f.podSelector.matchLabels["app.kubernetes.io/component"])));
-            assert.deepEqual(from.sort(), ["cache-replica", "web"]);
+            const from = redisIngress.flatMap((p) => p.ingress.flatMap((i: any) => i.from.map((f: any) => f.podSelector.matchLabels["app.kubernetes.io/component"] ?? (f.podSelector.matchLabels["django-platform/cache-client"] === "true" ? "cache clients" : undefined))));
+            assert.deepEqual(from.sort(), ["cache clients", "cache-replica"]);
+            // The cache clients are the web pods and the workers, nothing else.
+            const clients = r.resources.filter((x) => POD_KINDS.includes(x.type as never) && podLabelsOf(x)["django-platform/cache-client"] === "true").map((x) => podLabelsOf(x)["app.kubernetes.io/component"]);
+            assert.deepEqual([...new Set(clients)].sort(), stack === "production" ? ["web", "worker"] : ["web"]);
         });
     }
 });

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian 12 (bookworm) or 13 (trixie) machine:
 # the npm packages from the lockfile, and from Debian's packages PostgreSQL, Redis, Django 4.2
-# (bookworm-backports on Debian 12; the default on 13), psycopg2, django-redis, django-storages and
-# gunicorn for the end-to-end contract test, and openssl for the TLS Redis test. Idempotent; run as root or with sudo available.
+# (bookworm-backports on Debian 12; the default on 13), psycopg2, django-redis, django-storages,
+# python-json-logger and gunicorn for the end-to-end contract test, and openssl for the TLS Redis
+# test. Idempotent; run as root or with sudo available. It never stops, disables or masks a
+# service (tests/app-install-deps.test.ts checks): the tests start their own servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,7 @@ sudo_ apt-get update -qq
 sudo_ apt-get install -y -qq --no-install-recommends "${django_release[@]}" python3-django >/dev/null
 sudo_ apt-get install -y -qq --no-install-recommends \
     postgresql postgresql-client redis-server redis-tools \
-    python3-psycopg2 python3-django-redis python3-django-storages gunicorn openssl >/dev/null
+    python3-psycopg2 python3-django-redis python3-django-storages python3-pythonjsonlogger gunicorn openssl >/dev/null
 # The tests start their own PostgreSQL and Redis on free loopback ports and leave the packaged
 # services (if any run) alone.
 

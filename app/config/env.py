@@ -1,7 +1,8 @@
 """Typed reading of the environment contract.
 
 Every variable the app reads goes through one :class:`EnvReader`, which remembers the name and
-whether it is plain (ConfigMap), secret (Kubernetes Secret) or downward-API. ``settings.py``
+whether it is plain (ConfigMap), secret (Kubernetes Secret), downward-API, or set per container
+(a value the platform writes into one container's own ``env``, e.g. that pod's signing account). ``settings.py``
 publishes that record as ``ENV_CONTRACT`` so the platform's contract test can compare it with
 what the platform renders. Empty values count as unset: a ConfigMap may carry ``""`` for an
 optional value.
@@ -15,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 PLAIN = "plain"
 SECRET = "secret"
 DOWNWARD = "downward"
+CONTAINER = "container"
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -85,13 +87,17 @@ class EnvReader:
         """A value Kubernetes injects from the downward API (e.g. the pod IP), or None."""
         return self._get(name, DOWNWARD)
 
+    def container(self, name: str) -> str | None:
+        """A plain value the platform sets in each container's own ``env`` (not in the ConfigMap), or None."""
+        return self._get(name, CONTAINER)
+
     def any_set(self, prefix: str) -> bool:
         """True when any variable read so far whose name starts with ``prefix`` has a value."""
         return any(self._environ.get(name, "").strip() for name in self._kinds if name.startswith(prefix))
 
     def contract(self) -> dict[str, list[str]]:
         """Names read so far, grouped by kind and sorted: ``{"plain": [...], "secret": [...], ...}``."""
-        grouped: dict[str, list[str]] = {PLAIN: [], SECRET: [], DOWNWARD: []}
+        grouped: dict[str, list[str]] = {PLAIN: [], SECRET: [], DOWNWARD: [], CONTAINER: []}
         for name, kind in self._kinds.items():
             grouped[kind].append(name)
         return {kind: sorted(names) for kind, names in grouped.items()}

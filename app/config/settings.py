@@ -16,6 +16,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import EnvReader
+from .media_storage import media_storage
 from .static_storage import storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,7 +48,11 @@ _cache_password = env.secret("DJANGO_APP_CACHE_PASSWORD")
 _cache_ca_cert = env.text("DJANGO_APP_CACHE_CA_CERT")
 _static_url = env.text("DJANGO_APP_STATIC_URL", "/static/")
 _static_bucket = env.text("DJANGO_APP_STATIC_BUCKET")
+_media_bucket = env.text("DJANGO_APP_MEDIA_BUCKET")
+_media_signer = env.container("DJANGO_APP_MEDIA_SIGNER")
 _log_level = env.choice("DJANGO_APP_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+_log_format = env.choice("DJANGO_APP_LOG_FORMAT", "text", ("text", "json"))
+_gcp_project = env.text("DJANGO_APP_GCP_PROJECT")
 _pod_ip = env.downward("POD_IP")
 
 #: What this app reads, by kind — compared with the rendered manifests by the contract test.
@@ -92,6 +97,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log record of a request carries its Cloud Trace id (cloud_logging.py).
+    "cloud_logging.TraceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -202,7 +209,10 @@ else:
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = _static_url
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STORAGES = storages(_static_url, _static_bucket)
+STORAGES = {**storages(_static_url, _static_bucket), "default": media_storage(_media_bucket, _media_signer)}
+# Uploads without a bucket (runserver, tests): files under MEDIA_ROOT, served by nobody in production.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = BASE_DIR / "media"
 
 # --- HTTPS behind the Google load balancer --------------------------------------------------
 if not DEBUG and not LOCAL_DEVELOPMENT:
@@ -219,10 +229,19 @@ if not DEBUG and not LOCAL_DEVELOPMENT:
     SECURE_HSTS_PRELOAD = False
 
 # --- Logging: everything to stdout/stderr, collected by the cluster --------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": _log_level},
-}
+#: Project id for Cloud Logging's trace field; without it entries carry a plain ``traceId``.
+CLOUD_LOGGING_PROJECT = _gcp_project or None
+if _log_format == "json":
+    # One JSON object per line on stdout with Cloud Logging's special fields (cloud_logging.py);
+    # gunicorn's own logs use the same formatter through gunicorn.conf.py.
+    from cloud_logging import django_logging
+
+    LOGGING = django_logging(_log_level, CLOUD_LOGGING_PROJECT)
+else:
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"handlers": ["console"], "level": _log_level},
+    }

@@ -1,16 +1,18 @@
-"""Probe endpoints and the demo page."""
+"""Probe endpoints, the demo page, uploads and background tasks."""
 import logging
 import socket
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .models import Visit
+from . import tasks
+from .models import Task, Upload, Visit
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +84,54 @@ def index(request: HttpRequest) -> HttpResponse:
     visit = Visit.objects.create(served_by=socket.gethostname())
     cache.set(LAST_VISIT_KEY, visit.pk, timeout=None)
     return render(request, "demo/index.html", {"visit": visit, "stats": _stats()})
+
+
+#: Uploads listed on the uploads page.
+RECENT_UPLOADS = 10
+#: Largest file the demo accepts.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def uploads(request: HttpRequest) -> HttpResponse:
+    """Lists recent uploads with links from the default storage (signed URLs on the private bucket)
+    and stores a posted ``file`` there."""
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a file."
+        elif upload.size > MAX_UPLOAD_BYTES:
+            error = f"Files up to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB, please."
+        else:
+            saved = Upload.objects.create(file=upload, size=upload.size)
+            log.info("upload stored", extra={"upload": saved.pk, "object": saved.file.name, "bytes": saved.size})
+            return redirect("uploads")
+    recent = list(Upload.objects.all()[:RECENT_UPLOADS])
+    return render(request, "demo/uploads.html", {"uploads": recent, "error": error}, status=400 if error else 200)
+
+
+@require_POST
+def enqueue_task(request: HttpRequest) -> HttpResponse:
+    """Queues a task for the worker; answers 303 to the task's status."""
+    text = request.POST.get("text", "")
+    try:
+        seconds = min(max(float(request.POST.get("seconds", "0") or 0), 0.0), 30.0)
+    except ValueError:
+        seconds = 0.0
+    task = tasks.enqueue(text, seconds)
+    log.info("task queued", extra={"task": task.pk})
+    response = HttpResponse(status=303)  # See Other: GET the task's status next
+    response["Location"] = reverse("task", args=[task.pk])
+    return response
+
+
+@never_cache
+@require_GET
+def task_status(request: HttpRequest, task_id: int) -> JsonResponse:
+    """A task's state as JSON."""
+    task = Task.objects.filter(pk=task_id).first()
+    if task is None:
+        raise Http404("no such task")
+    return JsonResponse({"id": task.pk, "status": task.status, "result": task.result, "done_by": task.done_by})

@@ -32,6 +32,8 @@ PLATFORM_ENV = {
     "DJANGO_APP_STATIC_URL": "https://static.example.com/static/",
     "DJANGO_APP_STATIC_BUCKET": "",
     "DJANGO_APP_LOG_LEVEL": "INFO",
+    "DJANGO_APP_LOG_FORMAT": "json",
+    "DJANGO_APP_GCP_PROJECT": "acme-prod",
     "POD_IP": "10.8.0.15",
 }
 
@@ -90,6 +92,7 @@ class LocalDevelopmentTest(unittest.TestCase):
             contract["secret"], ["DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_SECRET_KEY"]
         )
         self.assertEqual(contract["downward"], ["POD_IP"])
+        self.assertEqual(contract["container"], ["DJANGO_APP_MEDIA_SIGNER"])
         self.assertTrue(all(name.startswith("DJANGO_APP_") for name in contract["plain"]))
 
 
@@ -229,6 +232,62 @@ class CacheTlsTest(unittest.TestCase):
     def test_ca_without_django_redis_is_rejected(self):
         with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_CACHE_CA_CERT is set but DJANGO_APP_CACHE_BACKEND"):
             load({"DJANGO_APP_DEBUG": "true", "DJANGO_APP_CACHE_CA_CERT": CACHE_CA})
+
+
+class MediaStorageTest(unittest.TestCase):
+    def test_local_files_without_a_bucket(self):
+        self.assertEqual(load({}).STORAGES["default"], {"BACKEND": "django.core.files.storage.FileSystemStorage"})
+        self.assertEqual(load(PLATFORM_ENV).STORAGES["default"]["BACKEND"], "django.core.files.storage.FileSystemStorage")
+
+    def test_private_bucket_with_iam_signed_urls(self):
+        from datetime import timedelta
+
+        default = load(platform(DJANGO_APP_MEDIA_BUCKET="acme-media",
+                                DJANGO_APP_MEDIA_SIGNER="web@acme.iam.gserviceaccount.com")).STORAGES["default"]
+        self.assertEqual(default["BACKEND"], "storages.backends.gcloud.GoogleCloudStorage")
+        self.assertEqual(default["OPTIONS"], {
+            "bucket_name": "acme-media",
+            "default_acl": None,
+            "querystring_auth": True,
+            "expiration": timedelta(hours=1),
+            "iam_sign_blob": True,
+            "sa_email": "web@acme.iam.gserviceaccount.com",
+            "file_overwrite": False,
+        })
+
+    def test_static_files_keep_their_own_storage(self):
+        s = load(platform(DJANGO_APP_MEDIA_BUCKET="acme-media", DJANGO_APP_STATIC_BUCKET="acme-static",
+                          DJANGO_APP_MEDIA_SIGNER="web@acme.iam.gserviceaccount.com"))
+        self.assertEqual(s.STORAGES["staticfiles"]["OPTIONS"]["bucket_name"], "acme-static")
+        self.assertEqual(s.STORAGES["default"]["OPTIONS"]["bucket_name"], "acme-media")
+
+    def test_bucket_without_signer_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_MEDIA_BUCKET is set .* DJANGO_APP_MEDIA_SIGNER is 'empty'"):
+            load(platform(DJANGO_APP_MEDIA_BUCKET="acme-media"))
+        with self.assertRaisesRegex(ImproperlyConfigured, "must be the email of the pod's Google service account"):
+            load(platform(DJANGO_APP_MEDIA_BUCKET="acme-media", DJANGO_APP_MEDIA_SIGNER="web"))
+
+
+class LoggingTest(unittest.TestCase):
+    def test_text_logs_by_default(self):
+        s = load({})
+        self.assertEqual(s.LOGGING["formatters"]["plain"]["format"], "%(asctime)s %(levelname)s %(name)s %(message)s")
+        self.assertIsNone(s.CLOUD_LOGGING_PROJECT)
+
+    def test_json_logs_on_stdout_with_the_project(self):
+        import cloud_logging
+
+        s = load(PLATFORM_ENV)
+        formatter = s.LOGGING["formatters"]["cloud"]
+        self.assertIs(formatter["()"], cloud_logging.CloudLoggingFormatter)
+        self.assertEqual(formatter["project"], "acme-prod")
+        self.assertEqual(s.LOGGING["handlers"]["stdout"]["stream"], "ext://sys.stdout")
+        self.assertEqual(s.LOGGING["root"], {"handlers": ["stdout"], "level": "INFO"})
+        self.assertEqual(s.MIDDLEWARE[0], "cloud_logging.TraceMiddleware")
+
+    def test_unknown_format_is_rejected(self):
+        with self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_LOG_FORMAT must be one of text, json; got 'xml'"):
+            load(platform(DJANGO_APP_LOG_FORMAT="xml"))
 
 
 class ValidationTest(unittest.TestCase):

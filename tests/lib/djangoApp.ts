@@ -4,9 +4,12 @@
  * Always `/usr/bin/python3`: the Debian packages (Django 4.2, psycopg2, django-redis, gunicorn)
  * are installed for it, not for whatever `python3` comes first on PATH.
  */
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
-import { GroupProcess, run, waitFor, type RunResult } from "./localServers";
+import { parse, stringify } from "yaml";
+import { GroupProcess, run, tempDir, waitFor, type RunResult } from "./localServers";
+import { REPO, parseManifests, type K8sDoc } from "./rendered";
 
 /** The reference app's directory (the image's WORKDIR /app). */
 export const APP_DIR = resolve(__dirname, "..", "..", "app");
@@ -28,6 +31,8 @@ export interface AppContract {
   readonly plain: readonly string[];
   readonly secret: readonly string[];
   readonly downward: readonly string[];
+  /** Set in each container's own `env` by the platform, not in the ConfigMap (e.g. the media signer). */
+  readonly container: readonly string[];
 }
 
 /** Imports the settings with an empty environment and returns their `ENV_CONTRACT`. */
@@ -37,6 +42,52 @@ export async function appContract(): Promise<AppContract> {
     env: baseEnv(),
   });
   return JSON.parse(result.stdout) as AppContract;
+}
+
+/** The Django version Debian's interpreter runs (the tests' Django; the image pins another). */
+export async function djangoVersion(): Promise<string> {
+  return (await run(PYTHON, ["-c", "import django; print(django.get_version())"], { env: baseEnv() })).stdout.trim();
+}
+
+/**
+ * Copies a Django project (default: the reference app) to a fresh temp dir, without local state
+ * (sqlite file, collected statics, uploads, bytecode), so a test can write files where the image's
+ * WORKDIR would be without touching the repository.
+ */
+export function copyProject(source = APP_DIR, prefix = "django-app-"): string {
+  const dir = tempDir(prefix);
+  cpSync(source, dir, { recursive: true, filter: (path) => !/(^|\/)(__pycache__|db\.sqlite3|staticfiles|media)$/.test(path) });
+  return dir;
+}
+
+/**
+ * Synths `Pulumi.staging.yaml` with some config objects changed (`{ "django-platform:cache": {
+ * replicas: 1 } }` is merged into the stack's `django-platform:cache`), through the synth CLI's
+ * entry point (`--config-file <tmp>/Pulumi.staging.yaml --out <tmp>`) in this process, and returns
+ * the documents of its manifests.yaml. Exit code 1 (schema or policy findings) still writes them.
+ */
+export async function synthStagingWith(patch: Record<string, Record<string, unknown>>): Promise<K8sDoc[]> {
+  const [{ main }, { withoutStackTraces }] = await Promise.all([import("../../tools/synth"), import("../helpers/platform")]);
+  const dir = tempDir("synth-staging-with-");
+  try {
+    const stack = parse(readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, unknown> };
+    for (const [key, value] of Object.entries(patch)) {
+      stack.config[key] = { ...((stack.config[key] ?? {}) as Record<string, unknown>), ...value };
+    }
+    const stackFile = join(dir, "Pulumi.staging.yaml");
+    writeFileSync(stackFile, stringify(stack));
+    const out = join(dir, "out");
+    let output = "";
+    const io = { stdout: (text: string) => (output += `${text}\n`), stderr: (text: string) => (output += `${text}\n`) };
+    const code = await withoutStackTraces(() => {
+      output = "";
+      return main([process.execPath, join(REPO, "tools", "synth.ts"), "--config-file", stackFile, "--out", out], io);
+    }, (exit) => exit !== 0 && exit !== 1);
+    if (code !== 0 && code !== 1) throw new Error(`synth of ${stackFile} failed (exit ${code}):\n${output}`);
+    return parseManifests(readFileSync(join(out, "manifests.yaml"), "utf8"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A response read to the end. */
@@ -51,8 +102,19 @@ export interface HttpResult {
  * and the probes' Host — the pod IP — is part of what is under test). No redirects are followed.
  */
 export function httpGet(port: number, path: string, headers: Record<string, string>): Promise<HttpResult> {
+  return httpRequest(port, "GET", path, headers);
+}
+
+/** Any method over real HTTP to 127.0.0.1:`port`, with an optional body; no redirects followed. */
+export function httpRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+): Promise<HttpResult> {
   return new Promise((resolvePromise, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method: "GET", headers, timeout: 15_000 }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, method, headers, timeout: 15_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () =>
@@ -60,10 +122,58 @@ export function httpGet(port: number, path: string, headers: Record<string, stri
       );
       res.on("error", reject);
     });
-    req.on("timeout", () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
+}
+
+/** The `name=value` pairs of a response's Set-Cookie headers. */
+export function cookies(result: HttpResult): Record<string, string> {
+  const raw = result.headers["set-cookie"];
+  const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  return Object.fromEntries(lines.map((line) => (line.split(";")[0] ?? "").split("=")).map(([k, ...v]) => [k ?? "", v.join("=")]));
+}
+
+/** A multipart/form-data body (RFC 7578) with text fields and one file, and its Content-Type. */
+export function multipart(fields: Record<string, string>, file: { field: string; name: string; type: string; content: Buffer }): { body: Buffer; contentType: string } {
+  const boundary = `----django-platform-test-${Date.now().toString(16)}`;
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+  }
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`));
+  parts.push(file.content, Buffer.from(`\r\n--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/**
+ * A form POST the way a browser sends it over HTTPS behind the load balancer: GET `formPath`
+ * for the CSRF cookie and token, then POST `body` with the cookie, the token and an Origin of
+ * `https://<host>` (Django checks Origin against the host/CSRF_TRUSTED_ORIGINS).
+ */
+export async function postForm(
+  port: number,
+  host: string,
+  formPath: string,
+  postPath: string,
+  form: { body: Buffer | string; contentType: string },
+  extraHeaders: Record<string, string> = {},
+): Promise<HttpResult> {
+  const base = { host, "x-forwarded-proto": "https", ...extraHeaders };
+  const page = await httpGet(port, formPath, base);
+  const token = cookies(page).csrftoken;
+  if (!token) throw new Error(`GET ${formPath} set no csrftoken cookie (status ${page.status})`);
+  const body = typeof form.body === "string" ? Buffer.from(form.body) : form.body;
+  return httpRequest(port, "POST", postPath, {
+    ...base,
+    cookie: `csrftoken=${token}`,
+    "x-csrftoken": token,
+    origin: `https://${host}`,
+    referer: `https://${host}${formPath}`,
+    "content-type": form.contentType,
+    "content-length": String(body.length),
+  }, body);
 }
 
 /**

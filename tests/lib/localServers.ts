@@ -143,6 +143,16 @@ export class GroupProcess {
     return this.exitCode === undefined;
   }
 
+  /** Resolves with the exit code once the process has exited (null when killed by a signal). */
+  wait(): Promise<number | null> {
+    return this.exited;
+  }
+
+  /** Sends `signal` to the process group leader only (as the kubelet signals a container's main process). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) process.kill(this.pid, signal);
+  }
+
   /** The last lines the process printed (stdout and stderr). */
   get log(): string {
     return this.output.join("");

@@ -1,0 +1,102 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { accessLogBucket } from "./accessLogs";
+
+/**
+ * The role an identity gets on the media bucket: Storage Object User, which reads, lists, creates,
+ * overwrites and deletes objects (and multipart uploads) but cannot change object ACLs or IAM
+ * policies, unlike `roles/storage.objectAdmin`
+ * (https://cloud.google.com/storage/docs/access-control/iam-roles). Granted on the bucket only.
+ */
+export const MEDIA_OBJECT_ROLE = "roles/storage.objectUser";
+
+/**
+ * The role that lets a Google service account sign blobs as itself: Service Account Token Creator
+ * holds `iam.serviceAccounts.signBlob` ("The iam.serviceAccounts.signBlob permission is included
+ * in the roles/iam.serviceAccountTokenCreator role",
+ * https://cloud.google.com/storage/docs/authentication/creating-signatures). Workload Identity
+ * credentials carry no private key, so django-storages signs V4 URLs through the IAM Credentials
+ * signBlob API; the grant is on the account itself, never project-wide.
+ */
+export const SIGNER_ROLE = "roles/iam.serviceAccountTokenCreator";
+
+/** Arguments of {@link Media}. */
+export interface MediaArgs {
+    /** GCP project id. */
+    readonly project: string;
+    /** Bucket location (region or multi-region). */
+    readonly location: string;
+    /**
+     * Days a noncurrent (overwritten or deleted) object version is kept before the lifecycle
+     * deletes it; uploads deleted by mistake can be restored for this long.
+     * @default 30
+     */
+    readonly noncurrentVersionDays?: number;
+    /** Let `pulumi destroy` delete the bucket with its objects (disposable stacks only). @default false */
+    readonly forceDestroy?: boolean;
+}
+
+/**
+ * Private bucket for user uploads (Django's default storage): no public access (public access
+ * prevention enforced), uniform bucket-level access, object versioning with a lifecycle rule for
+ * noncurrent versions, access logs in a separate bucket. Only the identities given {@link grantObjectUser} may read or write it;
+ * browsers get time-limited signed URLs.
+ */
+export class Media extends pulumi.ComponentResource {
+    /** The media bucket. */
+    public readonly bucket: gcp.storage.Bucket;
+    /** Bucket name (django-storages' `GS_BUCKET_NAME`, `DJANGO_APP_MEDIA_BUCKET`). */
+    public readonly bucketName: pulumi.Output<string>;
+    private readonly baseName: string;
+
+    constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:media:Media", name, {}, opts);
+        this.baseName = name;
+        const days = args.noncurrentVersionDays ?? 30;
+        if (!Number.isInteger(days) || days < 1) {
+            throw new Error(`Media ${name}: noncurrentVersionDays must be a positive integer (got ${days}) (media.noncurrentVersionDays).`);
+        }
+        const forceDestroy = args.forceDestroy ?? false;
+        // Usage and access logs of the media bucket, kept apart from the uploads they are about.
+        const logs = accessLogBucket(name, { project: args.project, location: args.location, forceDestroy }, this);
+        this.bucket = new gcp.storage.Bucket(`${name}-bucket`, {
+            project: args.project,
+            location: args.location,
+            uniformBucketLevelAccess: true,
+            publicAccessPrevention: "enforced",
+            versioning: { enabled: true },
+            forceDestroy,
+            logging: { logBucket: logs.name },
+            // A version becomes noncurrent when an upload is overwritten or deleted; keep it for
+            // `days`, then delete it (the live objects are never touched by the lifecycle).
+            lifecycleRules: [{ action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: days, withState: "ARCHIVED" } }],
+        }, { parent: this });
+        this.bucketName = this.bucket.name;
+        this.registerOutputs({ bucketName: this.bucketName });
+    }
+
+    /**
+     * Lets `member` read, write and delete objects of the media bucket (and nothing else).
+     * `grantee` names the grant: `<media>-<grantee>-object-user`.
+     */
+    public grantObjectUser(grantee: string, member: pulumi.Input<string>): gcp.storage.BucketIAMMember {
+        return new gcp.storage.BucketIAMMember(`${this.baseName}-${grantee}-object-user`, {
+            bucket: this.bucket.name,
+            role: MEDIA_OBJECT_ROLE,
+            member,
+        }, { parent: this });
+    }
+
+    /**
+     * Lets the Google service account `serviceAccountName` (its `name`, `projects/…/serviceAccounts/…`)
+     * sign blobs as itself — for signed media URLs — and nothing else: the binding is on that account
+     * only. `grantee` names the grant: `<media>-<grantee>-signer`.
+     */
+    public grantSelfSigning(grantee: string, serviceAccountName: pulumi.Input<string>, member: pulumi.Input<string>): gcp.serviceaccount.IAMMember {
+        return new gcp.serviceaccount.IAMMember(`${this.baseName}-${grantee}-signer`, {
+            serviceAccountId: serviceAccountName,
+            role: SIGNER_ROLE,
+            member,
+        }, { parent: this });
+    }
+}

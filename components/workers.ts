@@ -1,0 +1,129 @@
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
+import { labelsFor, selectorFor } from "./kube";
+import { serviceAccountId } from "./naming";
+import { CACHE_CLIENT_LABELS } from "./networkPolicies";
+import { djangoPodSpec, jobContainer } from "./podTemplates";
+import { DjangoPodContext, createPodIdentity } from "./workload";
+
+/** Label naming the worker a pod belongs to (the component label is `worker` for all of them). */
+export const WORKER_LABEL = "django-platform/worker";
+
+/**
+ * Default seconds a worker gets between SIGTERM and SIGKILL: long enough for a typical task to
+ * finish (the reference worker finishes its current task and exits 0 on SIGTERM). Raise it with
+ * `workers.<name>.terminationGracePeriodSeconds` for longer tasks. On Spot Pods a preemption gives
+ * at most 25 s whatever is set (components/spot.ts), so tasks must be safe to retry there.
+ */
+export const WORKER_GRACE_SECONDS = 60;
+
+/** Arguments of {@link Worker}. */
+export interface WorkerArgs {
+    /** The worker's name (`workers.<name>`), a DNS label of at most 20 characters. */
+    readonly workerName: string;
+    /** The command, e.g. `["python", "manage.py", "demo_worker"]`. */
+    readonly command: readonly string[];
+    /** HPA bounds. */
+    readonly minReplicas: number;
+    readonly maxReplicas: number;
+    /** HPA CPU target, percent of requests. @default 70 */
+    readonly targetCpuUtilization?: number;
+    /** Requests (and memory limit) per pod. */
+    readonly cpu: string;
+    readonly memory: string;
+    /** Seconds between SIGTERM and SIGKILL. @default {@link WORKER_GRACE_SECONDS} */
+    readonly terminationGracePeriodSeconds?: number;
+    /** The Workload's pod context: image, env, sidecar, namespace, migrate Job, media. */
+    readonly pods: DjangoPodContext;
+}
+
+/** The worker's pod selector: the stack's worker pods with this worker's name. */
+export function workerSelector(stack: string, workerName: string): Record<string, string> {
+    return { ...selectorFor("worker", stack), [WORKER_LABEL]: workerName };
+}
+
+/**
+ * One background worker: a Deployment running `command` from the web pods' image and env, with
+ * its own Google + Kubernetes service account (Workload Identity) holding only what it uses —
+ * `roles/cloudsql.client` with the Auth Proxy, the media bucket's objects and signing as itself
+ * when media is on — an HPA, a PDB and a long grace period. No Service and no probes: nothing
+ * connects to a worker, and whether it is healthy is defined by its own task loop (a crash
+ * restarts the container anyway); an HTTP probe would need a server the worker does not run.
+ */
+export class Worker extends pulumi.ComponentResource {
+    /** The worker Deployment (scaled by its HPA). */
+    public readonly deployment: k8s.apps.v1.Deployment;
+    /** Email of the worker's own Google service account. */
+    public readonly serviceAccountEmail: pulumi.Output<string>;
+
+    constructor(name: string, args: WorkerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-platform:workers:Worker", name, {}, opts);
+        const p = args.pods;
+        if (args.minReplicas > args.maxReplicas) {
+            throw new Error(`Worker ${args.workerName}: minReplicas (${args.minReplicas}) must be less than or equal to maxReplicas (${args.maxReplicas}) (workers.${args.workerName}).`);
+        }
+        const k8sOpts = { parent: this, provider: p.provider };
+        const ksa = `worker-${args.workerName}`;
+        const identity = createPodIdentity(this, name, serviceAccountId(p.stack, `w-${args.workerName}`), ksa, p);
+        identity.grants.push(...p.imagePullGrants);
+        if (p.needsCloudSqlClient) {
+            identity.grants.push(new gcp.projects.IAMMember(`${name}-cloudsql-client`, {
+                project: p.project,
+                role: "roles/cloudsql.client",
+                member: identity.gsa.member,
+            }, { parent: this }));
+        }
+        if (p.media) {
+            identity.grants.push(
+                p.media.grantObjectUser(`worker-${args.workerName}`, identity.gsa.member),
+                p.media.grantSelfSigning(`worker-${args.workerName}`, identity.gsa.name, identity.gsa.member),
+            );
+        }
+        this.serviceAccountEmail = identity.gsa.email;
+
+        const selector = workerSelector(p.stack, args.workerName);
+        const labels = { ...labelsFor("worker", p.stack), [WORKER_LABEL]: args.workerName };
+        this.deployment = new k8s.apps.v1.Deployment(`${name}-pods`, {
+            metadata: { namespace: p.namespace, labels },
+            spec: {
+                // No `replicas`: the HPA owns the count.
+                selector: { matchLabels: selector },
+                // Same strategy as the web pods, so the connection budget counts their rollout alike.
+                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: ROLLOUT_MAX_SURGE } },
+                revisionHistoryLimit: 5,
+                template: {
+                    metadata: { labels: { ...labels, ...CACHE_CLIENT_LABELS } },
+                    spec: djangoPodSpec({
+                        serviceAccountName: identity.ksaName,
+                        terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? WORKER_GRACE_SECONDS,
+                        initContainers: p.sidecars,
+                        spot: p.spot,
+                        containers: [jobContainer("worker", p.container.image, [...args.command], p.container.sources,
+                            { settingsModule: p.container.settingsModule, mediaSigner: p.media ? identity.gsa.email : undefined },
+                            { cpu: args.cpu, memory: args.memory })],
+                    }),
+                },
+            },
+        }, { ...k8sOpts, dependsOn: [p.migrate, ...identity.grants] });
+
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-pods`, {
+            metadata: { namespace: p.namespace, labels },
+            spec: {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+                minReplicas: args.minReplicas,
+                maxReplicas: args.maxReplicas,
+                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 } } }],
+                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+            },
+        }, k8sOpts);
+
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-pods`, {
+            metadata: { namespace: p.namespace, labels },
+            spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: selector } },
+        }, k8sOpts);
+
+        this.registerOutputs({ serviceAccountEmail: this.serviceAccountEmail });
+    }
+}

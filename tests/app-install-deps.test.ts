@@ -1,0 +1,67 @@
+/**
+ * tools/install-deps.sh prepares a developer's own machine: it must install what the tests need
+ * and leave the machine's services alone — never stop, disable or mask one (the tests start their
+ * own PostgreSQL and Redis on free loopback ports, tests/lib/localServers.ts).
+ *
+ * Shown twice: a scan of the script's commands, and a run of the real script with every command
+ * that could touch a service or the system (apt-get, npm, sudo, tee, systemctl, service, …)
+ * replaced by a recorder on PATH, which proves what it asks for.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { run, tempDir } from "./lib/localServers";
+import { REPO } from "./lib/rendered";
+
+const SCRIPT = join(REPO, "tools", "install-deps.sh");
+/** Commands that stop, disable or mask services, or kill processes. */
+const SERVICE_CONTROL = /\b(systemctl\s+(stop|disable|mask|kill|isolate)|service\s+\S+\s+stop|invoke-rc\.d\s+\S+\s+stop|update-rc\.d\s+\S+\s+(disable|remove)|pg_ctlcluster\s+\S+\s+\S+\s+stop|pg_ctl\s.*\bstop|redis-cli\s.*\bshutdown|pkill|killall|kill\s)/;
+/** The recorded commands; each records its argv and succeeds. */
+const RECORDED = ["apt-get", "npm", "sudo", "tee", "systemctl", "service", "invoke-rc.d", "update-rc.d", "pg_ctlcluster", "pkill", "killall", "redis-server"];
+
+let calls: string[] = [];
+let fakeBin = "";
+
+before(async () => {
+  fakeBin = tempDir("install-deps-fakes-");
+  const log = join(fakeBin, "calls.log");
+  for (const name of RECORDED) {
+    const file = join(fakeBin, name);
+    // sudo runs its command (through the recorders on PATH); tee swallows stdin; the rest only record.
+    const body = name === "sudo" ? 'exec "$@"' : name === "tee" ? "cat >/dev/null" : name === "redis-server" ? 'echo "Redis server v=0.0.0"' : "true";
+    writeFileSync(file, `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> '${log}'\n${body}\n`);
+    chmodSync(file, 0o755);
+  }
+  await run("bash", [SCRIPT], { cwd: REPO, env: { PATH: `${fakeBin}:/usr/bin:/bin`, HOME: fakeBin, LANG: "C.UTF-8" }, timeoutMs: 30_000 });
+  calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+});
+
+after(() => {
+  if (fakeBin) rmSync(fakeBin, { recursive: true, force: true });
+});
+
+test("the script has no command that stops, disables or masks a service", () => {
+  const commands = readFileSync(SCRIPT, "utf8")
+    .split("\n")
+    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
+    .filter(Boolean);
+  const offending = commands.filter((line) => SERVICE_CONTROL.test(line));
+  assert.deepEqual(offending, []);
+  // The scan recognises what it looks for.
+  for (const sample of ["sudo_ systemctl stop postgresql", "systemctl disable --now redis-server", "systemctl mask postgresql", "service redis-server stop", "pg_ctlcluster 15 main stop"]) {
+    assert.match(sample, SERVICE_CONTROL);
+  }
+});
+
+test("run for real with recorders: packages and npm ci only, no service control", () => {
+  const installs = calls.filter((call) => call.startsWith("apt-get install"));
+  assert.ok(installs.length >= 1, calls.join("\n"));
+  const packages = installs.join(" ").split(/\s+/);
+  for (const name of ["python3-django", "postgresql", "redis-server", "python3-django-redis", "python3-django-storages", "python3-pythonjsonlogger", "gunicorn"]) {
+    assert.ok(packages.includes(name), `${name} is not installed by tools/install-deps.sh`);
+  }
+  assert.ok(calls.includes("npm ci --no-audit --no-fund"), calls.join("\n"));
+  const touching = calls.filter((call) => /^(systemctl|service|invoke-rc\.d|update-rc\.d|pg_ctlcluster|pkill|killall) /.test(call));
+  assert.deepEqual(touching, [], "install-deps.sh must leave the machine's services as they are");
+});
