@@ -23,6 +23,10 @@ export const STACK_APIS: readonly string[] = [
     "sqladmin.googleapis.com",
     "servicenetworking.googleapis.com",
     "redis.googleapis.com",
+    // Uptime check, alert policies, notification channels and dashboard (components/monitoring.ts).
+    "monitoring.googleapis.com",
+    // Record sets when dns.managedZone is in this project (components/dns.ts).
+    "dns.googleapis.com",
 ];
 
 /** Arguments of {@link RequiredApis}. */

@@ -23,6 +23,13 @@ export interface NetworkingArgs {
     readonly servicePort: number;
     /** Name of the BackendConfig that {@link webServiceAnnotations} referenced. */
     readonly backendConfigName: string;
+    /**
+     * Name of the Cloud Armor backend security policy (components/edge.ts) the BackendConfig attaches
+     * to the web backend service (`spec.securityPolicy.name`). Unset: no Cloud Armor policy.
+     * @default undefined
+     * @see https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration#cloud_armor
+     */
+    readonly securityPolicyName?: pulumi.Input<string>;
 }
 
 /** Annotations the web Service needs: container-native load balancing (NEG) and the BackendConfig. */
@@ -77,6 +84,7 @@ export class Networking extends pulumi.ComponentResource {
                 connectionDraining: { drainingTimeoutSec: 30 },
                 timeoutSec: 30,
                 logging: { enable: true, sampleRate: 1.0 },
+                ...(args.securityPolicyName !== undefined ? { securityPolicy: { name: args.securityPolicyName } } : {}),
             },
         }, k8sOpts);
         new k8s.networking.v1.Ingress(`${name}-ingress`, {

@@ -1,5 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { accessLogBucket } from "./accessLogs";
 
 /** Arguments of {@link Statics}. */
 export interface StaticsArgs {
@@ -54,6 +55,14 @@ export interface StaticsArgs {
      * @see https://cloud.google.com/cdn/docs/configure-private-bucket-access
      */
     readonly access?: StaticsAccess;
+    /**
+     * Self link of a Cloud Armor edge security policy (`CLOUD_ARMOR_EDGE`, components/edge.ts) for
+     * the CDN backend bucket; edge policies are the only Cloud Armor policies a backend bucket takes,
+     * and they filter before the cache. Unset: none.
+     * @default undefined
+     * @see https://cloud.google.com/armor/docs/security-policy-overview
+     */
+    readonly edgeSecurityPolicy?: pulumi.Input<string>;
 }
 
 /** Whether the statics bucket's objects are readable by anyone (`public`) or only by granted identities (`private`). */
@@ -108,22 +117,7 @@ export class Statics extends pulumi.ComponentResource {
         this.access = args.access ?? "public";
         const isPublic = this.access === "public";
 
-        const logs = new gcp.storage.Bucket(`${name}-logs`, {
-            project: args.project,
-            location: args.location,
-            uniformBucketLevelAccess: true,
-            publicAccessPrevention: "enforced",
-            versioning: { enabled: true },
-            forceDestroy,
-            lifecycleRules: [{ action: { type: "Delete" }, condition: { age: 90 } }],
-        }, { parent: this });
-
-        // Cloud Storage writes usage and access logs as this Google group.
-        new gcp.storage.BucketIAMMember(`${name}-logs-writer`, {
-            bucket: logs.name,
-            role: "roles/storage.objectCreator",
-            member: "group:cloud-storage-analytics@google.com",
-        }, { parent: this });
+        const logs = accessLogBucket(name, { project: args.project, location: args.location, forceDestroy }, this);
 
         this.bucket = new gcp.storage.Bucket(`${name}-bucket`, {
             project: args.project,
@@ -157,7 +151,7 @@ export class Statics extends pulumi.ComponentResource {
         }
 
         if (args.cdnEnabled && args.cdnDomain) {
-            this.cdnIpAddress = this.createCdn(name, args.project, args.cdnDomain, args.sslPolicyProfile ?? "MODERN");
+            this.cdnIpAddress = this.createCdn(name, args.project, args.cdnDomain, args.sslPolicyProfile ?? "MODERN", args.edgeSecurityPolicy);
             this.url = pulumi.output(`https://${args.cdnDomain}/`);
         } else {
             this.url = pulumi.interpolate`https://storage.googleapis.com/${this.bucket.name}/`;
@@ -192,12 +186,13 @@ export class Statics extends pulumi.ComponentResource {
     }
 
     /** Backend bucket with Cloud CDN behind a global HTTPS load balancer with HTTP→HTTPS redirect. */
-    private createCdn(name: string, project: string, domain: string, profile: "MODERN" | "RESTRICTED"): pulumi.Output<string> {
+    private createCdn(name: string, project: string, domain: string, profile: "MODERN" | "RESTRICTED", edgeSecurityPolicy?: pulumi.Input<string>): pulumi.Output<string> {
         const backend = new gcp.compute.BackendBucket(`${name}-cdn-backend`, {
             project,
             bucketName: this.bucket.name,
             enableCdn: true,
             compressionMode: "AUTOMATIC",
+            ...(edgeSecurityPolicy !== undefined ? { edgeSecurityPolicy } : {}),
             cdnPolicy: {
                 cacheMode: "CACHE_ALL_STATIC",
                 defaultTtl: 3600,

@@ -3,7 +3,9 @@
  * and kube-score that applies to a resource type this platform deploys or could have to gate
  * (pod-bearing kinds, Service, Ingress, NetworkPolicy, PodDisruptionBudget, HPA, ConfigMap,
  * ServiceAccount, Kubernetes RBAC, GKE, Cloud SQL for PostgreSQL, Cloud Storage, VPC, KMS, project
- * IAM, service-account keys, Memorystore). Each rule is listed once: where two tools have the same
+ * IAM, service-account keys, Memorystore, Cloud Armor security policies). Checkov has no check for
+ * the Cloud Monitoring types or for DNS record sets (its Cloud DNS checks are on managed zones,
+ * which this platform does not create). Each rule is listed once: where two tools have the same
  * rule it is listed under one of them and the others are in {@link CHECK_ALIASES}.
  *
  * A policy names the checks it enforces in its `covers`; the rest are {@link EXCEPTIONS}, each with
@@ -148,6 +150,7 @@ export const EXTERNAL_CHECKS: readonly ExternalCheck[] = [
     { id: "CKV2_GCP_12", tool: "checkov", title: "Ensure GCP compute firewall ingress does not allow unrestricted access to all ports", target: "gcp" },
     { id: "CKV2_GCP_18", tool: "checkov", title: "Ensure GCP network defines a firewall and does not use the default firewall", target: "gcp" },
     { id: "CKV2_GCP_38", tool: "checkov", title: "Ensure GCP compute global forwarding rule does not use HTTP proxies with EXTERNAL load balancing scheme", target: "gcp" },
+    { id: "CKV_GCP_73", tool: "checkov", title: "Ensure Cloud Armor prevents message lookup in Log4j2. See CVE-2021-44228 aka log4jshell", target: "gcp" },
     { id: "CKV_GCP_43", tool: "checkov", title: "Ensure KMS encryption keys are rotated within a period of 90 days", target: "gcp" },
     { id: "CKV_GCP_82", tool: "checkov", title: "Ensure KMS keys are protected from deletion", target: "gcp" },
     { id: "CKV_GCP_112", tool: "checkov", title: "Ensure KMS policy should not allow public access", target: "gcp" },

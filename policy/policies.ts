@@ -4,9 +4,11 @@
  */
 import * as cloudSql from "./cloudSql";
 import * as compute from "./compute";
+import * as edge from "./edge";
 import * as gke from "./gke";
 import * as iamKms from "./iamKms";
 import type { PackPolicy } from "./lib/define";
+import * as monitoring from "./monitoring";
 import * as networking from "./networking";
 import * as podSecurity from "./podSecurity";
 import * as rbac from "./rbac";
@@ -22,10 +24,12 @@ export const policyDomains: ReadonlyArray<{ readonly title: string; readonly mod
     { title: "Networking", module: networking },
     { title: "Kubernetes RBAC", module: rbac },
     { title: "VPC and load balancers", module: compute },
+    { title: "Cloud Armor", module: edge },
     { title: "Cloud SQL", module: cloudSql },
     { title: "GKE", module: gke },
     { title: "Storage", module: storage },
     { title: "IAM and KMS", module: iamKms },
+    { title: "Monitoring", module: monitoring },
 ];
 
 /** True for a policy object (as opposed to a helper a domain module exports). */

@@ -30,7 +30,8 @@ const RESOURCE_PREFIXES = [
     "frontend-config", "compute-ssl-policy", "compute-firewall", "compute-network", "compute-subnetwork", "redis-instance",
     "sql-instance", "gke-cluster", "gke-nodes", "storage-bucket", "project-iam", "service-account", "service-account-iam",
     "kms-crypto-key", "kms-iam", "role", "role-binding", "network-policy", "stateful-set", "namespaced-object",
-    "compute-forwarding-rule",
+    "compute-forwarding-rule", "backend-config", "compute-security-policy", "monitoring-alert-policy",
+    "monitoring",
 ];
 
 describe("policy metadata", () => {

@@ -7,11 +7,12 @@ import { describe, it } from "node:test";
 import { allPolicies } from "../policy/policies";
 import { runPolicies } from "../tools/lib/policyRunner";
 import type { CaseTable } from "./fixtures/policy/cases";
+import { edgeMonitoringCases } from "./fixtures/policy/edgeMonitoringCases";
 import { gcpCases } from "./fixtures/policy/gcpCases";
 import { kubernetesCases } from "./fixtures/policy/kubernetesCases";
 import { Fixture, secureStack } from "./fixtures/policy/secureStack";
 
-const cases: CaseTable = { ...kubernetesCases, ...gcpCases };
+const cases: CaseTable = { ...kubernetesCases, ...gcpCases, ...edgeMonitoringCases };
 
 describe("the secure fixture", () => {
     it("passes every policy, advisory ones included", async () => {

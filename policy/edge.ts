@@ -1,0 +1,147 @@
+/**
+ * Cloud Armor: the web backend is protected in production, its policy blocks the OWASP attack
+ * classes with Google's preconfigured WAF rules, and Log4j lookups are refused (components/edge.ts).
+ */
+import * as gcp from "@pulumi/gcp";
+import {
+    configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, productionStacksSchema, stringList, tokenPolicy, typedPolicy,
+} from "./lib/define";
+import { isUnknown, isUnset, read, show } from "./lib/values";
+
+const BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig";
+
+/** The rule sets a backend policy must block (OWASP CRS 3.3, https://cloud.google.com/armor/docs/waf-rules). */
+export const REQUIRED_WAF_RULE_SETS: readonly string[] = ["sqli", "xss", "lfi", "rfi", "rce"];
+
+/** The Log4j expression Checkov CKV_GCP_73 looks for, exactly. */
+const LOG4J_EXPRESSION = "evaluatePreconfiguredExpr('cve-canary')";
+
+interface RuleView {
+    readonly action: string | undefined;
+    readonly preview: boolean;
+    readonly expression: string | undefined;
+}
+
+/**
+ * The rules of a security policy as plain values, or `undefined` when the list or any rule's action,
+ * expression or preview flag is unknown (preview): a missing rule cannot be told from an unknown one,
+ * so the policies wait for the update, when every value is known.
+ */
+function rulesOf(props: Record<string, any>): RuleView[] | undefined {
+    const list = read(() => props.rules as Record<string, any>[]);
+    if (isUnknown(list)) {
+        return undefined;
+    }
+    const items = Array.isArray(list) ? list : [];
+    const views: RuleView[] = [];
+    for (let i = 0; i < items.length; i++) {
+        const rule = read(() => items[i]);
+        if (isUnknown(rule)) {
+            return undefined;
+        }
+        const expression = read(() => rule?.match?.expr?.expression);
+        const action = read(() => rule?.action);
+        const preview = read(() => rule?.preview);
+        if (isUnknown(expression) || isUnknown(action) || isUnknown(preview)) {
+            return undefined;
+        }
+        views.push({
+            action: typeof action === "string" ? action : undefined,
+            preview: preview === true,
+            expression: typeof expression === "string" ? expression : undefined,
+        });
+    }
+    return views;
+}
+
+/** A rule that refuses (deny or a redirect, not allow or throttle). */
+const blocks = (r: RuleView): boolean => r.action !== undefined && /^deny/.test(r.action);
+
+/**
+ * GKE Ingress attaches a Cloud Armor policy to the backend service only through the
+ * BackendConfig's `spec.securityPolicy.name`
+ * (https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration#cloud_armor).
+ */
+export const backendConfigAttachesSecurityPolicyInProduction = tokenPolicy({
+    name: "backend-config-attaches-security-policy-in-production",
+    description: "In production stacks, a GKE BackendConfig must attach a Cloud Armor security policy (spec.securityPolicy.name), so the site's backend has the WAF and the rate limit.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Keep `edge.armor.enabled` true (the default): components/edge.ts creates the policy and components/networking.ts names it in the BackendConfig. Use `edge.armor.preview true` to roll out without blocking.",
+    configSchema: { properties: { productionStacks: productionStacksSchema } },
+}, [BACKEND_CONFIG], (props, args, report) => {
+    const { productionStacks } = configOf(args, { productionStacks: DEFAULT_PRODUCTION_STACKS });
+    if (!isProductionUrn(args.urn, productionStacks)) {
+        return;
+    }
+    const name = read(() => props.spec?.securityPolicy?.name);
+    if (isUnknown(name)) {
+        return;
+    }
+    if (isUnset(name) || name === "") {
+        report(`spec.securityPolicy.name is ${show(name)}; production needs a Cloud Armor policy on the web backend (edge.armor.enabled true).`);
+    }
+});
+
+/**
+ * A backend policy (type CLOUD_ARMOR, the default) must deny the OWASP classes with Google's
+ * preconfigured WAF rules; in production the rules must not be in preview (which only logs).
+ */
+export const computeSecurityPolicyBlocksOwaspAttacks = typedPolicy({
+    name: "compute-security-policy-blocks-owasp-attacks",
+    description: "A Cloud Armor backend security policy must deny SQL injection, XSS, local/remote file inclusion and remote code execution with Google's preconfigured WAF rules (evaluatePreconfiguredWaf), not in preview in production.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add deny(403) rules with evaluatePreconfiguredWaf('<set>-v33-stable', {'sensitivity': 1}) for sqli, xss, lfi, rfi and rce (components/armorRules.ts does); in production set `edge.armor.preview false` once the rollout is done.",
+    configSchema: {
+        properties: {
+            productionStacks: productionStacksSchema,
+            requiredRuleSets: stringList(REQUIRED_WAF_RULE_SETS, "Rule set prefixes (sqli, xss, …) that must each have a deny rule."),
+        },
+    },
+}, gcp.compute.SecurityPolicy, (props, args, report) => {
+    const { productionStacks, requiredRuleSets } = configOf(args, { productionStacks: DEFAULT_PRODUCTION_STACKS, requiredRuleSets: REQUIRED_WAF_RULE_SETS });
+    const type = read(() => props.type);
+    if (isUnknown(type) || (typeof type === "string" && type !== "CLOUD_ARMOR")) {
+        return; // edge and network edge policies take no WAF rules
+    }
+    const production = isProductionUrn(args.urn, productionStacks);
+    const rules = rulesOf(props as Record<string, any>);
+    if (rules === undefined) {
+        return;
+    }
+    for (const set of requiredRuleSets) {
+        const pattern = new RegExp(`evaluatePreconfigured(Waf|Expr)\\(\\s*'${set}-v\\d+-(stable|canary)'`);
+        const matching = rules.filter((r) => r.expression !== undefined && pattern.test(r.expression) && blocks(r));
+        if (matching.length === 0) {
+            report(`no deny rule evaluates the preconfigured WAF rule set ${set} (e.g. evaluatePreconfiguredWaf('${set}-v33-stable', {'sensitivity': 1})).`);
+        } else if (production && matching.every((r) => r.preview)) {
+            report(`the ${set} WAF rule is in preview (it only logs); production must enforce it (edge.armor.preview false).`);
+        }
+    }
+});
+
+/** Checkov CKV_GCP_73: a deny rule on `cve-canary`, exactly as Checkov matches it, not in preview. */
+export const computeSecurityPolicyBlocksLog4jLookups = typedPolicy({
+    name: "compute-security-policy-blocks-log4j-lookups",
+    description: "A Cloud Armor backend security policy must deny the Log4j 2 JNDI lookup (CVE-2021-44228) with evaluatePreconfiguredExpr('cve-canary'), not in preview.",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    covers: ["CKV_GCP_73"],
+    remediationSteps: "Add a rule { action: \"deny(403)\", match: { expr: { expression: \"evaluatePreconfiguredExpr('cve-canary')\" } }, preview: false } (components/armorRules.ts does).",
+}, gcp.compute.SecurityPolicy, (props, _args, report) => {
+    const type = read(() => props.type);
+    if (isUnknown(type) || (typeof type === "string" && type !== "CLOUD_ARMOR")) {
+        return;
+    }
+    const all = rulesOf(props as Record<string, any>);
+    if (all === undefined) {
+        return;
+    }
+    const rules = all.filter((r) => r.expression === LOG4J_EXPRESSION);
+    if (!rules.some((r) => r.action !== "allow" && !r.preview)) {
+        report(rules.length === 0
+            ? `no rule matches ${LOG4J_EXPRESSION}; add a deny(403) rule for it.`
+            : `the ${LOG4J_EXPRESSION} rule allows or is in preview; make it deny(403) with preview false.`);
+    }
+});

@@ -1,0 +1,185 @@
+/**
+ * Cloud Armor (components/edge.ts, components/armorRules.ts) and the config keys `edge.armor.*`.
+ *
+ * Facts relied on, each checked below:
+ * - Preconfigured WAF rules are named `<class>-v33-stable` (OWASP CRS 3.3) and take a sensitivity
+ *   0-4, where 0 enables no signature (https://cloud.google.com/armor/docs/waf-rules,
+ *   https://cloud.google.com/armor/docs/rule-tuning).
+ * - A basic match takes at most 10 source ranges ("Maximum number of srcIpRanges allowed is 10",
+ *   `@pulumi/gcp` types/input.d.ts, SecurityPolicyRuleMatchConfig).
+ * - Edge security policies (`CLOUD_ARMOR_EDGE`) filter requests to backend buckets before the cache
+ *   (`@pulumi/gcp` compute/securityPolicy.d.ts); a backend bucket takes one as `edgeSecurityPolicy`.
+ * - GKE Ingress attaches a policy through the BackendConfig's `spec.securityPolicy.name`
+ *   (https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration#cloud_armor), a field
+ *   of the official BackendConfig schema (`@kubernetes-models/gke`).
+ * - DNS records: see tests/dns.test.ts; the rendered records are checked here, on the same renders.
+ * - Checkov CKV_GCP_73 matches the Log4j rule by the exact expression
+ *   `evaluatePreconfiguredExpr('cve-canary')` (checkov CloudArmorWAFACLCVE202144228.py).
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import { backendRules, DEFAULT_RULE_PRIORITY, edgeRules, LOG4J_EXPRESSION, MAX_RANGES_PER_RULE, WAF_RULE_SETS, wafExpression } from "../components/armorRules";
+import { edgeProblems, edgeSettings } from "../components/edge";
+import { ConfigError, validateConfig } from "../config";
+import { validateObject } from "../tools/lib/k8sValidate";
+import { ROOT, Rendered, renderStack, T } from "./helpers/platform";
+
+const POLICY = "gcp:compute/securityPolicy:SecurityPolicy";
+const BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig";
+const BACKEND_BUCKET = "gcp:compute/backendBucket:BackendBucket";
+const RECORD = "gcp:dns/recordSet:RecordSet";
+const OPTS = { preview: false, wafSensitivity: 1, rateLimitPerMinute: 600, denyCountries: [] as string[], denyCidrs: [] as string[] };
+
+const BASE: Record<string, string> = {
+    "gcp:project": "acme-staging",
+    "gcp:region": "europe-west1",
+    "django-platform:domain": "app.example.com",
+    "django-platform:image": "repo/app:1.0",
+};
+
+function problemsFor(patch: Record<string, string>): string[] {
+    try {
+        validateConfig({ ...BASE, ...patch }, "staging");
+        return [];
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            return err.problems;
+        }
+        throw err;
+    }
+}
+
+describe("armor rules (pure)", () => {
+    it("block the OWASP classes with the CRS 3.3 rule sets at the configured sensitivity, deny(403)", () => {
+        assert.deepEqual([...WAF_RULE_SETS], ["sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable", "scannerdetection-v33-stable"]);
+        const rules = backendRules({ ...OPTS, wafSensitivity: 2 });
+        for (const set of WAF_RULE_SETS) {
+            const rule = rules.find((r) => r.match.expr?.expression === wafExpression(set, 2));
+            assert.ok(rule, `no rule for ${set}`);
+            assert.equal(rule.action, "deny(403)");
+        }
+        assert.equal(wafExpression("sqli-v33-stable", 1), "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1})");
+    });
+
+    it("rate-limit per client IP: throttle at rateLimitPerMinute per 60 s, 429 above", () => {
+        const throttle = backendRules({ ...OPTS, rateLimitPerMinute: 900 }).find((r) => r.action === "throttle");
+        assert.deepEqual(throttle?.rateLimitOptions, { conformAction: "allow", exceedAction: "deny(429)", enforceOnKey: "IP", rateLimitThreshold: { count: 900, intervalSec: 60 } });
+    });
+
+    it("preview puts every rule in preview except the Log4j rule and the default allow", () => {
+        const rules = backendRules({ ...OPTS, preview: true, denyCountries: ["KP"], denyCidrs: ["198.51.100.0/24"] });
+        for (const r of rules) {
+            const expected = !(r.priority === DEFAULT_RULE_PRIORITY || r.match.expr?.expression === LOG4J_EXPRESSION);
+            assert.equal(r.preview === true, expected, r.description);
+        }
+    });
+
+    it("the Log4j rule uses exactly the expression Checkov CKV_GCP_73 looks for", () => {
+        assert.equal(LOG4J_EXPRESSION, "evaluatePreconfiguredExpr('cve-canary')");
+        const rule = backendRules(OPTS).find((r) => r.match.expr?.expression === LOG4J_EXPRESSION);
+        assert.equal(rule?.action, "deny(403)");
+        assert.equal(rule?.preview, false);
+    });
+
+    it("deny-lists: CIDRs in rules of at most 10 ranges (the API's limit), countries as origin.region_code", () => {
+        const types = readFileSync(path.join(ROOT, "node_modules/@pulumi/gcp/types/input.d.ts"), "utf8");
+        assert.match(types, /Maximum number of srcIpRanges allowed is 10\./);
+        assert.equal(MAX_RANGES_PER_RULE, 10);
+        const cidrs = Array.from({ length: 23 }, (_, i) => `198.51.${i}.0/24`);
+        const rules = edgeRules({ preview: false, denyCountries: ["KP", "RU"], denyCidrs: cidrs });
+        const ranges = rules.filter((r) => r.description === "edge.armor.denyCidrs").map((r) => r.match.config!.srcIpRanges.length);
+        assert.deepEqual(ranges, [10, 10, 3]);
+        assert.equal(rules.find((r) => r.description === "edge.armor.denyCountries")?.match.expr?.expression, "origin.region_code == 'KP' || origin.region_code == 'RU'");
+        assert.equal(new Set(rules.map((r) => r.priority)).size, rules.length, "priorities must be unique");
+        assert.equal(rules.at(-1)?.priority, DEFAULT_RULE_PRIORITY);
+    });
+
+    it("the edge (CDN) policy has only deny-lists and the default allow: no WAF, no rate limit", () => {
+        const rules = edgeRules({ preview: false, denyCountries: ["KP"], denyCidrs: [] });
+        assert.deepEqual(rules.map((r) => r.action), ["deny(403)", "allow"]);
+        const sdk = readFileSync(path.join(ROOT, "node_modules/@pulumi/gcp/compute/securityPolicy.d.ts"), "utf8");
+        assert.match(sdk, /CLOUD_ARMOR_EDGE` - Cloud Armor edge security policies can be configured to filter incoming HTTP requests targeting backend services\s+\*\s+\(including Cloud CDN-enabled\) as well as backend buckets/);
+    });
+
+    it("validation names the key; defaults resolve once", () => {
+        assert.deepEqual(edgeProblems({ project: "p", wafSensitivity: 0 }), ["edge.armor.wafSensitivity must be 1, 2, 3 or 4 (got 0); 0 would enable no signature."]);
+        assert.deepEqual(edgeSettings({ project: "p" }), { preview: false, wafSensitivity: 1, rateLimitPerMinute: 600, denyCountries: [], denyCidrs: [], adaptiveProtection: false, cdn: false });
+    });
+});
+
+describe("edge config", () => {
+    it("defaults: Armor on, enforcing, sensitivity 1, 600 requests per minute", () => {
+        const cfg = validateConfig(BASE, "staging");
+        assert.deepEqual(cfg.edge.armor, { enabled: true, preview: false, wafSensitivity: 1, rateLimitPerMinute: 600, denyCountries: [], denyCidrs: [], adaptiveProtection: false });
+    });
+
+    it("refuses a bad region code and deny-lists with Armor off", () => {
+        assert.match(problemsFor({ "django-platform:edge": JSON.stringify({ armor: { denyCountries: ["kp"] } }) })[0], /^django-platform:edge\.armor\.denyCountries\[0\]: must be an upper-case ISO 3166-1 alpha-2 region code such as RU \(got "kp"\)/);
+        assert.deepEqual(problemsFor({ "django-platform:edge": JSON.stringify({ armor: { enabled: false, denyCidrs: ["198.51.100.0/24"] } }) }), [
+            "django-platform:edge.armor.denyCountries/django-platform:edge.armor.denyCidrs are set (got [\"198.51.100.0/24\"]) but django-platform:edge.armor.enabled is false, so nothing would enforce them. Fix: `pulumi config set --path edge.armor.enabled true`, or remove the lists with `pulumi config rm --path edge.armor.denyCidrs`.",
+        ]);
+    });
+});
+
+describe("edge in the rendered stacks", () => {
+    const r: Record<string, Rendered> = {};
+    before(async () => {
+        r.production = await renderStack("production");
+        r.productionDeny = await renderStack("production", { "django-platform:edge": { armor: { preview: true, denyCountries: ["KP"], denyCidrs: ["198.51.100.0/24"] } } });
+        r.stagingOff = await renderStack("staging", { "django-platform:edge": { armor: { enabled: false } }, "django-platform:monitoring": { enabled: false } });
+    });
+
+    it("production: the BackendConfig attaches the backend policy by name, and validates against the official schema", () => {
+        const policy = r.production.one(POLICY, "django-edge-armor");
+        assert.equal(policy.inputs.type, "CLOUD_ARMOR");
+        const backend = r.production.one(BACKEND_CONFIG);
+        assert.equal(r.production.inputs(BACKEND_CONFIG).spec.securityPolicy.name, policy.outputs.name ?? policy.inputs.name);
+        const errors = validateObject({ urn: backend.urn, apiVersion: "cloud.google.com/v1", kind: "BackendConfig", name: "web", namespace: "x", patch: false, object: backend.inputs });
+        assert.deepEqual(errors, []);
+        assert.deepEqual(policy.inputs.advancedOptionsConfig, { jsonParsing: "STANDARD", logLevel: "NORMAL" });
+        assert.equal(r.production.all(POLICY).length, 1, "no edge policy without deny-lists");
+        assert.equal(r.production.inputs(BACKEND_BUCKET).edgeSecurityPolicy, undefined);
+    });
+
+    it("with deny-lists and the CDN: an edge policy on the backend bucket; preview reaches the rules", () => {
+        const edge = r.productionDeny.one(POLICY, "django-edge-cdn-armor");
+        assert.equal(edge.inputs.type, "CLOUD_ARMOR_EDGE");
+        assert.equal(r.productionDeny.inputs(BACKEND_BUCKET).edgeSecurityPolicy, edge.outputs.selfLink);
+        const rules = r.productionDeny.inputs(POLICY, "django-edge-armor").rules as Array<{ preview?: boolean; description: string }>;
+        assert.ok(rules.filter((x) => x.description.startsWith("preconfigured WAF: ") && !x.description.includes("cve-canary")).every((x) => x.preview === true));
+    });
+
+    it("edge.armor.enabled false: no policy and no securityPolicy in the BackendConfig", () => {
+        assert.equal(r.stagingOff.all(POLICY).length, 0);
+        assert.equal(r.stagingOff.inputs(BACKEND_CONFIG).spec.securityPolicy, undefined);
+    });
+
+    // DNS (components/dns.ts; the pure part and its facts are in tests/dns.test.ts).
+    it("dns, production (dns.managedZone example-com): A records for the domain and the CDN domain at the reserved addresses", () => {
+        const records = r.production.all(RECORD);
+        assert.deepEqual(records.map((x) => [x.inputs.managedZone, x.inputs.name, x.inputs.type, x.inputs.ttl]).sort(), [
+            ["example-com", "static.example.com.", "A", 300],
+            ["example-com", "www.example.com.", "A", 300],
+        ]);
+        const address = (name: string) => r.production.one(T.globalAddress, name).outputs.address;
+        assert.deepEqual(r.production.inputs(RECORD, "django-dns-site").rrdatas, [address("django-networking-ip")]);
+        assert.deepEqual(r.production.inputs(RECORD, "django-dns-cdn").rrdatas, [address("django-statics-cdn-ip")]);
+        assert.equal(r.production.inputs(RECORD, "django-dns-site").project, "acme-django-prod");
+        assert.equal(r.production.result.stackOutputs.dnsRecordsManaged, true);
+    });
+
+    it("dns, staging (no managed zone): no record is created and dnsRecords says exactly what to create", () => {
+        assert.equal(r.stagingOff.all(RECORD).length, 0);
+        assert.equal(r.stagingOff.result.stackOutputs.dnsRecordsManaged, false);
+        const ip = r.stagingOff.one(T.globalAddress, "django-networking-ip").outputs.address;
+        assert.deepEqual(r.stagingOff.result.stackOutputs.dnsRecords, [{ name: "staging.example.com.", type: "A", ttl: 300, value: ip }]);
+    });
+
+    it("monitoring.enabled false: no uptime check, alert, channel or dashboard", () => {
+        for (const type of ["gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig", "gcp:monitoring/alertPolicy:AlertPolicy", "gcp:monitoring/notificationChannel:NotificationChannel", "gcp:monitoring/dashboard:Dashboard"]) {
+            assert.equal(r.stagingOff.all(type).length, 0, type);
+        }
+    });
+});
