@@ -9,17 +9,21 @@
  * Exit codes: 0 all good; 1 Kubernetes schema errors or mandatory policy violations; 2 config
  * errors (nothing is written); 3 the program or synth itself failed.
  */
+// First: keeps Node from parsing the source maps of the SDKs loaded below (see the file).
+import "./lib/dependencySourceMaps";
 import { CliIo, processIo, parseCli } from "./lib/cliIo";
 import { Command, Option } from "commander";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { permissionsFor } from "../bootstrap/permissionTable";
 import { ConfigError } from "../config";
+import { CompareInputError, compareCosts, formatComparison, readReportCost } from "./lib/cost/compare";
+import { estimateCost, usageOfConfig } from "./lib/cost/estimate";
 import { criticalPath, formatDuration } from "./lib/criticalPath";
-import { nameOfUrn, renderSvg, toDot } from "./lib/graph";
+import { nameOfUrn, renderSvg, toDot, warmUpSvg } from "./lib/graph";
 import { validateObjects } from "./lib/k8sValidate";
 import { kubernetesObjects, manifestsYaml } from "./lib/manifests";
-import { runProgram, type CaptureResult } from "./lib/mockRuntime";
+import { runProgram, withoutStackTraces, type CaptureResult } from "./lib/mockRuntime";
 import { PolicyInputError, readPolicyConfig, runPolicies } from "./lib/policyRunner";
 import { collectSecretValues, containsSecret } from "./lib/redact";
 import { countByType, formatReport, mandatoryViolations, type PolicyResult, type SynthReport } from "./lib/report";
@@ -46,6 +50,8 @@ export interface SynthOptions {
     readonly policyConfig?: string;
     /** The program to run. @default the project's index.ts */
     readonly program?: string;
+    /** Another synth's report.json: print the monthly cost change against it. */
+    readonly compareTo?: string;
 }
 
 /** Where synth prints. */
@@ -81,16 +87,22 @@ function timer(io: SynthIo): (phase: string, detail: string) => void {
 /** Runs synth and returns the exit code. Never throws for expected failures; prints them instead. */
 export async function synth(options: SynthOptions, io: SynthIo = processIo): Promise<number> {
     const progress = timer(io);
+    if (options.out) {
+        warmUpSvg(); // Graphviz loads in a worker thread while the program runs
+    }
     let stack: StackConfig;
     let capture: CaptureResult;
     let policyConfig: Record<string, unknown> | undefined;
+    let base: ReturnType<typeof readReportCost> | undefined;
     try {
+        base = options.compareTo ? readReportCost(options.compareTo) : undefined;
         policyConfig = options.policyConfig ? readPolicyConfig(options.policyConfig) : undefined;
         stack = loadStackConfig({ stack: options.stack, configFile: options.configFile, projectDir: PROJECT_DIR });
         progress("config", `${path.relative(process.cwd(), stack.stackFile) || stack.stackFile}, ${Object.keys(stack.config).length} keys`);
-        capture = await runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(options.program ?? path.join(PROJECT_DIR, "index.ts")) });
+        // Without stack traces for speed; a failing program runs again with them (see withoutStackTraces).
+        capture = await withoutStackTraces(() => runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(options.program ?? path.join(PROJECT_DIR, "index.ts")) }));
     } catch (err) {
-        if (err instanceof StackFileError || err instanceof PolicyInputError || err instanceof ConfigError || (err as Error)?.name === "ConfigError") {
+        if (err instanceof StackFileError || err instanceof PolicyInputError || err instanceof CompareInputError || err instanceof ConfigError || (err as Error)?.name === "ConfigError") {
             io.stderr((err as Error).message);
             if (options.out) {
                 io.stderr(`Nothing was written to ${options.out}.`);
@@ -103,6 +115,10 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     progress("program", `${capture.resources.length} resources registered`);
 
     const exportDoc = buildStackExport(capture, { project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, secretsProvider: stack.secretsProvider });
+    // The drawing is laid out in Graphviz's worker thread while the checks below run.
+    const dot = options.out ? toDot(exportDoc.deployment.resources, `${stack.project} · ${stack.stack}`, isPlumbing) : "";
+    const svg = options.out ? renderSvg(dot) : undefined;
+    svg?.catch(() => undefined); // awaited below; an early return must not leave it unhandled
     const objects = kubernetesObjects(capture.resources);
     const schema = validateObjects(objects);
     progress("schemas", `${schema.validated} Kubernetes objects checked, ${schema.errors.length} errors`);
@@ -141,16 +157,16 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
             source: "bootstrap/permissionTable.ts",
             ...permissionsFor({ resources: capture.resources.map((r) => r.type), invokes: capture.invokes.map((i) => i.token) }),
         },
+        cost: estimateCost(capture.resources, { region: stack.config["gcp:region"] ?? "", usage: usageOfConfig(stack.config) }),
         stackOutputs: exportDoc.deployment.resources[0].outputs,
     };
 
     if (options.out) {
-        const dot = toDot(exportDoc.deployment.resources, `${stack.project} · ${stack.stack}`, isPlumbing);
         const files = {
             "stack-export.json": `${JSON.stringify(exportDoc, null, 2)}\n`,
             "manifests.yaml": manifestsYaml(objects, capture.resources),
             "graph.dot": dot,
-            "graph.svg": await renderSvg(dot),
+            "graph.svg": await (svg as Promise<string>),
             "report.json": `${JSON.stringify(report, null, 2)}\n`,
         };
         const secrets = collectSecretValues(capture.resources);
@@ -162,7 +178,12 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
         await writeOutputs(options.out, files);
         progress("files", `${OUTPUT_FILES.join(", ")} written to ${options.out}`);
     }
-    io.stdout(options.json ? JSON.stringify(report, null, 2) : formatReport(report, capture.resources));
+    const comparison = base && options.compareTo ? compareCosts(base.cost, report.cost, { baseFile: options.compareTo, baseStack: base.stack, headStack: report.stack }) : undefined;
+    io.stdout(
+        options.json
+            ? JSON.stringify(comparison ? { ...report, costComparison: comparison } : report, null, 2)
+            : [formatReport(report, capture.resources), ...(comparison ? ["", ...formatComparison(comparison)] : [])].join("\n"),
+    );
     return report.exitCode;
 }
 
@@ -186,6 +207,7 @@ export async function main(argv: readonly string[], io: SynthIo = processIo): Pr
         .option("-o, --out <dir>", "write stack-export.json, manifests.yaml, graph.dot, graph.svg and report.json here")
         .option("--json", "print the report as JSON instead of the summary")
         .option("--policy-config <path>", "policy pack config (JSON), as for npm run policy")
+        .option("--compare-to <report.json>", "print the monthly cost change per component against another synth's report.json (with --json: costComparison)")
         .addOption(new Option("--program <path>", "run another program (tests)").hideHelp())
         .addHelpText("after", "\nExit codes: 0 ok; 1 schema errors or mandatory policy violations; 2 config errors (nothing written); 3 program failure.");
     const parsed = parseCli(program, argv, io);

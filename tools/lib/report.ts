@@ -2,6 +2,7 @@
  * The synth report: one JSON document (`report.json`, `--json`) and its readable form — the
  * resource tree, a count per type, the problems found and the deploy critical path.
  */
+import { formatCost, type CostEstimate } from "./cost/estimate";
 import type { CriticalPathResult } from "./criticalPath";
 import { formatDuration } from "./criticalPath";
 import { nameOfUrn } from "./graph";
@@ -47,6 +48,11 @@ export interface SynthReport {
      * conditional IAM granter role, predefined roles, and what only a destroy needs (not granted).
      */
     readonly permissions: PermissionSet & { readonly source: string };
+    /**
+     * Monthly cost estimate at minReplicas (idle) and maxReplicas (peak), per component and line,
+     * from list prices with their sources (tools/lib/cost, docs/costs.md).
+     */
+    readonly cost: CostEstimate;
     readonly stackOutputs: Record<string, unknown>;
 }
 
@@ -126,6 +132,7 @@ export function formatReport(report: SynthReport, resources: readonly CapturedRe
         out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
     }
     out.push("", ...formatPermissions(report.permissions));
+    out.push("", ...formatCost(report.cost));
     out.push("", `Deploy estimate for a first pulumi up: ${cp.total} on the critical path (${cp.sum} if created one by one). ${cp.note}`);
     out.push("  Critical path:");
     for (const s of cp.path) {
