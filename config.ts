@@ -11,8 +11,10 @@ import { distance } from "fastest-levenshtein";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions } from "./components/appEnv";
-import { maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
+import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
+import { COMPONENT_NAME } from "./components/naming";
+import { TIME_ZONES, cronScheduleProblem } from "./components/schedules";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
 export const PROJECT = "django-platform";
@@ -30,6 +32,8 @@ const quantityMemory = z.string().regex(/^\d+(Mi|Gi)$/, "must be a Kubernetes me
  */
 export const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case environment variable name");
+/** A dotted Python module path such as `config.settings` (identifiers separated by dots). */
+const pythonModule = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "must be a dotted Python module path such as config.settings");
 
 /**
  * A container image pinned by tag or digest. `:latest` and untagged images are refused because
@@ -134,9 +138,56 @@ const workloadSchema = z
         gunicornThreads: z.number().int().min(1).max(64).default(4).meta(ex([4], "gunicorn threads per worker.")),
         connMaxAge: z.number().int().min(0).max(3600).default(60).meta(ex([60], "Django CONN_MAX_AGE, seconds.")),
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").meta(ex(["INFO"], "Django log level.")),
+        wsgiModule: pythonModule.default("config.wsgi").meta(ex(["mysite.wsgi"], "Dotted path of your project's WSGI module; gunicorn serves <wsgiModule>:application.")),
+        settingsModule: pythonModule.default("config.settings").meta(ex(["mysite.settings.production"], "Dotted path of your project's settings module (DJANGO_SETTINGS_MODULE in every Django container).")),
+        spot: z.boolean().default(false).meta(ex([true], "Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may evict them at any time with at most 25 s of grace, and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods).")),
     })
     .strict()
     .prefault({});
+
+/** A command as an argument vector (no shell): `["python", "manage.py", "demo_worker"]`. */
+const command = z.array(z.string().min(1)).min(1, "must name a command, e.g. [\"python\", \"manage.py\", \"…\"]");
+
+/** Worker and schedule names: DNS labels of at most 20 characters (components/naming.ts). */
+const componentName = z.string().regex(COMPONENT_NAME, "must be a lower-case DNS label of at most 20 characters (letters, digits, hyphens; starting with a letter)");
+
+const mediaSchema = z
+    .object({
+        enabled: z.boolean().default(true).meta(ex([true], "Private media bucket for uploads (Django's default storage through django-storages, signed URLs signed through IAM as the pod's own service account; DJANGO_APP_MEDIA_BUCKET). Only the web and worker identities may read and write it.")),
+        location: z.string().min(2).optional().meta(ex(["EU"], "Media bucket location; default: gcp:region.")),
+        noncurrentVersionDays: z.number().int().min(1).max(3650).default(30).meta(ex([30], "Days an overwritten or deleted upload stays restorable (object versioning) before the lifecycle deletes it.")),
+        forceDestroy: z.boolean().default(false).meta(ex([true], "Let `pulumi destroy` delete the media bucket with its uploads; disposable stacks only.")),
+    })
+    .strict()
+    .prefault({});
+
+const workerSchema = z
+    .object({
+        command: command.meta(ex([["python", "manage.py", "demo_worker"]], "Command of the worker (argument vector). It must finish its current task and exit on SIGTERM.")),
+        minReplicas: z.number().int().min(1).max(100).default(1).meta(ex([1], "HPA minimum worker pods.")),
+        maxReplicas: z.number().int().min(1).max(100).default(2).meta(ex([3], "HPA maximum worker pods.")),
+        targetCpuUtilization: z.number().int().min(10).max(95).default(70).meta(ex([70], "HPA CPU target, percent of requests.")),
+        cpu: quantityCpu.default("250m").meta(ex(["250m"], "CPU request per worker pod.")),
+        memory: quantityMemory.default("512Mi").meta(ex(["512Mi"], "Memory request and limit per worker pod.")),
+        dbConnections: z.number().int().min(0).max(256).default(1).meta(ex([1], "Database connections one worker pod holds: set it to your worker's concurrency (threads or processes that use the ORM). Counted in the connection budget.")),
+        terminationGracePeriodSeconds: z.number().int().min(10).max(3600).default(60).meta(ex([300], "Seconds a worker gets after SIGTERM to finish its current task (Spot Pods get at most 25 s on preemption).")),
+    })
+    .strict();
+
+const scheduleSchema = z
+    .object({
+        schedule: z.string().superRefine((v, ctx) => {
+            const problem = cronScheduleProblem(v);
+            if (problem) {
+                ctx.addIssue({ code: "custom", message: `${problem}; use 5-field cron syntax or @hourly/@daily/@weekly/@monthly/@yearly (https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax)` });
+            }
+        }).meta(ex(["17 3 * * *"], "When to run, in cron syntax (minute hour day-of-month month day-of-week) or a macro such as @daily.")),
+        command: command.meta(ex([["python", "manage.py", "clearsessions"]], "Command to run (argument vector).")),
+        timeZone: z.string().refine((v) => TIME_ZONES.has(v), "must be an IANA time zone such as Etc/UTC or Europe/Berlin").default("Etc/UTC").meta(ex(["Europe/Berlin"], "IANA time zone the schedule is read in (CronJob timeZone, GA since Kubernetes 1.27).")),
+        concurrencyPolicy: z.enum(["Forbid", "Replace"]).default("Forbid").meta(ex(["Forbid"], "Forbid: skip a run while the previous one still runs; Replace: stop it and start the new one. Allow is not offered: overlapping runs would have no bound in the connection budget.")),
+        activeDeadlineSeconds: z.number().int().min(60).max(86400).default(3600).meta(ex([3600], "Longest a run may take before Kubernetes stops it.")),
+    })
+    .strict();
 
 const networkingSchema = z
     .object({
@@ -191,6 +242,82 @@ const networkSchema = z
     .strict()
     .prefault({});
 
+/** ISO 3166-1 alpha-2 region code, as Cloud Armor's `origin.region_code` reports it. */
+const regionCode = z.string().regex(/^[A-Z]{2}$/, "must be an upper-case ISO 3166-1 alpha-2 region code such as RU");
+
+const edgeSchema = z
+    .object({
+        armor: z
+            .object({
+                enabled: z.boolean().default(true).meta(ex([true], "Cloud Armor security policy on the web backend (WAF rules, per-IP rate limit, deny-lists), attached through the BackendConfig (docs/edge.md).")),
+                preview: z.boolean().default(false).meta(ex([true], "Preview mode for rollout: every rule only logs what it would do (Cloud Logging, jsonPayload.previewSecurityPolicy); nothing is blocked.")),
+                wafSensitivity: z.number().int().min(1).max(4).default(1).meta(ex([2], "Sensitivity (OWASP CRS paranoia level) of the preconfigured WAF rules: 1 enables only the highest-confidence signatures (fewest false positives); higher levels need tuning (https://cloud.google.com/armor/docs/rule-tuning).")),
+                rateLimitPerMinute: z.number().int().min(10).max(100000).default(600).meta(ex([600], "Requests per minute one client IP may send to the web backend; above it Cloud Armor answers 429.")),
+                denyCountries: z.array(regionCode).default([]).meta(ex([["KP"]], "Region codes (origin.region_code) refused with 403, on the web backend and the CDN.")),
+                denyCidrs: z.array(cidr).default([]).meta(ex([["198.51.100.0/24"]], "Source IPv4 ranges refused with 403, on the web backend and the CDN.")),
+                adaptiveProtection: z.boolean().default(false).meta(ex([true], "Adaptive Protection (layer 7 DDoS defence). Google lists it as a Cloud Armor Enterprise feature (https://cloud.google.com/armor/docs/armor-enterprise-overview); enable it when the project is enrolled.")),
+            })
+            .strict()
+            .prefault({})
+            .meta({ description: "Cloud Armor on the web backend (and an edge policy on the CDN when deny-lists are set)." }),
+    })
+    .strict()
+    .prefault({});
+
+const dnsSchema = z
+    .object({
+        managedZone: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Cloud DNS managed zone name such as example-com").optional().meta(ex(["example-com"], "Cloud DNS managed zone that holds domain (and statics.cdn.domain): A records to the reserved addresses are created there. Unset: the dnsRecords output lists the records to create by hand.")),
+        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs dns.changes.create, dns.resourceRecordSets.* and dns.managedZones.get there.")),
+        ttl: z.number().int().min(30).max(86400).default(300).meta(ex([300], "TTL of the A records, seconds.")),
+    })
+    .strict()
+    .prefault({});
+
+const ratio = (fallback: number, description: string) => z.number().gt(0).max(1).default(fallback).meta(ex([fallback], description));
+
+const monitoringSchema = z
+    .object({
+        enabled: z.boolean().default(true).meta(ex([true], "HTTPS uptime check on /healthz/, alert policies and a dashboard (docs/monitoring.md).")),
+        notificationEmails: z.array(z.email("must be an email address such as ops@example.com")).default([]).meta(ex([["ops@example.com"]], "Addresses that get the alerts (one email notification channel each).")),
+        thresholds: z
+            .object({
+                errorRatio5xx: ratio(0.05, "Share of load balancer responses that are 5xx, over 5 minutes, above which an alert fires."),
+                latencyP95Ms: z.number().int().min(50).max(60000).default(1500).meta(ex([1500], "95th percentile of the load balancer's backend latency (ms) over 5 minutes above which an alert fires.")),
+                sqlCpu: ratio(0.8, "Cloud SQL CPU utilisation (0-1) sustained 10 minutes above which an alert fires."),
+                sqlDisk: ratio(0.85, "Cloud SQL disk utilisation (0-1) above which an alert fires."),
+                sqlConnections: ratio(0.8, "Share of the usable max_connections (components/connectionBudget.ts) in use above which an alert fires."),
+                redisMemory: ratio(0.85, "Redis memory use (Memorystore usage ratio, or the in-cluster container's share of its memory limit) above which an alert fires."),
+                hpaAtMaxMinutes: z.number().int().min(5).max(1440).default(15).meta(ex([15], "Minutes the web HPA may stay at workload.maxReplicas before an alert fires.")),
+            })
+            .strict()
+            .prefault({})
+            .meta({ description: "Alert thresholds." }),
+    })
+    .strict()
+    .prefault({});
+
+/**
+ * Expected monthly usage of the stack, read only by the cost estimate of `npm run synth`
+ * (tools/lib/cost, docs/costs.md): the analogue of an Infracost usage file, kept with the stack it
+ * describes. The program itself ignores it.
+ */
+export const usageSchema = z
+    .object({
+        appEgressGib: z.number().min(0).max(1e6).default(50).meta(ex([50], "Responses of the app to the internet through the load balancer, GiB a month.")),
+        appRequestsMillions: z.number().min(0).max(1e5).default(5).meta(ex([5], "Requests to the app a month, millions (Cloud Armor, DNS).")),
+        staticEgressGib: z.number().min(0).max(1e6).default(50).meta(ex([50], "Static files served a month, GiB (through the CDN when on, else from the bucket).")),
+        staticRequestsMillions: z.number().min(0).max(1e5).default(5).meta(ex([5], "Static file requests a month, millions.")),
+        cdnCacheFillGib: z.number().min(0).max(1e6).default(5).meta(ex([5], "CDN cache fill from the bucket a month, GiB.")),
+        mediaBucketGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Uploads stored in the media bucket, all versions, GiB.")),
+        natDataGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Data through Cloud NAT a month (image pulls from outside Google, outbound API calls), GiB.")),
+        deploysPerMonth: z.number().int().min(0).max(10000).default(20).meta(ex([20], "Deploys a month; each runs the migrate and collectstatic Jobs once.")),
+    })
+    .strict()
+    .prefault({});
+
+/** Expected monthly usage of a stack (see {@link usageSchema}). */
+export type Usage = z.infer<typeof usageSchema>;
+
 /** The schema of every project config key (without the `django-platform:` namespace). */
 export const configSchema = z
     .object({
@@ -203,8 +330,15 @@ export const configSchema = z
         networking: networkingSchema.meta({ description: "How traffic reaches the web pods." }),
         cluster: clusterSchema.meta({ description: "GKE cluster." }),
         network: networkSchema.meta({ description: "VPC network." }),
+        edge: edgeSchema.meta({ description: "Cloud Armor at the load balancer." }),
+        dns: dnsSchema.meta({ description: "Cloud DNS records for domain and the CDN domain." }),
+        monitoring: monitoringSchema.meta({ description: "Uptime check, alerts and dashboard." }),
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
+        media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
+        workers: z.record(componentName, workerSchema).default({}).meta(ex([{ tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3 } }], "Background workers: one Deployment each, from the app image and env, with its own service account, HPA and PDB.")),
+        schedules: z.record(componentName, scheduleSchema).default({}).meta(ex([{ clearsessions: { schedule: "17 3 * * *", command: ["python", "manage.py", "clearsessions"], timeZone: "Etc/UTC" } }], "Management commands on a schedule: one CronJob each, built like the migrate Job.")),
+        usage: usageSchema.meta({ description: "Expected monthly traffic and storage, read only by the cost estimate of `npm run synth` (docs/costs.md); the program ignores it." }),
     })
     .strict();
 
@@ -252,9 +386,15 @@ function exampleFor(path: (string | number)[]): unknown {
             // Array element: take the matching element of the array's example.
             return Array.isArray(parentExample) ? parentExample[Math.min(key, parentExample.length - 1)] : undefined;
         }
-        schema = unwrapToObject(schema)?.shape[key] as z.ZodType | undefined;
+        const record = unwrapToRecord(schema);
+        schema = record ? (record.def.valueType as z.ZodType) : (unwrapToObject(schema)?.shape[key] as z.ZodType | undefined);
         if (!schema) {
             return undefined;
+        }
+        if (record) {
+            // A record entry (workers.<name>): its fields' examples come from the value schema.
+            parentExample = undefined;
+            continue;
         }
         parentExample = (schema.meta() as { examples?: unknown[] } | undefined)?.examples?.[0];
     }
@@ -264,6 +404,21 @@ function exampleFor(path: (string | number)[]): unknown {
 /** Formats a key path the way `pulumi config set --path` takes it: `a.b[0].c`. */
 export function formatPath(path: readonly (string | number)[]): string {
     return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+}
+
+function unwrapToRecord(schema: z.ZodType | undefined): z.ZodRecord | undefined {
+    let s: unknown = schema;
+    for (let i = 0; i < 5 && s; i++) {
+        if (s instanceof z.ZodRecord) {
+            return s;
+        }
+        if (s instanceof z.ZodObject) {
+            return undefined;
+        }
+        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
+        s = def?.innerType ?? def?.in;
+    }
+    return undefined;
 }
 
 function unwrapToObject(schema: z.ZodType | undefined): z.ZodObject | undefined {
@@ -325,7 +480,9 @@ function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace:
         if (issue.code === "invalid_key") {
             const reason = (issue as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
             const name = String(path[path.length - 1]);
-            return `${namespace}${formatPath(path)}: ${reason} (got ${show(name)}). Fix: \`pulumi config rm --path ${cliPath(path)}\`, then set it as ${formatPath([...path.slice(0, -1), name.toUpperCase().replace(/[^A-Z0-9_]/g, "_")])}${secret ? " with --secret" : ""}.`;
+            const dnsLabel = ["workers", "schedules"].includes(String(path[0]));
+            const renamed = dnsLabel ? name.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^[^a-z]+/, "").slice(0, 20).replace(/-+$/, "") : name.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+            return `${namespace}${formatPath(path)}: ${reason} (got ${show(name)}). Fix: \`pulumi config rm --path ${cliPath(path)}\`, then set it as ${formatPath([...path.slice(0, -1), renamed])}${secret ? " with --secret" : ""}.`;
         }
         const example = exampleFor(path);
         const got = secret ? "a secret value" : show(value);
@@ -426,6 +583,7 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (workload.minReplicas > workload.maxReplicas) {
         p.push(`${k("workload.minReplicas")} (${workload.minReplicas}) must be less than or equal to ${k("workload.maxReplicas")} (${workload.maxReplicas}). Fix: \`pulumi config set --path workload.maxReplicas ${workload.minReplicas}\`.`);
     }
+    p.push(...workerProblems(cfg));
     if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
         p.push(`${k("cache.replicas")} must be between 1 and 5 with cache.mode memorystore (got ${cache.replicas}). Fix: \`pulumi config set --path cache.replicas 1\`.`);
     }
@@ -454,6 +612,7 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
             p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path ${cliPath(["cluster", "masterAuthorizedNetworks", cluster.masterAuthorizedNetworks.indexOf(net), "cidr"])} 203.0.113.0/24\`.`);
         }
     }
+    p.push(...edgeDnsMonitoringProblems(cfg));
     p.push(...gcpLimitProblems(cfg));
     p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
     const available = database.maxConnections ?? maxConnectionsForTier(database.tier);
@@ -462,23 +621,68 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     } else {
         // Counts the pods of a rollout at maxReplicas: surge pods and old pods still draining
         // (components/connectionBudget.ts). The suggested maxReplicas is searched, so it fits.
-        const budget = requiredConnections(workload);
+        const sizing = connectionSizing(cfg);
+        const budget = requiredConnections(sizing);
         if (!budget.fits(available)) {
             const { pods } = budget;
             const source = database.maxConnections === undefined ? database.tier : k("database.maxConnections");
             const fitting = budget.largestFittingMaxReplicas(available);
-            const fitted = requiredConnections({ ...workload, maxReplicas: fitting });
+            const fitted = requiredConnections({ ...sizing, maxReplicas: fitting });
             const replicasFix = fitting === 0
                 ? []
-                : [`\`pulumi config set --path workload.maxReplicas ${fitting}\`${fitting < workload.minReplicas ? ` with \`pulumi config set --path workload.minReplicas ${fitting}\`` : ""} (${fitting} + ${fitted.pods.surge} surge + ${fitted.pods.draining} draining = ${fitted.pods.total} pods × ${budget.perPod} + ${budget.jobs} = ${fitted.total})`];
+                : [`\`pulumi config set --path workload.maxReplicas ${fitting}\`${fitting < workload.minReplicas ? ` with \`pulumi config set --path workload.minReplicas ${fitting}\`` : ""} (${fitting} + ${fitted.pods.surge} surge + ${fitted.pods.draining} draining = ${fitted.pods.total} pods × ${budget.perPod} + ${budget.jobs}${extrasText(budget)} = ${fitted.total})`];
             const tier = budget.smallestFittingTier(available);
             const capacityFix = database.maxConnections === undefined && tier !== undefined
                 ? `a bigger tier (\`pulumi config set --path database.tier ${tier}\`)`
                 : `more connections (\`pulumi config set --path database.maxConnections ${budget.total + budget.reserved}\`)`;
             p.push(
-                `connection budget exceeded: a rollout at ${k("workload.maxReplicas")} (${workload.maxReplicas}) runs ${pods.total} pods that hold connections (${pods.replicas} + ${pods.surge} surge at maxSurge ${budget.maxSurge} + ${pods.draining} still draining) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections = ${budget.total}, but ${source} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
-                    `Fix: ${[...replicasFix, "fewer gunicornWorkers/gunicornThreads", capacityFix].join(", or ")}.`,
+                `connection budget exceeded: a rollout at ${k("workload.maxReplicas")} (${workload.maxReplicas}) runs ${pods.total} pods that hold connections (${pods.replicas} + ${pods.surge} surge at maxSurge ${budget.maxSurge} + ${pods.draining} still draining) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections${budget.workers > 0 ? ` + ${budget.workers} worker connections (workers.*: rollouts at maxReplicas × dbConnections)` : ""}${budget.schedules > 0 ? ` + ${budget.schedules} CronJob connections (schedules.*)` : ""} = ${budget.total}, but ${source} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
+                    `Fix: ${[...replicasFix, "fewer gunicornWorkers/gunicornThreads", ...(budget.workers > 0 ? ["fewer workers.*.maxReplicas or dbConnections"] : []), capacityFix].join(", or ")}.`,
             );
+        }
+    }
+    return p;
+}
+
+/** Rules of the edge, dns and monitoring keys (components/edge.ts, dns.ts, monitoring.ts). */
+function edgeDnsMonitoringProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string[] {
+    const p: string[] = [];
+    const k = (path: string) => `${PROJECT}:${path}`;
+    const { armor } = cfg.edge;
+    if (!armor.enabled && (armor.denyCountries.length > 0 || armor.denyCidrs.length > 0)) {
+        p.push(`${k("edge.armor.denyCountries")}/${k("edge.armor.denyCidrs")} are set (got ${show([...armor.denyCountries, ...armor.denyCidrs])}) but ${k("edge.armor.enabled")} is false, so nothing would enforce them. Fix: \`pulumi config set --path edge.armor.enabled true\`, or remove the lists with \`pulumi config rm --path edge.armor.denyCidrs\`.`);
+    }
+    if (cfg.dns.project !== undefined && cfg.dns.managedZone === undefined) {
+        p.push(`${k("dns.project")} is set (got ${show(cfg.dns.project)}) but ${k("dns.managedZone")} is not, so no record would be created. Fix: \`pulumi config set --path dns.managedZone <zone-name>\`, or \`pulumi config rm --path dns.project\`.`);
+    }
+    return p;
+}
+
+/** What the connection budget counts: the web tier, the workers and the CronJobs of a config. */
+export function connectionSizing(cfg: Omit<PlatformConfig, "appSecretOutputs">): WebSizing {
+    return {
+        ...cfg.workload,
+        workers: Object.values(cfg.workers).map((w) => ({ maxReplicas: w.maxReplicas, dbConnections: w.dbConnections })),
+        schedules: Object.values(cfg.schedules).map((s) => ({ concurrencyPolicy: s.concurrencyPolicy })),
+    };
+}
+
+/** ` + W + S` for the worker and CronJob connections of a budget message, when there are any. */
+function extrasText(budget: { workers: number; schedules: number }): string {
+    return `${budget.workers > 0 ? ` + ${budget.workers}` : ""}${budget.schedules > 0 ? ` + ${budget.schedules}` : ""}`;
+}
+
+/** Worker rules spanning keys: HPA bounds and Autopilot's CPU/memory ratio, per worker. */
+function workerProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string[] {
+    const p: string[] = [];
+    for (const [name, w] of Object.entries(cfg.workers)) {
+        const path = (field: string) => `${PROJECT}:workers.${name}.${field}`;
+        if (w.minReplicas > w.maxReplicas) {
+            p.push(`${path("minReplicas")} (${w.minReplicas}) must be less than or equal to ${path("maxReplicas")} (${w.maxReplicas}). Fix: \`pulumi config set --path workers.${name}.maxReplicas ${w.minReplicas}\`.`);
+        }
+        const ratio = autopilotRatioViolation(w.cpu, w.memory);
+        if (ratio) {
+            p.push(`${path("memory")} (${w.memory}) does not fit ${path("cpu")} (${w.cpu}): GKE Autopilot needs 1 to 6.5 GiB of memory per vCPU and would change the requests. Fix: \`pulumi config set --path workers.${name}.memory ${ratio.minMi}Mi\` (any value from ${ratio.minMi}Mi to ${ratio.maxMi}Mi), or change workers.${name}.cpu.`);
         }
     }
     return p;

@@ -26,3 +26,12 @@ export const namespace = platform.cluster.namespace;
 export const clusterName = platform.cluster.clusterName;
 /** The app's Google service account. */
 export const appServiceAccount = platform.workload.serviceAccountEmail;
+/**
+ * The DNS records the site needs (name, type, ttl, value). With `dns.managedZone` set they exist
+ * in that zone; otherwise create exactly these at your DNS provider.
+ */
+export const dnsRecords = platform.dns.records;
+/** Whether `dnsRecords` are managed by this stack (`dns.managedZone` set). */
+export const dnsRecordsManaged = platform.dns.managed;
+/** Id of the HTTPS uptime check on /healthz/ (when monitoring is enabled). */
+export const uptimeCheckId = platform.monitoring?.uptimeCheckId;

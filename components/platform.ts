@@ -3,10 +3,16 @@ import { PlatformConfig } from "../config";
 import { Cache } from "./cache";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
-import { selectorFor } from "./kube";
+import { Dns } from "./dns";
+import { Edge } from "./edge";
+import { maxConnectionsForTier, RESERVED_CONNECTIONS } from "./connectionBudget";
 import { Network } from "./network";
 import { Networking, webServiceAnnotations } from "./networking";
-import { GOOGLE_LB_RANGES } from "./networkPolicies";
+import { Media } from "./media";
+import { GOOGLE_LB_RANGES, cacheClientSelector } from "./networkPolicies";
+import { Schedule } from "./schedules";
+import { Worker } from "./workers";
+import { Monitoring } from "./monitoring";
 import { Statics } from "./statics";
 import { Workload } from "./workload";
 
@@ -23,6 +29,18 @@ export class DjangoPlatform extends pulumi.ComponentResource {
     public readonly cache: Cache;
     public readonly workload: Workload;
     public readonly networking: Networking;
+    /** Private media bucket (absent with media.enabled false). */
+    public readonly media?: Media;
+    /** Background workers by name (`workers.<name>`). */
+    public readonly workers: Record<string, Worker> = {};
+    /** CronJobs by name (`schedules.<name>`). */
+    public readonly schedules: Record<string, Schedule> = {};
+    /** Cloud Armor (absent with edge.armor.enabled false). */
+    public readonly edge?: Edge;
+    /** DNS records (created with dns.managedZone, else listed). */
+    public readonly dns: Dns;
+    /** Uptime check, alerts and dashboard (absent with monitoring.enabled false). */
+    public readonly monitoring?: Monitoring;
     /** Public URL of the site. */
     public readonly url: pulumi.Output<string>;
 
@@ -73,6 +91,20 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             userName: db.user,
         }, child);
 
+        const armor = cfg.edge.armor;
+        if (armor.enabled) {
+            this.edge = new Edge(`${name}-edge`, {
+                project,
+                preview: armor.preview,
+                wafSensitivity: armor.wafSensitivity,
+                rateLimitPerMinute: armor.rateLimitPerMinute,
+                denyCountries: armor.denyCountries,
+                denyCidrs: armor.denyCidrs,
+                adaptiveProtection: armor.adaptiveProtection,
+                cdn: cfg.statics.cdn.enabled,
+            }, child);
+        }
+
         this.statics = new Statics(`${name}-statics`, {
             project,
             location: cfg.statics.location ?? region,
@@ -82,7 +114,17 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             sslPolicyProfile: cfg.networking.sslPolicyProfile,
             forceDestroy: cfg.statics.forceDestroy,
             access: cfg.statics.access,
+            edgeSecurityPolicy: this.edge?.edgeSecurityPolicy,
         }, child);
+
+        if (cfg.media.enabled) {
+            this.media = new Media(`${name}-media`, {
+                project,
+                location: cfg.media.location ?? region,
+                noncurrentVersionDays: cfg.media.noncurrentVersionDays,
+                forceDestroy: cfg.media.forceDestroy,
+            }, child);
+        }
 
         this.cluster = new Cluster(`${name}-cluster`, {
             project,
@@ -105,7 +147,6 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             rbacSecurityGroup: cfg.cluster.rbacSecurityGroup,
         }, child);
         const namespace = this.cluster.namespace;
-        const webSelector = selectorFor("web", stack);
 
         this.cache = new Cache(`${name}-cache`, {
             mode: cfg.cache.mode,
@@ -113,7 +154,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             stack,
             namespace,
             provider: this.cluster.provider,
-            clientSelector: webSelector,
+            // Web pods and workers (networkPolicies.ts CACHE_CLIENT_LABELS).
+            clientSelector: cacheClientSelector(stack),
             image: cfg.cache.image,
             maxMemoryMb: cfg.cache.maxMemoryMb,
             persistence: cfg.cache.persistence,
@@ -139,6 +181,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 database: { ...this.database.connection, connMaxAge: cfg.workload.connMaxAge },
                 cache: { locations: this.cache.locations, password: this.cache.password, caCertificate: this.cache.caCertificate },
                 statics: { url: this.statics.url, bucketName: this.statics.bucketName },
+                media: this.media ? { bucketName: this.media.bucketName } : undefined,
+                project,
                 logLevel: cfg.workload.logLevel,
                 extraPlain: cfg.appEnv,
                 extraSecrets: cfg.appSecretOutputs,
@@ -157,7 +201,36 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             serviceAnnotations: webServiceAnnotations(backendConfigName),
             ingressSourceRanges: GOOGLE_LB_RANGES,
             imagePullGrants: this.cluster.imagePullGrants,
+            media: this.media,
+            settingsModule: cfg.workload.settingsModule,
+            wsgiModule: cfg.workload.wsgiModule,
+            spot: cfg.workload.spot,
         }, child);
+
+        for (const [workerName, w] of Object.entries(cfg.workers)) {
+            this.workers[workerName] = new Worker(`${name}-worker-${workerName}`, {
+                workerName,
+                command: w.command,
+                minReplicas: w.minReplicas,
+                maxReplicas: w.maxReplicas,
+                targetCpuUtilization: w.targetCpuUtilization,
+                cpu: w.cpu,
+                memory: w.memory,
+                terminationGracePeriodSeconds: w.terminationGracePeriodSeconds,
+                pods: this.workload.podContext,
+            }, child);
+        }
+        for (const [scheduleName, sch] of Object.entries(cfg.schedules)) {
+            this.schedules[scheduleName] = new Schedule(`${name}-schedule-${scheduleName}`, {
+                scheduleName,
+                schedule: sch.schedule,
+                command: sch.command,
+                timeZone: sch.timeZone,
+                concurrencyPolicy: sch.concurrencyPolicy,
+                activeDeadlineSeconds: sch.activeDeadlineSeconds,
+                pods: this.workload.podContext,
+            }, child);
+        }
 
         this.networking = new Networking(`${name}-networking`, {
             project,
@@ -169,8 +242,35 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             serviceName: this.workload.serviceName,
             servicePort: this.workload.servicePort,
             backendConfigName,
+            securityPolicyName: this.edge?.securityPolicyName,
         }, child);
         this.url = this.networking.url;
+
+        this.dns = new Dns(`${name}-dns`, {
+            managedZone: cfg.dns.managedZone,
+            project: cfg.dns.project ?? project,
+            domain: cfg.domain,
+            ipAddress: this.networking.ipAddress,
+            cdnDomain: cfg.statics.cdn.enabled ? cfg.statics.cdn.domain : undefined,
+            cdnIpAddress: this.statics.cdnIpAddress,
+            ttl: cfg.dns.ttl,
+        }, child);
+
+        if (cfg.monitoring.enabled) {
+            // validateConfig has already refused a tier without a known max_connections.
+            const maxConnections = cfg.database.maxConnections ?? maxConnectionsForTier(cfg.database.tier) ?? 0;
+            this.monitoring = new Monitoring(`${name}-monitoring`, {
+                project,
+                stack,
+                domain: cfg.domain,
+                notificationEmails: cfg.monitoring.notificationEmails,
+                thresholds: cfg.monitoring.thresholds,
+                instanceConnectionName: this.database.connection.instanceConnectionName,
+                usableConnections: maxConnections - RESERVED_CONNECTIONS,
+                cacheMode: cfg.cache.mode,
+                namespace,
+            }, child);
+        }
 
         this.registerOutputs({ url: this.url });
     }

@@ -15,7 +15,8 @@ import type { StackExport } from "../tools/lib/stackExport";
 import { synth } from "../tools/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
-const CHILDREN = ["Network", "Database", "Statics", "Cluster", "Cache", "Workload", "Networking"];
+/** DjangoPlatform's children in the staging stack, in the order the platform creates them. */
+const CHILDREN = ["Network", "Database", "Statics", "Media", "Cluster", "Cache", "Workload", "Schedule", "Networking", "Dns", "Monitoring"];
 
 async function exportOf(stack: string): Promise<StackExport> {
     const dir = mkdtempSync(path.join(tmpdir(), "synth-architecture-"));
@@ -84,7 +85,7 @@ describe("componentGraph on the real stacks", () => {
         production = await exportOf("production");
     });
 
-    it("collapses every resource under DjangoPlatform into one of its seven children", () => {
+    it("collapses every resource under DjangoPlatform into one of its children", () => {
         const graph = componentGraph(staging.deployment.resources);
         assert.deepEqual(graph.components.map((c) => c.title), CHILDREN);
         const root = staging.deployment.resources.find((r) => r.type === "django-platform:index:DjangoPlatform");
@@ -93,12 +94,14 @@ describe("componentGraph on the real stacks", () => {
         assert.equal(graph.components.reduce((n, c) => n + c.resources, 0), custom);
     });
 
-    it("finds the requests: browser → load balancer → web pods → Redis and, through the proxy, Cloud SQL; browser → statics", () => {
+    it("finds the requests: browser → load balancer → web pods → Redis, uploads and, through the proxy, Cloud SQL; CronJobs → Cloud SQL; browser → statics", () => {
         assert.deepEqual(traffic(componentGraph(staging.deployment.resources)), [
             "internet → Networking: HTTPS",
             "Networking → Workload: HTTP to the web pods",
             "Workload → Cache: Redis",
             "Workload → Database: PostgreSQL via the Auth Proxy sidecar",
+            "Workload → Media: uploads",
+            "Schedule → Database: PostgreSQL",
             "internet → Statics: static files",
         ]);
         assert.ok(traffic(componentGraph(production.deployment.resources)).includes("internet → Statics: static files (Cloud CDN)"));

@@ -85,7 +85,8 @@ for (const stack of ["staging", "production"]) {
         it("prints the resource tree, the counts per type and the critical path", () => {
             assert.match(run.stdout, /└─ django {2}django-platform:index:DjangoPlatform/);
             assert.match(run.stdout, /├─ django-database {2}django-platform:database:Database/);
-            assert.match(run.stdout, /kubernetes:apps\/v1:Deployment +1\n/);
+            // Web, plus the production worker (workers.tasks).
+            assert.match(run.stdout, stack === "production" ? /kubernetes:apps\/v1:Deployment +2\n/ : /kubernetes:apps\/v1:Deployment +1\n/);
             assert.match(run.stdout, /Deploy estimate for a first pulumi up: \S+ on the critical path/);
             assert.match(run.stderr, /\[synth\] program: \d+ resources registered/);
         });

@@ -60,6 +60,10 @@ function walk(schema: z.ZodType, prefix: string[], description: string, defaultV
         return;
     }
     out.push({ path: prefix, type: describeType(schema), defaultValue, description: desc });
+    if (def.type === "record" && describeType(def.valueType as z.ZodType) === "object") {
+        // A map of objects (workers.<name>, schedules.<name>): document the fields of one entry.
+        walk(def.valueType as z.ZodType, [...prefix, "<name>"], "", undefined, out);
+    }
 }
 
 /** Every leaf key of the schema with its type, default and description. */

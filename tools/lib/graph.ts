@@ -6,6 +6,8 @@
  * generated here; every label goes through {@link dotString} and node ids are synthetic (`n12`),
  * so resource names cannot break the syntax.
  */
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 
 /** The fields of a resource that ordering and drawing need (captured or exported resources both fit). */
 export interface GraphResource {
@@ -243,6 +245,9 @@ const isLoadBalancer: Predicate = (r) => r.type === "kubernetes:networking.k8s.i
 const isWeb = isType("kubernetes:apps/v1:Deployment");
 const isRedis: Predicate = (r) => r.type === "gcp:redis/instance:Instance" || (r.type === "kubernetes:apps/v1:StatefulSet" && images(r).some((i) => /(^|\/)redis[:@]/.test(i)));
 const isCloudSql = isType("gcp:sql/databaseInstance:DatabaseInstance");
+/** The media bucket: the one whose objects the app's identities may write (components/media.ts). */
+const isUploads: Predicate = (r) => r.type === "gcp:storage/bucketIAMMember:BucketIAMMember" && r.inputs?.role === "roles/storage.objectUser";
+const isCronJob = isType("kubernetes:batch/v1:CronJob");
 const isPublicStatics: Predicate = (r) => r.type === "gcp:compute/backendBucket:BackendBucket" || (r.type === "gcp:storage/bucketIAMMember:BucketIAMMember" && r.inputs?.member === "allUsers");
 
 /**
@@ -258,6 +263,8 @@ const TRAFFIC: readonly { from: Predicate | typeof INTERNET; to: Predicate; labe
         to: isCloudSql,
         label: (all) => (all.filter(isWeb).some((r) => images(r).some((i) => i.includes("cloud-sql-proxy"))) ? "PostgreSQL via the\nAuth Proxy sidecar" : "PostgreSQL (TLS)"),
     },
+    { from: isWeb, to: isUploads, label: () => "uploads" },
+    { from: isCronJob, to: isCloudSql, label: () => "PostgreSQL" },
     { from: INTERNET, to: isPublicStatics, label: (all) => (all.some(isType("gcp:compute/backendBucket:BackendBucket")) ? "static files\n(Cloud CDN)" : "static files") },
 ];
 
@@ -394,6 +401,9 @@ function html(text: string): string {
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
+/** Components no request reaches are drawn at the bottom, this many side by side. */
+const FOUNDATIONS_PER_ROW = 3;
+
 /**
  * The component picture in DOT, top to bottom: the internet, what answers it, the web pods, what
  * they use, and the foundations (the components no request reaches) at the bottom. Blue edges
@@ -407,7 +417,7 @@ export function componentDot(graph: ComponentGraph, title: string): string {
     const lines = [
         `digraph ${dotString(title)} {`,
         "  rankdir=TB;",
-        "  nodesep=0.3;",
+        "  nodesep=0.25;",
         "  ranksep=0.45;",
         `  label=<${html(title)}<br/><font point-size="10" color="#5f6368">${html(COMPONENT_LEGEND)}</font>>;`,
         "  labelloc=t;",
@@ -420,23 +430,30 @@ export function componentDot(graph: ComponentGraph, title: string): string {
     const wrapAt = 30;
     for (const c of graph.components) {
         const body = wrap(c.highlights, wrapAt);
-        const sub = `${c.name} · ${c.resources} resources`;
-        const label = [`<b>${html(c.title)}</b>`, `<font point-size="10" color="#5f6368">${html(sub)}</font>`, ...body.map((line) => `<font point-size="11">${html(line)}</font>`)].join("<br/>");
-        const width = Math.max(labelWidth(c.title, 12), labelWidth(sub, 10), ...body.map((line) => labelWidth(line, 11)));
+        const count = `${c.resources} resource${c.resources === 1 ? "" : "s"}`;
+        const sub = `${c.name} · ${count}`.length > wrapAt ? [c.name, count] : [`${c.name} · ${count}`];
+        const label = [`<b>${html(c.title)}</b>`, ...sub.map((line) => `<font point-size="10" color="#5f6368">${html(line)}</font>`), ...body.map((line) => `<font point-size="11">${html(line)}</font>`)].join("<br/>");
+        const width = Math.max(labelWidth(c.title, 12), ...sub.map((line) => labelWidth(line, 10)), ...body.map((line) => labelWidth(line, 11)));
         lines.push(`  ${ids.get(c.urn)} [label=<${label}>, width=${width}, fillcolor=${dotString(PALETTE[c.package] ?? "#ffffff")}, tooltip=${dotString(`${c.name} (${c.resources} resources)`)}];`);
     }
     const traffic = graph.edges.filter((e) => e.kind === "traffic");
     const served = new Set(traffic.flatMap((e) => [e.from, e.to]));
-    const foundations = graph.components.filter((c) => !served.has(c.urn)).map((c) => ids.get(c.urn));
+    const foundations = graph.components.filter((c) => !served.has(c.urn)).map((c) => ids.get(c.urn) as string);
     lines.push(`  { rank=min; ${INTERNET}; }`);
     if (foundations.length > 0) {
-        // Below the last components requests reach: invisible edges push the foundations down.
+        // Below the last components requests reach: invisible edges push the foundations down, in
+        // rows of at most FOUNDATIONS_PER_ROW so that the picture stays about 800 px wide.
         const sinks = [...new Set(traffic.filter((e) => e.from !== INTERNET && !traffic.some((x) => x.from === e.to)).map((e) => e.to))];
-        lines.push(`  { rank=same; ${foundations.join("; ")}; }`);
-        for (const sink of sinks) {
-            for (const f of foundations) {
-                lines.push(`  ${ids.get(sink)} -> ${f} [style=invis];`);
+        let above = sinks.map((sink) => ids.get(sink) as string);
+        for (let i = 0; i < foundations.length; i += FOUNDATIONS_PER_ROW) {
+            const row = foundations.slice(i, i + FOUNDATIONS_PER_ROW);
+            lines.push(`  { rank=same; ${row.join("; ")}; }`);
+            for (const a of above) {
+                for (const f of row) {
+                    lines.push(`  ${a} -> ${f} [style=invis];`);
+                }
             }
+            above = row;
         }
     }
     for (const e of traffic) {
@@ -449,9 +466,83 @@ export function componentDot(graph: ComponentGraph, title: string): string {
     return `${lines.join("\n")}\n`;
 }
 
-/** Renders DOT to SVG with Graphviz (WebAssembly build, no system binary needed). */
-export async function renderSvg(dot: string): Promise<string> {
-    const { Graphviz } = await import("@hpcc-js/wasm-graphviz");
-    const graphviz = await Graphviz.load();
-    return graphviz.dot(dot, "svg");
+/**
+ * The Graphviz worker: plain JavaScript (no TypeScript loader needed, `execArgv: []` keeps tsx's
+ * hooks out of it), loading the WebAssembly build once and laying out each DOT it is sent.
+ */
+const SVG_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const graphviz = import(workerData.url).then((m) => m.Graphviz.load());
+graphviz.catch(() => undefined);
+parentPort.on("message", ({ id, dot }) => {
+    graphviz.then((g) => g.dot(dot, "svg")).then(
+        (svg) => parentPort.postMessage({ id, svg }),
+        (err) => parentPort.postMessage({ id, error: String((err && err.message) || err) }),
+    );
+});`;
+
+interface SvgWorker {
+    readonly worker: Worker;
+    readonly pending: Map<number, { resolve(svg: string): void; reject(err: Error): void }>;
+    nextId: number;
+}
+
+let svgWorker: SvgWorker | undefined;
+
+/** The process's Graphviz worker, started on first use; it never keeps the process alive by itself. */
+function graphvizWorker(): SvgWorker {
+    if (svgWorker !== undefined) {
+        return svgWorker;
+    }
+    const url = pathToFileURL(require.resolve("@hpcc-js/wasm-graphviz")).href;
+    const worker = new Worker(SVG_WORKER, { eval: true, workerData: { url }, execArgv: [] });
+    const state: SvgWorker = { worker, pending: new Map(), nextId: 0 };
+    const failAll = (err: Error): void => {
+        if (svgWorker === state) {
+            svgWorker = undefined;
+        }
+        for (const { reject } of state.pending.values()) {
+            reject(err);
+        }
+        state.pending.clear();
+    };
+    worker.on("message", (m: { id: number; svg?: string; error?: string }) => {
+        const request = state.pending.get(m.id);
+        state.pending.delete(m.id);
+        if (state.pending.size === 0) {
+            worker.unref();
+        }
+        if (m.error !== undefined) {
+            request?.reject(new Error(`graphviz: ${m.error}`));
+        } else {
+            request?.resolve(m.svg ?? "");
+        }
+    });
+    worker.on("error", failAll);
+    worker.on("exit", (code) => failAll(new Error(`graphviz worker exited with code ${code}`)));
+    worker.unref();
+    svgWorker = state;
+    return state;
+}
+
+/**
+ * Starts Graphviz now (a worker thread compiling the WebAssembly build), so that a later
+ * {@link renderSvg} finds it ready: synth calls it first, and the loading runs beside the program.
+ */
+export function warmUpSvg(): void {
+    graphvizWorker();
+}
+
+/**
+ * Renders DOT to SVG with Graphviz (WebAssembly build, no system binary needed), in a worker
+ * thread: the layout runs beside the caller's work, on another core when there is one.
+ */
+export function renderSvg(dot: string): Promise<string> {
+    const state = graphvizWorker();
+    const id = state.nextId++;
+    return new Promise<string>((resolve, reject) => {
+        state.pending.set(id, { resolve, reject });
+        state.worker.ref();
+        state.worker.postMessage({ id, dot });
+    });
 }
