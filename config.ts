@@ -253,8 +253,8 @@ const edgeSchema = z
                 preview: z.boolean().default(false).meta(ex([true], "Preview mode for rollout: every rule only logs what it would do (Cloud Logging, jsonPayload.previewSecurityPolicy); nothing is blocked.")),
                 wafSensitivity: z.number().int().min(1).max(4).default(1).meta(ex([2], "Sensitivity (OWASP CRS paranoia level) of the preconfigured WAF rules: 1 enables only the highest-confidence signatures (fewest false positives); higher levels need tuning (https://cloud.google.com/armor/docs/rule-tuning).")),
                 rateLimitPerMinute: z.number().int().min(10).max(100000).default(600).meta(ex([600], "Requests per minute one client IP may send to the web backend; above it Cloud Armor answers 429.")),
-                denyCountries: z.array(regionCode).default([]).meta(ex([["KP"]], "Region codes (origin.region_code) refused with 403, on the web backend and the CDN.")),
-                denyCidrs: z.array(cidr).default([]).meta(ex([["198.51.100.0/24"]], "Source IPv4 ranges refused with 403, on the web backend and the CDN.")),
+                denyCountries: z.array(regionCode).max(50).default([]).meta(ex([["KP"]], "Region codes (origin.region_code) refused with 403, on the web backend and the CDN.")),
+                denyCidrs: z.array(cidr).max(500).default([]).meta(ex([["198.51.100.0/24"]], "Source IPv4 ranges refused with 403, on the web backend and the CDN.")),
                 adaptiveProtection: z.boolean().default(false).meta(ex([true], "Adaptive Protection (layer 7 DDoS defence). Google lists it as a Cloud Armor Enterprise feature (https://cloud.google.com/armor/docs/armor-enterprise-overview); enable it when the project is enrolled.")),
             })
             .strict()

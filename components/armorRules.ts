@@ -38,6 +38,13 @@ export const DEFAULT_RULE_PRIORITY = 2147483647;
  */
 export const MAX_RANGES_PER_RULE = 10;
 
+/**
+ * An advanced match condition holds "an expression with up to five subexpressions"
+ * (https://cloud.google.com/armor/docs/create-security-policy-rules), so one country rule names at
+ * most five region codes; longer deny-lists become several rules.
+ */
+export const MAX_SUBEXPRESSIONS = 5;
+
 /** Priorities: deny-lists first, then the rate limit, then the WAF, then the default allow. */
 export const PRIORITY = { denyCidrs: 1000, denyCountries: 1100, rateLimit: 2000, waf: 3000 } as const;
 
@@ -84,7 +91,10 @@ export function countryExpression(codes: readonly string[]): string {
     return codes.map((c) => `origin.region_code == '${c}'`).join(" || ");
 }
 
-/** Deny rules for the deny-lists (CIDRs in groups of {@link MAX_RANGES_PER_RULE}, then countries). */
+/**
+ * Deny rules for the deny-lists: CIDRs in groups of {@link MAX_RANGES_PER_RULE}, then region codes
+ * in groups of {@link MAX_SUBEXPRESSIONS}.
+ */
 export function denyListRules(opts: Pick<ArmorRuleOptions, "preview" | "denyCountries" | "denyCidrs">): ArmorRule[] {
     const rules: ArmorRule[] = [];
     for (let i = 0; i < opts.denyCidrs.length; i += MAX_RANGES_PER_RULE) {
@@ -96,13 +106,13 @@ export function denyListRules(opts: Pick<ArmorRuleOptions, "preview" | "denyCoun
             match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: opts.denyCidrs.slice(i, i + MAX_RANGES_PER_RULE) } },
         });
     }
-    if (opts.denyCountries.length > 0) {
+    for (let i = 0; i < opts.denyCountries.length; i += MAX_SUBEXPRESSIONS) {
         rules.push({
-            priority: PRIORITY.denyCountries,
+            priority: PRIORITY.denyCountries + i / MAX_SUBEXPRESSIONS,
             action: "deny(403)",
             description: "edge.armor.denyCountries",
             preview: opts.preview,
-            match: { expr: { expression: countryExpression(opts.denyCountries) } },
+            match: { expr: { expression: countryExpression(opts.denyCountries.slice(i, i + MAX_SUBEXPRESSIONS)) } },
         });
     }
     return rules;

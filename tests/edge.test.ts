@@ -96,6 +96,17 @@ describe("armor rules (pure)", () => {
         assert.equal(rules.at(-1)?.priority, DEFAULT_RULE_PRIORITY);
     });
 
+    it("splits a long country deny-list into rules of at most five subexpressions (Cloud Armor's limit for an advanced match)", () => {
+        // https://cloud.google.com/armor/docs/create-security-policy-rules: "an expression with up to five subexpressions".
+        const codes = ["AA", "BB", "CC", "DD", "EE", "FF", "GG"];
+        const rules = edgeRules({ preview: false, denyCountries: codes, denyCidrs: [] }).filter((r) => r.description === "edge.armor.denyCountries");
+        assert.deepEqual(rules.map((r) => r.priority), [1100, 1101]);
+        for (const r of rules) {
+            assert.ok((r.match.expr?.expression.split("||").length ?? 0) <= 5, r.match.expr?.expression);
+        }
+        assert.deepEqual(rules.flatMap((r) => [...(r.match.expr?.expression ?? "").matchAll(/'([A-Z]{2})'/g)].map((m) => m[1])), codes);
+    });
+
     it("the edge (CDN) policy has only deny-lists and the default allow: no WAF, no rate limit", () => {
         const rules = edgeRules({ preview: false, denyCountries: ["KP"], denyCidrs: [] });
         assert.deepEqual(rules.map((r) => r.action), ["deny(403)", "allow"]);

@@ -6,6 +6,8 @@
  * role"), and the bucket in the env contract. With `media.enabled: false` none of it exists.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { MEDIA_SIGNER_VARIABLE, OPTIONAL_PLAIN_VARIABLES, RESERVED_NAMES, extrasCollisions } from "../components/appEnv";
 import { MEDIA_OBJECT_ROLE, SIGNER_ROLE } from "../components/media";
@@ -107,5 +109,18 @@ describe("media.enabled false", () => {
         assert.equal(r.inputs(T.configMap).data.DJANGO_APP_MEDIA_BUCKET, undefined);
         const env = r.inputs(T.deployment, "django-workload-web").spec.template.spec.containers[0].env;
         assert.equal(env.some((e: any) => e.name === MEDIA_SIGNER_VARIABLE), false);
+    });
+});
+
+describe("the role on the media bucket, as Google defines it", () => {
+    // Google's predefined role, as snapshotted by iam-dataset (the fixture names its source).
+    const role = JSON.parse(readFileSync(path.join(__dirname, "fixtures", "iam-roles", "storage.objectUser.json"), "utf8")) as { name: string; includedPermissions: string[] };
+
+    it("reads, writes and deletes objects, and cannot change who may access them", () => {
+        assert.equal(role.name, MEDIA_OBJECT_ROLE);
+        for (const permission of ["storage.objects.create", "storage.objects.get", "storage.objects.list", "storage.objects.update", "storage.objects.delete"]) {
+            assert.ok(role.includedPermissions.includes(permission), `${MEDIA_OBJECT_ROLE} lacks ${permission}`);
+        }
+        assert.deepEqual(role.includedPermissions.filter((p) => /IamPolicy$|\.setAcl|buckets\.(update|delete)/.test(p)), []);
     });
 });
