@@ -10,7 +10,8 @@ import { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { costDocs, STAGING_BEFORE_OVERRIDES } from "./lib/cost/docs";
-import { estimateCost, usageOfConfig, type CostEstimate } from "./lib/cost/estimate";
+import { usageOfConfig } from "./lib/cost/assumptions";
+import { estimateCost, type CostEstimate } from "./lib/cost/estimate";
 import { runProgram } from "./lib/mockRuntime";
 import { loadStackConfig } from "./lib/stackConfig";
 

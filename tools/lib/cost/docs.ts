@@ -2,7 +2,9 @@
  * docs/costs.md, generated from the estimates of the shipped stacks and the price table (pure;
  * tools/gen-cost-docs.ts renders the stacks, tests/cost.test.ts checks the file is up to date).
  */
-import { ASSUMPTIONS, DEFAULT_USAGE, FREE_TYPES, type CostEstimate } from "./estimate";
+import { ASSUMPTIONS, DEFAULT_USAGE } from "./assumptions";
+import type { CostEstimate } from "./estimate";
+import { FREE_TYPES } from "./freeTypes";
 import { CURRENCY, HOURS_PER_MONTH, LISTED_REGIONS, PRICE_DATE, PRICE_TABLE_VERSION, priceTable } from "./prices";
 
 /**
@@ -85,7 +87,7 @@ export function costDocs(input: CostDocsInput): string {
         ...staging.assumptions.map((a) => `- ${a}`),
         "",
         "The list above is staging's. Defaults of `usage` (production uses them) and the fixed assumptions",
-        "(`ASSUMPTIONS` in `tools/lib/cost/estimate.ts`):",
+        "(`ASSUMPTIONS` in `tools/lib/cost/assumptions.ts`):",
         "",
         "```json",
         JSON.stringify({ usage: DEFAULT_USAGE, fixed: ASSUMPTIONS }, null, 2),

@@ -3,77 +3,19 @@
  * inputs, parent) and the price table (./prices.ts). Two columns: `idle` (every HorizontalPodAutoscaler
  * at `minReplicas`) and `peak` (at `maxReplicas`); StatefulSets count their `replicas`, Jobs and
  * CronJobs their assumed runs. Usage-priced items (egress, requests, NAT data, storage) use the
- * traffic assumptions in {@link ASSUMPTIONS}, stated in each line and in docs/costs.md, and are the
+ * stack's usage and the assumptions of ./assumptions.ts, stated in each line and in docs/costs.md, and are the
  * same in both columns.
  *
  * Every resource type must be priced here or listed in {@link FREE_TYPES} with the reason; any
  * other type lands in `unpriced` (tests/cost.test.ts fails on it).
  */
-import { CronExpressionParser } from "cron-parser";
-import { AUTOPILOT_MEMORY_GIB_PER_CPU } from "../../../components/gcpLimits";
 import { isSpotPodSpec } from "../../../components/spot";
-import { usageSchema, type Usage } from "../../../config";
+import type { Usage } from "../../../config";
 import type { CapturedResource } from "../mockRuntime";
+import { ASSUMPTIONS, assumptionText, DEFAULT_USAGE, type Assumptions } from "./assumptions";
+import { FREE_TYPES } from "./freeTypes";
+import { GIB, parseQuantity, podRequests, runsPerMonth, type Json, type PodRequests } from "./pods";
 import { CURRENCY, HOURS_PER_MONTH, PRICE_DATE, PRICE_TABLE_VERSION, priceFor, type PriceKey, type ResolvedPrice } from "./prices";
-
-/**
- * Assumptions of the usage-priced lines that are the same for every stack. The traffic a stack
- * expects is its own config (`usage`, {@link Usage}: defaults in config.ts `usageSchema`).
- */
-export const ASSUMPTIONS = {
-    /** Stored in the statics bucket (all versions), GiB. */
-    staticsBucketGib: 1,
-    /** Stored in an access-log bucket, GiB. */
-    logsBucketGib: 1,
-    /** Autopilot nodes behind Cloud NAT: one per this many requested vCPUs (at least one). */
-    natVcpuPerNode: 2,
-    /** How long a Job or CronJob pod runs, minutes (at most its activeDeadlineSeconds). */
-    jobRunMinutes: 5,
-    /** Cloud SQL backup storage, as a multiple of the disk size (daily incremental backups). */
-    sqlBackupDiskMultiple: 1,
-    /** DNS queries a month per record set, millions. */
-    dnsQueriesMillions: 1,
-    /** Uptime check locations when a check does not select regions. */
-    uptimeDefaultLocations: 6,
-} as const;
-
-/** The usage of a stack with nothing set: the defaults of config.ts `usageSchema`. */
-export const DEFAULT_USAGE: Usage = usageSchema.parse({});
-
-/**
- * The `usage` of a stack's raw config (fully-qualified key → JSON string, as stack files and the
- * CLI hold it), defaults filled in. Invalid usage is the program's config error to report; here it
- * falls back to the defaults so that the estimate never hides that error.
- */
-export function usageOfConfig(config: Readonly<Record<string, string | undefined>>): Usage {
-    const raw = config["django-platform:usage"];
-    try {
-        const parsed = usageSchema.safeParse(raw === undefined ? {} : JSON.parse(raw));
-        return parsed.success ? parsed.data : DEFAULT_USAGE;
-    } catch {
-        return DEFAULT_USAGE;
-    }
-}
-
-/** Every assumption of one estimate: the stack's usage and the fixed ones. */
-export type Assumptions = Usage & typeof ASSUMPTIONS;
-
-/** Human-readable form of the assumptions, for the report and docs/costs.md. */
-export function assumptionText(usage: Usage = DEFAULT_USAGE): string[] {
-    const a: Assumptions = { ...usage, ...ASSUMPTIONS };
-    return [
-        `${HOURS_PER_MONTH} hours a month; idle = every HPA at minReplicas, peak = at maxReplicas; usage items are the same in both columns`,
-        `app traffic (usage.appEgressGib, usage.appRequestsMillions): ${a.appEgressGib} GiB/month of responses to the internet, ${a.appRequestsMillions} M requests/month`,
-        `static files (usage.staticEgressGib, usage.staticRequestsMillions, usage.cdnCacheFillGib): ${a.staticEgressGib} GiB/month, ${a.staticRequestsMillions} M requests/month (via Cloud CDN when on, with ${a.cdnCacheFillGib} GiB/month cache fill; else from the bucket)`,
-        `bucket storage: statics ${a.staticsBucketGib} GiB, access logs ${a.logsBucketGib} GiB, media ${a.mediaBucketGib} GiB (usage.mediaBucketGib)`,
-        `Cloud NAT: ${a.natDataGib} GiB/month processed (usage.natDataGib), one node per ${a.natVcpuPerNode} requested vCPUs`,
-        `Jobs: ${a.deploysPerMonth} deploys/month (usage.deploysPerMonth), each Job and CronJob run ${a.jobRunMinutes} minutes`,
-        `Cloud SQL backups: ${a.sqlBackupDiskMultiple} × the disk size stored`,
-        `Cloud DNS: ${a.dnsQueriesMillions} M queries/month per record set; uptime checks from ${a.uptimeDefaultLocations} locations unless selected`,
-        "the GKE free tier credit ($74.40 per billing account and month) is counted for this stack's cluster: with several clusters on one billing account, only one gets it",
-        "list prices in USD, no committed-use discounts, no taxes; Spot prices change up to once every 30 days",
-    ];
-}
 
 /** One line of the estimate, monthly USD. */
 export interface CostLine {
@@ -116,175 +58,6 @@ export interface CostEstimate {
     readonly unpriced: string[];
     /** Notes on the region's prices (borrowed from another region). */
     readonly notes: string[];
-}
-
-/** Resource types that cost nothing by themselves, with the reason. */
-export const FREE_TYPES: Readonly<Record<string, string>> = {
-    "pulumi:providers:kubernetes": "Pulumi provider, not a cloud resource",
-    "pulumi:providers:gcp": "Pulumi provider, not a cloud resource",
-    "pulumi:providers:random": "Pulumi provider, not a cloud resource",
-    "random:index/randomPassword:RandomPassword": "generated in Pulumi state only",
-    "random:index/randomId:RandomId": "generated in Pulumi state only",
-    "random:index/randomString:RandomString": "generated in Pulumi state only",
-    "gcp:projects/iAMMember:IAMMember": "IAM bindings are free",
-    "gcp:serviceaccount/iAMMember:IAMMember": "IAM bindings are free",
-    "gcp:storage/bucketIAMMember:BucketIAMMember": "IAM bindings are free",
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "IAM bindings are free",
-    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": "IAM bindings are free; the repository is not this stack's",
-    "gcp:serviceaccount/account:Account": "service accounts are free",
-    "gcp:projects/service:Service": "enabling an API is free",
-    "gcp:compute/network:Network": "a VPC network has no charge of its own",
-    "gcp:compute/subnetwork:Subnetwork": "subnets have no charge of their own",
-    "gcp:compute/firewall:Firewall": "VPC firewall rules are free",
-    "gcp:compute/router:Router": "a Cloud Router used only for Cloud NAT has no charge; NAT is billed on the RouterNat line",
-    "gcp:servicenetworking/connection:Connection": "private services access peering has no charge of its own",
-    "gcp:compute/sSLPolicy:SSLPolicy": "SSL policies are free",
-    "gcp:compute/managedSslCertificate:ManagedSslCertificate": "Google-managed certificates are free",
-    "gcp:compute/targetHttpProxy:TargetHttpProxy": "billed through its forwarding rule",
-    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "billed through its forwarding rule",
-    "gcp:compute/uRLMap:URLMap": "billed through its forwarding rule",
-    "gcp:kms/keyRing:KeyRing": "key rings are free; keys are billed on the CryptoKey line",
-    "gcp:sql/database:Database": "billed on the instance line",
-    "gcp:sql/user:User": "billed on the instance line",
-    "gcp:monitoring/notificationChannel:NotificationChannel": "notification channels are free",
-    "gcp:monitoring/dashboard:Dashboard": "custom dashboards are free",
-    "kubernetes:core/v1:Namespace": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:core/v1:ConfigMap": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:core/v1:Secret": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:core/v1:ServiceAccount": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:policy/v1:PodDisruptionBudget": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": "sets the replicas the Deployment lines are priced at",
-    "kubernetes:cloud.google.com/v1:BackendConfig": "configures the Ingress's load balancer, billed on the Ingress line",
-    "kubernetes:networking.gke.io/v1beta1:FrontendConfig": "configures the Ingress's load balancer, billed on the Ingress line",
-    "kubernetes:networking.gke.io/v1:ManagedCertificate": "Google-managed certificates are free",
-    "kubernetes:rbac.authorization.k8s.io/v1:Role": "Kubernetes API object; Autopilot bills Pods only",
-    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": "Kubernetes API object; Autopilot bills Pods only",
-};
-
-/**
- * A Kubernetes resource quantity as a number of base units (cores, bytes). Suffixes as the
- * Kubernetes API defines them: decimal `m k M G T P E` and binary `Ki Mi Gi Ti Pi Ei`
- * (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
- */
-export function parseQuantity(value: unknown): number {
-    if (typeof value === "number") {
-        return value;
-    }
-    const match = /^([0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(String(value ?? "0").trim());
-    if (!match) {
-        throw new Error(`not a Kubernetes quantity: ${String(value)}`);
-    }
-    const factor: Record<string, number> = {
-        "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-        Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-    };
-    return Number(match[1]) * factor[match[2] ?? ""];
-}
-
-const GIB = 2 ** 30;
-
-/** What Autopilot bills for one Pod: vCPU, memory GiB, ephemeral storage GiB. */
-export interface PodRequests {
-    readonly cpu: number;
-    readonly memoryGib: number;
-    readonly ephemeralGib: number;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-function containerRequests(c: Json): PodRequests {
-    const r = c?.resources?.requests ?? {};
-    return { cpu: parseQuantity(r.cpu ?? 0), memoryGib: parseQuantity(r.memory ?? 0) / GIB, ephemeralGib: parseQuantity(r["ephemeral-storage"] ?? 0) / GIB };
-}
-
-const add = (a: PodRequests, b: PodRequests): PodRequests => ({ cpu: a.cpu + b.cpu, memoryGib: a.memoryGib + b.memoryGib, ephemeralGib: a.ephemeralGib + b.ephemeralGib });
-const max = (a: PodRequests, b: PodRequests): PodRequests => ({ cpu: Math.max(a.cpu, b.cpu), memoryGib: Math.max(a.memoryGib, b.memoryGib), ephemeralGib: Math.max(a.ephemeralGib, b.ephemeralGib) });
-const ZERO: PodRequests = { cpu: 0, memoryGib: 0, ephemeralGib: 0 };
-
-/**
- * The requests Autopilot bills for a Pod spec: the Pod's effective requests, i.e. the sum of its
- * containers plus its sidecars (init containers with `restartPolicy: Always`, such as the Cloud SQL
- * Auth Proxy), or an ordinary init container plus the sidecars started before it when that is
- * larger (Kubernetes, "Sidecar containers" → resource sharing within containers,
- * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#resource-sharing-within-containers).
- * Autopilot bills "the resource requests of the Kubernetes PodSpec"
- * (https://cloud.google.com/kubernetes-engine/pricing). The memory:CPU ratio is then brought into
- * Autopilot's accepted range by raising the smaller request, as Autopilot does
- * (components/gcpLimits.ts {@link AUTOPILOT_MEMORY_GIB_PER_CPU}).
- */
-export function podRequests(spec: Json): PodRequests {
-    let sidecars = ZERO;
-    let initPeak = ZERO;
-    for (const c of spec?.initContainers ?? []) {
-        const r = containerRequests(c);
-        if (c.restartPolicy === "Always") {
-            sidecars = add(sidecars, r);
-        } else {
-            initPeak = max(initPeak, add(sidecars, r));
-        }
-    }
-    const running = (spec?.containers ?? []).map(containerRequests).reduce(add, sidecars);
-    const pod = max(running, initPeak);
-    if (pod.cpu === 0) {
-        return pod;
-    }
-    const perCpu = pod.memoryGib / pod.cpu;
-    if (perCpu < AUTOPILOT_MEMORY_GIB_PER_CPU.min) {
-        return { ...pod, memoryGib: pod.cpu * AUTOPILOT_MEMORY_GIB_PER_CPU.min };
-    }
-    if (perCpu > AUTOPILOT_MEMORY_GIB_PER_CPU.max) {
-        return { ...pod, cpu: pod.memoryGib / AUTOPILOT_MEMORY_GIB_PER_CPU.max };
-    }
-    return pod;
-}
-
-/**
- * Runs of a cron schedule in one billing month: {@link HOURS_PER_MONTH} hours from 2026-01-05
- * (a Monday) 00:00. cron-parser expands the fields; the runs are counted per day, not iterated
- * (iterating cost about a millisecond a run). Day of month and day of week combine as in cron:
- * when both are restricted, a day matching either runs. The schedule's time zone is ignored (a
- * daylight-saving shift moves runs, it hardly changes their number); expressions with `L` or `#`
- * are iterated instead.
- */
-export function runsPerMonth(schedule: string): number {
-    const start = Date.UTC(2026, 0, 5);
-    const end = start + HOURS_PER_MONTH * 3600 * 1000;
-    const expression = CronExpressionParser.parse(schedule, { currentDate: new Date(start), endDate: new Date(end), tz: "UTC" });
-    const f = expression.fields;
-    const numbers = (values: readonly (number | string)[]): number[] | undefined => (values.every((v) => typeof v === "number") ? (values as number[]) : undefined);
-    const [seconds, minutes, hours, days, months, weekdays] = [f.second.values, f.minute.values, f.hour.values, f.dayOfMonth.values, f.month.values, f.dayOfWeek.values].map(numbers);
-    if (!seconds || !minutes || !hours || !days || !months || !weekdays) {
-        let runs = 0;
-        while (expression.hasNext() && runs < 50_000) {
-            expression.next();
-            runs++;
-        }
-        return runs;
-    }
-    const dayOfWeek = new Set(weekdays.map((d) => d % 7));
-    const dayOfMonth = new Set(days);
-    const month = new Set(months);
-    const domAny = f.dayOfMonth.isWildcard;
-    const dowAny = f.dayOfWeek.isWildcard;
-    let runs = 0;
-    for (let day = start; day < end; day += 86_400_000) {
-        const d = new Date(day);
-        const domHit = dayOfMonth.has(d.getUTCDate());
-        const dowHit = dayOfWeek.has(d.getUTCDay());
-        const dayRuns = month.has(d.getUTCMonth() + 1) && (domAny && dowAny ? true : domAny ? dowHit : dowAny ? domHit : domHit || dowHit);
-        if (!dayRuns) {
-            continue;
-        }
-        const secondsLeft = (end - day) / 1000;
-        for (const h of hours) {
-            for (const m of minutes) {
-                runs += seconds.filter((s) => h * 3600 + m * 60 + s < secondsLeft).length;
-            }
-        }
-    }
-    return runs;
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
