@@ -128,7 +128,9 @@ export function hpaAtMaxQuery(namespace: string): string {
  * The Job failure log filter: a failed Job's reason is `BackoffLimitExceeded` or
  * `DeadlineExceeded` (k8s.io/api batch/v1 `JobReasonBackoffLimitExceeded`,
  * `JobReasonDeadlineExceeded`), which the Job controller also records as a Warning event; GKE
- * exports Kubernetes events to Cloud Logging when logging is on (event exporter:
+ * sends Kubernetes events to Cloud Logging ("For events, GKE uses a deployment in the kube-system
+ * namespace which automatically collects events and sends them to Logging":
+ * https://cloud.google.com/kubernetes-engine/docs/concepts/about-logs; the event exporter:
  * https://v1-9.docs.kubernetes.io/docs/tasks/debug-application-cluster/events-stackdriver/). Not
  * verified from Google's current docs: the log id `events` and the `jsonPayload.involvedObject`
  * field names, taken from the exported Event object; check on a live project (docs/monitoring.md).
