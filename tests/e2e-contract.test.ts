@@ -35,21 +35,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { OPTIONAL_PLAIN_VARIABLES } from "../components/appEnv";
-import {
-  APP_DIR,
-  PYTHON,
-  appContract,
-  baseEnv,
-  copyProject,
-  djangoVersion,
-  dockerfileFinalStage,
-  httpGet,
-  manage,
-  multipart,
-  postForm,
-  startAppServer,
-  synthStagingWith,
-} from "./lib/djangoApp";
+import { APP_DIR, PYTHON, appContract, baseEnv, copyProject, djangoVersion, dockerfileFinalStage, httpGet, manage, multipart, postForm, startAppServer, synthStagingWith, loopbackContract } from "./lib/djangoApp";
 import { GroupProcess, LocalPostgres, LocalRedis, freePort, randomPassword, run, tempDir, waitFor } from "./lib/localServers";
 import {
   REPO,
@@ -304,14 +290,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
       });
     assert.ok(locations.length >= 2, "expected the master and the replicas in DJANGO_APP_CACHE_LOCATION");
 
-    const local: Record<string, string> = {
-      DJANGO_APP_DB_HOST: database.host,
-      DJANGO_APP_DB_PORT: String(database.port),
-      DJANGO_APP_DB_PASSWORD: dbPassword,
-      DJANGO_APP_CACHE_LOCATION: locations.join(" "),
-      DJANGO_APP_CACHE_PASSWORD: cachePassword,
-      DJANGO_APP_SECRET_KEY: randomPassword(48),
-    };
+    const local = loopbackContract({ database, dbPassword, cacheLocations: locations, cachePassword });
     appEnv = {};
     for (const [name, source] of webEnv) {
       if (source.kind === "fieldRef") {

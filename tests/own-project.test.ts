@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { APP_DIR, PYTHON, baseEnv, copyProject, djangoVersion, httpGet, startAppServer, synthStagingWith } from "./lib/djangoApp";
+import { APP_DIR, PYTHON, baseEnv, copyProject, djangoVersion, httpGet, startAppServer, synthStagingWith, loopbackContract } from "./lib/djangoApp";
 import { LocalPostgres, LocalRedis, freePort, randomPassword, run, tempDir, type GroupProcess } from "./lib/localServers";
 import { REPO, argv, byComponent, container, containerEnv, podSpec, type K8sDoc } from "./lib/rendered";
 
@@ -72,14 +72,7 @@ describe("a second Django project with its own module names, deployed as rendere
       url.port = String(redisPort);
       return url.toString();
     });
-    const local: Record<string, string> = {
-      DJANGO_APP_DB_HOST: database.host,
-      DJANGO_APP_DB_PORT: String(database.port),
-      DJANGO_APP_DB_PASSWORD: dbPassword,
-      DJANGO_APP_CACHE_LOCATION: locations.join(" "),
-      DJANGO_APP_CACHE_PASSWORD: cachePassword,
-      DJANGO_APP_SECRET_KEY: randomPassword(48),
-    };
+    const local = loopbackContract({ database, dbPassword, cacheLocations: locations, cachePassword });
     env = {};
     for (const [name, source] of rendered) env[name] = source.kind === "fieldRef" ? POD_IP : (local[name] ?? source.value);
     // No GCS here (google-cloud-storage is not packaged for Debian 12): local statics and uploads.

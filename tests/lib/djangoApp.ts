@@ -8,7 +8,7 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
-import { GroupProcess, run, tempDir, waitFor, type RunResult } from "./localServers";
+import { GroupProcess, randomPassword, run, tempDir, waitFor, type RunResult } from "./localServers";
 import { REPO, parseManifests, type K8sDoc } from "./rendered";
 
 /** The reference app's directory (the image's WORKDIR /app). */
@@ -214,4 +214,24 @@ export function dockerfileFinalStage(dockerfile: string): Array<[string, string]
     });
   const lastFrom = instructions.map(([keyword]) => keyword).lastIndexOf("FROM");
   return instructions.slice(lastFrom);
+}
+
+/**
+ * The values that differ on loopback from what the stack renders: where PostgreSQL and Redis
+ * listen here, their passwords (Secrets in the cluster) and a fresh SECRET_KEY.
+ */
+export function loopbackContract(local: {
+    readonly database: { readonly host: string; readonly port: number };
+    readonly dbPassword: string;
+    readonly cacheLocations: readonly string[];
+    readonly cachePassword: string;
+}): Record<string, string> {
+    return {
+        DJANGO_APP_DB_HOST: local.database.host,
+        DJANGO_APP_DB_PORT: String(local.database.port),
+        DJANGO_APP_DB_PASSWORD: local.dbPassword,
+        DJANGO_APP_CACHE_LOCATION: local.cacheLocations.join(" "),
+        DJANGO_APP_CACHE_PASSWORD: local.cachePassword,
+        DJANGO_APP_SECRET_KEY: randomPassword(48),
+    };
 }
