@@ -4,7 +4,8 @@
  * Memorystore is priced from a resource with the inputs components/cache.ts gives it.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { isSpotPodSpec, preemptionGraceSeconds, SPOT_NODE_SELECTOR_KEY, SPOT_PREEMPTION_GRACE_SECONDS, spotScheduling } from "../components/spot";
@@ -17,6 +18,7 @@ import { parseQuantity, podRequests, runsPerMonth } from "../tools/lib/cost/pods
 import { fallbackRegions, HOURS_PER_MONTH, LISTED_REGIONS, PRICE_DATE, priceFor, priceTable } from "../tools/lib/cost/prices";
 import type { CapturedResource } from "../tools/lib/mockRuntime";
 import { main as synthMain } from "../tools/synth";
+import { parse, stringify } from "yaml";
 import type { Usage } from "../config";
 import { renderStack, ROOT, stackConfig, type Rendered } from "./helpers/platform";
 
@@ -281,5 +283,52 @@ describe("synth --compare-to", () => {
         const code = await synthMain(["node", "synth", "--stack", "staging", "--compare-to", path.join(ROOT, "no-such-report.json")], { stdout: () => {}, stderr: (s: string) => err.push(s) } as never);
         assert.equal(code, 2);
         assert.match(err.join("\n"), /--compare-to .*no-such-report\.json: cannot read a synth report\.json/);
+    });
+});
+
+describe("the pull request's cost comment (.github/workflows/pr.yml)", () => {
+    type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown> };
+    type Job = { needs?: string | string[]; steps: Step[] };
+    const workflow = parse(readFileSync(path.join(ROOT, ".github", "workflows", "pr.yml"), "utf8")) as { jobs: Record<string, Job> };
+
+    it("synths both stacks on the base commit and compares the pull request against them", () => {
+        const cost = workflow.jobs.cost;
+        assert.ok(cost, "pr.yml has a cost job");
+        assert.ok(cost.steps.some((s) => s.uses?.startsWith("actions/checkout@") && s.with?.ref === "${{ github.event.pull_request.base.sha }}"), "checks out the base commit");
+        const script = cost.steps.map((s) => s.run ?? "").join("\n");
+        assert.match(script, /for stack in staging production/);
+        assert.match(script, /--out "\$RUNNER_TEMP\/base-\$stack"/);
+        assert.match(script, /--json --compare-to "\$RUNNER_TEMP\/base-\$stack\/report\.json"/);
+        assert.match(script, /jq -r \.costComparison\.markdown/);
+        assert.match(script, />> "\$GITHUB_STEP_SUMMARY"/);
+    });
+
+    it("posts it on the pull request with the preview", () => {
+        const preview = workflow.jobs.preview;
+        assert.ok([preview.needs].flat().includes("cost"), "the preview waits for the cost job");
+        assert.ok(preview.steps.some((s) => s.uses?.startsWith("actions/download-artifact@") && s.with?.name === "cost-change"));
+        assert.ok(preview.steps.some((s) => /gh pr comment .*--body-file "\$RUNNER_TEMP\/cost\/cost\.md"/.test(s.run ?? "")));
+        assert.ok(workflow.jobs.cost.steps.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "cost-change"));
+    });
+
+    it("reads the costComparison.markdown that synth --json --compare-to really prints, with the delta of a known change", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "pr-cost-"));
+        try {
+            // The base: staging with one web pod more at peak than the stack file says.
+            const base = path.join(dir, "report.json");
+            const cfg = stackConfig("staging", { "django-platform:workload": { maxReplicas: 2 } });
+            const stackFile = path.join(dir, "Pulumi.staging.yaml");
+            writeFileSync(stackFile, stringify({ config: Object.fromEntries(Object.entries(cfg.config).map(([k, v]) => [k, /^[{[]/.test(v) ? JSON.parse(v) : v])) }));
+            const quiet = { stdout: () => {}, stderr: () => {} } as never;
+            assert.equal(await synthMain(["node", "synth", "--config-file", stackFile, "--out", path.join(dir, "out")], quiet), 0);
+            writeFileSync(base, readFileSync(path.join(dir, "out", "report.json")));
+            const out: string[] = [];
+            assert.equal(await synthMain(["node", "synth", "--stack", "staging", "--json", "--compare-to", base], { stdout: (s: string) => out.push(s), stderr: () => {} } as never), 0);
+            const markdown = (JSON.parse(out.join("")) as { costComparison?: { markdown?: string } }).costComparison?.markdown ?? "";
+            // maxReplicas 2 → 3: idle unchanged, peak one more (Spot) web pod.
+            assert.match(markdown, /\| workload \| \$0\.00 \| \+\$\d+\.\d\d \|/);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
