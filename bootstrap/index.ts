@@ -13,17 +13,15 @@ import { Deployer } from "./deployer";
 import { CiContext, GithubFederation, deployerContexts, previewerContexts } from "./githubFederation";
 import { ImageRegistry } from "./imageRegistry";
 import { Previewer } from "./previewer";
-import { HOME_APIS, RequiredApis, STACK_APIS } from "./requiredApis";
+import { RequiredApis, bootstrapApis } from "./requiredApis";
 import { SecretsKeys } from "./secretsKeys";
 import { StateBackend } from "./stateBackend";
 
 const cfg = loadBootstrapConfig();
 const stackProjects = [...new Set(Object.values(cfg.stackProjects))];
-const apisByProject: Record<string, string[]> = { [cfg.project]: [...HOME_APIS] };
-for (const project of stackProjects) {
-    apisByProject[project] = [...(apisByProject[project] ?? []), ...STACK_APIS];
-}
-const apis = new RequiredApis("apis", { apisByProject });
+// What every mode of the main program needs in the stacks' projects, computed from its resource
+// types and run-time features (bootstrap/apiTable.ts), and the home project's own APIs.
+const apis = new RequiredApis("apis", { apisByProject: bootstrapApis(cfg.project, stackProjects) });
 const afterApis = { dependsOn: apis.services };
 
 const state = new StateBackend("state", { project: cfg.project, location: cfg.location, bucketName: cfg.stateBucketName }, afterApis);

@@ -1,28 +1,32 @@
 /**
- * `apis`: are the APIs the stack needs enabled in its project?
+ * `apis`: are the APIs the stack needs enabled, in every project it uses?
+ *
+ * What is needed comes from the stack rendered offline (the same render as `npm run synth`, whose
+ * report.json lists it as `apis`): bootstrap/apiTable.ts `apisForGraph` maps each resource type to
+ * the service its provider calls, in the project the resource lives in (the stack's, the image
+ * registry's, the DNS zone's), plus the services the rendered objects use at run time (Workload
+ * Identity → STS and IAM Credentials, the Auth Proxy → Cloud SQL Admin, …). One mechanism for
+ * synth, preflight and the bootstrap; no list kept by hand.
  *
  * Service Usage `services.batchGet`
  * (https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet):
  * GET https://serviceusage.googleapis.com/v1/projects/<p>/services:batchGet?names=projects/<p>/services/<api>…,
  * at most 30 names per request (the reference's limit), answering
  * `{"services": [{"name": "projects/<number>/services/<api>", "config": {"name": "<api>"}, "state": "ENABLED" | "DISABLED"}]}`.
- * Needs `serviceusage.services.get` (roles/serviceusage.serviceUsageViewer).
+ * Needs `serviceusage.services.get` (roles/serviceusage.serviceUsageViewer) in each project.
  */
-import { STACK_APIS } from "../../../bootstrap/requiredApis";
+import { apisForGraph, servicesOf } from "../../../bootstrap/apiTable";
 import { chunks, describeError, disabledService } from "./google";
-import type { ValidatedConfig } from "./model";
+import type { StackModel, ValidatedConfig } from "./model";
 import type { CheckContext, CheckResult } from "./types";
 
 /** The reference's maximum of names per batchGet. */
 export const BATCH_GET_MAX = 30;
 
-/** The APIs the stack needs: bootstrap/requiredApis.ts STACK_APIS plus what its config implies. */
-export function requiredApis(config: ValidatedConfig): string[] {
-    const implied: string[] = [];
-    if (config.cache.mode === "memorystore") {
-        implied.push("redis.googleapis.com");
-    }
-    return [...new Set([...STACK_APIS, ...implied])].sort();
+/** The APIs the rendered stack needs, by project (sorted). */
+export function requiredApis(model: StackModel, config: Pick<ValidatedConfig, "project">): Record<string, string[]> {
+    const set = apisForGraph({ resources: model.resources, invokes: model.invokes, defaultProject: config.project });
+    return Object.fromEntries(Object.keys(set.byProject).map((project) => [project, servicesOf(set, project)]));
 }
 
 interface Service {
@@ -31,9 +35,12 @@ interface Service {
     readonly state?: string;
 }
 
-export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
-    const project = ctx.config.project;
-    const needed = requiredApis(ctx.config);
+/** What one project answered. */
+type ProjectAnswer =
+    | { readonly kind: "read"; readonly project: string; readonly needed: string[]; readonly missing: string[] }
+    | { readonly kind: "fail" | "warn"; readonly project: string; readonly needed: string[]; readonly message: string; readonly fix: string | null };
+
+async function checkProject(ctx: CheckContext, project: string, needed: string[]): Promise<ProjectAnswer> {
     const enabled = new Set<string>();
     for (const batch of chunks(needed, BATCH_GET_MAX)) {
         const res = await ctx.client.get<{ services?: Service[] }>(`https://serviceusage.googleapis.com/v1/projects/${project}/services:batchGet`, {
@@ -43,21 +50,23 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
             const disabled = disabledService(res);
             if (disabled) {
                 return {
-                    id: "apis",
-                    status: "fail",
+                    kind: "fail",
+                    project,
+                    needed,
                     message: `cannot list the APIs of ${project}: ${disabled} itself is disabled there (${describeError(res)})`,
                     fix: `gcloud services enable serviceusage.googleapis.com --project ${project}`,
                 };
             }
             if (res.status === 403 || res.status === 404) {
                 return {
-                    id: "apis",
-                    status: "warn",
+                    kind: "warn",
+                    project,
+                    needed,
                     message: `could not read which APIs are enabled in ${project} (${describeError(res)}); needs serviceusage.services.get. Not checked: ${needed.join(", ")}`,
                     fix: `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/serviceusage.serviceUsageViewer`,
                 };
             }
-            return { id: "apis", status: "warn", message: `services.batchGet on ${project} failed (${describeError(res)}); not checked: ${needed.join(", ")}`, fix: null };
+            return { kind: "warn", project, needed, message: `services.batchGet on ${project} failed (${describeError(res)}); not checked: ${needed.join(", ")}`, fix: null };
         }
         for (const s of res.body?.services ?? []) {
             const api = s.config?.name ?? s.name?.split("/").pop();
@@ -66,14 +75,38 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
             }
         }
     }
-    const missing = needed.filter((api) => !enabled.has(api));
-    if (missing.length > 0) {
+    return { kind: "read", project, needed, missing: needed.filter((api) => !enabled.has(api)) };
+}
+
+export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
+    const byProject = requiredApis(await ctx.model(), ctx.config);
+    const answers = await Promise.all(Object.entries(byProject).map(([project, needed]) => checkProject(ctx, project, needed)));
+    const total = answers.reduce((n, a) => n + a.needed.length, 0);
+    const missing = answers.flatMap((a) => (a.kind === "read" && a.missing.length > 0 ? [a] : []));
+    const failed = answers.flatMap((a) => (a.kind === "fail" ? [a] : []));
+    const warned = answers.flatMap((a) => (a.kind === "warn" ? [a] : []));
+    const joinFixes = (fixes: (string | null)[]): string | null => (fixes.some((f) => f) ? fixes.filter((f): f is string => !!f).join(" && ") : null);
+    if (missing.length > 0 || failed.length > 0) {
+        const count = missing.reduce((n, a) => n + a.missing.length, 0);
+        const where =
+            missing.length === 1 && answers.length === 1
+                ? `in ${missing[0].project}: ${missing[0].missing.join(", ")}`
+                : missing.map((a) => `in ${a.project}: ${a.missing.join(", ")}`).join("; ");
+        const parts = [
+            ...(missing.length > 0 ? [`${count} of ${total} APIs the stack needs are not enabled ${where}`] : []),
+            ...failed.map((a) => a.message),
+            ...warned.map((a) => a.message),
+        ];
         return {
             id: "apis",
             status: "fail",
-            message: `${missing.length} of ${needed.length} APIs the stack needs are not enabled in ${project}: ${missing.join(", ")}`,
-            fix: `gcloud services enable ${missing.join(" ")} --project ${project}`,
+            message: parts.join("; "),
+            fix: joinFixes([...missing.map((a) => `gcloud services enable ${a.missing.join(" ")} --project ${a.project}`), ...failed.map((a) => a.fix), ...warned.map((a) => a.fix)]),
         };
     }
-    return { id: "apis", status: "pass", message: `all ${needed.length} APIs the stack needs are enabled in ${project}`, fix: null };
+    if (warned.length > 0) {
+        return { id: "apis", status: "warn", message: warned.map((a) => a.message).join("; "), fix: joinFixes(warned.map((a) => a.fix)) };
+    }
+    const counts = answers.map((a) => `${a.project} (${a.needed.length})`).join(", ");
+    return { id: "apis", status: "pass", message: `all ${total} APIs the stack needs are enabled: ${counts}`, fix: null };
 }
