@@ -67,6 +67,13 @@ function healthyWorld(): FakeWorld {
     return world;
 }
 
+/** Healthy, except that production's own project never enabled the IAM Service Account Credentials API (only the home project had it). */
+function withoutIamCredentials(): FakeWorld {
+    const world = healthyWorld();
+    world.disabledServices["acme-django-prod"] = ["iamcredentials.googleapis.com"];
+    return world;
+}
+
 interface Run {
     /** `subprocess`: the real CLI in its own process; `in-process`: the CLI's main() here. */
     readonly how: "subprocess" | "in-process";
@@ -188,6 +195,7 @@ before(() => {
             () => runMain(["--stack", "production", "--json", "--principal", `serviceAccount:${DEPLOYER}`, "--backend", `gs://${STATE_BUCKET}/stacks`, "--image", PINNED_IMAGE], production, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" }),
         ],
         ["all good", () => runMain(["--stack", "staging", "--json"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
+        ["production project without IAM Credentials", () => runMain(["--stack", "production", "--json"], withoutIamCredentials(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
     ];
     let previous: Promise<unknown> = Promise.resolve();
     for (const [name, task] of inProcess) {
@@ -322,6 +330,22 @@ describe("preflight against a fake Google", () => {
         const asDeployer = run.requests.filter((r) => r.host !== "iamcredentials.googleapis.com" && r.host !== "oauth2.googleapis.com");
         assert.ok(asDeployer.length > 5);
         assert.ok(asDeployer.every((r) => r.email === DEPLOYER), "every check ran with the deployer's token");
+    });
+
+    it("fails the apis check when the production project lacks an API Workload Identity needs, naming it, its project and the command", async () => {
+        const run = await scenarios["production project without IAM Credentials"];
+        assert.equal(run.code, 1, run.stderr + run.stdout);
+        const { apis } = checksOf(run);
+        assert.equal(apis.status, "fail");
+        assert.match(apis.message, /^1 of \d+ APIs the stack needs are not enabled in acme-django-prod: iamcredentials\.googleapis\.com$/);
+        assert.equal(apis.fix, "gcloud services enable iamcredentials.googleapis.com --project acme-django-prod");
+        // Asked per project: the stack's own, and the home project that holds the image repository.
+        const asked = (project: string) =>
+            run.requests.filter((r) => r.host === "serviceusage.googleapis.com" && r.path === `/v1/projects/${project}/services:batchGet`).flatMap((r) => r.query.getAll("names").map((n) => n.split("/").pop()));
+        assert.deepEqual(asked("acme-django-staging"), ["artifactregistry.googleapis.com"]);
+        for (const api of ["sts.googleapis.com", "iamcredentials.googleapis.com", "sqladmin.googleapis.com", "logging.googleapis.com", "dns.googleapis.com"]) {
+            assert.ok(asked("acme-django-prod").includes(api), `${api} is asked for in acme-django-prod`);
+        }
     });
 
     it("exits 3 when Google refuses the token", async () => {
