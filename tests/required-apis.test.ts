@@ -5,7 +5,8 @@
  * in the right project, everything any mode of either stack needs — and what its own resources need.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
@@ -16,7 +17,9 @@ import { HOME_APIS, bootstrapApis } from "../bootstrap/requiredApis";
 import { artifactRegistryRepositories } from "../components/imageRef";
 import { TYPE_RENDERS, renderProgram, type TypeRender } from "../tools/gen-deployer-types";
 import { findAll, runProgram, type CaptureResult, type CapturedResource } from "../tools/lib/mockRuntime";
+import type { SynthReport } from "../tools/lib/report";
 import { loadStackConfig } from "../tools/lib/stackConfig";
+import { synth } from "../tools/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
 const ROOT = join(__dirname, "..");
@@ -197,5 +200,29 @@ describe("the API table covers what the program renders, in every mode", () => {
             );
             assert.equal(findAll(bootstrap.resources, "gcp:projects/service:Service").length, Object.values(expected).flat().length);
         });
+    });
+});
+
+describe("synth reports the APIs per project", () => {
+    test("report.json holds apisForGraph of the rendered stack; the summary prints one line per project", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "required-apis-"));
+        try {
+            let stdout = "";
+            const code = await withoutStackTraces(() => synth({ stack: "production", out: dir }, { stdout: (t) => (stdout += `${t}\n`), stderr: () => undefined }), (c) => c !== 0);
+            assert.equal(code, 0);
+            const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as SynthReport;
+            assert.equal(report.apis.source, "bootstrap/apiTable.ts");
+            assert.deepEqual(report.apis.missing, []);
+            assert.deepEqual(Object.keys(report.apis.byProject), [production.project, staging.project]);
+            assert.deepEqual(report.apis.byProject[production.project]["iamcredentials.googleapis.com"], ["signed-urls", "workload-identity"]);
+            const lines = stdout.split("\n");
+            const at = lines.indexOf("APIs to enable (bootstrap/apiTable.ts), per project:");
+            assert.ok(at >= 0, stdout);
+            assert.equal(lines[at + 1], `  ${production.project}: ${servicesOf(report.apis, production.project).map((a) => a.replace(".googleapis.com", "")).join(", ")}`);
+            assert.match(lines[at + 1], /\biamcredentials\b.*\bsts$/);
+            assert.equal(lines[at + 2], `  ${staging.project}: artifactregistry`);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -15,6 +15,7 @@ import { CliIo, processIo, parseCli } from "./lib/cliIo";
 import { Command, Option } from "commander";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import { apisForGraph } from "../bootstrap/apiTable";
 import { permissionsFor } from "../bootstrap/permissionTable";
 import { ConfigError } from "../config";
 import { CompareInputError, compareCosts, formatComparison, readReportCost } from "./lib/cost/compare";
@@ -158,6 +159,7 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
             source: "bootstrap/permissionTable.ts",
             ...permissionsFor({ resources: capture.resources.map((r) => r.type), invokes: capture.invokes.map((i) => i.token) }),
         },
+        apis: { source: "bootstrap/apiTable.ts", ...apisForGraph({ resources: capture.resources, invokes: capture.invokes, defaultProject: stack.config["gcp:project"] ?? "" }) },
         cost: estimateCost(capture.resources, { region: stack.config["gcp:region"] ?? "", usage: usageOfConfig(stack.config) }),
         stackOutputs: exportDoc.deployment.resources[0].outputs,
     };

@@ -7,6 +7,7 @@ import type { CriticalPathResult } from "./criticalPath";
 import { formatDuration } from "./criticalPath";
 import { nameOfUrn } from "./graph";
 import { formatSchemaError, type NotValidated, type SchemaError } from "./k8sValidate";
+import type { ApiSet } from "../../bootstrap/apiTable";
 import type { PermissionSet } from "../../bootstrap/permissionTable";
 import type { CapturedResource } from "./mockRuntime";
 import type { PolicyViolation } from "./policyRunner";
@@ -49,6 +50,12 @@ export interface SynthReport {
      */
     readonly permissions: PermissionSet & { readonly source: string };
     /**
+     * The Google APIs to enable, per project (the stack's, the image registry's, the DNS zone's):
+     * bootstrap/apiTable.ts `apisForGraph` of the rendered graph, each service with why (the types
+     * and run-time features that need it). `npm run preflight` checks exactly these.
+     */
+    readonly apis: ApiSet & { readonly source: string };
+    /**
      * Monthly cost estimate at minReplicas (idle) and maxReplicas (peak), per component and line,
      * from list prices with their sources (tools/lib/cost, docs/costs.md).
      */
@@ -66,6 +73,18 @@ export function formatPermissions(p: SynthReport["permissions"]): string[] {
     ];
     for (const type of p.missing) {
         out.push(`  MISSING ${type}: no row in bootstrap/permissionTable.ts, the deployer role would lack its permissions`);
+    }
+    return out;
+}
+
+/** The API section of the summary: one line per project, services without `.googleapis.com`. */
+export function formatApis(a: SynthReport["apis"]): string[] {
+    const out = [`APIs to enable (${a.source}), per project:`];
+    for (const [project, services] of Object.entries(a.byProject)) {
+        out.push(`  ${project}: ${Object.keys(services).map((s) => s.replace(/\.googleapis\.com$/, "")).join(", ")}`);
+    }
+    for (const type of a.missing) {
+        out.push(`  MISSING ${type}: no row in bootstrap/apiTable.ts, its API would not be enabled or checked`);
     }
     return out;
 }
@@ -132,6 +151,7 @@ export function formatReport(report: SynthReport, resources: readonly CapturedRe
         out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
     }
     out.push("", ...formatPermissions(report.permissions));
+    out.push("", ...formatApis(report.apis));
     out.push("", ...formatCost(report.cost));
     out.push("", `Deploy estimate for a first pulumi up: ${cp.total} on the critical path (${cp.sum} if created one by one). ${cp.note}`);
     out.push("  Critical path:");
