@@ -2,7 +2,8 @@
  * Writes bootstrap/resourceTypes.json: every resource type and provider function (invoke) the main
  * program registers in any of its modes, found by running index.ts under mocks with the stack
  * files and the variants below. The bootstrap computes the deployer's custom role from it
- * (bootstrap/deployerRoles.ts), because it cannot run the main program itself.
+ * (bootstrap/deployerRoles.ts) and the APIs it enables in the stacks' projects
+ * (bootstrap/requiredApis.ts, bootstrap/apiTable.ts), because it cannot run the main program itself.
  * tests/deployer-permissions.test.ts renders the same variants and fails when the file is stale.
  *
  *   npm run gen:deployer-types              # rewrite bootstrap/resourceTypes.json
