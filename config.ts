@@ -267,7 +267,7 @@ const edgeSchema = z
 const dnsSchema = z
     .object({
         managedZone: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Cloud DNS managed zone name such as example-com").optional().meta(ex(["example-com"], "Cloud DNS managed zone that holds domain (and statics.cdn.domain): A records to the reserved addresses are created there. Unset: the dnsRecords output lists the records to create by hand.")),
-        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs dns.changes.create, dns.resourceRecordSets.* and dns.managedZones.get there.")),
+        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs dns.changes.create, dns.resourceRecordSets.* and dns.managedZones.get there, and dns.googleapis.com must be enabled there (the bootstrap enables it only in the stack projects; npm run preflight checks it).")),
         ttl: z.number().int().min(30).max(86400).default(300).meta(ex([300], "TTL of the A records, seconds.")),
     })
     .strict()
