@@ -383,7 +383,7 @@ const POD_TYPES = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:Stateful
 // ---------------------------------------------------------------------------------------------
 // The table of run-time features.
 
-export const WORKLOAD_IDENTITY_SOURCES: readonly string[] = [
+const WORKLOAD_IDENTITY_SOURCES: readonly string[] = [
     'https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity, "Credential flow": "The GKE metadata server uses Security Token Service to exchange the JWT for a short-lived federated access token"; with a Kubernetes ServiceAccount linked to an IAM service account, impersonation "results in an access token for an IAM service account"',
     'https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes (the same exchange outside GKE): "Enable the IAM, Resource Manager, Service Account Credentials, and Security Token Service APIs"',
     'google/kctf#194 (a Google-run project): the GKE metadata server\'s token endpoint answered "Unable to generate access token; IAM returned 403 Forbidden: IAM Service Account Credentials API has not been used in project … before or it is disabled" until the API was enabled',

@@ -88,10 +88,7 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
     const joinFixes = (fixes: (string | null)[]): string | null => (fixes.some((f) => f) ? fixes.filter((f): f is string => !!f).join(" && ") : null);
     if (missing.length > 0 || failed.length > 0) {
         const count = missing.reduce((n, a) => n + a.missing.length, 0);
-        const where =
-            missing.length === 1 && answers.length === 1
-                ? `in ${missing[0].project}: ${missing[0].missing.join(", ")}`
-                : missing.map((a) => `in ${a.project}: ${a.missing.join(", ")}`).join("; ");
+        const where = missing.map((a) => `in ${a.project}: ${a.missing.join(", ")}`).join("; ");
         const parts = [
             ...(missing.length > 0 ? [`${count} of ${total} APIs the stack needs are not enabled ${where}`] : []),
             ...failed.map((a) => a.message),
