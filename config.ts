@@ -249,7 +249,7 @@ const edgeSchema = z
     .object({
         armor: z
             .object({
-                enabled: z.boolean().default(true).meta(ex([true], "Cloud Armor security policy on the web backend (WAF rules, per-IP rate limit, deny-lists), attached through the BackendConfig (docs/edge.md).")),
+                enabled: z.boolean().default(true).meta(ex([true], "Cloud Armor security policy on the web backend (WAF rules, per-IP rate limit, deny-lists), attached through the BackendConfig (docs/edge.md). Switching it off detaches the policy and leaves it in the project, still billed, until you delete it (docs/edge.md, \"Turning it off, and on again\").")),
                 preview: z.boolean().default(false).meta(ex([true], "Preview mode for rollout: every rule only logs what it would do (Cloud Logging, jsonPayload.previewSecurityPolicy); nothing is blocked.")),
                 wafSensitivity: z.number().int().min(1).max(4).default(1).meta(ex([2], "Sensitivity (OWASP CRS paranoia level) of the preconfigured WAF rules: 1 enables only the highest-confidence signatures (fewest false positives); higher levels need tuning (https://cloud.google.com/armor/docs/rule-tuning).")),
                 rateLimitPerMinute: z.number().int().min(10).max(100000).default(600).meta(ex([600], "Requests per minute one client IP may send to the web backend; above it Cloud Armor answers 429.")),

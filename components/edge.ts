@@ -106,7 +106,17 @@ export class Edge extends pulumi.ComponentResource {
             // https://cloud.google.com/armor/docs/security-policy-overview#json-parsing
             advancedOptionsConfig: { jsonParsing: "STANDARD", logLevel: "NORMAL" },
             ...(s.adaptiveProtection ? { adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true, ruleVisibility: "STANDARD" } } } : {}),
-        }, { parent: this });
+        }, {
+            parent: this,
+            // GKE's Ingress controller attaches this policy to a backend service Pulumi does not
+            // manage, and detaches it on its own schedule once the BackendConfig names "" (edge.armor
+            // off) or the Ingress is gone (destroy). A Pulumi delete in the same run would race it and
+            // fail while the policy is still in use, so Pulumi only forgets the policy (the preview
+            // shows `delete[retain]`); docs/edge.md has the command that deletes it once detached. No
+            // fixed `name`: the engine's auto-name has a random suffix, so turning Cloud Armor on again
+            // creates a new policy beside a retained one.
+            retainOnDelete: true,
+        });
         this.securityPolicyName = backend.name;
 
         if (s.cdn && (s.denyCountries.length > 0 || s.denyCidrs.length > 0)) {

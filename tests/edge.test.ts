@@ -39,6 +39,32 @@ const BASE: Record<string, string> = {
     "django-platform:image": "repo/app:1.0",
 };
 
+/**
+ * Checks the deletes of a transition from `before` to `after` (`undefined`: pulumi destroy) against
+ * what holds a SecurityPolicy in `before`:
+ * - a BackendConfig naming it: GKE's Ingress controller detaches it on its own schedule, after the
+ *   BackendConfig changes, so Pulumi must never delete it (retainOnDelete);
+ * - a BackendBucket's edgeSecurityPolicy: detached synchronously by the bucket's update, which the
+ *   engine runs before deletes, or by the bucket's own delete, which comes first when the bucket
+ *   depends on the policy. Either the bucket stays and no longer names it, or it goes and depends on it.
+ */
+function assertNoAttachedPolicyDeleted(before: Rendered, after: Rendered | undefined): void {
+    const deleted = before.all(POLICY).filter((p) => !after?.byUrn(p.urn) && p.retainOnDelete !== true);
+    for (const policy of deleted) {
+        for (const config of before.all(BACKEND_CONFIG)) {
+            assert.notEqual((config.inputs as any).spec?.securityPolicy?.name, policy.outputs.name, `${policy.name} is deleted by Pulumi while BackendConfig ${config.name} attached it`);
+        }
+        for (const bucket of before.all(BACKEND_BUCKET).filter((b) => b.inputs.edgeSecurityPolicy === policy.outputs.selfLink)) {
+            const stays = after?.byUrn(bucket.urn);
+            if (stays) {
+                assert.notEqual(stays.inputs.edgeSecurityPolicy, policy.outputs.selfLink, `${policy.name} is deleted while ${bucket.name} keeps it`);
+            } else {
+                assert.ok(bucket.dependencies.includes(policy.urn), `${bucket.name} must depend on ${policy.name} so the engine deletes the bucket first`);
+            }
+        }
+    }
+}
+
 function problemsFor(patch: Record<string, string>): string[] {
     try {
         validateConfig({ ...BASE, ...patch }, "staging");
@@ -140,6 +166,7 @@ describe("edge in the rendered stacks", () => {
         r.production = await renderStack("production");
         r.productionDeny = await renderStack("production", { "django-platform:edge": { armor: { preview: true, denyCountries: ["KP"], denyCidrs: ["198.51.100.0/24"] } } });
         r.stagingOff = await renderStack("staging", { "django-platform:edge": { armor: { enabled: false } }, "django-platform:monitoring": { enabled: false } });
+        r.stagingOn = await renderStack("staging", { "django-platform:edge": { armor: { enabled: true } } });
     });
 
     it("production: the BackendConfig attaches the backend policy by name, and validates against the official schema", () => {
@@ -162,9 +189,52 @@ describe("edge in the rendered stacks", () => {
         assert.ok(rules.filter((x) => x.description.startsWith("preconfigured WAF: ") && !x.description.includes("cve-canary")).every((x) => x.preview === true));
     });
 
-    it("edge.armor.enabled false: no policy and no securityPolicy in the BackendConfig", () => {
+    it("edge.armor.enabled false: no policy, and the BackendConfig detaches explicitly (securityPolicy.name \"\")", () => {
+        // ingress-gce EnsureSecurityPolicy: "Treat nil security policy -> ignored / Treat empty string
+        // security policy name -> remove" (kubernetes/ingress-gce pkg/backends/features/securitypolicy.go @ acbcf5d).
         assert.equal(r.stagingOff.all(POLICY).length, 0);
-        assert.equal(r.stagingOff.inputs(BACKEND_CONFIG).spec.securityPolicy, undefined);
+        assert.deepEqual(r.stagingOff.inputs(BACKEND_CONFIG).spec.securityPolicy, { name: "" });
+        const backend = r.stagingOff.one(BACKEND_CONFIG);
+        assert.deepEqual(validateObject({ urn: backend.urn, apiVersion: "cloud.google.com/v1", kind: "BackendConfig", name: "web", namespace: "x", patch: false, object: backend.inputs }), []);
+    });
+
+    // The second `pulumi up`: each transition is the render before and the render after. The engine
+    // creates and updates first and deletes what left the program last, dependents before their
+    // dependencies (pulumi/pulumi#9979); a delete of a SecurityPolicy that a backend still uses fails:
+    // "Security policies can only be deleted when no other resources (e.g., backend services) refer
+    // to them" (https://cloud.google.com/sdk/gcloud/reference/compute/security-policies/delete).
+    describe("transitions: Cloud Armor on → off → on, and pulumi destroy", () => {
+        it("on → off: the policy the BackendConfig named leaves the state without a delete call (retainOnDelete)", () => {
+            assertNoAttachedPolicyDeleted(r.stagingOn, r.stagingOff);
+            const policy = r.stagingOn.one(POLICY, "django-edge-armor");
+            assert.equal(policy.retainOnDelete, true, "GKE's controller detaches asynchronously after the BackendConfig update; a delete in the same up would race it");
+        });
+
+        it("off → on: a new policy under a fresh engine-generated name, which the BackendConfig names", () => {
+            const policy = r.stagingOn.one(POLICY, "django-edge-armor");
+            // No physical name in the inputs: the engine auto-names it `<name>-<random suffix>`, so a
+            // policy retained by an earlier `off` never collides with the new one.
+            assert.equal(policy.inputs.name, undefined);
+            assert.equal(r.stagingOn.inputs(BACKEND_CONFIG).spec.securityPolicy.name, policy.outputs.name);
+            assert.ok(r.stagingOn.one(BACKEND_CONFIG).dependencies.includes(policy.urn), "the BackendConfig waits for the policy to exist");
+        });
+
+        it("pulumi destroy: nothing Pulumi deletes is still attached (production, and production with the CDN edge policy)", () => {
+            assertNoAttachedPolicyDeleted(r.production, undefined);
+            assertNoAttachedPolicyDeleted(r.productionDeny, undefined);
+        });
+
+        it("CDN: dropping the deny-lists detaches the edge policy with the bucket's update before the policy is deleted", () => {
+            assertNoAttachedPolicyDeleted(r.productionDeny, r.production);
+            const edge = r.productionDeny.one(POLICY, "django-edge-cdn-armor");
+            // The bucket stays and loses edgeSecurityPolicy: the provider's update POSTs
+            // setEdgeSecurityPolicy with an empty reference and waits for the operation
+            // (resource_compute_backend_bucket.go, "security_policy isn't set by Create / Update").
+            assert.equal(r.productionDeny.inputs(BACKEND_BUCKET).edgeSecurityPolicy, edge.outputs.selfLink);
+            assert.equal(r.production.inputs(BACKEND_BUCKET).edgeSecurityPolicy, undefined);
+            assert.equal(r.production.one(BACKEND_BUCKET).urn, r.productionDeny.one(BACKEND_BUCKET).urn);
+            assert.notEqual(edge.retainOnDelete, true, "the bucket detaches synchronously, so the edge policy is really deleted");
+        });
     });
 
     // DNS (components/dns.ts; the pure part and its facts are in tests/dns.test.ts).
