@@ -24,7 +24,9 @@ import { backendRules, DEFAULT_RULE_PRIORITY, edgeRules, LOG4J_EXPRESSION, MAX_R
 import { edgeProblems, edgeSettings } from "../components/edge";
 import { ConfigError, validateConfig } from "../config";
 import { validateObject } from "../tools/lib/k8sValidate";
+import { LABELLED_REQUESTS } from "./fixtures/armorRequests";
 import { ROOT, Rendered, renderStack, T } from "./helpers/platform";
+import { ArmorPolicyModel, expressionMatches, preconfiguredMatch, SIGNATURES, type ArmorRequest, type Decision, type ModelRule } from "./lib/armorModel";
 
 const POLICY = "gcp:compute/securityPolicy:SecurityPolicy";
 const BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig";
@@ -87,6 +89,16 @@ describe("armor rules (pure)", () => {
             assert.equal(rule.action, "deny(403)");
         }
         assert.equal(wafExpression("sqli-v33-stable", 1), "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1})");
+    });
+
+    it("order: deny-lists, then the WAF and Log4j rules, then the throttle, then the default allow, even with the longest deny-lists config allows", () => {
+        const denyCidrs = Array.from({ length: 500 }, (_, i) => `10.${Math.floor(i / 250)}.${i % 250}.0/24`);
+        const denyCountries = Array.from({ length: 50 }, (_, i) => `${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`);
+        const rules = backendRules({ ...OPTS, denyCidrs, denyCountries });
+        assert.equal(new Set(rules.map((x) => x.priority)).size, rules.length, "priorities must be unique");
+        const kind = (x: (typeof rules)[number]) => (x.description.startsWith("edge.armor.deny") ? "deny-list" : x.action === "throttle" ? "throttle" : x.priority === DEFAULT_RULE_PRIORITY ? "default" : "waf");
+        const order = [...rules].sort((a, b) => a.priority - b.priority).map(kind);
+        assert.deepEqual(order.filter((k, i) => k !== order[i - 1]), ["deny-list", "waf", "throttle", "default"]);
     });
 
     it("rate-limit per client IP: throttle at rateLimitPerMinute per 60 s, 429 above", () => {
@@ -160,6 +172,61 @@ describe("edge config", () => {
     });
 });
 
+const allowAll = (priority: number, action = "allow"): ModelRule => ({ priority, action, match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } } });
+const DEFAULT = allowAll(DEFAULT_RULE_PRIORITY);
+const throttle = (priority: number, count: number, enforceOnKey = "IP", preview = false): ModelRule => ({
+    ...allowAll(priority, "throttle"),
+    preview,
+    rateLimitOptions: { conformAction: "allow", exceedAction: "deny(429)", enforceOnKey, rateLimitThreshold: { count, intervalSec: 60 } },
+});
+const waf = (priority: number, set: string, preview = false): ModelRule => ({ priority, action: "deny(403)", preview, description: set, match: { expr: { expression: wafExpression(set, 1) } } });
+const sample = (name: string): ArmorRequest => LABELLED_REQUESTS.find((x) => x.name === name)!.request;
+const who = (d: Decision) => `${d.outcome} ${d.status} by ${d.rule.priority}${d.preview ? ` (preview: ${d.preview.outcome} ${d.preview.status} by ${d.preview.rule.priority})` : ""}`;
+
+describe("the Cloud Armor model (tests/lib/armorModel.ts) follows Google's documented semantics", () => {
+    it("first match by priority decides, whatever the order of the list; lower rules are not evaluated", () => {
+        const model = new ArmorPolicyModel([DEFAULT, waf(20, "sqli-v33-stable"), { ...allowAll(10), match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["203.0.113.0/24"] } } }]);
+        assert.equal(who(model.evaluate(sample("SQLi tautology"))), "ALLOW 200 by 10", "the allow-list rule at 10 comes first; the WAF at 20 never runs");
+        assert.equal(who(model.evaluate({ ...sample("SQLi tautology"), ip: "192.0.2.1" })), "DENY 403 by 20");
+        assert.equal(who(model.evaluate({ ...sample("home page"), ip: "192.0.2.1" })), `ALLOW 200 by ${DEFAULT_RULE_PRIORITY}`);
+    });
+
+    it("throttle: conforming requests get the conform action (allow) and stop there; over the limit the exceed action, per client IP", () => {
+        const model = new ArmorPolicyModel([throttle(10, 3), waf(20, "sqli-v33-stable"), DEFAULT]);
+        const sqli = sample("SQLi tautology");
+        assert.equal(who(model.evaluate(sqli, 0)), "ALLOW 200 by 10", "a conforming throttle is the matching rule: the WAF below it never runs");
+        model.evaluate(sqli, 1);
+        model.evaluate(sqli, 2);
+        assert.equal(who(model.evaluate(sqli, 3)), "DENY 429 by 10", "the fourth request in 60 s is over the threshold of 3");
+        assert.equal(who(model.evaluate({ ...sqli, ip: "192.0.2.9" }, 4)), "ALLOW 200 by 10", "another address has its own count");
+        assert.equal(who(model.evaluate(sqli, 70)), "ALLOW 200 by 10", "60 s later the client is under the threshold again (throttle, not a ban)");
+        const shared = new ArmorPolicyModel([throttle(10, 1, "ALL"), DEFAULT]);
+        shared.evaluate(sqli, 0);
+        assert.equal(who(shared.evaluate({ ...sqli, ip: "192.0.2.9" }, 1)), "DENY 429 by 10", "enforceOnKey ALL counts every client together");
+    });
+
+    it("a preview rule is logged, not enforced, and evaluation goes on to the rule that is", () => {
+        const model = new ArmorPolicyModel([waf(10, "sqli-v33-stable", true), waf(20, "sqli-v33-stable"), DEFAULT]);
+        assert.equal(who(model.evaluate(sample("SQLi tautology"))), "DENY 403 by 20 (preview: DENY 403 by 10)");
+        const previewOnly = new ArmorPolicyModel([waf(10, "sqli-v33-stable", true), DEFAULT]);
+        assert.equal(who(previewOnly.evaluate(sample("SQLi tautology"))), `ALLOW 200 by ${DEFAULT_RULE_PRIORITY} (preview: DENY 403 by 10)`);
+    });
+
+    it("evaluates only the expressions the platform renders, and refuses any other", () => {
+        assert.equal(expressionMatches("origin.region_code == 'KP' || origin.region_code == 'RU'", { ...sample("home page"), regionCode: "RU" }), true);
+        assert.equal(expressionMatches("origin.region_code == 'KP'", sample("home page")), false);
+        assert.throws(() => expressionMatches("request.path.matches('/admin')", sample("home page")), /cannot evaluate/);
+        assert.throws(() => new ArmorPolicyModel([waf(10, "sqli-v33-stable")]), /no default rule/);
+    });
+
+    it("its signatures classify every labelled request as labelled, and the normal ones as nothing, at sensitivity 1", () => {
+        for (const { name, label, request } of LABELLED_REQUESTS) {
+            const matched = Object.keys(SIGNATURES).filter((family) => preconfiguredMatch(family, 1, request));
+            assert.deepEqual(matched, label === "normal" ? [] : [label], name);
+        }
+    });
+});
+
 describe("edge in the rendered stacks", () => {
     const r: Record<string, Rendered> = {};
     before(async () => {
@@ -167,6 +234,56 @@ describe("edge in the rendered stacks", () => {
         r.productionDeny = await renderStack("production", { "django-platform:edge": { armor: { preview: true, denyCountries: ["KP"], denyCidrs: ["198.51.100.0/24"] } } });
         r.stagingOff = await renderStack("staging", { "django-platform:edge": { armor: { enabled: false } }, "django-platform:monitoring": { enabled: false } });
         r.stagingOn = await renderStack("staging", { "django-platform:edge": { armor: { enabled: true } } });
+        r.productionDenyEnforced = await renderStack("production", { "django-platform:edge": { armor: { denyCountries: ["KP"], denyCidrs: ["198.51.100.0/24"] } } });
+    });
+
+    /** A fresh model of a rendered stack's web backend policy. */
+    const backendPolicy = (stack: Rendered) => new ArmorPolicyModel(stack.inputs(POLICY, "django-edge-armor").rules as ModelRule[]);
+    const ruleName = (d: Decision | Decision["preview"]) => d?.rule.description ?? String(d?.rule.priority);
+    const THROTTLE = "edge.armor.rateLimitPerMinute per client IP";
+    const stopper = (label: string) => (label === "cve-canary" ? "preconfigured WAF: cve-canary (Log4j)" : `preconfigured WAF: ${label}-v33-stable`);
+
+    for (const stack of ["production", "stagingOn"]) {
+        it(`traffic through ${stack}'s rendered policy: each attack is refused 403 by the rule for its class, normal traffic passes`, () => {
+            const model = backendPolicy(r[stack]);
+            const seen = LABELLED_REQUESTS.map(({ name, label, request }, i) => {
+                const d = model.evaluate(request, i);
+                return `${name}: ${d.outcome} ${d.status} by ${ruleName(d)}`;
+            });
+            assert.deepEqual(seen, LABELLED_REQUESTS.map(({ name, label }) => `${name}: ${label === "normal" ? `ALLOW 200 by ${THROTTLE}` : `DENY 403 by ${stopper(label)}`}`));
+        });
+    }
+
+    it("a burst over edge.armor.rateLimitPerMinute: 429 from the throttle for that client only, and attacks inside the burst still meet the WAF", () => {
+        const model = backendPolicy(r.production);
+        const limit = r.production.inputs(POLICY, "django-edge-armor").rules.find((x: ModelRule) => x.action === "throttle").rateLimitOptions.rateLimitThreshold.count;
+        assert.equal(limit, 600);
+        const home = { ...sample("home page"), ip: "192.0.2.10" };
+        const outcomes = Array.from({ length: 700 }, (_, i) => model.evaluate(home, i * 0.04));
+        assert.deepEqual([...new Set(outcomes.slice(0, limit).map((d) => `${d.status} ${ruleName(d)}`))], [`200 ${THROTTLE}`]);
+        assert.deepEqual([...new Set(outcomes.slice(limit).map((d) => `${d.status} ${ruleName(d)}`))], [`429 ${THROTTLE}`]);
+        assert.equal(model.evaluate(sample("home page"), 29).status, 200, "another client is not throttled");
+        assert.equal(ruleName(model.evaluate({ ...sample("SQLi tautology"), ip: "192.0.2.10" }, 29)), "preconfigured WAF: sqli-v33-stable", "the WAF comes before the throttle");
+        assert.equal(model.evaluate(home, 120).status, 200, "a minute later the client is let back in");
+    });
+
+    it("deny-lists come first: a listed address or region gets 403 from the deny-list rule, even with a clean request", () => {
+        const model = backendPolicy(r.productionDenyEnforced);
+        assert.equal(ruleName(model.evaluate({ ...sample("home page"), ip: "198.51.100.7" })), "edge.armor.denyCidrs");
+        assert.equal(model.evaluate({ ...sample("home page"), ip: "198.51.100.7" }).status, 403);
+        assert.equal(ruleName(model.evaluate({ ...sample("home page"), regionCode: "KP" })), "edge.armor.denyCountries");
+        assert.equal(ruleName(model.evaluate(sample("home page"))), THROTTLE);
+    });
+
+    it("edge.armor.preview: attacks pass with the rule that would have refused them in the log; the Log4j rule still refuses", () => {
+        const model = backendPolicy(r.productionDeny);
+        const sqli = model.evaluate(sample("SQLi tautology"));
+        assert.equal(sqli.status, 200);
+        assert.equal(ruleName(sqli.preview), "preconfigured WAF: sqli-v33-stable");
+        const listed = model.evaluate({ ...sample("home page"), ip: "198.51.100.7" });
+        assert.equal(`${listed.status} ${ruleName(listed.preview)}`, "200 edge.armor.denyCidrs");
+        const log4j = model.evaluate(sample("Log4j JNDI lookup in a header"));
+        assert.equal(`${log4j.status} ${ruleName(log4j)}`, "403 preconfigured WAF: cve-canary (Log4j)");
     });
 
     it("production: the BackendConfig attaches the backend policy by name, and validates against the official schema", () => {
