@@ -246,7 +246,7 @@ describe("edge in the rendered stacks", () => {
     for (const stack of ["production", "stagingOn"]) {
         it(`traffic through ${stack}'s rendered policy: each attack is refused 403 by the rule for its class, normal traffic passes`, () => {
             const model = backendPolicy(r[stack]);
-            const seen = LABELLED_REQUESTS.map(({ name, label, request }, i) => {
+            const seen = LABELLED_REQUESTS.map(({ name, request }, i) => {
                 const d = model.evaluate(request, i);
                 return `${name}: ${d.outcome} ${d.status} by ${ruleName(d)}`;
             });
