@@ -24,6 +24,8 @@ import { backendRules, DEFAULT_RULE_PRIORITY, edgeRules, LOG4J_EXPRESSION, MAX_R
 import { edgeProblems, edgeSettings } from "../components/edge";
 import { ConfigError, validateConfig } from "../config";
 import { validateObject } from "../tools/lib/k8sValidate";
+import type { StackModel } from "../tools/lib/preflight/model";
+import { quotaNeeds } from "../tools/lib/preflight/quotas";
 import { LABELLED_REQUESTS } from "./fixtures/armorRequests";
 import { ROOT, Rendered, renderStack, T } from "./helpers/platform";
 import { ArmorPolicyModel, expressionMatches, preconfiguredMatch, SIGNATURES, type ArmorRequest, type Decision, type ModelRule } from "./lib/armorModel";
@@ -313,6 +315,15 @@ describe("edge in the rendered stacks", () => {
         assert.deepEqual(r.stagingOff.inputs(BACKEND_CONFIG).spec.securityPolicy, { name: "" });
         const backend = r.stagingOff.one(BACKEND_CONFIG);
         assert.deepEqual(validateObject({ urn: backend.urn, apiVersion: "cloud.google.com/v1", kind: "BackendConfig", name: "web", namespace: "x", patch: false, object: backend.inputs }), []);
+    });
+
+    it("preflight counts the rendered policies against the Cloud Armor quotas (tools/lib/preflight/quotas.ts)", () => {
+        const armor = (stack: Rendered) => quotaNeeds({ resources: stack.resources, invokes: [] } as unknown as StackModel).filter((n) => n.metric.startsWith("SECURITY_POLICIES") || n.metric.startsWith("SECURITY_POLICY_")).map((n) => `${n.metric} ${n.need}`);
+        // production: 6 WAF rules, Log4j, throttle, default; the 7 expression rules are "advanced".
+        assert.deepEqual(armor(r.production), ["SECURITY_POLICIES 1", "SECURITY_POLICY_RULES 9", "SECURITY_POLICY_CEVAL_RULES 7"]);
+        // with one country and one CIDR: both get a rule in the backend and in the CDN's edge policy.
+        assert.deepEqual(armor(r.productionDenyEnforced), ["SECURITY_POLICIES 2", "SECURITY_POLICY_RULES 14", "SECURITY_POLICY_CEVAL_RULES 9"]);
+        assert.deepEqual(armor(r.stagingOff), []);
     });
 
     // The second `pulumi up`: each transition is the render before and the render after. The engine
