@@ -255,7 +255,7 @@ const edgeSchema = z
                 rateLimitPerMinute: z.number().int().min(10).max(100000).default(600).meta(ex([600], "Requests per minute one client IP may send to the web backend; above it Cloud Armor answers 429.")),
                 denyCountries: z.array(regionCode).max(50).default([]).meta(ex([["KP"]], "Region codes (origin.region_code) refused with 403, on the web backend and the CDN.")),
                 denyCidrs: z.array(cidr).max(500).default([]).meta(ex([["198.51.100.0/24"]], "Source IPv4 ranges refused with 403, on the web backend and the CDN.")),
-                adaptiveProtection: z.boolean().default(false).meta(ex([true], "Adaptive Protection (layer 7 DDoS defence). Google lists it as a Cloud Armor Enterprise feature (https://cloud.google.com/armor/docs/armor-enterprise-overview); enable it when the project is enrolled.")),
+                adaptiveProtection: z.boolean().default(false).meta(ex([true], "Adaptive Protection (layer 7 DDoS defence). On the Standard tier it sends basic alerts only (confidence score and attack size); attack signatures and suggested rules need Cloud Armor Enterprise (https://cloud.google.com/armor/docs/adaptive-protection-overview).")),
             })
             .strict()
             .prefault({})

@@ -16,7 +16,11 @@ export interface EdgeArgs {
     readonly denyCountries?: readonly string[];
     /** IPv4 CIDR ranges to refuse with 403. @default [] */
     readonly denyCidrs?: readonly string[];
-    /** Adaptive Protection (layer 7 DDoS defence; a Cloud Armor Enterprise feature). @default false */
+    /**
+     * Adaptive Protection (layer 7 DDoS defence). On the Standard tier it sends basic alerts only
+     * (confidence and attack size); attack signatures and suggested rules need Cloud Armor Enterprise
+     * (https://cloud.google.com/armor/docs/adaptive-protection-overview). @default false
+     */
     readonly adaptiveProtection?: boolean;
     /**
      * Also create the CDN backend bucket's edge policy (`CLOUD_ARMOR_EDGE`). It is created only when

@@ -166,6 +166,13 @@ describe("edge config", () => {
         assert.deepEqual(cfg.edge.armor, { enabled: true, preview: false, wafSensitivity: 1, rateLimitPerMinute: 600, denyCountries: [], denyCidrs: [], adaptiveProtection: false });
     });
 
+    it("adaptiveProtection true is accepted without any Enterprise setting (Standard gets basic alerts) and turns on layer 7 defence", async () => {
+        // https://cloud.google.com/armor/docs/adaptive-protection-overview: without Enterprise "you receive only a basic alert".
+        assert.deepEqual(problemsFor({ "django-platform:edge": JSON.stringify({ armor: { adaptiveProtection: true } }) }), []);
+        const rendered = await renderStack("production", { "django-platform:edge": { armor: { adaptiveProtection: true } } });
+        assert.deepEqual(rendered.inputs(POLICY, "django-edge-armor").adaptiveProtectionConfig, { layer7DdosDefenseConfig: { enable: true, ruleVisibility: "STANDARD" } });
+    });
+
     it("refuses a bad region code and deny-lists with Armor off", () => {
         assert.match(problemsFor({ "django-platform:edge": JSON.stringify({ armor: { denyCountries: ["kp"] } }) })[0], /^django-platform:edge\.armor\.denyCountries\[0\]: must be an upper-case ISO 3166-1 alpha-2 region code such as RU \(got "kp"\)/);
         assert.deepEqual(problemsFor({ "django-platform:edge": JSON.stringify({ armor: { enabled: false, denyCidrs: ["198.51.100.0/24"] } }) }), [
