@@ -193,6 +193,14 @@ const sample = (name: string): ArmorRequest => LABELLED_REQUESTS.find((x) => x.n
 const who = (d: Decision) => `${d.outcome} ${d.status} by ${d.rule.priority}${d.preview ? ` (preview: ${d.preview.outcome} ${d.preview.status} by ${d.preview.rule.priority})` : ""}`;
 
 describe("the Cloud Armor model (tests/lib/armorModel.ts) follows Google's documented semantics", () => {
+    it("rests on the provider's own words: priority order, a conform action that can only allow, preview not enforced", () => {
+        const types = readFileSync(path.join(ROOT, "node_modules/@pulumi/gcp/types/input.d.ts"), "utf8");
+        const block = (name: string) => types.slice(types.indexOf(`interface ${name} {`), types.indexOf("\n    }", types.indexOf(`interface ${name} {`)));
+        assert.match(block("SecurityPolicyRule"), /Rules are evaluated from highest priority \(lowest numerically\) to lowest priority \(highest numerically\) in order\./);
+        assert.match(block("SecurityPolicyRule"), /When set to true, the `action` specified above is not enforced\./);
+        assert.match(block("SecurityPolicyRuleRateLimitOptions"), /Action to take for requests that are under the configured rate limit threshold\.\s+\* Valid option is "allow" only\./);
+    });
+
     it("first match by priority decides, whatever the order of the list; lower rules are not evaluated", () => {
         const model = new ArmorPolicyModel([DEFAULT, waf(20, "sqli-v33-stable"), { ...allowAll(10), match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["203.0.113.0/24"] } } }]);
         assert.equal(who(model.evaluate(sample("SQLi tautology"))), "ALLOW 200 by 10", "the allow-list rule at 10 comes first; the WAF at 20 never runs");

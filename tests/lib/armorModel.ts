@@ -15,11 +15,12 @@
  *   is \"allow\" only" (SecurityPolicyRuleRateLimitOptions.conformAction, `@pulumi/gcp`
  *   types/input.d.ts): a conforming request matched the rule and is allowed, so, by the first rule
  *   above, no lower rule runs for it.
- * - `preview: true`: "If set to true, the specified action is not enforced" (SecurityPolicyRule
+ * - `preview: true`: "When set to true, the `action` specified above is not enforced" (SecurityPolicyRule
  *   `preview`, same file); the request log's `previewSecurityPolicy` is present "only when a preview
  *   rule would have taken priority over the enforced rule" (the request-logging field description,
- *   https://cloud.google.com/armor/docs/request-logging), so evaluation goes on to the rule that is
- *   enforced, and the first preview match is reported next to it.
+ *   https://cloud.google.com/armor/docs/request-logging, as Microsoft's Azure Monitor reference of
+ *   the GCPLoadBalancer table reproduces it), so evaluation goes on to the rule that is enforced,
+ *   and the first preview match is reported next to it.
  * - Basic matches (`SRC_IPS_V1`): `*` or CIDR ranges of the source address.
  * - Advanced matches: only the expressions the platform renders are understood
  *   (`evaluatePreconfiguredWaf('<set>', {'sensitivity': N})`, `evaluatePreconfiguredExpr('<set>')`,
