@@ -7,7 +7,7 @@ import * as ipaddr from "ipaddr.js";
 import {
     configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, productionStacksSchema, stringList, tokenPolicy, typedPolicy,
 } from "./lib/define";
-import { isUnknown, isUnset, read, show } from "./lib/values";
+import { isUnknown, isUnset, read, show, UNKNOWN, type Unknown } from "./lib/values";
 
 const BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig";
 
@@ -22,8 +22,31 @@ interface RuleView {
     readonly action: string | undefined;
     readonly preview: boolean;
     readonly expression: string | undefined;
-    /** The source ranges of a basic (`SRC_IPS_V1`) match; `undefined` for other matches. */
-    readonly sources: readonly string[] | undefined;
+    /** The source ranges of a basic (`SRC_IPS_V1`) match; `undefined` for other matches, {@link UNKNOWN} when any is unknown. */
+    readonly sources: readonly string[] | undefined | Unknown;
+}
+
+/** The source ranges of a rule's basic match, read one by one (an unknown range makes them all unknown). */
+function sourcesOf(rule: Record<string, any> | undefined): readonly string[] | undefined | Unknown {
+    const versioned = read(() => rule?.match?.versionedExpr);
+    const list = read(() => rule?.match?.config?.srcIpRanges as unknown[]);
+    if (isUnknown(versioned) || isUnknown(list)) {
+        return UNKNOWN;
+    }
+    if (versioned !== "SRC_IPS_V1" || !Array.isArray(list)) {
+        return undefined;
+    }
+    const ranges: string[] = [];
+    for (let i = 0; i < list.length; i++) {
+        const range = read(() => list[i]);
+        if (isUnknown(range)) {
+            return UNKNOWN;
+        }
+        if (typeof range === "string") {
+            ranges.push(range);
+        }
+    }
+    return ranges;
 }
 
 /**
@@ -47,9 +70,7 @@ function rulesOf(props: Record<string, any>): RuleView[] | undefined {
         const action = read(() => rule?.action);
         const preview = read(() => rule?.preview);
         const priority = read(() => rule?.priority);
-        const versioned = read(() => rule?.match?.versionedExpr);
-        const sources = read(() => rule?.match?.config?.srcIpRanges as unknown[]);
-        if ([expression, action, preview, priority, versioned, sources].some(isUnknown) || (Array.isArray(sources) && sources.some(isUnknown))) {
+        if (isUnknown(expression) || isUnknown(action) || isUnknown(preview) || isUnknown(priority)) {
             return undefined;
         }
         views.push({
@@ -57,7 +78,7 @@ function rulesOf(props: Record<string, any>): RuleView[] | undefined {
             action: typeof action === "string" ? action : undefined,
             preview: preview === true,
             expression: typeof expression === "string" ? expression : undefined,
-            sources: versioned === "SRC_IPS_V1" && Array.isArray(sources) ? sources.filter((x): x is string => typeof x === "string") : undefined,
+            sources: sourcesOf(rule),
         });
     }
     return views;
@@ -205,14 +226,14 @@ function matchesEverything(earlier: RuleView, later: RuleView): boolean {
     if (earlier.expression?.trim() === "true") {
         return true;
     }
-    if (earlier.sources === undefined) {
+    if (earlier.sources === undefined || isUnknown(earlier.sources)) {
         return false;
     }
     const outer = earlier.sources.map(parseRange).filter((r): r is Range => r !== undefined);
     if (outer.includes("*")) {
         return true;
     }
-    if (later.sources === undefined || later.sources.length === 0) {
+    if (later.sources === undefined || isUnknown(later.sources) || later.sources.length === 0) {
         return false;
     }
     return later.sources.every((text) => {
@@ -246,7 +267,8 @@ export const computeSecurityPolicyDenyRulesNotShadowed = typedPolicy({
         }
         const shadowed = ordered.slice(i + 1).filter((later) => blocks(later) && matchesEverything(rule, later));
         if (shadowed.length > 0) {
-            const what = rule.sources?.includes("*") || rule.expression?.trim() === "true" ? "matches every request" : `matches every source of the deny rules below (${show(rule.sources)})`;
+            const catchAll = (Array.isArray(rule.sources) && rule.sources.includes("*")) || rule.expression?.trim() === "true";
+            const what = catchAll ? "matches every request" : `matches every source of the deny rules below (${show(rule.sources)})`;
             const names = shadowed.slice(0, 3).map((d) => `${d.priority} (${d.expression ?? show(d.sources)})`).join(", ");
             report(`rule ${rule.priority} (${rule.action}) ${what} and comes before the deny rule${shadowed.length > 1 ? "s" : ""} ${names}${shadowed.length > 3 ? ` and ${shadowed.length - 3} more` : ""}; Cloud Armor stops at the first matching rule, so ${shadowed.length > 1 ? "they never run" : "it never runs"} for the requests rule ${rule.priority} lets through. Give the deny rules lower priority numbers than ${rule.priority}.`);
         }
