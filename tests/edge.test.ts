@@ -15,6 +15,15 @@
  * - DNS records: see tests/dns.test.ts; the rendered records are checked here, on the same renders.
  * - Checkov CKV_GCP_73 matches the Log4j rule by the exact expression
  *   `evaluatePreconfiguredExpr('cve-canary')` (checkov CloudArmorWAFACLCVE202144228.py).
+ * - Cloud Armor acts on the first matching rule by priority; a conforming throttle allows and ends
+ *   the evaluation; a preview rule is not enforced and evaluation goes on
+ *   (https://cloud.google.com/armor/docs/create-security-policy-rules, the provider's own field
+ *   descriptions): tests/lib/armorModel.ts models them, and the rendered policies are sent labelled
+ *   requests (tests/fixtures/armorRequests.ts).
+ * - ingress-gce ignores a BackendConfig without `securityPolicy` and detaches only on an empty name
+ *   (kubernetes/ingress-gce pkg/backends/features/securitypolicy.go @ acbcf5d); a policy in use
+ *   cannot be deleted (https://cloud.google.com/sdk/gcloud/reference/compute/security-policies/delete):
+ *   the transitions below.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -26,9 +26,9 @@
  *   (https://cloud.google.com/kubernetes-engine/docs/concepts/ingress-xlb); a ManagedCertificate one
  *   SSL certificate. Backend services, health checks, NEGs and firewall rules that GKE adds are not
  *   counted (their number depends on the controller).
- * - Cloud Armor, project-wide (https://cloud.google.com/armor/quotas): SECURITY_POLICIES, "the total
- *   number of global edge security policies and global backend security policies"; SECURITY_POLICY_RULES,
- *   every rule in them, basic and advanced alike; SECURITY_POLICY_CEVAL_RULES, the rules with an
+ * - Cloud Armor, project-wide (https://cloud.google.com/armor/quotas): SECURITY_POLICIES, the global
+ *   edge and backend security policies together; SECURITY_POLICY_RULES, every rule in them, basic
+ *   and advanced alike; SECURITY_POLICY_CEVAL_RULES, the rules with an
  *   advanced match condition (an expression: the preconfigured WAF and Log4j rules, the region-code
  *   deny-lists). Counted from each rendered `gcp.compute.SecurityPolicy`'s rules, the default rule
  *   included. The CEVAL metric's name is the one Compute's `projects.get` reports and its quota
