@@ -249,13 +249,13 @@ const edgeSchema = z
     .object({
         armor: z
             .object({
-                enabled: z.boolean().default(true).meta(ex([true], "Cloud Armor security policy on the web backend (WAF rules, per-IP rate limit, deny-lists), attached through the BackendConfig (docs/edge.md).")),
+                enabled: z.boolean().default(true).meta(ex([true], "Cloud Armor security policy on the web backend (WAF rules, per-IP rate limit, deny-lists), attached through the BackendConfig (docs/edge.md). Switching it off detaches the policy and leaves it in the project, still billed, until you delete it (docs/edge.md, \"Turning it off, and on again\").")),
                 preview: z.boolean().default(false).meta(ex([true], "Preview mode for rollout: every rule only logs what it would do (Cloud Logging, jsonPayload.previewSecurityPolicy); nothing is blocked.")),
                 wafSensitivity: z.number().int().min(1).max(4).default(1).meta(ex([2], "Sensitivity (OWASP CRS paranoia level) of the preconfigured WAF rules: 1 enables only the highest-confidence signatures (fewest false positives); higher levels need tuning (https://cloud.google.com/armor/docs/rule-tuning).")),
                 rateLimitPerMinute: z.number().int().min(10).max(100000).default(600).meta(ex([600], "Requests per minute one client IP may send to the web backend; above it Cloud Armor answers 429.")),
                 denyCountries: z.array(regionCode).max(50).default([]).meta(ex([["KP"]], "Region codes (origin.region_code) refused with 403, on the web backend and the CDN.")),
                 denyCidrs: z.array(cidr).max(500).default([]).meta(ex([["198.51.100.0/24"]], "Source IPv4 ranges refused with 403, on the web backend and the CDN.")),
-                adaptiveProtection: z.boolean().default(false).meta(ex([true], "Adaptive Protection (layer 7 DDoS defence). Google lists it as a Cloud Armor Enterprise feature (https://cloud.google.com/armor/docs/armor-enterprise-overview); enable it when the project is enrolled.")),
+                adaptiveProtection: z.boolean().default(false).meta(ex([true], "Adaptive Protection (layer 7 DDoS defence). On the Standard tier it sends basic alerts only (confidence score and attack size); attack signatures and suggested rules need Cloud Armor Enterprise (https://cloud.google.com/armor/docs/adaptive-protection-overview).")),
             })
             .strict()
             .prefault({})

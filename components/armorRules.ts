@@ -45,8 +45,17 @@ export const MAX_RANGES_PER_RULE = 10;
  */
 export const MAX_SUBEXPRESSIONS = 5;
 
-/** Priorities: deny-lists first, then the rate limit, then the WAF, then the default allow. */
-export const PRIORITY = { denyCidrs: 1000, denyCountries: 1100, rateLimit: 2000, waf: 3000 } as const;
+/**
+ * Priorities (lower runs first): deny-lists, then the WAF and Log4j rules, then the rate limit, then
+ * the default allow. "Cloud Armor performs the action of the highest priority rule that matches a
+ * request. Rules with a lower priority than the highest priority matching rule are not evaluated"
+ * (https://cloud.google.com/armor/docs/create-security-policy-rules), and the throttle matches every
+ * request and allows those under the limit, so any deny rule below it would never run. The pack's
+ * `compute-security-policy-deny-rules-not-shadowed` refuses such an order; tests/edge.test.ts sends
+ * attacks through the rendered policies with a model of these semantics (tests/lib/armorModel.ts).
+ * 50 CIDR rules (config's 500 ranges) end at 1049, 10 country rules (50 codes) at 1109.
+ */
+export const PRIORITY = { denyCidrs: 1000, denyCountries: 1100, waf: 2000, rateLimit: 3000 } as const;
 
 /** One rule as `gcp.compute.SecurityPolicy` takes it (the subset this platform sets). */
 export interface ArmorRule {
@@ -129,29 +138,16 @@ export function defaultAllowRule(): ArmorRule {
 }
 
 /**
- * The web backend's rules: deny-lists, a per-IP `throttle` (over `rateLimitPerMinute` in 60 s the
- * client gets 429 until its rate falls back; `enforceOnKey: IP`), one deny(403) rule per WAF rule
- * set, the Log4j rule and the default allow. `preview` applies to every rule but the Log4j rule and
- * the default.
+ * The web backend's rules, in the order Cloud Armor evaluates them ({@link PRIORITY}): deny-lists,
+ * one deny(403) rule per WAF rule set, the Log4j rule, a per-IP `throttle` (over
+ * `rateLimitPerMinute` in 60 s the client gets 429 until its rate falls back; `enforceOnKey: IP`) and
+ * the default allow. `preview` applies to every rule but the Log4j rule and the default.
  * @see https://cloud.google.com/armor/docs/rate-limiting-overview
  */
 export function backendRules(opts: ArmorRuleOptions): ArmorRule[] {
     const waf = WAF_RULE_SETS.map((set) => wafExpression(set, opts.wafSensitivity));
     return [
         ...denyListRules(opts),
-        {
-            priority: PRIORITY.rateLimit,
-            action: "throttle",
-            description: "edge.armor.rateLimitPerMinute per client IP",
-            preview: opts.preview,
-            match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } },
-            rateLimitOptions: {
-                conformAction: "allow",
-                exceedAction: "deny(429)",
-                enforceOnKey: "IP",
-                rateLimitThreshold: { count: opts.rateLimitPerMinute, intervalSec: 60 },
-            },
-        },
         ...waf.map((expression, i): ArmorRule => ({
             priority: PRIORITY.waf + i,
             action: "deny(403)",
@@ -165,6 +161,19 @@ export function backendRules(opts: ArmorRuleOptions): ArmorRule[] {
             description: "preconfigured WAF: cve-canary (Log4j)",
             preview: false,
             match: { expr: { expression: LOG4J_EXPRESSION } },
+        },
+        {
+            priority: PRIORITY.rateLimit,
+            action: "throttle",
+            description: "edge.armor.rateLimitPerMinute per client IP",
+            preview: opts.preview,
+            match: { versionedExpr: "SRC_IPS_V1", config: { srcIpRanges: ["*"] } },
+            rateLimitOptions: {
+                conformAction: "allow",
+                exceedAction: "deny(429)",
+                enforceOnKey: "IP",
+                rateLimitThreshold: { count: opts.rateLimitPerMinute, intervalSec: 60 },
+            },
         },
         defaultAllowRule(),
     ];

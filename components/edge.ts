@@ -16,7 +16,11 @@ export interface EdgeArgs {
     readonly denyCountries?: readonly string[];
     /** IPv4 CIDR ranges to refuse with 403. @default [] */
     readonly denyCidrs?: readonly string[];
-    /** Adaptive Protection (layer 7 DDoS defence; a Cloud Armor Enterprise feature). @default false */
+    /**
+     * Adaptive Protection (layer 7 DDoS defence). On the Standard tier it sends basic alerts only
+     * (confidence and attack size); attack signatures and suggested rules need Cloud Armor Enterprise
+     * (https://cloud.google.com/armor/docs/adaptive-protection-overview). @default false
+     */
     readonly adaptiveProtection?: boolean;
     /**
      * Also create the CDN backend bucket's edge policy (`CLOUD_ARMOR_EDGE`). It is created only when
@@ -106,7 +110,17 @@ export class Edge extends pulumi.ComponentResource {
             // https://cloud.google.com/armor/docs/security-policy-overview#json-parsing
             advancedOptionsConfig: { jsonParsing: "STANDARD", logLevel: "NORMAL" },
             ...(s.adaptiveProtection ? { adaptiveProtectionConfig: { layer7DdosDefenseConfig: { enable: true, ruleVisibility: "STANDARD" } } } : {}),
-        }, { parent: this });
+        }, {
+            parent: this,
+            // GKE's Ingress controller attaches this policy to a backend service Pulumi does not
+            // manage, and detaches it on its own schedule once the BackendConfig names "" (edge.armor
+            // off) or the Ingress is gone (destroy). A Pulumi delete in the same run would race it and
+            // fail while the policy is still in use, so Pulumi only forgets the policy (the preview
+            // shows `delete[retain]`); docs/edge.md has the command that deletes it once detached. No
+            // fixed `name`: the engine's auto-name has a random suffix, so turning Cloud Armor on again
+            // creates a new policy beside a retained one.
+            retainOnDelete: true,
+        });
         this.securityPolicyName = backend.name;
 
         if (s.cdn && (s.denyCountries.length > 0 || s.denyCidrs.length > 0)) {

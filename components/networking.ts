@@ -25,8 +25,12 @@ export interface NetworkingArgs {
     readonly backendConfigName: string;
     /**
      * Name of the Cloud Armor backend security policy (components/edge.ts) the BackendConfig attaches
-     * to the web backend service (`spec.securityPolicy.name`). Unset: no Cloud Armor policy.
-     * @default undefined
+     * to the web backend service (`spec.securityPolicy.name`). Unset: the BackendConfig names the
+     * empty policy `""`, which detaches whatever policy an earlier deploy attached. Leaving the field
+     * out would not: GKE's Ingress controller treats a missing `securityPolicy` as "leave the backend
+     * service alone" and only an empty name as "remove" (kubernetes/ingress-gce
+     * pkg/backends/features/securitypolicy.go, `EnsureSecurityPolicy`).
+     * @default undefined (detach)
      * @see https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration#cloud_armor
      */
     readonly securityPolicyName?: pulumi.Input<string>;
@@ -84,7 +88,7 @@ export class Networking extends pulumi.ComponentResource {
                 connectionDraining: { drainingTimeoutSec: 30 },
                 timeoutSec: 30,
                 logging: { enable: true, sampleRate: 1.0 },
-                ...(args.securityPolicyName !== undefined ? { securityPolicy: { name: args.securityPolicyName } } : {}),
+                securityPolicy: { name: args.securityPolicyName ?? "" },
             },
         }, k8sOpts);
         new k8s.networking.v1.Ingress(`${name}-ingress`, {

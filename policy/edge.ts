@@ -3,10 +3,11 @@
  * classes with Google's preconfigured WAF rules, and Log4j lookups are refused (components/edge.ts).
  */
 import * as gcp from "@pulumi/gcp";
+import * as ipaddr from "ipaddr.js";
 import {
     configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, productionStacksSchema, stringList, tokenPolicy, typedPolicy,
 } from "./lib/define";
-import { isUnknown, isUnset, read, show } from "./lib/values";
+import { isUnknown, isUnset, read, show, UNKNOWN, type Unknown } from "./lib/values";
 
 const BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig";
 
@@ -17,9 +18,35 @@ export const REQUIRED_WAF_RULE_SETS: readonly string[] = ["sqli", "xss", "lfi", 
 const LOG4J_EXPRESSION = "evaluatePreconfiguredExpr('cve-canary')";
 
 interface RuleView {
+    readonly priority: number | undefined;
     readonly action: string | undefined;
     readonly preview: boolean;
     readonly expression: string | undefined;
+    /** The source ranges of a basic (`SRC_IPS_V1`) match; `undefined` for other matches, {@link UNKNOWN} when any is unknown. */
+    readonly sources: readonly string[] | undefined | Unknown;
+}
+
+/** The source ranges of a rule's basic match, read one by one (an unknown range makes them all unknown). */
+function sourcesOf(rule: Record<string, any> | undefined): readonly string[] | undefined | Unknown {
+    const versioned = read(() => rule?.match?.versionedExpr);
+    const list = read(() => rule?.match?.config?.srcIpRanges as unknown[]);
+    if (isUnknown(versioned) || isUnknown(list)) {
+        return UNKNOWN;
+    }
+    if (versioned !== "SRC_IPS_V1" || !Array.isArray(list)) {
+        return undefined;
+    }
+    const ranges: string[] = [];
+    for (let i = 0; i < list.length; i++) {
+        const range = read(() => list[i]);
+        if (isUnknown(range)) {
+            return UNKNOWN;
+        }
+        if (typeof range === "string") {
+            ranges.push(range);
+        }
+    }
+    return ranges;
 }
 
 /**
@@ -42,13 +69,16 @@ function rulesOf(props: Record<string, any>): RuleView[] | undefined {
         const expression = read(() => rule?.match?.expr?.expression);
         const action = read(() => rule?.action);
         const preview = read(() => rule?.preview);
-        if (isUnknown(expression) || isUnknown(action) || isUnknown(preview)) {
+        const priority = read(() => rule?.priority);
+        if (isUnknown(expression) || isUnknown(action) || isUnknown(preview) || isUnknown(priority)) {
             return undefined;
         }
         views.push({
+            priority: typeof priority === "number" ? priority : undefined,
             action: typeof action === "string" ? action : undefined,
             preview: preview === true,
             expression: typeof expression === "string" ? expression : undefined,
+            sources: sourcesOf(rule),
         });
     }
     return views;
@@ -143,5 +173,104 @@ export const computeSecurityPolicyBlocksLog4jLookups = typedPolicy({
         report(rules.length === 0
             ? `no rule matches ${LOG4J_EXPRESSION}; add a deny(403) rule for it.`
             : `the ${LOG4J_EXPRESSION} rule allows or is in preview; make it deny(403) with preview false.`);
+    }
+});
+
+/**
+ * Actions that end the evaluation with the request let through: `allow`, and the rate-limit actions,
+ * whose conform action for requests under the limit is `allow` ("Valid option is \"allow\" only",
+ * `@pulumi/gcp` SecurityPolicyRuleRateLimitOptions.conformAction).
+ */
+const LETS_THROUGH = new Set(["allow", "throttle", "rate_based_ban"]);
+
+/** A parsed source range; `*` is every address. */
+type Range = "*" | [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function parseRange(text: string): Range | undefined {
+    if (text === "*") {
+        return "*";
+    }
+    try {
+        if (text.includes("/")) {
+            return ipaddr.parseCIDR(text);
+        }
+        const address = ipaddr.parse(text);
+        return [address, address.kind() === "ipv4" ? 32 : 128];
+    } catch {
+        return undefined;
+    }
+}
+
+/** True when `outer` holds every address of `inner`. */
+function covers(outer: Range, inner: Range): boolean {
+    if (outer === "*") {
+        return true;
+    }
+    if (inner === "*") {
+        return false;
+    }
+    const [oAddr, oBits] = outer;
+    const [iAddr, iBits] = inner;
+    if (oAddr.kind() !== iAddr.kind() || oBits > iBits) {
+        return false;
+    }
+    return iAddr.kind() === "ipv4" ? (iAddr as ipaddr.IPv4).match(oAddr as ipaddr.IPv4, oBits) : (iAddr as ipaddr.IPv6).match(oAddr as ipaddr.IPv6, oBits);
+}
+
+/**
+ * True when `earlier` matches every request `later` matches, as far as can be told without
+ * evaluating expressions: `earlier` matches every source (`*`, or the expression `true`), or both
+ * are basic matches and `earlier`'s ranges cover each of `later`'s.
+ */
+function matchesEverything(earlier: RuleView, later: RuleView): boolean {
+    if (earlier.expression?.trim() === "true") {
+        return true;
+    }
+    if (earlier.sources === undefined || isUnknown(earlier.sources)) {
+        return false;
+    }
+    const outer = earlier.sources.map(parseRange).filter((r): r is Range => r !== undefined);
+    if (outer.includes("*")) {
+        return true;
+    }
+    if (later.sources === undefined || isUnknown(later.sources) || later.sources.length === 0) {
+        return false;
+    }
+    return later.sources.every((text) => {
+        const inner = parseRange(text);
+        return inner !== undefined && outer.some((o) => covers(o, inner));
+    });
+}
+
+/**
+ * Cloud Armor acts on the first rule that matches, by priority: "Rules with a lower priority than the
+ * highest priority matching rule are not evaluated" (https://cloud.google.com/armor/docs/create-security-policy-rules).
+ * An allow or rate-limit rule that matches every request ahead of a deny rule lets requests through
+ * before the deny rule can see them: a throttle ahead of the WAF disables the WAF for every client
+ * under the limit. A rule in preview does not end the evaluation, so it shadows nothing.
+ */
+export const computeSecurityPolicyDenyRulesNotShadowed = typedPolicy({
+    name: "compute-security-policy-deny-rules-not-shadowed",
+    description: "A Cloud Armor security policy must not put an allow, throttle or rate_based_ban rule that matches every request (or every source a deny rule lists) ahead of a deny rule: Cloud Armor acts on the first matching rule only, so the deny rule (a WAF rule, a deny-list) would never run for the requests let through.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Give the deny rules (deny-lists, preconfigured WAF, Log4j) lower priority numbers than any catch-all allow or rate-limit rule: components/armorRules.ts puts the deny-lists at 1000+, the WAF and Log4j rules at 2000-2006, the throttle at 3000 and the default allow last. Or narrow the allow rule's source ranges.",
+}, gcp.compute.SecurityPolicy, (props, _args, report) => {
+    const rules = rulesOf(props as Record<string, any>);
+    if (rules === undefined) {
+        return;
+    }
+    const ordered = rules.filter((r) => r.priority !== undefined).sort((a, b) => a.priority! - b.priority!);
+    for (const [i, rule] of ordered.entries()) {
+        if (rule.preview || rule.action === undefined || !LETS_THROUGH.has(rule.action)) {
+            continue;
+        }
+        const shadowed = ordered.slice(i + 1).filter((later) => blocks(later) && matchesEverything(rule, later));
+        if (shadowed.length > 0) {
+            const catchAll = (Array.isArray(rule.sources) && rule.sources.includes("*")) || rule.expression?.trim() === "true";
+            const what = catchAll ? "matches every request" : `matches every source of the deny rules below (${show(rule.sources)})`;
+            const names = shadowed.slice(0, 3).map((d) => `${d.priority} (${d.expression ?? show(d.sources)})`).join(", ");
+            report(`rule ${rule.priority} (${rule.action}) ${what} and comes before the deny rule${shadowed.length > 1 ? "s" : ""} ${names}${shadowed.length > 3 ? ` and ${shadowed.length - 3} more` : ""}; Cloud Armor stops at the first matching rule, so ${shadowed.length > 1 ? "they never run" : "it never runs"} for the requests rule ${rule.priority} lets through. Give the deny rules lower priority numbers than ${rule.priority}.`);
+        }
     }
 });

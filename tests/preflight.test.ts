@@ -25,7 +25,9 @@ import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/cr
 import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
 import { listVerdict, locationValueMatches } from "../tools/lib/preflight/orgPolicies";
 import { testProjectPermissions, TEST_IAM_MAX } from "../tools/lib/preflight/permissions";
-import { quotaId } from "../tools/lib/preflight/quotas";
+import { checkQuotas, quotaId } from "../tools/lib/preflight/quotas";
+import type { StackModel } from "../tools/lib/preflight/model";
+import { backendRules, edgeRules } from "../components/armorRules";
 import type { CheckContext } from "../tools/lib/preflight/types";
 import { emptyWorld, startFakeGoogle, type FakeGoogle, type FakeQuota, type FakeRequest, type FakeWorld } from "./lib/fakeGoogle";
 
@@ -469,9 +471,55 @@ describe("preflight building blocks", () => {
         assert.equal(verdict([{ values: { allowedValues: ["in:europe-west1-locations"] }, condition: { expression: "resource.matchTag('x', 'y')" } }], "europe-west1"), "unknown");
     });
 
+    it("counts Cloud Armor quotas from the policies' rules, and fails when the rules with expressions would not fit", async () => {
+        const world = emptyWorld();
+        world.tokens = { t: ALICE };
+        world.projects = { p: "1" };
+        world.regionQuotas["p/europe-west1"] = [];
+        world.projectQuotas.p = [
+            { metric: "SECURITY_POLICIES", limit: 10, usage: 1 },
+            { metric: "SECURITY_POLICY_RULES", limit: 200, usage: 9 },
+            { metric: "SECURITY_POLICY_CEVAL_RULES", limit: 20, usage: 8 },
+        ];
+        // The two policies components/edge.ts renders with deny-lists and the CDN, from the same rule builders.
+        const opts = {
+            preview: false, wafSensitivity: 1, rateLimitPerMinute: 600,
+            denyCountries: ["AA", "BB", "CC", "DD", "EE", "FF", "GG", "HH", "II", "JJ", "KK", "LL"],
+            denyCidrs: Array.from({ length: 25 }, (_, i) => `198.51.${i}.0/24`),
+        };
+        const policy = (name: string, type: string, rules: unknown[]) => ({
+            urn: `urn:pulumi:staging::django-platform::gcp:compute/securityPolicy:SecurityPolicy::${name}`, type: "gcp:compute/securityPolicy:SecurityPolicy", name, custom: true,
+            dependencies: [], inputs: { type, rules }, secretInputs: [], outputs: {}, protect: false,
+        });
+        const model = { resources: [policy("django-edge-armor", "CLOUD_ARMOR", backendRules(opts)), policy("django-edge-cdn-armor", "CLOUD_ARMOR_EDGE", edgeRules(opts))], invokes: [] } as unknown as StackModel;
+        const fake = await startFakeGoogle(world);
+        try {
+            const ctx = {
+                client: new GoogleClient("t", { base: fake.base }), config: { project: "p", region: "europe-west1" }, model: async () => model, identity: { member: `user:${ALICE}`, source: "test" },
+            } as unknown as CheckContext;
+            const result = await checkQuotas(ctx);
+            assert.equal(result.status, "fail", result.message);
+            // Backend: 3 CIDR + 3 country rules, 6 WAF, Log4j, throttle, default = 15 (10 with expressions);
+            // edge: 3 + 3 + default = 7 (3 with expressions).
+            assert.match(result.message, /^SECURITY_POLICY_CEVAL_RULES: needs 13 \(Cloud Armor rules with an advanced match condition: django-edge-armor 10, django-edge-cdn-armor 3\), 12 left of 20$/);
+            assert.equal(result.fix, `gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=SECURITY-POLICY-CEVAL-RULES-per-project --preferred-value=21 --project=p --email=${ALICE}`);
+            world.projectQuotas.p[2] = { metric: "SECURITY_POLICY_CEVAL_RULES", limit: 100, usage: 8 };
+            world.projectQuotas.p[1] = { metric: "SECURITY_POLICY_RULES", limit: 40, usage: 9 };
+            const tight = await checkQuotas(ctx);
+            assert.equal(tight.status, "warn");
+            assert.match(tight.message, /^SECURITY_POLICY_RULES: needs 22 \(Cloud Armor rules: django-edge-armor 15, django-edge-cdn-armor 7\), 31 left of 40 \(less than twice the need\)$/);
+            world.projectQuotas.p[1] = { metric: "SECURITY_POLICY_RULES", limit: 200, usage: 9 };
+            assert.match((await checkQuotas(ctx)).message, /^enough quota for 3 Compute Engine metrics/);
+        } finally {
+            await fake.close();
+        }
+    });
+
     it("names Cloud Quotas ids after the metric", () => {
         assert.equal(quotaId("region", "CPUS"), "CPUS-per-project-region");
         assert.equal(quotaId("project", "CPUS_ALL_REGIONS"), "CPUS-ALL-REGIONS-per-project");
         assert.equal(quotaId("project", "GLOBAL_INTERNAL_ADDRESSES"), "GLOBAL-INTERNAL-ADDRESSES-per-project");
+        // As Compute's quota error names it: "limit name = SECURITY-POLICY-CEVAL-RULES-per-project".
+        assert.equal(quotaId("project", "SECURITY_POLICY_CEVAL_RULES"), "SECURITY-POLICY-CEVAL-RULES-per-project");
     });
 });

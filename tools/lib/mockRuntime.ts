@@ -39,6 +39,8 @@ export interface CapturedResource {
     readonly deleteBeforeReplace?: boolean;
     /** Input paths whose changes force a replacement (`replaceOnChanges`). */
     readonly replaceOnChanges?: string[];
+    /** `retainOnDelete`: the engine drops the resource from the state instead of deleting it. */
+    readonly retainOnDelete?: boolean;
 }
 
 /** One provider function call (invoke), e.g. `gcp:container/getCluster:getCluster`. */
@@ -159,6 +161,7 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
             },
             deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
             replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+            retainOnDelete: req.getRetainondelete?.() ?? false,
         };
         resources.push(record);
         byUrn.set(urn, record);
@@ -278,6 +281,7 @@ interface RegisterRequest {
     getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
     getDeletebeforereplace?(): boolean;
     getReplaceonchangesList?(): string[];
+    getRetainondelete?(): boolean | undefined;
     getObject(): { toJavaScript(): unknown } | undefined;
 }
 

@@ -26,6 +26,16 @@
  *   (https://cloud.google.com/kubernetes-engine/docs/concepts/ingress-xlb); a ManagedCertificate one
  *   SSL certificate. Backend services, health checks, NEGs and firewall rules that GKE adds are not
  *   counted (their number depends on the controller).
+ * - Cloud Armor, project-wide (https://cloud.google.com/armor/quotas): SECURITY_POLICIES, the global
+ *   edge and backend security policies together; SECURITY_POLICY_RULES, every rule in them, basic
+ *   and advanced alike; SECURITY_POLICY_CEVAL_RULES, the rules with an
+ *   advanced match condition (an expression: the preconfigured WAF and Log4j rules, the region-code
+ *   deny-lists). Counted from each rendered `gcp.compute.SecurityPolicy`'s rules, the default rule
+ *   included. The CEVAL metric's name is the one Compute's `projects.get` reports and its quota
+ *   errors name ("Quota 'SECURITY_POLICY_CEVAL_RULES' exceeded … limit name =
+ *   SECURITY-POLICY-CEVAL-RULES-per-project"); limits of 20, and of 0 on trial billing accounts,
+ *   have been reported, which the deny-lists alone can exceed (edge.armor.denyCountries of 50
+ *   codes is 10 such rules, twice with the CDN's edge policy).
  *
  * Not Compute Engine quotas, so not checked here: Cloud SQL instances and storage, Memorystore
  * capacity, GKE clusters per region (docs/preflight.md).
@@ -172,6 +182,15 @@ export function quotaNeeds(model: StackModel): QuotaNeed[] {
         add("project", "TARGET_HTTP_PROXIES", allowHttp ? 1 : 0, "GKE Ingress");
     }
     add("project", "SSL_CERTIFICATES", model.resources.filter((r) => r.custom && /^kubernetes:networking\.gke\.io\/v\w+:ManagedCertificate$/.test(r.type)).length, "GKE ManagedCertificate");
+
+    const policies = ofType(model, "gcp:compute/securityPolicy:SecurityPolicy").map((p) => {
+        const rules = Array.isArray(p.inputs.rules) ? (p.inputs.rules as { match?: { expr?: { expression?: unknown } } }[]) : [];
+        return { name: p.name, rules: rules.length, advanced: rules.filter((r) => typeof r.match?.expr?.expression === "string").length };
+    });
+    const perPolicy = (key: "rules" | "advanced") => policies.map((p) => `${p.name} ${p[key]}`).join(", ");
+    add("project", "SECURITY_POLICIES", policies.length, "Cloud Armor policies");
+    add("project", "SECURITY_POLICY_RULES", policies.reduce((n, p) => n + p.rules, 0), `Cloud Armor rules: ${perPolicy("rules")}`);
+    add("project", "SECURITY_POLICY_CEVAL_RULES", policies.reduce((n, p) => n + p.advanced, 0), `Cloud Armor rules with an advanced match condition: ${perPolicy("advanced")}`);
     return needs;
 }
 
