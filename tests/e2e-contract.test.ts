@@ -22,8 +22,10 @@
  *
  * Only hosts, ports and secret placeholders are replaced — and DJANGO_APP_STATIC_BUCKET,
  * DJANGO_APP_MEDIA_BUCKET and DJANGO_APP_MEDIA_SIGNER are removed from the running app's
- * environment: google-cloud-storage is not packaged for Debian 12 and there is no GCS here, so
- * static files and uploads use local files (uploads under the copy's MEDIA_ROOT). The GCS
+ * environment: there is no GCS here (google-cloud-storage is installed, but has nothing to talk
+ * to), so static files and uploads use local files (uploads under the copy's MEDIA_ROOT). Every
+ * rendered container imports its settings with its full env, buckets included, in
+ * tests/containers.test.ts. The GCS
  * settings built from the rendered values are asserted instead (tests "rendered static settings …"
  * and "rendered media settings …"), and app/tests/test_settings.py covers those code paths.
  * The app runs from a temp copy of app/ (the image's WORKDIR), so uploads never land in the repository.
@@ -317,7 +319,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
     const command = argv(webContainer);
     const bindAt = command.indexOf("--bind") + 1;
     assert.equal(command[0], "gunicorn");
-    const localCommand = command.map((arg, i) => (i === 0 ? "/usr/bin/gunicorn" : i === bindAt ? `127.0.0.1:${port}` : arg));
+    const localCommand = command.map((arg, i) => (i === bindAt ? `127.0.0.1:${port}` : arg));
     publicHost = rendered("DJANGO_APP_ALLOWED_HOSTS").split(/\s+/)[0] as string;
     probeHost = `${POD_IP}:${flagValue(command, "--bind").split(":").at(-1)}`;
     gunicorn = await startAppServer("gunicorn", localCommand, { env: appEnv, cwd: workdir, port, host: probeHost, readyPath: paths.startup });
@@ -370,7 +372,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
   });
 
   test("an upload through the app lands in the default storage and the database (local files: no GCS here)", async (t) => {
-    t.diagnostic(`Django ${await djangoVersion()} (Debian's; the image pins Django 5.2)`);
+    t.diagnostic(`Django ${await djangoVersion()} (the image's locked pins, .venv)`);
     const content = Buffer.from(`uploaded by the contract test ${randomPassword(6)}\n`);
     const form = multipart({}, { field: "file", name: "report.txt", type: "text/plain", content });
     const posted = await postForm(port, publicHost, "/uploads/", "/uploads/", form);

@@ -165,11 +165,11 @@ out["get"] = cache.get("tls-probe")
 print(json.dumps(out))
 `;
 
-/** The same connection with redis-py's own SSLConnection and ssl_ca_data: trusts the system CAs too. */
+/** The same connection with redis-py's own SSLConnection and ssl_ca_data (host names unchecked, as the app does): trusts the system CAs too. */
 const STOCK_SSL_PROBE = `
 import os, redis
 url = os.environ["DJANGO_APP_CACHE_LOCATION"].split()[0]
-client = redis.Redis.from_url(url, password=os.environ["DJANGO_APP_CACHE_PASSWORD"], ssl_ca_data=os.environ["DJANGO_APP_CACHE_CA_CERT"], ssl_cert_reqs="required", socket_timeout=2)
+client = redis.Redis.from_url(url, password=os.environ["DJANGO_APP_CACHE_PASSWORD"], ssl_ca_data=os.environ["DJANGO_APP_CACHE_CA_CERT"], ssl_cert_reqs="required", ssl_check_hostname=False, socket_timeout=2)
 print(client.ping())
 `;
 
