@@ -75,7 +75,7 @@ describe("a second Django project with its own module names, deployed as rendere
     const local = loopbackContract({ database, dbPassword, cacheLocations: locations, cachePassword });
     env = {};
     for (const [name, source] of rendered) env[name] = source.kind === "fieldRef" ? POD_IP : (local[name] ?? source.value);
-    // No GCS here (google-cloud-storage is not packaged for Debian 12): local statics and uploads.
+    // No GCS here (google-cloud-storage is installed, but has nothing to talk to): local statics and uploads.
     for (const name of ["DJANGO_APP_STATIC_BUCKET", "DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"]) delete env[name];
     assert.equal(env.DJANGO_SETTINGS_MODULE, SETTINGS_MODULE, "the web container's DJANGO_SETTINGS_MODULE comes from workload.settingsModule");
 
