@@ -122,10 +122,11 @@ describe("contract between the rendered manifests and the app", () => {
     assert.deepEqual(sorted(plain), expectedPlain, "ConfigMap keys (left) vs. plain variables app/config/settings.py reads, minus optional ones not rendered (right)");
     assert.deepEqual(sorted(secret), app.secret, "Secret keys (left) vs. secret variables app/config/settings.py reads (right)");
     assert.deepEqual(sorted(ofKind("fieldRef")), app.downward, "downward-API variables vs. the app's");
-    // Per-container values (the media signer): rendered in the container's own env, never in the
-    // ConfigMap; the signer only with a media bucket.
+    // Per-container values (the media bucket and its signer): rendered in the container's own env,
+    // never in the ConfigMap; the two together (staging has media on, so the web container has both).
     const perContainer = ofKind("value").filter((name) => name.startsWith("DJANGO_APP_"));
     for (const name of perContainer) assert.ok(app.container.includes(name), `${name} is set in the web container's env but app/config/settings.py does not read it as a per-container value`);
+    assert.deepEqual(sorted(perContainer), app.container, "the web container's own DJANGO_APP_* variables vs. the per-container variables the app reads");
     for (const name of app.container) assert.ok(!ofKind("configMap").includes(name), `${name} must be set per container, not in the shared ConfigMap`);
     assert.equal(webEnv.has("DJANGO_APP_MEDIA_SIGNER"), webEnv.has("DJANGO_APP_MEDIA_BUCKET"), "DJANGO_APP_MEDIA_SIGNER must be rendered exactly when DJANGO_APP_MEDIA_BUCKET is");
     for (const name of app.downward) assert.equal(webEnv.get(name)?.from, "status.podIP", `${name} must come from status.podIP`);

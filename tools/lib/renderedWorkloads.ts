@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { MANAGE_DEADLINE_SECONDS, manageJobFrom } from "../manage";
 import { kubernetesObjects, redactedObject } from "./manifests";
-import { runProgram, withoutStackTraces } from "./mockRuntime";
+import { runProgram, withoutStackTraces, type CapturedResource } from "./mockRuntime";
 import { collectSecretValues } from "./redact";
 
 /** The fields of Kubernetes objects read here (synth validates them against the real schemas). */
@@ -130,9 +130,14 @@ export interface RenderSource {
 export async function renderObjects(source: RenderSource): Promise<K8sDoc[]> {
     const program = source.program ?? join(__dirname, "..", "..", "index.ts");
     const capture = await withoutStackTraces(() => runProgram({ project: source.project, stack: source.stack, config: source.config, secretKeys: [...source.secretKeys], program }));
-    const secrets = collectSecretValues(capture.resources);
+    return objectsOf(capture.resources);
+}
+
+/** The Kubernetes objects of resources the program registered, as manifests.yaml holds them (see {@link renderObjects}). */
+export function objectsOf(resources: readonly CapturedResource[]): K8sDoc[] {
+    const secrets = collectSecretValues(resources);
     // A JSON round trip, as the YAML file would be: plain data, no shared references.
-    return kubernetesObjects(capture.resources).map((o) => JSON.parse(JSON.stringify(redactedObject(o, secrets))) as K8sDoc);
+    return kubernetesObjects(resources).map((o) => JSON.parse(JSON.stringify(redactedObject(o, secrets))) as K8sDoc);
 }
 
 const COMPONENT = "app.kubernetes.io/component";
@@ -188,18 +193,22 @@ export interface EnvSource {
     readonly value: string;
 }
 
-/** A C identifier, which Kubernetes requires of envFrom keys it turns into variables (others are skipped). */
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** A valid variable name from envFrom: "any printable ASCII characters except '='" (others are skipped). */
+const ENV_NAME = /^[\x20-\x3C\x3E-\x7E]+$/;
 
 /**
- * A container's environment as the kubelet builds it: `envFrom` sources in order (later sources
- * win; keys that are not valid variable names are skipped; `prefix` prepended), then `env` in
- * order, which wins over `envFrom`; a literal `value` has `$(NAME)` references to variables defined
- * before it expanded. Downward-API values are their field path (the caller substitutes them);
- * optional references to missing objects or keys are left out, required ones throw.
- * Source: "Define Environment Variables for a Container" and the EnvVar/EnvFromSource API
- * (https://kubernetes.io/docs/tasks/inject-data-application/define-environment-variable-container/,
- * https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#environment-variables).
+ * A container's environment as the kubelet builds it: `envFrom` sources in order ("When a key
+ * exists in multiple sources, the value associated with the last source will take precedence";
+ * `prefix` prepended; keys that are not valid names skipped), then `env` in order ("Values defined
+ * by an Env with a duplicate key will take precedence"); in a literal `value`, "Variable references
+ * $(VAR_NAME) are expanded using the previously defined environment variables in the container …
+ * If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$
+ * are reduced to a single $". Downward-API values are their field path (the caller substitutes
+ * them); optional references to missing objects or keys are left out, required ones throw.
+ * Source: the Container `envFrom` and EnvVar `value` fields of the Kubernetes API (k8s.io/api
+ * core/v1; the same text in @pulumi/kubernetes 4.34 `types/input.d.ts`),
+ * https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#environment-variables
+ * and https://kubernetes.io/docs/tasks/inject-data-application/define-interdependent-environment-variables/.
  */
 export function containerEnv(docs: readonly K8sDoc[], c: Container): Map<string, EnvSource> {
     const env = new Map<string, EnvSource>();
