@@ -4,8 +4,9 @@
  * own PostgreSQL and Redis on free loopback ports, tests/lib/localServers.ts).
  *
  * Shown twice: a scan of the script's commands, and a run of the real script with every command
- * that could touch a service or the system (apt-get, npm, sudo, tee, systemctl, service, …)
- * replaced by a recorder on PATH, which proves what it asks for.
+ * that could touch a service or the system (apt-get, npm, sudo, tee, systemctl, service, …) and
+ * python3 (whose venv would download the image's packages) replaced by a recorder on PATH, which
+ * proves what it asks for; the venv goes to a temp dir (VENV=…), never the repository's .venv.
  */
 import assert from "node:assert/strict";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
