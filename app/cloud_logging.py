@@ -36,7 +36,7 @@ from typing import Any
 
 try:  # python-json-logger 3.1 and later (the image pins 4.x)
     from pythonjsonlogger.json import JsonFormatter
-except ImportError:  # python-json-logger 2.x (Debian 12's python3-pythonjsonlogger)
+except ImportError:  # python-json-logger 2.x, for a project of your own that pins it (docs/your-app.md)
     from pythonjsonlogger.jsonlogger import JsonFormatter
 
 TRACE_FIELD = "logging.googleapis.com/trace"

@@ -1,6 +1,6 @@
 """gunicorn settings read from the working directory: ``./gunicorn.conf.py`` is gunicorn's default
-``--config`` (gunicorn/config.py ``ConfigFile`` and ``get_default_config_file`` in 20.1, Debian 12's,
-and in 23.0, the image's; gunicorn/app/base.py puts the directory on sys.path first), so the platform's
+``--config`` (gunicorn/config.py ``ConfigFile`` and ``get_default_config_file`` in 23.0, the image's
+pin, and since 20.1; gunicorn/app/base.py puts the directory on sys.path first), so the platform's
 command line stays the same for every project. Copy it, with ``cloud_logging.py``, next to your
 ``manage.py`` (docs/your-app.md).
 

@@ -38,8 +38,6 @@ export const PLAIN_VARIABLES = [
 export const OPTIONAL_PLAIN_VARIABLES = [
     /** PEM bundle of the CA(s) of a TLS cache (Memorystore in-transit encryption); public, hence plain. */
     "DJANGO_APP_CACHE_CA_CERT",
-    /** The private media bucket (django-storages' default storage); absent when `media.enabled` is false. */
-    "DJANGO_APP_MEDIA_BUCKET",
 ] as const;
 
 /** Secret variables of the contract. */
@@ -49,10 +47,17 @@ export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWOR
 export const POD_IP_VARIABLE = "POD_IP";
 
 /**
- * Per-container (not ConfigMap) variable: the email of the pod's own Google service account, which
- * signs media URLs through IAM signBlob. Web pods, Jobs and CronJobs run as the web account, each
- * worker as its own, so it cannot live in the shared ConfigMap. Set only when media is enabled.
+ * Per-container (not ConfigMap) variables of the pods whose identity may use the private media
+ * bucket: the bucket (django-storages' default storage) and the email of the pod's own Google
+ * service account, which signs links to uploads through IAM signBlob. The web pods, the migrate Job,
+ * the CronJobs and `npm run manage` Jobs run as the web account, each worker as its own; the
+ * collectstatic Job's account has no access to the bucket. So the two are set together, in the
+ * containers of those identities only, and never in the shared ConfigMap that every container
+ * mounts: a container with the bucket but no signer would not start (the app refuses that env).
+ * Absent when media is off.
  */
+export const MEDIA_BUCKET_VARIABLE = "DJANGO_APP_MEDIA_BUCKET";
+/** See {@link MEDIA_BUCKET_VARIABLE}. */
 export const MEDIA_SIGNER_VARIABLE = "DJANGO_APP_MEDIA_SIGNER";
 
 /** Per-container variable: Django's settings module (`workload.settingsModule`). */
@@ -63,7 +68,7 @@ export const LOG_FORMAT = "json";
 
 /** Every name the contract reserves; user extras must not collide with them. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([
-    ...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE, MEDIA_SIGNER_VARIABLE, SETTINGS_MODULE_VARIABLE,
+    ...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, SETTINGS_MODULE_VARIABLE,
 ]);
 
 /** The django-redis backend the app uses when the platform provides Redis. */
@@ -95,8 +100,6 @@ export interface AppEnvInputs {
     };
     /** Django SECRET_KEY (secret). */
     readonly secretKey: pulumi.Input<string>;
-    /** Private media bucket; undefined when media is disabled. */
-    readonly media?: { readonly bucketName: pulumi.Input<string> };
     /** GCP project id. */
     readonly project: string;
     /** Django log level. */
@@ -155,9 +158,6 @@ export function buildAppEnv(i: AppEnvInputs): AppEnv {
     const optional: Partial<Record<(typeof OPTIONAL_PLAIN_VARIABLES)[number], pulumi.Input<string>>> = {};
     if (i.cache.caCertificate !== undefined) {
         optional.DJANGO_APP_CACHE_CA_CERT = i.cache.caCertificate;
-    }
-    if (i.media !== undefined) {
-        optional.DJANGO_APP_MEDIA_BUCKET = i.media.bucketName;
     }
     const secret: Record<(typeof SECRET_VARIABLES)[number], pulumi.Input<string>> = {
         DJANGO_APP_SECRET_KEY: i.secretKey,

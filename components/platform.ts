@@ -181,7 +181,6 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 database: { ...this.database.connection, connMaxAge: cfg.workload.connMaxAge },
                 cache: { locations: this.cache.locations, password: this.cache.password, caCertificate: this.cache.caCertificate },
                 statics: { url: this.statics.url, bucketName: this.statics.bucketName },
-                media: this.media ? { bucketName: this.media.bucketName } : undefined,
                 project,
                 logLevel: cfg.workload.logLevel,
                 extraPlain: cfg.appEnv,

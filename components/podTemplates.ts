@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { MEDIA_SIGNER_VARIABLE, POD_IP_VARIABLE, SETTINGS_MODULE_VARIABLE } from "./appEnv";
+import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, POD_IP_VARIABLE, SETTINGS_MODULE_VARIABLE } from "./appEnv";
 import { LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity, restrictedPodSecurity } from "./kube";
 import { spotScheduling } from "./spot";
 
@@ -168,8 +168,22 @@ function envFrom(sources: EnvSources): k8s.types.input.core.v1.EnvFromSource[] {
 }
 
 /**
+ * The private media bucket as one container sees it: the bucket and the pod's own Google service
+ * account, which signs links to uploads. Always both or neither ({@link MEDIA_BUCKET_VARIABLE}).
+ */
+export interface ContainerMedia {
+    readonly bucket: pulumi.Input<string>;
+    /**
+     * Email of the pod's own Google service account, as `DJANGO_APP_MEDIA_SIGNER`: django-storages
+     * signs media URLs through the IAM signBlob API as this account (Workload Identity has no key
+     * file). Web and each worker run as different accounts.
+     */
+    readonly signer: pulumi.Input<string>;
+}
+
+/**
  * What every Django container of a stack shares besides its command: the image, the env contract
- * (ConfigMap + Secret), the settings module and the identity its signed URLs are signed as.
+ * (ConfigMap + Secret), the settings module and, for identities that may use it, the media bucket.
  */
 export interface DjangoContainerContext {
     readonly image: string;
@@ -177,19 +191,18 @@ export interface DjangoContainerContext {
     /** `DJANGO_SETTINGS_MODULE`. @default "config.settings" */
     readonly settingsModule?: string;
     /**
-     * Email of the pod's own Google service account, as `DJANGO_APP_MEDIA_SIGNER`: django-storages
-     * signs media URLs through the IAM signBlob API as this account (Workload Identity has no key
-     * file). Per container, not in the ConfigMap, because web and each worker run as different
-     * accounts. Absent when media is off.
+     * The media bucket and the account that signs for it, in this container's own env (never the
+     * shared ConfigMap). Absent when media is off, and for identities without access to the
+     * bucket (collectstatic): their default storage is then local files.
      */
-    readonly mediaSigner?: pulumi.Input<string>;
+    readonly media?: ContainerMedia;
 }
 
 /** The per-container variables of {@link DjangoContainerContext} (not in the shared ConfigMap). */
 export function djangoEnv(ctx: DjangoContainerContext): EnvVar[] {
     return [
         { name: SETTINGS_MODULE_VARIABLE, value: ctx.settingsModule ?? DEFAULT_SETTINGS_MODULE },
-        ...(ctx.mediaSigner === undefined ? [] : [{ name: MEDIA_SIGNER_VARIABLE, value: ctx.mediaSigner }]),
+        ...(ctx.media === undefined ? [] : [{ name: MEDIA_BUCKET_VARIABLE, value: ctx.media.bucket }, { name: MEDIA_SIGNER_VARIABLE, value: ctx.media.signer }]),
     ];
 }
 

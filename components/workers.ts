@@ -101,7 +101,7 @@ export class Worker extends pulumi.ComponentResource {
                         initContainers: p.sidecars,
                         spot: p.spot,
                         containers: [jobContainer("worker", p.container.image, [...args.command], p.container.sources,
-                            { settingsModule: p.container.settingsModule, mediaSigner: p.media ? identity.gsa.email : undefined },
+                            { settingsModule: p.container.settingsModule, media: p.media ? { bucket: p.media.bucketName, signer: identity.gsa.email } : undefined },
                             { cpu: args.cpu, memory: args.memory })],
                     }),
                 },

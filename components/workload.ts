@@ -134,7 +134,7 @@ export function createPodIdentity(parent: pulumi.Resource, name: string, account
  */
 export interface DjangoPodContext extends IdentityScope {
     /** Image, env sources and settings module (the media signer is per identity). */
-    readonly container: Omit<DjangoContainerContext, "mediaSigner">;
+    readonly container: Omit<DjangoContainerContext, "media">;
     /** The Cloud SQL Auth Proxy sidecar when the database connector needs it, else empty. */
     readonly sidecars: Container[];
     /** Whether pods need `roles/cloudsql.client` (auth-proxy connector). */
@@ -218,8 +218,10 @@ export class Workload extends pulumi.ComponentResource {
         const sources: EnvSources = { configMapName: configMap.metadata.name, secretName: secret.metadata.name };
         const sidecars = proxy ? [cloudSqlProxySidecar(args.database.instanceConnectionName)] : [];
         const settings = { settingsModule: args.settingsModule };
-        // The web identity signs media URLs; collectstatic has no media access, so no signer.
-        const webCtx = { ...settings, mediaSigner: args.media ? web.gsa.email : undefined };
+        // The web identity uses the media bucket and signs its URLs as itself. collectstatic has no
+        // access to the bucket, so it gets neither variable (DJANGO_APP_MEDIA_BUCKET is not in the
+        // shared ConfigMap: with the bucket but no signer the app would refuse to start).
+        const webCtx = { ...settings, media: args.media ? { bucket: args.media.bucketName, signer: web.gsa.email } : undefined };
 
         // Jobs are immutable: name them after the image so a new image runs them again.
         const fingerprint = imageFingerprint(args.image);

@@ -4,10 +4,11 @@
  * dependencies on a Django LTS.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { APP_DIR, dockerfileFinalStage } from "./lib/djangoApp";
+import { APP_DIR, PYTHON, dockerfileFinalStage } from "./lib/djangoApp";
 
 const dockerfile = readFileSync(join(APP_DIR, "Dockerfile"), "utf8");
 const stage = dockerfileFinalStage(dockerfile);
@@ -49,4 +50,35 @@ test(".dockerignore keeps local state and tests out of the image", () => {
   for (const entry of ["db.sqlite3", "tests/", "staticfiles/", "media/", "**/__pycache__/"]) assert.ok(ignored.includes(entry), entry);
   // gunicorn reads ./gunicorn.conf.py from WORKDIR; it and cloud_logging.py must be in the image.
   for (const needed of ["gunicorn.conf.py", "cloud_logging.py"]) assert.ok(!ignored.some((entry) => entry.trim() === needed), `${needed} must not be ignored`);
+});
+
+/** `name==version` → [normalised name (PEP 503, extras dropped), version]. */
+const pin = (line: string): [string, string] => {
+  const [name = "", version = ""] = line.split("==");
+  return [name.replace(/\[.*\]$/, "").toLowerCase().replace(/[-_.]+/g, "-"), version];
+};
+
+test("the image installs the hash-locked file, which pins every requirement at the same version", () => {
+  const build = dockerfile.replace(/\\\n/g, " ");
+  assert.match(build, /^COPY requirements\.lock \/tmp\/requirements\.lock$/m);
+  assert.match(build, /^RUN pip install --require-hashes --only-binary=:all: -r \/tmp\/requirements\.lock$/m);
+  const lock = readFileSync(join(APP_DIR, "requirements.lock"), "utf8");
+  const entries = lock.replace(/\\\n/g, " ").split("\n").filter((line) => /^[A-Za-z0-9]/.test(line));
+  const locked = new Map(entries.map((entry) => pin(entry.split(/\s/)[0] ?? "")));
+  for (const entry of entries) {
+    assert.match(entry, /^[A-Za-z0-9_.-]+==\S+ +(--hash=sha256:[0-9a-f]{64} *)+$/, `not pinned with hashes: ${entry.slice(0, 80)}`);
+  }
+  const requirements = readFileSync(join(APP_DIR, "requirements.txt"), "utf8").split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
+  for (const line of requirements) {
+    const [name, version] = pin(line);
+    assert.equal(locked.get(name), version, `${line}: app/requirements.lock has ${name}==${locked.get(name)}; run \`bash tools/lock-app-requirements.sh\``);
+  }
+  assert.ok(locked.has("psycopg-binary"), "the [binary] extra's package is locked too");
+});
+
+test("the image's Python is the minor version the tests run (the venv of tools/install-deps.sh)", () => {
+  const from = /^ARG PYTHON_IMAGE=python:(\d+\.\d+)\.\d+-slim-bookworm$/m.exec(dockerfile);
+  assert.ok(from, "ARG PYTHON_IMAGE=python:<major>.<minor>.<patch>-slim-bookworm");
+  const venv = execFileSync(PYTHON, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
+  assert.equal(from[1], venv, `the image runs Python ${from[1]}, the tests ${venv} (README, "Test")`);
 });

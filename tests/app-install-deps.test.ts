@@ -4,8 +4,9 @@
  * own PostgreSQL and Redis on free loopback ports, tests/lib/localServers.ts).
  *
  * Shown twice: a scan of the script's commands, and a run of the real script with every command
- * that could touch a service or the system (apt-get, npm, sudo, tee, systemctl, service, …)
- * replaced by a recorder on PATH, which proves what it asks for.
+ * that could touch a service or the system (apt-get, npm, sudo, tee, systemctl, service, …) and
+ * python3 (whose venv would download the image's packages) replaced by a recorder on PATH, which
+ * proves what it asks for; the venv goes to a temp dir (VENV=…), never the repository's .venv.
  */
 import assert from "node:assert/strict";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,27 +19,46 @@ const SCRIPT = join(REPO, "tools", "install-deps.sh");
 /** Commands that stop, disable or mask services, or kill processes. */
 const SERVICE_CONTROL = /\b(systemctl\s+(stop|disable|mask|kill|isolate)|service\s+\S+\s+stop|invoke-rc\.d\s+\S+\s+stop|update-rc\.d\s+\S+\s+(disable|remove)|pg_ctlcluster\s+\S+\s+\S+\s+stop|pg_ctl\s.*\bstop|redis-cli\s.*\bshutdown|pkill|killall|kill\s)/;
 /** The recorded commands; each records its argv and succeeds. */
-const RECORDED = ["apt-get", "npm", "sudo", "tee", "systemctl", "service", "invoke-rc.d", "update-rc.d", "pg_ctlcluster", "pkill", "killall", "redis-server"];
+const RECORDED = ["apt-get", "npm", "sudo", "tee", "systemctl", "service", "invoke-rc.d", "update-rc.d", "pg_ctlcluster", "pkill", "killall", "redis-server", "python3"];
 
 let calls: string[] = [];
 let fakeBin = "";
+/** Where the script is told to create the venv (VENV=…): never the repository's own .venv. */
+let venv = "";
+
+/**
+ * The fake python3: `-m venv DIR` creates DIR/bin/python as a copy of itself (so the script's pip
+ * install is recorded too, as `DIR/bin/python -m pip …`), `-c` prints what the script reads.
+ */
+const FAKE_PYTHON = `case "$1 $2" in
+  "-m venv") mkdir -p "$3/bin" && cp "$0" "$3/bin/python" ;;
+  "-c "*) echo "3.11" ;;
+esac`;
 
 before(async () => {
   fakeBin = tempDir("install-deps-fakes-");
+  venv = join(tempDir("install-deps-venv-"), "venv");
   const log = join(fakeBin, "calls.log");
   for (const name of RECORDED) {
     const file = join(fakeBin, name);
     // sudo runs its command (through the recorders on PATH); tee swallows stdin; the rest only record.
-    const body = name === "sudo" ? 'exec "$@"' : name === "tee" ? "cat >/dev/null" : name === "redis-server" ? 'echo "Redis server v=0.0.0"' : "true";
-    writeFileSync(file, `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> '${log}'\n${body}\n`);
+    const body = name === "sudo" ? 'exec "$@"' : name === "tee" ? "cat >/dev/null" : name === "redis-server" ? 'echo "Redis server v=0.0.0"' : name === "python3" ? FAKE_PYTHON : "true";
+    writeFileSync(file, `#!/bin/sh\nprintf '%s\\n' "$0 $*" | sed "s|^${fakeBin}/||" >> '${log}'\n${body}\n`);
     chmodSync(file, 0o755);
   }
-  await run("bash", [SCRIPT], { cwd: REPO, env: { PATH: `${fakeBin}:/usr/bin:/bin`, HOME: fakeBin, LANG: "C.UTF-8" }, timeoutMs: 30_000 });
+  await run("bash", [SCRIPT], { cwd: REPO, env: { PATH: `${fakeBin}:/usr/bin:/bin`, HOME: fakeBin, LANG: "C.UTF-8", VENV: venv }, timeoutMs: 30_000 });
   calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
 });
 
 after(() => {
-  if (fakeBin) rmSync(fakeBin, { recursive: true, force: true });
+  for (const dir of [fakeBin, venv && join(venv, "..")]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("a second run reuses the venv while the lock and the interpreter are unchanged", async () => {
+  const before = calls.length;
+  await run("bash", [SCRIPT], { cwd: REPO, env: { PATH: `${fakeBin}:/usr/bin:/bin`, HOME: fakeBin, LANG: "C.UTF-8", VENV: venv }, timeoutMs: 30_000 });
+  const again = readFileSync(join(fakeBin, "calls.log"), "utf8").split("\n").filter(Boolean).slice(before);
+  assert.ok(!again.some((call) => call.includes("-m venv") || call.includes("-m pip")), again.join("\n"));
 });
 
 test("the script has no command that stops, disables or masks a service", () => {
@@ -54,13 +74,18 @@ test("the script has no command that stops, disables or masks a service", () => 
   }
 });
 
-test("run for real with recorders: packages and npm ci only, no service control", () => {
+test("run for real with recorders: servers from Debian, the image's Python stack in a venv, npm ci, no service control", () => {
   const installs = calls.filter((call) => call.startsWith("apt-get install"));
   assert.ok(installs.length >= 1, calls.join("\n"));
   const packages = installs.join(" ").split(/\s+/);
-  for (const name of ["python3-django", "postgresql", "redis-server", "python3-django-redis", "python3-django-storages", "python3-pythonjsonlogger", "gunicorn"]) {
+  for (const name of ["postgresql", "redis-server", "openssl", "python3-venv"]) {
     assert.ok(packages.includes(name), `${name} is not installed by tools/install-deps.sh`);
   }
+  // Django and its libraries come from the image's lock, never from Debian.
+  const debianPython = packages.filter((name) => /^(python3-(django|psycopg|redis|google|pythonjsonlogger|storages)|gunicorn)/.test(name));
+  assert.deepEqual(debianPython, [], "the tests run the image's pins (app/requirements.lock), not Debian's");
+  assert.ok(calls.includes(`python3 -m venv ${venv}`), calls.join("\n"));
+  assert.ok(calls.includes(`${venv}/bin/python -m pip install --quiet --require-hashes --only-binary=:all: -r app/requirements.lock`), calls.join("\n"));
   assert.ok(calls.includes("npm ci --no-audit --no-fund"), calls.join("\n"));
   const touching = calls.filter((call) => /^(systemctl|service|invoke-rc\.d|update-rc\.d|pg_ctlcluster|pkill|killall) /.test(call));
   assert.deepEqual(touching, [], "install-deps.sh must leave the machine's services as they are");

@@ -1,6 +1,6 @@
 /**
- * Logs for Cloud Logging, shown with real gunicorn (Debian's) running the reference app as the
- * platform renders it: `gunicornCommand` (only the bind address and the worker count changed)
+ * Logs for Cloud Logging, shown with real gunicorn (the image's pin, from .venv) running the
+ * reference app as the platform renders it: `gunicornCommand` (only the bind address and the worker count changed)
  * from the app's directory, so gunicorn reads app/gunicorn.conf.py as in the image, with
  * DJANGO_APP_LOG_FORMAT=json as the platform sets it.
  *
@@ -37,7 +37,7 @@ let version = "";
 before(async () => {
   version = await djangoVersion();
   const port = await freePort();
-  const command = gunicornCommand(1, 2).map((arg, i, all) => (all[i - 1] === "--bind" ? `127.0.0.1:${port}` : i === 0 ? "/usr/bin/gunicorn" : arg));
+  const command = gunicornCommand(1, 2).map((arg, i, all) => (all[i - 1] === "--bind" ? `127.0.0.1:${port}` : arg));
   let server: GroupProcess | undefined;
   try {
     server = await startAppServer("gunicorn", command, {
@@ -70,7 +70,7 @@ before(async () => {
 });
 
 test("every line gunicorn and the app print is one JSON object with severity and message", (t) => {
-  t.diagnostic(`Django ${version} (Debian's; the image pins Django 5.2)`);
+  t.diagnostic(`Django ${version} (the image's locked pins, .venv)`);
   assert.ok(lines.length >= 6, `expected boot, access, app and shutdown lines, got:\n${lines.join("\n")}`);
   for (const entry of entries) {
     assert.ok(SEVERITIES.has(entry.severity), `not a Cloud Logging entry: ${entry.message}`);

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { APP_DIR, PYTHON, appContract, baseEnv } from "./lib/djangoApp";
 import { run } from "./lib/localServers";
 
-test("the app's Python unit tests pass on Debian's Django", async () => {
+test("the app's Python unit tests pass on the image's Django (.venv)", async () => {
   const result = await run(PYTHON, ["-m", "unittest", "discover", "-s", "tests", "-t", "."], {
     cwd: APP_DIR,
     env: baseEnv(),

@@ -22,8 +22,10 @@
  *
  * Only hosts, ports and secret placeholders are replaced — and DJANGO_APP_STATIC_BUCKET,
  * DJANGO_APP_MEDIA_BUCKET and DJANGO_APP_MEDIA_SIGNER are removed from the running app's
- * environment: google-cloud-storage is not packaged for Debian 12 and there is no GCS here, so
- * static files and uploads use local files (uploads under the copy's MEDIA_ROOT). The GCS
+ * environment: there is no GCS here (google-cloud-storage is installed, but has nothing to talk
+ * to), so static files and uploads use local files (uploads under the copy's MEDIA_ROOT). Every
+ * rendered container imports its settings with its full env, buckets included, in
+ * tests/containers.test.ts. The GCS
  * settings built from the rendered values are asserted instead (tests "rendered static settings …"
  * and "rendered media settings …"), and app/tests/test_settings.py covers those code paths.
  * The app runs from a temp copy of app/ (the image's WORKDIR), so uploads never land in the repository.
@@ -120,10 +122,11 @@ describe("contract between the rendered manifests and the app", () => {
     assert.deepEqual(sorted(plain), expectedPlain, "ConfigMap keys (left) vs. plain variables app/config/settings.py reads, minus optional ones not rendered (right)");
     assert.deepEqual(sorted(secret), app.secret, "Secret keys (left) vs. secret variables app/config/settings.py reads (right)");
     assert.deepEqual(sorted(ofKind("fieldRef")), app.downward, "downward-API variables vs. the app's");
-    // Per-container values (the media signer): rendered in the container's own env, never in the
-    // ConfigMap; the signer only with a media bucket.
+    // Per-container values (the media bucket and its signer): rendered in the container's own env,
+    // never in the ConfigMap; the two together (staging has media on, so the web container has both).
     const perContainer = ofKind("value").filter((name) => name.startsWith("DJANGO_APP_"));
     for (const name of perContainer) assert.ok(app.container.includes(name), `${name} is set in the web container's env but app/config/settings.py does not read it as a per-container value`);
+    assert.deepEqual(sorted(perContainer), app.container, "the web container's own DJANGO_APP_* variables vs. the per-container variables the app reads");
     for (const name of app.container) assert.ok(!ofKind("configMap").includes(name), `${name} must be set per container, not in the shared ConfigMap`);
     assert.equal(webEnv.has("DJANGO_APP_MEDIA_SIGNER"), webEnv.has("DJANGO_APP_MEDIA_BUCKET"), "DJANGO_APP_MEDIA_SIGNER must be rendered exactly when DJANGO_APP_MEDIA_BUCKET is");
     for (const name of app.downward) assert.equal(webEnv.get(name)?.from, "status.podIP", `${name} must come from status.podIP`);
@@ -317,7 +320,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
     const command = argv(webContainer);
     const bindAt = command.indexOf("--bind") + 1;
     assert.equal(command[0], "gunicorn");
-    const localCommand = command.map((arg, i) => (i === 0 ? "/usr/bin/gunicorn" : i === bindAt ? `127.0.0.1:${port}` : arg));
+    const localCommand = command.map((arg, i) => (i === bindAt ? `127.0.0.1:${port}` : arg));
     publicHost = rendered("DJANGO_APP_ALLOWED_HOSTS").split(/\s+/)[0] as string;
     probeHost = `${POD_IP}:${flagValue(command, "--bind").split(":").at(-1)}`;
     gunicorn = await startAppServer("gunicorn", localCommand, { env: appEnv, cwd: workdir, port, host: probeHost, readyPath: paths.startup });
@@ -370,7 +373,7 @@ describe("the app against real PostgreSQL and Redis, configured as rendered", ()
   });
 
   test("an upload through the app lands in the default storage and the database (local files: no GCS here)", async (t) => {
-    t.diagnostic(`Django ${await djangoVersion()} (Debian's; the image pins Django 5.2)`);
+    t.diagnostic(`Django ${await djangoVersion()} (the image's locked pins, .venv)`);
     const content = Buffer.from(`uploaded by the contract test ${randomPassword(6)}\n`);
     const form = multipart({}, { field: "file", name: "report.txt", type: "text/plain", content });
     const posted = await postForm(port, publicHost, "/uploads/", "/uploads/", form);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
+import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
 import { imageFingerprint } from "../components/podTemplates";
 import { CapturedResource } from "../tools/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
@@ -179,21 +179,22 @@ describe("the environment contract", () => {
         const r = stacks.staging;
         const data = r.inputs(T.configMap).data;
         const secret = r.one(T.secret, "django-workload-env");
-        // Staging has media on (the default): its bucket is the one optional variable rendered.
-        assert.deepEqual(Object.keys(data).sort(), [...PLAIN_VARIABLES, "DJANGO_APP_MEDIA_BUCKET"].sort());
+        // Staging has media on (the default), yet its bucket is not in the shared ConfigMap: only the
+        // containers whose identity may use it get it, with their signer (media.test.ts).
+        assert.deepEqual(Object.keys(data).sort(), [...PLAIN_VARIABLES].sort());
         assert.equal(data.DJANGO_APP_LOG_FORMAT, "json");
         assert.equal(data.DJANGO_APP_GCP_PROJECT, "acme-django-staging");
-        assert.equal(data.DJANGO_APP_MEDIA_BUCKET, (r.one(T.bucket, "django-media-bucket").outputs as any).name);
         assert.deepEqual(Object.keys((secret.inputs as any).stringData).sort(), [...SECRET_VARIABLES].sort());
         for (const name of SECRET_VARIABLES) {
             assert.equal(data[name], undefined, `${name} leaked into the ConfigMap`);
         }
         const web = podSpecOf(r.one(T.deployment, WEB)).containers[0];
         assert.deepEqual(web.envFrom, [{ configMapRef: { name: nameOf(r.one(T.configMap)) } }, { secretRef: { name: nameOf(secret) } }]);
-        // Per container: the settings module and the media signer (the pod's own Google service account).
+        // Per container: the settings module, the media bucket and its signer (the pod's own Google service account).
         assert.deepEqual(web.env, [
             { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
             { name: SETTINGS_MODULE_VARIABLE, value: "config.settings" },
+            { name: MEDIA_BUCKET_VARIABLE, value: (r.one(T.bucket, "django-media-bucket").outputs as any).name },
             { name: MEDIA_SIGNER_VARIABLE, value: (r.one("gcp:serviceaccount/account:Account", "django-workload-web-gsa").outputs as any).email },
         ]);
         // Master first, then the replicas' Service when staging runs read replicas (cache.replicas).

@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { MEDIA_SIGNER_VARIABLE, OPTIONAL_PLAIN_VARIABLES, RESERVED_NAMES, extrasCollisions } from "../components/appEnv";
+import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, RESERVED_NAMES, extrasCollisions } from "../components/appEnv";
 import { MEDIA_OBJECT_ROLE, SIGNER_ROLE } from "../components/media";
+import { djangoContainers, objectsOf } from "../tools/lib/renderedWorkloads";
 import { Rendered, T, renderStack } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -18,6 +19,7 @@ import { Rendered, T, renderStack } from "./helpers/platform";
 const stacks: Record<string, Rendered> = {};
 before(async () => {
     stacks.on = await renderStack("production");
+    stacks.staging = await renderStack("staging");
     stacks.off = await renderStack("staging", { "django-platform:media": { enabled: false } });
 });
 
@@ -74,27 +76,64 @@ describe("the media bucket", () => {
         const r = stacks.on;
         const collect = emailOf(r, "django-workload-collectstatic-gsa");
         assert.ok(!r.all(T.bucketIam).some((m) => m.inputs.bucket === bucketName(r) && m.inputs.member === `serviceAccount:${collect}`));
-        const pod = r.inputs(T.job, "django-workload-collectstatic").spec.template.spec;
-        assert.equal(pod.containers[0].env.some((e: any) => e.name === MEDIA_SIGNER_VARIABLE), false);
     });
 });
 
 describe("the env contract", () => {
-    it("holds the media bucket (ConfigMap) and each pod's own signer (per container)", () => {
-        const r = stacks.on;
-        assert.equal(r.inputs(T.configMap).data.DJANGO_APP_MEDIA_BUCKET, bucketName(r));
-        assert.ok((OPTIONAL_PLAIN_VARIABLES as readonly string[]).includes("DJANGO_APP_MEDIA_BUCKET"));
-        const signer = (type: string, name: string, template: (i: any) => any) => template(r.inputs(type, name)).spec.containers[0].env.find((e: any) => e.name === MEDIA_SIGNER_VARIABLE)?.value;
-        const web = emailOf(r, "django-workload-web-gsa");
-        assert.equal(signer(T.deployment, "django-workload-web", (i) => i.spec.template), web);
-        assert.equal(signer(T.job, "django-workload-migrate", (i) => i.spec.template), web);
-        assert.equal(signer("kubernetes:batch/v1:CronJob", "django-schedule-clearsessions-cron", (i) => i.spec.jobTemplate.spec.template), web, "CronJobs run as the web identity");
-        assert.equal(signer(T.deployment, "django-worker-tasks-pods", (i) => i.spec.template), emailOf(r, "django-worker-tasks-gsa"));
-        assert.equal(r.inputs(T.configMap).data[MEDIA_SIGNER_VARIABLE], undefined, "not in the shared ConfigMap");
+    /**
+     * The bucket and its signer in every Django container (web, workers, CronJobs, Jobs, the
+     * `npm run manage` Job), each checked against the IAM grants of the container's own identity
+     * (its Kubernetes service account → the Google service account Workload Identity binds).
+     */
+    const mediaEnv = (r: Rendered) => {
+        const docs = objectsOf(r.resources);
+        return djangoContainers(docs).map((c) => {
+            const ksa = docs.find((d) => d.kind === "ServiceAccount" && d.metadata.name === c.pod.serviceAccountName);
+            const gsa = (ksa?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.["iam.gke.io/gcp-service-account"];
+            assert.ok(gsa, `${c.label}: service account ${c.pod.serviceAccountName} is bound to no Google service account`);
+            return { label: c.label, component: c.workload.component, gsa, bucket: c.env.get(MEDIA_BUCKET_VARIABLE), signer: c.env.get(MEDIA_SIGNER_VARIABLE) };
+        });
+    };
+
+    for (const stack of ["on", "staging"] as const) {
+        it(`${stack === "on" ? "production" : "staging"}: every container whose identity may use the bucket has it and signs as itself; the others have neither`, () => {
+            const r = stacks[stack];
+            const bucket = bucketName(r);
+            const users = new Set(r.all(T.bucketIam).filter((m) => m.inputs.bucket === bucket && m.inputs.role === MEDIA_OBJECT_ROLE).map((m) => String(m.inputs.member)));
+            const selfSigners = new Set(r.all(T.saIam).filter((m) => m.inputs.role === SIGNER_ROLE).map((m) => String(m.inputs.member)));
+            const containers = mediaEnv(r);
+            assert.ok(containers.length >= 5, containers.map((c) => c.label).join("\n"));
+            for (const c of containers) {
+                const member = `serviceAccount:${c.gsa}`;
+                assert.equal(c.bucket !== undefined, users.has(member), `${c.label}: ${MEDIA_BUCKET_VARIABLE} is ${c.bucket ? "" : "not "}set, but ${c.gsa} ${users.has(member) ? "may" : "may not"} use the bucket`);
+                assert.equal(c.signer !== undefined, c.bucket !== undefined, `${c.label}: ${MEDIA_SIGNER_VARIABLE} and ${MEDIA_BUCKET_VARIABLE} come together`);
+                if (c.bucket && c.signer) {
+                    assert.deepEqual([c.bucket.kind, c.bucket.value], ["value", bucket], `${c.label}: the bucket, in the container's own env`);
+                    assert.deepEqual([c.signer.kind, c.signer.value], ["value", c.gsa], `${c.label}: signs as its own account`);
+                    assert.ok(selfSigners.has(member), `${c.label}: ${c.gsa} may sign as itself`);
+                }
+            }
+            const byComponent = (component: string) => containers.filter((c) => c.component === component);
+            for (const component of ["web", "migrate", "schedule", "manage"]) {
+                assert.ok(byComponent(component).every((c) => c.bucket !== undefined), `${component} uses media`);
+            }
+            assert.ok(byComponent("collectstatic").every((c) => c.bucket === undefined && c.signer === undefined), "collectstatic gets neither variable");
+            for (const name of [MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE]) {
+                assert.equal(r.inputs(T.configMap).data[name], undefined, `${name} is not in the shared ConfigMap`);
+            }
+        });
+    }
+
+    it("production's worker runs as its own identity and signs as it", () => {
+        const worker = mediaEnv(stacks.on).filter((c) => c.component === "worker");
+        assert.equal(worker.length, 1);
+        assert.equal(worker[0]?.signer?.value, emailOf(stacks.on, "django-worker-tasks-gsa"));
+        assert.equal(mediaEnv(stacks.on).find((c) => c.component === "web")?.signer?.value, emailOf(stacks.on, "django-workload-web-gsa"));
     });
 
-    it("reserves the signer's name for extras", () => {
+    it("reserves both names for extras", () => {
         assert.ok(RESERVED_NAMES.has(MEDIA_SIGNER_VARIABLE));
+        assert.ok(RESERVED_NAMES.has(MEDIA_BUCKET_VARIABLE));
         assert.deepEqual(extrasCollisions({ DJANGO_APP_MEDIA_SIGNER: "x" }, {}), [
             "django-platform:appEnv.DJANGO_APP_MEDIA_SIGNER: DJANGO_APP_MEDIA_SIGNER is set by the platform and cannot be overridden. Fix: `pulumi config rm --path appEnv.DJANGO_APP_MEDIA_SIGNER`.",
         ]);
@@ -107,8 +146,9 @@ describe("media.enabled false", () => {
         assert.equal(r.all(T.bucket).filter((b) => b.name.startsWith("django-media")).length, 0);
         assert.equal(r.all(T.saIam).filter((m) => m.inputs.role === SIGNER_ROLE).length, 0);
         assert.equal(r.inputs(T.configMap).data.DJANGO_APP_MEDIA_BUCKET, undefined);
-        const env = r.inputs(T.deployment, "django-workload-web").spec.template.spec.containers[0].env;
-        assert.equal(env.some((e: any) => e.name === MEDIA_SIGNER_VARIABLE), false);
+        for (const c of djangoContainers(objectsOf(r.resources))) {
+            assert.ok(!c.env.has(MEDIA_BUCKET_VARIABLE) && !c.env.has(MEDIA_SIGNER_VARIABLE), c.label);
+        }
     });
 });
 

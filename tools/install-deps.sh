@@ -1,36 +1,51 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian 12 (bookworm) or 13 (trixie) machine:
-# the npm packages from the lockfile, and from Debian's packages PostgreSQL, Redis, Django 4.2
-# (bookworm-backports on Debian 12; the default on 13), psycopg2, django-redis, django-storages,
-# python-json-logger and gunicorn for the end-to-end contract test, and openssl for the TLS Redis
-# test. Idempotent; run as root or with sudo available. It never stops, disables or masks a
-# service (tests/app-install-deps.test.ts checks): the tests start their own servers.
+#  - from Debian's packages: PostgreSQL and Redis (the tests start their own servers on free
+#    loopback ports), openssl (the TLS Redis test makes its certificates) and python3-venv;
+#  - the image's Python stack in a virtualenv, .venv/ in the repository (git-ignored): exactly the
+#    hash-locked pins of app/requirements.lock that app/Dockerfile installs (Django 5.2, psycopg 3,
+#    gunicorn, django-redis, django-storages with google-cloud-storage, python-json-logger),
+#    wheels only, `pip install --require-hashes`. Every Python test runs on .venv/bin/python;
+#  - the npm packages from the lockfile.
+#
+# The interpreter is whatever `python3` comes first on PATH (set PYTHON=... to choose another,
+# VENV=... for another directory than .venv):
+# pyenv's 3.11 on these machines, /usr/bin/python3 (Debian's 3.11 on bookworm, 3.13 on trixie) on a
+# plain Debian. The image runs Python 3.11 (app/Dockerfile); the script says when the minor
+# version differs. The venv is rebuilt from scratch whenever the lock or the interpreter changed,
+# so it never keeps a package the lock no longer names.
+#
+# Idempotent; run as root or with sudo available. It never stops, disables or masks a service
+# (tests/app-install-deps.test.ts checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-. /etc/os-release
-django_release=()
-if [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
-    # Django 4.2 LTS for Debian 12 comes from bookworm-backports, on the mirror apt already uses.
-    mirror=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list \
-        | grep -v -- '-security' | grep -oE 'https?://[^ ]+' | head -n 1 || true)
-    [ -n "$mirror" ] || { echo "install-deps: no Debian mirror found in /etc/apt sources" >&2; exit 1; }
-    if ! grep -qsr 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        echo "deb ${mirror} bookworm-backports main" | sudo_ tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
-    fi
-    django_release=(-t bookworm-backports)
-fi
-
 export DEBIAN_FRONTEND=noninteractive
 sudo_ apt-get update -qq
-sudo_ apt-get install -y -qq --no-install-recommends "${django_release[@]}" python3-django >/dev/null
 sudo_ apt-get install -y -qq --no-install-recommends \
-    postgresql postgresql-client redis-server redis-tools \
-    python3-psycopg2 python3-django-redis python3-django-storages python3-pythonjsonlogger gunicorn openssl >/dev/null
+    postgresql postgresql-client redis-server redis-tools openssl python3 python3-venv >/dev/null
 # The tests start their own PostgreSQL and Redis on free loopback ports and leave the packaged
 # services (if any run) alone.
 
+python=${PYTHON:-python3}
+venv=${VENV:-.venv}
+lock=app/requirements.lock
+image_python=3.11
+stamp="$(sha256sum "$lock" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+if [ "$(cat "$venv/.installed-from" 2>/dev/null || true)" != "$stamp" ]; then
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    # Only PyPI and the hashes in the lock: a find-links directory configured on the machine is ignored.
+    PIP_FIND_LINKS= PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --quiet \
+        --require-hashes --only-binary=:all: -r "$lock"
+    echo "$stamp" >"$venv/.installed-from"
+fi
+version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ "$version" != "$image_python" ]; then
+    echo "install-deps: note: $venv runs Python $version, the image Python $image_python (app/Dockerfile)" >&2
+fi
+
 npm ci --no-audit --no-fund
-echo "install-deps: done ($(/usr/bin/python3 -c 'import django; print("Django", django.get_version())'), $(redis-server --version | cut -d' ' -f3), $(ls /usr/lib/postgresql))"
+echo "install-deps: done ($("$venv/bin/python" -c 'import sys, django; print("Python", sys.version.split()[0], "Django", django.get_version())'), $(redis-server --version | cut -d' ' -f3), $(ls /usr/lib/postgresql))"

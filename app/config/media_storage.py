@@ -42,7 +42,7 @@ def media_storage(bucket: str, signer: str | None) -> dict[str, Any]:
         raise ImproperlyConfigured(
             f"DJANGO_APP_MEDIA_BUCKET is set ({bucket!r}) but DJANGO_APP_MEDIA_SIGNER is "
             f"{signer or 'empty'!r}; it must be the email of the pod's Google service account, which signs "
-            "the links to uploads (the platform sets it in every container)."
+            "the links to uploads (the platform sets both, in the containers whose identity may use the bucket)."
         )
     return {
         "BACKEND": GCS_MEDIA_STORAGE,

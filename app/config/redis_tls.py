@@ -19,9 +19,9 @@ Why a connection class of our own rather than redis-py's ``SSLConnection`` with 
 
 So :class:`InstanceCASSLConnection` verifies the chain (CERT_REQUIRED, TLS 1.2 or later, the
 minimum Memorystore supports) against the given CA bundle only. That CA is unique to the instance,
-so a certificate it signed authenticates the instance even without a name check. Works with the
-redis-py of the image (6.x) and of Debian 12 (4.3), whose ``SSLConnection`` both keep
-``ssl_ca_data`` as ``self.ca_data``.
+so a certificate it signed authenticates the instance even without a name check. Written for the
+redis-py of the image (6.x, app/requirements.lock), whose ``SSLConnection`` keeps ``ssl_ca_data``
+as ``self.ca_data``.
 """
 from __future__ import annotations
 

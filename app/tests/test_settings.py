@@ -92,7 +92,8 @@ class LocalDevelopmentTest(unittest.TestCase):
             contract["secret"], ["DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_SECRET_KEY"]
         )
         self.assertEqual(contract["downward"], ["POD_IP"])
-        self.assertEqual(contract["container"], ["DJANGO_APP_MEDIA_SIGNER"])
+        # Set in the containers of the identities that may use the media bucket, both or neither.
+        self.assertEqual(contract["container"], ["DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"])
         self.assertTrue(all(name.startswith("DJANGO_APP_") for name in contract["plain"]))
 
 

@@ -1,27 +1,32 @@
 /**
- * Running the reference Django app (`app/`) with Debian's Python, as the container would.
- *
- * Always `/usr/bin/python3`: the Debian packages (Django 4.2, psycopg2, django-redis, gunicorn)
- * are installed for it, not for whatever `python3` comes first on PATH.
+ * Running the reference Django app (`app/`) with the image's Python stack, as the container would:
+ * the venv of tools/install-deps.sh (`.venv/`, the hash-locked pins of app/requirements.lock that
+ * app/Dockerfile installs), first on PATH like the image's /opt/venv, so a rendered `python …` or
+ * `gunicorn …` command runs as written (tools/lib/appPython.ts).
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { GroupProcess, randomPassword, run, tempDir, waitFor, type RunResult } from "./localServers";
 import { REPO, parseManifests, type K8sDoc } from "./rendered";
 
-/** The reference app's directory (the image's WORKDIR /app). */
-export const APP_DIR = resolve(__dirname, "..", "..", "app");
-/** Debian's interpreter, which has the apt-installed Django stack. */
-export const PYTHON = "/usr/bin/python3";
+import { APP_DIR, VENV_PYTHON, imageBaseEnv, venvPython } from "../../tools/lib/appPython";
 
-/** Variables every app process gets besides the contract: a minimal, predictable base. */
+export { APP_DIR };
+/** The venv's interpreter (the image's `python`). */
+export const PYTHON = VENV_PYTHON;
+
+/**
+ * Variables every app process gets besides the contract: the image's own (`ENV` of app/Dockerfile,
+ * the venv first on PATH). Throws naming `bash tools/install-deps.sh` when the venv is missing.
+ */
 export function baseEnv(): Record<string, string> {
-  return { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };
+  venvPython();
+  return imageBaseEnv();
 }
 
-/** Runs `python3 manage.py <args>` in `cwd` with exactly `env` (plus {@link baseEnv}). */
+/** Runs `python manage.py <args>` in `cwd` with exactly `env` (plus {@link baseEnv}). */
 export function manage(args: readonly string[], env: Record<string, string>, cwd = APP_DIR): Promise<RunResult> {
   return run(PYTHON, [join(cwd, "manage.py"), ...args], { cwd, env: { ...baseEnv(), ...env } });
 }
@@ -44,7 +49,7 @@ export async function appContract(): Promise<AppContract> {
   return JSON.parse(result.stdout) as AppContract;
 }
 
-/** The Django version Debian's interpreter runs (the tests' Django; the image pins another). */
+/** The Django version the venv runs (the image's pin). */
 export async function djangoVersion(): Promise<string> {
   return (await run(PYTHON, ["-c", "import django; print(django.get_version())"], { env: baseEnv() })).stdout.trim();
 }

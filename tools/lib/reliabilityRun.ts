@@ -65,11 +65,12 @@ export async function stagingInputs(): Promise<StagingInputs> {
 }
 
 /**
- * A gunicorn command to run here: Debian's gunicorn, bound to 127.0.0.1:`port`, with `flags`
- * replaced (e.g. `{ "--keep-alive": "5" }`). Everything else as given.
+ * A gunicorn command to run here (the venv's gunicorn, first on {@link baseEnv}'s PATH as in the
+ * image), bound to 127.0.0.1:`port`, with `flags` replaced (e.g. `{ "--keep-alive": "5" }`).
+ * Everything else as given.
  */
 export function localGunicorn(command: readonly string[], port: number, flags: Record<string, string> = {}): string[] {
-    const local = command.map((arg, i) => (i === 0 && arg === "gunicorn" ? "/usr/bin/gunicorn" : arg));
+    const local = [...command];
     for (const [flag, value] of Object.entries({ ...flags, "--bind": `127.0.0.1:${port}` })) {
         const at = local.indexOf(flag);
         if (at === -1) throw new Error(`${flag} is not in ${JSON.stringify(command)}`);
@@ -383,8 +384,8 @@ export async function budgetRun(inputs: StagingInputs, backends: Backends, optio
     // The migrate and collectstatic Jobs: their connections, held by the app's user for the whole run.
     const jobs = new GroupProcess("jobs' connections", PYTHON, [
         "-c",
-        "import os, sys, time, psycopg2\n" +
-            `conns = [psycopg2.connect(host=${JSON.stringify(backends.pg.host)}, port=${backends.pg.port}, dbname=os.environ['DB'], user=os.environ['USER_'], password=os.environ['PASSWORD'], sslmode='disable') for _ in range(${budget.jobs})]\n` +
+        "import os, sys, time, psycopg\n" +
+            `conns = [psycopg.connect(host=${JSON.stringify(backends.pg.host)}, port=${backends.pg.port}, dbname=os.environ['DB'], user=os.environ['USER_'], password=os.environ['PASSWORD'], sslmode='disable') for _ in range(${budget.jobs})]\n` +
             "print('held', flush=True)\ntime.sleep(300)\n",
     ], { env: { ...baseEnv(), DB: backends.dbName, USER_: backends.dbUser, PASSWORD: backends.dbPassword } });
     let instances: Array<{ port: number; server: GroupProcess }> = [];
