@@ -59,7 +59,7 @@ function threshold(displayName: string, filter: string, value: number, opts: { a
         alignmentPeriod: "300s",
         perSeriesAligner: opts.aligner ?? "ALIGN_MEAN",
         crossSeriesReducer: opts.reducer ?? "REDUCE_MAX",
-        groupByFields: opts.groupBy ?? [],
+        ...withoutZeroValues({ groupByFields: opts.groupBy ?? [] }),
     };
     return {
         displayName,
@@ -228,6 +228,18 @@ export function alertSpecs(v: AlertValues): AlertSpec[] {
     ];
 }
 
+/**
+ * `fields` without the proto3 zero values (`[]`, `""`, `0`, `false`), which the Monitoring API leaves
+ * out of what it returns. In a dashboard's JSON each one would be a diff on every preview: the
+ * provider only ignores keys that are in the state and not in the config
+ * (hashicorp/terraform-provider-google, google/services/monitoring/resource_monitoring_dashboard.go,
+ * `removeComputedKeys`; issue 16173).
+ */
+function withoutZeroValues<T extends Record<string, unknown>>(fields: T): Partial<T> {
+    const zero = (v: unknown) => v === "" || v === 0 || v === false || (Array.isArray(v) && v.length === 0);
+    return Object.fromEntries(Object.entries(fields).filter(([, v]) => !zero(v))) as Partial<T>;
+}
+
 /** One dashboard chart: a line of `filter` aligned with `aligner`. */
 function chart(title: string, filter: string, aligner: string, reducer = "REDUCE_SUM", groupBy: string[] = []): Record<string, unknown> {
     return {
@@ -235,7 +247,7 @@ function chart(title: string, filter: string, aligner: string, reducer = "REDUCE
         xyChart: {
             dataSets: [{
                 plotType: "LINE",
-                timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: reducer, groupByFields: groupBy } } },
+                timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: reducer, ...withoutZeroValues({ groupByFields: groupBy }) } } },
             }],
         },
     };
@@ -255,7 +267,8 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
             ? chart("Memorystore memory usage ratio", `resource.type="redis_instance" AND metric.type="${REDIS_MEMORY_RATIO}"`, "ALIGN_MEAN", "REDUCE_MAX")
             : chart("Redis memory / limit", `resource.type="k8s_container" AND resource.label.namespace_name="${v.namespace}" AND resource.label.container_name="redis" AND metric.type="${CONTAINER_MEMORY_LIMIT_UTILIZATION}"`, "ALIGN_MEAN", "REDUCE_MAX", ["resource.label.pod_name"]),
         { title: "Web HPA replicas (current vs max)", xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { prometheusQuery: `kube_horizontalpodautoscaler_status_current_replicas{namespace="${v.namespace}"} or kube_horizontalpodautoscaler_spec_max_replicas{namespace="${v.namespace}"}` } }] } },
-        { title: "Failed Jobs (events)", logsPanel: { filter: jobFailureFilter(v.namespace), resourceNames: [] } },
+        // No resourceNames: the panel reads the dashboard's own project.
+        { title: "Failed Jobs (events)", logsPanel: { filter: jobFailureFilter(v.namespace) } },
     ];
     const width = 6;
     const height = 4;
@@ -263,7 +276,7 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
         displayName,
         mosaicLayout: {
             columns: 12,
-            tiles: charts.map((widget, i) => ({ xPos: (i % 2) * width, yPos: Math.floor(i / 2) * height, width, height, widget })),
+            tiles: charts.map((widget, i) => ({ ...withoutZeroValues({ xPos: (i % 2) * width, yPos: Math.floor(i / 2) * height }), width, height, widget })),
         },
     });
 }

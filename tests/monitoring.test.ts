@@ -38,6 +38,21 @@ const THRESHOLDS: AlertThresholds = { errorRatio5xx: 0.05, latencyP95Ms: 1500, s
 const VALUES = { thresholds: THRESHOLDS, host: "www.example.com", databaseId: "p:db", usableConnections: 97, cacheMode: "in-cluster" as const, namespace: "django-production" };
 const KEYS = ["uptime", "5xx", "latency", "sql-cpu", "sql-disk", "sql-connections", "redis-memory", "hpa-max", "job-failed"];
 
+/**
+ * Paths of the values a protobuf JSON encoder leaves out (proto3 zero values: [], {}, "", 0, false),
+ * which the Monitoring API therefore never returns.
+ */
+function zeroValuedPaths(value: unknown, path = ""): string[] {
+    if (Array.isArray(value)) {
+        return value.length === 0 ? [path] : value.flatMap((v, i) => zeroValuedPaths(v, `${path}[${i}]`));
+    }
+    if (value !== null && typeof value === "object") {
+        const entries = Object.entries(value);
+        return entries.length === 0 ? [path] : entries.flatMap(([k, v]) => zeroValuedPaths(v, path ? `${path}.${k}` : k));
+    }
+    return value === "" || value === 0 || value === false ? [path] : [];
+}
+
 /** The first condition's threshold-condition body of an alert (rendered or built). */
 const threshold = (conditions: any[]): any => conditions[0].conditionThreshold;
 
@@ -92,7 +107,11 @@ describe("alert specs (pure)", () => {
     it("the dashboard has one tile per signal, laid out on a 12-column grid", () => {
         const d = JSON.parse(dashboardJson(VALUES, "x"));
         assert.equal(d.mosaicLayout.tiles.length, 9);
-        assert.ok(d.mosaicLayout.tiles.every((t: any) => t.xPos + t.width <= 12));
+        // xPos and yPos 0 are left out (the API's default), so read them as 0.
+        const cells = d.mosaicLayout.tiles.map((t: any) => ({ x: t.xPos ?? 0, y: t.yPos ?? 0, w: t.width, h: t.height }));
+        assert.ok(cells.every((c: any) => c.x + c.w <= 12));
+        const overlap = (a: any, b: any) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        assert.ok(cells.every((a: any, i: number) => cells.slice(i + 1).every((b: any) => !overlap(a, b))), "no two tiles overlap");
     });
 
     it("the uptime path is the app's /healthz/, which is exempt from the HTTPS redirect", () => {
@@ -133,6 +152,21 @@ describe("monitoring in the rendered stacks", () => {
         for (const a of r.production.all(ALERT)) {
             assert.equal((a.inputs as any).notificationChannels.length, 2, a.name);
         }
+    });
+
+    // The API leaves empty lists and zero values out of the dashboard it returns, and the provider's
+    // diff suppressor (removeComputedKeys, then reflect.DeepEqual) only drops keys the config does
+    // not set, so each such key in the config is a diff on every preview
+    // (hashicorp/terraform-provider-google google/services/monitoring/resource_monitoring_dashboard.go;
+    // issue 16173 "google_monitoring_dashboard: resource still has perma diffs").
+    it("the dashboard JSON holds no empty list, empty object, empty string, 0 or false (perpetual diff)", async () => {
+        const memorystore = await renderStack("production", { "django-platform:cache": { mode: "memorystore", memorySizeGb: 5 } });
+        for (const [stack, rendered] of [["staging", r.staging], ["production", r.production], ["production memorystore", memorystore]] as const) {
+            const json = JSON.parse(rendered.inputs(DASHBOARD).dashboardJson);
+            assert.deepEqual(zeroValuedPaths(json), [], stack);
+            assert.ok(json.mosaicLayout.tiles.length >= 9, stack);
+        }
+        assert.deepEqual(zeroValuedPaths({ a: [], b: { c: 0, d: [{ e: "" }, { f: false }], g: {} }, h: 1 }), ["a", "b.c", "b.d[0].e", "b.d[1].f", "b.g"], "the walker finds each kind");
     });
 
     it("thresholds in config reach the alert policies", () => {
