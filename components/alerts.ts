@@ -38,6 +38,14 @@ export interface AlertValues {
     readonly cacheMode: "in-cluster" | "memorystore";
     /** The app's Kubernetes namespace. */
     readonly namespace: string;
+    /**
+     * RE2 pattern fully matching the name of the web backend service GKE's Ingress creates
+     * (components/ingressNames.ts `negBackendNamePattern`): the `backend_target_name` that scopes
+     * the load balancer alerts to this site.
+     */
+    readonly webBackendPattern: string;
+    /** Name of the CDN's backend bucket, when the CDN is on: a dashboard chart of its own. */
+    readonly cdnBackendName?: string;
 }
 
 /** One alert policy, as `gcp.monitoring.AlertPolicy` takes it (the subset set here). */
@@ -85,6 +93,25 @@ export const LB_METRICS = {
     requests: "loadbalancing.googleapis.com/https/request_count",
     backendLatencies: "loadbalancing.googleapis.com/https/backend_latencies",
 } as const;
+
+/**
+ * A filter on one load balancer metric of this site's web backend only. The `https_lb_rule`
+ * resource covers every external Application Load Balancer of the project (the CDN's included);
+ * its `backend_target_name` label is "the name of the backend target or service" the request went
+ * to (https://cloud.google.com/monitoring/api/resources#tag_https_lb_rule). GKE names the web
+ * backend service only when the Ingress is synced, so the filter matches the name's pattern
+ * (`monitoring.regex.full_match`, RE2, whole value: https://cloud.google.com/monitoring/api/v3/filters),
+ * known from the namespace, Service and port before anything exists: it works from the first
+ * `pulumi up`, and matches the CDN's backend bucket and other sites' backends in no case.
+ */
+export function webBackendFilter(metric: string, webBackendPattern: string): string {
+    return `resource.type="https_lb_rule" AND resource.label.backend_target_name=monitoring.regex.full_match("${webBackendPattern}") AND metric.type="${metric}"`;
+}
+
+/** A filter on one load balancer metric of the CDN's backend bucket. */
+export function cdnBackendFilter(metric: string, cdnBackendName: string): string {
+    return `resource.type="https_lb_rule" AND resource.label.backend_target_name="${cdnBackendName}" AND metric.type="${metric}"`;
+}
 
 /**
  * Cloud SQL metrics (monitored resource `cloudsql_database`, label `database_id` = `project:instance`).
@@ -147,7 +174,7 @@ export function connectionsThreshold(usableConnections: number, ratio: number): 
 /** Every alert policy, in a stable order. */
 export function alertSpecs(v: AlertValues): AlertSpec[] {
     const t = v.thresholds;
-    const lb = `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.requests}"`;
+    const lb = webBackendFilter(LB_METRICS.requests, v.webBackendPattern);
     const sql = (metric: string) => `resource.type="cloudsql_database" AND resource.label.database_id="${v.databaseId}" AND metric.type="${metric}"`;
     const redis = v.cacheMode === "memorystore"
         ? threshold("Memorystore memory usage ratio", `resource.type="redis_instance" AND metric.type="${REDIS_MEMORY_RATIO}"`, t.redisMemory)
@@ -181,7 +208,7 @@ export function alertSpecs(v: AlertValues): AlertSpec[] {
             key: "latency",
             displayName: `Backend latency p95 above ${t.latencyP95Ms} ms`,
             documentation: "95th percentile of the load balancer's backend latency over 5 minutes.",
-            conditions: [threshold("p95 backend latency", `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.backendLatencies}"`, t.latencyP95Ms, { aligner: "ALIGN_DELTA", reducer: "REDUCE_PERCENTILE_95" })],
+            conditions: [threshold("p95 backend latency", webBackendFilter(LB_METRICS.backendLatencies, v.webBackendPattern), t.latencyP95Ms, { aligner: "ALIGN_DELTA", reducer: "REDUCE_PERCENTILE_95" })],
         },
         {
             key: "sql-cpu",
@@ -258,8 +285,8 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
     const sql = (metric: string) => `resource.type="cloudsql_database" AND resource.label.database_id="${v.databaseId}" AND metric.type="${metric}"`;
     const charts = [
         chart("Uptime check passed (by location)", `resource.type="uptime_url" AND metric.type="${UPTIME_CHECK_PASSED}" AND resource.label.host="${v.host}"`, "ALIGN_FRACTION_TRUE", "REDUCE_MEAN", ["metric.label.checker_location"]),
-        chart("Requests by response class", `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.requests}"`, "ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code_class"]),
-        chart("Backend latency p95 (ms)", `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.backendLatencies}"`, "ALIGN_DELTA", "REDUCE_PERCENTILE_95"),
+        chart("Requests by response class", webBackendFilter(LB_METRICS.requests, v.webBackendPattern), "ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code_class"]),
+        chart("Backend latency p95 (ms)", webBackendFilter(LB_METRICS.backendLatencies, v.webBackendPattern), "ALIGN_DELTA", "REDUCE_PERCENTILE_95"),
         chart("Cloud SQL CPU", sql(SQL_METRICS.cpu), "ALIGN_MEAN", "REDUCE_MAX"),
         chart("Cloud SQL disk", sql(SQL_METRICS.disk), "ALIGN_MEAN", "REDUCE_MAX"),
         chart("Cloud SQL connections", sql(SQL_METRICS.backends), "ALIGN_MEAN", "REDUCE_SUM"),
@@ -269,6 +296,11 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
         { title: "Web HPA replicas (current vs max)", xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { prometheusQuery: `kube_horizontalpodautoscaler_status_current_replicas{namespace="${v.namespace}"} or kube_horizontalpodautoscaler_spec_max_replicas{namespace="${v.namespace}"}` } }] } },
         // No resourceNames: the panel reads the dashboard's own project.
         { title: "Failed Jobs (events)", logsPanel: { filter: jobFailureFilter(v.namespace) } },
+        // The static files' traffic, apart from the site's: cache hits and misses of the CDN
+        // (request_count's `cache_result` label, https://cloud.google.com/monitoring/api/metrics_gcp_d_h).
+        ...(v.cdnBackendName !== undefined
+            ? [chart("Static files (CDN) by cache result", cdnBackendFilter(LB_METRICS.requests, v.cdnBackendName), "ALIGN_RATE", "REDUCE_SUM", ["metric.label.cache_result"])]
+            : []),
     ];
     const width = 6;
     const height = 4;

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { AlertThresholds, AlertValues, alertSpecs, dashboardJson } from "./alerts";
+import { negBackendNamePattern } from "./ingressNames";
 import { LIVENESS_PATH } from "./podTemplates";
 
 /** Arguments of {@link Monitoring}. */
@@ -23,6 +24,13 @@ export interface MonitoringArgs {
     readonly cacheMode: "in-cluster" | "memorystore";
     /** The app's namespace (HPA, Job and in-cluster Redis signals). */
     readonly namespace: pulumi.Input<string>;
+    /**
+     * The web Service behind the Ingress (its name and port, in {@link namespace}): the load
+     * balancer alerts and charts cover only the backend service GKE creates for it.
+     */
+    readonly webService: { readonly name: pulumi.Input<string>; readonly port: number };
+    /** The CDN's backend bucket name, when the CDN is on (a chart of its own). @default none */
+    readonly cdnBackendName?: pulumi.Input<string>;
 }
 
 /** The path the uptime check requests: the app's liveness endpoint (no database, no cache). */
@@ -80,16 +88,18 @@ export class Monitoring extends pulumi.ComponentResource {
             labels: { email_address: email },
         }, child).id);
 
-        const values: pulumi.Output<AlertValues> = pulumi.all([args.instanceConnectionName, args.namespace]).apply(([connectionName, namespace]) => ({
+        const values: pulumi.Output<AlertValues> = pulumi.all([args.instanceConnectionName, args.namespace, args.webService.name, args.cdnBackendName]).apply(([connectionName, namespace, serviceName, cdnBackendName]) => ({
             thresholds: args.thresholds,
             host: args.domain,
             databaseId: databaseIdOf(connectionName),
             usableConnections: args.usableConnections,
             cacheMode: args.cacheMode,
             namespace,
+            webBackendPattern: negBackendNamePattern(namespace, serviceName, args.webService.port),
+            ...(cdnBackendName !== undefined ? { cdnBackendName } : {}),
         }));
         // The set of policies depends only on plain config, so it is known before the outputs are.
-        const keys = alertSpecs({ thresholds: args.thresholds, host: args.domain, databaseId: "", usableConnections: args.usableConnections, cacheMode: args.cacheMode, namespace: "" });
+        const keys = alertSpecs({ thresholds: args.thresholds, host: args.domain, databaseId: "", usableConnections: args.usableConnections, cacheMode: args.cacheMode, namespace: "", webBackendPattern: "" });
         this.alertPolicies = {};
         for (const spec of keys) {
             const built = values.apply((v) => alertSpecs(v).find((s) => s.key === spec.key)!);

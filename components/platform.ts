@@ -269,6 +269,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 usableConnections: maxConnections - RESERVED_CONNECTIONS,
                 cacheMode: cfg.cache.mode,
                 namespace,
+                webService: { name: this.workload.serviceName, port: this.workload.servicePort },
+                cdnBackendName: this.statics.cdnBackendName,
             }, child);
         }
 
