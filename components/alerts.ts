@@ -44,6 +44,8 @@ export interface AlertValues {
      * the load balancer alerts to this site.
      */
     readonly webBackendPattern: string;
+    /** The web HPA's name: the HPA alert and chart read it only (workers have HPAs of their own). */
+    readonly webHpaName: string;
     /** Name of the CDN's backend bucket, when the CDN is on: a dashboard chart of its own. */
     readonly cdnBackendName?: string;
 }
@@ -141,13 +143,20 @@ export const CONTAINER_MEMORY_LIMIT_UTILIZATION = "kubernetes.io/container/memor
  */
 export const UPTIME_CHECK_PASSED = "monitoring.googleapis.com/uptime_check/check_passed";
 
+/** The kube state metrics selector of one HPA: its namespace and name (the `horizontalpodautoscaler` label). */
+function hpaSelector(namespace: string, hpaName: string): string {
+    return `{namespace="${namespace}", horizontalpodautoscaler="${hpaName}"}`;
+}
+
 /**
- * The HPA query: kube state metrics (Managed Service for Prometheus), which GKE Autopilot collects by
- * default from 1.27.4-gke.900 ("the Kube state metrics package is enabled by default",
- * https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics).
+ * The HPA query, on the web HPA only (the workers' HPAs are in the same namespace): kube state
+ * metrics (Managed Service for Prometheus), which GKE Autopilot collects by default from
+ * 1.27.4-gke.900 ("the Kube state metrics package is enabled by default",
+ * https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics), labelled with the
+ * HPA's `namespace` and `horizontalpodautoscaler` (its name).
  */
-export function hpaAtMaxQuery(namespace: string): string {
-    const sel = `{namespace="${namespace}"}`;
+export function hpaAtMaxQuery(namespace: string, hpaName: string): string {
+    const sel = hpaSelector(namespace, hpaName);
     return `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas${sel}) >= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas${sel})`;
 }
 
@@ -240,7 +249,7 @@ export function alertSpecs(v: AlertValues): AlertSpec[] {
             documentation: "The web Deployment cannot scale further: raise workload.maxReplicas (within the connection budget) or find the load.",
             conditions: [{
                 displayName: "HPA at max",
-                conditionPrometheusQueryLanguage: { query: hpaAtMaxQuery(v.namespace), duration: seconds(t.hpaAtMaxMinutes * 60), evaluationInterval: "60s" },
+                conditionPrometheusQueryLanguage: { query: hpaAtMaxQuery(v.namespace, v.webHpaName), duration: seconds(t.hpaAtMaxMinutes * 60), evaluationInterval: "60s" },
             }],
         },
         {
@@ -293,7 +302,7 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
         v.cacheMode === "memorystore"
             ? chart("Memorystore memory usage ratio", `resource.type="redis_instance" AND metric.type="${REDIS_MEMORY_RATIO}"`, "ALIGN_MEAN", "REDUCE_MAX")
             : chart("Redis memory / limit", `resource.type="k8s_container" AND resource.label.namespace_name="${v.namespace}" AND resource.label.container_name="redis" AND metric.type="${CONTAINER_MEMORY_LIMIT_UTILIZATION}"`, "ALIGN_MEAN", "REDUCE_MAX", ["resource.label.pod_name"]),
-        { title: "Web HPA replicas (current vs max)", xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { prometheusQuery: `kube_horizontalpodautoscaler_status_current_replicas{namespace="${v.namespace}"} or kube_horizontalpodautoscaler_spec_max_replicas{namespace="${v.namespace}"}` } }] } },
+        { title: "Web HPA replicas (current vs max)", xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { prometheusQuery: `kube_horizontalpodautoscaler_status_current_replicas${hpaSelector(v.namespace, v.webHpaName)} or kube_horizontalpodautoscaler_spec_max_replicas${hpaSelector(v.namespace, v.webHpaName)}` } }] } },
         // No resourceNames: the panel reads the dashboard's own project.
         { title: "Failed Jobs (events)", logsPanel: { filter: jobFailureFilter(v.namespace) } },
         // The static files' traffic, apart from the site's: cache hits and misses of the CDN

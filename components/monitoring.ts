@@ -29,6 +29,8 @@ export interface MonitoringArgs {
      * balancer alerts and charts cover only the backend service GKE creates for it.
      */
     readonly webService: { readonly name: pulumi.Input<string>; readonly port: number };
+    /** The web HPA's name: the HPA alert and chart read it only. */
+    readonly webHpaName: pulumi.Input<string>;
     /** The CDN's backend bucket name, when the CDN is on (a chart of its own). @default none */
     readonly cdnBackendName?: pulumi.Input<string>;
 }
@@ -88,7 +90,7 @@ export class Monitoring extends pulumi.ComponentResource {
             labels: { email_address: email },
         }, child).id);
 
-        const values: pulumi.Output<AlertValues> = pulumi.all([args.instanceConnectionName, args.namespace, args.webService.name, args.cdnBackendName]).apply(([connectionName, namespace, serviceName, cdnBackendName]) => ({
+        const values: pulumi.Output<AlertValues> = pulumi.all([args.instanceConnectionName, args.namespace, args.webService.name, args.webHpaName, args.cdnBackendName]).apply(([connectionName, namespace, serviceName, webHpaName, cdnBackendName]) => ({
             thresholds: args.thresholds,
             host: args.domain,
             databaseId: databaseIdOf(connectionName),
@@ -96,10 +98,11 @@ export class Monitoring extends pulumi.ComponentResource {
             cacheMode: args.cacheMode,
             namespace,
             webBackendPattern: negBackendNamePattern(namespace, serviceName, args.webService.port),
+            webHpaName,
             ...(cdnBackendName !== undefined ? { cdnBackendName } : {}),
         }));
         // The set of policies depends only on plain config, so it is known before the outputs are.
-        const keys = alertSpecs({ thresholds: args.thresholds, host: args.domain, databaseId: "", usableConnections: args.usableConnections, cacheMode: args.cacheMode, namespace: "", webBackendPattern: "" });
+        const keys = alertSpecs({ thresholds: args.thresholds, host: args.domain, databaseId: "", usableConnections: args.usableConnections, cacheMode: args.cacheMode, namespace: "", webBackendPattern: "", webHpaName: "" });
         this.alertPolicies = {};
         for (const spec of keys) {
             const built = values.apply((v) => alertSpecs(v).find((s) => s.key === spec.key)!);

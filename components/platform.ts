@@ -270,6 +270,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 cacheMode: cfg.cache.mode,
                 namespace,
                 webService: { name: this.workload.serviceName, port: this.workload.servicePort },
+                webHpaName: this.workload.hpaName,
                 cdnBackendName: this.statics.cdnBackendName,
             }, child);
         }

@@ -167,6 +167,8 @@ export class Workload extends pulumi.ComponentResource {
     public readonly serviceAccountEmail: pulumi.Output<string>;
     /** Port the Service exposes. */
     public readonly servicePort = 80;
+    /** The web HPA's name (the `horizontalpodautoscaler` label of its kube state metrics). */
+    public readonly hpaName: pulumi.Output<string>;
     /** What workers and CronJobs build their pods from (same image, env, sidecar, web identity). */
     public readonly podContext: DjangoPodContext;
 
@@ -287,7 +289,7 @@ export class Workload extends pulumi.ComponentResource {
         }, k8sOpts);
         this.serviceName = this.service.metadata.name;
 
-        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-web`, {
+        const hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
             spec: {
                 scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
@@ -297,6 +299,8 @@ export class Workload extends pulumi.ComponentResource {
                 behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
             },
         }, k8sOpts);
+
+        this.hpaName = hpa.metadata.name;
 
         new k8s.policy.v1.PodDisruptionBudget(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },

@@ -39,7 +39,7 @@ const DASHBOARD = "gcp:monitoring/dashboard:Dashboard";
 
 const THRESHOLDS: AlertThresholds = { errorRatio5xx: 0.05, latencyP95Ms: 1500, sqlCpu: 0.8, sqlDisk: 0.85, sqlConnections: 0.8, redisMemory: 0.85, hpaAtMaxMinutes: 15 };
 const WEB_BACKEND = negBackendNamePattern("django-production", "django-workload-web-1a2b3c4d", 80);
-const VALUES = { thresholds: THRESHOLDS, host: "www.example.com", databaseId: "p:db", usableConnections: 97, cacheMode: "in-cluster" as const, namespace: "django-production", webBackendPattern: WEB_BACKEND };
+const VALUES = { thresholds: THRESHOLDS, host: "www.example.com", databaseId: "p:db", usableConnections: 97, cacheMode: "in-cluster" as const, namespace: "django-production", webBackendPattern: WEB_BACKEND, webHpaName: "django-workload-web-5e6f7a8b" };
 const KEYS = ["uptime", "5xx", "latency", "sql-cpu", "sql-disk", "sql-connections", "redis-memory", "hpa-max", "job-failed"];
 
 /**
@@ -101,8 +101,8 @@ describe("alert specs (pure)", () => {
     it("HPA at max for hpaAtMaxMinutes (PromQL on kube state metrics); Job failures from the Job controller's events", () => {
         const hpa = alertSpecs({ ...VALUES, thresholds: { ...THRESHOLDS, hpaAtMaxMinutes: 20 } }).find((s) => s.key === "hpa-max")!.conditions[0] as any;
         assert.equal(hpa.conditionPrometheusQueryLanguage.duration, "1200s");
-        assert.equal(hpa.conditionPrometheusQueryLanguage.query, hpaAtMaxQuery("django-production"));
-        assert.match(hpaAtMaxQuery("ns"), /kube_horizontalpodautoscaler_status_current_replicas\{namespace="ns"\}\) >= max by \(namespace, horizontalpodautoscaler\) \(kube_horizontalpodautoscaler_spec_max_replicas/);
+        assert.equal(hpa.conditionPrometheusQueryLanguage.query, hpaAtMaxQuery("django-production", "django-workload-web-5e6f7a8b"));
+        assert.match(hpaAtMaxQuery("ns", "web"), /kube_horizontalpodautoscaler_status_current_replicas\{namespace="ns", horizontalpodautoscaler="web"\}\) >= max by \(namespace, horizontalpodautoscaler\) \(kube_horizontalpodautoscaler_spec_max_replicas/);
         const job = alertSpecs(VALUES).find((s) => s.key === "job-failed")!;
         assert.equal((job.conditions[0] as any).conditionMatchedLog.filter, jobFailureFilter("django-production"));
         assert.deepEqual(job.alertStrategy, { notificationRateLimit: { period: "300s" }, autoClose: "1800s" });
@@ -328,5 +328,43 @@ describe("load balancer alerts and charts are scoped to this site's web backend"
         assert.ok(filterMatches(cdn[0].filter, series(`${LB}request_count`, name)), cdn[0].filter);
         assert.ok(!filterMatches(cdn[0].filter, series(`${LB}request_count`, negName("0123456789abcdef", namespace, "django-workload-web-x", 80))));
         assert.equal(lbFilters(r.staging).filter((f) => f.where.includes("CDN")).length, 0, "no CDN in staging");
+    });
+});
+
+/**
+ * The label matchers of every vector selector in a PromQL expression (`metric{k="v", k2="v2"}`),
+ * evaluated against one series' labels: `=` only (what the platform writes; anything else fails).
+ * Semantics: https://prometheus.io/docs/prometheus/latest/querying/basics/#time-series-selectors
+ */
+function promSelectorsMatch(query: string, labels: Record<string, string>): boolean[] {
+    return [...query.matchAll(/\b(kube_[a-z_]+)\{([^}]*)\}/g)].map(([, , body]) => body.split(",").map((m) => m.trim()).every((m) => {
+        const eq = /^([a-z_]+)="([^"]*)"$/.exec(m);
+        assert.ok(eq, `matcher ${m} is not of the form label="value"`);
+        return labels[eq[1]] === eq[2];
+    }));
+}
+
+// "Web HPA at max" must not fire for a worker's HPA (production has the `tasks` worker, whose HPA
+// lives in the same namespace): every selector of the query and of the chart names the web HPA.
+describe("the HPA alert and chart read the web HPA only", () => {
+    let production: Rendered;
+    before(async () => {
+        production = await renderStack("production");
+    });
+
+    it("production: the web HPA's series match every selector, the tasks worker's none", () => {
+        const namespace = production.inputs("kubernetes:core/v1:Namespace").metadata.name as string;
+        const hpas = production.all(T.hpa);
+        const nameOf = (logical: string) => (hpas.find((h) => h.name === logical)!.outputs as any).metadata.name as string;
+        const web = nameOf("django-workload-web");
+        const worker = (hpas.find((h) => h.name.includes("worker-tasks"))!.outputs as any).metadata.name as string;
+        const query = production.inputs(ALERT, "django-monitoring-alert-hpa-max").conditions[0].conditionPrometheusQueryLanguage.query as string;
+        const chart = JSON.parse(production.inputs(DASHBOARD).dashboardJson).mosaicLayout.tiles
+            .map((t: any) => t.widget).find((w: any) => /HPA/.test(w.title)).xyChart.dataSets[0].timeSeriesQuery.prometheusQuery as string;
+        for (const [what, q] of [["alert", query], ["chart", chart]]) {
+            const onWeb = promSelectorsMatch(q, { namespace, horizontalpodautoscaler: web });
+            assert.ok(onWeb.length >= 2 && onWeb.every(Boolean), `${what}: ${q}`);
+            assert.ok(promSelectorsMatch(q, { namespace, horizontalpodautoscaler: worker }).every((m) => !m), `${what} reads the worker's HPA ${worker}: ${q}`);
+        }
     });
 });
