@@ -279,6 +279,7 @@ const monitoringSchema = z
     .object({
         enabled: z.boolean().default(true).meta(ex([true], "HTTPS uptime check on /healthz/, alert policies and a dashboard (docs/monitoring.md).")),
         notificationEmails: z.array(z.email("must be an email address such as ops@example.com")).default([]).meta(ex([["ops@example.com"]], "Addresses that get the alerts (one email notification channel each).")),
+        siteLive: z.boolean().default(true).meta(ex([false], "Whether the site already serves https://<domain>/healthz/. Set false before the first `pulumi up`: DNS and the managed certificate take up to an hour after it, and until then the uptime check fails. false keeps the uptime check and disables only its CRITICAL alert (every preview warns); set it back to true once `curl -fsS https://<domain>/healthz/` answers (docs/monitoring.md).")),
         thresholds: z
             .object({
                 errorRatio5xx: ratio(0.05, "Share of load balancer responses that are 5xx, over 5 minutes, above which an alert fires."),

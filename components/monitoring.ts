@@ -31,6 +31,12 @@ export interface MonitoringArgs {
     readonly webService: { readonly name: pulumi.Input<string>; readonly port: number };
     /** The web HPA's name: the HPA alert and chart read it only. */
     readonly webHpaName: pulumi.Input<string>;
+    /**
+     * Whether the site already answers `https://<domain>/healthz/` (config `monitoring.siteLive`).
+     * false (a first deploy, before DNS and the managed certificate are ready) disables the uptime
+     * alert only; the check keeps running. @default true
+     */
+    readonly siteLive?: boolean;
     /** The CDN's backend bucket name, when the CDN is on (a chart of its own). @default none */
     readonly cdnBackendName?: pulumi.Input<string>;
 }
@@ -61,6 +67,14 @@ export class Monitoring extends pulumi.ComponentResource {
         super("django-platform:monitoring:Monitoring", name, {}, opts);
         const child = { parent: this };
         const emails = args.notificationEmails ?? [];
+        const siteLive = args.siteLive ?? true;
+        if (!siteLive) {
+            pulumi.log.warn(
+                `The "site down" alert is disabled (monitoring.siteLive false) while ${args.domain} is set up. Once \`curl -fsS https://${args.domain}${UPTIME_PATH}\` answers, ` +
+                    "turn it on: `pulumi config set --path monitoring.siteLive true`, then `pulumi up` (docs/monitoring.md).",
+                this,
+            );
+        }
 
         // HTTPS through the load balancer, certificate validated: what a browser gets. The app
         // answers /healthz/ without touching the database and exempts it from the HTTPS redirect;
@@ -110,7 +124,8 @@ export class Monitoring extends pulumi.ComponentResource {
                 project: args.project,
                 displayName: `${args.stack}: ${spec.displayName}`,
                 combiner: "OR",
-                enabled: true,
+                // The uptime check fails until DNS and the managed certificate are ready (first deploy).
+                enabled: spec.key === "uptime" ? siteLive : true,
                 conditions: built.apply((s) => s.conditions as unknown as gcp.types.input.monitoring.AlertPolicyCondition[]),
                 ...(spec.alertStrategy ? { alertStrategy: spec.alertStrategy as unknown as gcp.types.input.monitoring.AlertPolicyAlertStrategy } : {}),
                 documentation: { content: spec.documentation, mimeType: "text/markdown" },

@@ -264,6 +264,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 stack,
                 domain: cfg.domain,
                 notificationEmails: cfg.monitoring.notificationEmails,
+                siteLive: cfg.monitoring.siteLive,
                 thresholds: cfg.monitoring.thresholds,
                 instanceConnectionName: this.database.connection.instanceConnectionName,
                 usableConnections: maxConnections - RESERVED_CONNECTIONS,

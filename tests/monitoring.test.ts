@@ -368,3 +368,28 @@ describe("the HPA alert and chart read the web HPA only", () => {
         }
     });
 });
+
+// The uptime check cannot pass before DNS points at the load balancer and the managed certificate
+// is active, which takes up to an hour after the first `pulumi up`
+// (https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs#update-dns):
+// its CRITICAL alert must not page during a first deploy. monitoring.siteLive false keeps the
+// check (its data shows when the site comes up) and turns only that alert off.
+describe("monitoring.siteLive: no 'site down' page while the site is still being set up", () => {
+    it("false: the uptime check exists, its alert policy is disabled, every other policy stays on", async () => {
+        const r = await renderStack("staging", { "django-platform:monitoring": { siteLive: false } });
+        assert.equal(r.all(UPTIME).length, 1);
+        const enabled = Object.fromEntries(r.all(ALERT).map((a) => [a.name.replace("django-monitoring-alert-", ""), (a.inputs as any).enabled]));
+        assert.equal(enabled.uptime, false);
+        assert.deepEqual(Object.entries(enabled).filter(([k, v]) => k !== "uptime" && v !== true), []);
+    });
+
+    it("the default is true (a live site is watched), and it must be a boolean", async () => {
+        const r = await renderStack("production");
+        assert.equal(r.inputs(ALERT, "django-monitoring-alert-uptime").enabled, true);
+        assert.equal(validateConfig({ "gcp:project": "acme-staging", "gcp:region": "europe-west1", "django-platform:domain": "app.example.com", "django-platform:image": "repo/app:1.0" }, "staging").monitoring.siteLive, true);
+        assert.throws(() => validateConfig({
+            "gcp:project": "acme-staging", "gcp:region": "europe-west1", "django-platform:domain": "app.example.com", "django-platform:image": "repo/app:1.0",
+            "django-platform:monitoring": JSON.stringify({ siteLive: "no" }),
+        }, "staging"), (err: Error) => err instanceof ConfigError && /^django-platform:monitoring\.siteLive: .*\(got "no"\)\. Fix: `pulumi config set --path monitoring\.siteLive false`\./.test(err.problems[0]));
+    });
+});
