@@ -97,7 +97,7 @@ const cacheSchema = z
         replicas: z.number().int().min(0).max(10).default(1).meta(ex([2], "Read replicas (in-cluster 0-10, memorystore 1-5); change it any time.")),
         image: pinnedImage.default("redis:7.4.2-alpine").meta(ex(["redis:7.4.2-alpine"], "Official redis image, pinned.")),
         memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([5], "Memorystore capacity in GB; at least 5 with memorystore, whose read replicas need nodes of 5 GB or more (https://cloud.google.com/memorystore/docs/redis/about-read-replicas).")),
-        transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on port 6378 and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
+        transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on the ports the instance reports (6378 for the primary endpoint) and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
         maxMemoryMb: z.number().int().min(32).max(65536).default(200).meta(ex([200], "In-cluster Redis maxmemory (LRU eviction); the pod's memory limit is sized above it.")),
         persistence: z
             .object({

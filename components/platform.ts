@@ -189,7 +189,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             },
             database: this.database.connection,
             databaseCidr: this.network.privateServicesCidr,
-            cache: { peers: this.cache.egressPeers, port: this.cache.port },
+            cache: { egress: this.cache.egressRules },
             statics: this.statics,
             minReplicas: cfg.workload.minReplicas,
             maxReplicas: cfg.workload.maxReplicas,
