@@ -208,7 +208,7 @@ const clusterSchema = z
         name: z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, "must be a GKE cluster name").optional().meta(ex(["shared-gke"], "Existing cluster name (mode existing).")),
         location: z.string().min(2).optional().meta(ex(["europe-west1"], "Existing cluster location; default: gcp:region.")),
         releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR").meta(ex(["STABLE"], "GKE release channel.")),
-        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "203.0.113.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0). Pulumi and CI use the DNS-based endpoint, checked by IAM, which ignores this list.")),
+        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "100.64.10.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0, no documentation range). Empty (the default): the IP endpoint is off. Pulumi, CI and people use the DNS-based endpoint, checked by IAM, which ignores this list.")),
         masterCidr: cidr.default("172.16.0.0/28").meta(ex(["172.16.0.16/28"], "Control plane /28 for private nodes.")),
         deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection.")),
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label").optional().meta(ex(["django-staging"], "Kubernetes namespace; default: django-<stack>.")),
@@ -608,11 +608,14 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (network.mode === "existing" && (!network.name || !network.subnetName)) {
         p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
     }
-    for (const net of cluster.masterAuthorizedNetworks) {
+    cluster.masterAuthorizedNetworks.forEach((net, i) => {
+        const entry = (field?: string) => cliPath(["cluster", "masterAuthorizedNetworks", i, ...(field ? [field] : [])]);
         if (net.cidr.endsWith("/0")) {
-            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path ${cliPath(["cluster", "masterAuthorizedNetworks", cluster.masterAuthorizedNetworks.indexOf(net), "cidr"])} 203.0.113.0/24\`.`);
+            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: your office's range (\`pulumi config set --path ${entry("cidr")} <office CIDR>\`), or remove the entry (\`pulumi config rm --path ${entry()}\`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in.`);
+        } else if (isDocumentationRange(net.cidr)) {
+            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) is a documentation range (RFC 5737), which no real network uses. Fix: your office's range (\`pulumi config set --path ${entry("cidr")} <office CIDR>\`), or remove the entry (\`pulumi config rm --path ${entry()}\`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in.`);
         }
-    }
+    });
     p.push(...edgeDnsMonitoringProblems(cfg));
     p.push(...gcpLimitProblems(cfg));
     p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
@@ -643,6 +646,18 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
         }
     }
     return p;
+}
+
+/**
+ * The IPv4 ranges RFC 5737 reserves for documentation (https://www.rfc-editor.org/rfc/rfc5737):
+ * an authorized network inside one is a placeholder nobody replaced.
+ */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => ipaddr.IPv4.parseCIDR(c));
+
+/** Whether `cidr` lies entirely inside a documentation range. */
+function isDocumentationRange(cidr: string): boolean {
+    const [address, bits] = ipaddr.IPv4.parseCIDR(cidr);
+    return DOCUMENTATION_RANGES.some(([base, baseBits]) => bits >= baseBits && address.match(base, baseBits));
 }
 
 /** Rules of the edge, dns and monitoring keys (components/edge.ts, dns.ts, monitoring.ts). */
