@@ -140,7 +140,7 @@ const workloadSchema = z
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").meta(ex(["INFO"], "Django log level.")),
         wsgiModule: pythonModule.default("config.wsgi").meta(ex(["mysite.wsgi"], "Dotted path of your project's WSGI module; gunicorn serves <wsgiModule>:application.")),
         settingsModule: pythonModule.default("config.settings").meta(ex(["mysite.settings.production"], "Dotted path of your project's settings module (DJANGO_SETTINGS_MODULE in every Django container).")),
-        spot: z.boolean().default(false).meta(ex([true], "Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may evict them at any time with at most 25 s of grace, and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods).")),
+        spot: z.boolean().default(false).meta(ex([true], "Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may evict them at any time with at most 25 s of grace, and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods). Needs workload.minReplicas 2 or more: one evicted web pod would be an outage.")),
     })
     .strict()
     .prefault({});
@@ -583,6 +583,11 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     const { workload, cache, statics, cluster, network, database } = cfg;
     if (workload.minReplicas > workload.maxReplicas) {
         p.push(`${k("workload.minReplicas")} (${workload.minReplicas}) must be less than or equal to ${k("workload.maxReplicas")} (${workload.maxReplicas}). Fix: \`pulumi config set --path workload.maxReplicas ${workload.minReplicas}\`.`);
+    }
+    // "Spot Pods … can be evicted by GKE whenever compute resources are required to run standard
+    // Pods" (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods).
+    if (workload.spot && workload.minReplicas < 2) {
+        p.push(`${k("workload.minReplicas")} is ${workload.minReplicas} with ${k("workload.spot")} true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: \`pulumi config set --path workload.minReplicas 2\` (two Spot pods, spread over zones and nodes), or \`pulumi config set --path workload.spot false\`.`);
     }
     p.push(...workerProblems(cfg));
     if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
