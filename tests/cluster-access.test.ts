@@ -21,13 +21,15 @@
  *   https://cloud.google.com/iam/docs/roles-permissions/container
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { ClusterAccessError, existingClusterDnsEndpoint, gkeKubeconfig } from "../components/cluster";
 import { ConfigError, validateConfig } from "../config";
 import { gkeClusterRestrictsControlPlaneAccess } from "../policy/gke";
 import { runPolicies } from "../tools/lib/policyRunner";
 import { buildStackExport, type StackExport } from "../tools/lib/stackExport";
-import { type Rendered, renderStack, stackConfig, T } from "./helpers/platform";
+import { ROOT, type Rendered, renderStack, stackConfig, T } from "./helpers/platform";
 
 const DNS_ENDPOINT = /^gke-[0-9a-f]{36}\.europe-west1\.gke\.goog$/;
 const EXISTING = {
@@ -195,5 +197,37 @@ describe("the policy pack", () => {
         const open = await exportOf("production", OFFICE);
         clusterOf(open).masterAuthorizedNetworksConfig.cidrBlocks.push({ cidrBlock: "0.0.0.0/0", displayName: "all" });
         assert.match((await runPolicies(open, undefined, only))[0]?.message ?? "", /0\.0\.0\.0\/0 opens the control plane/);
+    });
+});
+
+// Which service account Autopilot nodes run as: the cluster's
+// autoscaling.autoprovisioningNodePoolDefaults.serviceAccount. Google reads the Autopilot node
+// service account from exactly that field ("For Autopilot mode clusters: gcloud container clusters
+// describe … --flatten=autoscaling.autoprovisioningNodePoolDefaults.serviceAccount",
+// https://cloud.google.com/kubernetes-engine/docs/troubleshooting/service-accounts); the provider
+// sends cluster_autoscaling.auto_provisioning_defaults.service_account as that field on create
+// ("the Service Account to be used by the node VMs created by GKE Autopilot or NAP",
+// hashicorp/terraform-provider-google website/docs/r/container_cluster.html.markdown;
+// resource_container_cluster.go `expandAutoProvisioningDefaults`), and Google's GKE module checks
+// it the same way (terraform-google-modules/terraform-google-kubernetes-engine,
+// test/integration/simple_autopilot_private_non_default_sa).
+describe("Autopilot nodes run as the dedicated node service account", () => {
+    it("the cluster names the node service account the stack creates, and nothing turns on node auto-provisioning by hand", () => {
+        for (const stack of ["staging", "production"]) {
+            const r = stacks[stack];
+            const sa = r.all("gcp:serviceaccount/account:Account").find((a) => a.name === "django-cluster-nodes");
+            assert.ok(sa, `${stack}: node service account`);
+            const c = r.inputs(T.cluster);
+            assert.equal(c.enableAutopilot, true);
+            assert.deepEqual(c.clusterAutoscaling, { autoProvisioningDefaults: { serviceAccount: sa.outputs.email } }, stack);
+            const grant = r.all("gcp:projects/iAMMember:IAMMember").find((m) => (m.inputs as any).role === "roles/container.defaultNodeServiceAccount");
+            assert.equal((grant?.inputs as any)?.member, `serviceAccount:${sa.outputs.email as string}`, `${stack}: the minimum role GKE needs on it`);
+        }
+    });
+
+    it("docs/operations.md tells how to check it after the cluster exists", () => {
+        const ops = readFileSync(join(ROOT, "docs", "operations.md"), "utf8");
+        assert.match(ops, /gcloud container clusters describe [^`]{0,200}?--format='value\(autoscaling\.autoprovisioningNodePoolDefaults\.serviceAccount\)'/);
+        assert.match(ops, /gke-nodes-<stack>@<project>\.iam\.gserviceaccount\.com/);
     });
 });
