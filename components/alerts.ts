@@ -99,8 +99,8 @@ export const LB_METRICS = {
 /**
  * A filter on one load balancer metric of this site's web backend only. The `https_lb_rule`
  * resource covers every external Application Load Balancer of the project (the CDN's included);
- * its `backend_target_name` label is "the name of the backend target or service" the request went
- * to (https://cloud.google.com/monitoring/api/resources#tag_https_lb_rule). GKE names the web
+ * its `backend_target_name` label names the backend service (or bucket) the request went to
+ * (https://cloud.google.com/monitoring/api/resources#tag_https_lb_rule). GKE names the web
  * backend service only when the Ingress is synced, so the filter matches the name's pattern
  * (`monitoring.regex.full_match`, RE2, whole value: https://cloud.google.com/monitoring/api/v3/filters),
  * known from the namespace, Service and port before anything exists: it works from the first
