@@ -97,7 +97,7 @@ const cacheSchema = z
         replicas: z.number().int().min(0).max(10).default(1).meta(ex([2], "Read replicas (in-cluster 0-10, memorystore 1-5); change it any time.")),
         image: pinnedImage.default("redis:7.4.2-alpine").meta(ex(["redis:7.4.2-alpine"], "Official redis image, pinned.")),
         memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([5], "Memorystore capacity in GB; at least 5 with memorystore, whose read replicas need nodes of 5 GB or more (https://cloud.google.com/memorystore/docs/redis/about-read-replicas).")),
-        transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on port 6378 and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
+        transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on the ports the instance reports (6378 for the primary endpoint) and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
         maxMemoryMb: z.number().int().min(32).max(65536).default(200).meta(ex([200], "In-cluster Redis maxmemory (LRU eviction); the pod's memory limit is sized above it.")),
         persistence: z
             .object({
@@ -140,7 +140,7 @@ const workloadSchema = z
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").meta(ex(["INFO"], "Django log level.")),
         wsgiModule: pythonModule.default("config.wsgi").meta(ex(["mysite.wsgi"], "Dotted path of your project's WSGI module; gunicorn serves <wsgiModule>:application.")),
         settingsModule: pythonModule.default("config.settings").meta(ex(["mysite.settings.production"], "Dotted path of your project's settings module (DJANGO_SETTINGS_MODULE in every Django container).")),
-        spot: z.boolean().default(false).meta(ex([true], "Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may evict them at any time with at most 25 s of grace, and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods).")),
+        spot: z.boolean().default(false).meta(ex([true], "Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may evict them at any time with at most 25 s of grace, and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods). Needs workload.minReplicas 2 or more: one evicted web pod would be an outage.")),
     })
     .strict()
     .prefault({});
@@ -208,7 +208,7 @@ const clusterSchema = z
         name: z.string().regex(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, "must be a GKE cluster name").optional().meta(ex(["shared-gke"], "Existing cluster name (mode existing).")),
         location: z.string().min(2).optional().meta(ex(["europe-west1"], "Existing cluster location; default: gcp:region.")),
         releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR").meta(ex(["STABLE"], "GKE release channel.")),
-        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "203.0.113.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0). Pulumi and CI use the DNS-based endpoint, checked by IAM, which ignores this list.")),
+        masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "100.64.10.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0, no documentation range). Empty (the default): the IP endpoint is off. Pulumi, CI and people use the DNS-based endpoint, checked by IAM, which ignores this list.")),
         masterCidr: cidr.default("172.16.0.0/28").meta(ex(["172.16.0.16/28"], "Control plane /28 for private nodes.")),
         deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection.")),
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label").optional().meta(ex(["django-staging"], "Kubernetes namespace; default: django-<stack>.")),
@@ -279,6 +279,7 @@ const monitoringSchema = z
     .object({
         enabled: z.boolean().default(true).meta(ex([true], "HTTPS uptime check on /healthz/, alert policies and a dashboard (docs/monitoring.md).")),
         notificationEmails: z.array(z.email("must be an email address such as ops@example.com")).default([]).meta(ex([["ops@example.com"]], "Addresses that get the alerts (one email notification channel each).")),
+        siteLive: z.boolean().default(true).meta(ex([false], "Whether the site already serves https://<domain>/healthz/. Set false before the first `pulumi up`: DNS and the managed certificate take up to an hour after it, and until then the uptime check fails. false keeps the uptime check and disables only its CRITICAL alert (every preview warns); set it back to true once `curl -fsS https://<domain>/healthz/` answers (docs/monitoring.md).")),
         thresholds: z
             .object({
                 errorRatio5xx: ratio(0.05, "Share of load balancer responses that are 5xx, over 5 minutes, above which an alert fires."),
@@ -583,6 +584,11 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (workload.minReplicas > workload.maxReplicas) {
         p.push(`${k("workload.minReplicas")} (${workload.minReplicas}) must be less than or equal to ${k("workload.maxReplicas")} (${workload.maxReplicas}). Fix: \`pulumi config set --path workload.maxReplicas ${workload.minReplicas}\`.`);
     }
+    // "Spot Pods … can be evicted by GKE whenever compute resources are required to run standard
+    // Pods" (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods).
+    if (workload.spot && workload.minReplicas < 2) {
+        p.push(`${k("workload.minReplicas")} is ${workload.minReplicas} with ${k("workload.spot")} true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: \`pulumi config set --path workload.minReplicas 2\` (two Spot pods, spread over zones and nodes), or \`pulumi config set --path workload.spot false\`.`);
+    }
     p.push(...workerProblems(cfg));
     if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
         p.push(`${k("cache.replicas")} must be between 1 and 5 with cache.mode memorystore (got ${cache.replicas}). Fix: \`pulumi config set --path cache.replicas 1\`.`);
@@ -607,11 +613,14 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (network.mode === "existing" && (!network.name || !network.subnetName)) {
         p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
     }
-    for (const net of cluster.masterAuthorizedNetworks) {
+    cluster.masterAuthorizedNetworks.forEach((net, i) => {
+        const entry = (field?: string) => cliPath(["cluster", "masterAuthorizedNetworks", i, ...(field ? [field] : [])]);
         if (net.cidr.endsWith("/0")) {
-            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. \`pulumi config set --path ${cliPath(["cluster", "masterAuthorizedNetworks", cluster.masterAuthorizedNetworks.indexOf(net), "cidr"])} 203.0.113.0/24\`.`);
+            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) opens the control plane to the internet. Fix: your office's range (\`pulumi config set --path ${entry("cidr")} <office CIDR>\`), or remove the entry (\`pulumi config rm --path ${entry()}\`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in.`);
+        } else if (isDocumentationRange(net.cidr)) {
+            p.push(`${k("cluster.masterAuthorizedNetworks")}: ${net.name} (${net.cidr}) is a documentation range (RFC 5737), which no real network uses. Fix: your office's range (\`pulumi config set --path ${entry("cidr")} <office CIDR>\`), or remove the entry (\`pulumi config rm --path ${entry()}\`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in.`);
         }
-    }
+    });
     p.push(...edgeDnsMonitoringProblems(cfg));
     p.push(...gcpLimitProblems(cfg));
     p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
@@ -642,6 +651,18 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
         }
     }
     return p;
+}
+
+/**
+ * The IPv4 ranges RFC 5737 reserves for documentation (https://www.rfc-editor.org/rfc/rfc5737):
+ * an authorized network inside one is a placeholder nobody replaced.
+ */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => ipaddr.IPv4.parseCIDR(c));
+
+/** Whether `cidr` lies entirely inside a documentation range. */
+function isDocumentationRange(cidr: string): boolean {
+    const [address, bits] = ipaddr.IPv4.parseCIDR(cidr);
+    return DOCUMENTATION_RANGES.some(([base, baseBits]) => bits >= baseBits && address.match(base, baseBits));
 }
 
 /** Rules of the edge, dns and monitoring keys (components/edge.ts, dns.ts, monitoring.ts). */

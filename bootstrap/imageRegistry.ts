@@ -32,7 +32,10 @@ export const REPOSITORY_IAM_PERMISSIONS: readonly string[] = [
 /**
  * The Artifact Registry Docker repository of the app image. Tags are immutable: an image is pushed
  * once per commit (tag = commit SHA) and deployed by digest, so a tag can never be re-pointed at
- * different code. Only untagged images are cleaned up: a tagged image may still be running in
+ * different code. A re-run of the deploy workflow therefore must not push the commit's tag again
+ * (a rebuild has another digest and would be refused): its image job reuses the digest of the tag
+ * an earlier attempt pushed (.github/workflows/deploy.yml, step `existing`; tests/workflows.test.ts).
+ * Only untagged images are cleaned up: a tagged image may still be running in
  * production, and deleting it would break the next pod that pulls it.
  */
 export class ImageRegistry extends pulumi.ComponentResource {

@@ -38,6 +38,16 @@ export interface AlertValues {
     readonly cacheMode: "in-cluster" | "memorystore";
     /** The app's Kubernetes namespace. */
     readonly namespace: string;
+    /**
+     * RE2 pattern fully matching the name of the web backend service GKE's Ingress creates
+     * (components/ingressNames.ts `negBackendNamePattern`): the `backend_target_name` that scopes
+     * the load balancer alerts to this site.
+     */
+    readonly webBackendPattern: string;
+    /** The web HPA's name: the HPA alert and chart read it only (workers have HPAs of their own). */
+    readonly webHpaName: string;
+    /** Name of the CDN's backend bucket, when the CDN is on: a dashboard chart of its own. */
+    readonly cdnBackendName?: string;
 }
 
 /** One alert policy, as `gcp.monitoring.AlertPolicy` takes it (the subset set here). */
@@ -59,7 +69,7 @@ function threshold(displayName: string, filter: string, value: number, opts: { a
         alignmentPeriod: "300s",
         perSeriesAligner: opts.aligner ?? "ALIGN_MEAN",
         crossSeriesReducer: opts.reducer ?? "REDUCE_MAX",
-        groupByFields: opts.groupBy ?? [],
+        ...withoutZeroValues({ groupByFields: opts.groupBy ?? [] }),
     };
     return {
         displayName,
@@ -85,6 +95,25 @@ export const LB_METRICS = {
     requests: "loadbalancing.googleapis.com/https/request_count",
     backendLatencies: "loadbalancing.googleapis.com/https/backend_latencies",
 } as const;
+
+/**
+ * A filter on one load balancer metric of this site's web backend only. The `https_lb_rule`
+ * resource covers every external Application Load Balancer of the project (the CDN's included);
+ * its `backend_target_name` label names the backend service (or bucket) the request went to
+ * (https://cloud.google.com/monitoring/api/resources#tag_https_lb_rule). GKE names the web
+ * backend service only when the Ingress is synced, so the filter matches the name's pattern
+ * (`monitoring.regex.full_match`, RE2, whole value: https://cloud.google.com/monitoring/api/v3/filters),
+ * known from the namespace, Service and port before anything exists: it works from the first
+ * `pulumi up`, and matches the CDN's backend bucket and other sites' backends in no case.
+ */
+export function webBackendFilter(metric: string, webBackendPattern: string): string {
+    return `resource.type="https_lb_rule" AND resource.label.backend_target_name=monitoring.regex.full_match("${webBackendPattern}") AND metric.type="${metric}"`;
+}
+
+/** A filter on one load balancer metric of the CDN's backend bucket. */
+export function cdnBackendFilter(metric: string, cdnBackendName: string): string {
+    return `resource.type="https_lb_rule" AND resource.label.backend_target_name="${cdnBackendName}" AND metric.type="${metric}"`;
+}
 
 /**
  * Cloud SQL metrics (monitored resource `cloudsql_database`, label `database_id` = `project:instance`).
@@ -114,13 +143,20 @@ export const CONTAINER_MEMORY_LIMIT_UTILIZATION = "kubernetes.io/container/memor
  */
 export const UPTIME_CHECK_PASSED = "monitoring.googleapis.com/uptime_check/check_passed";
 
+/** The kube state metrics selector of one HPA: its namespace and name (the `horizontalpodautoscaler` label). */
+function hpaSelector(namespace: string, hpaName: string): string {
+    return `{namespace="${namespace}", horizontalpodautoscaler="${hpaName}"}`;
+}
+
 /**
- * The HPA query: kube state metrics (Managed Service for Prometheus), which GKE Autopilot collects by
- * default from 1.27.4-gke.900 ("the Kube state metrics package is enabled by default",
- * https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics).
+ * The HPA query, on the web HPA only (the workers' HPAs are in the same namespace): kube state
+ * metrics (Managed Service for Prometheus), which GKE Autopilot collects by default from
+ * 1.27.4-gke.900 ("the Kube state metrics package is enabled by default",
+ * https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics), labelled with the
+ * HPA's `namespace` and `horizontalpodautoscaler` (its name).
  */
-export function hpaAtMaxQuery(namespace: string): string {
-    const sel = `{namespace="${namespace}"}`;
+export function hpaAtMaxQuery(namespace: string, hpaName: string): string {
+    const sel = hpaSelector(namespace, hpaName);
     return `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas${sel}) >= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas${sel})`;
 }
 
@@ -147,7 +183,7 @@ export function connectionsThreshold(usableConnections: number, ratio: number): 
 /** Every alert policy, in a stable order. */
 export function alertSpecs(v: AlertValues): AlertSpec[] {
     const t = v.thresholds;
-    const lb = `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.requests}"`;
+    const lb = webBackendFilter(LB_METRICS.requests, v.webBackendPattern);
     const sql = (metric: string) => `resource.type="cloudsql_database" AND resource.label.database_id="${v.databaseId}" AND metric.type="${metric}"`;
     const redis = v.cacheMode === "memorystore"
         ? threshold("Memorystore memory usage ratio", `resource.type="redis_instance" AND metric.type="${REDIS_MEMORY_RATIO}"`, t.redisMemory)
@@ -181,7 +217,7 @@ export function alertSpecs(v: AlertValues): AlertSpec[] {
             key: "latency",
             displayName: `Backend latency p95 above ${t.latencyP95Ms} ms`,
             documentation: "95th percentile of the load balancer's backend latency over 5 minutes.",
-            conditions: [threshold("p95 backend latency", `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.backendLatencies}"`, t.latencyP95Ms, { aligner: "ALIGN_DELTA", reducer: "REDUCE_PERCENTILE_95" })],
+            conditions: [threshold("p95 backend latency", webBackendFilter(LB_METRICS.backendLatencies, v.webBackendPattern), t.latencyP95Ms, { aligner: "ALIGN_DELTA", reducer: "REDUCE_PERCENTILE_95" })],
         },
         {
             key: "sql-cpu",
@@ -213,7 +249,7 @@ export function alertSpecs(v: AlertValues): AlertSpec[] {
             documentation: "The web Deployment cannot scale further: raise workload.maxReplicas (within the connection budget) or find the load.",
             conditions: [{
                 displayName: "HPA at max",
-                conditionPrometheusQueryLanguage: { query: hpaAtMaxQuery(v.namespace), duration: seconds(t.hpaAtMaxMinutes * 60), evaluationInterval: "60s" },
+                conditionPrometheusQueryLanguage: { query: hpaAtMaxQuery(v.namespace, v.webHpaName), duration: seconds(t.hpaAtMaxMinutes * 60), evaluationInterval: "60s" },
             }],
         },
         {
@@ -228,6 +264,18 @@ export function alertSpecs(v: AlertValues): AlertSpec[] {
     ];
 }
 
+/**
+ * `fields` without the proto3 zero values (`[]`, `""`, `0`, `false`), which the Monitoring API leaves
+ * out of what it returns. In a dashboard's JSON each one would be a diff on every preview: the
+ * provider only ignores keys that are in the state and not in the config
+ * (hashicorp/terraform-provider-google, google/services/monitoring/resource_monitoring_dashboard.go,
+ * `removeComputedKeys`; issue 16173).
+ */
+function withoutZeroValues<T extends Record<string, unknown>>(fields: T): Partial<T> {
+    const zero = (v: unknown) => v === "" || v === 0 || v === false || (Array.isArray(v) && v.length === 0);
+    return Object.fromEntries(Object.entries(fields).filter(([, v]) => !zero(v))) as Partial<T>;
+}
+
 /** One dashboard chart: a line of `filter` aligned with `aligner`. */
 function chart(title: string, filter: string, aligner: string, reducer = "REDUCE_SUM", groupBy: string[] = []): Record<string, unknown> {
     return {
@@ -235,7 +283,7 @@ function chart(title: string, filter: string, aligner: string, reducer = "REDUCE
         xyChart: {
             dataSets: [{
                 plotType: "LINE",
-                timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: reducer, groupByFields: groupBy } } },
+                timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: reducer, ...withoutZeroValues({ groupByFields: groupBy }) } } },
             }],
         },
     };
@@ -246,16 +294,22 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
     const sql = (metric: string) => `resource.type="cloudsql_database" AND resource.label.database_id="${v.databaseId}" AND metric.type="${metric}"`;
     const charts = [
         chart("Uptime check passed (by location)", `resource.type="uptime_url" AND metric.type="${UPTIME_CHECK_PASSED}" AND resource.label.host="${v.host}"`, "ALIGN_FRACTION_TRUE", "REDUCE_MEAN", ["metric.label.checker_location"]),
-        chart("Requests by response class", `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.requests}"`, "ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code_class"]),
-        chart("Backend latency p95 (ms)", `resource.type="https_lb_rule" AND metric.type="${LB_METRICS.backendLatencies}"`, "ALIGN_DELTA", "REDUCE_PERCENTILE_95"),
+        chart("Requests by response class", webBackendFilter(LB_METRICS.requests, v.webBackendPattern), "ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code_class"]),
+        chart("Backend latency p95 (ms)", webBackendFilter(LB_METRICS.backendLatencies, v.webBackendPattern), "ALIGN_DELTA", "REDUCE_PERCENTILE_95"),
         chart("Cloud SQL CPU", sql(SQL_METRICS.cpu), "ALIGN_MEAN", "REDUCE_MAX"),
         chart("Cloud SQL disk", sql(SQL_METRICS.disk), "ALIGN_MEAN", "REDUCE_MAX"),
         chart("Cloud SQL connections", sql(SQL_METRICS.backends), "ALIGN_MEAN", "REDUCE_SUM"),
         v.cacheMode === "memorystore"
             ? chart("Memorystore memory usage ratio", `resource.type="redis_instance" AND metric.type="${REDIS_MEMORY_RATIO}"`, "ALIGN_MEAN", "REDUCE_MAX")
             : chart("Redis memory / limit", `resource.type="k8s_container" AND resource.label.namespace_name="${v.namespace}" AND resource.label.container_name="redis" AND metric.type="${CONTAINER_MEMORY_LIMIT_UTILIZATION}"`, "ALIGN_MEAN", "REDUCE_MAX", ["resource.label.pod_name"]),
-        { title: "Web HPA replicas (current vs max)", xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { prometheusQuery: `kube_horizontalpodautoscaler_status_current_replicas{namespace="${v.namespace}"} or kube_horizontalpodautoscaler_spec_max_replicas{namespace="${v.namespace}"}` } }] } },
-        { title: "Failed Jobs (events)", logsPanel: { filter: jobFailureFilter(v.namespace), resourceNames: [] } },
+        { title: "Web HPA replicas (current vs max)", xyChart: { dataSets: [{ plotType: "LINE", timeSeriesQuery: { prometheusQuery: `kube_horizontalpodautoscaler_status_current_replicas${hpaSelector(v.namespace, v.webHpaName)} or kube_horizontalpodautoscaler_spec_max_replicas${hpaSelector(v.namespace, v.webHpaName)}` } }] } },
+        // No resourceNames: the panel reads the dashboard's own project.
+        { title: "Failed Jobs (events)", logsPanel: { filter: jobFailureFilter(v.namespace) } },
+        // The static files' traffic, apart from the site's: cache hits and misses of the CDN
+        // (request_count's `cache_result` label, https://cloud.google.com/monitoring/api/metrics_gcp_d_h).
+        ...(v.cdnBackendName !== undefined
+            ? [chart("Static files (CDN) by cache result", cdnBackendFilter(LB_METRICS.requests, v.cdnBackendName), "ALIGN_RATE", "REDUCE_SUM", ["metric.label.cache_result"])]
+            : []),
     ];
     const width = 6;
     const height = 4;
@@ -263,7 +317,7 @@ export function dashboardJson(v: Omit<AlertValues, "thresholds" | "usableConnect
         displayName,
         mosaicLayout: {
             columns: 12,
-            tiles: charts.map((widget, i) => ({ xPos: (i % 2) * width, yPos: Math.floor(i / 2) * height, width, height, widget })),
+            tiles: charts.map((widget, i) => ({ ...withoutZeroValues({ xPos: (i % 2) * width, yPos: Math.floor(i / 2) * height }), width, height, widget })),
         },
     });
 }

@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import { labelsFor, LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity, restrictedPodSecurity, selectorFor } from "./kube";
 import { dnsEgressRule } from "./networkPolicies";
 
-type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
 /** Arguments of {@link Cache}. */
 export interface CacheArgs {
@@ -36,7 +36,7 @@ export interface CacheArgs {
     /** Memorystore size in GB; read replicas need at least 5. @default 5 */
     readonly memorySizeGb?: number;
     /**
-     * Memorystore in-transit encryption (`SERVER_AUTHENTICATION`): TLS only, on port 6378, server
+     * Memorystore in-transit encryption (`SERVER_AUTHENTICATION`): TLS only (on 6378 for the primary endpoint), server
      * certificate signed by the instance's own CA. Set at creation only; changing it replaces the
      * instance. @default true
      */
@@ -58,13 +58,17 @@ const DATA_VOLUME_MI = 1024;
 /** Redis port. */
 export const REDIS_PORT = 6379;
 /**
- * The port of a Memorystore instance with in-transit encryption, primary and read endpoint. Such an
- * instance speaks TLS only ("Redis clients that are not configured for TLS will be blocked",
- * https://cloud.google.com/memorystore/docs/redis/about-in-transit-encryption) and reports port 6378
- * (e.g. https://github.com/GoogleCloudPlatform/spring-cloud-gcp/issues/2735). URLs take the port the
- * instance reports; only the NetworkPolicy, which needs a number up front, uses this constant.
+ * The egress rules to a Memorystore instance: each endpoint (primary, read endpoint) on the port
+ * the instance reports for it, never a constant. With in-transit encryption the primary listens on
+ * 6378 (field reports such as terraform-google-modules/terraform-google-memorystore#106 and
+ * GoogleCloudPlatform/spring-cloud-gcp#2735; Google's page says only that clients "communicate
+ * exclusively across a secure port connection",
+ * https://cloud.google.com/memorystore/docs/redis/in-transit-encryption); the read endpoint's port
+ * is not documented anywhere found, so it is read from the instance like the URLs.
  */
-export const MEMORYSTORE_TLS_PORT = 6378;
+export function memorystoreEgressRules(endpoints: readonly { readonly host: string; readonly port: number }[]): EgressRule[] {
+    return endpoints.map(({ host, port }) => ({ to: [{ ipBlock: { cidr: `${host}/32` } }], ports: [{ protocol: "TCP", port }] }));
+}
 
 /** The server CA certificates of a Memorystore instance as one PEM bundle (all of them: during a CA rotation two are valid). */
 export function caBundle(certs: readonly { readonly cert: string }[]): string {
@@ -103,10 +107,11 @@ export class Cache extends pulumi.ComponentResource {
     public readonly caCertificate: pulumi.Output<string> | undefined;
     /** The Redis password (secret). */
     public readonly password: pulumi.Output<string>;
-    /** NetworkPolicy peers the Django pods must be allowed to reach, on {@link port}. */
-    public readonly egressPeers: pulumi.Output<Peer[]>;
-    /** Port clients connect to (egress NetworkPolicy): 6379, or {@link MEMORYSTORE_TLS_PORT} with TLS. */
-    public readonly port: number;
+    /**
+     * The egress rules the cache clients (web pods, workers) need: in-cluster, the master and replica
+     * pods on 6379; Memorystore, each endpoint on its own reported port ({@link memorystoreEgressRules}).
+     */
+    public readonly egressRules: pulumi.Output<EgressRule[]>;
 
     constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:cache:Cache", name, {}, opts);
@@ -138,7 +143,6 @@ export class Cache extends pulumi.ComponentResource {
                 redisConfigs: { "maxmemory-policy": "allkeys-lru" },
                 labels: { "managed-by": "pulumi", app: "django-platform" },
             }, { parent: this, dependsOn: args.privateServicesDependencies });
-            this.port = tls ? MEMORYSTORE_TLS_PORT : REDIS_PORT;
             const scheme = tls ? "rediss" : "redis";
             this.locations = pulumi.all([instance.host, instance.port, instance.readEndpoint, instance.readEndpointPort])
                 .apply(([host, port, readHost, readPort]) => [`${scheme}://${host}:${port}/0`, `${scheme}://${readHost}:${readPort}/0`]);
@@ -146,18 +150,20 @@ export class Cache extends pulumi.ComponentResource {
             // https://cloud.google.com/memorystore/docs/redis/about-in-transit-encryption
             this.caCertificate = tls ? instance.serverCaCerts.apply((certs) => caBundle(certs ?? [])) : undefined;
             this.password = pulumi.secret(instance.authString);
-            this.egressPeers = pulumi.all([instance.host, instance.readEndpoint])
-                .apply(([host, readHost]) => [{ ipBlock: { cidr: `${host}/32` } }, { ipBlock: { cidr: `${readHost}/32` } }]);
+            this.egressRules = pulumi.all([instance.host, instance.port, instance.readEndpoint, instance.readEndpointPort])
+                .apply(([host, port, readHost, readPort]) => memorystoreEgressRules([{ host, port }, { host: readHost, port: readPort }]));
         } else {
             const inCluster = this.createInCluster(name, args, replicas);
-            this.port = REDIS_PORT;
             this.caCertificate = undefined;
             this.locations = inCluster.locations;
             this.password = inCluster.password;
-            this.egressPeers = pulumi.output([
-                { podSelector: { matchLabels: selectorFor("cache-master", args.stack) } },
-                { podSelector: { matchLabels: selectorFor("cache-replica", args.stack) } },
-            ]);
+            this.egressRules = pulumi.output([{
+                to: [
+                    { podSelector: { matchLabels: selectorFor("cache-master", args.stack) } },
+                    { podSelector: { matchLabels: selectorFor("cache-replica", args.stack) } },
+                ],
+                ports: [{ protocol: "TCP", port: REDIS_PORT }],
+            }]);
         }
         this.registerOutputs({ locations: this.locations, password: this.password, caCertificate: this.caCertificate });
     }

@@ -27,7 +27,11 @@ export interface ClusterArgs {
     readonly servicesRangeName: string;
     /** Control-plane /28 for private nodes. @default "172.16.0.0/28" */
     readonly masterCidr?: string;
-    /** Networks that may reach the public control-plane endpoint. @default [] (none) */
+    /**
+     * Networks that may reach the control plane's IP endpoint. With none, the IP endpoint is
+     * turned off and the DNS-based endpoint (checked by IAM) is the only way in.
+     * @default [] (IP endpoint off)
+     */
     readonly masterAuthorizedNetworks?: ReadonlyArray<{ readonly cidr: string; readonly name: string }>;
     /** GKE release channel. @default "REGULAR" */
     readonly releaseChannel?: "RAPID" | "REGULAR" | "STABLE";
@@ -295,6 +299,8 @@ export class Cluster extends pulumi.ComponentResource {
         // Nodes pull the images from their Artifact Registry repositories: a reader grant on each
         // repository, none on the project (CIS GKE 5.2.1).
         const grants = this.grantImagePulls(name, args.images ?? [], nodeSa.member);
+        const authorizedNetworks = args.masterAuthorizedNetworks ?? [];
+        const ipEndpoint = authorizedNetworks.length > 0;
 
         const cluster = new gcp.container.Cluster(`${name}-gke`, {
             project: args.project,
@@ -308,7 +314,11 @@ export class Cluster extends pulumi.ComponentResource {
             },
             privateClusterConfig: {
                 enablePrivateNodes: true,
-                enablePrivateEndpoint: false,
+                // With the IP endpoint off the provider sends no enablePrivateEndpoint and GKE
+                // reports true: saying false would be a diff on every preview before
+                // hashicorp/terraform-provider-google 7.46 (eea306e0, "fixed a permadiff on
+                // enable_private_endpoint … when … ip_endpoints_config.enabled is set to false").
+                enablePrivateEndpoint: !ipEndpoint,
                 masterIpv4CidrBlock: args.masterCidr ?? "172.16.0.0/28",
             },
             // Two ways in (https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation):
@@ -317,19 +327,26 @@ export class Cluster extends pulumi.ComponentResource {
             //   provider's kubeconfig) and CI use, since GitHub-hosted runners have no stable IPs.
             //   Only Google identities: Kubernetes service account tokens and client certificates are
             //   refused on it (enableK8sTokensViaDns / enableK8sCertsViaDns false).
-            // - the IP-based endpoint stays on, limited to masterAuthorizedNetworks (none by default),
-            //   for people who prefer an allow-listed office network; the DNS endpoint ignores that list.
+            // - the IP-based endpoint, only when masterAuthorizedNetworks lists networks (people who
+            //   prefer an allow-listed office network; the DNS endpoint ignores that list). With no
+            //   network it would admit nobody, so it is off, as Google recommends ("Use only the
+            //   DNS-based endpoint to access your control plane",
+            //   https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation); turning it
+            //   on or off later is an in-place update (DesiredControlPlaneEndpointsConfig).
             // The provider sends both blocks in one ControlPlaneEndpointsConfig, authorized networks
-            // inside ipEndpointsConfig (hashicorp/terraform-provider-google,
-            // google/services/container/resource_container_cluster.go, expandControlPlaneEndpointsConfig).
+            // inside ipEndpointsConfig, and with `enabled: false` nothing but that flag
+            // (hashicorp/terraform-provider-google, google/services/container/resource_container_cluster.go,
+            // expandControlPlaneEndpointsConfig).
             controlPlaneEndpointsConfig: {
                 dnsEndpointConfig: { allowExternalTraffic: true, enableK8sTokensViaDns: false, enableK8sCertsViaDns: false },
-                ipEndpointsConfig: { enabled: true },
+                ipEndpointsConfig: { enabled: ipEndpoint },
             },
-            masterAuthorizedNetworksConfig: {
-                cidrBlocks: (args.masterAuthorizedNetworks ?? []).map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
-                gcpPublicCidrsAccessEnabled: false,
-            },
+            ...(ipEndpoint ? {
+                masterAuthorizedNetworksConfig: {
+                    cidrBlocks: authorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
+                    gcpPublicCidrsAccessEnabled: false,
+                },
+            } : {}),
             releaseChannel: { channel: args.releaseChannel ?? "REGULAR" },
             workloadIdentityConfig: { workloadPool: this.workloadPool },
             datapathProvider: "ADVANCED_DATAPATH",

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { AlertThresholds, AlertValues, alertSpecs, dashboardJson } from "./alerts";
+import { negBackendNamePattern } from "./ingressNames";
 import { LIVENESS_PATH } from "./podTemplates";
 
 /** Arguments of {@link Monitoring}. */
@@ -23,6 +24,21 @@ export interface MonitoringArgs {
     readonly cacheMode: "in-cluster" | "memorystore";
     /** The app's namespace (HPA, Job and in-cluster Redis signals). */
     readonly namespace: pulumi.Input<string>;
+    /**
+     * The web Service behind the Ingress (its name and port, in {@link namespace}): the load
+     * balancer alerts and charts cover only the backend service GKE creates for it.
+     */
+    readonly webService: { readonly name: pulumi.Input<string>; readonly port: number };
+    /** The web HPA's name: the HPA alert and chart read it only. */
+    readonly webHpaName: pulumi.Input<string>;
+    /**
+     * Whether the site already answers `https://<domain>/healthz/` (config `monitoring.siteLive`).
+     * false (a first deploy, before DNS and the managed certificate are ready) disables the uptime
+     * alert only; the check keeps running. @default true
+     */
+    readonly siteLive?: boolean;
+    /** The CDN's backend bucket name, when the CDN is on (a chart of its own). @default none */
+    readonly cdnBackendName?: pulumi.Input<string>;
 }
 
 /** The path the uptime check requests: the app's liveness endpoint (no database, no cache). */
@@ -51,6 +67,14 @@ export class Monitoring extends pulumi.ComponentResource {
         super("django-platform:monitoring:Monitoring", name, {}, opts);
         const child = { parent: this };
         const emails = args.notificationEmails ?? [];
+        const siteLive = args.siteLive ?? true;
+        if (!siteLive) {
+            pulumi.log.warn(
+                `The "site down" alert is disabled (monitoring.siteLive false) while ${args.domain} is set up. Once \`curl -fsS https://${args.domain}${UPTIME_PATH}\` answers, ` +
+                    "turn it on: `pulumi config set --path monitoring.siteLive true`, then `pulumi up` (docs/monitoring.md).",
+                this,
+            );
+        }
 
         // HTTPS through the load balancer, certificate validated: what a browser gets. The app
         // answers /healthz/ without touching the database and exempts it from the HTTPS redirect;
@@ -80,16 +104,19 @@ export class Monitoring extends pulumi.ComponentResource {
             labels: { email_address: email },
         }, child).id);
 
-        const values: pulumi.Output<AlertValues> = pulumi.all([args.instanceConnectionName, args.namespace]).apply(([connectionName, namespace]) => ({
+        const values: pulumi.Output<AlertValues> = pulumi.all([args.instanceConnectionName, args.namespace, args.webService.name, args.webHpaName, args.cdnBackendName]).apply(([connectionName, namespace, serviceName, webHpaName, cdnBackendName]) => ({
             thresholds: args.thresholds,
             host: args.domain,
             databaseId: databaseIdOf(connectionName),
             usableConnections: args.usableConnections,
             cacheMode: args.cacheMode,
             namespace,
+            webBackendPattern: negBackendNamePattern(namespace, serviceName, args.webService.port),
+            webHpaName,
+            ...(cdnBackendName !== undefined ? { cdnBackendName } : {}),
         }));
         // The set of policies depends only on plain config, so it is known before the outputs are.
-        const keys = alertSpecs({ thresholds: args.thresholds, host: args.domain, databaseId: "", usableConnections: args.usableConnections, cacheMode: args.cacheMode, namespace: "" });
+        const keys = alertSpecs({ thresholds: args.thresholds, host: args.domain, databaseId: "", usableConnections: args.usableConnections, cacheMode: args.cacheMode, namespace: "", webBackendPattern: "", webHpaName: "" });
         this.alertPolicies = {};
         for (const spec of keys) {
             const built = values.apply((v) => alertSpecs(v).find((s) => s.key === spec.key)!);
@@ -97,7 +124,8 @@ export class Monitoring extends pulumi.ComponentResource {
                 project: args.project,
                 displayName: `${args.stack}: ${spec.displayName}`,
                 combiner: "OR",
-                enabled: true,
+                // The uptime check fails until DNS and the managed certificate are ready (first deploy).
+                enabled: spec.key === "uptime" ? siteLive : true,
                 conditions: built.apply((s) => s.conditions as unknown as gcp.types.input.monitoring.AlertPolicyCondition[]),
                 ...(spec.alertStrategy ? { alertStrategy: spec.alertStrategy as unknown as gcp.types.input.monitoring.AlertPolicyAlertStrategy } : {}),
                 documentation: { content: spec.documentation, mimeType: "text/markdown" },

@@ -76,8 +76,8 @@ export interface NetworkPolicyInputs {
     readonly databasePort: number;
     /** Private range holding the Cloud SQL (and Memorystore) private IPs. */
     readonly databaseCidr: pulumi.Input<string>;
-    /** Redis peers and port. */
-    readonly cache: { readonly peers: pulumi.Input<Peer[]>; readonly port: number };
+    /** Egress rules to Redis (peers with their ports: components/cache.ts `egressRules`). */
+    readonly cache: { readonly egress: pulumi.Input<k8s.types.input.networking.v1.NetworkPolicyEgressRule[]> };
 }
 
 /** The NetworkPolicies of the namespace, keyed by role. */
@@ -110,7 +110,7 @@ export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spe
         "cache-client-egress": {
             podSelector: { matchLabels: cacheClientSelector(i.stack) },
             policyTypes: ["Egress"],
-            egress: [{ to: i.cache.peers, ports: [{ protocol: "TCP", port: i.cache.port }] }],
+            egress: i.cache.egress,
         },
     };
 }

@@ -188,7 +188,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             },
             database: this.database.connection,
             databaseCidr: this.network.privateServicesCidr,
-            cache: { peers: this.cache.egressPeers, port: this.cache.port },
+            cache: { egress: this.cache.egressRules },
             statics: this.statics,
             minReplicas: cfg.workload.minReplicas,
             maxReplicas: cfg.workload.maxReplicas,
@@ -263,11 +263,15 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 stack,
                 domain: cfg.domain,
                 notificationEmails: cfg.monitoring.notificationEmails,
+                siteLive: cfg.monitoring.siteLive,
                 thresholds: cfg.monitoring.thresholds,
                 instanceConnectionName: this.database.connection.instanceConnectionName,
                 usableConnections: maxConnections - RESERVED_CONNECTIONS,
                 cacheMode: cfg.cache.mode,
                 namespace,
+                webService: { name: this.workload.serviceName, port: this.workload.servicePort },
+                webHpaName: this.workload.hpaName,
+                cdnBackendName: this.statics.cdnBackendName,
             }, child);
         }
 

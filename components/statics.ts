@@ -101,6 +101,11 @@ export class Statics extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     /** The CDN's IP address, when the CDN is enabled (point the CDN domain's A record here). */
     public readonly cdnIpAddress?: pulumi.Output<string>;
+    /**
+     * Name of the CDN's backend bucket, when the CDN is enabled: the `backend_target_name` of its
+     * requests in the load balancer metrics (its own dashboard chart, components/alerts.ts).
+     */
+    public readonly cdnBackendName?: pulumi.Output<string>;
     /** Who may read the objects directly (see {@link StaticsArgs.access}). */
     public readonly access: StaticsAccess;
     /** The `allUsers` read grant; absent when `access` is `"private"`. */
@@ -151,7 +156,9 @@ export class Statics extends pulumi.ComponentResource {
         }
 
         if (args.cdnEnabled && args.cdnDomain) {
-            this.cdnIpAddress = this.createCdn(name, args.project, args.cdnDomain, args.sslPolicyProfile ?? "MODERN", args.edgeSecurityPolicy);
+            const cdn = this.createCdn(name, args.project, args.cdnDomain, args.sslPolicyProfile ?? "MODERN", args.edgeSecurityPolicy);
+            this.cdnIpAddress = cdn.ipAddress;
+            this.cdnBackendName = cdn.backendName;
             this.url = pulumi.output(`https://${args.cdnDomain}/`);
         } else {
             this.url = pulumi.interpolate`https://storage.googleapis.com/${this.bucket.name}/`;
@@ -186,7 +193,7 @@ export class Statics extends pulumi.ComponentResource {
     }
 
     /** Backend bucket with Cloud CDN behind a global HTTPS load balancer with HTTP→HTTPS redirect. */
-    private createCdn(name: string, project: string, domain: string, profile: "MODERN" | "RESTRICTED", edgeSecurityPolicy?: pulumi.Input<string>): pulumi.Output<string> {
+    private createCdn(name: string, project: string, domain: string, profile: "MODERN" | "RESTRICTED", edgeSecurityPolicy?: pulumi.Input<string>): { ipAddress: pulumi.Output<string>; backendName: pulumi.Output<string> } {
         const backend = new gcp.compute.BackendBucket(`${name}-cdn-backend`, {
             project,
             bucketName: this.bucket.name,
@@ -238,6 +245,6 @@ export class Statics extends pulumi.ComponentResource {
             portRange: "80",
             loadBalancingScheme: "EXTERNAL_MANAGED",
         }, { parent: this });
-        return ip.address;
+        return { ipAddress: ip.address, backendName: backend.name };
     }
 }

@@ -8,13 +8,12 @@ import { DatabaseConnection } from "./database";
 import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
 import { serviceAccountId } from "./naming";
-import { CACHE_CLIENT_LABELS, buildNetworkPolicies } from "./networkPolicies";
+import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
 import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
 
 type Container = k8s.types.input.core.v1.Container;
 
-type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
 /** How long a migrate or collectstatic Job may run, from its start (Kubernetes `activeDeadlineSeconds`). */
 export const JOB_DEADLINE_SECONDS = 900;
@@ -53,8 +52,8 @@ export interface WorkloadArgs {
     readonly database: DatabaseConnection;
     /** Cidr of the database's private IP range, for egress rules. */
     readonly databaseCidr: pulumi.Input<string>;
-    /** Peers and port of the cache, for egress rules. */
-    readonly cache: { readonly peers: pulumi.Input<Peer[]>; readonly port: number };
+    /** Egress rules to the cache (components/cache.ts `egressRules`). */
+    readonly cache: NetworkPolicyInputs["cache"];
     /** The statics bucket; only the collectstatic Job may write to it. */
     readonly statics: Statics;
     /** HPA bounds and CPU target. @default 2, 5, 70 */
@@ -167,6 +166,8 @@ export class Workload extends pulumi.ComponentResource {
     public readonly serviceAccountEmail: pulumi.Output<string>;
     /** Port the Service exposes. */
     public readonly servicePort = 80;
+    /** The web HPA's name (the `horizontalpodautoscaler` label of its kube state metrics). */
+    public readonly hpaName: pulumi.Output<string>;
     /** What workers and CronJobs build their pods from (same image, env, sidecar, web identity). */
     public readonly podContext: DjangoPodContext;
 
@@ -289,7 +290,7 @@ export class Workload extends pulumi.ComponentResource {
         }, k8sOpts);
         this.serviceName = this.service.metadata.name;
 
-        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-web`, {
+        const hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
             spec: {
                 scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
@@ -299,6 +300,8 @@ export class Workload extends pulumi.ComponentResource {
                 behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
             },
         }, k8sOpts);
+
+        this.hpaName = hpa.metadata.name;
 
         new k8s.policy.v1.PodDisruptionBudget(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },

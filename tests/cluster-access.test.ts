@@ -21,12 +21,15 @@
  *   https://cloud.google.com/iam/docs/roles-permissions/container
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { ClusterAccessError, existingClusterDnsEndpoint, gkeKubeconfig } from "../components/cluster";
+import { ConfigError, validateConfig } from "../config";
 import { gkeClusterRestrictsControlPlaneAccess } from "../policy/gke";
 import { runPolicies } from "../tools/lib/policyRunner";
 import { buildStackExport, type StackExport } from "../tools/lib/stackExport";
-import { type Rendered, renderStack, stackConfig, T } from "./helpers/platform";
+import { ROOT, type Rendered, renderStack, stackConfig, T } from "./helpers/platform";
 
 const DNS_ENDPOINT = /^gke-[0-9a-f]{36}\.europe-west1\.gke\.goog$/;
 const EXISTING = {
@@ -54,13 +57,55 @@ describe("the created Autopilot cluster", () => {
         }
     });
 
-    it("keeps the IP endpoint for people, limited to the configured authorized networks (no CI range)", () => {
-        const c = stacks.production.inputs(T.cluster);
-        assert.equal(c.controlPlaneEndpointsConfig.ipEndpointsConfig.enabled, true);
-        assert.deepEqual(c.masterAuthorizedNetworksConfig.cidrBlocks, [{ cidrBlock: "203.0.113.0/24", displayName: "office" }]);
-        assert.equal(c.masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled, false);
-        const configured = JSON.parse(stackConfig("production").config["django-platform:cluster"]) as { masterAuthorizedNetworks: { name: string }[] };
-        assert.deepEqual(configured.masterAuthorizedNetworks.map((n) => n.name), ["office"], "CI needs no allow-listed range any more");
+    // With no authorized network the IP endpoint would admit nobody; it is turned off, and the DNS
+    // endpoint (IAM-checked) is the only way in. The provider then sends only `enabled: false` and
+    // GKE reports enablePrivateEndpoint true, so the config says true: false would be a permanent
+    // diff on providers before hashicorp/terraform-provider-google 7.46 (eea306e0, issue 27901).
+    it("without authorized networks (both shipped stacks): the IP endpoint is off, the DNS endpoint is the only way in", () => {
+        for (const stack of ["staging", "production"]) {
+            const c = stacks[stack].inputs(T.cluster);
+            assert.deepEqual(c.controlPlaneEndpointsConfig.ipEndpointsConfig, { enabled: false }, stack);
+            assert.equal(c.masterAuthorizedNetworksConfig, undefined, stack);
+            assert.equal(c.privateClusterConfig.enablePrivateEndpoint, true, stack);
+            assert.equal(c.privateClusterConfig.enablePrivateNodes, true, stack);
+            const configured = JSON.parse(stackConfig(stack).config["django-platform:cluster"]) as { masterAuthorizedNetworks?: unknown[] };
+            assert.equal(configured.masterAuthorizedNetworks, undefined, `${stack}: no placeholder office range in the stack file`);
+        }
+    });
+
+    it("with authorized networks: the IP endpoint stays on for people, limited to them (no CI range, no Google ranges)", async () => {
+        const r = await renderStack("production", { "django-platform:cluster": { masterAuthorizedNetworks: [{ cidr: "100.64.10.0/24", name: "office" }] } });
+        const c = r.inputs(T.cluster);
+        assert.deepEqual(c.controlPlaneEndpointsConfig.ipEndpointsConfig, { enabled: true });
+        assert.deepEqual(c.masterAuthorizedNetworksConfig, { cidrBlocks: [{ cidrBlock: "100.64.10.0/24", displayName: "office" }], gcpPublicCidrsAccessEnabled: false });
+        assert.equal(c.privateClusterConfig.enablePrivateEndpoint, false);
+        assert.deepEqual(c.controlPlaneEndpointsConfig.dnsEndpointConfig, stacks.production.inputs(T.cluster).controlPlaneEndpointsConfig.dnsEndpointConfig, "the DNS endpoint does not change");
+    });
+});
+
+// RFC 5737 reserves 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24 for documentation: no real
+// network has those addresses, so such an entry is a placeholder that keeps the IP endpoint open
+// to nobody while looking configured (https://www.rfc-editor.org/rfc/rfc5737).
+describe("cluster.masterAuthorizedNetworks refuses documentation ranges", () => {
+    const problems = (cidr: string) => {
+        try {
+            validateConfig(stackConfig("staging", { "django-platform:cluster": { masterAuthorizedNetworks: [{ cidr, name: "office" }] } }).config, "staging");
+            return [];
+        } catch (e) {
+            assert.ok(e instanceof ConfigError, String(e));
+            return e.problems;
+        }
+    };
+    it("names the key, the range and the fix", () => {
+        assert.deepEqual(problems("203.0.113.0/24"), [
+            "django-platform:cluster.masterAuthorizedNetworks: office (203.0.113.0/24) is a documentation range (RFC 5737), which no real network uses. Fix: your office's range (`pulumi config set --path 'cluster.masterAuthorizedNetworks[0].cidr' <office CIDR>`), or remove the entry (`pulumi config rm --path 'cluster.masterAuthorizedNetworks[0]'`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in.",
+        ]);
+        assert.equal(problems("198.51.100.128/25").length, 1);
+        assert.equal(problems("192.0.2.7/32").length, 1);
+    });
+    it("accepts real ranges, including ones that merely contain a documentation range", () => {
+        assert.deepEqual(problems("100.64.10.0/24"), []);
+        assert.deepEqual(problems("203.0.0.0/16"), []);
     });
 });
 
@@ -117,19 +162,22 @@ describe("an existing cluster", () => {
 });
 
 describe("the policy pack", () => {
-    async function exportOf(stack: string): Promise<StackExport> {
-        const { config, secretKeys } = stackConfig(stack);
+    const OFFICE = { "django-platform:cluster": { masterAuthorizedNetworks: [{ cidr: "100.64.10.0/24", name: "office" }] } };
+    async function exportOf(stack: string, overrides?: typeof OFFICE): Promise<StackExport> {
+        const { config, secretKeys } = stackConfig(stack, overrides);
+        const rendered = overrides ? await renderStack(stack, overrides) : stacks[stack];
         // A copy: the variants below change it, the rendered stacks stay as they are.
-        return structuredClone(buildStackExport(stacks[stack].result, { project: "django-platform", stack, config, secretKeys }));
+        return structuredClone(buildStackExport(rendered.result, { project: "django-platform", stack, config, secretKeys }));
     }
     const only = { policies: [gkeClusterRestrictsControlPlaneAccess] };
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const clusterOf = (doc: StackExport): Record<string, any> => doc.deployment.resources.find((r) => r.type === T.cluster)!.inputs as Record<string, any>;
 
-    it("accepts the DNS endpoint the platform creates", async () => {
+    it("accepts the DNS endpoint the platform creates, with and without authorized networks", async () => {
         for (const stack of ["staging", "production"]) {
             assert.deepEqual(await runPolicies(await exportOf(stack), undefined, only), [], stack);
         }
+        assert.deepEqual(await runPolicies(await exportOf("production", OFFICE), undefined, only), []);
     });
 
     it("accepts a DNS-only control plane (IP endpoints off, no authorized networks)", async () => {
@@ -141,13 +189,45 @@ describe("the policy pack", () => {
     });
 
     it("still flags a public IP endpoint open to any address, DNS endpoint or not", async () => {
-        const doc = await exportOf("production");
+        const doc = await exportOf("production", OFFICE);
         delete clusterOf(doc).masterAuthorizedNetworksConfig;
         const messages = (await runPolicies(doc, undefined, only)).map((v) => v.message);
         assert.equal(messages.length, 1);
         assert.match(messages[0], /masterAuthorizedNetworksConfig is unset: the public IP endpoint accepts any address/);
-        const open = await exportOf("production");
+        const open = await exportOf("production", OFFICE);
         clusterOf(open).masterAuthorizedNetworksConfig.cidrBlocks.push({ cidrBlock: "0.0.0.0/0", displayName: "all" });
         assert.match((await runPolicies(open, undefined, only))[0]?.message ?? "", /0\.0\.0\.0\/0 opens the control plane/);
+    });
+});
+
+// Which service account Autopilot nodes run as: the cluster's
+// autoscaling.autoprovisioningNodePoolDefaults.serviceAccount. Google reads the Autopilot node
+// service account from exactly that field ("For Autopilot mode clusters: gcloud container clusters
+// describe … --flatten=autoscaling.autoprovisioningNodePoolDefaults.serviceAccount",
+// https://cloud.google.com/kubernetes-engine/docs/troubleshooting/service-accounts); the provider
+// sends cluster_autoscaling.auto_provisioning_defaults.service_account as that field on create
+// ("the Service Account to be used by the node VMs created by GKE Autopilot or NAP",
+// hashicorp/terraform-provider-google website/docs/r/container_cluster.html.markdown;
+// resource_container_cluster.go `expandAutoProvisioningDefaults`), and Google's GKE module checks
+// it the same way (terraform-google-modules/terraform-google-kubernetes-engine,
+// test/integration/simple_autopilot_private_non_default_sa).
+describe("Autopilot nodes run as the dedicated node service account", () => {
+    it("the cluster names the node service account the stack creates, and nothing turns on node auto-provisioning by hand", () => {
+        for (const stack of ["staging", "production"]) {
+            const r = stacks[stack];
+            const sa = r.all("gcp:serviceaccount/account:Account").find((a) => a.name === "django-cluster-nodes");
+            assert.ok(sa, `${stack}: node service account`);
+            const c = r.inputs(T.cluster);
+            assert.equal(c.enableAutopilot, true);
+            assert.deepEqual(c.clusterAutoscaling, { autoProvisioningDefaults: { serviceAccount: sa.outputs.email } }, stack);
+            const grant = r.all("gcp:projects/iAMMember:IAMMember").find((m) => (m.inputs as any).role === "roles/container.defaultNodeServiceAccount");
+            assert.equal((grant?.inputs as any)?.member, `serviceAccount:${sa.outputs.email as string}`, `${stack}: the minimum role GKE needs on it`);
+        }
+    });
+
+    it("docs/operations.md tells how to check it after the cluster exists", () => {
+        const ops = readFileSync(join(ROOT, "docs", "operations.md"), "utf8");
+        assert.match(ops, /gcloud container clusters describe [^`]{0,200}?--format='value\(autoscaling\.autoprovisioningNodePoolDefaults\.serviceAccount\)'/);
+        assert.match(ops, /gke-nodes-<stack>@<project>\.iam\.gserviceaccount\.com/);
     });
 });

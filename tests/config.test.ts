@@ -41,12 +41,16 @@ describe("config: exact messages", () => {
         ["missing domain", { "django-platform:domain": undefined }, "django-platform:domain: is required (got nothing). Fix: `pulumi config set domain app.example.com`."],
         ["missing gcp:project", { "gcp:project": undefined }, "gcp:project: is required (got nothing). Fix: `pulumi config set gcp:project acme-staging`."],
         ["min > max replicas", { "django-platform:workload": json({ minReplicas: 5, maxReplicas: 2 }) }, "django-platform:workload.minReplicas (5) must be less than or equal to django-platform:workload.maxReplicas (2). Fix: `pulumi config set --path workload.maxReplicas 5`."],
+        // "Spot Pods … can be evicted by GKE whenever compute resources are required to run standard
+        // Pods" (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods): one
+        // Spot web pod means the site is down until a new one is scheduled.
+        ["a single Spot web pod", { "django-platform:workload": json({ spot: true, minReplicas: 1 }) }, "django-platform:workload.minReplicas is 1 with django-platform:workload.spot true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: `pulumi config set --path workload.minReplicas 2` (two Spot pods, spread over zones and nodes), or `pulumi config set --path workload.spot false`."],
         ["unknown connector", { "django-platform:database": json({ connector: "public" }) }, "django-platform:database.connector: Invalid option: expected one of \"auth-proxy\"|\"private-ip\" (got \"public\"). Fix: `pulumi config set --path database.connector private-ip`."],
         ["typo in nested key", { "django-platform:database": json({ tierr: "x" }) }, "django-platform:database: unknown key \"tierr\". Fix: check the spelling, or remove it with `pulumi config rm --path database.tierr`."],
         ["typo in top-level key", { "django-platform:databse": "{}" }, "django-platform:databse: unknown key (got \"{}\"). Fix: check the spelling, or remove it with `pulumi config rm databse`."],
         ["CORS wildcard", { "django-platform:statics": json({ corsOrigins: ["*"] }) }, "django-platform:statics.corsOrigins[0]: must be an https origin without path, such as https://app.example.com (got \"*\"). Fix: `pulumi config set --path 'statics.corsOrigins[0]' https://app.example.com`."],
         ["CDN without domain", { "django-platform:statics": json({ cdn: { enabled: true } }) }, "django-platform:statics.cdn.domain is required when statics.cdn.enabled is true (got nothing). Fix: `pulumi config set --path statics.cdn.domain static.app.example.com`."],
-        ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: use your office or CI ranges, e.g. `pulumi config set --path 'cluster.masterAuthorizedNetworks[0].cidr' 203.0.113.0/24`."],
+        ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: your office's range (`pulumi config set --path 'cluster.masterAuthorizedNetworks[0].cidr' <office CIDR>`), or remove the entry (`pulumi config rm --path 'cluster.masterAuthorizedNetworks[0]'`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in."],
         ["extra shadows the contract", { "django-platform:appSecrets": json({ DJANGO_APP_SECRET_KEY: "x" }) }, "django-platform:appSecrets.DJANGO_APP_SECRET_KEY: DJANGO_APP_SECRET_KEY is set by the platform and cannot be overridden. Fix: `pulumi config rm --path appSecrets.DJANGO_APP_SECRET_KEY`."],
         ["bad extra name; the secret value is never echoed", { "django-platform:appSecrets": json({ "sentry-dsn": "hunter2" }) }, "django-platform:appSecrets.sentry-dsn: must be an upper-case environment variable name (got \"sentry-dsn\"). Fix: `pulumi config rm --path appSecrets.sentry-dsn`, then set it as appSecrets.SENTRY_DSN with --secret."],
         ["image that is not a reference", { "django-platform:image": "not an image:1" }, "django-platform:image: is not a container image reference (registry/repository:tag or @sha256:digest) (got \"not an image:1\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
@@ -163,7 +167,7 @@ describe("config: the stack files", () => {
         ["cluster.deletionProtection", (c) => c.cluster.deletionProtection, false, true],
         ["statics.cdn.enabled", (c) => c.statics.cdn.enabled, false, true],
         ["cache.replicas", (c) => c.cache.replicas, 1, 2],
-        ["workload.minReplicas", (c) => c.workload.minReplicas, 1, 3],
+        ["workload.minReplicas", (c) => c.workload.minReplicas, 2, 3],
         ["workload.maxReplicas", (c) => c.workload.maxReplicas, 3, 20],
     ];
     for (const [key, read, staging, production] of differences) {

@@ -161,7 +161,7 @@ describe("a one-off pod on the network", () => {
             ingressSourceRanges: GOOGLE_LB_RANGES,
             databasePort: 3307,
             databaseCidr: "10.99.0.0/20",
-            cache: { port: 6379, peers: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "cache-master" } } }] },
+            cache: { egress: [{ to: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "cache-master" } } }], ports: [{ protocol: "TCP", port: 6379 }] }] },
         });
         const cluster = { policies: Object.entries(specs).map(([name, spec]): NetworkPolicy => ({ name, namespace: ns, spec: spec as NetworkPolicySpec })) };
         const manage = { kind: "pod" as const, namespace: ns, labels: printed.job.spec.template.metadata.labels };

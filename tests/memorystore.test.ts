@@ -131,6 +131,18 @@ describe("memorystore rendered under mocks", () => {
         });
     });
 
+    // Google's page on in-transit encryption gives no port number; field reports give 6378 for the
+    // primary endpoint, none for the read endpoint. The egress rules take each endpoint's port from
+    // the instance (`port`, `readEndpointPort`), as the URLs do, never a constant: here the mocked
+    // instance reports a different read endpoint port.
+    test("each endpoint is allowed on the port the instance reports for it (read endpoint port differing)", async () => {
+        const r = await renderStack("production", MEMORYSTORE, (type, _name, outputs) =>
+            type === "gcp:redis/instance:Instance" ? { ...outputs, readEndpointPort: 6380 } : outputs);
+        assert.equal(r.inputs(T.configMap).data.DJANGO_APP_CACHE_LOCATION, "rediss://10.99.1.3:6378/0 rediss://10.99.1.4:6380/0");
+        assert.deepEqual(cacheEgress(r, { ipBlock: { cidr: "10.99.1.3/32" } }).ports, [{ protocol: "TCP", port: 6378 }]);
+        assert.deepEqual(cacheEgress(r, { ipBlock: { cidr: "10.99.1.4/32" } }).ports, [{ protocol: "TCP", port: 6380 }]);
+    });
+
     test("transitEncryption false: plain redis:// on 6379, no CA", async () => {
         const plain = await renderStack("production", { "django-platform:cache": { ...MEMORYSTORE["django-platform:cache"], transitEncryption: false } });
         assert.equal(plain.inputs(T.redis).transitEncryptionMode, "DISABLED");

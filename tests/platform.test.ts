@@ -167,7 +167,7 @@ describe("statics", () => {
 });
 
 describe("GKE", () => {
-    it("Autopilot, private nodes, Workload Identity, KMS-encrypted Secrets, dedicated node SA, authorized networks", () => {
+    it("Autopilot, private nodes, Workload Identity, KMS-encrypted Secrets, dedicated node SA, no IP endpoint without authorized networks", () => {
         const c = stacks.production.inputs(T.cluster);
         assert.equal(c.enableAutopilot, true);
         assert.equal(c.privateClusterConfig.enablePrivateNodes, true);
@@ -176,7 +176,7 @@ describe("GKE", () => {
         assert.equal(c.releaseChannel.channel, "STABLE");
         assert.equal(c.datapathProvider, "ADVANCED_DATAPATH");
         assert.match(c.clusterAutoscaling.autoProvisioningDefaults.serviceAccount, /^gke-nodes-production@/);
-        assert.deepEqual(c.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock), ["203.0.113.0/24"]);
+        assert.equal(c.controlPlaneEndpointsConfig.ipEndpointsConfig.enabled, false, "details in tests/cluster-access.test.ts");
         assert.equal(stacks.production.inputs("gcp:kms/cryptoKey:CryptoKey").rotationPeriod, "7776000s");
     });
 

@@ -165,7 +165,7 @@ const scenarios: Record<string, Promise<Run>> = {};
 const EMPTY_PATH = path.join(work, "empty-path");
 
 before(() => {
-    writeFileSync(path.join(work, "Pulumi.bad.yaml"), readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("minReplicas: 1", "minReplicas: 0").replace("cpu: 250m", "cpu: lots"));
+    writeFileSync(path.join(work, "Pulumi.bad.yaml"), readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8").replace(/minReplicas: \d+/, "minReplicas: 0").replace("cpu: 250m", "cpu: lots"));
     mkdirSync(EMPTY_PATH);
 
     const broken = healthyWorld();

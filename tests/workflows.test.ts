@@ -8,7 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { validateWorkflow } from "@action-validator/core";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
@@ -209,7 +211,8 @@ describe("deploy.yml", () => {
         assert.equal(build?.with?.push, true);
         assert.equal(image.outputs?.image, "${{ steps.pushed.outputs.image }}");
         const pushed = image.steps.find((s) => s.id === "pushed");
-        assert.equal(pushed?.env?.DIGEST, "${{ steps.build.outputs.digest }}");
+        // The digest of this run's build, or of an earlier attempt's push (re-runs, below).
+        assert.equal(pushed?.env?.DIGEST, "${{ steps.existing.outputs.digest || steps.build.outputs.digest }}");
         assert.match(pushed?.run ?? "", /image=\$\{IMAGE_REPOSITORY\}@\$\{DIGEST\}/);
     });
 
@@ -281,4 +284,134 @@ describe("every command the workflows run exists here", () => {
             assert.ok(checked > 0 || !DEPLOYING.includes(file), `${file}: found no repository commands to check`);
         });
     }
+});
+
+/**
+ * The GitHub expressions the image job uses, evaluated: `${{ … }}` with the contexts `vars.X`,
+ * `github.sha`, `steps.<id>.outputs.<name>` (an output a step did not set, or a skipped step's, is
+ * null), string literals, `==` (case-insensitive for strings) and `||` (the first truthy operand;
+ * '' and null are falsy): https://docs.github.com/en/actions/learn-github-actions/expressions .
+ * Anything else throws.
+ */
+function evaluateExpression(expression: string, ctx: { vars: Record<string, string>; sha: string; steps: Record<string, Record<string, string>> }): string | boolean | null {
+    const operand = (token: string): string | null => {
+        const t = token.trim();
+        let m: RegExpExecArray | null;
+        if ((m = /^'([^']*)'$/.exec(t))) return m[1];
+        if ((m = /^vars\.([A-Z0-9_]+)$/.exec(t))) return ctx.vars[m[1]] ?? null;
+        if (t === "github.sha") return ctx.sha;
+        if ((m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(t))) return ctx.steps[m[1]]?.[m[2]] || null;
+        throw new Error(`expression operand not modelled: ${t}`);
+    };
+    const term = (t: string): string | boolean | null => {
+        const eq = t.split("==");
+        if (eq.length === 2) return (operand(eq[0]) ?? "").toLowerCase() === (operand(eq[1]) ?? "").toLowerCase();
+        assert.equal(eq.length, 1, `expression not modelled: ${t}`);
+        return operand(t);
+    };
+    for (const part of expression.split("||")) {
+        const v = term(part);
+        if (v) return v;
+    }
+    return term(expression.split("||").pop() as string);
+}
+
+/** A workflow value with its `${{ … }}` parts evaluated (a whole-expression `if:` may omit the braces). */
+function interpolate(value: string, ctx: Parameters<typeof evaluateExpression>[1]): string {
+    return value.replace(/\$\{\{(.*?)\}\}/g, (_, e: string) => String(evaluateExpression(e, ctx) ?? ""));
+}
+
+// Tags are immutable (bootstrap/imageRegistry.ts, dockerConfig.immutableTags): a tag cannot be moved
+// to another image (https://cloud.google.com/artifact-registry/docs/docker/names#versions). A rebuild
+// of the same commit is not byte-identical (timestamps, provenance), so "Re-run all jobs" would
+// push the commit's tag with another digest and be refused (the same on any immutable registry:
+// moby/buildkit#3776). The image job therefore looks the tag up first and, when an earlier attempt
+// pushed it, deploys that digest without building. The job's shell steps run here for real, with a
+// fake `docker` that answers like `docker buildx imagetools inspect`: the top-level digest on
+// stdout (what build-push-action reports as `digest`), or containerd's resolver error
+// "<ref>: not found" when no registry has the tag (containerd remotes/docker/resolver.go).
+describe("deploy.yml: re-running the image job", () => {
+    const workflow = load("deploy.yml");
+    const steps = workflow.jobs.image.steps;
+    const at = (pred: (s: Step & { if?: string; shell?: string }) => boolean) => steps.findIndex(pred);
+    const existing = () => steps[at((s) => s.id === "existing")] as Step & { shell?: string };
+    const REPO = "europe-west1-docker.pkg.dev/acme/django/app";
+    const SHA = "0123456789abcdef0123456789abcdef01234567";
+    const D1 = `sha256:${"a".repeat(64)}`;
+    const D2 = `sha256:${"b".repeat(64)}`;
+
+    /** Runs a `run:` step with bash as GitHub does (`shell: bash`), its env interpolated; returns its outputs. */
+    function runStep(step: Step & { shell?: string }, ctx: Parameters<typeof evaluateExpression>[1], docker: "found" | "missing" | "denied"): { status: number; outputs: Record<string, string>; dockerCalls: string[]; stderr: string } {
+        assert.equal(step.shell, "bash", `${step.id}: shell bash (bash -eo pipefail)`);
+        const dir = mkdtempSync(join(tmpdir(), "image-job-"));
+        try {
+            const bin = join(dir, "bin");
+            mkdirSync(bin);
+            writeFileSync(join(bin, "docker"), [
+                "#!/usr/bin/env bash",
+                'printf "%s\\n" "$*" >> "$FAKE_DOCKER_LOG"',
+                'ref="${!#}"',
+                'case "$FAKE_DOCKER" in',
+                `  found) echo "${D1}" ;;`,
+                '  missing) echo "ERROR: ${ref}: not found" >&2; exit 1 ;;',
+                '  denied) echo "ERROR: failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized" >&2; exit 1 ;;',
+                "esac",
+            ].join("\n"), { mode: 0o755 });
+            const output = join(dir, "output");
+            writeFileSync(output, "");
+            const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, interpolate(v, ctx)]));
+            const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run as string], {
+                cwd: dir,
+                env: { PATH: `${bin}:${process.env.PATH}`, GITHUB_OUTPUT: output, GITHUB_SHA: ctx.sha, RUNNER_TEMP: dir, FAKE_DOCKER: docker, FAKE_DOCKER_LOG: join(dir, "docker.log"), ...env },
+                encoding: "utf8",
+            });
+            const outputs = Object.fromEntries(readFileSync(output, "utf8").split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+            const dockerCalls = existsSync(join(dir, "docker.log")) ? readFileSync(join(dir, "docker.log"), "utf8").trim().split("\n") : [];
+            return { status: result.status ?? -1, outputs, dockerCalls, stderr: result.stderr };
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    /** The image job from the lookup on: lookup, build (when its `if:` holds), digest reference. */
+    function imageJob(docker: "found" | "missing" | "denied") {
+        const ctx = { vars: { IMAGE_REPOSITORY: REPO }, sha: SHA, steps: {} as Record<string, Record<string, string>> };
+        const lookup = runStep(existing(), ctx, docker);
+        if (lookup.status !== 0) return { lookup, built: false, image: undefined };
+        ctx.steps.existing = lookup.outputs;
+        const build = steps[at((s) => usesAction(s, "docker/build-push-action"))] as Step & { if?: string };
+        const built = evaluateExpression(String(build.if).replace(/^\$\{\{(.*)\}\}$/, "$1"), ctx) === true;
+        // The action itself is not run: a fresh build gets a new digest.
+        ctx.steps.build = built ? { digest: D2 } : {};
+        const pushed = runStep(steps[at((s) => s.id === "pushed")], ctx, docker);
+        assert.equal(pushed.status, 0, pushed.stderr);
+        return { lookup, built, image: pushed.outputs.image };
+    }
+
+    test("looks the tag up after the registry login, before building", () => {
+        assert.ok(at((s) => s.id === "existing") >= 0, "no step with id existing");
+        assert.ok(at((s) => usesAction(s, "docker/login-action")) < at((s) => s.id === "existing"));
+        assert.ok(at((s) => s.id === "existing") < at((s) => usesAction(s, "docker/build-push-action")));
+    });
+
+    test("first attempt: the tag does not exist, so it builds and passes the new digest on", () => {
+        const job = imageJob("missing");
+        assert.equal(job.lookup.status, 0, job.lookup.stderr);
+        assert.deepEqual(job.lookup.dockerCalls, [`buildx imagetools inspect --format {{.Manifest.Digest}} ${REPO}:${SHA}`]);
+        assert.equal(job.built, true);
+        assert.equal(job.image, `${REPO}@${D2}`);
+    });
+
+    test("re-run: the tag exists, so it builds nothing and deploys the digest the first attempt pushed", () => {
+        const job = imageJob("found");
+        assert.equal(job.built, false);
+        assert.equal(job.image, `${REPO}@${D1}`);
+    });
+
+    test("a registry error is not taken for a missing tag: the job stops before building", () => {
+        const job = imageJob("denied");
+        assert.notEqual(job.lookup.status, 0);
+        assert.match(job.lookup.stderr, /401 Unauthorized/);
+        assert.equal(job.built, false);
+    });
 });

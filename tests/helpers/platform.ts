@@ -3,7 +3,7 @@
  * optional per-test overrides, and look resources up.
  */
 import * as path from "node:path";
-import { CapturedResource, CaptureResult, findAll, findOne, runProgram, withoutStackTraces } from "../../tools/lib/mockRuntime";
+import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../tools/lib/mockRuntime";
 import { loadStackConfig } from "../../tools/lib/stackConfig";
 
 /** Re-exported for the tests that run synth or policies themselves. */
@@ -43,10 +43,13 @@ export function stackConfig(stack: string, overrides: Overrides = {}): { config:
     return { config, secretKeys: loaded.secretKeys };
 }
 
-/** Runs index.ts for a stack (with overrides) and returns everything it registered. */
-export async function renderStack(stack: string, overrides: Overrides = {}): Promise<Rendered> {
+/**
+ * Runs index.ts for a stack (with overrides) and returns everything it registered; `patchOutputs`
+ * changes what the mocked cloud answers for a resource (see tools/lib/mockRuntime.ts).
+ */
+export async function renderStack(stack: string, overrides: Overrides = {}, patchOutputs?: RunOptions["patchOutputs"]): Promise<Rendered> {
     const { config, secretKeys } = stackConfig(stack, overrides);
-    const result = await withoutStackTraces(() => runProgram({ project: "django-platform", stack, config, secretKeys, program: INDEX }));
+    const result = await withoutStackTraces(() => runProgram({ project: "django-platform", stack, config, secretKeys, program: INDEX, patchOutputs }));
     return new Rendered(result);
 }
 

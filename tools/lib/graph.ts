@@ -417,7 +417,8 @@ export function componentDot(graph: ComponentGraph, title: string): string {
     const lines = [
         `digraph ${dotString(title)} {`,
         "  rankdir=TB;",
-        "  nodesep=0.25;",
+        // Tight enough that the staging picture stays within 760 pt (tests/synth-architecture.test.ts).
+        "  nodesep=0.15;",
         "  ranksep=0.45;",
         `  label=<${html(title)}<br/><font point-size="10" color="#5f6368">${html(COMPONENT_LEGEND)}</font>>;`,
         "  labelloc=t;",

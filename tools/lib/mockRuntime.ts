@@ -69,6 +69,11 @@ export interface RunOptions {
     readonly secretKeys?: string[];
     /** The program: a module path to `require`, or a function that registers resources. */
     readonly program: string | (() => unknown);
+    /**
+     * Changes the mocked outputs of a new resource (tests that need the cloud to answer
+     * differently from {@link fakeOutputs}, e.g. another port). @default none
+     */
+    readonly patchOutputs?: (type: string, name: string, outputs: Record<string, unknown>) => Record<string, unknown>;
 }
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -117,7 +122,8 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
-                return { id: `${args.name}-id`, state: fakeOutputs(args.type, args.name, args.inputs) };
+                const state = fakeOutputs(args.type, args.name, args.inputs);
+                return { id: `${args.name}-id`, state: options.patchOutputs ? options.patchOutputs(args.type, args.name, state) : state };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 invokes.push({ token: args.token, inputs: args.inputs });
