@@ -161,6 +161,13 @@ const mediaSchema = z
     .strict()
     .prefault({});
 
+const accessLogsSchema = z
+    .object({
+        enabled: z.boolean().default(true).meta(ex([false], "Usage and storage logs of the statics and media buckets, written hourly/daily into a private -logs bucket by Google's group:cloud-storage-analytics@google.com, which gets roles/storage.objectCreator there (https://cloud.google.com/storage/docs/access-logs). Organisations enforcing constraints/iam.allowedPolicyMemberDomains (domain-restricted sharing, on by default in organisations created since May 2024) reject that grant, and preflight fails: set false there and rely on Cloud Audit Logs (Data Access logs for Cloud Storage, Google's recommended record of bucket access), or exempt the project from the constraint.")),
+    })
+    .strict()
+    .prefault({});
+
 const workerSchema = z
     .object({
         command: command.meta(ex([["python", "manage.py", "demo_worker"]], "Command of the worker (argument vector). It must finish its current task and exit on SIGTERM.")),
@@ -336,6 +343,7 @@ export const configSchema = z
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
         media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
+        accessLogs: accessLogsSchema.meta({ description: "Cloud Storage usage and storage logs of the statics and media buckets." }),
         workers: z.record(componentName, workerSchema).default({}).meta(ex([{ tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3 } }], "Background workers: one Deployment each, from the app image and env, with its own service account, HPA and PDB.")),
         schedules: z.record(componentName, scheduleSchema).default({}).meta(ex([{ clearsessions: { schedule: "17 3 * * *", command: ["python", "manage.py", "clearsessions"], timeZone: "Etc/UTC" } }], "Management commands on a schedule: one CronJob each, built like the migrate Job.")),
         usage: usageSchema.meta({ description: "Expected monthly traffic and storage, read only by the cost estimate of `npm run synth` (docs/costs.md); the program ignores it." }),

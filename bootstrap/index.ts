@@ -26,7 +26,7 @@ for (const project of stackProjects) {
 const apis = new RequiredApis("apis", { apisByProject });
 const afterApis = { dependsOn: apis.services };
 
-const state = new StateBackend("state", { project: cfg.project, location: cfg.location, bucketName: cfg.stateBucketName }, afterApis);
+const state = new StateBackend("state", { project: cfg.project, location: cfg.location, bucketName: cfg.stateBucketName, accessLogs: cfg.stateAccessLogs }, afterApis);
 const keys = new SecretsKeys("secrets", { stackProjects: cfg.stackProjects, location: cfg.location, keyRingName: cfg.keyRingName }, afterApis);
 const registry = new ImageRegistry("images", { project: cfg.project, location: cfg.location, repositoryId: cfg.artifactRepositoryId }, afterApis);
 const github = new GithubFederation("github", { project: cfg.project, repository: cfg.githubRepository, poolId: cfg.workloadIdentityPoolId }, afterApis);

@@ -519,6 +519,19 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
     });
 });
 
+test("stateAccessLogs false: no access-log bucket and no grant to Google's log writer group (domain-restricted sharing rejects it)", async () => {
+    const staging = stackFile("staging");
+    const base = { "gcp:project": staging.project, "gcp:region": staging.region, [key("githubRepository")]: REPO };
+    const withLogs = await run(base);
+    const writer = (r: CaptureResult) => findAll(r.resources, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((m) => m.inputs.member === "group:cloud-storage-analytics@google.com");
+    assert.equal(writer(withLogs).length, 1, "on by default");
+    const without = await run({ ...base, [key("stateAccessLogs")]: "false" });
+    assert.deepEqual(writer(without), []);
+    assert.deepEqual(findAll(without.resources, "gcp:storage/bucket:Bucket").map((b) => b.name), ["state-bucket"]);
+    assert.equal(findOne(without.resources, "gcp:storage/bucket:Bucket", "state-bucket").inputs.logging, undefined);
+    assert.throws(() => validateBootstrapConfig({ ...base, [key("stateAccessLogs")]: "no" }), /stateAccessLogs: must be true or false \(got "no"\)\. Fix: `pulumi config set --path stateAccessLogs false`/);
+});
+
 describe("bootstrap config errors", () => {
     const base = { "gcp:project": "acme-ops", "gcp:region": "europe-west1" };
 
