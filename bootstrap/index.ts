@@ -51,6 +51,8 @@ const previewer = new Previewer("previewer", {
 }, afterApis);
 
 state.grantStateAccess("deployer", deployer.member);
+// The CI preflight's `state` check reads the bucket's versioning setting (bootstrap/preflightReads.ts).
+state.grantBucketRead("deployer-bucket-read", deployer.member);
 keys.grantEncryptDecrypt("deployer", deployer.member);
 registry.grantPush("deployer", deployer.member);
 // A stack's first `pulumi up` grants its GKE node service account pull on this repository.

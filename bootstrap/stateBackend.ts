@@ -82,6 +82,19 @@ export class StateBackend extends pulumi.ComponentResource {
     }
 
     /**
+     * Lets `member` read the bucket's own settings (`storage.buckets.get`, through
+     * `roles/storage.legacyBucketReader`), which preflight's `state` check reads to tell whether old
+     * checkpoints are kept (versioning). `grantee` names the grant's resource (`<name>-<grantee>`).
+     */
+    public grantBucketRead(grantee: string, member: pulumi.Input<string>): gcp.storage.BucketIAMMember {
+        return new gcp.storage.BucketIAMMember(`${this.baseName}-${grantee}`, {
+            bucket: this.bucket.name,
+            role: "roles/storage.legacyBucketReader",
+            member,
+        }, { parent: this });
+    }
+
+    /**
      * Lets `member` read and write state (objects only) in this bucket. `grantee` names the grant's
      * resource (`<name>-<grantee>`).
      */

@@ -5,11 +5,14 @@
  * bucket (https://cloud.google.com/storage/docs/access-logs). That group is in Google's own
  * customer, so domain-restricted sharing (`constraints/iam.allowedPolicyMemberDomains`) rejects
  * the grant ("One or more users named in the policy do not belong to a permitted customer") and the
- * `pulumi up` fails: the logs can be turned off.
+ * `pulumi up` fails: the logs can be turned off, and preflight fails (no longer only warns) when the
+ * constraint restricts members while the grant is rendered.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { STORAGE_LOG_WRITER } from "../components/accessLogs";
+import { emptyWorld, type FakeWorld } from "./lib/fakeGoogle";
+import { loadStack, runChecks, type LoadedStack } from "./lib/preflightChecks";
 import { renderStack, T, type Rendered } from "./helpers/platform";
 
 const ACCESS_LOGS = "django-platform:accessLogs";
@@ -38,5 +41,46 @@ describe("access logs on (the default) and off", () => {
         for (const data of ["django-statics-bucket", "django-media-bucket"]) {
             assert.equal(off.inputs(T.bucket, data).logging, undefined, data);
         }
+    });
+});
+
+describe("preflight: domain-restricted sharing fails what it will reject", () => {
+    const ALICE = "alice@example.com";
+    let withLogs: LoadedStack;
+    let withoutLogs: LoadedStack;
+    before(async () => {
+        withLogs = await loadStack("staging");
+        withoutLogs = await loadStack("staging", { [ACCESS_LOGS]: JSON.stringify({ enabled: false }) });
+    });
+    const world = (restricted: boolean): FakeWorld => {
+        const w = emptyWorld();
+        w.tokens = { t: ALICE };
+        w.projects = { "acme-django-staging": "123456789012" };
+        w.orgPolicies["acme-django-staging/gcp.resourceLocations"] = [{ values: { allowedValues: ["in:europe-west1-locations"] } }];
+        if (restricted) {
+            // The organisation's own Workspace customer only (the default in organisations created since May 2024).
+            w.orgPolicies["acme-django-staging/iam.allowedPolicyMemberDomains"] = [{ values: { allowedValues: ["is:C0abc1234"] } }];
+        }
+        return w;
+    };
+    const orgPolicies = async (loaded: LoadedStack, restricted: boolean) => (await runChecks(loaded, world(restricted), "t", `user:${ALICE}`, ["org-policies"]))["org-policies"].result;
+
+    it("a restriction fails the check, naming the log writer's grant beside allUsers, with the override as the fix", async () => {
+        const result = await orgPolicies(withLogs, true);
+        assert.equal(result.status, "fail", result.message);
+        assert.match(result.message, /iam\.allowedPolicyMemberDomains restricts members on acme-django-staging, so the stack's allUsers grant \(statics\.access public\) and the group:cloud-storage-analytics@google\.com grant on the access-log buckets \(accessLogs\.enabled\) would be rejected/);
+        assert.match(result.fix ?? "", /allowAll: true/);
+    });
+
+    it("with accessLogs.enabled false only the allUsers grant is named", async () => {
+        const result = await orgPolicies(withoutLogs, true);
+        assert.equal(result.status, "fail");
+        assert.doesNotMatch(result.message, /cloud-storage-analytics/);
+    });
+
+    it("no restriction: it passes", async () => {
+        const result = await orgPolicies(withLogs, false);
+        assert.equal(result.status, "pass", result.message);
+        assert.match(result.message, /iam\.allowedPolicyMemberDomains allows any member/);
     });
 });

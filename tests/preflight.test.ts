@@ -19,7 +19,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { main } from "../tools/preflight";
+import { deployerPermissions } from "../bootstrap/deployerRoles";
+import { EXIT_PARTIAL, main } from "../tools/preflight";
 import { CHECK_IDS } from "../tools/lib/preflight/types";
 import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/credentials";
 import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
@@ -47,6 +48,18 @@ const GLOBAL_METRICS = [
 ];
 const plenty = (metrics: string[]): FakeQuota[] => metrics.map((metric) => ({ metric, limit: 100, usage: 2 }));
 
+/**
+ * The CI deployer as the bootstrap granted it before the preflight role: the deployer's custom role
+ * and the image repository (project permissions enforced by the fake), objects only on the state
+ * bucket. What `deploy.yml` ran preflight as.
+ */
+function deployerWithoutPreflightRole(): FakeWorld {
+    const world = healthyWorld();
+    world.grants[DEPLOYER] = [...deployerPermissions(), "artifactregistry.repositories.get", "artifactregistry.tags.get", "artifactregistry.versions.get"];
+    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [DEPLOYER]: OBJECT_PERMISSIONS.filter((p) => p !== "storage.buckets.get") } };
+    return world;
+}
+
 /** A project where everything the staging and production stacks need is in place, for alice and the deployer. */
 function healthyWorld(): FakeWorld {
     const world = emptyWorld();
@@ -60,7 +73,8 @@ function healthyWorld(): FakeWorld {
     }
     world.kmsKeys[STAGING_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
     world.kmsKeys[PROD_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
-    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [ALICE]: OBJECT_PERMISSIONS, [DEPLOYER]: OBJECT_PERMISSIONS.slice(1) } };
+    // The bootstrap grants the deployer roles/storage.objectUser and roles/storage.legacyBucketReader (storage.buckets.get) on the bucket.
+    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [ALICE]: OBJECT_PERMISSIONS, [DEPLOYER]: OBJECT_PERMISSIONS } };
     world.repositories = [REPO];
     world.images[`${REPO}/packages/app`] = { tags: ["0.1.0"], digests: [`sha256:${"a".repeat(64)}`] };
     world.serviceAccounts[DEPLOYER] = { tokenCreators: [ALICE], token: "deployer-token" };
@@ -188,6 +202,8 @@ before(() => {
             () => runMain(["--stack", "production", "--json", "--principal", `serviceAccount:${DEPLOYER}`, "--backend", `gs://${STATE_BUCKET}/stacks`, "--image", PINNED_IMAGE], production, { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" }),
         ],
         ["all good", () => runMain(["--stack", "staging", "--json"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
+        ["blind, strict", () => runMain(["--stack", "staging", "--image", PINNED_IMAGE], deployerWithoutPreflightRole(), { GOOGLE_OAUTH_ACCESS_TOKEN: "deployer-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
+        ["blind, partial", () => runMain(["--stack", "staging", "--image", PINNED_IMAGE, "--partial", "--json"], deployerWithoutPreflightRole(), { GOOGLE_OAUTH_ACCESS_TOKEN: "deployer-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
     ];
     let previous: Promise<unknown> = Promise.resolve();
     for (const [name, task] of inProcess) {
@@ -221,7 +237,7 @@ function checksOf(run: Run): Record<string, { status: string; message: string; f
 /** The text-mode line of a check and its fix line. */
 function lineOf(run: Run, id: string): { line: string; fix?: string } {
     const lines = run.stdout.split("\n");
-    const i = lines.findIndex((l) => new RegExp(`^(PASS|FAIL|WARN)\\s+${id}\\s`).test(l));
+    const i = lines.findIndex((l) => new RegExp(`^(PASS|FAIL|WARN|SKIP)\\s+${id}\\s`).test(l));
     assert.ok(i >= 0, `no line for ${id} in:\n${run.stdout}\n${run.stderr}`);
     const next = lines[i + 1]?.trim();
     return { line: lines[i], fix: next?.startsWith("fix: ") ? next.slice(5) : undefined };
@@ -271,7 +287,7 @@ describe("preflight against a fake Google", () => {
         // The real CLI's stdout is the report and nothing else: a line per check in order, fix lines, the summary.
         const lines = run.stdout.split("\n");
         assert.equal(lines.pop(), "", "stdout ends with a newline");
-        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 0 passed."], run.stdout);
+        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 0 passed."], run.stdout);
         assert.match(run.stderr, /^preflight: stack staging → project acme-django-staging \(europe-west1\), as user:alice@example\.com \(GOOGLE_OAUTH_ACCESS_TOKEN\)$/m);
         const apis = lineOf(run, "apis");
         assert.match(apis.line, /^FAIL/);
@@ -322,6 +338,42 @@ describe("preflight against a fake Google", () => {
         const asDeployer = run.requests.filter((r) => r.host !== "iamcredentials.googleapis.com" && r.host !== "oauth2.googleapis.com");
         assert.ok(asDeployer.length > 5);
         assert.ok(asDeployer.every((r) => r.email === DEPLOYER), "every check ran with the deployer's token");
+    });
+
+    it("fails each check that cannot read what it needs, naming the permission (the CI deployer before the preflight role)", async () => {
+        const run = await scenarios["blind, strict"];
+        assert.equal(run.code, 1, run.stderr + run.stdout);
+        const expected: Record<string, RegExp> = {
+            apis: /lacks serviceusage\.services\.get/,
+            "org-policies": /lacks orgpolicy\.policy\.get/,
+            quotas: /lacks compute\.(regions|projects)\.get/,
+            state: /lacks storage\.buckets\.get/,
+        };
+        for (const [id, lacks] of Object.entries(expected)) {
+            const { line, fix } = lineOf(run, id);
+            assert.match(line, /^FAIL/, line);
+            assert.match(line, /could not check: /, line);
+            assert.match(line, lacks, line);
+            assert.match(line, /run with --partial to accept that/, line);
+            assert.ok(fix, `${id} says how to grant it`);
+        }
+        for (const id of ["permissions", "kms", "image"]) {
+            assert.match(lineOf(run, id).line, /^PASS/, id);
+        }
+        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 3 passed\./);
+    });
+
+    it("--partial reports them as SKIP with what they lack and exits 4", async () => {
+        const run = await scenarios["blind, partial"];
+        assert.equal(run.code, EXIT_PARTIAL, run.stderr + run.stdout);
+        const doc = JSON.parse(run.stdout) as { partial: boolean; checks: { id: string; status: string; lacks?: string[] }[] };
+        assert.equal(doc.partial, true);
+        const skipped = Object.fromEntries(doc.checks.filter((c) => c.status === "unchecked").map((c) => [c.id, c.lacks]));
+        assert.deepEqual(Object.keys(skipped), ["apis", "org-policies", "quotas", "state"]);
+        assert.deepEqual(skipped.apis, ["serviceusage.services.get"]);
+        assert.deepEqual(skipped["org-policies"], ["orgpolicy.policy.get"]);
+        assert.deepEqual(skipped.state, ["storage.buckets.get"]);
+        assert.ok(doc.checks.every((c) => c.status === "unchecked" || c.status === "pass"), run.stdout);
     });
 
     it("exits 3 when Google refuses the token", async () => {

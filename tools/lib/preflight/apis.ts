@@ -9,9 +9,10 @@
  * Needs `serviceusage.services.get` (roles/serviceusage.serviceUsageViewer).
  */
 import { STACK_APIS } from "../../../bootstrap/requiredApis";
+import { permissionOf } from "../../../bootstrap/preflightReads";
 import { chunks, describeError, disabledService } from "./google";
 import type { ValidatedConfig } from "./model";
-import type { CheckContext, CheckResult } from "./types";
+import { unchecked, type CheckContext, type CheckResult } from "./types";
 
 /** The reference's maximum of names per batchGet. */
 export const BATCH_GET_MAX = 30;
@@ -49,15 +50,16 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
                     fix: `gcloud services enable serviceusage.googleapis.com --project ${project}`,
                 };
             }
+            const permission = permissionOf("serviceusage.services.batchGet");
             if (res.status === 403 || res.status === 404) {
-                return {
-                    id: "apis",
-                    status: "warn",
-                    message: `could not read which APIs are enabled in ${project} (${describeError(res)}); needs serviceusage.services.get. Not checked: ${needed.join(", ")}`,
-                    fix: `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/serviceusage.serviceUsageViewer`,
-                };
+                return unchecked(
+                    "apis",
+                    `could not read which APIs are enabled in ${project} (${describeError(res)}); not checked: ${needed.join(", ")}`,
+                    [permission],
+                    `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/serviceusage.serviceUsageViewer (or re-run the bootstrap, whose preflight role holds ${permission})`,
+                );
             }
-            return { id: "apis", status: "warn", message: `services.batchGet on ${project} failed (${describeError(res)}); not checked: ${needed.join(", ")}`, fix: null };
+            return { id: "apis", status: "unchecked", message: `services.batchGet on ${project} failed (${describeError(res)}); not checked: ${needed.join(", ")}`, fix: null };
         }
         for (const s of res.body?.services ?? []) {
             const api = s.config?.name ?? s.name?.split("/").pop();
