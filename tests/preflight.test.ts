@@ -26,7 +26,7 @@ import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/cr
 import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
 import { listVerdict, locationValueMatches } from "../tools/lib/preflight/orgPolicies";
 import { testProjectPermissions, TEST_IAM_MAX } from "../tools/lib/preflight/permissions";
-import { quotaId } from "../tools/lib/preflight/quotas";
+import { quotaId, quotaIncreaseFix, VERIFIED_QUOTA_IDS } from "../tools/lib/preflight/quotas";
 import type { CheckContext } from "../tools/lib/preflight/types";
 import { emptyWorld, startFakeGoogle, type FakeGoogle, type FakeQuota, type FakeRequest, type FakeWorld } from "./lib/fakeGoogle";
 
@@ -501,5 +501,32 @@ describe("preflight building blocks", () => {
         assert.equal(quotaId("region", "CPUS"), "CPUS-per-project-region");
         assert.equal(quotaId("project", "CPUS_ALL_REGIONS"), "CPUS-ALL-REGIONS-per-project");
         assert.equal(quotaId("project", "GLOBAL_INTERNAL_ADDRESSES"), "GLOBAL-INTERNAL-ADDRESSES-per-project");
+        // Confirmed: @pulumi/gcp's SQuotaPreference example and GoogleCloudPlatform/gcpdiag. Nothing else is.
+        const sdk = readFileSync(path.join(ROOT, "node_modules/@pulumi/gcp/cloudquota/squotaPreference.d.ts"), "utf8");
+        assert.match(sdk, /quotaId: "CPUS-per-project-region"/);
+        assert.deepEqual([...VERIFIED_QUOTA_IDS].sort(), ["CPUS-ALL-REGIONS-per-project", "CPUS-per-project-region"]);
+        assert.equal(quotaIncreaseFix("region", "CPUS", 10, "p", "europe-west1", "a@example.com"), "gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=CPUS-per-project-region --preferred-value=10 --dimensions=region=europe-west1 --project=p --email=a@example.com");
+        const guessed = quotaIncreaseFix("project", "STATIC_ADDRESSES", 4, "p", "europe-west1", "a@example.com");
+        assert.match(guessed, /^find the quota id of STATIC_ADDRESSES \(STATIC-ADDRESSES-per-project is a guess no source confirms\): gcloud beta quotas info list --service=compute\.googleapis\.com --project=p/);
+        assert.match(guessed, /then gcloud beta quotas preferences create --service=compute\.googleapis\.com --quota-id=<that id> --preferred-value=4 --project=p/);
+    });
+
+    it("finds the permission Google does not know (400 for the whole request) and fails naming it", async () => {
+        const world = emptyWorld();
+        world.tokens = { t: ALICE };
+        world.projects = { p: "1" };
+        world.unknownPermissions = ["svc.things.typo"];
+        const fake = await startFakeGoogle(world);
+        try {
+            const wanted = [...Array.from({ length: 120 }, (_, i) => `svc.things.get${i}`), "svc.things.typo"];
+            const ctx = { client: new GoogleClient("t", { base: fake.base }), identity: { source: "test" } } as unknown as CheckContext;
+            const result = await testProjectPermissions(ctx, "p", wanted);
+            assert.ok("granted" in result);
+            assert.deepEqual(result.unknown, ["svc.things.typo"]);
+            assert.equal(result.granted.size, 120);
+            assert.ok(fake.requests.length < 20, `split in ${fake.requests.length} requests`);
+        } finally {
+            await fake.close();
+        }
     });
 });
