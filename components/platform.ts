@@ -256,6 +256,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             cdnDomain: cfg.statics.cdn.enabled ? cfg.statics.cdn.domain : undefined,
             cdnIpAddress: this.statics.cdnIpAddress,
             ttl: cfg.dns.ttl,
+            replaceExisting: cfg.dns.replaceExisting,
         }, child);
 
         if (cfg.monitoring.enabled) {
