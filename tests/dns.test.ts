@@ -12,17 +12,18 @@
  * `google/services/dns/resource_dns_record_set.go` `resourceDnsRecordSetCreate`; the installed
  * SDK's own note is read below). So the stack judges what exists before it creates a record: at
  * `pulumi up` (the Dns component, run here like the language host runs a program:
- * tests/fixtures/dns-guard.ts).
+ * tests/fixtures/dns-guard.ts) and in preflight's `dns` check (against the fake Google).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { rowFor } from "../bootstrap/permissionTable";
 import { dnsRecords, judgeExistingRecords, type ExistingRecordSet } from "../components/dns";
 import { ConfigError, validateConfig } from "../config";
-import type { FakeRecordSet } from "./lib/fakeGoogle";
+import { emptyWorld, type FakeRecordSet, type FakeWorld } from "./lib/fakeGoogle";
+import { loadStack, runChecks, type LoadedStack } from "./lib/preflightChecks";
 import { ROOT } from "./helpers/platform";
 
 const BASE = { "gcp:project": "acme-staging", "gcp:region": "europe-west1", "django-platform:domain": "app.example.com", "django-platform:image": "repo/app:1.0" };
@@ -128,5 +129,80 @@ describe("pulumi up refuses to replace records it does not own", () => {
         assert.equal(run.code, 1);
         assert.match(run.error ?? "", /CNAME static\.example\.com\. → c\.storage\.googleapis\.com\. .*cannot share its name with the A record/);
         assert.match(run.error ?? "", /gcloud dns record-sets delete static\.example\.com\. --type=CNAME --zone=example-com --project=acme-dns/);
+    });
+});
+
+describe("preflight's dns check (production: dns.managedZone example-com, www and static)", () => {
+    const ALICE = "alice@example.com";
+    let production: LoadedStack;
+    let staging: LoadedStack;
+    before(async () => {
+        production = await loadStack("production");
+        staging = await loadStack("staging");
+    });
+    const world = (records: FakeRecordSet[] | undefined, addresses: string[] = []): FakeWorld => {
+        const w = emptyWorld();
+        w.tokens = { t: ALICE };
+        w.projects = { "acme-django-prod": "210987654321" };
+        if (records) {
+            w.dnsZones["acme-django-prod/example-com"] = records;
+        }
+        w.globalAddresses["acme-django-prod"] = addresses;
+        return w;
+    };
+    const dns = async (w: FakeWorld, config: Record<string, unknown> = {}) => {
+        const runs = await runChecks(production, w, "t", `user:${ALICE}`, ["dns"], { config: { dns: { ...production.config.dns, ...config } } as never });
+        return runs.dns;
+    };
+
+    it("asks Cloud DNS for each name the stack creates; an empty zone passes", async () => {
+        const run = await dns(world([]));
+        assert.equal(run.result.status, "pass", run.result.message);
+        assert.match(run.result.message, /no A, AAAA or CNAME record at static\.example\.com\., www\.example\.com\./);
+        assert.deepEqual(run.requests.map((r) => `${r.host}${r.path}?name=${r.query.get("name")}`), [
+            "dns.googleapis.com/dns/v1/projects/acme-django-prod/managedZones/example-com/rrsets?name=static.example.com.",
+            "dns.googleapis.com/dns/v1/projects/acme-django-prod/managedZones/example-com/rrsets?name=www.example.com.",
+        ]);
+    });
+
+    it("fails on a live A record (printing its value for the rollback) and on a CNAME, with their fixes", async () => {
+        const run = await dns(world([A("www.example.com.", "198.51.100.7"), rec("CNAME", "static.example.com.", "c.storage.googleapis.com."), rec("MX", "example.com.", "10 mx.example.com.")]));
+        assert.equal(run.result.status, "fail");
+        assert.match(run.result.message, /A www\.example\.com\. → 198\.51\.100\.7 \(TTL 3600\) exists and points elsewhere/);
+        assert.match(run.result.message, /CNAME static\.example\.com\. → c\.storage\.googleapis\.com\./);
+        assert.match(run.result.message, /Keep these values: they are what a rollback restores/);
+        assert.match(run.result.fix ?? "", /pulumi config set --path dns\.replaceExisting true/);
+        assert.match(run.result.fix ?? "", /gcloud dns record-sets delete static\.example\.com\. --type=CNAME --zone=example-com --project=acme-django-prod/);
+    });
+
+    it("warns, with the runbook, when dns.replaceExisting asks for the takeover", async () => {
+        const run = await dns(world([A("www.example.com.", "198.51.100.7")]), { replaceExisting: true });
+        assert.equal(run.result.status, "warn", run.result.message);
+        assert.match(run.result.message, /will be replaced by the stack's record \(dns\.replaceExisting\)/);
+        assert.match(run.result.fix ?? "", /docs\/dns-cutover\.md/);
+    });
+
+    it("passes records that point at an address reserved in the stack's project (a later deploy)", async () => {
+        const run = await dns(world([A("www.example.com.", "203.0.113.10"), A("static.example.com.", "203.0.113.20")], ["203.0.113.10", "203.0.113.20", "10.99.0.0"]));
+        assert.equal(run.result.status, "pass", run.result.message);
+        assert.match(run.result.message, /A www\.example\.com\. → 203\.0\.113\.10 \(TTL 3600\) already points at this stack's address/);
+        assert.ok(run.requests.some((r) => r.host === "compute.googleapis.com" && r.path === "/compute/v1/projects/acme-django-prod/global/addresses"));
+    });
+
+    it("fails when the zone does not exist, and cannot look (unchecked) without dns.resourceRecordSets.list", async () => {
+        const missing = await dns(world(undefined));
+        assert.equal(missing.result.status, "fail");
+        assert.match(missing.result.message, /Cloud DNS has no managed zone example-com in acme-django-prod/);
+        const w = world([]);
+        w.grants[ALICE] = ["compute.globalAddresses.list"];
+        const blind = await dns(w);
+        assert.equal(blind.result.status, "unchecked");
+        assert.deepEqual(blind.result.lacks, ["dns.resourceRecordSets.list"]);
+    });
+
+    it("asks nothing when the stack manages no records (staging)", async () => {
+        const runs = await runChecks(staging, world([]), "t", `user:${ALICE}`, ["dns"]);
+        assert.equal(runs.dns.result.status, "pass");
+        assert.deepEqual(runs.dns.requests, []);
     });
 });

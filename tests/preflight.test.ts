@@ -75,6 +75,8 @@ function healthyWorld(): FakeWorld {
     world.kmsKeys[PROD_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
     // The bootstrap grants the deployer roles/storage.objectUser and roles/storage.legacyBucketReader (storage.buckets.get) on the bucket.
     world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [ALICE]: OBJECT_PERMISSIONS, [DEPLOYER]: OBJECT_PERMISSIONS } };
+    // Production's dns.managedZone, empty: its first deploy creates the records.
+    world.dnsZones["acme-django-prod/example-com"] = [];
     world.repositories = [REPO];
     world.images[`${REPO}/packages/app`] = { tags: ["0.1.0"], digests: [`sha256:${"a".repeat(64)}`] };
     world.serviceAccounts[DEPLOYER] = { tokenCreators: [ALICE], token: "deployer-token" };
@@ -248,7 +250,7 @@ describe("preflight against a fake Google", () => {
         const run = await scenarios["all good"];
         assert.equal(run.code, 0, run.stderr + run.stdout);
         const checks = checksOf(run);
-        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "kms", "state", "image"]);
+        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "dns", "kms", "state", "image"]);
         for (const [id, c] of Object.entries(checks)) {
             assert.equal(c.status, "pass", `${id}: ${c.message}`);
             assert.equal(c.fix, null);
@@ -287,7 +289,7 @@ describe("preflight against a fake Google", () => {
         // The real CLI's stdout is the report and nothing else: a line per check in order, fix lines, the summary.
         const lines = run.stdout.split("\n");
         assert.equal(lines.pop(), "", "stdout ends with a newline");
-        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 0 passed."], run.stdout);
+        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 1 passed."], run.stdout);
         assert.match(run.stderr, /^preflight: stack staging → project acme-django-staging \(europe-west1\), as user:alice@example\.com \(GOOGLE_OAUTH_ACCESS_TOKEN\)$/m);
         const apis = lineOf(run, "apis");
         assert.match(apis.line, /^FAIL/);
@@ -319,7 +321,8 @@ describe("preflight against a fake Google", () => {
         assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0 --push app");
 
         assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);
-        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 0 passed\./);
+        assert.match(lineOf(run, "dns").line, /^PASS.*dns\.managedZone is not set/);
+        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 1 passed\./);
     });
 
     it("--principal impersonates the service account and checks everything as it", async () => {
@@ -357,10 +360,10 @@ describe("preflight against a fake Google", () => {
             assert.match(line, /run with --partial to accept that/, line);
             assert.ok(fix, `${id} says how to grant it`);
         }
-        for (const id of ["permissions", "kms", "image"]) {
+        for (const id of ["permissions", "dns", "kms", "image"]) {
             assert.match(lineOf(run, id).line, /^PASS/, id);
         }
-        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 3 passed\./);
+        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 4 passed\./);
     });
 
     it("--partial reports them as SKIP with what they lack and exits 4", async () => {
@@ -497,7 +500,7 @@ describe("preflight building blocks", () => {
         assert.equal(verdict([{ values: { allowedValues: ["in:europe-west1-locations"] }, condition: { expression: "resource.matchTag('x', 'y')" } }], "europe-west1"), "unknown");
     });
 
-    it("names Cloud Quotas ids after the metric", () => {
+    it("names Cloud Quotas ids after the metric, and asks the user to look the id up where no source confirms it", () => {
         assert.equal(quotaId("region", "CPUS"), "CPUS-per-project-region");
         assert.equal(quotaId("project", "CPUS_ALL_REGIONS"), "CPUS-ALL-REGIONS-per-project");
         assert.equal(quotaId("project", "GLOBAL_INTERNAL_ADDRESSES"), "GLOBAL-INTERNAL-ADDRESSES-per-project");

@@ -1,7 +1,8 @@
 /**
  * Preflight: checks a real Google Cloud project before the first `pulumi up` of a stack — APIs,
- * the deploying identity's permissions, organisation policies, Compute Engine quota, the secrets
- * key, the state bucket and the app image — by asking Google's REST APIs. It only reads (plus
+ * the deploying identity's permissions, organisation policies, Compute Engine quota, existing DNS
+ * records at the stack's names, the secrets key, the state bucket and the app image — by asking
+ * Google's REST APIs. It only reads (plus
  * testIamPermissions, a throw-away KMS encrypt and, with --principal, a short-lived token): it never
  * creates, changes or deletes anything. See docs/preflight.md.
  *
@@ -40,6 +41,7 @@ export const CHECKS: Readonly<Record<CheckId, Check>> = {
     permissions: async (ctx) => (await import("./lib/preflight/permissions")).checkPermissions(ctx),
     "org-policies": async (ctx) => (await import("./lib/preflight/orgPolicies")).checkOrgPolicies(ctx),
     quotas: async (ctx) => (await import("./lib/preflight/quotas")).checkQuotas(ctx),
+    dns: async (ctx) => (await import("./lib/preflight/dns")).checkDns(ctx),
     kms: async (ctx) => (await import("./lib/preflight/kms")).checkKms(ctx),
     state: async (ctx) => (await import("./lib/preflight/state")).checkState(ctx),
     image: async (ctx) => (await import("./lib/preflight/image")).checkImage(ctx),
@@ -204,7 +206,7 @@ export async function preflight(options: PreflightOptions, io: CliIo = processIo
 export async function main(argv: readonly string[], io: CliIo = processIo, environment: PreflightEnvironment = { env: process.env }): Promise<number> {
     const program = new Command()
         .name("preflight")
-        .description("Check a Google Cloud project before the first pulumi up of a stack: APIs, permissions, organisation policies, quotas, the secrets key, the state bucket and the image. Reads only.")
+        .description("Check a Google Cloud project before the first pulumi up of a stack: APIs, permissions, organisation policies, quotas, existing DNS records, the secrets key, the state bucket and the image. Reads only.")
         .option("-s, --stack <name>", "stack name: reads Pulumi.yaml and Pulumi.<name>.yaml in the project")
         .option("-c, --config-file <path>", "any stack file (Pulumi.yaml is read from beside it, else from the project)")
         .option("--json", 'print {"partial","checks":[{"id","status","message","fix","lacks"?}]} instead of the readable report')
