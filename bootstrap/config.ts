@@ -65,10 +65,10 @@ export const bootstrapSchema = z
             .optional(),
         // Usage and storage logs of the state bucket (bootstrap/stateBackend.ts): "false" where
         // domain-restricted sharing rejects Google's group:cloud-storage-analytics@google.com writer.
+        // Pulumi hands the program config as strings ("false"); a boolean is accepted too.
         stateAccessLogs: z
-            .enum(["true", "false"], "must be true or false")
-            .default("true")
-            .transform((v) => v === "true"),
+            .preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean("must be true or false"))
+            .default(true),
         appContext: z
             .string()
             // Segments cannot start with a dot, so neither `..` nor an absolute path gets through.
