@@ -70,6 +70,26 @@ describe("the provider replaces existing records on create", () => {
     });
 });
 
+describe("the certificate waits for DNS, and the runbook reads its status where GKE puts it", () => {
+    it("a Google-managed certificate provisions only once the name points at the load balancer (installed SDK's note)", () => {
+        const sdk = readFileSync(path.join(ROOT, "node_modules/@pulumi/gcp/compute/managedSslCertificate.d.ts"), "utf8").replace(/\s*\n\s*\*\s*/g, " ");
+        assert.match(sdk, /The provisioning process can complete only when the domain name for which the certificate is created points to a target pool which, itself, points at the certificate/);
+        assert.match(sdk, /may entail some downtime while the certificate provisions/);
+    });
+
+    it("docs/dns-cutover.md watches status.certificateStatus of the networking.gke.io/v1 ManagedCertificate the stack renders", () => {
+        const schema = readFileSync(path.join(ROOT, "node_modules/@kubernetes-models/gke/networking.gke.io/v1/ManagedCertificate.d.ts"), "utf8");
+        assert.match(schema, /"certificateStatus"\?: string/);
+        assert.match(schema, /"domainStatus"\?: Array/);
+        assert.match(readFileSync(path.join(ROOT, "components/networking.ts"), "utf8"), /apiVersion: "networking\.gke\.io\/v1",\s*kind: "ManagedCertificate"/);
+        const runbook = readFileSync(path.join(ROOT, "docs/dns-cutover.md"), "utf8");
+        assert.ok(runbook.includes("kubectl describe managedcertificate -n django-production"));
+        assert.ok(runbook.includes("jsonpath='{.items[*].status.certificateStatus}'"));
+        // The rollback forgets the record set the Dns component names <platform>-dns-site.
+        assert.ok(runbook.includes("grep -o 'urn:[^ ]*::django-dns-site'"));
+    });
+});
+
 const A = (name: string, ...rrdatas: string[]): FakeRecordSet => ({ name, type: "A", ttl: 3600, rrdatas });
 const rec = (type: string, name: string, ...rrdatas: string[]): FakeRecordSet => ({ name, type, ttl: 300, rrdatas });
 
@@ -156,6 +176,8 @@ describe("preflight's dns check (production: dns.managedZone example-com, www an
     };
 
     it("asks Cloud DNS for each name the stack creates; an empty zone passes", async () => {
+        // The names docs/dns-cutover.md's rollback forgets.
+        assert.deepEqual(production.model.resources.filter((r) => r.type === "gcp:dns/recordSet:RecordSet").map((r) => r.name).sort(), ["django-dns-cdn", "django-dns-site"]);
         const run = await dns(world([]));
         assert.equal(run.result.status, "pass", run.result.message);
         assert.match(run.result.message, /no A, AAAA or CNAME record at static\.example\.com\., www\.example\.com\./);
