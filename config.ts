@@ -161,6 +161,13 @@ const mediaSchema = z
     .strict()
     .prefault({});
 
+const accessLogsSchema = z
+    .object({
+        enabled: z.boolean().default(true).meta(ex([false], "Usage and storage logs of the statics and media buckets, written hourly/daily into a private -logs bucket by Google's group:cloud-storage-analytics@google.com, which gets roles/storage.objectCreator there (https://cloud.google.com/storage/docs/access-logs). Organisations enforcing constraints/iam.allowedPolicyMemberDomains (domain-restricted sharing, on by default in organisations created since May 2024) reject that grant, and preflight fails: set false there and rely on Cloud Audit Logs (Data Access logs for Cloud Storage, Google's recommended record of bucket access), or exempt the project from the constraint.")),
+    })
+    .strict()
+    .prefault({});
+
 const workerSchema = z
     .object({
         command: command.meta(ex([["python", "manage.py", "demo_worker"]], "Command of the worker (argument vector). It must finish its current task and exit on SIGTERM.")),
@@ -267,8 +274,9 @@ const edgeSchema = z
 const dnsSchema = z
     .object({
         managedZone: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Cloud DNS managed zone name such as example-com").optional().meta(ex(["example-com"], "Cloud DNS managed zone that holds domain (and statics.cdn.domain): A records to the reserved addresses are created there. Unset: the dnsRecords output lists the records to create by hand.")),
-        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs dns.changes.create, dns.resourceRecordSets.* and dns.managedZones.get there, and dns.googleapis.com must be enabled there (the bootstrap enables it only in the stack projects; npm run preflight checks it).")),
+        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs there what the provider's record set calls (bootstrap/permissionTable.ts, gcp:dns/recordSet:RecordSet and gcp:dns/getRecordSets:getRecordSets): dns.resourceRecordSets.list, dns.changes.create and dns.changes.get, and dns.resourceRecordSets.create/update/delete (create also deletes an existing record set of the same name and type), e.g. roles/dns.admin on the zone's project; the CI preflight needs dns.resourceRecordSets.list there (roles/dns.reader). dns.googleapis.com must be enabled there (the bootstrap enables it only in the stack projects; npm run preflight checks it).")),
         ttl: z.number().int().min(30).max(86400).default(300).meta(ex([300], "TTL of the A records, seconds.")),
+        replaceExisting: z.boolean().default(false).meta(ex([true], "Let the stack replace A records of domain (and statics.cdn.domain) that already exist in dns.managedZone and point elsewhere, e.g. the live site being moved here: the provider's create deletes an existing record set of the same name and type without showing it in the diff. Unset, pulumi up and preflight refuse such records. Set it only for a planned cutover (docs/dns-cutover.md). A CNAME or AAAA record at those names is refused either way.")),
     })
     .strict()
     .prefault({});
@@ -337,6 +345,7 @@ export const configSchema = z
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
         media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
+        accessLogs: accessLogsSchema.meta({ description: "Cloud Storage usage and storage logs of the statics and media buckets." }),
         workers: z.record(componentName, workerSchema).default({}).meta(ex([{ tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3 } }], "Background workers: one Deployment each, from the app image and env, with its own service account, HPA and PDB.")),
         schedules: z.record(componentName, scheduleSchema).default({}).meta(ex([{ clearsessions: { schedule: "17 3 * * *", command: ["python", "manage.py", "clearsessions"], timeZone: "Etc/UTC" } }], "Management commands on a schedule: one CronJob each, built like the migrate Job.")),
         usage: usageSchema.meta({ description: "Expected monthly traffic and storage, read only by the cost estimate of `npm run synth` (docs/costs.md); the program ignores it." }),
@@ -675,6 +684,9 @@ function edgeDnsMonitoringProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     }
     if (cfg.dns.project !== undefined && cfg.dns.managedZone === undefined) {
         p.push(`${k("dns.project")} is set (got ${show(cfg.dns.project)}) but ${k("dns.managedZone")} is not, so no record would be created. Fix: \`pulumi config set --path dns.managedZone <zone-name>\`, or \`pulumi config rm --path dns.project\`.`);
+    }
+    if (cfg.dns.replaceExisting && cfg.dns.managedZone === undefined) {
+        p.push(`${k("dns.replaceExisting")} is true but ${k("dns.managedZone")} is not set, so the stack creates no record that could replace another. Fix: \`pulumi config set --path dns.managedZone <zone-name>\` (docs/dns-cutover.md), or \`pulumi config rm --path dns.replaceExisting\`.`);
     }
     return p;
 }

@@ -63,6 +63,12 @@ export const bootstrapSchema = z
             .array(stackName)
             .min(1, "must list at least one stack")
             .optional(),
+        // Usage and storage logs of the state bucket (bootstrap/stateBackend.ts): "false" where
+        // domain-restricted sharing rejects Google's group:cloud-storage-analytics@google.com writer.
+        // Pulumi hands the program config as strings ("false"); a boolean is accepted too.
+        stateAccessLogs: z
+            .preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean("must be true or false"))
+            .default(true),
         appContext: z
             .string()
             // Segments cannot start with a dot, so neither `..` nor an absolute path gets through.
@@ -91,6 +97,7 @@ const EXAMPLES: Record<keyof typeof bootstrapSchema.shape | keyof typeof provide
     previewerAccountId: "github-previewer",
     previewStacks: "staging",
     appContext: "src/web",
+    stateAccessLogs: "false",
     "gcp:project": "acme-prod",
     "gcp:region": "europe-west1",
 };

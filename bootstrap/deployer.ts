@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { DEPLOYER_PREDEFINED_ROLES, GRANTABLE_PROJECT_ROLES, PROJECT_IAM_PERMISSIONS, deployerPermissions, grantCondition } from "./deployerRoles";
+import { DEPLOYER_PREDEFINED_ROLES, GRANTABLE_PROJECT_ROLES, PREFLIGHT_ROLE_PERMISSIONS, PROJECT_IAM_PERMISSIONS, deployerPermissions, grantCondition } from "./deployerRoles";
 import { grantWorkloadIdentityUser } from "./githubFederation";
 
 /** Arguments of {@link Deployer}. */
@@ -23,9 +23,10 @@ export interface DeployerArgs {
 
 /**
  * The service account CI deploys with. Its project-level rights are the custom role of
- * {@link deployerPermissions}, `roles/container.developer`, and a second custom role to change the
- * project IAM policy whose binding only allows granting {@link GRANTABLE_PROJECT_ROLES}. No basic
- * and no predefined admin role. Rights on single resources (state bucket, KMS keys, image
+ * {@link deployerPermissions}, `roles/container.developer`, a second custom role to change the
+ * project IAM policy whose binding only allows granting {@link GRANTABLE_PROJECT_ROLES}, and a
+ * read-only third one with what the CI preflight's checks read ({@link PREFLIGHT_ROLE_PERMISSIONS}).
+ * No basic and no predefined admin role. Rights on single resources (state bucket, KMS keys, image
  * repository) are granted by the components that own them, via {@link member}.
  */
 export class Deployer extends pulumi.ComponentResource {
@@ -91,6 +92,17 @@ export class Deployer extends pulumi.ComponentResource {
                 expression: grantCondition(GRANTABLE_PROJECT_ROLES),
             },
         }, { parent: this });
+
+        // What `npm run preflight` reads before each deploy (deploy.yml), so no check runs blind.
+        const preflightRole = new gcp.projects.IAMCustomRole(`${base}-preflight-role`, {
+            project,
+            roleId: `${prefix}Preflight`,
+            title: "django-platform preflight reader",
+            description: "Read-only: what the CI preflight's checks ask Google (bootstrap/preflightReads.ts).",
+            permissions: [...PREFLIGHT_ROLE_PERMISSIONS],
+            stage: "GA",
+        }, { parent: this, dependsOn });
+        new gcp.projects.IAMMember(`${base}-preflight-binding`, { project, role: preflightRole.name, member: this.member }, { parent: this });
 
         for (const { role } of DEPLOYER_PREDEFINED_ROLES) {
             new gcp.projects.IAMMember(`${base}-${role.replace(/^roles\//, "").replace(/\./g, "-")}`, { project, role, member: this.member }, { parent: this });

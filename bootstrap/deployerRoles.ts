@@ -14,6 +14,7 @@
  * KMS key versions, removing the private services connection) are deliberately left out.
  */
 import { PERMISSION_TABLE, permissionsFor, rowFor, rowPermissions, type DestroyOnly, type PermissionSet, type ProgramTypes } from "./permissionTable";
+import { PREFLIGHT_ROLE_PERMISSIONS } from "./preflightReads";
 import RESOURCE_TYPES from "./resourceTypes.json";
 
 /** Permissions the deploy needs for one part of the platform, and why. */
@@ -126,3 +127,9 @@ export function grantCondition(roles: readonly string[]): string {
 
 /** The table, re-exported for readers of this module. */
 export { PERMISSION_TABLE };
+
+/**
+ * The read-only custom role of the CI preflight (bootstrap/preflightReads.ts): computed from the
+ * requests preflight's checks send, limited to those scoped to the stack's project.
+ */
+export { PREFLIGHT_ROLE_PERMISSIONS };

@@ -24,7 +24,7 @@ const stackProjects = [...new Set(Object.values(cfg.stackProjects))];
 const apis = new RequiredApis("apis", { apisByProject: bootstrapApis(cfg.project, stackProjects) });
 const afterApis = { dependsOn: apis.services };
 
-const state = new StateBackend("state", { project: cfg.project, location: cfg.location, bucketName: cfg.stateBucketName }, afterApis);
+const state = new StateBackend("state", { project: cfg.project, location: cfg.location, bucketName: cfg.stateBucketName, accessLogs: cfg.stateAccessLogs }, afterApis);
 const keys = new SecretsKeys("secrets", { stackProjects: cfg.stackProjects, location: cfg.location, keyRingName: cfg.keyRingName }, afterApis);
 const registry = new ImageRegistry("images", { project: cfg.project, location: cfg.location, repositoryId: cfg.artifactRepositoryId }, afterApis);
 const github = new GithubFederation("github", { project: cfg.project, repository: cfg.githubRepository, poolId: cfg.workloadIdentityPoolId }, afterApis);
@@ -49,6 +49,8 @@ const previewer = new Previewer("previewer", {
 }, afterApis);
 
 state.grantStateAccess("deployer", deployer.member);
+// The CI preflight's `state` check reads the bucket's versioning setting (bootstrap/preflightReads.ts).
+state.grantBucketRead("deployer-bucket-read", deployer.member);
 keys.grantEncryptDecrypt("deployer", deployer.member);
 registry.grantPush("deployer", deployer.member);
 // A stack's first `pulumi up` grants its GKE node service account pull on this repository.

@@ -578,15 +578,19 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         kind: "resource",
         usedBy: "components/dns.ts (only with dns.managedZone)",
         via: "deployer-role",
-        create: ["dns.resourceRecordSets.list", "dns.changes.create", "dns.resourceRecordSets.create", "dns.changes.get"],
+        // Create is authoritative: the change that adds the record also deletes any record set of the
+        // same name and type already in the zone, which needs dns.resourceRecordSets.delete.
+        create: ["dns.resourceRecordSets.list", "dns.changes.create", "dns.resourceRecordSets.create", "dns.resourceRecordSets.delete", "dns.changes.get"],
         read: ["dns.resourceRecordSets.list"],
         update: ["dns.changes.create", "dns.resourceRecordSets.update", "dns.resourceRecordSets.create", "dns.resourceRecordSets.delete", "dns.changes.get"],
         delete: ["dns.changes.create", "dns.resourceRecordSets.delete", "dns.changes.get"],
-        unverified: ["dns.resourceRecordSets.create", "dns.resourceRecordSets.update", "dns.resourceRecordSets.delete"],
         source: [
-            tpg("dns/resource_dns_record_set.go", "Create lists the zone's record sets (ResourceRecordSets.List, to replace an existing set of the same name and type), then Changes.Create with the addition and waits on Changes.Get; Read lists by name and type; Update and Delete are Changes.Create with deletions/additions"),
+            tpg(
+                "dns/resource_dns_record_set.go",
+                "resourceDnsRecordSetCreate lists the zone's record sets (ResourceRecordSets.List) and adds every set of the same name and type to the change's deletions (\"The terraform provider is authoritative, so what we do here is check if any records that we are trying to create already exist and make sure we delete them, before adding in the changes requested\"), then Changes.Create and waits on Changes.Get; Read lists by name and type; Update and Delete are Changes.Create with deletions/additions",
+            ),
             "iann0036/iam-dataset gcp/roles/dns.admin.json: dns.changes.{create,get}, dns.resourceRecordSets.{create,delete,list,update}",
-            "https://cloud.google.com/dns/docs/access-control (changes.create also checks the record-set permission of each addition and deletion)",
+            "https://cloud.google.com/dns/docs/access-control (dns.changes.create: to create a record, dns.changes.create and dns.resourceRecordSets.create; to update, …update; to delete, …delete) and https://cloud.google.com/dns/docs/reference/v1/changes/create (\"additional permissions are checked depending on the specific additions or deletions contained in the payload\")",
         ],
         notes: "With dns.project set to another project, these permissions are needed there (grant roles/dns.admin on the zone's project, or this row's permissions in a custom role), not in the stack's project.",
     }),
@@ -682,6 +686,18 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         via: "deployer-role",
         read: ["compute.globalAddresses.get"],
         source: [tpg("compute/data_source_google_compute_global_address.go", "GlobalAddresses.Get"), REST("globalAddresses/get")],
+    }),
+    row({
+        type: "gcp:dns/getRecordSets:getRecordSets",
+        kind: "invoke",
+        usedBy: "components/dns.ts (only with dns.managedZone: the record sets already at each name, judged before the record set is created)",
+        via: "deployer-role",
+        read: ["dns.resourceRecordSets.list"],
+        source: [
+            tpg("dns/data_source_dns_record_sets.go", "dataSourceDnsRecordSetsRead calls ResourceRecordSets.List(project, zone).Name(name) over all pages"),
+            "https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets/list (IAM: dns.resourceRecordSets.list)",
+        ],
+        notes: "With dns.project set to another project, needed there (the RecordSet row's note).",
     }),
     row({
         type: "gcp:container/getCluster:getCluster",

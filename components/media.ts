@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { accessLogBucket } from "./accessLogs";
+import { accessLogging } from "./accessLogs";
 
 /**
  * The role an identity gets on the media bucket: Storage Object User, which reads, lists, creates,
@@ -34,6 +34,8 @@ export interface MediaArgs {
     readonly noncurrentVersionDays?: number;
     /** Let `pulumi destroy` delete the bucket with its objects (disposable stacks only). @default false */
     readonly forceDestroy?: boolean;
+    /** Usage and storage logs to a `-logs` bucket (components/accessLogs.ts; config `accessLogs.enabled`). @default true */
+    readonly accessLogs?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export class Media extends pulumi.ComponentResource {
         }
         const forceDestroy = args.forceDestroy ?? false;
         // Usage and access logs of the media bucket, kept apart from the uploads they are about.
-        const logs = accessLogBucket(name, { project: args.project, location: args.location, forceDestroy }, this);
+        const logging = accessLogging(name, { project: args.project, location: args.location, forceDestroy, enabled: args.accessLogs }, this);
         this.bucket = new gcp.storage.Bucket(`${name}-bucket`, {
             project: args.project,
             location: args.location,
@@ -66,7 +68,7 @@ export class Media extends pulumi.ComponentResource {
             publicAccessPrevention: "enforced",
             versioning: { enabled: true },
             forceDestroy,
-            logging: { logBucket: logs.name },
+            logging,
             // A version becomes noncurrent when an upload is overwritten or deleted; keep it for
             // `days`, then delete it (the live objects are never touched by the lifecycle).
             lifecycleRules: [{ action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: days, withState: "ARCHIVED" } }],

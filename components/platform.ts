@@ -113,6 +113,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             cdnDomain: cfg.statics.cdn.domain,
             sslPolicyProfile: cfg.networking.sslPolicyProfile,
             forceDestroy: cfg.statics.forceDestroy,
+            accessLogs: cfg.accessLogs.enabled,
             access: cfg.statics.access,
             edgeSecurityPolicy: this.edge?.edgeSecurityPolicy,
         }, child);
@@ -123,6 +124,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 location: cfg.media.location ?? region,
                 noncurrentVersionDays: cfg.media.noncurrentVersionDays,
                 forceDestroy: cfg.media.forceDestroy,
+                accessLogs: cfg.accessLogs.enabled,
             }, child);
         }
 
@@ -253,6 +255,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             cdnDomain: cfg.statics.cdn.enabled ? cfg.statics.cdn.domain : undefined,
             cdnIpAddress: this.statics.cdnIpAddress,
             ttl: cfg.dns.ttl,
+            replaceExisting: cfg.dns.replaceExisting,
         }, child);
 
         if (cfg.monitoring.enabled) {

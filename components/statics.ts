@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { accessLogBucket } from "./accessLogs";
+import { accessLogging } from "./accessLogs";
 
 /** Arguments of {@link Statics}. */
 export interface StaticsArgs {
@@ -23,6 +23,8 @@ export interface StaticsArgs {
      * @default false
      */
     readonly forceDestroy?: boolean;
+    /** Usage and storage logs to a `-logs` bucket (components/accessLogs.ts; config `accessLogs.enabled`). @default true */
+    readonly accessLogs?: boolean;
     /**
      * Who may read the objects directly.
      *
@@ -122,7 +124,7 @@ export class Statics extends pulumi.ComponentResource {
         this.access = args.access ?? "public";
         const isPublic = this.access === "public";
 
-        const logs = accessLogBucket(name, { project: args.project, location: args.location, forceDestroy }, this);
+        const logging = accessLogging(name, { project: args.project, location: args.location, forceDestroy, enabled: args.accessLogs }, this);
 
         this.bucket = new gcp.storage.Bucket(`${name}-bucket`, {
             project: args.project,
@@ -133,7 +135,7 @@ export class Statics extends pulumi.ComponentResource {
             publicAccessPrevention: isPublic ? "inherited" : "enforced",
             versioning: { enabled: true },
             forceDestroy,
-            logging: { logBucket: logs.name },
+            logging,
             cors: [{
                 origins: [...args.corsOrigins],
                 methods: ["GET", "HEAD", "OPTIONS"],

@@ -16,7 +16,7 @@ import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { GITHUB_VARIABLES } from "../bootstrap/commands";
 import { BOOTSTRAP_PROJECT, bootstrapSchema, validateBootstrapConfig } from "../bootstrap/config";
-import { DEPLOYER_PERMISSIONS, GRANTABLE_PROJECT_ROLES, PREVIEWER_PREDEFINED_ROLES, deployerPermissions, previewInvokePermissions } from "../bootstrap/deployerRoles";
+import { DEPLOYER_PERMISSIONS, GRANTABLE_PROJECT_ROLES, PREFLIGHT_ROLE_PERMISSIONS, PREVIEWER_PREDEFINED_ROLES, deployerPermissions, previewInvokePermissions } from "../bootstrap/deployerRoles";
 import { MAX_ROTATION_SECONDS } from "../bootstrap/secretsKeys";
 import { CaptureResult, CapturedResource, findAll, findOne, runProgram } from "../tools/lib/mockRuntime";
 import { formatViolations, runPolicies } from "../tools/lib/policyRunner";
@@ -501,6 +501,24 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
         }
     });
 
+    test("the deployer can read what the CI preflight asks: a read-only role in each stack project, the state bucket's settings", () => {
+        const account = findOne(resources, "gcp:serviceaccount/account:Account", "deployer-account");
+        const member = `serviceAccount:${String(account.outputs.email)}`;
+        const roles = findAll(resources, "gcp:projects/iAMCustomRole:IAMCustomRole").filter((r) => r.inputs.roleId === "djangoPlatformPreflight");
+        assert.deepEqual(roles.map((r) => r.inputs.project).sort(), [production.project, staging.project].sort());
+        for (const role of roles) {
+            assert.deepEqual(role.inputs.permissions, [...PREFLIGHT_ROLE_PERMISSIONS]);
+            const binding = findAll(resources, "gcp:projects/iAMMember:IAMMember").find((m) => m.inputs.role === role.outputs.name && m.inputs.project === role.inputs.project);
+            assert.ok(binding, `the preflight role in ${String(role.inputs.project)} is bound`);
+            assert.equal(binding.inputs.member, member);
+            assert.equal(binding.inputs.condition, undefined);
+        }
+        const bucketRead = findOne(resources, "gcp:storage/bucketIAMMember:BucketIAMMember", "state-deployer-bucket-read");
+        assert.equal(bucketRead.inputs.role, "roles/storage.legacyBucketReader");
+        assert.equal(bucketRead.inputs.bucket, findOne(resources, "gcp:storage/bucket:Bucket", "state-bucket").outputs.name);
+        assert.equal(bucketRead.inputs.member, member);
+    });
+
     test("every resource is a named child of a component (`<component>-<role>`)", () => {
         const byUrn = new Map(resources.map((r) => [r.urn, r]));
         for (const r of resources.filter((x) => x.custom)) {
@@ -517,6 +535,19 @@ describe("bootstrap under mocks, configured like the main stack files", () => {
             assert.ok(r && r.dependencies.some((d) => apis.has(d)), `${name} does not depend on the APIs`);
         }
     });
+});
+
+test("stateAccessLogs false: no access-log bucket and no grant to Google's log writer group (domain-restricted sharing rejects it)", async () => {
+    const staging = stackFile("staging");
+    const base = { "gcp:project": staging.project, "gcp:region": staging.region, [key("githubRepository")]: REPO };
+    const withLogs = await run(base);
+    const writer = (r: CaptureResult) => findAll(r.resources, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((m) => m.inputs.member === "group:cloud-storage-analytics@google.com");
+    assert.equal(writer(withLogs).length, 1, "on by default");
+    const without = await run({ ...base, [key("stateAccessLogs")]: "false" });
+    assert.deepEqual(writer(without), []);
+    assert.deepEqual(findAll(without.resources, "gcp:storage/bucket:Bucket").map((b) => b.name), ["state-bucket"]);
+    assert.equal(findOne(without.resources, "gcp:storage/bucket:Bucket", "state-bucket").inputs.logging, undefined);
+    assert.throws(() => validateBootstrapConfig({ ...base, [key("stateAccessLogs")]: "no" }), /stateAccessLogs: must be true or false \(got "no"\)\. Fix: `pulumi config set --path stateAccessLogs false`/);
 });
 
 describe("bootstrap config errors", () => {

@@ -223,7 +223,7 @@ describe("synth reports the stack's permission set", () => {
         // Every registered type, plus the provider functions the run invoked (getProject, …).
         const invokes = permissions.types.filter((t) => !(t in counts.byType));
         assert.deepEqual(permissions.types, [...Object.keys(counts.byType), ...invokes].sort());
-        assert.deepEqual(invokes, ["gcp:organizations/getProject:getProject"]);
+        assert.deepEqual(invokes, ["gcp:dns/getRecordSets:getRecordSets", "gcp:organizations/getProject:getProject"]);
         assert.deepEqual(permissions.missing, []);
         assert.deepEqual(permissions.deployer, permissionsFor({ resources: Object.keys(counts.byType), invokes }).deployer);
         // Production has the CDN: its forwarding rules need setLabels; every permission is in the bootstrap's role.

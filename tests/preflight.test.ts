@@ -19,13 +19,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { main } from "../tools/preflight";
+import { deployerPermissions } from "../bootstrap/deployerRoles";
+import { EXIT_PARTIAL, main } from "../tools/preflight";
 import { CHECK_IDS } from "../tools/lib/preflight/types";
 import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/credentials";
 import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
 import { listVerdict, locationValueMatches } from "../tools/lib/preflight/orgPolicies";
 import { testProjectPermissions, TEST_IAM_MAX } from "../tools/lib/preflight/permissions";
-import { checkQuotas, quotaId } from "../tools/lib/preflight/quotas";
+import { checkQuotas, quotaId, quotaIncreaseFix, VERIFIED_QUOTA_IDS } from "../tools/lib/preflight/quotas";
 import type { StackModel } from "../tools/lib/preflight/model";
 import { backendRules, edgeRules } from "../components/armorRules";
 import type { CheckContext } from "../tools/lib/preflight/types";
@@ -49,6 +50,18 @@ const GLOBAL_METRICS = [
 ];
 const plenty = (metrics: string[]): FakeQuota[] => metrics.map((metric) => ({ metric, limit: 100, usage: 2 }));
 
+/**
+ * The CI deployer as the bootstrap granted it before the preflight role: the deployer's custom role
+ * and the image repository (project permissions enforced by the fake), objects only on the state
+ * bucket. What `deploy.yml` ran preflight as.
+ */
+function deployerWithoutPreflightRole(): FakeWorld {
+    const world = healthyWorld();
+    world.grants[DEPLOYER] = [...deployerPermissions(), "artifactregistry.repositories.get", "artifactregistry.tags.get", "artifactregistry.versions.get"];
+    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [DEPLOYER]: OBJECT_PERMISSIONS.filter((p) => p !== "storage.buckets.get") } };
+    return world;
+}
+
 /** A project where everything the staging and production stacks need is in place, for alice and the deployer. */
 function healthyWorld(): FakeWorld {
     const world = emptyWorld();
@@ -62,7 +75,10 @@ function healthyWorld(): FakeWorld {
     }
     world.kmsKeys[STAGING_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
     world.kmsKeys[PROD_KEY] = { encrypters: [ALICE, DEPLOYER], decrypters: [ALICE, DEPLOYER] };
-    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [ALICE]: OBJECT_PERMISSIONS, [DEPLOYER]: OBJECT_PERMISSIONS.slice(1) } };
+    // The bootstrap grants the deployer roles/storage.objectUser and roles/storage.legacyBucketReader (storage.buckets.get) on the bucket.
+    world.buckets[STATE_BUCKET] = { versioning: true, permissions: { [ALICE]: OBJECT_PERMISSIONS, [DEPLOYER]: OBJECT_PERMISSIONS } };
+    // Production's dns.managedZone, empty: its first deploy creates the records.
+    world.dnsZones["acme-django-prod/example-com"] = [];
     world.repositories = [REPO];
     world.images[`${REPO}/packages/app`] = { tags: ["0.1.0"], digests: [`sha256:${"a".repeat(64)}`] };
     world.serviceAccounts[DEPLOYER] = { tokenCreators: [ALICE], token: "deployer-token" };
@@ -198,6 +214,8 @@ before(() => {
         ],
         ["all good", () => runMain(["--stack", "staging", "--json"], healthyWorld(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
         ["production project without IAM Credentials", () => runMain(["--stack", "production", "--json"], withoutIamCredentials(), { GOOGLE_OAUTH_ACCESS_TOKEN: "alice-token" })],
+        ["blind, strict", () => runMain(["--stack", "staging", "--image", PINNED_IMAGE], deployerWithoutPreflightRole(), { GOOGLE_OAUTH_ACCESS_TOKEN: "deployer-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
+        ["blind, partial", () => runMain(["--stack", "staging", "--image", PINNED_IMAGE, "--partial", "--json"], deployerWithoutPreflightRole(), { GOOGLE_OAUTH_ACCESS_TOKEN: "deployer-token", PULUMI_BACKEND_URL: `gs://${STATE_BUCKET}` })],
     ];
     let previous: Promise<unknown> = Promise.resolve();
     for (const [name, task] of inProcess) {
@@ -231,7 +249,7 @@ function checksOf(run: Run): Record<string, { status: string; message: string; f
 /** The text-mode line of a check and its fix line. */
 function lineOf(run: Run, id: string): { line: string; fix?: string } {
     const lines = run.stdout.split("\n");
-    const i = lines.findIndex((l) => new RegExp(`^(PASS|FAIL|WARN)\\s+${id}\\s`).test(l));
+    const i = lines.findIndex((l) => new RegExp(`^(PASS|FAIL|WARN|SKIP)\\s+${id}\\s`).test(l));
     assert.ok(i >= 0, `no line for ${id} in:\n${run.stdout}\n${run.stderr}`);
     const next = lines[i + 1]?.trim();
     return { line: lines[i], fix: next?.startsWith("fix: ") ? next.slice(5) : undefined };
@@ -242,7 +260,7 @@ describe("preflight against a fake Google", () => {
         const run = await scenarios["all good"];
         assert.equal(run.code, 0, run.stderr + run.stdout);
         const checks = checksOf(run);
-        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "kms", "state", "image"]);
+        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "dns", "kms", "state", "image"]);
         for (const [id, c] of Object.entries(checks)) {
             assert.equal(c.status, "pass", `${id}: ${c.message}`);
             assert.equal(c.fix, null);
@@ -281,7 +299,7 @@ describe("preflight against a fake Google", () => {
         // The real CLI's stdout is the report and nothing else: a line per check in order, fix lines, the summary.
         const lines = run.stdout.split("\n");
         assert.equal(lines.pop(), "", "stdout ends with a newline");
-        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 0 passed."], run.stdout);
+        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 1 passed."], run.stdout);
         assert.match(run.stderr, /^preflight: stack staging → project acme-django-staging \(europe-west1\), as user:alice@example\.com \(GOOGLE_OAUTH_ACCESS_TOKEN\)$/m);
         const apis = lineOf(run, "apis");
         assert.match(apis.line, /^FAIL/);
@@ -313,7 +331,8 @@ describe("preflight against a fake Google", () => {
         assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0 --push app");
 
         assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);
-        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 0 passed\./);
+        assert.match(lineOf(run, "dns").line, /^PASS.*dns\.managedZone is not set/);
+        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 1 passed\./);
     });
 
     it("--principal impersonates the service account and checks everything as it", async () => {
@@ -348,6 +367,42 @@ describe("preflight against a fake Google", () => {
         for (const api of ["sts.googleapis.com", "iamcredentials.googleapis.com", "sqladmin.googleapis.com", "logging.googleapis.com", "dns.googleapis.com"]) {
             assert.ok(asked("acme-django-prod").includes(api), `${api} is asked for in acme-django-prod`);
         }
+    });
+
+    it("fails each check that cannot read what it needs, naming the permission (the CI deployer before the preflight role)", async () => {
+        const run = await scenarios["blind, strict"];
+        assert.equal(run.code, 1, run.stderr + run.stdout);
+        const expected: Record<string, RegExp> = {
+            apis: /lacks serviceusage\.services\.get/,
+            "org-policies": /lacks orgpolicy\.policy\.get/,
+            quotas: /lacks compute\.(regions|projects)\.get/,
+            state: /lacks storage\.buckets\.get/,
+        };
+        for (const [id, lacks] of Object.entries(expected)) {
+            const { line, fix } = lineOf(run, id);
+            assert.match(line, /^FAIL/, line);
+            assert.match(line, /could not check: /, line);
+            assert.match(line, lacks, line);
+            assert.match(line, /run with --partial to accept that/, line);
+            assert.ok(fix, `${id} says how to grant it`);
+        }
+        for (const id of ["permissions", "dns", "kms", "image"]) {
+            assert.match(lineOf(run, id).line, /^PASS/, id);
+        }
+        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 4 passed\./);
+    });
+
+    it("--partial reports them as SKIP with what they lack and exits 4", async () => {
+        const run = await scenarios["blind, partial"];
+        assert.equal(run.code, EXIT_PARTIAL, run.stderr + run.stdout);
+        const doc = JSON.parse(run.stdout) as { partial: boolean; checks: { id: string; status: string; lacks?: string[] }[] };
+        assert.equal(doc.partial, true);
+        const skipped = Object.fromEntries(doc.checks.filter((c) => c.status === "unchecked").map((c) => [c.id, c.lacks]));
+        assert.deepEqual(Object.keys(skipped), ["apis", "org-policies", "quotas", "state"]);
+        assert.deepEqual(skipped.apis, ["serviceusage.services.get"]);
+        assert.deepEqual(skipped["org-policies"], ["orgpolicy.policy.get"]);
+        assert.deepEqual(skipped.state, ["storage.buckets.get"]);
+        assert.ok(doc.checks.every((c) => c.status === "unchecked" || c.status === "pass"), run.stdout);
     });
 
     it("exits 3 when Google refuses the token", async () => {
@@ -502,7 +557,9 @@ describe("preflight building blocks", () => {
             // Backend: 3 CIDR + 3 country rules, 6 WAF, Log4j, throttle, default = 15 (10 with expressions);
             // edge: 3 + 3 + default = 7 (3 with expressions).
             assert.match(result.message, /^SECURITY_POLICY_CEVAL_RULES: needs 13 \(Cloud Armor rules with an advanced match condition: django-edge-armor 10, django-edge-cdn-armor 3\), 12 left of 20$/);
-            assert.equal(result.fix, `gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=SECURITY-POLICY-CEVAL-RULES-per-project --preferred-value=21 --project=p --email=${ALICE}`);
+            // The id comes from a field error message, not from Google's quota page: the fix looks it up first.
+            assert.equal(result.fix, quotaIncreaseFix("project", "SECURITY_POLICY_CEVAL_RULES", 21, "p", "europe-west1", ALICE));
+            assert.match(result.fix ?? "", /^find the quota id of SECURITY_POLICY_CEVAL_RULES .*--preferred-value=21 --project=p/);
             world.projectQuotas.p[2] = { metric: "SECURITY_POLICY_CEVAL_RULES", limit: 100, usage: 8 };
             world.projectQuotas.p[1] = { metric: "SECURITY_POLICY_RULES", limit: 40, usage: 9 };
             const tight = await checkQuotas(ctx);
@@ -515,11 +572,38 @@ describe("preflight building blocks", () => {
         }
     });
 
-    it("names Cloud Quotas ids after the metric", () => {
+    it("names Cloud Quotas ids after the metric, and asks the user to look the id up where no source confirms it", () => {
         assert.equal(quotaId("region", "CPUS"), "CPUS-per-project-region");
         assert.equal(quotaId("project", "CPUS_ALL_REGIONS"), "CPUS-ALL-REGIONS-per-project");
         assert.equal(quotaId("project", "GLOBAL_INTERNAL_ADDRESSES"), "GLOBAL-INTERNAL-ADDRESSES-per-project");
         // As Compute's quota error names it: "limit name = SECURITY-POLICY-CEVAL-RULES-per-project".
         assert.equal(quotaId("project", "SECURITY_POLICY_CEVAL_RULES"), "SECURITY-POLICY-CEVAL-RULES-per-project");
+        // Confirmed: @pulumi/gcp's SQuotaPreference example and GoogleCloudPlatform/gcpdiag. Nothing else is.
+        const sdk = readFileSync(path.join(ROOT, "node_modules/@pulumi/gcp/cloudquota/squotaPreference.d.ts"), "utf8");
+        assert.match(sdk, /quotaId: "CPUS-per-project-region"/);
+        assert.deepEqual([...VERIFIED_QUOTA_IDS].sort(), ["CPUS-ALL-REGIONS-per-project", "CPUS-per-project-region"]);
+        assert.equal(quotaIncreaseFix("region", "CPUS", 10, "p", "europe-west1", "a@example.com"), "gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=CPUS-per-project-region --preferred-value=10 --dimensions=region=europe-west1 --project=p --email=a@example.com");
+        const guessed = quotaIncreaseFix("project", "STATIC_ADDRESSES", 4, "p", "europe-west1", "a@example.com");
+        assert.match(guessed, /^find the quota id of STATIC_ADDRESSES \(STATIC-ADDRESSES-per-project is a guess no source confirms\): gcloud beta quotas info list --service=compute\.googleapis\.com --project=p/);
+        assert.match(guessed, /then gcloud beta quotas preferences create --service=compute\.googleapis\.com --quota-id=<that id> --preferred-value=4 --project=p/);
+    });
+
+    it("finds the permission Google does not know (400 for the whole request) and fails naming it", async () => {
+        const world = emptyWorld();
+        world.tokens = { t: ALICE };
+        world.projects = { p: "1" };
+        world.unknownPermissions = ["svc.things.typo"];
+        const fake = await startFakeGoogle(world);
+        try {
+            const wanted = [...Array.from({ length: 120 }, (_, i) => `svc.things.get${i}`), "svc.things.typo"];
+            const ctx = { client: new GoogleClient("t", { base: fake.base }), identity: { source: "test" } } as unknown as CheckContext;
+            const result = await testProjectPermissions(ctx, "p", wanted);
+            assert.ok("granted" in result);
+            assert.deepEqual(result.unknown, ["svc.things.typo"]);
+            assert.equal(result.granted.size, 120);
+            assert.ok(fake.requests.length < 20, `split in ${fake.requests.length} requests`);
+        } finally {
+            await fake.close();
+        }
     });
 });

@@ -15,6 +15,9 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { GITHUB_VARIABLES } from "../bootstrap/commands";
+import { main as preflightMain } from "../tools/preflight";
+import { startFakeGoogle } from "./lib/fakeGoogle";
+import { CI_DIGEST_IMAGE, CI_STATE_BUCKET, ciWorld } from "./lib/preflightChecks";
 
 const ROOT = join(__dirname, "..");
 const DIR = join(ROOT, ".github", "workflows");
@@ -245,6 +248,31 @@ describe("deploy.yml", () => {
             assert.ok(preflight < at((s) => s.run?.includes("tools/release.ts") ?? false), `${stack}: preflight runs before the release`);
         }
         assert.ok(existsSync(join(ROOT, "tools", "preflight.ts")));
+    });
+
+    test("CI runs preflight strict: a check that cannot look fails the deploy (no --partial)", async () => {
+        const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        assert.doesNotMatch(scripts.preflight, /--partial/);
+        const job = staging;
+        const step = job.steps.find((s) => s.run?.startsWith("npm run preflight"));
+        assert.ok(step?.run);
+        assert.doesNotMatch(text("deploy.yml"), /--partial/);
+        // The step's own command line, as npm hands it to tools/preflight.ts, with the job's env.
+        const args = step.run.split(" -- ")[1].split(/\s+/).map((a) => (a === '"$IMAGE"' ? CI_DIGEST_IMAGE : a));
+        assert.deepEqual(args, ["--stack", "staging", "--image", CI_DIGEST_IMAGE]);
+        // The deployer without one permission of its preflight role: the run must fail, not warn.
+        const fake = await startFakeGoogle(ciWorld("serviceusage.services.get"));
+        let stdout = "";
+        try {
+            const code = await preflightMain(["node", "tools/preflight.ts", ...args], { stdout: (t) => void (stdout += `${t}\n`), stderr: () => undefined }, {
+                env: { GOOGLE_OAUTH_ACCESS_TOKEN: "deployer-token", DJANGO_PLATFORM_GOOGLE_API_BASE: fake.base, PULUMI_BACKEND_URL: `gs://${CI_STATE_BUCKET}` },
+                runner: () => assert.fail("the job's token is used, gcloud is not asked"),
+            });
+            assert.equal(code, 1, stdout);
+        } finally {
+            await fake.close();
+        }
+        assert.match(stdout, /^FAIL {2}apis +could not check: .*lacks serviceusage\.services\.get/m);
     });
 
     test("production waits for staging and for a manual approval (environment protection)", () => {

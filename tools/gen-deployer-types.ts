@@ -16,6 +16,7 @@ import { Command } from "commander";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { PERMISSION_TABLE, rowPermissions, type ProgramTypes } from "../bootstrap/permissionTable";
+import { PREFLIGHT_READS } from "../bootstrap/preflightReads";
 import { runProgram, type CaptureResult } from "./lib/mockRuntime";
 import { loadStackConfig } from "./lib/stackConfig";
 
@@ -133,7 +134,8 @@ export function formatTypesFile(file: ResourceTypesFile): string {
 /**
  * Writes the known-permissions snapshot from an iann0036/iam-dataset checkout: every permission of
  * Google's predefined roles (gcp/roles/*.json, service-agent roles left out: they hold internal
- * permissions custom roles cannot use) whose `service.resource` collection the table uses, plus the
+ * permissions custom roles cannot use) whose `service.resource` collection the table (or a request
+ * of preflight, bootstrap/preflightReads.ts) uses, plus the
  * container.* permissions of roles/container.developer and roles/container.viewer.
  */
 export function knownPermissionsSnapshot(datasetDir: string, commit: string): Record<string, unknown> {
@@ -144,7 +146,9 @@ export function knownPermissionsSnapshot(datasetDir: string, commit: string): Re
         read(file).forEach((p) => all.add(p));
     }
     const collection = (p: string) => p.split(".").slice(0, 2).join(".");
-    const used = new Set(PERMISSION_TABLE.flatMap((r) => [...rowPermissions(r), ...r.destroyOnly.map((d) => d.permission)]).map(collection));
+    const used = new Set(
+        [...PERMISSION_TABLE.flatMap((r) => [...rowPermissions(r), ...r.destroyOnly.map((d) => d.permission)]), ...PREFLIGHT_READS.flatMap((r) => (r.permission ? [r.permission] : []))].map(collection),
+    );
     const container = (file: string) => read(file).filter((p) => p.startsWith("container.")).sort();
     return {
         source: `https://github.com/iann0036/iam-dataset/tree/${commit}/gcp/roles (MIT): union of includedPermissions of the predefined roles, service-agent roles excluded`,

@@ -1,7 +1,8 @@
 /**
  * Preflight: checks a real Google Cloud project before the first `pulumi up` of a stack — APIs,
- * the deploying identity's permissions, organisation policies, Compute Engine quota, the secrets
- * key, the state bucket and the app image — by asking Google's REST APIs. It only reads (plus
+ * the deploying identity's permissions, organisation policies, Compute Engine quota, existing DNS
+ * records at the stack's names, the secrets key, the state bucket and the app image — by asking
+ * Google's REST APIs. It only reads (plus
  * testIamPermissions, a throw-away KMS encrypt and, with --principal, a short-lived token): it never
  * creates, changes or deletes anything. See docs/preflight.md.
  *
@@ -11,8 +12,12 @@
  *
  * Credentials: GOOGLE_OAUTH_ACCESS_TOKEN, else `gcloud auth print-access-token`.
  *
+ * A check that cannot read what it needs (a permission or an API it lacks) fails, naming what it
+ * lacked; `--partial` reports it as SKIP instead and exits 4.
+ *
  * Exit codes: 0 every check passes (warnings allowed); 1 a check fails; 2 config or usage error;
- * 3 no credentials, a refused token, or Google unreachable.
+ * 3 no credentials, a refused token, or Google unreachable; 4 (only with --partial) nothing failed
+ * but at least one check could not look.
  */
 import { Command, Option } from "commander";
 import { spawnSync } from "node:child_process";
@@ -36,6 +41,7 @@ export const CHECKS: Readonly<Record<CheckId, Check>> = {
     permissions: async (ctx) => (await import("./lib/preflight/permissions")).checkPermissions(ctx),
     "org-policies": async (ctx) => (await import("./lib/preflight/orgPolicies")).checkOrgPolicies(ctx),
     quotas: async (ctx) => (await import("./lib/preflight/quotas")).checkQuotas(ctx),
+    dns: async (ctx) => (await import("./lib/preflight/dns")).checkDns(ctx),
     kms: async (ctx) => (await import("./lib/preflight/kms")).checkKms(ctx),
     state: async (ctx) => (await import("./lib/preflight/state")).checkState(ctx),
     image: async (ctx) => (await import("./lib/preflight/image")).checkImage(ctx),
@@ -54,7 +60,15 @@ export interface PreflightOptions {
     readonly image?: string;
     /** The program to render. @default the project's index.ts */
     readonly program?: string;
+    /**
+     * Report checks that cannot read what they need as SKIP (exit 4) instead of failing them.
+     * @default false: strict, what CI runs
+     */
+    readonly partial?: boolean;
 }
+
+/** Exit code of a partial run: nothing failed, but some checks could not look. */
+export const EXIT_PARTIAL = 4;
 
 /** What preflight reads from its surroundings; tests pass their own. */
 export interface PreflightEnvironment {
@@ -76,22 +90,45 @@ class RenderError extends Error {}
 
 const isConfigError = (err: unknown): boolean => (err as Error)?.name === "ConfigError";
 
-/** The readable report: one line per check, the fix under each failure and warning, a summary. */
+/**
+ * The results as the run reports them: strict (the default) fails every check that could not read
+ * what it needs, saying so; `--partial` keeps them `unchecked`.
+ */
+export function applyMode(results: readonly CheckResult[], partial: boolean): CheckResult[] {
+    return results.map((r) => (r.status === "unchecked" && !partial ? { ...r, status: "fail", message: `could not check: ${r.message} (run with --partial to accept that)` } : r));
+}
+
+/** The exit code of a run's (mode-applied) results. */
+export function exitCode(results: readonly CheckResult[]): number {
+    if (results.some((r) => r.status === "fail")) {
+        return 1;
+    }
+    return results.some((r) => r.status === "unchecked") ? EXIT_PARTIAL : 0;
+}
+
+const LABELS: Record<CheckResult["status"], string> = { pass: "PASS", fail: "FAIL", warn: "WARN", unchecked: "SKIP" };
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** The readable report: one line per check, the fix under each failure, warning and skip, a summary. */
 export function formatResults(results: readonly CheckResult[]): string {
     const width = Math.max(...CHECK_IDS.map((id) => id.length));
     const lines: string[] = [];
     for (const r of results) {
-        lines.push(`${r.status.toUpperCase().padEnd(4)}  ${r.id.padEnd(width)}  ${r.message}`);
+        lines.push(`${LABELS[r.status]}  ${r.id.padEnd(width)}  ${r.message}`);
         if (r.fix && r.status !== "pass") {
             lines.push(`${" ".repeat(6 + width)}  fix: ${r.fix}`);
         }
     }
     const count = (s: CheckResult["status"]) => results.filter((r) => r.status === s).length;
     const failed = count("fail");
+    const skipped = count("unchecked");
     lines.push(
         failed > 0
-            ? `FAILED: ${failed} check${failed === 1 ? "" : "s"} failed, ${count("warn")} warning${count("warn") === 1 ? "" : "s"}, ${count("pass")} passed.`
-            : `OK: ${count("pass")} passed, ${count("warn")} warning${count("warn") === 1 ? "" : "s"}.`,
+            ? `FAILED: ${plural(failed, "check")} failed, ${plural(count("warn"), "warning")}, ${count("pass")} passed${skipped > 0 ? `, ${skipped} could not look` : ""}.`
+            : skipped > 0
+              ? `PARTIAL: ${plural(skipped, "check")} could not look (${results.filter((r) => r.status === "unchecked").map((r) => r.id).join(", ")}), ${count("pass")} passed, ${plural(count("warn"), "warning")}.`
+              : `OK: ${count("pass")} passed, ${plural(count("warn"), "warning")}.`,
     );
     return lines.join("\n");
 }
@@ -145,9 +182,9 @@ export async function preflight(options: PreflightOptions, io: CliIo = processIo
         if (fatal) {
             throw fatal;
         }
-        const results = settled.map((s) => (s as PromiseFulfilledResult<CheckResult>).value);
-        io.stdout(options.json ? JSON.stringify({ checks: results }, null, 2) : formatResults(results));
-        return results.some((r) => r.status === "fail") ? 1 : 0;
+        const results = applyMode(settled.map((s) => (s as PromiseFulfilledResult<CheckResult>).value), options.partial ?? false);
+        io.stdout(options.json ? JSON.stringify({ partial: options.partial ?? false, checks: results }, null, 2) : formatResults(results));
+        return exitCode(results);
     } catch (err) {
         if (err instanceof AuthError) {
             io.stderr(`preflight: ${err.message}`);
@@ -169,17 +206,18 @@ export async function preflight(options: PreflightOptions, io: CliIo = processIo
 export async function main(argv: readonly string[], io: CliIo = processIo, environment: PreflightEnvironment = { env: process.env }): Promise<number> {
     const program = new Command()
         .name("preflight")
-        .description("Check a Google Cloud project before the first pulumi up of a stack: APIs, permissions, organisation policies, quotas, the secrets key, the state bucket and the image. Reads only.")
+        .description("Check a Google Cloud project before the first pulumi up of a stack: APIs, permissions, organisation policies, quotas, existing DNS records, the secrets key, the state bucket and the image. Reads only.")
         .option("-s, --stack <name>", "stack name: reads Pulumi.yaml and Pulumi.<name>.yaml in the project")
         .option("-c, --config-file <path>", "any stack file (Pulumi.yaml is read from beside it, else from the project)")
-        .option("--json", 'print {"checks":[{"id","status","message","fix"}]} instead of the readable report')
+        .option("--json", 'print {"partial","checks":[{"id","status","message","fix","lacks"?}]} instead of the readable report')
         .option("--principal <member>", "check as this service account (serviceAccount:<email>), by impersonating it; default: the caller")
         .option("--backend <url>", "Pulumi backend whose state bucket to check (gs://<bucket>); default: $PULUMI_BACKEND_URL")
         .option("--image <ref>", "the image about to be deployed (e.g. the digest a release pins); default: the stack's image")
+        .option("--partial", "report a check that cannot read what it needs (a permission or API it lacks) as SKIP and exit 4, instead of failing it")
         .addOption(new Option("--program <path>", "render another program (tests)").hideHelp())
         .addHelpText(
             "after",
-            "\nCredentials: GOOGLE_OAUTH_ACCESS_TOKEN, else `gcloud auth print-access-token`.\nExit codes: 0 all pass (warnings allowed); 1 a check fails; 2 config or usage error; 3 no credentials or Google unreachable.",
+            "\nCredentials: GOOGLE_OAUTH_ACCESS_TOKEN, else `gcloud auth print-access-token`.\nExit codes: 0 all pass (warnings allowed); 1 a check fails (or could not look, without --partial); 2 config or usage error; 3 no credentials or Google unreachable; 4 --partial and some checks could not look.",
         );
     const parsed = parseCli(program, argv, io);
     if (parsed !== undefined) {

@@ -53,6 +53,27 @@ export interface FakeWorld {
     images: Record<string, { tags: string[]; digests: string[] }>;
     /** Service account email → emails that may impersonate it, and the token it hands out. */
     serviceAccounts: Record<string, { tokenCreators: string[]; token: string }>;
+    /**
+     * Email → the permissions it holds, when the fake should enforce them: every read endpoint below
+     * then answers 403 `IAM_PERMISSION_DENIED` (naming the permission in `ErrorInfo.metadata`, as
+     * Google does) unless the caller holds the permission that endpoint's REST reference names.
+     * Unset for an email: that email may read everything (the older scenarios).
+     */
+    grants: Record<string, string[]>;
+    /** `<project>/<managed zone name>` → the zone's record sets (unset: no such zone, 404). */
+    dnsZones: Record<string, FakeRecordSet[]>;
+    /** Project → addresses of its reserved global addresses. */
+    globalAddresses: Record<string, string[]>;
+    /** Permissions IAM does not know: testIamPermissions answers 400 for a request naming one. */
+    unknownPermissions: string[];
+}
+
+/** A Cloud DNS ResourceRecordSet (https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets). */
+export interface FakeRecordSet {
+    readonly name: string;
+    readonly type: string;
+    readonly ttl: number;
+    readonly rrdatas: string[];
 }
 
 /** One request the fake received. */
@@ -77,7 +98,24 @@ export interface FakeGoogle {
 
 /** An empty world: no tokens, no projects. */
 export function emptyWorld(): FakeWorld {
-    return { tokens: {}, projects: {}, disabledServices: {}, missingPermissions: {}, orgPolicies: {}, regionQuotas: {}, projectQuotas: {}, kmsKeys: {}, buckets: {}, repositories: [], images: {}, serviceAccounts: {} };
+    return {
+        tokens: {},
+        projects: {},
+        disabledServices: {},
+        missingPermissions: {},
+        orgPolicies: {},
+        regionQuotas: {},
+        projectQuotas: {},
+        kmsKeys: {},
+        buckets: {},
+        repositories: [],
+        images: {},
+        serviceAccounts: {},
+        grants: {},
+        dnsZones: {},
+        globalAddresses: {},
+        unknownPermissions: [],
+    };
 }
 
 type Reply = { status: number; body: unknown };
@@ -106,6 +144,24 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
     let m: RegExpExecArray | null;
+    /**
+     * The 403 Google answers when the caller lacks `permission` (enforced only for emails with
+     * `grants`), or one for a service that is disabled in `project`; undefined when allowed.
+     */
+    const refuse = (permission: string, resource: string, project?: string): Reply | undefined => {
+        if (project && (world.disabledServices[project] ?? []).includes(host)) {
+            return error(403, `${host} has not been used in project ${project} before or it is disabled.`, {
+                details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "SERVICE_DISABLED", domain: "googleapis.com", metadata: { service: host, consumer: `projects/${world.projects[project] ?? project}` } }],
+            });
+        }
+        const held = world.grants[email];
+        if (held === undefined || held.includes(permission)) {
+            return undefined;
+        }
+        return error(403, `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`, {
+            details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "IAM_PERMISSION_DENIED", domain: "iam.googleapis.com", metadata: { permission, resource } }],
+        });
+    };
 
     // IAM Credentials projects.serviceAccounts.generateAccessToken
     // (https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/generateAccessToken):
@@ -133,6 +189,10 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
         if (!number) {
             return error(403, `Permission denied to get service [${project}]`);
         }
+        const denied = refuse("serviceusage.services.get", `projects/${project}`);
+        if (denied) {
+            return denied;
+        }
         const names = query.getAll("names");
         if (names.length > 30) {
             return error(400, "Too many services requested: at most 30 per batchGet.");
@@ -149,7 +209,10 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
     // Cloud Resource Manager projects.testIamPermissions
     // (https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions):
     // POST /v1/projects/<p>:testIamPermissions {"permissions": […]} → {"permissions": [granted subset]}.
-    // The fake refuses more than 100 permissions, the limit clients batch by.
+    // It needs no permission. The fake refuses more than 100 permissions (a limit only a third-party
+    // comment states; the reference states none), so a client that batches larger is noticed; and,
+    // like Google, answers 400 for a request naming a permission IAM does not know
+    // (googleapis/google-cloud-python#1776).
     if (host === "cloudresourcemanager.googleapis.com" && method === "POST" && (m = /^\/v1\/projects\/([^/:]+):testIamPermissions$/.exec(path))) {
         if (!world.projects[m[1]]) {
             return error(403, `The caller does not have permission`);
@@ -157,6 +220,10 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
         const wanted = (body.permissions as string[] | undefined) ?? [];
         if (wanted.length > 100) {
             return error(400, "The number of permissions in the request exceeds the limit of 100.");
+        }
+        const unknown = wanted.find((p) => world.unknownPermissions.includes(p));
+        if (unknown) {
+            return error(400, `Permission ${unknown} is not valid.`);
         }
         const missing = new Set(world.missingPermissions[email] ?? []);
         const granted = wanted.filter((p) => !missing.has(p));
@@ -173,6 +240,10 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
         if (!number) {
             return error(403, "Permission 'orgpolicy.policy.get' denied");
         }
+        const denied = refuse("orgpolicy.policy.get", `projects/${m[1]}/policies/${m[2]}`, m[1]);
+        if (denied) {
+            return denied;
+        }
         const rules = world.orgPolicies[`${m[1]}/${m[2]}`] ?? [];
         return ok({ name: `projects/${number}/policies/${m[2]}`, spec: { etag: "CKfake", updateTime: "2026-01-01T00:00:00Z", rules } });
     }
@@ -184,6 +255,10 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
         const [, project, region] = m;
         if (!world.projects[project]) {
             return error(403, `Required 'compute.projects.get' permission for 'projects/${project}'`);
+        }
+        const denied = region ? refuse("compute.regions.get", `projects/${project}/regions/${region}`, project) : refuse("compute.projects.get", `projects/${project}`, project);
+        if (denied) {
+            return denied;
         }
         if (region) {
             const quotas = world.regionQuotas[`${project}/${region}`];
@@ -244,6 +319,10 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
     // packages.versions.get (…/projects.locations.repositories.packages.versions/get) → {"name", "createTime", "updateTime"}.
     if (host === "artifactregistry.googleapis.com" && method === "GET" && (m = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+)(?:\/packages\/([^/]+)\/(tags|versions)\/([^/]+))?$/.exec(path))) {
         const [, repo, pkg, kind, id] = m;
+        const denied = refuse(!pkg ? "artifactregistry.repositories.get" : kind === "tags" ? "artifactregistry.tags.get" : "artifactregistry.versions.get", repo);
+        if (denied) {
+            return denied;
+        }
         if (!pkg) {
             return world.repositories.includes(repo) ? ok({ name: repo, format: "DOCKER", mode: "STANDARD_REPOSITORY", createTime: "2026-01-01T00:00:00Z" }) : error(404, `Requested entity was not found.`);
         }
@@ -254,6 +333,36 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
             return image?.tags.includes(tag) ? ok({ name, version: `${repo}/packages/${pkg}/versions/${image.digests[0] ?? "sha256:0"}` }) : error(404, "Requested entity was not found.");
         }
         return image?.digests.includes(decodeURIComponent(id)) ? ok({ name, createTime: "2026-01-01T00:00:00Z", updateTime: "2026-01-01T00:00:00Z" }) : error(404, "Requested entity was not found.");
+    }
+
+    // Cloud DNS resourceRecordSets.list (https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets/list):
+    // GET /dns/v1/projects/<p>/managedZones/<zone>/rrsets?name=<fqdn>&type=… →
+    // {"kind": "dns#resourceRecordSetsListResponse", "rrsets": [{"kind": "dns#resourceRecordSet", "name", "type", "ttl", "rrdatas"}]};
+    // 404 for a zone that does not exist.
+    if (host === "dns.googleapis.com" && method === "GET" && (m = /^\/dns\/v1\/projects\/([^/]+)\/managedZones\/([^/]+)\/rrsets$/.exec(path))) {
+        const denied = refuse("dns.resourceRecordSets.list", `projects/${m[1]}/managedZones/${m[2]}`, m[1]);
+        if (denied) {
+            return denied;
+        }
+        const zone = world.dnsZones[`${m[1]}/${m[2]}`];
+        if (!zone) {
+            return error(404, `The 'parameters.managedZone' resource named '${m[2]}' does not exist.`);
+        }
+        const name = query.get("name");
+        const type = query.get("type");
+        const rrsets = zone.filter((r) => (!name || r.name === name) && (!type || r.type === type)).map((r) => ({ kind: "dns#resourceRecordSet", ...r }));
+        return ok({ kind: "dns#resourceRecordSetsListResponse", rrsets });
+    }
+
+    // Compute Engine globalAddresses.list (https://cloud.google.com/compute/docs/reference/rest/v1/globalAddresses/list):
+    // GET /compute/v1/projects/<p>/global/addresses → {"kind": "compute#addressList", "items": [Address]}.
+    if (host === "compute.googleapis.com" && method === "GET" && (m = /^\/compute\/v1\/projects\/([^/]+)\/global\/addresses$/.exec(path))) {
+        const denied = refuse("compute.globalAddresses.list", `projects/${m[1]}`, m[1]);
+        if (denied) {
+            return denied;
+        }
+        const items = (world.globalAddresses[m[1]] ?? []).map((address, i) => ({ kind: "compute#address", name: `address-${i}`, address, addressType: "EXTERNAL", status: "IN_USE" }));
+        return ok({ kind: "compute#addressList", id: `projects/${m[1]}/global/addresses`, items });
     }
 
     return error(404, `fake Google: no such endpoint ${method} https://${host}${path}`);

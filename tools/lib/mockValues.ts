@@ -142,6 +142,9 @@ export function fakeInvoke(token: string, inputs: Props): Props {
             return { ...inputs, id: `projects/mock-project/regions/mock/subnetworks/${inputs.name as string}`, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/regions/mock/subnetworks/${inputs.name as string}`, ipCidrRange: "10.10.0.0/20" };
         case "gcp:compute/getGlobalAddress:getGlobalAddress":
             return { ...inputs, address: "10.98.0.0", prefixLength: 16, purpose: "VPC_PEERING", addressType: "INTERNAL" };
+        case "gcp:dns/getRecordSets:getRecordSets":
+            // An empty zone: no record set exists yet at the names the stack creates.
+            return { ...inputs, id: `projects/${(inputs.project as string | undefined) ?? "mock-project"}/managedZones/${inputs.managedZone as string}`, rrsets: [] };
         case "gcp:organizations/getProject:getProject":
             return { ...inputs, number: "123456789012", projectId: (inputs.projectId as string | undefined) ?? "mock-project" };
         default:

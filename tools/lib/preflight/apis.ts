@@ -16,6 +16,7 @@
  * Needs `serviceusage.services.get` (roles/serviceusage.serviceUsageViewer) in each project.
  */
 import { apisForGraph, servicesOf } from "../../../bootstrap/apiTable";
+import { permissionOf } from "../../../bootstrap/preflightReads";
 import { chunks, describeError, disabledService } from "./google";
 import type { StackModel, ValidatedConfig } from "./model";
 import type { CheckContext, CheckResult } from "./types";
@@ -38,7 +39,8 @@ interface Service {
 /** What one project answered. */
 type ProjectAnswer =
     | { readonly kind: "read"; readonly project: string; readonly needed: string[]; readonly missing: string[] }
-    | { readonly kind: "fail" | "warn"; readonly project: string; readonly needed: string[]; readonly message: string; readonly fix: string | null };
+    | { readonly kind: "fail"; readonly project: string; readonly needed: string[]; readonly message: string; readonly fix: string | null }
+    | { readonly kind: "unchecked"; readonly project: string; readonly needed: string[]; readonly message: string; readonly lacks: string[]; readonly fix: string | null };
 
 async function checkProject(ctx: CheckContext, project: string, needed: string[]): Promise<ProjectAnswer> {
     const enabled = new Set<string>();
@@ -57,16 +59,18 @@ async function checkProject(ctx: CheckContext, project: string, needed: string[]
                     fix: `gcloud services enable serviceusage.googleapis.com --project ${project}`,
                 };
             }
+            const permission = permissionOf("serviceusage.services.batchGet");
             if (res.status === 403 || res.status === 404) {
                 return {
-                    kind: "warn",
+                    kind: "unchecked",
                     project,
                     needed,
-                    message: `could not read which APIs are enabled in ${project} (${describeError(res)}); needs serviceusage.services.get. Not checked: ${needed.join(", ")}`,
-                    fix: `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/serviceusage.serviceUsageViewer`,
+                    message: `could not read which APIs are enabled in ${project} (${describeError(res)}); not checked: ${needed.join(", ")}`,
+                    lacks: [permission],
+                    fix: `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/serviceusage.serviceUsageViewer (or re-run the bootstrap, whose preflight role holds ${permission})`,
                 };
             }
-            return { kind: "warn", project, needed, message: `services.batchGet on ${project} failed (${describeError(res)}); not checked: ${needed.join(", ")}`, fix: null };
+            return { kind: "unchecked", project, needed, message: `services.batchGet on ${project} failed (${describeError(res)}); not checked: ${needed.join(", ")}`, lacks: [], fix: null };
         }
         for (const s of res.body?.services ?? []) {
             const api = s.config?.name ?? s.name?.split("/").pop();
@@ -84,7 +88,7 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
     const total = answers.reduce((n, a) => n + a.needed.length, 0);
     const missing = answers.flatMap((a) => (a.kind === "read" && a.missing.length > 0 ? [a] : []));
     const failed = answers.flatMap((a) => (a.kind === "fail" ? [a] : []));
-    const warned = answers.flatMap((a) => (a.kind === "warn" ? [a] : []));
+    const blind = answers.flatMap((a) => (a.kind === "unchecked" ? [a] : []));
     const joinFixes = (fixes: (string | null)[]): string | null => (fixes.some((f) => f) ? fixes.filter((f): f is string => !!f).join(" && ") : null);
     if (missing.length > 0 || failed.length > 0) {
         const count = missing.reduce((n, a) => n + a.missing.length, 0);
@@ -92,17 +96,19 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
         const parts = [
             ...(missing.length > 0 ? [`${count} of ${total} APIs the stack needs are not enabled ${where}`] : []),
             ...failed.map((a) => a.message),
-            ...warned.map((a) => a.message),
+            ...blind.map((a) => a.message),
         ];
         return {
             id: "apis",
             status: "fail",
             message: parts.join("; "),
-            fix: joinFixes([...missing.map((a) => `gcloud services enable ${a.missing.join(" ")} --project ${a.project}`), ...failed.map((a) => a.fix), ...warned.map((a) => a.fix)]),
+            fix: joinFixes([...missing.map((a) => `gcloud services enable ${a.missing.join(" ")} --project ${a.project}`), ...failed.map((a) => a.fix), ...blind.map((a) => a.fix)]),
         };
     }
-    if (warned.length > 0) {
-        return { id: "apis", status: "warn", message: warned.map((a) => a.message).join("; "), fix: joinFixes(warned.map((a) => a.fix)) };
+    if (blind.length > 0) {
+        const lacks = [...new Set(blind.flatMap((a) => a.lacks))];
+        const message = blind.map((a) => a.message).join("; ");
+        return { id: "apis", status: "unchecked", message: lacks.length > 0 ? `${message}; lacks ${lacks.join(", ")}` : message, fix: joinFixes(blind.map((a) => a.fix)), lacks };
     }
     const counts = answers.map((a) => `${a.project} (${a.needed.length})`).join(", ");
     return { id: "apis", status: "pass", message: `all ${total} APIs the stack needs are enabled: ${counts}`, fix: null };

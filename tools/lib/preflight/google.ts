@@ -113,6 +113,14 @@ export function disabledService(res: GoogleResponse): string | undefined {
     return res.error?.details?.find((d) => d.metadata?.service)?.metadata?.service ?? "the API";
 }
 
+/**
+ * The permission an `IAM_PERMISSION_DENIED` error names (`ErrorInfo.metadata.permission`), when it
+ * names one (https://cloud.google.com/apis/design/errors#error_info).
+ */
+export function deniedPermission(res: GoogleResponse): string | undefined {
+    return res.error?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
+}
+
 /** A one-line description of a failed answer: `HTTP 403 PERMISSION_DENIED: message`. */
 export function describeError(res: GoogleResponse): string {
     const message = (res.error?.message ?? "").split("\n")[0].slice(0, 300);

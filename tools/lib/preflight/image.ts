@@ -18,9 +18,10 @@
  */
 import { ImageRefError, parseImageRef } from "../../../components/imageRef";
 import { BUILD_PLATFORM, DEFAULT_CONTEXT } from "../../release";
-import { describeError, disabledService } from "./google";
+import { permissionOf } from "../../../bootstrap/preflightReads";
+import { deniedPermission, describeError, disabledService } from "./google";
 import type { CheckContext, CheckResult } from "./types";
-import { memberOf } from "./types";
+import { memberOf, unchecked } from "./types";
 
 export async function checkImage(ctx: CheckContext): Promise<CheckResult> {
     const image = ctx.config.image;
@@ -47,15 +48,16 @@ export async function checkImage(ctx: CheckContext): Promise<CheckResult> {
     }
     const disabled = disabledService(res);
     if (disabled) {
-        return { id: "image", status: "warn", message: `cannot look ${image} up: ${disabled} is disabled in ${ref.project} (${describeError(res)})`, fix: `gcloud services enable artifactregistry.googleapis.com --project ${ref.project}` };
+        return unchecked("image", `cannot look ${image} up: ${disabled} is disabled in ${ref.project} (${describeError(res)})`, [`api:${disabled}`], `gcloud services enable artifactregistry.googleapis.com --project ${ref.project}`);
     }
     if (res.status === 403) {
-        return {
-            id: "image",
-            status: "warn",
-            message: `cannot look ${image} up (${describeError(res)}); needs roles/artifactregistry.reader on ${repoName}`,
-            fix: `gcloud artifacts repositories add-iam-policy-binding ${ref.repository} --location=${ref.location} --project=${ref.project} --member=${memberOf(ctx.identity)} --role=roles/artifactregistry.reader`,
-        };
+        const permission = permissionOf(ref.digest ? "artifactregistry.projects.locations.repositories.packages.versions.get" : "artifactregistry.projects.locations.repositories.packages.tags.get");
+        return unchecked(
+            "image",
+            `cannot look ${image} up (${describeError(res)}); roles/artifactregistry.reader on ${repoName} has it`,
+            [deniedPermission(res) ?? permission],
+            `gcloud artifacts repositories add-iam-policy-binding ${ref.repository} --location=${ref.location} --project=${ref.project} --member=${memberOf(ctx.identity)} --role=roles/artifactregistry.reader`,
+        );
     }
     if (res.status === 404) {
         const repo = await ctx.client.get(`https://artifactregistry.googleapis.com/v1/${repoName}`);
@@ -82,5 +84,5 @@ export async function checkImage(ctx: CheckContext): Promise<CheckResult> {
             fix: `docker buildx build --platform ${BUILD_PLATFORM} --tag ${image} --push ${DEFAULT_CONTEXT}`,
         };
     }
-    return { id: "image", status: "warn", message: `looking ${image} up failed (${describeError(res)})`, fix: null };
+    return { id: "image", status: "unchecked", message: `looking ${image} up failed (${describeError(res)})`, fix: null };
 }

@@ -8,15 +8,18 @@
  * (https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/organizations.policies#Policy):
  * `{"name", "spec": {"rules": [{"enforce": true} | {"allowAll": true} | {"denyAll": true} |
  * {"values": {"allowedValues": […], "deniedValues": […]}}, "condition"?: {…}]}}`.
- * Needs `orgpolicy.policy.get` (roles/orgpolicy.policyViewer).
+ * Needs `orgpolicy.policy.get` (roles/orgpolicy.policyViewer; the bootstrap's preflight role). A
+ * constraint it cannot read is `unchecked`, which a strict run fails.
  *
  * Asked, with what the stack creates (read from the rendered stack):
  * - `storage.publicAccessPrevention` (boolean), when a bucket binds `allUsers` (statics.access public):
  *   enforced → fail (https://cloud.google.com/storage/docs/public-access-prevention);
- * - `iam.allowedPolicyMemberDomains` (list), when the stack binds `allUsers`/`allAuthenticatedUsers`:
- *   any restriction → fail, since those are in no customer's domain
- *   (https://cloud.google.com/organization-policy/restrict-domains); other members outside the
- *   project (e.g. the `group:cloud-storage-analytics@google.com` log writer) → warn;
+ * - `iam.allowedPolicyMemberDomains` (list), when the stack binds `allUsers`/`allAuthenticatedUsers`
+ *   or Cloud Storage's log writer `group:cloud-storage-analytics@google.com` (`accessLogs.enabled`):
+ *   any restriction → fail, since `allUsers` is in no customer's domain and the log writer is in
+ *   Google's, which a restriction to the organisation's own customer id leaves out
+ *   (https://cloud.google.com/resource-manager/docs/organization-policy/restricting-domains); other
+ *   members outside the project → warn (whether their customer is allowed cannot be seen);
  * - `gcp.resourceLocations` (list), for the region and the statics bucket location. Value semantics
  *   (the constraint's description and https://cloud.google.com/resource-manager/docs/organization-policy/defining-locations):
  *   a plain value (`europe-west1`, `eu`) allows exactly that location; `in:<region>-locations`
@@ -27,7 +30,9 @@
  *   only when the stack would create what they reject (a Cloud SQL public IP, non-private nodes, a
  *   bucket without uniform access); this program creates none of those, so they pass unasked.
  */
-import { describeError, disabledService, type GoogleResponse } from "./google";
+import { permissionOf } from "../../../bootstrap/preflightReads";
+import { STORAGE_LOG_WRITER } from "../../../components/accessLogs";
+import { deniedPermission, describeError, disabledService, type GoogleResponse } from "./google";
 import { ofType, type StackModel } from "./model";
 import type { CheckContext, CheckResult, CheckStatus } from "./types";
 import { memberOf } from "./types";
@@ -146,6 +151,8 @@ interface Finding {
     readonly status: CheckStatus;
     readonly text: string;
     readonly fix?: string;
+    /** What it could not read for lack of it (status `unchecked`). */
+    readonly lacks?: readonly string[];
 }
 
 export async function checkOrgPolicies(ctx: CheckContext): Promise<CheckResult> {
@@ -156,6 +163,7 @@ export async function checkOrgPolicies(ctx: CheckContext): Promise<CheckResult> 
     const foreignMembers = members.filter(
         (m) => !publicMembers.includes(m) && !new RegExp(`^serviceAccount:.*@${project}\\.iam\\.gserviceaccount\\.com$`).test(m) && !/^serviceAccount:.*\.svc\.id\.goog\[/.test(m) && !/^serviceAccount:service-\d+@/.test(m),
     );
+    const logWriter = foreignMembers.includes(STORAGE_LOG_WRITER);
 
     const fetchPolicy = async (constraint: string): Promise<{ rules: readonly PolicyRule[] } | { finding: Finding }> => {
         const res: GoogleResponse<OrgPolicy> = await ctx.client.get<OrgPolicy>(`https://orgpolicy.googleapis.com/v2/projects/${project}/policies/${constraint}:getEffectivePolicy`);
@@ -164,18 +172,22 @@ export async function checkOrgPolicies(ctx: CheckContext): Promise<CheckResult> 
         }
         const disabled = disabledService(res);
         if (disabled) {
-            return { finding: { status: "warn", text: `${constraint}: not readable, ${disabled} is disabled (${describeError(res)})`, fix: `gcloud services enable orgpolicy.googleapis.com --project ${project}` } };
+            return {
+                finding: { status: "unchecked", text: `${constraint}: not readable, ${disabled} is disabled (${describeError(res)})`, fix: `gcloud services enable orgpolicy.googleapis.com --project ${project}`, lacks: [`api:${disabled}`] },
+            };
         }
+        const permission = permissionOf("orgpolicy.projects.policies.getEffectivePolicy");
         if (res.status === 403) {
             return {
                 finding: {
-                    status: "warn",
-                    text: `${constraint}: not readable (${describeError(res)}); needs orgpolicy.policy.get`,
-                    fix: `gcloud projects add-iam-policy-binding ${project} --member=${memberOf(ctx.identity)} --role=roles/orgpolicy.policyViewer`,
+                    status: "unchecked",
+                    text: `${constraint}: not readable (${describeError(res)})`,
+                    fix: `gcloud projects add-iam-policy-binding ${project} --member=${memberOf(ctx.identity)} --role=roles/orgpolicy.policyViewer (or re-run the bootstrap, whose preflight role holds ${permission})`,
+                    lacks: [deniedPermission(res) ?? permission],
                 },
             };
         }
-        return { finding: { status: "warn", text: `${constraint}: getEffectivePolicy failed (${describeError(res)})` } };
+        return { finding: { status: "unchecked", text: `${constraint}: getEffectivePolicy failed (${describeError(res)})`, lacks: [] } };
     };
 
     /** Runs one question; its findings keep the order of the questions, whatever answers first. */
@@ -218,11 +230,18 @@ export async function checkOrgPolicies(ctx: CheckContext): Promise<CheckResult> 
                 }
                 if (!listRestricts(p.rules)) {
                     findings.push({ status: "pass", text: "iam.allowedPolicyMemberDomains allows any member" });
-                } else if (publicMembers.length > 0) {
+                } else if (publicMembers.length > 0 || logWriter) {
+                    const rejected = [
+                        ...(publicMembers.length > 0 ? [`${publicMembers.join("/")} grant (statics.access public)`] : []),
+                        ...(logWriter ? [`${STORAGE_LOG_WRITER} grant on the access-log buckets (accessLogs.enabled)`] : []),
+                    ];
                     findings.push({
                         status: "fail",
-                        text: `iam.allowedPolicyMemberDomains restricts members on ${project}, so the stack's ${publicMembers.join("/")} grant (statics.access public) would be rejected`,
-                        fix: setPolicyCommand(project, "iam.allowedPolicyMemberDomains", "allowAll: true"),
+                        text: `iam.allowedPolicyMemberDomains restricts members on ${project}, so the stack's ${rejected.join(" and the ")} would be rejected ("One or more users named in the policy do not belong to a permitted customer")`,
+                        fix:
+                            publicMembers.length > 0
+                                ? setPolicyCommand(project, "iam.allowedPolicyMemberDomains", "allowAll: true")
+                                : `pulumi config set --path accessLogs.enabled false (Cloud Audit Logs record bucket access instead: docs/operations.md), or a project override: ${setPolicyCommand(project, "iam.allowedPolicyMemberDomains", "allowAll: true")}`,
                     });
                 } else {
                     findings.push({
@@ -287,16 +306,23 @@ export async function checkOrgPolicies(ctx: CheckContext): Promise<CheckResult> 
     }
     const findings = (await Promise.all(tasks)).flat();
     const unasked = conditional.filter((c) => !c.applies).map((c) => `${c.constraint} (${c.why})`);
-    const order: CheckStatus[] = ["fail", "warn", "pass"];
+    const order: CheckStatus[] = ["fail", "unchecked", "warn", "pass"];
     const status = order.find((s) => findings.some((f) => f.status === s)) ?? "pass";
     const shown = findings.filter((f) => f.status === status);
     const fixes = [...new Set(shown.map((f) => f.fix).filter((f): f is string => !!f))];
     const rest = findings.filter((f) => f.status !== status).map((f) => f.text);
+    const lacks = [...new Set(findings.flatMap((f) => f.lacks ?? []))];
     return {
         id: "org-policies",
         status,
-        message: [...shown.map((f) => f.text), ...rest, ...(unasked.length > 0 ? [`not asked (the stack creates nothing they reject): ${unasked.join(", ")}`] : [])].join("; "),
+        message: [
+            ...shown.map((f) => f.text),
+            ...rest,
+            ...(unasked.length > 0 ? [`not asked (the stack creates nothing they reject): ${unasked.join(", ")}`] : []),
+            ...(lacks.length > 0 ? [`lacks ${lacks.join(", ")}`] : []),
+        ].join("; "),
         fix: fixes.length > 0 ? fixes.join(" && ") : null,
+        ...(lacks.length > 0 ? { lacks } : {}),
     };
 }
 

@@ -6,7 +6,8 @@
  * (https://cloud.google.com/compute/docs/reference/rest/v1/projects/get):
  * GET https://compute.googleapis.com/compute/v1/projects/<p>; both answer `"quotas": [{"metric",
  * "limit", "usage"}]` (regional quotas; project-wide ones). Needs compute.regions.get and
- * compute.projects.get (in roles/compute.viewer).
+ * compute.projects.get (in roles/compute.viewer; the bootstrap's preflight role); without them the
+ * check is `unchecked`, which a strict run fails.
  *
  * What the stack needs, counted on the rendered stack:
  * - CPUS (region) and CPUS_ALL_REGIONS (project): the CPU requests of every pod at full scale (the
@@ -40,9 +41,10 @@
  * Not Compute Engine quotas, so not checked here: Cloud SQL instances and storage, Memorystore
  * capacity, GKE clusters per region (docs/preflight.md).
  */
-import { describeError, disabledService } from "./google";
+import { permissionOf } from "../../../bootstrap/preflightReads";
+import { deniedPermission, describeError, disabledService } from "./google";
 import { ofType, type StackModel } from "./model";
-import type { CheckContext, CheckResult, CheckStatus } from "./types";
+import { unchecked, type CheckContext, type CheckResult, type CheckStatus } from "./types";
 
 /** A quota as Compute reports it. */
 export interface Quota {
@@ -194,9 +196,40 @@ export function quotaNeeds(model: StackModel): QuotaNeed[] {
     return needs;
 }
 
-/** The Cloud Quotas id of a Compute metric (`CPUS-per-project-region`, `NETWORKS-per-project`, as GoogleCloudPlatform/gcpdiag lists them). */
+/**
+ * The Cloud Quotas id of a Compute metric, by the pattern of the two ids a source confirms
+ * (`CPUS-per-project-region`: the `gcp.cloudquota.SQuotaPreference` example of @pulumi/gcp and
+ * GoogleCloudPlatform/gcpdiag; `CPUS-ALL-REGIONS-per-project`: gcpdiag). For any other metric the id
+ * is a guess ({@link quotaIdVerified}): the fix then looks the id up first.
+ */
 export function quotaId(scope: QuotaNeed["scope"], metric: string): string {
     return `${metric.replace(/_/g, "-")}-per-project${scope === "region" ? "-region" : ""}`;
+}
+
+/** The Cloud Quotas ids a source confirms; {@link quotaId} of any other metric is unverified. */
+export const VERIFIED_QUOTA_IDS: ReadonlySet<string> = new Set(["CPUS-per-project-region", "CPUS-ALL-REGIONS-per-project"]);
+
+/** Whether {@link quotaId} of this metric is confirmed by a source. */
+export function quotaIdVerified(scope: QuotaNeed["scope"], metric: string): boolean {
+    return VERIFIED_QUOTA_IDS.has(quotaId(scope, metric));
+}
+
+/**
+ * The command that asks for more quota: with a confirmed id, the preference itself; otherwise
+ * first the lookup of the real id (`gcloud beta quotas info list`, whose QuotaInfo carries
+ * `quotaId` and `metric`: https://cloud.google.com/sdk/gcloud/reference/beta/quotas/info/list),
+ * then the preference with the id it prints.
+ */
+export function quotaIncreaseFix(scope: QuotaNeed["scope"], metric: string, wanted: number, project: string, region: string, email: string): string {
+    const id = quotaId(scope, metric);
+    const dimensions = scope === "region" ? ` --dimensions=region=${region}` : "";
+    if (quotaIdVerified(scope, metric)) {
+        return `gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=${id} --preferred-value=${wanted}${dimensions} --project=${project} --email=${email}`;
+    }
+    return (
+        `find the quota id of ${metric} (${id} is a guess no source confirms): gcloud beta quotas info list --service=compute.googleapis.com --project=${project} --format='value(quotaId,metric)' | grep -i ${metric.toLowerCase()}; ` +
+        `then gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=<that id> --preferred-value=${wanted}${dimensions} --project=${project} --email=${email}`
+    );
 }
 
 export async function checkQuotas(ctx: CheckContext): Promise<CheckResult> {
@@ -213,20 +246,21 @@ export async function checkQuotas(ctx: CheckContext): Promise<CheckResult> {
         }
         const disabled = disabledService(res);
         if (disabled) {
-            return { id: "quotas", status: "warn", message: `cannot read quotas: ${disabled} is disabled in ${project} (${describeError(res)}); enable it first (see the apis check)`, fix: `gcloud services enable compute.googleapis.com --project ${project}` };
+            return unchecked("quotas", `cannot read quotas: ${disabled} is disabled in ${project} (${describeError(res)}); enable it first (see the apis check)`, [`api:${disabled}`], `gcloud services enable compute.googleapis.com --project ${project}`);
         }
         if (res.status === 404 && res === regional) {
             return { id: "quotas", status: "fail", message: `Compute Engine knows no region ${region} in ${project} (${describeError(res)})`, fix: "pulumi config set gcp:region <a region, e.g. europe-west1>" };
         }
+        const permission = permissionOf(res === regional ? "compute.regions.get" : "compute.projects.get");
         if (res.status === 403) {
-            return {
-                id: "quotas",
-                status: "warn",
-                message: `cannot read quotas of ${project} (${describeError(res)}); needs compute.regions.get and compute.projects.get`,
-                fix: `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/compute.viewer`,
-            };
+            return unchecked(
+                "quotas",
+                `cannot read quotas of ${project} (${describeError(res)})`,
+                [deniedPermission(res) ?? permission],
+                `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/compute.viewer (or re-run the bootstrap, whose preflight role holds compute.regions.get and compute.projects.get)`,
+            );
         }
-        return { id: "quotas", status: "warn", message: `cannot read quotas of ${project} (${describeError(res)})`, fix: null };
+        return { id: "quotas", status: "unchecked", message: `cannot read quotas of ${project} (${describeError(res)})`, fix: null };
     }
     const findings: { status: CheckStatus; text: string; fix?: string }[] = [];
     let checked = 0;
@@ -246,9 +280,7 @@ export async function checkQuotas(ctx: CheckContext): Promise<CheckResult> {
             findings.push({
                 status: "fail",
                 text,
-                fix:
-                    `gcloud beta quotas preferences create --service=compute.googleapis.com --quota-id=${quotaId(n.scope, n.metric)} --preferred-value=${wanted}` +
-                    `${n.scope === "region" ? ` --dimensions=region=${region}` : ""} --project=${project} --email=${email}`,
+                fix: quotaIncreaseFix(n.scope, n.metric, wanted, project, region, email),
             });
         } else if (left < 2 * n.need) {
             findings.push({ status: "warn", text: `${text} (less than twice the need)` });

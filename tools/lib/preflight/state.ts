@@ -4,15 +4,17 @@
  *
  * - Cloud Storage JSON API `buckets.get` (https://cloud.google.com/storage/docs/json_api/v1/buckets/get):
  *   GET https://storage.googleapis.com/storage/v1/b/<bucket> → the bucket (`versioning.enabled`, …);
- *   needs storage.buckets.get, which the deployer does not have: a 403 here is not an error.
+ *   needs storage.buckets.get (the bootstrap grants the deployer roles/storage.legacyBucketReader
+ *   on the bucket for it); without it versioning cannot be seen and the check is `unchecked`.
  * - `buckets.testIamPermissions` (https://cloud.google.com/storage/docs/json_api/v1/buckets/testIamPermissions):
  *   GET https://storage.googleapis.com/storage/v1/b/<bucket>/iam/testPermissions?permissions=… →
  *   `{"kind": "storage#testIamPermissionsResponse", "permissions": [the subset the caller has]}`.
  * The bootstrap grants the deployer roles/storage.objectUser on the bucket (bootstrap/stateBackend.ts).
  */
-import { describeError } from "./google";
+import { permissionOf } from "../../../bootstrap/preflightReads";
+import { deniedPermission, describeError } from "./google";
 import type { CheckContext, CheckResult } from "./types";
-import { memberOf } from "./types";
+import { memberOf, unchecked } from "./types";
 
 /** What `pulumi up` does with the state bucket: read, list, write and delete checkpoints and locks. */
 export const STATE_PERMISSIONS = ["storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list"] as const;
@@ -50,7 +52,7 @@ export async function checkState(ctx: CheckContext): Promise<CheckResult> {
         };
     }
     if (!test.ok) {
-        return { id: "state", status: "warn", message: `could not test permissions on gs://${bucket} (${describeError(test)})`, fix: null };
+        return { id: "state", status: "unchecked", message: `could not test permissions on gs://${bucket} (${describeError(test)})`, fix: null };
     }
     const granted = new Set(test.body?.permissions ?? []);
     const missing = STATE_PERMISSIONS.filter((p) => !granted.has(p));
@@ -62,8 +64,17 @@ export async function checkState(ctx: CheckContext): Promise<CheckResult> {
             fix: `gcloud storage buckets add-iam-policy-binding gs://${bucket} --member=${member} --role=roles/storage.objectUser`,
         };
     }
-    const versioning = meta.ok ? (meta.body?.versioning?.enabled ? ", versioned" : ", NOT versioned (old checkpoints cannot be restored)") : "";
-    if (meta.ok && !meta.body?.versioning?.enabled) {
+    if (!meta.ok) {
+        const permission = permissionOf("storage.buckets.get");
+        return unchecked(
+            "state",
+            `${who} can read and write checkpoints in gs://${bucket}, but could not read the bucket's settings (${describeError(meta)}), so whether old checkpoints are kept (versioning) is not known`,
+            [meta.status === 403 ? (deniedPermission(meta) ?? permission) : permission],
+            `gcloud storage buckets add-iam-policy-binding gs://${bucket} --member=${member} --role=roles/storage.legacyBucketReader (what the bootstrap grants the deployer)`,
+        );
+    }
+    const versioning = meta.body?.versioning?.enabled ? ", versioned" : ", NOT versioned (old checkpoints cannot be restored)";
+    if (!meta.body?.versioning?.enabled) {
         return { id: "state", status: "warn", message: `${who} can read and write gs://${bucket}${versioning}`, fix: `gcloud storage buckets update gs://${bucket} --versioning` };
     }
     return { id: "state", status: "pass", message: `${who} can read and write checkpoints in gs://${bucket}${versioning}`, fix: null };
