@@ -257,6 +257,15 @@ export const API_TABLE: readonly ApiRow[] = [
         source: [client("dns", "https://dns.googleapis.com/dns/v1/")],
         notes: "The records go to the zone's project (dns.project): the API must be enabled there, not only in the stack's project.",
     }),
+    row({
+        type: "gcp:dns/getRecordSets:getRecordSets",
+        kind: "invoke",
+        lives: "zone",
+        usedBy: "components/dns.ts (the check of existing records before the stack creates its own)",
+        services: ["dns.googleapis.com"],
+        source: [client("dns", "https://dns.googleapis.com/dns/v1/"), `${TPG} google/services/dns/data_source_dns_record_sets.go: ResourceRecordSets.List on the managed zone`],
+        notes: "Reads the zone in its own project (dns.project), like the record sets it guards.",
+    }),
 
     // --- Cloud Monitoring -------------------------------------------------------------------------
     ...[

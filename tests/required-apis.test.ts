@@ -148,7 +148,7 @@ describe("the API table covers what the program renders, in every mode", () => {
         assert.deepEqual(servicesOf(set, "acme-dns"), ["dns.googleapis.com"]);
         assert.equal(set.byProject[production.project]["dns.googleapis.com"], undefined);
         const withZoneHere = runs.find((r) => r.render.name === "production")?.set;
-        assert.deepEqual(withZoneHere?.byProject[production.project]["dns.googleapis.com"], ["gcp:dns/recordSet:RecordSet"]);
+        assert.deepEqual(withZoneHere?.byProject[production.project]["dns.googleapis.com"], ["gcp:dns/getRecordSets:getRecordSets", "gcp:dns/recordSet:RecordSet"]);
     });
 
     describe("the bootstrap enables them", () => {
