@@ -10,7 +10,9 @@ import {
     configOf, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, stackPolicy, typedPolicy, DEFAULT_PRODUCTION_STACKS,
     stringList, tokenPolicy,
 } from "./lib/define";
-import { hpaTarget, namespaceKey, programSetsReplicas, replicaFloor, sameNamespace, selects, showNamespace } from "./lib/k8s";
+import {
+    hpaTarget, intOrPercent, namespaceKey, podsOfPercent, programSetsReplicas, replicaFloor, sameNamespace, selects, showNamespace,
+} from "./lib/k8s";
 import { containersOf, podOf } from "./lib/pods";
 import { DEFAULT_SECRET_NAME_PATTERN, isSecretName, looksLikeSecretValue } from "./lib/secrets";
 import { isUnknown, isUnset, knownEntries, knownItems, knownString, read, show, UNKNOWN } from "./lib/values";
@@ -224,16 +226,21 @@ export const podDisruptionBudgetAllowsDisruptions = typedPolicy({
     description: "A PodDisruptionBudget must allow at least one voluntary disruption, or node upgrades (security patches) stall.",
     severity: "medium",
     enforcementLevel: "mandatory",
-    remediationSteps: "Use maxUnavailable: 1 (or a minAvailable below the replica count); never maxUnavailable 0 or minAvailable 100%.",
+    remediationSteps: "Use maxUnavailable: 1 (or a minAvailable below the replica count); never maxUnavailable 0 (or 0%) or minAvailable 100%.",
     covers: ["polaris:pdbDisruptionsIsZero"],
 }, k8s.policy.v1.PodDisruptionBudget, (pdb, _args, report) => {
+    // Whatever the replica count: maxUnavailable 0 (or 0%, which rounds up to 0 pods) and
+    // minAvailable of 100% or more. A count or a lower percentage of minAvailable depends on the
+    // replicas: the Deployment and StatefulSet budget policies compare it with the replica floor.
     const maxUnavailable = read(() => pdb.spec?.maxUnavailable);
     const minAvailable = read(() => pdb.spec?.minAvailable);
-    if (maxUnavailable === 0 || maxUnavailable === "0%" || maxUnavailable === "0") {
+    const max = intOrPercent(maxUnavailable);
+    const min = intOrPercent(minAvailable);
+    if (maxUnavailable === "0" || (max !== undefined && ("count" in max ? max.count : max.percent) === 0)) {
         report(`spec.maxUnavailable is ${show(maxUnavailable)}: no pod may ever be evicted; use 1.`);
     }
-    if (minAvailable === "100%") {
-        report("spec.minAvailable is \"100%\": no pod may ever be evicted; use maxUnavailable: 1.");
+    if (min !== undefined && "percent" in min && min.percent >= 100) {
+        report(`spec.minAvailable is ${show(minAvailable)}: no pod may ever be evicted; use maxUnavailable: 1.`);
     }
 });
 
@@ -264,7 +271,8 @@ function budgetsFor(workload: PolicyResource, resources: readonly PolicyResource
 
 /**
  * A stack policy: every workload of `type` is selected by a PodDisruptionBudget, and no budget's
- * minAvailable reaches the workload's minimum replica count.
+ * minAvailable reaches the workload's minimum replica count: a count as it is, a percentage as the
+ * disruption controller turns it into pods (rounded up, see {@link podsOfPercent}).
  */
 function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy {
     return stackPolicy(meta, [type, PDB, HPA], (args, report) => {
@@ -274,10 +282,21 @@ function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy 
                 report(`${kind} ${workload.name} has no PodDisruptionBudget selecting its pods in ${showNamespace(String(namespaceKey(workload)))}.`, workload.urn);
             }
             const floor = replicaFloor(workload, args.resources);
+            if (typeof floor !== "number") {
+                continue;
+            }
             for (const pdb of pdbs) {
-                const minAvailable = read(() => pdb.props.spec?.minAvailable);
-                if (typeof minAvailable === "number" && typeof floor === "number" && minAvailable >= floor) {
-                    report(`PodDisruptionBudget ${pdb.name} requires minAvailable ${minAvailable} but ${kind} ${workload.name} may run only ${floor} replica(s): no pod could ever be evicted; use maxUnavailable: 1.`, pdb.urn);
+                const value = read(() => pdb.props.spec?.minAvailable);
+                const minAvailable = intOrPercent(value);
+                if (minAvailable === undefined) {
+                    continue;
+                }
+                // A percentage of 100 or more blocks every eviction at any scale: pod-disruption-budget-allows-disruptions reports it.
+                const required = "count" in minAvailable ? minAvailable.count
+                    : minAvailable.percent < 100 ? podsOfPercent(minAvailable.percent, floor) : 0;
+                if (required > 0 && required >= floor) {
+                    const shown = "count" in minAvailable ? String(required) : `${show(value)} (${required} of ${floor} pods, rounded up)`;
+                    report(`PodDisruptionBudget ${pdb.name} requires minAvailable ${shown} but ${kind} ${workload.name} may run only ${floor} replica(s): no pod could ever be evicted; use maxUnavailable: 1.`, pdb.urn);
                 }
             }
         }
@@ -286,7 +305,7 @@ function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy 
 
 export const deploymentHasPodDisruptionBudget = budgetPolicy({
     name: "deployment-has-pod-disruption-budget",
-    description: "Every Deployment must be selected by a PodDisruptionBudget that still lets one pod go at its minimum replica count.",
+    description: "Every Deployment must be selected by a PodDisruptionBudget that still lets one pod go at its minimum replica count (a percentage minAvailable counts as Kubernetes rounds it: up).",
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Add a PodDisruptionBudget in the same namespace whose selector matches the pod template labels, with maxUnavailable: 1.",
