@@ -308,7 +308,7 @@ export const podDisruptionBudgetAllowsDisruptions = typedPolicy({
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Use maxUnavailable: 1 (or a minAvailable below the replica count); never maxUnavailable 0 (or 0%) or minAvailable 100%.",
-    covers: ["polaris:pdbDisruptionsIsZero"],
+    covers: ["polaris:pdbDisruptionsIsZero", "polaris:pdbMinAvailableGreaterThanHPAMinReplicas"],
 }, k8s.policy.v1.PodDisruptionBudget, (pdb, _args, report) => {
     // Whatever the replica count: maxUnavailable 0 (or 0%, which rounds up to 0 pods) and
     // minAvailable of 100% or more. A count or a lower percentage of minAvailable depends on the
