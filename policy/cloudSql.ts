@@ -143,11 +143,23 @@ export const sqlInstanceEnablesDeletionProtectionInProduction = instancePolicy({
     }
 });
 
-/** PostgreSQL's defaults for the flags we check (the effective value when a flag is not set). */
-const POSTGRES_DEFAULTS: Readonly<Record<string, string>> = {
+/** The PostgreSQL major version of a `databaseVersion` (`POSTGRES_14` → 14, `POSTGRES_9_6` → 9). */
+export function postgresMajor(databaseVersion: string): number | undefined {
+    const match = /^POSTGRES_(\d+)(?:_\d+)?$/.exec(databaseVersion);
+    return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * PostgreSQL's default for each flag the pack checks: the effective value when the flag is not in
+ * `settings.databaseFlags`. Most are the same in every supported major; `log_checkpoints` became
+ * `on` in PostgreSQL 15 ("This changes the default of log_checkpoints to on",
+ * https://www.postgresql.org/docs/release/15.0/; "The default is off" in
+ * https://www.postgresql.org/docs/14/runtime-config-logging.html#GUC-LOG-CHECKPOINTS).
+ */
+const POSTGRES_DEFAULTS: Readonly<Record<string, string | ((major: number) => string)>> = {
     "log_connections": "off",
     "log_disconnections": "off",
-    "log_checkpoints": "on",
+    "log_checkpoints": (major) => (major >= 15 ? "on" : "off"),
     "log_lock_waits": "off",
     "log_min_messages": "warning",
     "log_min_error_statement": "error",
@@ -161,8 +173,24 @@ const POSTGRES_DEFAULTS: Readonly<Record<string, string>> = {
     "log_statement_stats": "off",
 };
 
-/** The effective value of a database flag (lower-cased), or UNKNOWN when the flags are not known. */
-function flagValue(instance: Instance, name: string): string | Unknown {
+/** A flag's effective value (lower-cased) and whether it is PostgreSQL's default for the major. */
+interface FlagValue {
+    readonly value: string;
+    /** Set when the flag is not in databaseFlags: the major version whose default applies. */
+    readonly defaultOf?: number;
+}
+
+/**
+ * The effective value of a database flag, or UNKNOWN when the flags (or, for a flag whose default
+ * depends on it, the major version) are not known. `undefined` for an instance of another engine,
+ * whose flags these rules do not describe.
+ */
+function flagValue(instance: Instance, name: string): FlagValue | undefined | Unknown {
+    const version = read(() => instance.databaseVersion);
+    const major = typeof version === "string" && !isUnknown(version) ? postgresMajor(version) : undefined;
+    if (typeof version === "string" && !isUnknown(version) && major === undefined) {
+        return undefined;
+    }
     const flags = read(() => instance.settings?.databaseFlags);
     if (isUnknown(flags)) {
         return UNKNOWN;
@@ -172,22 +200,28 @@ function flagValue(instance: Instance, name: string): string | Unknown {
         const flagName = read(() => flag.name);
         if (flagName === name) {
             const value = read(() => flag.value);
-            return isUnknown(value) ? UNKNOWN : String(value).toLowerCase();
+            return isUnknown(value) ? UNKNOWN : { value: String(value).toLowerCase() };
         }
         unknownEntry ||= isUnknown(flagName);
     }
     unknownEntry ||= knownItems(flags).length !== (flags?.length ?? 0);
-    return unknownEntry ? UNKNOWN : POSTGRES_DEFAULTS[name] ?? "";
+    const fallback = POSTGRES_DEFAULTS[name] ?? "";
+    if (unknownEntry || (typeof fallback === "function" && major === undefined)) {
+        return UNKNOWN;
+    }
+    return typeof fallback === "function" ? { value: fallback(major!), defaultOf: major } : { value: fallback, defaultOf: major };
 }
 
-/** A policy requiring each listed flag to have one of the accepted values. */
+/** A policy requiring each listed flag to have one of the accepted values (PostgreSQL instances only). */
 function flagPolicy(meta: PolicyMeta, expected: Readonly<Record<string, readonly string[]>>): PackPolicy {
     return instancePolicy(meta, (instance, _args, report) => {
         for (const [flag, accepted] of Object.entries(expected)) {
-            const value = flagValue(instance, flag);
-            if (!isUnknown(value) && !accepted.includes(value)) {
-                report(`database flag ${flag} is ${JSON.stringify(value)}; set it to ${accepted.map((a) => JSON.stringify(a)).join(" or ")}.`);
+            const effective = flagValue(instance, flag);
+            if (effective === undefined || isUnknown(effective) || accepted.includes(effective.value)) {
+                continue;
             }
+            const unset = effective.defaultOf !== undefined ? ` (unset, it takes PostgreSQL ${effective.defaultOf}'s default)` : "";
+            report(`database flag ${flag} is ${JSON.stringify(effective.value)}; set it to ${accepted.map((a) => JSON.stringify(a)).join(" or ")}${unset}.`);
         }
     });
 }
@@ -281,16 +315,19 @@ export const sqlInstanceDisablesStatisticsLogging = flagPolicy({
 const DEFAULT_MINIMUM_POSTGRES = 16;
 
 /**
- * The major version floor. Checkov CKV_GCP_79 accepts only the latest (POSTGRES_18); the pack
- * accepts every version from 16, the ones the platform's config offers (`database.version`). The
+ * The major version floor. Looser than Checkov CKV_GCP_79 on purpose, which accepts only the
+ * newest major (POSTGRES_18 at its commit 03d5fdad8d61): the pack accepts every version from 16,
+ * the ones the platform's config offers (`database.version`). The
  * PostgreSQL project supports a major version for five years
  * (https://www.postgresql.org/support/versioning/): 14 until November 2026, 15 until November 2027,
  * 16 until November 2028. A new instance on 16 or later has at least two years of fixes before a
  * major upgrade, which takes planning; an older one is out of fixes (14) or close to it.
+ * Another engine (MySQL, SQL Server) is refused: the platform deploys PostgreSQL only, and the
+ * pack's flag rules would say nothing true about it.
  */
 export const sqlInstanceUsesSupportedMajorVersion = instancePolicy({
     name: "sql-instance-uses-supported-major-version",
-    description: "Cloud SQL for PostgreSQL must run a major version the platform supports (16 or later by default): older majors are at or near the end of PostgreSQL's security fixes.",
+    description: "Cloud SQL must run PostgreSQL, in a major version the platform supports (16 or later by default): older majors are at or near the end of PostgreSQL's security fixes, and the pack's Cloud SQL rules are written for PostgreSQL.",
     severity: "medium",
     enforcementLevel: "mandatory",
     covers: ["CKV_GCP_79"],
@@ -303,8 +340,13 @@ export const sqlInstanceUsesSupportedMajorVersion = instancePolicy({
 }, (instance, args, report) => {
     const { minimumMajorVersion } = configOf(args, { minimumMajorVersion: DEFAULT_MINIMUM_POSTGRES });
     const version = knownString(read(() => instance.databaseVersion));
-    const match = /^POSTGRES_(\d+)(?:_\d+)?$/.exec(version ?? "");
-    if (match !== null && Number(match[1]) < minimumMajorVersion) {
+    if (version === undefined) {
+        return;
+    }
+    const major = postgresMajor(version);
+    if (major === undefined) {
+        report(`databaseVersion is ${version}, not PostgreSQL: the platform runs PostgreSQL only, and the pack's Cloud SQL rules (flags, versions) are written for it; use POSTGRES_${minimumMajorVersion} or later.`);
+    } else if (major < minimumMajorVersion) {
         report(`databaseVersion is ${version}; use POSTGRES_${minimumMajorVersion} or later.`);
     }
 });

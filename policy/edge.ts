@@ -14,8 +14,26 @@ const BACKEND_CONFIG = "kubernetes:cloud.google.com/v1:BackendConfig";
 /** The rule sets a backend policy must block (OWASP CRS 3.3, https://cloud.google.com/armor/docs/waf-rules). */
 export const REQUIRED_WAF_RULE_SETS: readonly string[] = ["sqli", "xss", "lfi", "rfi", "rce"];
 
-/** The Log4j expression Checkov CKV_GCP_73 looks for, exactly. */
+/** The Log4j expression Checkov CKV_GCP_73 looks for (it also accepts `evaluatePreconfiguredWaf('cve-canary')`). */
 const LOG4J_EXPRESSION = "evaluatePreconfiguredExpr('cve-canary')";
+
+/**
+ * A rule expression that is Google's preconfigured `cve-canary` rule (the Log4j signatures,
+ * https://cloud.google.com/armor/docs/waf-rules), alone: `evaluatePreconfiguredExpr('cve-canary')`
+ * with an optional opt-out list, or `evaluatePreconfiguredWaf('cve-canary')` with optional options
+ * (`{'sensitivity': N}`, the form https://cloud.google.com/armor/docs/configure-waf documents for
+ * every preconfigured rule), except sensitivity 0 without `opt_in_rule_ids`, which enables no
+ * signature (https://cloud.google.com/armor/docs/rule-tuning). A rule that ANDs it with another
+ * condition does not block every lookup, so it does not count.
+ */
+export function isLog4jExpression(expression: string): boolean {
+    const match = /^\s*evaluatePreconfigured(Expr|Waf)\(\s*'cve-canary'\s*(?:,\s*(.*?))?\s*\)\s*$/s.exec(expression);
+    if (match === null) {
+        return false;
+    }
+    const options = match[2] ?? "";
+    return !(match[1] === "Waf" && /'sensitivity'\s*:\s*0\b/.test(options) && !/'opt_in_rule_ids'/.test(options));
+}
 
 interface RuleView {
     readonly priority: number | undefined;
@@ -151,10 +169,10 @@ export const computeSecurityPolicyBlocksOwaspAttacks = typedPolicy({
     }
 });
 
-/** Checkov CKV_GCP_73: a deny rule on `cve-canary`, exactly as Checkov matches it, not in preview. */
+/** Checkov CKV_GCP_73: a deny rule on Google's `cve-canary` rule (see {@link isLog4jExpression}), not in preview. */
 export const computeSecurityPolicyBlocksLog4jLookups = typedPolicy({
     name: "compute-security-policy-blocks-log4j-lookups",
-    description: "A Cloud Armor backend security policy must deny the Log4j 2 JNDI lookup (CVE-2021-44228) with evaluatePreconfiguredExpr('cve-canary'), not in preview.",
+    description: "A Cloud Armor backend security policy must deny the Log4j 2 JNDI lookup (CVE-2021-44228) with Google's preconfigured cve-canary rule (evaluatePreconfiguredExpr or evaluatePreconfiguredWaf), not in preview.",
     severity: "medium",
     enforcementLevel: "advisory",
     covers: ["CKV_GCP_73"],
@@ -168,11 +186,11 @@ export const computeSecurityPolicyBlocksLog4jLookups = typedPolicy({
     if (all === undefined) {
         return;
     }
-    const rules = all.filter((r) => r.expression === LOG4J_EXPRESSION);
+    const rules = all.filter((r) => r.expression !== undefined && isLog4jExpression(r.expression));
     if (!rules.some((r) => r.action !== "allow" && !r.preview)) {
         report(rules.length === 0
-            ? `no rule matches ${LOG4J_EXPRESSION}; add a deny(403) rule for it.`
-            : `the ${LOG4J_EXPRESSION} rule allows or is in preview; make it deny(403) with preview false.`);
+            ? `no rule matches ${LOG4J_EXPRESSION} (or evaluatePreconfiguredWaf('cve-canary', …)); add a deny(403) rule for it.`
+            : `the cve-canary rule allows or is in preview; make it deny(403) with preview false.`);
     }
 });
 

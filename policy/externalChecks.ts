@@ -9,8 +9,15 @@
  * rule it is listed under one of them and the others are in {@link CHECK_ALIASES}.
  *
  * A policy names the checks it enforces in its `covers`; the rest are {@link EXCEPTIONS}, each with
- * the reason this platform deliberately does not enforce it. docs/policies.md renders the map and
- * tests/policy-coverage.test.ts keeps it complete.
+ * the reason this platform deliberately does not enforce it. A claimed check is one of:
+ * - covered: the pack fires on every case the peer's own test suite fails (tests/fixtures/policy/peers/,
+ *   translated from the peer's repository at a pinned commit), except the peer's artefacts;
+ * - partly covered ({@link PARTLY_COVERED}): some of those cases pass, and the reason says which and
+ *   why they are left;
+ * - looser on purpose ({@link LOOSER_ON_PURPOSE}): the pack passes some of them by decision, and the
+ *   reason says why.
+ * tests/policy-coverage.test.ts runs every peer case against the policies that claim the check and
+ * fails when a claim has no such evidence; docs/policies.md renders the map.
  *
  * Ids: Checkov's own (`CKV_K8S_40`, `CKV2_GCP_18`); the other tools as `<tool>:<check>`
  * (`polaris:procMount`, `kube-linter:unsafe-sysctls`, `kube-score:service-type`).
@@ -240,6 +247,48 @@ export const EXCEPTIONS: readonly CheckException[] = [
     },
 ];
 
+/** A claimed check the pack enforces less strictly than the peer, and why. */
+export interface CheckNote {
+    readonly id: string;
+    /** What the peer rejects and the pack lets through, and why (shown in docs/policies.md). */
+    readonly reason: string;
+}
+
+/**
+ * Claimed checks whose peer cases the pack catches only in part, for reasons it has not decided to
+ * keep (each reason says what passes). None at the moment: every peer case the pack passes is a
+ * decision ({@link LOOSER_ON_PURPOSE}) or the peer's artefact.
+ */
+export const PARTLY_COVERED: readonly CheckNote[] = [];
+
+/** Claimed checks the pack enforces, but deliberately less strictly than the peer. */
+export const LOOSER_ON_PURPOSE: readonly CheckNote[] = [
+    {
+        id: "CKV_GCP_6",
+        reason: "`ENCRYPTED_ONLY` is accepted beside `TRUSTED_CLIENT_CERTIFICATE_REQUIRED`, which Checkov alone accepts for PostgreSQL: it is what the direct private-IP connector can enforce (TLS with the server's certificate and a password, no client certificate to distribute); the default connector, the Cloud SQL Auth Proxy, authenticates with IAM and runs with `TRUSTED_CLIENT_CERTIFICATE_REQUIRED` (components/database.ts `sslModeFor`).",
+    },
+    {
+        id: "CKV_GCP_79",
+        reason: "Every PostgreSQL major from 16 is accepted (`minimumMajorVersion`), not only the newest one Checkov wants: 16 has security fixes until November 2028, and a major upgrade takes planning. Other engines (MySQL, SQL Server) are refused outright, even their newest majors, which Checkov accepts: the platform runs PostgreSQL only.",
+    },
+    {
+        id: "CKV_GCP_9",
+        reason: "Only an explicit `autoRepair: false` is reported: unset, the provider defaults auto-repair to true (hashicorp/terraform-provider-google, resource_container_node_pool.go), where Checkov fails an empty `management` block.",
+    },
+    {
+        id: "CKV_GCP_10",
+        reason: "Only an explicit `autoUpgrade: false` is reported: unset, the provider defaults auto-upgrade to true (hashicorp/terraform-provider-google, resource_container_node_pool.go), where Checkov fails an empty `management` block.",
+    },
+    {
+        id: "CKV_K8S_38",
+        reason: "A pod that leaves `automountServiceAccountToken` unset passes when its ServiceAccount, declared in the stack, sets it false: the ServiceAccount's value applies then (https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting), as Polaris' automountServiceAccountToken also judges. Checkov reads the pod spec only.",
+    },
+    {
+        id: "kube-linter:job-ttl-seconds-after-finished",
+        reason: "Only the standalone-Job half is enforced. kube-linter also flags a CronJob whose `jobTemplate` sets `ttlSecondsAfterFinished`, because it interacts with the history limits; Kubernetes presents the TTL as another way to clean up a CronJob's finished Jobs (https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#jobs-history-limits), whichever removes a Job first wins, so the pack does not refuse it.",
+    },
+];
+
 /**
  * Checks of one tool that are the same rule as a listed check of another tool: they are not counted
  * again, and a policy covering `sameAs` covers them too.
@@ -296,20 +345,42 @@ export function externalCheck(id: string): ExternalCheck | undefined {
     return EXTERNAL_CHECKS.find((check) => check.id === id);
 }
 
+/** How the pack stands against one external check. */
+export type CoverageStatus = "covered" | "partly covered" | "looser on purpose" | "exception" | "missing";
+
 /** How the pack handles one external check. */
 export interface CheckCoverage {
     readonly check: ExternalCheck;
     /** Names of the policies whose `covers` lists it (sorted). */
     readonly policies: string[];
+    readonly status: CoverageStatus;
+    /** The reason, for an exception, a partly covered check or one looser on purpose. */
+    readonly reason?: string;
     /** The reason, when it is a deliberate exception. */
     readonly exception?: string;
 }
 
 /** The coverage of every external check by `policies` (anything with a name and optional `covers`). */
 export function coverageOf(policies: ReadonlyArray<{ readonly name: string; readonly covers?: readonly string[] }>): CheckCoverage[] {
-    return EXTERNAL_CHECKS.map((check) => ({
-        check,
-        policies: policies.filter((p) => (p.covers ?? []).includes(check.id)).map((p) => p.name).sort(),
-        exception: EXCEPTIONS.find((e) => e.id === check.id)?.reason,
-    }));
+    return EXTERNAL_CHECKS.map((check) => {
+        const claiming = policies.filter((p) => (p.covers ?? []).includes(check.id)).map((p) => p.name).sort();
+        const exception = EXCEPTIONS.find((e) => e.id === check.id)?.reason;
+        const partly = PARTLY_COVERED.find((e) => e.id === check.id)?.reason;
+        const looser = LOOSER_ON_PURPOSE.find((e) => e.id === check.id)?.reason;
+        const status: CoverageStatus = claiming.length === 0
+            ? (exception !== undefined ? "exception" : "missing")
+            : looser !== undefined ? "looser on purpose" : partly !== undefined ? "partly covered" : "covered";
+        return {
+            check, policies: claiming, status,
+            ...(exception !== undefined ? { exception } : {}),
+            ...((exception ?? looser ?? partly) !== undefined ? { reason: exception ?? looser ?? partly } : {}),
+        };
+    });
+}
+
+/** Where a claimed check's translated peer cases live (tests/policy-coverage.test.ts runs them). */
+export function peerCasesPath(checkId: string): string {
+    const colon = checkId.indexOf(":");
+    const [tool, file] = colon < 0 ? ["checkov", checkId] : [checkId.slice(0, colon), checkId.slice(colon + 1)];
+    return `tests/fixtures/policy/peers/${tool}/${file}.yaml`;
 }

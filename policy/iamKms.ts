@@ -100,7 +100,8 @@ export const projectIamForbidsBasicRoles = tokenPolicy({
     description: "Nobody gets the basic roles owner, editor or viewer: not on the project, nor on a service account, bucket, KMS key or repository; grant predefined roles instead.",
     severity: "high",
     enforcementLevel: "mandatory",
-    covers: ["CKV_GCP_117"],
+    // Checkov CKV_GCP_42 counts owner and editor among a service account's admin roles; this policy refuses them for everyone.
+    covers: ["CKV_GCP_117", "CKV_GCP_42"],
     remediationSteps: "Replace the basic role with the narrow predefined role the principal needs (e.g. roles/cloudsql.client).",
 }, ALL_IAM_TYPES, (props, _args, report) => {
     for (const { role, members } of grantsOf(props)) {
@@ -114,8 +115,9 @@ export const projectIamForbidsBasicRoles = tokenPolicy({
  * The default service accounts Google creates: Compute Engine's `<project number>-compute@developer`
  * (editor on the project unless an org policy stops it; every VM and GKE node without its own
  * account runs as it) and App Engine's `<project id>@appspot` (Checkov CKV_GCP_46 matches both).
+ * Only Google creates accounts in developer.gserviceaccount.com, so any of them counts.
  */
-const DEFAULT_SERVICE_ACCOUNT = /^serviceAccount:(?:\d+-compute@developer|[a-z0-9.:-]+@appspot)\.gserviceaccount\.com$/;
+const DEFAULT_SERVICE_ACCOUNT = /^serviceAccount:(?:[^@]+@developer|[a-z0-9.:-]+@appspot)\.gserviceaccount\.com$/;
 
 export const serviceAccountForbidsDefaultAccountGrants = tokenPolicy({
     name: "service-account-forbids-default-account-grants",
@@ -148,7 +150,8 @@ export const projectIamForbidsAdminRolesForServiceAccounts = tokenPolicy({
         if (role === undefined || !/admin/i.test(role) || allowedRoles.includes(role)) {
             continue;
         }
-        for (const member of members.filter((m) => m.startsWith("serviceAccount:"))) {
+        // A service account's address written behind another prefix (user:sa@….iam.gserviceaccount.com) is still one.
+        for (const member of members.filter((m) => m.startsWith("serviceAccount:") || /@[a-z0-9.-]+\.gserviceaccount\.com$/.test(m))) {
             report(`grants ${role} to ${member} on the whole project; grant a narrower role on the resource instead.`);
         }
     }

@@ -300,7 +300,13 @@ export const computeSslPolicyRequiresModernTls = typedPolicy({
     }
 });
 
-const OPEN_RANGES = ["0.0.0.0/0", "::/0"];
+/**
+ * Source ranges that mean "anyone": the two catch-alls, and the unspecified addresses written
+ * without a prefix length (0.0.0.0, ::, ::0), which Checkov also reads as open
+ * (tests/terraform/graph/checks/resources/GCPComputeFirewallOverlyPermissiveToAllTraffic): almost
+ * certainly a catch-all with its /0 lost, never a host a rule should name.
+ */
+const OPEN_RANGES = ["0.0.0.0/0", "::/0", "0.0.0.0", "::", "::0"];
 
 export const computeFirewallForbidsPublicIngress = typedPolicy({
     name: "compute-firewall-forbids-public-ingress",

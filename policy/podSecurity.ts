@@ -393,7 +393,7 @@ export const podForbidsRootGroup = podPolicy({
 
 export const podRunsAsHighIds = podPolicy({
     name: "pod-runs-as-high-ids",
-    description: "Containers should run with a user and group id of 10000 or more (runAsUser, runAsGroup, fsGroup), so they share no id with a user of the node.",
+    description: "Containers should run with a user and group id of 10000 or more (runAsUser, runAsGroup, fsGroup), so they share no id with a user of the node; a pod in its own user namespace (hostUsers: false) is exempt.",
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Set runAsUser, runAsGroup and fsGroup to ids ≥ 10000 in the pod securityContext (the app image's user is 10001); the image must not need its own low-id user.",
@@ -403,6 +403,11 @@ export const podRunsAsHighIds = podPolicy({
     },
 }, (pod, report, args) => {
     const { minimumId } = configOf(args, { minimumId: 10000 });
+    // In its own user namespace a pod's ids map to unprivileged ids of the node, so they share none
+    // with the node's users (https://kubernetes.io/docs/concepts/workloads/pods/user-namespaces/).
+    if (read(() => (pod.spec as { hostUsers?: unknown }).hostUsers) === false) {
+        return;
+    }
     const fsGroup = podSecurity(pod, "fsGroup");
     if (typeof fsGroup === "number" && fsGroup < minimumId) {
         report(`${pod.path}.securityContext.fsGroup is ${fsGroup}; use an id ≥ ${minimumId}.`);

@@ -234,23 +234,34 @@ export const roleForbidsControlPlaneWrites = rolePolicy({
     }
 });
 
-/** Built-in ClusterRoles (not in any stack) and what they grant. */
+/**
+ * The user-facing built-in ClusterRoles and what they grant. The API server creates them and, at
+ * every start, puts back any rule they miss (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#default-roles-and-role-bindings,
+ * "Auto-reconciliation"): a binding to one of these names grants the cluster's role, never a
+ * same-named ClusterRole a stack declares.
+ */
 const BUILT_IN_CLUSTER_ROLES: Record<string, { clusterAdmin: boolean; exec: boolean }> = {
     "cluster-admin": { clusterAdmin: true, exec: true },
     admin: { clusterAdmin: false, exec: true },
     edit: { clusterAdmin: false, exec: true },
+    view: { clusterAdmin: false, exec: false },
 };
+
+/** The prefix Kubernetes reserves for the roles and bindings its control plane manages. */
+const SYSTEM_PREFIX = "system:";
 
 /** What a binding's roleRef points to. */
 type RoleTarget =
     | { readonly kind: "stack"; readonly role: PolicyResource; readonly name: string }
     | { readonly kind: "built-in"; readonly name: string }
-    | { readonly kind: "missing"; readonly name: string };
+    | { readonly kind: "missing"; readonly roleKind: string; readonly name: string };
 
 /**
- * The role a binding refers to: a Role (same namespace) or ClusterRole of the stack by name; else,
- * when the role's name is computed, the only role of that kind without a declared name that the
- * binding depends on; else a built-in ClusterRole; else "missing" (defined outside the stack).
+ * The role a binding refers to: a built-in ClusterRole by name (cluster-admin, admin, edit, view;
+ * the API server binds its own, whatever the stack declares); else a Role (same namespace) or
+ * ClusterRole of the stack by name; else, when the role's name is computed, the only role of that
+ * kind without a declared name that the binding depends on; else "missing" (defined outside the
+ * stack, the control plane's `system:` roles included).
  */
 export function roleOf(binding: PolicyResource, resources: readonly PolicyResource[]): RoleTarget | Unknown {
     const kind = read(() => binding.props.roleRef?.kind);
@@ -260,7 +271,10 @@ export function roleOf(binding: PolicyResource, resources: readonly PolicyResour
     }
     const type = kind === "ClusterRole" ? CLUSTER_ROLE : kind === "Role" ? ROLE : undefined;
     if (type === undefined || typeof name !== "string") {
-        return { kind: "missing", name: String(name) };
+        return { kind: "missing", roleKind: String(kind), name: String(name) };
+    }
+    if (type === CLUSTER_ROLE && Object.hasOwn(BUILT_IN_CLUSTER_ROLES, name)) {
+        return { kind: "built-in", name };
     }
     const ns = namespaceKey(binding);
     const byName = resources.filter((r) => r.type === type && read(() => r.props.metadata?.name) === name
@@ -272,7 +286,7 @@ export function roleOf(binding: PolicyResource, resources: readonly PolicyResour
     if (computed.length === 1) {
         return { kind: "stack", role: computed[0], name };
     }
-    return type === CLUSTER_ROLE && name in BUILT_IN_CLUSTER_ROLES ? { kind: "built-in", name } : { kind: "missing", name };
+    return { kind: "missing", roleKind: kind, name };
 }
 
 /** `ClusterRoleBinding x` / `RoleBinding x` for messages. */
@@ -342,6 +356,37 @@ export const roleBindingForbidsPodExecRoles = bindingPolicy({
                 report(`${bindingLabel(binding)} grants ${target.role.name}, whose ${describe(rule)} allows ${granted}.`);
             }
         }
+    }
+});
+
+export const roleBindingGrantsRoleInStack = bindingPolicy({
+    name: "role-binding-grants-role-in-stack",
+    description: "RoleBindings and ClusterRoleBindings should grant a role the pack can judge: a Role or ClusterRole of the stack, or the built-in cluster-admin, admin, edit or view. A role defined elsewhere (or not at all yet) may allow anything, and the other binding policies cannot see it.",
+    severity: "medium",
+    enforcementLevel: "advisory",
+    remediationSteps: "Declare the role in the stack (so the role policies judge its rules), bind a built-in ClusterRole, or allow-list the binding's Pulumi name in allowedBindings when the role is managed elsewhere on purpose.",
+    covers: ["polaris:clusterrolebindingPodExecAttach", "polaris:rolebindingClusterRolePodExecAttach", "polaris:rolebindingRolePodExecAttach"],
+}, (binding, target, report) => {
+    if (target.kind === "missing") {
+        report(`${bindingLabel(binding)} grants ${target.roleKind} ${target.name}, which is neither in this stack nor a built-in the pack knows (cluster-admin, admin, edit, view): its rules cannot be checked.`);
+    }
+});
+
+export const clusterRoleAvoidsBuiltInNames = tokenPolicy({
+    name: "cluster-role-avoids-built-in-names",
+    description: "A stack's ClusterRole must not take the name of a built-in one (cluster-admin, admin, edit, view) or the control plane's `system:` prefix: bindings to a built-in name grant the cluster's own role, which the API server restores at every start, so the stack's rules would only mislead a reviewer (and a `system:` role is the control plane's to change).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Rename the ClusterRole (e.g. <app>-<purpose>) and bind that name; to grant a built-in role, bind it without declaring it.",
+}, [CLUSTER_ROLE], (props, _args, report) => {
+    const name = knownString(read(() => props.metadata?.name));
+    if (name === undefined) {
+        return;
+    }
+    if (Object.hasOwn(BUILT_IN_CLUSTER_ROLES, name)) {
+        report(`ClusterRole ${name} has the name of a built-in ClusterRole: bindings to ${name} grant the cluster's own role, which the API server restores at every start, not these rules; rename it.`);
+    } else if (name.startsWith(SYSTEM_PREFIX)) {
+        report(`ClusterRole ${name} uses the system: prefix, which Kubernetes reserves for the roles its control plane manages; rename it.`);
     }
 });
 

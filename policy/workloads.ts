@@ -10,8 +10,10 @@ import {
     configOf, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, stackPolicy, typedPolicy, DEFAULT_PRODUCTION_STACKS,
     stringList, tokenPolicy,
 } from "./lib/define";
-import { hpaTarget, namespaceKey, programSetsReplicas, replicaFloor, sameNamespace, selects, showNamespace } from "./lib/k8s";
-import { containersOf, podOf } from "./lib/pods";
+import {
+    hpaTarget, intOrPercent, namespaceKey, podsOfPercent, programSetsReplicas, replicaFloor, sameNamespace, selects, showNamespace,
+} from "./lib/k8s";
+import { containersOf, podOf, POD_TYPES } from "./lib/pods";
 import { DEFAULT_SECRET_NAME_PATTERN, isSecretName, looksLikeSecretValue } from "./lib/secrets";
 import { isUnknown, isUnset, knownEntries, knownItems, knownString, read, show, UNKNOWN } from "./lib/values";
 
@@ -98,22 +100,85 @@ export const podPinsImageDigests = podPolicy({
     }
 });
 
-export const podDisablesServiceAccountTokenAutomount = podPolicy({
+const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
+
+/**
+ * The ServiceAccount of the stack a workload's pods run as: by name in the workload's namespace;
+ * else, when the account's name is computed, the only ServiceAccount without a declared name that
+ * the workload depends on. `undefined` when it is not in the stack, UNKNOWN when a namespace is.
+ */
+function serviceAccountOf(workload: PolicyResource, account: string, resources: readonly PolicyResource[]): PolicyResource | undefined | typeof UNKNOWN {
+    const ns = namespaceKey(workload);
+    let undecided = false;
+    const byName = resources.find((r) => {
+        if (r.type !== SERVICE_ACCOUNT || read(() => r.props.metadata?.name) !== account) {
+            return false;
+        }
+        const same = sameNamespace(namespaceKey(r), ns);
+        undecided ||= same === UNKNOWN;
+        return same === true;
+    });
+    if (byName !== undefined) {
+        return byName;
+    }
+    const computed = workload.dependencies.filter((d) => d.type === SERVICE_ACCOUNT && typeof read(() => d.props.metadata?.name) !== "string");
+    if (computed.length === 1) {
+        return computed[0];
+    }
+    return undecided ? UNKNOWN : undefined;
+}
+
+/**
+ * The pod's `automountServiceAccountToken` wins; when the pod leaves it unset, its ServiceAccount's
+ * applies, and a ServiceAccount mounts its token unless it says false ("If both the ServiceAccount
+ * and the Pod's .spec specify a value for automountServiceAccountToken, the Pod spec takes
+ * precedence": https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting).
+ * So an unset pod field is fine when the stack's ServiceAccount of that name, in that namespace,
+ * disables it (Polaris' automountServiceAccountToken agrees; Checkov CKV_K8S_38 looks at the pod only).
+ */
+export const podDisablesServiceAccountTokenAutomount = stackPolicy({
     name: "pod-disables-service-account-token-automount",
-    description: "Pods must not mount a Kubernetes API token unless their service account is allow-listed as needing one: code execution in the pod (an app exploit, a bad dependency) would otherwise reach the Kubernetes API with that identity.",
+    description: "Pods must not mount a Kubernetes API token unless their service account is allow-listed as needing one: the pod sets automountServiceAccountToken: false, or leaves it unset under a ServiceAccount of the stack that sets false. Code execution in the pod (an app exploit, a bad dependency) would otherwise reach the Kubernetes API with that identity.",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Set automountServiceAccountToken: false in the pod spec (the platform's pods reach Google APIs through Workload Identity, which needs no Kubernetes token). A pod that really calls the Kubernetes API allow-lists its service account in allowedServiceAccounts and gets a Role with only what it needs.",
+    remediationSteps: "Set automountServiceAccountToken: false in the pod spec (or on its ServiceAccount, declared in the stack; the platform's pods reach Google APIs through Workload Identity, which needs no Kubernetes token). A pod that really calls the Kubernetes API allow-lists its service account in allowedServiceAccounts and gets a Role with only what it needs.",
     covers: ["CKV_K8S_38", "polaris:automountServiceAccountToken"],
     configSchema: {
         properties: { allowedServiceAccounts: stringList([], "Service account names whose pods may mount a token.") },
     },
-}, (pod, report, args) => {
+}, [...POD_TYPES, SERVICE_ACCOUNT], (args, report) => {
     const { allowedServiceAccounts } = configOf(args, { allowedServiceAccounts: [] as string[] });
-    const automount = read(() => pod.spec.automountServiceAccountToken);
-    const account = knownString(read(() => pod.spec.serviceAccountName)) ?? "default";
-    if (!isUnknown(automount) && automount !== false && !allowedServiceAccounts.includes(account)) {
-        report(`${pod.path}.automountServiceAccountToken is ${show(automount)} for service account "${account}"; set it to false.`);
+    for (const workload of args.resources.filter((r) => POD_TYPES.includes(r.type))) {
+        const pod = podOf(workload.type, workload.props);
+        if (pod === undefined || pod === UNKNOWN) {
+            continue;
+        }
+        const automount = read(() => pod.spec.automountServiceAccountToken);
+        const name = read(() => pod.spec.serviceAccountName ?? pod.spec.serviceAccount);
+        if (isUnknown(automount) || isUnknown(name) || automount === false) {
+            continue;
+        }
+        const account = knownString(name) || "default";
+        if (allowedServiceAccounts.includes(account)) {
+            continue;
+        }
+        const where = `${workload.name}: ${pod.path}.automountServiceAccountToken is ${show(automount)} for service account "${account}"`;
+        if (automount === true) {
+            report(`${where}; set it to false.`, workload.urn);
+            continue;
+        }
+        const serviceAccount = serviceAccountOf(workload, account, args.resources);
+        if (serviceAccount === UNKNOWN) {
+            continue;
+        }
+        if (serviceAccount === undefined) {
+            report(`${where}, which is not in this stack (a ServiceAccount mounts its token unless it says false); set it to false.`, workload.urn);
+            continue;
+        }
+        const accountAutomount = read(() => serviceAccount.props.automountServiceAccountToken);
+        if (!isUnknown(accountAutomount) && accountAutomount !== false) {
+            report(`${where}, whose ServiceAccount does not disable it either (automountServiceAccountToken ${show(accountAutomount)}); set it to false.`, workload.urn);
+        }
     }
 });
 
@@ -131,17 +196,35 @@ export const podUsesDedicatedServiceAccount = podPolicy({
     }
 });
 
-export const podAvoidsDefaultNamespace = podPolicy({
+/**
+ * Whether an object lives in `default`: its namespace, else the Kubernetes provider's, else
+ * `default`. UNKNOWN while either is computed.
+ */
+function inDefaultNamespace(props: Record<string, any>, args: { provider?: { props: Record<string, any> } }): boolean | typeof UNKNOWN {
+    const ns = read(() => props.metadata?.namespace);
+    const effective = isUnset(ns) || ns === "" ? read(() => args.provider?.props.namespace) : ns;
+    return isUnknown(effective) ? UNKNOWN : isUnset(effective) || effective === "" || effective === "default";
+}
+
+/**
+ * Objects Kubernetes itself keeps in `default`: its ServiceAccount `default` (a stack may manage it,
+ * e.g. to turn its token off) and the API server's Service `kubernetes`. Checkov CKV_K8S_21 exempts
+ * the same two (checkov/kubernetes/checks/resource/k8s/DefaultNamespace.py).
+ */
+const BUILT_IN_DEFAULT_OBJECTS: Readonly<Record<string, string>> = {
+    "kubernetes:core/v1:ServiceAccount": "default",
+    "kubernetes:core/v1:Service": "kubernetes",
+};
+
+export const podAvoidsDefaultNamespace = tokenPolicy({
     name: "pod-avoids-default-namespace",
-    description: "Workloads must live in their own namespace, not `default`.",
+    description: "Workloads must live in their own namespace, not `default` (judged from the object's metadata, whether or not its pod template is known yet).",
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Set metadata.namespace to the stack's namespace (or give the Kubernetes provider a namespace).",
     covers: ["CKV_K8S_21"],
-}, (_pod, report, args) => {
-    const ns = read(() => args.props.metadata?.namespace);
-    const effective = isUnset(ns) || ns === "" ? read(() => args.provider?.props.namespace) : ns;
-    if (!isUnknown(effective) && (isUnset(effective) || effective === "" || effective === "default")) {
+}, POD_TYPES, (props, args, report) => {
+    if (inDefaultNamespace(props, args) === true) {
         report("the workload runs in the default namespace; set metadata.namespace.");
     }
 });
@@ -224,16 +307,21 @@ export const podDisruptionBudgetAllowsDisruptions = typedPolicy({
     description: "A PodDisruptionBudget must allow at least one voluntary disruption, or node upgrades (security patches) stall.",
     severity: "medium",
     enforcementLevel: "mandatory",
-    remediationSteps: "Use maxUnavailable: 1 (or a minAvailable below the replica count); never maxUnavailable 0 or minAvailable 100%.",
-    covers: ["polaris:pdbDisruptionsIsZero"],
+    remediationSteps: "Use maxUnavailable: 1 (or a minAvailable below the replica count); never maxUnavailable 0 (or 0%) or minAvailable 100%.",
+    covers: ["polaris:pdbDisruptionsIsZero", "polaris:pdbMinAvailableGreaterThanHPAMinReplicas"],
 }, k8s.policy.v1.PodDisruptionBudget, (pdb, _args, report) => {
+    // Whatever the replica count: maxUnavailable 0 (or 0%, which rounds up to 0 pods) and
+    // minAvailable of 100% or more. A count or a lower percentage of minAvailable depends on the
+    // replicas: the Deployment and StatefulSet budget policies compare it with the replica floor.
     const maxUnavailable = read(() => pdb.spec?.maxUnavailable);
     const minAvailable = read(() => pdb.spec?.minAvailable);
-    if (maxUnavailable === 0 || maxUnavailable === "0%" || maxUnavailable === "0") {
+    const max = intOrPercent(maxUnavailable);
+    const min = intOrPercent(minAvailable);
+    if (maxUnavailable === "0" || (max !== undefined && ("count" in max ? max.count : max.percent) === 0)) {
         report(`spec.maxUnavailable is ${show(maxUnavailable)}: no pod may ever be evicted; use 1.`);
     }
-    if (minAvailable === "100%") {
-        report("spec.minAvailable is \"100%\": no pod may ever be evicted; use maxUnavailable: 1.");
+    if (min !== undefined && "percent" in min && min.percent >= 100) {
+        report(`spec.minAvailable is ${show(minAvailable)}: no pod may ever be evicted; use maxUnavailable: 1.`);
     }
 });
 
@@ -264,7 +352,8 @@ function budgetsFor(workload: PolicyResource, resources: readonly PolicyResource
 
 /**
  * A stack policy: every workload of `type` is selected by a PodDisruptionBudget, and no budget's
- * minAvailable reaches the workload's minimum replica count.
+ * minAvailable reaches the workload's minimum replica count: a count as it is, a percentage as the
+ * disruption controller turns it into pods (rounded up, see {@link podsOfPercent}).
  */
 function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy {
     return stackPolicy(meta, [type, PDB, HPA], (args, report) => {
@@ -274,10 +363,21 @@ function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy 
                 report(`${kind} ${workload.name} has no PodDisruptionBudget selecting its pods in ${showNamespace(String(namespaceKey(workload)))}.`, workload.urn);
             }
             const floor = replicaFloor(workload, args.resources);
+            if (typeof floor !== "number") {
+                continue;
+            }
             for (const pdb of pdbs) {
-                const minAvailable = read(() => pdb.props.spec?.minAvailable);
-                if (typeof minAvailable === "number" && typeof floor === "number" && minAvailable >= floor) {
-                    report(`PodDisruptionBudget ${pdb.name} requires minAvailable ${minAvailable} but ${kind} ${workload.name} may run only ${floor} replica(s): no pod could ever be evicted; use maxUnavailable: 1.`, pdb.urn);
+                const value = read(() => pdb.props.spec?.minAvailable);
+                const minAvailable = intOrPercent(value);
+                if (minAvailable === undefined) {
+                    continue;
+                }
+                // A percentage of 100 or more blocks every eviction at any scale: pod-disruption-budget-allows-disruptions reports it.
+                const required = "count" in minAvailable ? minAvailable.count
+                    : minAvailable.percent < 100 ? podsOfPercent(minAvailable.percent, floor) : 0;
+                if (required > 0 && required >= floor) {
+                    const shown = "count" in minAvailable ? String(required) : `${show(value)} (${required} of ${floor} pods, rounded up)`;
+                    report(`PodDisruptionBudget ${pdb.name} requires minAvailable ${shown} but ${kind} ${workload.name} may run only ${floor} replica(s): no pod could ever be evicted; use maxUnavailable: 1.`, pdb.urn);
                 }
             }
         }
@@ -286,7 +386,7 @@ function budgetPolicy(meta: PolicyMeta, type: string, kind: string): PackPolicy 
 
 export const deploymentHasPodDisruptionBudget = budgetPolicy({
     name: "deployment-has-pod-disruption-budget",
-    description: "Every Deployment must be selected by a PodDisruptionBudget that still lets one pod go at its minimum replica count.",
+    description: "Every Deployment must be selected by a PodDisruptionBudget that still lets one pod go at its minimum replica count (a percentage minAvailable counts as Kubernetes rounds it: up).",
     severity: "medium",
     enforcementLevel: "mandatory",
     remediationSteps: "Add a PodDisruptionBudget in the same namespace whose selector matches the pod template labels, with maxUnavailable: 1.",
@@ -428,17 +528,20 @@ const NAMESPACED_TYPES: readonly string[] = [
 
 export const namespacedObjectAvoidsDefaultNamespace = tokenPolicy({
     name: "namespaced-object-avoids-default-namespace",
-    description: "Services, Secrets, ConfigMaps, ServiceAccounts, Ingresses, NetworkPolicies and the other namespaced objects must live in the stack's namespace, not `default` (pods: pod-avoids-default-namespace).",
+    description: "Services, Secrets, ConfigMaps, ServiceAccounts, Ingresses, NetworkPolicies and the other namespaced objects must live in the stack's namespace, not `default` (pods: pod-avoids-default-namespace). The objects Kubernetes keeps there itself, the `default` ServiceAccount and the `kubernetes` Service, are exempt.",
     severity: "low",
     enforcementLevel: "advisory",
     remediationSteps: "Set metadata.namespace to the stack's namespace (or give the Kubernetes provider a namespace).",
     covers: ["CKV_K8S_21"],
 }, NAMESPACED_TYPES, (props, args, report) => {
-    const ns = read(() => props.metadata?.namespace);
-    const effective = isUnset(ns) || ns === "" ? read(() => args.provider?.props.namespace) : ns;
-    if (!isUnknown(effective) && (isUnset(effective) || effective === "" || effective === "default")) {
-        report(`${args.type.split(":").pop()} ${args.name} is in the default namespace; set metadata.namespace.`);
+    if (inDefaultNamespace(props, args) !== true) {
+        return;
     }
+    const builtIn = BUILT_IN_DEFAULT_OBJECTS[args.type];
+    if (builtIn !== undefined && read(() => props.metadata?.name) === builtIn) {
+        return;
+    }
+    report(`${args.type.split(":").pop()} ${args.name} is in the default namespace; set metadata.namespace.`);
 });
 
 /** Kubernetes Dashboard images (kubernetesui/* since v2). */

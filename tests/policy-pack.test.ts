@@ -29,7 +29,7 @@ const RESOURCE_PREFIXES = [
     "pod", "config-map", "job", "pod-disruption-budget", "deployment", "hpa", "namespace", "workload", "service", "ingress",
     "frontend-config", "compute-ssl-policy", "compute-firewall", "compute-network", "compute-subnetwork", "redis-instance",
     "sql-instance", "gke-cluster", "gke-nodes", "storage-bucket", "project-iam", "service-account", "service-account-iam",
-    "kms-crypto-key", "kms-iam", "role", "role-binding", "network-policy", "stateful-set", "namespaced-object",
+    "kms-crypto-key", "kms-iam", "role", "cluster-role", "role-binding", "network-policy", "stateful-set", "namespaced-object",
     "compute-forwarding-rule", "backend-config", "compute-security-policy", "monitoring-alert-policy",
     "monitoring",
 ];

@@ -8,7 +8,7 @@
 import { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { CHECK_ALIASES, coverageOf, EXTERNAL_CHECKS } from "../policy/externalChecks";
+import { CHECK_ALIASES, coverageOf, type CoverageStatus, EXTERNAL_CHECKS, peerCasesPath } from "../policy/externalChecks";
 import type { ConfigProperty, PackPolicy } from "../policy/lib/define";
 import { allPolicies, policiesOf, policyDomains } from "../policy/policies";
 
@@ -67,29 +67,35 @@ function policySection(p: PackPolicy): string[] {
 
 const TOOL_NAMES: Record<string, string> = { checkov: "Checkov", polaris: "Polaris", "kube-linter": "kube-linter", "kube-score": "kube-score" };
 
-/** The coverage map: every applicable external check → the policies that enforce it, or the exception. */
+/** The coverage map: every applicable external check → its status, the policies that claim it, and why where it is not covered. */
 function coverageSection(): string[] {
     const rows = coverageOf(allPolicies);
-    const covered = rows.filter((r) => r.policies.length > 0).length;
-    const exceptions = rows.filter((r) => r.policies.length === 0 && r.exception !== undefined).length;
-    const missing = rows.filter((r) => r.policies.length === 0 && r.exception === undefined);
+    const count = (status: CoverageStatus): number => rows.filter((r) => r.status === status).length;
+    const missing = rows.filter((r) => r.status === "missing");
     return [
         "## Coverage of external checks",
         "",
         `The pack is measured against the ${EXTERNAL_CHECKS.length} checks of Checkov, Polaris, kube-linter and kube-score that apply to`,
-        "what this platform deploys (listed, with the reasons for each exception, in [`policy/externalChecks.ts`](../policy/externalChecks.ts);",
+        "what this platform deploys (listed, with every reason below, in [`policy/externalChecks.ts`](../policy/externalChecks.ts);",
         "a policy names the checks it enforces in `covers`). Each rule is counted once; the same rule in another tool is listed under",
         "[Same rule, other tool](#same-rule-other-tool).",
         "",
-        `**${covered} covered** by a policy, **${exceptions} deliberate exceptions**, **${missing.length} missing**${missing.length > 0 ? ` (${missing.map((r) => `\`${r.check.id}\``).join(", ")})` : ""}.`,
+        "A claim rests on the peer's own test cases: for each claimed check, the objects its test suite fails and passes, taken from",
+        "the peer's repository at a pinned commit and translated to what this pack reads, are in `tests/fixtures/policy/peers/`",
+        "(linked below), and `tests/policy-coverage.test.ts` runs them against the policies that claim the check. **Covered**: the",
+        "pack fires on every case the peer fails (except the peer's own artefacts, each explained in its file). **Partly covered**:",
+        "it passes some, not by decision. **Looser on purpose**: it passes some by decision, for the reason given. Where the pack is",
+        "stricter than the peer, the case says why. **Exception**: no policy enforces the check, for the reason given.",
         "",
-        "| Check | Tool | Title | Policy |",
-        "|---|---|---|---|",
+        `**${count("covered")} covered**, **${count("partly covered")} partly covered**, **${count("looser on purpose")} looser on purpose**, **${count("exception")} deliberate exceptions**, **${missing.length} missing**${missing.length > 0 ? ` (${missing.map((r) => `\`${r.check.id}\``).join(", ")})` : ""}.`,
+        "",
+        "| Check | Tool | Title | Status | Policy, or why not | Peer cases |",
+        "|---|---|---|---|---|---|",
         ...rows.map((r) => {
-            const ours = r.policies.length > 0
-                ? r.policies.map((name) => `[\`${name}\`](#${name})`).join(", ")
-                : r.exception !== undefined ? `exception: ${r.exception}` : "**missing**";
-            return `| \`${r.check.id}\` | ${TOOL_NAMES[r.check.tool]} | ${cell(r.check.title)} | ${cell(ours)} |`;
+            const links = r.policies.map((name) => `[\`${name}\`](#${name})`).join(", ");
+            const ours = [links, r.reason].filter((x) => x !== undefined && x !== "").join(": ");
+            const cases = r.policies.length > 0 ? `[cases](../${peerCasesPath(r.check.id)})` : "";
+            return `| \`${r.check.id}\` | ${TOOL_NAMES[r.check.tool]} | ${cell(r.check.title)} | ${r.status} | ${cell(ours || "**missing**")} | ${cases} |`;
         }),
         "",
         "### Same rule, other tool",
@@ -113,7 +119,8 @@ export function renderPolicyDoc(): string {
         `(a violation fails \`pulumi preview\`/\`pulumi up\` and the offline check) and ${allPolicies.length - mandatory} advisory (reported, never blocking).`,
         "They follow the project's security rules, compiled from Pod Security Admission `restricted`, Checkov, Trivy,",
         "CIS GCP/GKE, Polaris and kube-linter, applied to what this platform deploys; the [coverage map](#coverage-of-external-checks)",
-        "lists which policy enforces each applicable check of Checkov, Polaris, kube-linter and kube-score.",
+        "lists which policy enforces each applicable check of Checkov, Polaris, kube-linter and kube-score, and how fully, as shown by",
+        "those tools' own test cases.",
         "",
         "## Running the pack",
         "",

@@ -205,3 +205,28 @@ export function replicaFloor(workload: PolicyResource, resources: readonly Polic
     }
     return typeof value === "number" ? value : 1;
 }
+
+/**
+ * A PodDisruptionBudget's `minAvailable` or `maxUnavailable` (an IntOrString) as Kubernetes reads
+ * it: a number of pods, or a whole percentage `"<n>%"`. `undefined` when unset, unknown or not a
+ * value the API server accepts.
+ */
+export function intOrPercent(value: unknown): { readonly count: number } | { readonly percent: number } | undefined {
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
+        return { count: value };
+    }
+    const match = typeof value === "string" && !isUnknown(value) ? /^(\d+)%$/.exec(value) : null;
+    return match === null ? undefined : { percent: Number(match[1]) };
+}
+
+/**
+ * The pods a percentage stands for out of `pods`. Kubernetes rounds up, for `minAvailable` and
+ * `maxUnavailable` alike: the disruption controller scales both with
+ * `intstr.GetScaledValueFromIntOrPercent(…, roundUp=true)` (kubernetes/kubernetes,
+ * pkg/controller/disruption/disruption.go, `getExpectedPodCount`), as
+ * https://kubernetes.io/docs/tasks/run-application/configure-pdb/#rounding-logic-when-specifying-percentages
+ * says ("Kubernetes rounds up to the nearest integer").
+ */
+export function podsOfPercent(percent: number, pods: number): number {
+    return Math.ceil((pods * percent) / 100);
+}
