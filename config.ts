@@ -121,7 +121,7 @@ const staticsSchema = z
             })
             .prefault({})
             .meta({ description: "Cloud CDN for static files." }),
-        forceDestroy: z.boolean().default(false).meta(ex([true], "Let `pulumi destroy` delete the statics and access-log buckets together with their objects (otherwise a destroy stops at a non-empty bucket). Independent of database.deletionProtection; set it only for disposable stacks.")),
+        forceDestroy: z.boolean().default(false).meta(ex([true], "Let Pulumi delete the statics and access-log buckets together with their objects (pulumi destroy, a statics.location change). Unset, the buckets are protected and the preview refuses both (docs/transitions.md). Independent of database.deletionProtection; set it only for disposable stacks.")),
         access: z.enum(["public", "private"]).default("public").meta(ex(["public"], "public: allUsers may read objects by name (roles/storage.legacyObjectReader, storage.objects.get only; nobody can list the bucket). private: public access prevention enforced and no allUsers binding, for organisations enforcing constraints/storage.publicAccessPrevention or constraints/iam.allowedPolicyMemberDomains (domain-restricted sharing, on by default in organisations created since May 2024), which reject allUsers. private is refused by validation for now: browsers could not fetch the files, since storage.googleapis.com and the CDN backend bucket serve a private bucket only with signed URLs or Cloud CDN private bucket access, which this program does not set up. Path for such organisations: exempt this project from both constraints (an organisation policy override on the project) and keep public.")),
     })
     .strict()
@@ -156,7 +156,7 @@ const mediaSchema = z
         enabled: z.boolean().default(true).meta(ex([true], "Private media bucket for uploads (Django's default storage through django-storages, signed URLs signed through IAM as the pod's own service account; DJANGO_APP_MEDIA_BUCKET). Only the web and worker identities may read and write it.")),
         location: z.string().min(2).optional().meta(ex(["EU"], "Media bucket location; default: gcp:region.")),
         noncurrentVersionDays: z.number().int().min(1).max(3650).default(30).meta(ex([30], "Days an overwritten or deleted upload stays restorable (object versioning) before the lifecycle deletes it.")),
-        forceDestroy: z.boolean().default(false).meta(ex([true], "Let `pulumi destroy` delete the media bucket with its uploads; disposable stacks only.")),
+        forceDestroy: z.boolean().default(false).meta(ex([true], "Let Pulumi delete the media bucket with its uploads (pulumi destroy, media.enabled false, a media.location change). Unset, the bucket is protected and the preview refuses those (docs/transitions.md). Disposable stacks only.")),
     })
     .strict()
     .prefault({});
