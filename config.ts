@@ -210,7 +210,7 @@ const clusterSchema = z
         releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR").meta(ex(["STABLE"], "GKE release channel.")),
         masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "203.0.113.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0). Pulumi and CI use the DNS-based endpoint, checked by IAM, which ignores this list.")),
         masterCidr: cidr.default("172.16.0.0/28").meta(ex(["172.16.0.16/28"], "Control plane /28 for private nodes.")),
-        deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection.")),
+        deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection, plus Pulumi `protect` on the cluster and its Secrets KMS key: a change that would replace or delete them is refused in preview (docs/transitions.md).")),
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label").optional().meta(ex(["django-staging"], "Kubernetes namespace; default: django-<stack>.")),
         nodeServiceAccount: z
             .string()
