@@ -82,7 +82,7 @@ const databaseSchema = z
             })
             .prefault({})
             .meta({ description: "When Cloud SQL may restart the instance for updates." }),
-        deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect`.")),
+        deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect` on the instance, the database and its user: a change that would replace or delete them is refused in preview (docs/transitions.md).")),
         connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates; private-ip: direct TLS to the private IP.")),
         maxConnections: z.number().int().min(25).max(262143).optional().meta(ex([200], "Overrides (and sets the flag for) max_connections; default: Cloud SQL's value for the tier.")),
         name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database name.")),
