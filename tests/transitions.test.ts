@@ -14,6 +14,8 @@
  *   `retainOnDelete` resource (pulumi/pulumi pkg/resource/deploy/step_generator.go, step.go @ 1b59498).
  * - terraform-provider-google plans a replacement for a changed ForceNew field, and for an unknown
  *   one (the output of a replaced dependency); the fields are vendored in providerRules.ts @ e03b762.
+ * - CI's deployer may not destroy KMS key versions (bootstrap/permissionTable.ts `destroyOnly`), so a
+ *   transition that deletes the cluster's Secrets key is run by a human.
  * - pulumi-kubernetes replaces on `.metadata.name`/`.namespace` and the kind's `forceNew` paths
  *   (matched as prefixes), on any data change of a Secret or ConfigMap unless made mutable, and
  *   deletes first when the user-given name stays (provider.go `Diff`, diff.go @ 9497796).
@@ -131,6 +133,23 @@ describe("the rules (tools/lib/transitions/check.ts)", () => {
         assert.deepEqual(checkPlan(planTransition([policy, config], [off])).map((f) => f.rule), ["attached"]);
         assert.deepEqual(checkPlan(planTransition([{ ...policy, retainOnDelete: true }, config], [off])), []);
         assert.deepEqual(CONTROLLER_ATTACHMENTS.map((a) => a.kind), ["BackendConfig", "Ingress", "FrontendConfig"]);
+    });
+
+    it("a frontend attachment is released when the Ingress that depends on it is deleted first (its finalizer waits for the cleanup)", () => {
+        const ip = res("gcp:compute/globalAddress:GlobalAddress", "ip", { addressType: "EXTERNAL" });
+        const ingress = res("kubernetes:networking.k8s.io/v1:Ingress", "ing", { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { annotations: { "kubernetes.io/ingress.global-static-ip-name": ip.outputs.name } } }, { dependencies: [ip.urn] });
+        assert.deepEqual(checkPlan(planTransition([ip, ingress], []), { accept: { ip: "test" } }), [], "pulumi destroy: the Ingress goes first");
+        const unrelated = { ...ingress, dependencies: [] };
+        assert.deepEqual(checkPlan(planTransition([ip, unrelated], [unrelated]), { accept: {} }, ["attached"]).map((f) => f.rule), ["attached", "attached"], "the address goes while the Ingress stays: it still names it, and its controller holds it");
+    });
+
+    it("what CI's deployer may not delete (destroying KMS key versions) needs a row saying a human runs it", () => {
+        const key = res("gcp:kms/cryptoKey:CryptoKey", "key", { keyRing: "r", purpose: "ENCRYPT_DECRYPT" });
+        const plan = planTransition([key], []);
+        assert.deepEqual(checkPlan(plan, { accept: { key: "test" } }).map((f) => f.rule), ["permission"]);
+        assert.deepEqual(checkPlan(plan, { accept: { key: "test" }, byHuman: "owner" }), []);
+        const abandoned = res("gcp:servicenetworking/connection:Connection", "psa", { network: "n", service: "s", deletionPolicy: "ABANDON" });
+        assert.deepEqual(checkPlan(planTransition([abandoned], [])), [], "ABANDON calls no delete");
     });
 
     it("a refusal the row does not expect, or an expected one that does not happen, is reported", () => {

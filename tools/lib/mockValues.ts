@@ -74,7 +74,8 @@ export function fakeOutputs(type: string, name: string, inputs: Props): Props {
                 serviceAccountEmailAddress: `p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com`,
             };
         case "gcp:compute/globalAddress:GlobalAddress":
-            return { ...base, address: (inputs.address as string | undefined) ?? (inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : "203.0.113.10") };
+            // One TEST-NET-3 address per name, so two reserved addresses (the site's, the CDN's) differ.
+            return { ...base, address: (inputs.address as string | undefined) ?? (inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : `203.0.113.${10 + (parseInt(autonameSuffix(name), 16) % 200)}`) };
         case "gcp:compute/address:Address":
             return { ...base, address: "203.0.113.20" };
         case "gcp:container/cluster:Cluster": {

@@ -71,7 +71,7 @@ export class TransitionRunner {
             throw err;
         }
         const plan = planTransition(before, after);
-        return { row, plan, findings: checkPlan(plan, { accept: row.accept, refused: row.refused }) };
+        return { row, plan, findings: checkPlan(plan, { accept: row.accept, refused: row.refused, byHuman: row.byHuman }) };
     }
 }
 
@@ -121,7 +121,7 @@ export function renderTable(results: readonly RowResult[]): string {
     const lines = ["| key | change | stack | what Google, GKE and the providers do | planned steps |", "| --- | --- | --- | --- | --- |"];
     for (const { row, plan, configError } of results) {
         const accepted = Object.entries(row.accept ?? {}).map(([name, why]) => `\`${name}\`: ${why}`);
-        const what = [row.what, ...(accepted.length ? [`Accepted: ${accepted.join("; ")}.`] : [])].join(" ");
+        const what = [row.what, ...(accepted.length ? [`Accepted: ${accepted.join("; ")}.`] : []), ...(row.byHuman ? [`Not from CI: ${row.byHuman}.`] : [])].join(" ");
         const steps = row.after === null ? "—" : configError !== undefined ? "refused by validation" : summarize(plan!);
         lines.push(`| \`${row.key}\` | ${cell(row.change)} | ${row.stack} | ${cell(what)} | ${cell(steps)} |`);
     }

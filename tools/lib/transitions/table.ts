@@ -33,6 +33,8 @@ export interface TransitionRow {
     readonly accept?: Readonly<Record<string, string>>;
     /** Logical names whose replacement or delete the engine refuses (protect): the preview fails. */
     readonly refused?: readonly string[];
+    /** Why a person with more rights than CI's deployer must run it (it destroys KMS key material). */
+    readonly byHuman?: string;
 }
 
 const P = "django-platform";
@@ -78,17 +80,16 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: "gcp:project", change: "another project", stack: "production", after: set("gcp:project", "acme-django-prod2"),
         what: `Every Google resource has \`project\` ForceNew, so everything would be created anew in the other project and the old one deleted. ${PROTECTED_DATA}. ${MOVE}.`,
         refused: ["django-cluster-gke", "django-cluster-secrets-key", "django-database-db", "django-database-instance", "django-database-user", "django-media-bucket", "django-media-logs", "django-statics-bucket", "django-statics-logs"],
-        accept: { "django-networking-ip": "refused with the rest: the preview fails", "django-statics-cdn-ip": "refused with the rest", "django-dns-site": "refused with the rest", "django-dns-cdn": "refused with the rest", "django-cache-master": "refused with the rest", "django-cluster-keyring": "refused with the rest" },
     },
     {
         key: "gcp:region", change: "another region", stack: "production", after: set("gcp:region", "europe-west4"),
         what: `Cloud SQL's region, the cluster's location, the buckets' location (their default), the key ring, subnet, router and NAT are ForceNew. ${PROTECTED_DATA}. ${MOVE}.`,
         refused: ["django-cluster-gke", "django-cluster-secrets-key", "django-database-db", "django-database-instance", "django-database-user", "django-media-bucket", "django-media-logs", "django-statics-bucket", "django-statics-logs"],
-        accept: { "django-cache-master": "refused with the rest: the preview fails", "django-cluster-keyring": "refused with the rest" },
     },
     {
         key: "gcp:region", change: "another region (staging)", stack: "staging", after: set("gcp:region", "europe-west4"),
         what: `The same replacements, not protected: ${DISPOSABLE}. The database and uploads are lost; the site's address stays. ${MOVE} keeps them.`,
+        byHuman: "replacing the cluster's Secrets key destroys its versions, which CI's deployer may not do (bootstrap/permissionTable.ts): run it yourself, as for `pulumi destroy` (operations.md)",
         accept: {
             "django-database-instance": DISPOSABLE, "django-database-db": DISPOSABLE, "django-database-user": DISPOSABLE,
             "django-statics-bucket": DISPOSABLE, "django-statics-logs": DISPOSABLE, "django-media-bucket": DISPOSABLE, "django-media-logs": DISPOSABLE,
@@ -283,7 +284,6 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: "cluster.mode", change: "autopilot → existing", stack: "production", after: EXISTING,
         what: `The created VPC and cluster would be deleted and everything Kubernetes created again in the other cluster. ${PROTECTED_DATA}. [Procedure](transitions.md#moving-a-stack-to-another-region-or-project): a new stack.`,
         refused: ["django-cluster-gke", "django-cluster-secrets-key"],
-        accept: { "django-cache-master": "refused with the cluster: the preview fails", "django-cluster-keyring": "refused with the cluster" },
     },
     {
         key: "cluster.name", change: "another existing cluster", stack: "staging", base: EXISTING, after: set("cluster.name", "other-gke"),
@@ -305,7 +305,6 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: "cluster.masterCidr", change: "another /28", stack: "production", after: set("cluster.masterCidr", "172.16.0.16/28"),
         what: `\`master_ipv4_cidr_block\` is ForceNew: a new cluster. ${PROTECTED_DATA}.`,
         refused: ["django-cluster-gke"],
-        accept: { "django-cache-master": "refused with the cluster: the preview fails" },
     },
     {
         key: "cluster.masterCidr", change: "another /28 (staging)", stack: "staging", after: set("cluster.masterCidr", "172.16.0.16/28"),
@@ -333,7 +332,6 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: "network.mode", change: "create → existing", stack: "production", after: EXISTING_NETWORK,
         what: `The cluster's \`network\`/\`subnetwork\` are ForceNew and the created VPC would be deleted. ${PROTECTED_DATA}. A new stack.`,
         refused: ["django-cluster-gke"],
-        accept: { "django-cache-master": "refused with the cluster: the preview fails" },
     },
     ...(["name", "subnetName", "privateServicesRangeName"] as const).map((k): TransitionRow => ({
         key: `network.${k}`, change: "another existing one", stack: "staging", base: EXISTING, after: set(`network.${k}`, `other-${k.toLowerCase()}`),
@@ -345,7 +343,6 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: `network.${k}`, change: "another name", stack: "production", after: set(`network.${k}`, `${k === "podsRangeName" ? "pods" : "services"}-2`),
         what: `The cluster's secondary range names are ForceNew: a new cluster. ${PROTECTED_DATA}.`,
         refused: ["django-cluster-gke"],
-        accept: { "django-cache-master": "refused with the cluster: the preview fails" },
     })),
     {
         key: "network.subnetCidr", change: "a larger range", stack: "production", after: set("network.subnetCidr", "10.10.0.0/19"),
