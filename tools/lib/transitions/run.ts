@@ -88,7 +88,7 @@ function shortType(type: string): string {
 
 function describe(step: Step): string {
     const notes = [
-        step.refused ? "**refused**" : "",
+        step.refused ? "protected" : "",
         step.action === "replace" && step.deleteBeforeReplace ? "deleted first" : "",
         step.retained ? "retained" : "",
     ].filter(Boolean);
@@ -103,6 +103,10 @@ export function summarize(plan: Plan): string {
     const steps = effectiveSteps(plan);
     if (steps.length === 0) {
         return "nothing";
+    }
+    const refused = steps.filter((s) => s.refused !== undefined);
+    if (refused.length > 0) {
+        return `**refused**, the preview fails: ${refused.map(describe).join(", ")} (${steps.length - refused.length} other steps would follow)`;
     }
     return ORDER.map((action) => {
         const of = steps.filter((s) => s.action === action);
@@ -123,7 +127,8 @@ export function renderTable(results: readonly RowResult[]): string {
         const accepted = Object.entries(row.accept ?? {}).map(([name, why]) => `\`${name}\`: ${why}`);
         const what = [row.what, ...(accepted.length ? [`Accepted: ${accepted.join("; ")}.`] : []), ...(row.byHuman ? [`Not from CI: ${row.byHuman}.`] : [])].join(" ");
         const steps = row.after === null ? "—" : configError !== undefined ? "refused by validation" : summarize(plan!);
-        lines.push(`| \`${row.key}\` | ${cell(row.change)} | ${row.stack} | ${cell(what)} | ${cell(steps)} |`);
+        const keys = [row.key, ...(row.alsoKeys ?? [])].map((k) => `\`${k}\``).join(", ");
+        lines.push(`| ${keys} | ${cell(row.change)} | ${row.stack} | ${cell(what)} | ${cell(steps)} |`);
     }
     return lines.join("\n");
 }

@@ -18,6 +18,8 @@ export type Overrides = Record<string, unknown>;
 export interface TransitionRow {
     /** The key as docs/configuration.md lists it (`database.tier`, `workers.<name>.cpu`, `gcp:region`). */
     readonly key: string;
+    /** Keys of the same kind changed together in this row (one render for all of them). */
+    readonly alsoKeys?: readonly string[];
     /** Short label of the change, e.g. `on → off`. */
     readonly change: string;
     readonly stack: "staging" | "production";
@@ -65,8 +67,9 @@ const ROLL = "Kubernetes rolls the pods (Deployment `spec.template` change: [rol
 const NOTHING = "No resource changes: only the offline cost estimate of `npm run synth` reads it (docs/costs.md).";
 const GKE_ALERTS = "Cloud Monitoring updates the alert policy in place (terraform-provider-google: no ForceNew field in its conditions)";
 const PROTECTED_DATA = "Refused in preview: the engine will not replace or delete a protected resource ([protect](https://www.pulumi.com/docs/iac/concepts/options/protect/)), and `database.deletionProtection`, `cluster.deletionProtection` and the buckets' `forceDestroy: false` protect them";
-const MOVE = "Procedure: [a new stack](transitions.md#moving-a-stack-to-another-region-or-project)";
+const MOVE = "Procedure: [a new stack](#moving-a-stack-to-another-region-or-project)";
 const DISPOSABLE = "staging is disposable: `database.deletionProtection`, `cluster.deletionProtection` false and `statics.forceDestroy`, `media.forceDestroy` true allow it";
+const OPTED_OUT = "staging opted out of its protection";
 const KEEP_PVC = "the master's claim is kept (StatefulSet PVC retention: Retain); [procedure](operations.md#change-in-cluster-redis-persistence)";
 
 const EXISTING_NETWORK = { [`${P}:network`]: { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" } };
@@ -91,9 +94,9 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: `The same replacements, not protected: ${DISPOSABLE}. The database and uploads are lost; the site's address stays. ${MOVE} keeps them.`,
         byHuman: "replacing the cluster's Secrets key destroys its versions, which CI's deployer may not do (bootstrap/permissionTable.ts): run it yourself, as for `pulumi destroy` (operations.md)",
         accept: {
-            "django-database-instance": DISPOSABLE, "django-database-db": DISPOSABLE, "django-database-user": DISPOSABLE,
-            "django-statics-bucket": DISPOSABLE, "django-statics-logs": DISPOSABLE, "django-media-bucket": DISPOSABLE, "django-media-logs": DISPOSABLE,
-            "django-cluster-gke": DISPOSABLE, "django-cluster-secrets-key": DISPOSABLE, "django-cluster-keyring": "Google never deletes a key ring; Pulumi forgets it",
+            "django-database-instance": OPTED_OUT, "django-database-db": OPTED_OUT, "django-database-user": OPTED_OUT,
+            "django-statics-bucket": OPTED_OUT, "django-statics-logs": OPTED_OUT, "django-media-bucket": OPTED_OUT, "django-media-logs": OPTED_OUT,
+            "django-cluster-gke": OPTED_OUT, "django-cluster-secrets-key": OPTED_OUT, "django-cluster-keyring": "Google never deletes a key ring; Pulumi forgets it",
         },
     },
     {
@@ -158,17 +161,21 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: `The instance's \`sslMode\` is updated in place; the pods lose the Auth Proxy sidecar and connect to the private IP with TLS: ${ENV}; the identities' \`roles/cloudsql.client\` grants are deleted after the pods no longer need them (deletes run last).`,
     },
     {
+        key: "database.connector", change: "private-ip → auth-proxy", stack: "production", base: set("database.connector", "private-ip"), after: set("database.connector", "auth-proxy"),
+        what: `The \`roles/cloudsql.client\` grants are created, the instance's \`sslMode\` becomes TRUSTED_CLIENT_CERTIFICATE_REQUIRED (update), then the pods roll with the proxy sidecar (they depend on the instance and the grants). Pods of the old release connect without a client certificate, so Cloud SQL refuses them from the instance's update until the rollout replaced them: expect errors for the length of a rollout, and switch at a quiet hour.`,
+    },
+    {
         key: "database.maxConnections", change: "tier default → 400", stack: "production", after: set("database.maxConnections", 400),
-        what: `The \`max_connections\` flag is updated in place; ${SQL_UPDATE.charAt(0).toLowerCase()}${SQL_UPDATE.slice(1)} ([flags](https://cloud.google.com/sql/docs/postgres/flags): max_connections needs a restart).`,
+        what: `The \`max_connections\` flag is updated in place. ${SQL_UPDATE} ([flags](https://cloud.google.com/sql/docs/postgres/flags): max_connections needs a restart).`,
     },
     {
         key: "database.name", change: "django → app", stack: "production", after: set("database.name", "app"),
-        what: `The database's \`name\` is ForceNew: a new, empty database and the old one dropped. ${PROTECTED_DATA}. [Procedure](transitions.md#renaming-the-database-or-its-user).`,
+        what: `The database's \`name\` is ForceNew: a new, empty database and the old one dropped. ${PROTECTED_DATA}. [Procedure](#renaming-the-database-or-its-user).`,
         refused: ["django-database-db"],
     },
     {
         key: "database.user", change: "django → app", stack: "production", after: set("database.user", "app"),
-        what: `The user's \`name\` is ForceNew: a new login that owns none of the tables the old one created (the old login is abandoned, \`deletionPolicy: ABANDON\`). ${PROTECTED_DATA}. [Procedure](transitions.md#renaming-the-database-or-its-user).`,
+        what: `The user's \`name\` is ForceNew: a new login that owns none of the tables the old one created (the old login is abandoned, \`deletionPolicy: ABANDON\`). ${PROTECTED_DATA}. [Procedure](#renaming-the-database-or-its-user).`,
         refused: ["django-database-user"],
     },
     {
@@ -222,7 +229,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "statics.location", change: "region → EU", stack: "production", after: set("statics.location", "EU"),
-        what: `A bucket's \`location\` is ForceNew. ${PROTECTED_DATA}. [Procedure](transitions.md#moving-or-removing-a-bucket).`,
+        what: `A bucket's \`location\` is ForceNew. ${PROTECTED_DATA}. [Procedure](#moving-or-removing-a-bucket).`,
         refused: ["django-statics-bucket", "django-statics-logs"],
     },
     {
@@ -282,7 +289,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "cluster.mode", change: "autopilot → existing", stack: "production", after: EXISTING,
-        what: `The created VPC and cluster would be deleted and everything Kubernetes created again in the other cluster. ${PROTECTED_DATA}. [Procedure](transitions.md#moving-a-stack-to-another-region-or-project): a new stack.`,
+        what: `The created VPC and cluster would be deleted and everything Kubernetes created again in the other cluster. ${PROTECTED_DATA}. [Procedure](#moving-a-stack-to-another-region-or-project): a new stack.`,
         refused: ["django-cluster-gke", "django-cluster-secrets-key"],
     },
     {
@@ -309,7 +316,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     {
         key: "cluster.masterCidr", change: "another /28 (staging)", stack: "staging", after: set("cluster.masterCidr", "172.16.0.16/28"),
         what: `A new cluster (\`cluster.deletionProtection\` false: ${DISPOSABLE}); the Kubernetes provider follows it, so every Kubernetes object is created in the new cluster before the old cluster is deleted.`,
-        accept: { "django-cluster-gke": DISPOSABLE },
+        accept: { "django-cluster-gke": OPTED_OUT },
     },
     {
         key: "cluster.deletionProtection", change: "on → off", stack: "production", after: set("cluster.deletionProtection", false),
@@ -383,8 +390,8 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "dns.managedZone", change: "a zone → unset", stack: "production", after: set("dns.managedZone", undefined),
-        what: "The stack no longer manages the records, so Pulumi deletes them: the site stops resolving. [Procedure](transitions.md#handing-dns-records-to-someone-else).",
-        accept: { "django-dns-site": "[procedure](transitions.md#handing-dns-records-to-someone-else): create them elsewhere first, then `pulumi state delete`", "django-dns-cdn": "as the site's record" },
+        what: "The stack no longer manages the records, so Pulumi deletes them: the site stops resolving. [Procedure](#handing-dns-records-to-someone-else).",
+        accept: { "django-dns-site": "[procedure](#handing-dns-records-to-someone-else): create them elsewhere first, then `pulumi state delete`", "django-dns-cdn": "as the site's record" },
     },
     {
         key: "dns.project", change: "another project", stack: "production", after: set("dns.project", "acme-dns"),
@@ -403,11 +410,12 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: "monitoring.notificationEmails", change: "one address fewer", stack: "production", after: set("monitoring.notificationEmails", ["ops@example.com"]),
         what: "The alert policies drop the channel (update), then the channel is deleted (deletes run last).",
     },
-    ...(["errorRatio5xx", "latencyP95Ms", "sqlCpu", "sqlDisk", "sqlConnections", "redisMemory", "hpaAtMaxMinutes"] as const).map((k): TransitionRow => ({
-        key: `monitoring.thresholds.${k}`, change: "another threshold", stack: "production",
-        after: set(`monitoring.thresholds.${k}`, { errorRatio5xx: 0.02, latencyP95Ms: 800, sqlCpu: 0.9, sqlDisk: 0.9, sqlConnections: 0.5, redisMemory: 0.9, hpaAtMaxMinutes: 30 }[k]),
-        what: `${GKE_ALERTS}.`,
-    })),
+    {
+        key: "monitoring.thresholds.errorRatio5xx", alsoKeys: ["latencyP95Ms", "sqlCpu", "sqlDisk", "sqlConnections", "redisMemory", "hpaAtMaxMinutes"].map((k) => `monitoring.thresholds.${k}`),
+        change: "every threshold", stack: "production",
+        after: set("monitoring.thresholds", { errorRatio5xx: 0.02, latencyP95Ms: 800, sqlCpu: 0.9, sqlDisk: 0.9, sqlConnections: 0.5, redisMemory: 0.9, hpaAtMaxMinutes: 30 }),
+        what: `${GKE_ALERTS}: each threshold is one alert policy's condition.`,
+    },
     {
         key: "appEnv", change: "a variable added", stack: "production", after: set("appEnv", { FEATURE_FLAGS: "beta" }),
         what: `${ENV}.`,
@@ -418,7 +426,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "media.enabled", change: "on → off", stack: "production", after: set("media.enabled", false),
-        what: `The media bucket and its log bucket would be deleted with the uploads. ${PROTECTED_DATA}. [Procedure](transitions.md#moving-or-removing-a-bucket).`,
+        what: `The media bucket and its log bucket would be deleted with the uploads. ${PROTECTED_DATA}. [Procedure](#moving-or-removing-a-bucket).`,
         refused: ["django-media-bucket", "django-media-logs"],
     },
     {
@@ -432,7 +440,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "media.location", change: "region → EU", stack: "production", after: set("media.location", "EU"),
-        what: `A bucket's \`location\` is ForceNew. ${PROTECTED_DATA}. [Procedure](transitions.md#moving-or-removing-a-bucket).`,
+        what: `A bucket's \`location\` is ForceNew. ${PROTECTED_DATA}. [Procedure](#moving-or-removing-a-bucket).`,
         refused: ["django-media-bucket", "django-media-logs"],
     },
     {
@@ -471,8 +479,10 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         after: set(`schedules.clearsessions.${k}`, { schedule: "30 4 * * *", command: ["python", "manage.py", "clearsessions", "-v", "2"], timeZone: "Europe/Berlin", concurrencyPolicy: "Replace", activeDeadlineSeconds: 600 }[k]),
         what: "The CronJob is updated in place (no forceNew field for CronJobs in pulumi-kubernetes); the next run uses it, a running Job keeps its old template.",
     })),
-    ...(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"] as const).map((k): TransitionRow => ({
-        key: `usage.${k}`, change: "another estimate", stack: "production", after: set(`usage.${k}`, 99),
+    {
+        key: "usage.appEgressGib", alsoKeys: ["appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => `usage.${k}`),
+        change: "every estimate", stack: "production",
+        after: set("usage", Object.fromEntries(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => [k, 99]))),
         what: NOTHING,
-    })),
+    },
 ];
