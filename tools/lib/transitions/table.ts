@@ -114,7 +114,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "database.version", change: "POSTGRES_17 → POSTGRES_18", stack: "production", base: set("database.version", "POSTGRES_17"), after: set("database.version", "POSTGRES_18"),
-        what: "`database_version` is not ForceNew: the provider runs Cloud SQL's in-place major version upgrade ([upgrade in place](https://cloud.google.com/sql/docs/postgres/upgrade-major-db-version-inplace)), with downtime and a backup taken first. There is no way back: Cloud SQL does not downgrade.",
+        what: "`database_version` is not ForceNew: the provider patches the instance and Cloud SQL upgrades the major version in place ([upgrade in place](https://cloud.google.com/sql/docs/postgres/upgrade-major-db-version-inplace)), with downtime; read that page's backup and extension notes first. There is no way back to the older version.",
     },
     {
         key: "database.edition", change: "ENTERPRISE → ENTERPRISE_PLUS", stack: "production", after: set("database.edition", "ENTERPRISE_PLUS", set("database.tier", "db-perf-optimized-N-2", set("database.maxConnections", 400))),
@@ -294,7 +294,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "cluster.name", change: "another existing cluster", stack: "staging", base: EXISTING, after: set("cluster.name", "other-gke"),
-        what: "The Kubernetes provider's kubeconfig names another cluster, so `DiffConfig` replaces the provider and the engine replaces every Kubernetes object: all are created in the new cluster and deleted from the old one. A move between clusters: plan it like a new deploy (DNS stays, the Ingress gets the same reserved address).",
+        what: "The Kubernetes provider's kubeconfig names another cluster, so `DiffConfig` replaces the provider and the engine replaces every Kubernetes object: all are created in the new cluster and deleted from the old one. A move between clusters: plan it like a new deploy. DNS stays: the new Ingress takes the same reserved address, once the old cluster's Ingress has been deleted and released it.",
     },
     {
         key: "cluster.location", change: "another location", stack: "staging", base: EXISTING, after: set("cluster.location", "europe-west1"),
@@ -386,7 +386,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "dns.managedZone", change: "unset → a zone", stack: "staging", after: set("dns.managedZone", "example-com"),
-        what: "The A records are created in the zone. A record that already exists there with the same name makes the create fail (Cloud DNS change conflict); take it over deliberately (docs/edge.md, DNS records).",
+        what: "The A records are created in the zone. The provider's create replaces a record set of the same name and type that already exists there, without a diff in the preview (\"The terraform provider is authoritative\", terraform-provider-google `resource_dns_record_set.go`): check the zone first (docs/edge.md, DNS records).",
     },
     {
         key: "dns.managedZone", change: "a zone → unset", stack: "production", after: set("dns.managedZone", undefined),
