@@ -97,6 +97,7 @@ describe("the engine model (tools/lib/transitions/plan.ts)", () => {
         const plan = planTransition([p1, ns(p1)], [p2, ns(p2)]);
         assert.equal(step(plan, "k8s").action, "replace");
         assert.deepEqual(step(plan, "ns").changes.map((c) => c.path), ["(provider)"]);
+        assert.equal(step(plan, "ns").deleteBeforeReplace, false, "in another cluster the new object meets no old one: created first");
     });
 
     it("protect refuses a delete when the state protects it, a replacement only when state and program both do; retainOnDelete only forgets", () => {

@@ -266,7 +266,10 @@ export function planTransition(before: readonly CapturedResource[], after: reado
         let deleteBeforeReplace = false;
         let refused: string | undefined;
         if (replace) {
-            sameIdentity = keepsIdentity(o, r, unknown);
+            // A replaced provider means another cluster: the new object does not meet the old one,
+            // and the engine replaces without asking the resource's provider (so only the option
+            // decides the order).
+            sameIdentity = !providerReplaced && keepsIdentity(o, r, unknown);
             const k8sNamed = isKubernetes(r.type) && r.inputs.metadata !== undefined && (r.inputs.metadata as Record<string, unknown>).name !== undefined && sameIdentity;
             deleteBeforeReplace = r.deleteBeforeReplace === true || k8sNamed;
             if (o.protect && r.protect) {

@@ -456,6 +456,10 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "Its service accounts, grants, Deployment, HPA and PDB are created; the pods wait for the grants.",
     },
     {
+        key: "workers", change: "a worker renamed", stack: "production", after: set("workers.tasks", undefined, set("workers.jobs", { command: ["python", "manage.py", "demo_worker"], minReplicas: 2, maxReplicas: 3 })),
+        what: "A rename is a removal and an addition: the new worker's accounts, grants and pods are created, then the old worker's are deleted (its pods stop after their grace period).",
+    },
+    {
         key: "workers", change: "a worker removed", stack: "production", after: set("workers.tasks", undefined),
         what: "Its Deployment, HPA, PDB, grants and service accounts are deleted, dependents first (the grants before the account they name). SIGTERM lets the pods finish their task (`terminationGracePeriodSeconds`).",
     },
