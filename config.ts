@@ -82,7 +82,7 @@ const databaseSchema = z
             })
             .prefault({})
             .meta({ description: "When Cloud SQL may restart the instance for updates." }),
-        deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect`.")),
+        deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect` on the instance, the database and its user: a change that would replace or delete them is refused in preview (docs/transitions.md).")),
         connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates; private-ip: direct TLS to the private IP.")),
         maxConnections: z.number().int().min(25).max(262143).optional().meta(ex([200], "Overrides (and sets the flag for) max_connections; default: Cloud SQL's value for the tier.")),
         name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database name.")),
@@ -121,7 +121,7 @@ const staticsSchema = z
             })
             .prefault({})
             .meta({ description: "Cloud CDN for static files." }),
-        forceDestroy: z.boolean().default(false).meta(ex([true], "Let `pulumi destroy` delete the statics and access-log buckets together with their objects (otherwise a destroy stops at a non-empty bucket). Independent of database.deletionProtection; set it only for disposable stacks.")),
+        forceDestroy: z.boolean().default(false).meta(ex([true], "Let Pulumi delete the statics and access-log buckets together with their objects (pulumi destroy, a statics.location change). Unset, the buckets are protected and the preview refuses both (docs/transitions.md). Independent of database.deletionProtection; set it only for disposable stacks.")),
         access: z.enum(["public", "private"]).default("public").meta(ex(["public"], "public: allUsers may read objects by name (roles/storage.legacyObjectReader, storage.objects.get only; nobody can list the bucket). private: public access prevention enforced and no allUsers binding, for organisations enforcing constraints/storage.publicAccessPrevention or constraints/iam.allowedPolicyMemberDomains (domain-restricted sharing, on by default in organisations created since May 2024), which reject allUsers. private is refused by validation for now: browsers could not fetch the files, since storage.googleapis.com and the CDN backend bucket serve a private bucket only with signed URLs or Cloud CDN private bucket access, which this program does not set up. Path for such organisations: exempt this project from both constraints (an organisation policy override on the project) and keep public.")),
     })
     .strict()
@@ -156,7 +156,7 @@ const mediaSchema = z
         enabled: z.boolean().default(true).meta(ex([true], "Private media bucket for uploads (Django's default storage through django-storages, signed URLs signed through IAM as the pod's own service account; DJANGO_APP_MEDIA_BUCKET). Only the web and worker identities may read and write it.")),
         location: z.string().min(2).optional().meta(ex(["EU"], "Media bucket location; default: gcp:region.")),
         noncurrentVersionDays: z.number().int().min(1).max(3650).default(30).meta(ex([30], "Days an overwritten or deleted upload stays restorable (object versioning) before the lifecycle deletes it.")),
-        forceDestroy: z.boolean().default(false).meta(ex([true], "Let `pulumi destroy` delete the media bucket with its uploads; disposable stacks only.")),
+        forceDestroy: z.boolean().default(false).meta(ex([true], "Let Pulumi delete the media bucket with its uploads (pulumi destroy, media.enabled false, a media.location change). Unset, the bucket is protected and the preview refuses those (docs/transitions.md). Disposable stacks only.")),
     })
     .strict()
     .prefault({});
@@ -217,7 +217,7 @@ const clusterSchema = z
         releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR").meta(ex(["STABLE"], "GKE release channel.")),
         masterAuthorizedNetworks: z.array(authorizedNetwork).default([]).meta(ex([[{ cidr: "100.64.10.0/24", name: "office" }]], "Networks allowed to reach the control plane's IP endpoint, for people (never 0.0.0.0/0, no documentation range). Empty (the default): the IP endpoint is off. Pulumi, CI and people use the DNS-based endpoint, checked by IAM, which ignores this list.")),
         masterCidr: cidr.default("172.16.0.0/28").meta(ex(["172.16.0.16/28"], "Control plane /28 for private nodes.")),
-        deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection.")),
+        deletionProtection: z.boolean().default(true).meta(ex([false], "GKE deletion protection, plus Pulumi `protect` on the cluster and its Secrets KMS key: a change that would replace or delete them is refused in preview (docs/transitions.md).")),
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label").optional().meta(ex(["django-staging"], "Kubernetes namespace; default: django-<stack>.")),
         nodeServiceAccount: z
             .string()

@@ -25,13 +25,30 @@ export const STORAGE_LOG_WRITER = "group:cloud-storage-analytics@google.com";
 export interface AccessLogBucketArgs {
     readonly project: string;
     readonly location: string;
-    /** Let `pulumi destroy` delete it with its objects. */
+    /** Let Pulumi delete it with its objects; without it the bucket is protected (see {@link bucketDeletion}). */
     readonly forceDestroy: boolean;
     /**
      * Write usage and storage logs at all (config `accessLogs.enabled`). Off: no log bucket, no
      * grant to {@link STORAGE_LOG_WRITER}, and the data bucket logs nothing. @default true
      */
     readonly enabled?: boolean;
+}
+
+/**
+ * The options that make a bucket's `forceDestroy` mean the same on every path that deletes it —
+ * `pulumi destroy`, a switch turned off (`media.enabled`), a location change (a bucket's `location`
+ * is ForceNew, so the bucket is replaced):
+ * - `forceDestroy` true: Pulumi may delete the bucket; the provider deletes its objects first.
+ * - `forceDestroy` false: the bucket is protected, so the preview refuses the delete or the
+ *   replacement ("it will be an error to do a Pulumi deployment which tries to delete a protected
+ *   resource for any reason", https://www.pulumi.com/docs/iac/concepts/options/protect/). Without
+ *   protection the `up` would apply everything else and then fail at the end on a bucket that holds
+ *   objects ("Error trying to delete bucket … without `force_destroy` set to true",
+ *   terraform-provider-google storage/resource_storage_bucket.go), and fail again on every retry.
+ * Setting `forceDestroy` true and running `up` once drops the protection (docs/transitions.md).
+ */
+export function bucketDeletion(forceDestroy: boolean): { protect: boolean } {
+    return { protect: !forceDestroy };
 }
 
 /** Days an access log is kept. */
@@ -54,7 +71,8 @@ export function accessLogging(name: string, args: AccessLogBucketArgs, parent: p
         versioning: { enabled: true },
         forceDestroy: args.forceDestroy,
         lifecycleRules: [{ action: { type: "Delete" }, condition: { age: ACCESS_LOG_DAYS } }],
-    }, { parent });
+    }, { parent, ...bucketDeletion(args.forceDestroy) });
+    // Cloud Storage writes usage and access logs as this Google group.
     new gcp.storage.BucketIAMMember(`${name}-logs-writer`, {
         bucket: logs.name,
         role: "roles/storage.objectCreator",

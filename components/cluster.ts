@@ -35,7 +35,7 @@ export interface ClusterArgs {
     readonly masterAuthorizedNetworks?: ReadonlyArray<{ readonly cidr: string; readonly name: string }>;
     /** GKE release channel. @default "REGULAR" */
     readonly releaseChannel?: "RAPID" | "REGULAR" | "STABLE";
-    /** GKE deletion protection; also Pulumi `protect` on the Secrets KMS key. @default true */
+    /** GKE deletion protection; also Pulumi `protect` on the cluster and its Secrets KMS key. @default true */
     readonly deletionProtection?: boolean;
     /**
      * Google Groups for RBAC: the Google Workspace / Cloud Identity group
@@ -359,7 +359,15 @@ export class Cluster extends pulumi.ComponentResource {
             deletionProtection: args.deletionProtection ?? true,
             ...(args.rbacSecurityGroup ? { authenticatorGroupsConfig: { securityGroup: args.rbacSecurityGroup } } : {}),
             resourceLabels: { "managed-by": "pulumi", app: "django-platform" },
-        }, { parent: this, dependsOn: [keyGrant, nodeRole, ...grants] });
+        }, {
+            parent: this,
+            dependsOn: [keyGrant, nodeRole, ...grants],
+            // GKE's deletion_protection only fails the provider's delete, at the end of an `up` that
+            // has already created a replacement cluster and moved every Kubernetes object onto it
+            // (masterCidr, network and range changes are ForceNew). Pulumi's protect refuses that
+            // replacement in the preview instead (docs/transitions.md).
+            protect: args.deletionProtection ?? true,
+        });
         return { cluster, grants };
     }
 }

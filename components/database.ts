@@ -55,7 +55,7 @@ export interface DatabaseArgs {
     readonly backupStartTime?: string;
     /** Maintenance window day (1 = Monday) and hour (UTC). @default { day: 7, hour: 3 } */
     readonly maintenanceWindow?: { readonly day: number; readonly hour: number };
-    /** Deletion protection on the instance (both flags) and Pulumi `protect`. @default true */
+    /** Deletion protection on the instance (both flags) and Pulumi `protect` on the instance, the database and the user. @default true */
     readonly deletionProtection?: boolean;
     /** How the app connects. @default "auth-proxy" */
     readonly connector?: DatabaseConnector;
@@ -194,7 +194,13 @@ export class Database extends pulumi.ComponentResource {
             name: args.userName ?? "django",
             password: password.result,
             deletionPolicy: "ABANDON",
-        }, { parent: this });
+        }, {
+            parent: this,
+            // The user's name is ForceNew: a new login would own none of the tables the old one
+            // created (the old one is abandoned, not dropped). Protected like the database, so the
+            // preview refuses a database.user change (docs/transitions.md).
+            protect: deletionProtection,
+        });
 
         this.connection = {
             connector,

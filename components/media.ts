@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { accessLogging } from "./accessLogs";
+import { accessLogging, bucketDeletion } from "./accessLogs";
 
 /**
  * The role an identity gets on the media bucket: Storage Object User, which reads, lists, creates,
@@ -32,7 +32,11 @@ export interface MediaArgs {
      * @default 30
      */
     readonly noncurrentVersionDays?: number;
-    /** Let `pulumi destroy` delete the bucket with its objects (disposable stacks only). @default false */
+    /**
+     * Let Pulumi delete the bucket with its uploads (`pulumi destroy`, `media.enabled` false, a
+     * `location` change). Without it the bucket is protected and the preview refuses those
+     * ({@link bucketDeletion}). Disposable stacks only. @default false
+     */
     readonly forceDestroy?: boolean;
     /** Usage and storage logs to a `-logs` bucket (components/accessLogs.ts; config `accessLogs.enabled`). @default true */
     readonly accessLogs?: boolean;
@@ -72,7 +76,7 @@ export class Media extends pulumi.ComponentResource {
             // A version becomes noncurrent when an upload is overwritten or deleted; keep it for
             // `days`, then delete it (the live objects are never touched by the lifecycle).
             lifecycleRules: [{ action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: days, withState: "ARCHIVED" } }],
-        }, { parent: this });
+        }, { parent: this, ...bucketDeletion(forceDestroy) });
         this.bucketName = this.bucket.name;
         this.registerOutputs({ bucketName: this.bucketName });
     }

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { accessLogging } from "./accessLogs";
+import { accessLogging, bucketDeletion } from "./accessLogs";
 
 /** Arguments of {@link Statics}. */
 export interface StaticsArgs {
@@ -17,9 +17,10 @@ export interface StaticsArgs {
     /** SSL policy profile of the CDN's HTTPS proxy. @default "MODERN" */
     readonly sslPolicyProfile?: "MODERN" | "RESTRICTED";
     /**
-     * Delete the buckets together with their objects on `pulumi destroy`. Without it a destroy fails
-     * on a bucket that still holds objects (which keeps the static files of a live site). Set it
-     * only for disposable stacks; it is independent of the database's deletion protection.
+     * Let Pulumi delete the buckets together with their objects (`pulumi destroy`, a change of
+     * `location`, which replaces a bucket). Without it the buckets are protected, so the preview
+     * refuses any delete or replacement of them ({@link bucketDeletion}). Set it only for
+     * disposable stacks; it is independent of the database's deletion protection.
      * @default false
      */
     readonly forceDestroy?: boolean;
@@ -143,7 +144,7 @@ export class Statics extends pulumi.ComponentResource {
                 maxAgeSeconds: 3600,
             }],
             lifecycleRules: [{ action: { type: "Delete" }, condition: { numNewerVersions: 3, withState: "ARCHIVED" } }],
-        }, { parent: this });
+        }, { parent: this, ...bucketDeletion(forceDestroy) });
         this.bucketName = this.bucket.name;
 
         // Objects by name only: legacyObjectReader holds storage.objects.get and not

@@ -37,6 +37,8 @@ import type { StackModel } from "../tools/lib/preflight/model";
 import { quotaNeeds } from "../tools/lib/preflight/quotas";
 import { LABELLED_REQUESTS } from "./fixtures/armorRequests";
 import { ROOT, Rendered, renderStack, T } from "./helpers/platform";
+import { checkPlan } from "../tools/lib/transitions/check";
+import { planTransition } from "../tools/lib/transitions/plan";
 import { ArmorPolicyModel, expressionMatches, preconfiguredMatch, SIGNATURES, type ArmorRequest, type Decision, type ModelRule } from "./lib/armorModel";
 
 const POLICY = "gcp:compute/securityPolicy:SecurityPolicy";
@@ -53,29 +55,16 @@ const BASE: Record<string, string> = {
 };
 
 /**
- * Checks the deletes of a transition from `before` to `after` (`undefined`: pulumi destroy) against
- * what holds a SecurityPolicy in `before`:
- * - a BackendConfig naming it: GKE's Ingress controller detaches it on its own schedule, after the
- *   BackendConfig changes, so Pulumi must never delete it (retainOnDelete);
- * - a BackendBucket's edgeSecurityPolicy: detached synchronously by the bucket's update, which the
- *   engine runs before deletes, or by the bucket's own delete, which comes first when the bucket
- *   depends on the policy. Either the bucket stays and no longer names it, or it goes and depends on it.
+ * The deletes of a transition from `before` to `after` (`undefined`: pulumi destroy), planned as the
+ * engine plans them (tools/lib/transitions/plan.ts), must not delete what is still attached
+ * (tools/lib/transitions/check.ts): a policy a BackendConfig named is held by GKE's Ingress
+ * controller, which detaches it on its own schedule, so Pulumi must never delete it; a backend
+ * bucket's edgeSecurityPolicy is detached by the bucket's update (updates run before deletes) or by
+ * the bucket's own delete, which comes first when the bucket depends on the policy.
  */
 function assertNoAttachedPolicyDeleted(before: Rendered, after: Rendered | undefined): void {
-    const deleted = before.all(POLICY).filter((p) => !after?.byUrn(p.urn) && p.retainOnDelete !== true);
-    for (const policy of deleted) {
-        for (const config of before.all(BACKEND_CONFIG)) {
-            assert.notEqual((config.inputs as any).spec?.securityPolicy?.name, policy.outputs.name, `${policy.name} is deleted by Pulumi while BackendConfig ${config.name} attached it`);
-        }
-        for (const bucket of before.all(BACKEND_BUCKET).filter((b) => b.inputs.edgeSecurityPolicy === policy.outputs.selfLink)) {
-            const stays = after?.byUrn(bucket.urn);
-            if (stays) {
-                assert.notEqual(stays.inputs.edgeSecurityPolicy, policy.outputs.selfLink, `${policy.name} is deleted while ${bucket.name} keeps it`);
-            } else {
-                assert.ok(bucket.dependencies.includes(policy.urn), `${bucket.name} must depend on ${policy.name} so the engine deletes the bucket first`);
-            }
-        }
-    }
+    const findings = checkPlan(planTransition(before.resources, after?.resources), {}, ["attached"]);
+    assert.deepEqual(findings.map((f) => f.message), []);
 }
 
 function problemsFor(patch: Record<string, string>): string[] {

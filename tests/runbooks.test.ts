@@ -1,6 +1,6 @@
 /**
  * The commands in README.md, docs/bootstrap.md, docs/release.md, docs/operations.md and
- * docs/dns-cutover.md, exercised
+ * docs/dns-cutover.md, docs/transitions.md, exercised
  * offline where they can be: every `npm run`/`npm test` script is in package.json, every file run
  * with `npx tsx` or `bash` exists, every stack named (`--stack`, `-s`, `pulumi stack init|select|rm`)
  * has its Pulumi.<stack>.yaml, every release invocation (`tools/release.ts`, `npm run release --`)
@@ -19,7 +19,7 @@ import { parseReleaseArgs, planRelease } from "../tools/release";
 
 const ROOT = join(__dirname, "..");
 /** The files checked, relative to the repository root. */
-const DOCS = ["README.md", "docs/bootstrap.md", "docs/release.md", "docs/operations.md", "docs/dns-cutover.md"];
+const DOCS = ["README.md", "docs/bootstrap.md", "docs/release.md", "docs/operations.md", "docs/dns-cutover.md", "docs/transitions.md"];
 const IMAGE_REPOSITORY = "europe-west1-docker.pkg.dev/acme-django-staging/django/app";
 const DIGEST_REF = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@sha256:${"ab".repeat(32)}`;
 

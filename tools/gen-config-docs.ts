@@ -100,6 +100,8 @@ export function renderConfigDoc(): string {
         "Set nested keys with `--path`, e.g. `pulumi config set --path database.tier db-custom-2-7680`;",
         "set secrets with `--secret`, e.g. `pulumi config set --secret --path appSecrets.SENTRY_DSN https://…`.",
         "Project keys live in the `django-platform:` namespace.",
+        "What changing a key after the first deploy does (update in place, replace, refused) and the",
+        "procedures where data is at stake: [transitions.md](transitions.md).",
         "",
         "## Provider keys",
         "",

@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../tools/lib/mockRuntime";
+import { applyOverrides, type Overrides } from "../../tools/lib/configOverrides";
 import { loadStackConfig } from "../../tools/lib/stackConfig";
 
 /** Re-exported for the tests that run synth or policies themselves. */
@@ -13,34 +14,12 @@ export const ROOT = path.resolve(__dirname, "../..");
 const INDEX = path.join(ROOT, "index.ts");
 
 /** Stack config keys (fully qualified) → override values (objects are deep-merged). */
-export type Overrides = Record<string, unknown>;
-
-function deepMerge(base: unknown, patch: unknown): unknown {
-    if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object" && !Array.isArray(base)) {
-        const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-        for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-            out[k] = deepMerge(out[k], v);
-        }
-        return out;
-    }
-    return patch;
-}
+export type { Overrides };
 
 /** The raw config map of a stack file with overrides applied (as the CLI would pass it). */
 export function stackConfig(stack: string, overrides: Overrides = {}): { config: Record<string, string>; secretKeys: string[] } {
     const loaded = loadStackConfig({ stack, projectDir: ROOT });
-    const config = { ...loaded.config };
-    for (const [key, value] of Object.entries(overrides)) {
-        if (value === undefined) {
-            delete config[key];
-            continue;
-        }
-        const current = config[key];
-        const parsed = current !== undefined && /^[{[]/.test(current) ? JSON.parse(current) : current;
-        const merged = deepMerge(parsed, value);
-        config[key] = typeof merged === "string" ? merged : JSON.stringify(merged);
-    }
-    return { config, secretKeys: loaded.secretKeys };
+    return { config: applyOverrides(loaded.config, overrides), secretKeys: loaded.secretKeys };
 }
 
 /**

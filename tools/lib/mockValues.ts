@@ -42,11 +42,16 @@ export const FAKE_REDIS_SERVER_CA = [
 
 type Props = Record<string, unknown>;
 
-/** Adds Kubernetes-style `metadata.name` autonaming (`<name>-<suffix>`) when no name was given. */
-function kubernetesOutputs(name: string, inputs: Props): Props {
+/**
+ * Adds Kubernetes-style `metadata.name` autonaming (`<name>-<suffix>`) when no name was given. The
+ * suffix also depends on the kind, as the provider's random suffixes differ per object: a ConfigMap
+ * and a Secret of the same logical name get different names (transition tests tell references apart
+ * by value).
+ */
+function kubernetesOutputs(type: string, name: string, inputs: Props): Props {
     const metadata = { ...((inputs.metadata as Props | undefined) ?? {}) };
     if (!metadata.name) {
-        metadata.name = `${name}-${autonameSuffix(name)}`;
+        metadata.name = `${name}-${autonameSuffix(`${type}::${name}`)}`;
     }
     return { ...inputs, metadata };
 }
@@ -54,7 +59,7 @@ function kubernetesOutputs(name: string, inputs: Props): Props {
 /** The mocked state of a newly created resource of `type`. */
 export function fakeOutputs(type: string, name: string, inputs: Props): Props {
     if (type.startsWith("kubernetes:") && !type.startsWith("pulumi:providers:")) {
-        return kubernetesOutputs(name, inputs);
+        return kubernetesOutputs(type, name, inputs);
     }
     const physicalName = (inputs.name as string | undefined) ?? `${name}-${autonameSuffix(name)}`;
     const project = (inputs.project as string | undefined) ?? "mock-project";
@@ -69,7 +74,8 @@ export function fakeOutputs(type: string, name: string, inputs: Props): Props {
                 serviceAccountEmailAddress: `p123456789012-mock@gcp-sa-cloud-sql.iam.gserviceaccount.com`,
             };
         case "gcp:compute/globalAddress:GlobalAddress":
-            return { ...base, address: (inputs.address as string | undefined) ?? (inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : "203.0.113.10") };
+            // One TEST-NET-3 address per name, so two reserved addresses (the site's, the CDN's) differ.
+            return { ...base, address: (inputs.address as string | undefined) ?? (inputs.purpose === "VPC_PEERING" ? "10.99.0.0" : `203.0.113.${10 + (parseInt(autonameSuffix(name), 16) % 200)}`) };
         case "gcp:compute/address:Address":
             return { ...base, address: "203.0.113.20" };
         case "gcp:container/cluster:Cluster": {
