@@ -603,6 +603,39 @@ describe("every third-party action is pinned by commit SHA, with its version in 
     });
 });
 
+/**
+ * The first major of each action that runs on Node 24 (`runs.using: node24` in its `action.yml`,
+ * the last release of the major before it saying node20; read in the actions' repositories). GitHub
+ * removes Node 20 from its runners in September 2026 (docs/gcp-facts.md).
+ */
+const FIRST_NODE24_MAJOR: Record<string, number> = {
+    "actions/checkout": 5,
+    "actions/setup-node": 5,
+    "actions/upload-artifact": 6,
+    "actions/download-artifact": 7,
+    "actions/github-script": 8,
+    "google-github-actions/auth": 3,
+    "google-github-actions/setup-gcloud": 3,
+    "docker/login-action": 4,
+    "docker/setup-buildx-action": 4,
+    "docker/build-push-action": 7,
+    "pulumi/actions": 7,
+};
+
+test("every pinned action is a release that runs on Node 24", () => {
+    for (const file of files) {
+        for (const line of text(file).split("\n")) {
+            const m = PINNED_USES.exec(line.replace(/^\s*(?:-\s+)?uses:\s*/, ""));
+            if (!m) {
+                continue;
+            }
+            const [, action, , version] = m;
+            assert.ok(action in FIRST_NODE24_MAJOR, `${file}: ${action} is not in FIRST_NODE24_MAJOR: look up the first major whose action.yml says node24`);
+            assert.ok(Number(version.slice(1).split(".")[0]) >= FIRST_NODE24_MAJOR[action], `${file}: ${action} ${version} runs on Node 20`);
+        }
+    }
+});
+
 /** `1.2.3` → [1, 2, 3]. */
 const semver = (v: string) => v.split(".").map(Number);
 const notOlder = (a: string, b: string) => {
@@ -1054,6 +1087,25 @@ describe("Dependabot keeps the pins current", () => {
         assert.deepEqual([...wanted].filter((w) => !have.has(w)), ["npm /services/api", "docker /app"]);
     });
 
+    test("docker: app/Dockerfile's base image is one Dependabot can read, or docs/release.md says it is not", () => {
+        // dependabot-core at 54c10285aafe229d2e8e2708c1c716d6a0a534f8: docker/lib/dependabot/docker/file_parser.rb
+        // (FROM_LINE; a dependency only with a tag or a digest) over docker/lib/dependabot/shared/shared_file_parser.rb
+        // (DOMAIN, IMAGE, TAG): a FROM line must name the image itself, so `FROM ${ARG}` is skipped.
+        const name = "[a-z\\d]+(?:(?:[._]|__|[-]*)[a-z\\d]+)*";
+        const domain = "(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])";
+        const fromLine = new RegExp(`^[Ff][Rr][Oo][Mm]\\s+(?:--platform=\\S+\\s+)?(?:${domain}(?:\\.${domain})+(?::\\d+)?/)?${name}(?:/${name})*(?<tag>:[\\w][\\w.-]{0,127})?(?<digest>@sha256:[0-9a-f]{64})?`);
+        const readable = (dockerfile: string) => dockerfile.split("\n").some((l) => {
+            const m = fromLine.exec(l);
+            return m !== null && (m.groups?.tag !== undefined || m.groups?.digest !== undefined);
+        });
+        assert.ok(readable("FROM python:3.11.14-slim-bookworm AS build\n"));
+        assert.ok(readable(`FROM docker.io/library/python@sha256:${"a".repeat(64)}\n`));
+        assert.ok(!readable("ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm\nFROM ${PYTHON_IMAGE} AS build\n"));
+        const docs = readFileSync(join(ROOT, "docs", "release.md"), "utf8");
+        const docsSayUnreadable = docs.includes("`FROM ${PYTHON_IMAGE}` is not one");
+        assert.equal(readable(readFileSync(join(ROOT, "app", "Dockerfile"), "utf8")), !docsSayUnreadable, "docs/release.md (\"Keeping the pins current\") must say whether Dependabot sees app/Dockerfile's base image");
+    });
+
     test("weekly, one grouped pull request per ecosystem, new versions held for a week", () => {
         for (const update of config.updates) {
             const label = `${update["package-ecosystem"]} ${update.directory ?? update.directories?.join(",")}`;
@@ -1096,6 +1148,43 @@ describe("CODEOWNERS", () => {
             }
         } finally {
             rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("the ruleset for main (.github/rulesets/main.json, applied by an admin: docs/release.md)", () => {
+    const ruleset = JSON.parse(readFileSync(join(ROOT, ".github", "rulesets", "main.json"), "utf8")) as {
+        target: string;
+        enforcement: string;
+        conditions: { ref_name: { include: string[] } };
+        bypass_actors: unknown[];
+        rules: { type: string; parameters?: Record<string, unknown> }[];
+    };
+    const rule = (type: string) => ruleset.rules.find((r) => r.type === type);
+
+    test("active on the default branch, with nobody allowed to bypass it", () => {
+        assert.equal(ruleset.target, "branch");
+        assert.equal(ruleset.enforcement, "active");
+        assert.deepEqual(ruleset.conditions.ref_name.include, ["~DEFAULT_BRANCH"]);
+        assert.deepEqual(ruleset.bypass_actors, []);
+        assert.ok(rule("deletion") && rule("non_fast_forward"));
+    });
+
+    test("a pull request with an approval from a code owner, stale approvals dismissed, the last push approved by someone else", () => {
+        // Field names of GitHub's REST "repository rule" (github/rest-api-description, RepositoryRulePullRequest).
+        const parameters = rule("pull_request")?.parameters ?? {};
+        assert.ok(Number(parameters.required_approving_review_count) >= 1);
+        assert.equal(parameters.require_code_owner_review, true);
+        assert.equal(parameters.dismiss_stale_reviews_on_push, true);
+        assert.equal(parameters.require_last_push_approval, true);
+    });
+
+    test("the required check is a job of pr.yml", () => {
+        const checks = (rule("required_status_checks")?.parameters?.required_status_checks ?? []) as { context: string }[];
+        const names = Object.values(load("pr.yml").jobs).map((job) => (job as Job & { name?: string }).name);
+        assert.ok(checks.length > 0);
+        for (const { context } of checks) {
+            assert.ok(names.includes(context), `required check "${context}" is not the name of a pr.yml job`);
         }
     });
 });
