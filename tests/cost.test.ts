@@ -303,12 +303,12 @@ describe("the pull request's cost comment (.github/workflows/pr.yml)", () => {
         assert.match(script, />> "\$GITHUB_STEP_SUMMARY"/);
     });
 
-    it("posts it on the pull request with the preview", () => {
-        const preview = workflow.jobs.preview;
-        assert.ok([preview.needs].flat().includes("cost"), "the preview waits for the cost job");
-        assert.ok(preview.steps.some((s) => s.uses?.startsWith("actions/download-artifact@") && s.with?.name === "cost-change"));
-        assert.ok(preview.steps.some((s) => /gh pr comment .*--body-file "\$RUNNER_TEMP\/cost\/cost\.md"/.test(s.run ?? "")));
-        assert.ok(workflow.jobs.cost.steps.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "cost-change"));
+    it("posts it on the pull request with the preview (the comment job; tests/workflows.test.ts runs it)", () => {
+        const comment = workflow.jobs.comment;
+        assert.ok([comment.needs].flat().includes("cost"), "the comment waits for the cost job");
+        assert.ok(comment.steps.some((s) => s.uses?.startsWith("actions/download-artifact@") && s.with?.name === "cost-change" && s.with?.path === "${{ runner.temp }}/pr-artifacts/cost"));
+        assert.match(String(comment.steps.find((s) => s.uses?.startsWith("actions/github-script@"))?.with?.script), /read\('cost\/cost\.md'/);
+        assert.ok(workflow.jobs.cost.steps.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.with?.name === "cost-change" && s.with?.path === "${{ runner.temp }}/cost.md"));
     });
 
     it("reads the costComparison.markdown that synth --json --compare-to really prints, with the delta of a known change", async () => {

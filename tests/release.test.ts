@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { BUILD_PLATFORM, PUSHED_IMAGE, ReleaseEnvironment, commandLine, parseReleaseArgs, pickDigest, planRelease } from "../tools/release";
+import { BUILD_PLATFORM, PUSHED_IMAGE, ReleaseEnvironment, commandLine, credentialsInContext, parseReleaseArgs, pickDigest, planRelease } from "../tools/release";
 
 const ROOT = join(__dirname, "..");
 const REPO = "europe-west1-docker.pkg.dev/acme/django-platform/app";
@@ -93,6 +93,33 @@ describe("planRelease", () => {
             assert.throws(() => planRelease(options, env(over)), { name: "ReleaseError", message });
         });
     }
+
+    test("refuses a build context that would hold a google-github-actions/auth credentials file", () => {
+        // The action writes gha-creds-<random>.json into the workspace root (its README); a context
+        // that is the root, or contains it, would copy a live token into the image.
+        const project = mkdtempSync(join(tmpdir(), "release-test-creds-"));
+        try {
+            writeFileSync(join(project, "Pulumi.staging.yaml"), "config: {}\n");
+            writeFileSync(join(project, "Dockerfile"), "FROM scratch\n");
+            mkdirSync(join(project, "app"));
+            writeFileSync(join(project, "app", "Dockerfile"), "FROM scratch\n");
+            const creds = join(project, "gha-creds-0123456789abcdef.json");
+            writeFileSync(creds, "{}");
+            const inProject = (context: string) => () => planRelease({ stack: "staging", repository: REPO, tag: "1.4.2", context }, env({ projectDir: project }));
+            for (const context of [".", project, "app/.."]) {
+                assert.throws(inProject(context), { name: "ReleaseError", message: `--context ${context}: the build context would include ${creds}, a Google credentials file (google-github-actions/auth writes one into the workspace). Fix: build a directory that does not hold it (the default, --context app, does not), or delete the file.` });
+            }
+            // The parent of the project contains it too.
+            assert.deepEqual(credentialsInContext(project, ".."), [creds]);
+            // app/ does not contain the root: its build goes ahead.
+            assert.equal(commandLine(inProject("app")()[0]), `docker build --platform linux/amd64 --tag ${REPO}:1.4.2 app`);
+            // A credentials file inside the context itself.
+            writeFileSync(join(project, "app", "gha-creds-x.json"), "{}");
+            assert.throws(inProject("app"), /--context app: the build context would include .*app\/gha-creds-x\.json/);
+        } finally {
+            rmSync(project, { recursive: true, force: true });
+        }
+    });
 
     test("pickDigest takes this repository's digest out of docker's RepoDigests", () => {
         assert.equal(pickDigest(`mirror.example/app@sha256:${"0".repeat(64)}\n${REPO}@${DIGEST}\n`, REPO), `${REPO}@${DIGEST}`);

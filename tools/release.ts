@@ -21,8 +21,8 @@
  */
 import { Command } from "commander";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
 
 /** Stands for the `<repository>@sha256:<digest>` that the digest step prints at run time. */
 export const PUSHED_IMAGE = "<pushed-image@sha256:digest>";
@@ -36,6 +36,26 @@ export const BUILD_PLATFORM = "linux/amd64";
 
 /** The build context when `--context` is not given: the reference app. */
 export const DEFAULT_CONTEXT = "app";
+
+/**
+ * The credentials file google-github-actions/auth writes into the workspace root
+ * (`gha-creds-<random>.json`, README of the action): a build context that holds it would copy a
+ * live token into the image.
+ */
+const CREDENTIALS_FILE = /^gha-creds-.*\.json$/;
+
+/**
+ * The credentials files `docker build <context>` would send to the builder: those in the context
+ * directory itself, and those in the project directory when the context contains it (`.` or a
+ * parent of the repository).
+ */
+export function credentialsInContext(projectDir: string, context: string): string[] {
+    const contextDir = resolve(projectDir, context);
+    const fromContext = relative(contextDir, resolve(projectDir));
+    const containsProject = fromContext === "" || (!fromContext.startsWith("..") && !isAbsolute(fromContext));
+    const dirs = [...new Set([contextDir, ...(containsProject ? [resolve(projectDir)] : [])])];
+    return dirs.flatMap((dir) => readdirSync(dir).filter((name) => CREDENTIALS_FILE.test(name)).map((name) => join(dir, name)));
+}
 
 const DIGEST_REF = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
 const REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
@@ -125,6 +145,10 @@ export function planRelease(options: ReleaseOptions, environment: ReleaseEnviron
     const context = options.context ?? DEFAULT_CONTEXT;
     if (!existsSync(resolve(environment.projectDir, context, "Dockerfile"))) {
         throw new ReleaseError(`--context ${context}: no Dockerfile in ${resolve(environment.projectDir, context)}. Fix: --context <the directory of your Django project's Dockerfile> (default: ${DEFAULT_CONTEXT}, the reference app).`);
+    }
+    const credentials = credentialsInContext(environment.projectDir, context);
+    if (credentials.length > 0) {
+        throw new ReleaseError(`--context ${context}: the build context would include ${credentials.join(", ")}, a Google credentials file (google-github-actions/auth writes one into the workspace). Fix: build a directory that does not hold it (the default, --context ${DEFAULT_CONTEXT}, does not), or delete the file.`);
     }
     const tag = options.tag ?? environment.cleanCommit(context);
     if (tag === undefined) {
