@@ -5,10 +5,12 @@
  * `gunicorn …` command runs as written (tools/lib/appPython.ts).
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { GroupProcess, randomPassword, run, tempDir, waitFor, type RunResult } from "./localServers";
+import { randomPassword, run, tempDir, type RunResult } from "./localServers";
+import { httpGet, httpRequest, type HttpResult } from "../../tools/lib/local/http";
+
+export { httpGet, httpRequest, startAppServer, type HttpResult } from "../../tools/lib/local/http";
 import { REPO, parseManifests, type K8sDoc } from "./rendered";
 
 import { APP_DIR, VENV_PYTHON, imageBaseEnv, venvPython } from "../../tools/lib/appPython";
@@ -95,44 +97,6 @@ export async function synthStagingWith(patch: Record<string, Record<string, unkn
   }
 }
 
-/** A response read to the end. */
-export interface HttpResult {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/**
- * GET over real HTTP to 127.0.0.1:`port` with an explicit Host header (fetch cannot set Host,
- * and the probes' Host — the pod IP — is part of what is under test). No redirects are followed.
- */
-export function httpGet(port: number, path: string, headers: Record<string, string>): Promise<HttpResult> {
-  return httpRequest(port, "GET", path, headers);
-}
-
-/** Any method over real HTTP to 127.0.0.1:`port`, with an optional body; no redirects followed. */
-export function httpRequest(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: Buffer | string,
-): Promise<HttpResult> {
-  return new Promise((resolvePromise, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, headers, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () =>
-        resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
-      );
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 /** The `name=value` pairs of a response's Set-Cookie headers. */
 export function cookies(result: HttpResult): Record<string, string> {
   const raw = result.headers["set-cookie"];
@@ -179,31 +143,6 @@ export async function postForm(
     "content-type": form.contentType,
     "content-length": String(body.length),
   }, body);
-}
-
-/**
- * Starts a long-running app process (gunicorn or runserver) and waits until `GET readyPath`
- * (sent with `host`) answers 200.
- */
-export async function startAppServer(
-  label: string,
-  argv: readonly string[],
-  options: { env: Record<string, string>; cwd?: string; port: number; host: string; readyPath: string },
-): Promise<GroupProcess> {
-  const [command, ...args] = argv;
-  if (command === undefined) throw new Error(`${label}: empty command`);
-  const server = new GroupProcess(label, command, args, { cwd: options.cwd ?? APP_DIR, env: { ...baseEnv(), ...options.env } });
-  try {
-    await waitFor(
-      `${label} to answer ${options.readyPath}`,
-      async () => (await httpGet(options.port, options.readyPath, { host: options.host })).status === 200,
-      { timeoutMs: 30_000, process: server },
-    );
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-  return server;
 }
 
 /** Instructions of a Dockerfile's final stage, as [KEYWORD, arguments] pairs (continuations joined). */
