@@ -20,12 +20,15 @@ export class LocalRedis {
      * @param args arguments for redis-server (without the program name)
      * @param port the `--port` inside `args`
      * @param password the `--requirepass` inside `args`, used by {@link cli}
+     * @param options `tlsCaFile`: the server speaks TLS only, signed by this CA (redis-cli gets
+     *   `--tls --cacert`); `onOutput`: the server's output as it comes
      */
     constructor(
         readonly label: string,
         readonly args: readonly string[],
         readonly port: number,
         readonly password: string,
+        private readonly options: { readonly tlsCaFile?: string; readonly onOutput?: (text: string) => void } = {},
     ) {}
 
     /** True while the server process runs. */
@@ -41,7 +44,7 @@ export class LocalRedis {
     /** Starts the server and waits until it answers PING. */
     async start(): Promise<void> {
         if (this.running) return;
-        const server = new GroupProcess(this.label, REDIS_SERVER, this.args, { env: { PATH: "/usr/bin:/bin" } });
+        const server = new GroupProcess(this.label, REDIS_SERVER, this.args, { env: { PATH: "/usr/bin:/bin" }, onOutput: this.options.onOutput });
         this.server = server;
         await waitFor(`${this.label} on 127.0.0.1:${this.port}`, async () => (await this.cli(["PING"])) === "PONG", {
             process: server,
@@ -55,8 +58,9 @@ export class LocalRedis {
 
     /** Runs one command through redis-cli (authenticated) and returns its raw output, trimmed. */
     async cli(command: readonly string[]): Promise<string> {
-        const result = await run(REDIS_CLI, ["-h", "127.0.0.1", "-p", String(this.port), "--no-auth-warning", "--raw", ...command], {
-            env: { PATH: "/usr/bin:/bin", REDISCLI_AUTH: this.password },
+        const tls = this.options.tlsCaFile ? ["--tls", "--cacert", this.options.tlsCaFile] : [];
+        const result = await run(REDIS_CLI, [...tls, "-h", "127.0.0.1", "-p", String(this.port), "--no-auth-warning", "--raw", ...command], {
+            env: { PATH: "/usr/bin:/bin", ...(this.password ? { REDISCLI_AUTH: this.password } : {}) },
             timeoutMs: 5_000,
         });
         return result.stdout.trim();
