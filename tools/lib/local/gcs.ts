@@ -212,7 +212,8 @@ export class LocalGcs {
 
     private forward(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
         return new Promise((resolve) => {
-            const headers = { ...req.headers, host: `127.0.0.1:${this.emulatorPort}` };
+            // fake-gcs-server serves path-style object URLs on its -public-host: the front's own host.
+            const headers = { ...req.headers, host: `127.0.0.1:${this.port}` };
             const upstream = request({ host: "127.0.0.1", port: this.emulatorPort, method: req.method, path, headers }, (answer) => {
                 const out = { ...answer.headers };
                 // Upload session URLs name the emulator's external URL (the front) already.

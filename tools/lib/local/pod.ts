@@ -12,7 +12,6 @@ import type { HttpProbe, WorkloadRef } from "../renderedWorkloads";
 import { GroupProcess, run } from "./processes";
 import { probeLoop, probeTiming, type ProbeRecord } from "./probes";
 import { sandboxed, type EmptyDirMount, type Isolation } from "./sandbox";
-import { sleep } from "../reliabilityHttp";
 
 /** Everything needed to run one pod's app container here. */
 export interface PodPlan {
@@ -58,6 +57,16 @@ export interface LocalPodOptions {
     readonly onOutput?: (text: string) => void;
     /** Kubelet-like events (probe failures, kills, restarts). */
     readonly onEvent?: (message: string) => void;
+}
+
+/** `promise`'s value, or undefined after `ms` (the timer does not outlive the promise). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+        return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    } finally {
+        clearTimeout(timer);
+    }
 }
 
 /** Kubelet's restart back-off: 10 s, doubling, at most 300 s. */
@@ -151,7 +160,7 @@ export class LocalPod {
             preStop = "skipped (fast stop)";
         } else if (hook?.sleep) {
             preStop = `sleep ${hook.sleep.seconds} s`;
-            await Promise.race([sleep(Math.min(hook.sleep.seconds * 1000, graceMs)), proc.wait()]);
+            await within(proc.wait(), Math.min(hook.sleep.seconds * 1000, graceMs));
         } else if (hook?.exec) {
             preStop = `exec ${hook.exec.command.join(" ")}`;
             const [command, ...args] = hook.exec.command;
@@ -161,7 +170,7 @@ export class LocalPod {
         }
         proc.signal("SIGTERM");
         const left = Math.max(0, graceMs - (performance.now() - began));
-        const exited = await Promise.race([proc.wait().then(() => true), sleep(left).then(() => false)]);
+        const exited = await within(proc.wait().then(() => true), left);
         const seconds = (performance.now() - began) / 1000;
         // The container ends with its main process: what else runs in it is killed.
         await proc.stop("SIGKILL", 2_000);
