@@ -120,7 +120,7 @@ export interface PlanOptions {
 /** Plans every pod of the stack that runs the app image. */
 export async function planStack(options: PlanOptions): Promise<StackPlan> {
     const { docs, local } = options;
-    const containers = djangoContainers(docs).filter((c) => c.workload.origin === "stack");
+    const containers = djangoContainers(docs, { manageJob: false });
     const image = containers[0]?.container.image;
     const secret = secretValues(local);
     const plan: StackPlan = { jobs: [], deployments: [], cronJobs: [], skipped: [], replaced: new Map(), added: {} };
@@ -232,6 +232,7 @@ async function planPod(
         cwd: join(options.appDir, workingDir.slice(IMAGE_WORKDIR.length)),
         mounts,
         port: port && local_ !== undefined ? { ...port, local: local_ } : undefined,
+        namedPorts: Object.fromEntries((c.container.ports ?? []).filter((p) => p.name).map((p) => [p.name as string, p.containerPort])),
         probes: { startup: c.container.startupProbe, readiness: c.container.readinessProbe, liveness: c.container.livenessProbe },
         preStop: c.container.lifecycle?.preStop,
         terminationGracePeriodSeconds: c.pod.terminationGracePeriodSeconds ?? 30,

@@ -10,7 +10,7 @@
  */
 import type { HttpProbe, WorkloadRef } from "../renderedWorkloads";
 import { GroupProcess, run } from "./processes";
-import { probeLoop, probeTiming, type ProbeRecord } from "./probes";
+import { probeLoop, probeTiming, type ProbeRecord, type ProbeTarget } from "./probes";
 import { sandboxed, type EmptyDirMount, type Isolation } from "./sandbox";
 
 /** Everything needed to run one pod's app container here. */
@@ -30,6 +30,8 @@ export interface PodPlan {
     readonly mounts: readonly EmptyDirMount[];
     /** The container port the probes name, and where it listens here. */
     readonly port?: { readonly name?: string; readonly container: number; readonly local: number };
+    /** The container's named ports (what a probe's named port resolves to). */
+    readonly namedPorts: Readonly<Record<string, number>>;
     readonly probes: { readonly startup?: HttpProbe; readonly readiness?: HttpProbe; readonly liveness?: HttpProbe };
     readonly preStop?: { readonly sleep?: { readonly seconds: number }; readonly exec?: { readonly command: readonly string[] } };
     readonly terminationGracePeriodSeconds: number;
@@ -264,7 +266,15 @@ export class LocalPod {
 
     private async runProbes(proc: GroupProcess, current: () => boolean): Promise<void> {
         const { plan } = this;
-        const target = plan.port ? { port: plan.port.local, podIp: plan.podIp } : undefined;
+        // A probe reaches the app only on the port it listens on; any other port refuses, as in the pod.
+        const targetOf = (probe: HttpProbe): ProbeTarget | { refused: string } => {
+            const ref = probe.httpGet?.port;
+            const port = typeof ref === "number" ? ref : ref !== undefined ? plan.namedPorts[ref] : undefined;
+            if (port === undefined) return { refused: `no container port named ${String(ref)}` };
+            if (plan.port && port === plan.port.container) return { port: plan.port.local, podIp: plan.podIp };
+            return { refused: `ECONNREFUSED (nothing listens on container port ${port})` };
+        };
+        const target = plan.port ? true : undefined;
         const alive = () => current() && proc.running;
         const record = (kind: ProbeRecord["kind"], probe: HttpProbe): ProbeRecord => {
             const r: ProbeRecord = { kind, path: probe.httpGet?.path ?? "?", timing: probeTiming(probe), ok: 0, failed: 0, consecutiveFailures: 0 };
@@ -281,7 +291,7 @@ export class LocalPod {
         const { startup, readiness, liveness } = plan.probes;
         if (startup && target) {
             const r = record("startup", startup);
-            await probeLoop(r, target, () => !alive() || this.started, (success) => {
+            await probeLoop(r, targetOf(startup), () => !alive() || this.started, (success) => {
                 if (success) {
                     this.started = true;
                     return "stop";
@@ -301,7 +311,7 @@ export class LocalPod {
         const loops: Array<Promise<void>> = [];
         if (readiness && target) {
             const r = record("readiness", readiness);
-            loops.push(probeLoop(r, target, () => !alive(), (success) => {
+            loops.push(probeLoop(r, targetOf(readiness), () => !alive(), (success) => {
                 if (success) this.setReady(true);
                 else if (r.consecutiveFailures >= r.timing.failureThreshold && this.ready) {
                     this.event(`readiness probe ${r.path} failed ${r.consecutiveFailures} times (last: ${r.lastFailure}): out of the endpoints`);
@@ -312,7 +322,7 @@ export class LocalPod {
         }
         if (liveness && target) {
             const r = record("liveness", liveness);
-            loops.push(probeLoop(r, target, () => !alive(), () => {
+            loops.push(probeLoop(r, targetOf(liveness), () => !alive(), () => {
                 if (r.consecutiveFailures >= r.timing.failureThreshold) {
                     killFor(`liveness probe ${r.path} failed ${r.consecutiveFailures} times in a row (last: ${r.lastFailure})`);
                     return "stop";

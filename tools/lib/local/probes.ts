@@ -63,7 +63,7 @@ export interface ProbeTarget {
  */
 export async function probeLoop(
     record: ProbeRecord,
-    target: ProbeTarget,
+    target: ProbeTarget | { readonly refused: string },
     stopped: () => boolean,
     onResult: (success: boolean, record: ProbeRecord) => "continue" | "stop",
 ): Promise<void> {
@@ -71,7 +71,10 @@ export async function probeLoop(
     await sleepUnless(timing.initialDelaySeconds * 1000, stopped);
     while (!stopped()) {
         const started = performance.now();
-        const outcome = await probeOnce(target.port, record.path, { Host: `${target.podIp}:${target.port}`, "User-Agent": KUBE_PROBE_USER_AGENT, Accept: "*/*" }, timing.timeoutSeconds * 1000);
+        const outcome: Outcome =
+            "refused" in target
+                ? { error: target.refused, ms: 0 }
+                : await probeOnce(target.port, record.path, { Host: `${target.podIp}:${target.port}`, "User-Agent": KUBE_PROBE_USER_AGENT, Accept: "*/*" }, timing.timeoutSeconds * 1000);
         if (stopped()) return;
         const success = probeSucceeded(outcome);
         if (success) {

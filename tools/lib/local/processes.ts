@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,6 +104,13 @@ export interface GroupProcessOptions extends Omit<SpawnOptions, "stdio" | "detac
     readonly onOutput?: (text: string) => void;
 }
 
+/**
+ * util-linux's setpriv, when there: started through `setpriv --pdeathsig SIGKILL`, a process is
+ * killed by the kernel when this one dies, even by SIGKILL, when no exit hook runs (prctl
+ * PR_SET_PDEATHSIG survives execve of a program that is not set-user-ID).
+ */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+
 /** A long-running process in its own process group. */
 export class GroupProcess {
     private readonly output: string[] = [];
@@ -119,7 +126,8 @@ export class GroupProcess {
         options: GroupProcessOptions = {},
     ) {
         const { onOutput, ...spawnOptions } = options;
-        const child: ChildProcess = spawn(command, args, { ...spawnOptions, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        const [program, argv] = SETPRIV && process.platform === "linux" ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", command, ...args]] : [command, [...args]];
+        const child: ChildProcess = spawn(program, argv, { ...spawnOptions, detached: true, stdio: ["ignore", "pipe", "pipe"] });
         if (child.pid === undefined) {
             // spawn reports ENOENT and friends asynchronously; the pid is missing already.
             child.on("error", () => undefined);

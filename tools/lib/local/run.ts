@@ -96,8 +96,7 @@ export class LocalRun {
         services.iam = options.iam;
         const root = join(services.root, `run-${++run_.n}`);
         mkdirSync(root, { recursive: true, mode: 0o755 });
-        const appCopy = join(root, "app");
-        const containers = djangoContainers(docs).filter((c) => c.workload.origin === "stack");
+        const containers = djangoContainers(docs, { manageJob: false });
         // The rendered environment of one app container tells what the stack's services are.
         const probe = containers.find((c) => c.workload.component === "web") ?? containers[0];
         if (!probe) throw new Error("no container runs the app image");
@@ -106,7 +105,7 @@ export class LocalRun {
         const dbPassword = randomPassword();
 
         progress("starting the stack's database, Redis, buckets and metadata servers");
-        const [database, cache, buckets, metadata] = await Promise.all([
+        const [database, cache, buckets, metadata, appCopy] = await Promise.all([
             resetDatabase(services, rendered, dbPassword),
             rendered.DJANGO_APP_CACHE_LOCATION
                 ? startCache({
@@ -120,7 +119,7 @@ export class LocalRun {
                 : Promise.resolve(undefined),
             ensureBuckets(services, containers.map((c) => resolveEnv(c, { secret: () => "", field: () => "" })), options.iam),
             startMetadata(services, docs, containers.map((c) => ({ namespace: c.workload.namespace ?? "default", name: c.pod.serviceAccountName ?? "default" })), options.iam, rendered.DJANGO_APP_GCP_PROJECT),
-            prepareApp(options.appDir, appCopy, options.python, services.isolation),
+            services.appCopy(options.appDir, (dest) => prepareApp(options.appDir, dest, options.python, services.isolation)),
         ]);
         const hostOf = new Map(metadata.map((m) => [`${m.ksa.namespace}/${m.ksa.name}`, m.host]));
         let plan: StackPlan;
@@ -203,14 +202,23 @@ export class LocalRun {
         }
     }
 
-    /** Waits until every liveness probe of a ready pod has run at least once (bounded by its period). */
+    /**
+     * Waits until every ready pod's liveness probe has passed once — or, while it fails, until
+     * the kubelet would have killed the container (initialDelaySeconds + failureThreshold ×
+     * periodSeconds + timeoutSeconds): a pod whose liveness probe fails is not a pod that works.
+     */
     async livenessSeen(): Promise<void> {
         await Promise.all(
             this.deployments.map(async (d) => {
-                const liveness = d.probeRecords.find((r) => r.kind === "liveness");
-                if (!liveness) return;
-                const end = performance.now() + (liveness.timing.periodSeconds + liveness.timing.timeoutSeconds + 1) * 1000;
-                while (liveness.ok + liveness.failed === 0 && d.failure === undefined && performance.now() < end) await new Promise((r) => setTimeout(r, 100));
+                const liveness = () => d.probeRecords.find((r) => r.kind === "liveness");
+                const probe = d.plan.probes.liveness;
+                if (!probe || !d.ready) return;
+                const end = performance.now() + ((probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3) + (probe.timeoutSeconds ?? 1) + 2) * 1000;
+                const passed = () => {
+                    const r = liveness();
+                    return r !== undefined && r.ok > 0 && r.consecutiveFailures === 0;
+                };
+                while (!passed() && d.failure === undefined && performance.now() < end) await new Promise((r) => setTimeout(r, 100));
             }),
         );
         for (const d of this.deployments) {

@@ -60,6 +60,7 @@ export class LocalServices {
     /** The IAM of the stack being run (signBlob and Workload Identity check it). */
     iam: StackIam | undefined;
     private memorystoreCa: Promise<LocalCa> | undefined;
+    private readonly appCopies = new Map<string, Promise<string>>();
 
     private constructor(
         /** The run directory (removed by {@link close}). */
@@ -118,6 +119,20 @@ export class LocalServices {
     memorystoreServerCa(): Promise<LocalCa> {
         this.memorystoreCa ??= LocalCa.create(join(this.root, "memorystore-ca"), "django-platform local stand-in for the Memorystore server CA");
         return this.memorystoreCa;
+    }
+
+    /**
+     * The read-only copy of a project (the image's /app), made once per source directory by
+     * `prepare(dest)`: the runs that share these services run the same image.
+     */
+    appCopy(source: string, prepare: (dest: string) => Promise<void>): Promise<string> {
+        let copy = this.appCopies.get(source);
+        if (!copy) {
+            const dest = join(this.root, `app-${this.appCopies.size + 1}`);
+            copy = prepare(dest).then(() => dest);
+            this.appCopies.set(source, copy);
+        }
+        return copy;
     }
 
     /** Stops every service and removes the run directory. */
