@@ -108,6 +108,11 @@ describe("every mode runs: Jobs complete, pods ready, CronJobs complete", () => 
       const page = await new Browser(r.front?.port ?? 0).get("/");
       assert.equal(page.status, 200, page.body);
       assert.match(page.body, /<p id='products'>teapot<\/p>/);
+      // The guide's copies of gunicorn.conf.py and cloud_logging.py: JSON lines for Cloud Logging.
+      const web = r.deployments.find((d) => d.plan.workload.component === "web");
+      const lines = web?.lastLines(20) ?? [];
+      assert.ok(lines.length > 0);
+      for (const line of lines) assert.equal(typeof (JSON.parse(line) as { severity?: unknown }).severity, "string", line);
     });
     assert.deepEqual(run.failures, [], describeFailures(run));
     const web = run.plan.deployments.find((d) => d.workload.component === "web");

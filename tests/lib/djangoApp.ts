@@ -7,15 +7,12 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { randomPassword, run, tempDir, type RunResult } from "./localServers";
-import { httpGet, httpRequest, type HttpResult } from "../../tools/lib/local/http";
-
-export { httpGet, httpRequest, startAppServer, type HttpResult } from "../../tools/lib/local/http";
+import { run, tempDir, type RunResult } from "./localServers";
 import { REPO, parseManifests, type K8sDoc } from "./rendered";
-
 import { APP_DIR, VENV_PYTHON, imageBaseEnv, venvPython } from "../../tools/lib/appPython";
 
 export { APP_DIR };
+export { httpGet, httpRequest, startAppServer, type HttpResult } from "../../tools/lib/local/http";
 /** The venv's interpreter (the image's `python`). */
 export const PYTHON = VENV_PYTHON;
 
@@ -97,13 +94,6 @@ export async function synthStagingWith(patch: Record<string, Record<string, unkn
   }
 }
 
-/** The `name=value` pairs of a response's Set-Cookie headers. */
-export function cookies(result: HttpResult): Record<string, string> {
-  const raw = result.headers["set-cookie"];
-  const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return Object.fromEntries(lines.map((line) => (line.split(";")[0] ?? "").split("=")).map(([k, ...v]) => [k ?? "", v.join("=")]));
-}
-
 /** A multipart/form-data body (RFC 7578) with text fields and one file, and its Content-Type. */
 export function multipart(fields: Record<string, string>, file: { field: string; name: string; type: string; content: Buffer }): { body: Buffer; contentType: string } {
   const boundary = `----django-platform-test-${Date.now().toString(16)}`;
@@ -114,35 +104,6 @@ export function multipart(fields: Record<string, string>, file: { field: string;
   parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`));
   parts.push(file.content, Buffer.from(`\r\n--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-/**
- * A form POST the way a browser sends it over HTTPS behind the load balancer: GET `formPath`
- * for the CSRF cookie and token, then POST `body` with the cookie, the token and an Origin of
- * `https://<host>` (Django checks Origin against the host/CSRF_TRUSTED_ORIGINS).
- */
-export async function postForm(
-  port: number,
-  host: string,
-  formPath: string,
-  postPath: string,
-  form: { body: Buffer | string; contentType: string },
-  extraHeaders: Record<string, string> = {},
-): Promise<HttpResult> {
-  const base = { host, "x-forwarded-proto": "https", ...extraHeaders };
-  const page = await httpGet(port, formPath, base);
-  const token = cookies(page).csrftoken;
-  if (!token) throw new Error(`GET ${formPath} set no csrftoken cookie (status ${page.status})`);
-  const body = typeof form.body === "string" ? Buffer.from(form.body) : form.body;
-  return httpRequest(port, "POST", postPath, {
-    ...base,
-    cookie: `csrftoken=${token}`,
-    "x-csrftoken": token,
-    origin: `https://${host}`,
-    referer: `https://${host}${formPath}`,
-    "content-type": form.contentType,
-    "content-length": String(body.length),
-  }, body);
 }
 
 /** Instructions of a Dockerfile's final stage, as [KEYWORD, arguments] pairs (continuations joined). */
@@ -158,24 +119,4 @@ export function dockerfileFinalStage(dockerfile: string): Array<[string, string]
     });
   const lastFrom = instructions.map(([keyword]) => keyword).lastIndexOf("FROM");
   return instructions.slice(lastFrom);
-}
-
-/**
- * The values that differ on loopback from what the stack renders: where PostgreSQL and Redis
- * listen here, their passwords (Secrets in the cluster) and a fresh SECRET_KEY.
- */
-export function loopbackContract(local: {
-    readonly database: { readonly host: string; readonly port: number };
-    readonly dbPassword: string;
-    readonly cacheLocations: readonly string[];
-    readonly cachePassword: string;
-}): Record<string, string> {
-    return {
-        DJANGO_APP_DB_HOST: local.database.host,
-        DJANGO_APP_DB_PORT: String(local.database.port),
-        DJANGO_APP_DB_PASSWORD: local.dbPassword,
-        DJANGO_APP_CACHE_LOCATION: local.cacheLocations.join(" "),
-        DJANGO_APP_CACHE_PASSWORD: local.cachePassword,
-        DJANGO_APP_SECRET_KEY: randomPassword(48),
-    };
 }
