@@ -119,7 +119,8 @@ export function probeOnlyEnv(dir: string): Record<string, string> {
 /**
  * The rendered web environment with loopback hosts and fresh secrets: `local` replaces variables,
  * secret placeholders get random values, the pod IP is {@link POD_IP}; DJANGO_APP_STATIC_BUCKET is
- * dropped (no GCS client or bucket here, as in tests/e2e-contract.test.ts).
+ * dropped: the runs here need no bucket (`npm run local` runs the full environment against a GCS
+ * emulator).
  */
 export function renderedAppEnv(webEnv: ReadonlyMap<string, EnvSource>, local: Record<string, string>): Record<string, string> {
     const env: Record<string, string> = {};
