@@ -143,20 +143,40 @@ describe("the check fails, naming the workload, when a rendered container cannot
     assert.ok(run.deployments.every((d) => d.startedAt === 0), "no Deployment starts after a failed Job");
   });
 
-  test("a liveness probe that keeps failing kills the pod", async () => {
+  test("a liveness probe that keeps failing kills the pod; a CronJob that fails is named", async () => {
     const run = await check("staging", {}, {
       mutate: (docs) => {
-        // No Jobs (they pass in the other runs): the web pod alone.
+        // No Jobs (they pass in the other runs): the web pod and the CronJob.
         for (const job of docs.filter((d) => d.kind === "Job")) docs.splice(docs.indexOf(job), 1);
         const web = docs.find((d) => d.kind === "Deployment") as K8sDoc;
         const container = podSpec(web).containers[0] as { livenessProbe?: Record<string, unknown> };
         // Port 8001: gunicorn listens on 8000 only (an HTTP probe counts 3xx as success, so a
         // wrong path would pass: the app redirects plain http to https).
         container.livenessProbe = { ...container.livenessProbe, httpGet: { path: "/healthz/", port: 8001 }, periodSeconds: 1, failureThreshold: 2, timeoutSeconds: 1 };
+        const cron = docs.find((d) => d.kind === "CronJob") as K8sDoc;
+        (podSpec(cron).containers[0] as { command?: string[] }).command = ["python", "manage.py", "no_such_command"];
       },
     });
-    const failure = run.failures.find((f) => f.workload.startsWith("Deployment/"));
-    assert.ok(failure, describeFailures(run));
-    assert.match(failure.reason, /^liveness probe \/healthz\/ failed 2 times in a row \(last: ECONNREFUSED \(nothing listens on container port 8001\)\)/);
+    const liveness = run.failures.find((f) => f.workload.startsWith("Deployment/"));
+    assert.ok(liveness, describeFailures(run));
+    assert.match(liveness.reason, /^liveness probe \/healthz\/ failed 2 times in a row \(last: ECONNREFUSED \(nothing listens on container port 8001\)\)/);
+    const cron = run.failures.find((f) => f.workload.startsWith("CronJob/"));
+    assert.ok(cron, describeFailures(run));
+    assert.equal(cron.command, "python manage.py no_such_command");
+    assert.match(cron.lastLines.join("\n"), /Unknown command: 'no_such_command'/);
+  });
+
+  test("a startup probe that never passes: the pod never becomes ready, and is named", async () => {
+    const run = await check("staging", {}, {
+      mutate: (docs) => {
+        for (const job of docs.filter((d) => d.kind === "Job" || d.kind === "CronJob")) docs.splice(docs.indexOf(job), 1);
+        const web = docs.find((d) => d.kind === "Deployment") as K8sDoc;
+        const container = podSpec(web).containers[0] as { startupProbe?: Record<string, unknown> };
+        container.startupProbe = { ...container.startupProbe, httpGet: { path: "/healthz/", port: 8001 }, periodSeconds: 1, failureThreshold: 2 };
+      },
+    });
+    assert.equal(run.failures.length, 1, describeFailures(run));
+    assert.match(run.failures[0]?.reason ?? "", /^startup probe \/healthz\/ failed 2 times in a row/);
+    assert.equal(run.deployments[0]?.ready, false);
   });
 });

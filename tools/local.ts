@@ -29,6 +29,7 @@ import { PortInUseError } from "./lib/local/front";
 import { killAllGroups } from "./lib/local/processes";
 import { readManifests, renderStack, type RenderedStack } from "./lib/local/render";
 import { failureLines, statusLines, terminationLines } from "./lib/local/report";
+import { PlanError } from "./lib/local/plan";
 import { LocalRun } from "./lib/local/run";
 import { ServiceError, LocalServices } from "./lib/local/services";
 import { StackFileError } from "./lib/stackConfig";
@@ -168,7 +169,7 @@ export async function local(options: LocalOptions, io: CliIo = processIo, signal
             io.stderr(`local: ${error.message}`);
             return 2;
         }
-        if (error instanceof ServiceError) {
+        if (error instanceof ServiceError || error instanceof PlanError) {
             io.stderr(`local: ${error.message}`);
             return 3;
         }

@@ -31,6 +31,9 @@ export const IMAGE_HOME = "/nonexistent";
 /** The image's WORKDIR (a container without `workingDir` starts there). */
 export const IMAGE_WORKDIR = "/app";
 
+/** A rendered container this runner cannot run here (named, with why). */
+export class PlanError extends Error {}
+
 /** Where the stand-ins listen, and the local values of what only the cluster has. */
 export interface LocalValues {
     readonly database: { readonly host: string; readonly port: number; readonly password: string };
@@ -96,15 +99,19 @@ export function rebind(args: readonly string[], containerPort: number, local: nu
     return { args: out, rewrites };
 }
 
-/** The container port the probes of a container use (by number or name), else its first port. */
-function probedPort(c: Container): { name?: string; container: number } | undefined {
-    const probe = c.startupProbe ?? c.readinessProbe ?? c.livenessProbe;
-    const ref = probe?.httpGet?.port;
-    const named = typeof ref === "string" ? c.ports?.find((p) => p.name === ref) : undefined;
-    if (named) return { name: named.name, container: named.containerPort };
-    if (typeof ref === "number") return { container: ref, name: c.ports?.find((p) => p.containerPort === ref)?.name };
-    const first = c.ports?.[0];
-    return first ? { name: first.name, container: first.containerPort } : undefined;
+/**
+ * The port the container listens on: the first of its declared ports (then its probes' ports)
+ * that an argument binds on 0.0.0.0; undefined when it has no port at all.
+ */
+function listenPort(c: Container, args: readonly string[]): { name?: string; container: number } | undefined {
+    const probed = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((p) => p?.httpGet?.port).filter((p): p is number => typeof p === "number");
+    const candidates = [...(c.ports ?? []).map((p) => ({ name: p.name, container: p.containerPort })), ...probed.map((container) => ({ name: undefined, container }))];
+    const bound = candidates.find((p) => rebind(args, p.container, 1).rewrites.length > 0);
+    if (bound) return bound;
+    const probeRef = (c.startupProbe ?? c.readinessProbe ?? c.livenessProbe)?.httpGet?.port;
+    if (probeRef === undefined) return undefined;
+    const port = typeof probeRef === "number" ? probeRef : c.ports?.find((p) => p.name === probeRef)?.containerPort;
+    throw new PlanError(`container ${c.name}: its probes use port ${String(port ?? probeRef)}, but no argument listens on 0.0.0.0:${String(port ?? probeRef)}; the local runner cannot move it to a free port`);
 }
 
 /** Options of {@link planStack}. */
@@ -176,7 +183,7 @@ async function planPod(
             if (fieldPath === "status.podIP" || fieldPath === "status.hostIP") return podIp;
             if (fieldPath === "metadata.name") return `${c.workload.name}-local`;
             if (fieldPath === "spec.nodeName") return "localhost";
-            throw new Error(`${c.label}: no local stand-in for the downward-API field ${fieldPath} (env ${name})`);
+            throw new PlanError(`${c.label}: no local stand-in for the downward-API field ${fieldPath} (env ${name})`);
         },
     });
     const env: Record<string, string> = {};
@@ -210,16 +217,13 @@ async function planPod(
     const tmp = mounts.find((m) => m.path === "/tmp");
     if (local.tmpdirFallback && tmp) added.TMPDIR = tmp.hostDir;
     Object.assign(plan.added, { ...added, GCE_METADATA_HOST: "127.0.0.1:<port of the pod's ServiceAccount>", GCE_METADATA_IP: "(the same)" });
-    const port = probedPort(c.container);
-    const local_ = port ? await freePort() : undefined;
     const rendered_ = argv(c.container);
+    const port = listenPort(c.container, rendered_);
+    const local_ = port ? await freePort() : undefined;
     const moved = port && local_ !== undefined ? rebind(rendered_, port.container, local_) : { args: rendered_, rewrites: [] };
-    if (port && moved.rewrites.length === 0) {
-        throw new Error(`${c.label}: its probes use port ${port.container}, but no argument listens on 0.0.0.0:${port.container}; the local runner cannot move it to a free port`);
-    }
     const workingDir = c.container.workingDir ?? IMAGE_WORKDIR;
     if (workingDir !== IMAGE_WORKDIR && !workingDir.startsWith(`${IMAGE_WORKDIR}/`)) {
-        throw new Error(`${c.label}: workingDir ${workingDir} is outside the image's ${IMAGE_WORKDIR}; only the project's directory exists here`);
+        throw new PlanError(`${c.label}: workingDir ${workingDir} is outside the image's ${IMAGE_WORKDIR}; only the project's directory exists here`);
     }
     return {
         workloadLabel: `${c.workload.kind}/${c.workload.name}`,

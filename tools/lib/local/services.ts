@@ -48,11 +48,13 @@ export interface ServicesOptions {
 
 /** Where the run directory goes: the first of the OS temp dir, /var/tmp and .scratch/ that no emptyDir hides. */
 export function runBase(avoid: readonly string[]): string {
-    const candidates = [tmpdir(), "/var/tmp", join(REPO_DIR, ".scratch")];
     const hidden = (dir: string) => avoid.some((p) => dir === p || dir.startsWith(p.endsWith("/") ? p : `${p}/`));
-    const base = candidates.find((dir) => !hidden(dir) && (dir !== candidates[2] || (mkdirSync(dir, { recursive: true }), true)) && existsSync(dir));
-    if (!base) throw new Error(`no directory for the run outside ${avoid.join(", ")}`);
-    return base;
+    const base = [tmpdir(), "/var/tmp"].find((dir) => !hidden(dir) && existsSync(dir));
+    if (base) return base;
+    const scratch = join(REPO_DIR, ".scratch");
+    if (hidden(scratch)) throw new Error(`no directory for the run outside ${avoid.join(", ")}`);
+    mkdirSync(scratch, { recursive: true });
+    return scratch;
 }
 
 /** The shared services. */
