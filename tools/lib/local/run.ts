@@ -22,7 +22,7 @@ import { planStack, type StackPlan } from "./plan";
 import { quoteIdent } from "./postgres";
 import { randomPassword } from "./processes";
 import { prepareApp } from "./sandbox";
-import type { LocalServices } from "./services";
+import { ServiceError, type LocalServices } from "./services";
 import type { StackIam } from "./stackIam";
 
 /** Options of {@link LocalRun.start}. */
@@ -115,6 +115,8 @@ export class LocalRun {
                       dir: join(root, "redis"),
                       tlsCa: () => services.memorystoreServerCa(),
                       onOutput: options.onOutput,
+                  }).catch((error: Error) => {
+                      throw new ServiceError("Redis", "Is Debian's redis-server package installed (bash tools/install-deps.sh)? Its output is above with --logs.", error.message);
                   })
                 : Promise.resolve(undefined),
             ensureBuckets(services, containers.map((c) => resolveEnv(c, { secret: () => "", field: () => "" })), options.iam),
