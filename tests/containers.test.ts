@@ -28,7 +28,7 @@ import { ROOT, stackConfig, type Overrides } from "./helpers/platform";
 import { copyProject } from "./lib/djangoApp";
 import { randomPassword, run, type RunResult } from "./lib/localServers";
 
-/** The second sample project (tests/own-project.test.ts) and the files docs/your-app.md has it copy from app/. */
+/** The second sample project (tests/local-modes.test.ts runs it) and the files docs/your-app.md has it copy from app/. */
 const OTHER_PROJECT = join(ROOT, "tests", "fixtures", "otherapp");
 const OTHER_SETTINGS = "shop.deploy.settings";
 const OTHER_COPIES = ["gunicorn.conf.py", "cloud_logging.py"];

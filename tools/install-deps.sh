@@ -6,6 +6,9 @@
 #    hash-locked pins of app/requirements.lock that app/Dockerfile installs (Django 5.2, psycopg 3,
 #    gunicorn, django-redis, django-storages with google-cloud-storage, python-json-logger),
 #    wheels only, `pip install --require-hashes`. Every Python test runs on .venv/bin/python;
+#  - fsouza/fake-gcs-server, the GCS emulator of `npm run local` (and its tests), built with
+#    `go install` from the Go module proxy into .tools/bin/ (git-ignored): pure Go, CGO_ENABLED=0,
+#    a static binary that needs no network and no C library at run time;
 #  - the npm packages from the lockfile.
 #
 # The interpreter is whatever `python3` comes first on PATH (set PYTHON=... to choose another,
@@ -25,7 +28,7 @@ sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 export DEBIAN_FRONTEND=noninteractive
 sudo_ apt-get update -qq
 sudo_ apt-get install -y -qq --no-install-recommends \
-    postgresql postgresql-client redis-server redis-tools openssl python3 python3-venv >/dev/null
+    postgresql postgresql-client redis-server redis-tools openssl python3 python3-venv util-linux >/dev/null
 # The tests start their own PostgreSQL and Redis on free loopback ports and leave the packaged
 # services (if any run) alone.
 
@@ -45,6 +48,21 @@ fi
 version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ "$version" != "$image_python" ]; then
     echo "install-deps: note: $venv runs Python $version, the image Python $image_python (app/Dockerfile)" >&2
+fi
+
+# The GCS emulator; its version is FAKE_GCS_SERVER_VERSION in tools/lib/local/gcs.ts (a test checks).
+# Rebuilt only when the version changes (Go's module and build caches make a rebuild quick).
+fake_gcs_version=v1.56.1
+tools=${TOOLS:-.tools}
+go=$(command -v go || echo /usr/local/go/bin/go)
+if [ "$(cat "$tools/fake-gcs-server.version" 2>/dev/null || true)" != "$fake_gcs_version" ] || [ ! -x "$tools/bin/fake-gcs-server" ]; then
+    if [ ! -x "$go" ]; then
+        echo "install-deps: Go 1.26 or later (what fake-gcs-server $fake_gcs_version's go.mod asks) is needed to build it: https://go.dev/doc/install" >&2
+        exit 1
+    fi
+    mkdir -p "$tools/bin"
+    CGO_ENABLED=0 GOBIN="$(cd "$tools/bin" && pwd)" "$go" install "github.com/fsouza/fake-gcs-server@$fake_gcs_version"
+    echo "$fake_gcs_version" >"$tools/fake-gcs-server.version"
 fi
 
 npm ci --no-audit --no-fund

@@ -16,6 +16,7 @@
  */
 import { Command } from "commander";
 import { LIVENESS_PROBE_TIMING, type ProbeTiming } from "../components/podTemplates";
+import { killGroupsOnSignals } from "./lib/local/processes";
 import {
     Backends,
     budgetRun,
@@ -140,6 +141,7 @@ async function main(): Promise<number> {
     return rows.some((r) => !r.contrast && r.failures > 0) ? 1 : 0;
 }
 
+killGroupsOnSignals();
 main().then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -5,15 +5,14 @@
  * `gunicorn …` command runs as written (tools/lib/appPython.ts).
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { GroupProcess, randomPassword, run, tempDir, waitFor, type RunResult } from "./localServers";
+import { run, tempDir, type RunResult } from "./localServers";
 import { REPO, parseManifests, type K8sDoc } from "./rendered";
-
 import { APP_DIR, VENV_PYTHON, imageBaseEnv, venvPython } from "../../tools/lib/appPython";
 
 export { APP_DIR };
+export { httpGet, httpRequest, startAppServer, type HttpResult } from "../../tools/lib/local/http";
 /** The venv's interpreter (the image's `python`). */
 export const PYTHON = VENV_PYTHON;
 
@@ -95,51 +94,6 @@ export async function synthStagingWith(patch: Record<string, Record<string, unkn
   }
 }
 
-/** A response read to the end. */
-export interface HttpResult {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/**
- * GET over real HTTP to 127.0.0.1:`port` with an explicit Host header (fetch cannot set Host,
- * and the probes' Host — the pod IP — is part of what is under test). No redirects are followed.
- */
-export function httpGet(port: number, path: string, headers: Record<string, string>): Promise<HttpResult> {
-  return httpRequest(port, "GET", path, headers);
-}
-
-/** Any method over real HTTP to 127.0.0.1:`port`, with an optional body; no redirects followed. */
-export function httpRequest(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: Buffer | string,
-): Promise<HttpResult> {
-  return new Promise((resolvePromise, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, headers, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () =>
-        resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
-      );
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-/** The `name=value` pairs of a response's Set-Cookie headers. */
-export function cookies(result: HttpResult): Record<string, string> {
-  const raw = result.headers["set-cookie"];
-  const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return Object.fromEntries(lines.map((line) => (line.split(";")[0] ?? "").split("=")).map(([k, ...v]) => [k ?? "", v.join("=")]));
-}
-
 /** A multipart/form-data body (RFC 7578) with text fields and one file, and its Content-Type. */
 export function multipart(fields: Record<string, string>, file: { field: string; name: string; type: string; content: Buffer }): { body: Buffer; contentType: string } {
   const boundary = `----django-platform-test-${Date.now().toString(16)}`;
@@ -150,60 +104,6 @@ export function multipart(fields: Record<string, string>, file: { field: string;
   parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`));
   parts.push(file.content, Buffer.from(`\r\n--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-/**
- * A form POST the way a browser sends it over HTTPS behind the load balancer: GET `formPath`
- * for the CSRF cookie and token, then POST `body` with the cookie, the token and an Origin of
- * `https://<host>` (Django checks Origin against the host/CSRF_TRUSTED_ORIGINS).
- */
-export async function postForm(
-  port: number,
-  host: string,
-  formPath: string,
-  postPath: string,
-  form: { body: Buffer | string; contentType: string },
-  extraHeaders: Record<string, string> = {},
-): Promise<HttpResult> {
-  const base = { host, "x-forwarded-proto": "https", ...extraHeaders };
-  const page = await httpGet(port, formPath, base);
-  const token = cookies(page).csrftoken;
-  if (!token) throw new Error(`GET ${formPath} set no csrftoken cookie (status ${page.status})`);
-  const body = typeof form.body === "string" ? Buffer.from(form.body) : form.body;
-  return httpRequest(port, "POST", postPath, {
-    ...base,
-    cookie: `csrftoken=${token}`,
-    "x-csrftoken": token,
-    origin: `https://${host}`,
-    referer: `https://${host}${formPath}`,
-    "content-type": form.contentType,
-    "content-length": String(body.length),
-  }, body);
-}
-
-/**
- * Starts a long-running app process (gunicorn or runserver) and waits until `GET readyPath`
- * (sent with `host`) answers 200.
- */
-export async function startAppServer(
-  label: string,
-  argv: readonly string[],
-  options: { env: Record<string, string>; cwd?: string; port: number; host: string; readyPath: string },
-): Promise<GroupProcess> {
-  const [command, ...args] = argv;
-  if (command === undefined) throw new Error(`${label}: empty command`);
-  const server = new GroupProcess(label, command, args, { cwd: options.cwd ?? APP_DIR, env: { ...baseEnv(), ...options.env } });
-  try {
-    await waitFor(
-      `${label} to answer ${options.readyPath}`,
-      async () => (await httpGet(options.port, options.readyPath, { host: options.host })).status === 200,
-      { timeoutMs: 30_000, process: server },
-    );
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-  return server;
 }
 
 /** Instructions of a Dockerfile's final stage, as [KEYWORD, arguments] pairs (continuations joined). */
@@ -219,24 +119,4 @@ export function dockerfileFinalStage(dockerfile: string): Array<[string, string]
     });
   const lastFrom = instructions.map(([keyword]) => keyword).lastIndexOf("FROM");
   return instructions.slice(lastFrom);
-}
-
-/**
- * The values that differ on loopback from what the stack renders: where PostgreSQL and Redis
- * listen here, their passwords (Secrets in the cluster) and a fresh SECRET_KEY.
- */
-export function loopbackContract(local: {
-    readonly database: { readonly host: string; readonly port: number };
-    readonly dbPassword: string;
-    readonly cacheLocations: readonly string[];
-    readonly cachePassword: string;
-}): Record<string, string> {
-    return {
-        DJANGO_APP_DB_HOST: local.database.host,
-        DJANGO_APP_DB_PORT: String(local.database.port),
-        DJANGO_APP_DB_PASSWORD: local.dbPassword,
-        DJANGO_APP_CACHE_LOCATION: local.cacheLocations.join(" "),
-        DJANGO_APP_CACHE_PASSWORD: local.cachePassword,
-        DJANGO_APP_SECRET_KEY: randomPassword(48),
-    };
 }

@@ -1,7 +1,7 @@
 /**
  * The reliability runs of tools/reliability.ts: the reference app (`app/`) under the gunicorn
  * command of {@link gunicornCommand}, with the environment the staging stack renders, against
- * real PostgreSQL and Redis on loopback. Every process is started through tests/lib/localServers.ts
+ * real PostgreSQL and Redis on loopback. Every process is started through tools/lib/local/processes.ts
  * (own process group, killed on stop and on exit); every run is bounded in time and requests.
  *
  * - {@link keepAliveRun}: idle keep-alive connections reused after 4.5–7 s, rendered `--keep-alive`
@@ -25,9 +25,12 @@ import {
     type ProbeTiming,
 } from "../../components/podTemplates";
 import { ConfigError, validateConfig, type PlatformConfig } from "../../config";
-import { APP_DIR, PYTHON, baseEnv, startAppServer } from "../../tests/lib/djangoApp";
-import { GroupProcess, LocalPostgres, LocalRedis, freePort, randomPassword, run, tempDir, waitFor } from "../../tests/lib/localServers";
-import { REPO, argv, byComponent, container, containerEnv, renderStagingManifests, type EnvSource } from "../../tests/lib/rendered";
+import { APP_DIR, REPO_DIR, imageBaseEnv, venvPython } from "./appPython";
+import { startAppServer } from "./local/http";
+import { LocalPostgres } from "./local/postgres";
+import { GroupProcess, freePort, randomPassword, run, tempDir, waitFor } from "./local/processes";
+import { LocalRedis } from "./local/redis";
+import { argv, byComponent, container, containerEnv, renderObjects, type EnvSource } from "./renderedWorkloads";
 import { loadStackConfig } from "./stackConfig";
 import { KeepAliveConnection, ReuseError, closedLoopLoad, mergeLoad, probeOnce, sleep, type LoadResult, type Outcome } from "./reliabilityHttp";
 
@@ -53,10 +56,11 @@ export interface StagingInputs {
 
 /** Reads Pulumi.staging.yaml, validates it, and renders the staging manifests (offline synth). */
 export async function stagingInputs(): Promise<StagingInputs> {
-    const raw = loadStackConfig({ stack: "staging", projectDir: REPO }).config;
+    const stack = loadStackConfig({ stack: "staging", projectDir: REPO_DIR });
+    const raw = stack.config;
     const cfg = validateConfig(raw, "staging");
     const command = gunicornCommand(cfg.workload.gunicornWorkers, cfg.workload.gunicornThreads);
-    const docs = await renderStagingManifests();
+    const docs = await renderObjects({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys });
     const web = container(byComponent(docs, "Deployment", "web"), "web");
     if (!isDeepStrictEqual(argv(web), command)) {
         throw new Error(`the rendered web command ${JSON.stringify(argv(web))} is not gunicornCommand(): ${JSON.stringify(command)}`);
@@ -65,7 +69,7 @@ export async function stagingInputs(): Promise<StagingInputs> {
 }
 
 /**
- * A gunicorn command to run here (the venv's gunicorn, first on {@link baseEnv}'s PATH as in the
+ * A gunicorn command to run here (the venv's gunicorn, first on {@link imageBaseEnv}'s PATH as in the
  * image), bound to 127.0.0.1:`port`, with `flags` replaced (e.g. `{ "--keep-alive": "5" }`).
  * Everything else as given.
  */
@@ -115,7 +119,8 @@ export function probeOnlyEnv(dir: string): Record<string, string> {
 /**
  * The rendered web environment with loopback hosts and fresh secrets: `local` replaces variables,
  * secret placeholders get random values, the pod IP is {@link POD_IP}; DJANGO_APP_STATIC_BUCKET is
- * dropped (no GCS client or bucket here, as in tests/e2e-contract.test.ts).
+ * dropped: the runs here need no bucket (`npm run local` runs the full environment against a GCS
+ * emulator).
  */
 export function renderedAppEnv(webEnv: ReadonlyMap<string, EnvSource>, local: Record<string, string>): Record<string, string> {
     const env: Record<string, string> = {};
@@ -281,7 +286,7 @@ export class Backends {
                 DJANGO_APP_CACHE_PASSWORD: redisPassword,
                 DJANGO_APP_SECRET_KEY: randomPassword(48),
             });
-            await run(PYTHON, ["manage.py", "migrate", "--no-input"], { cwd: APP_DIR, env: { ...baseEnv(), ...appEnv } });
+            await run(venvPython(), ["manage.py", "migrate", "--no-input"], { cwd: APP_DIR, env: { ...imageBaseEnv(), ...appEnv } });
             return new Backends(pg, redis, redisDir, appEnv, maxConnections, dbName, dbUser, dbPassword);
         } catch (error) {
             await redis.stop();
@@ -382,12 +387,12 @@ export async function budgetRun(inputs: StagingInputs, backends: Backends, optio
     const logBefore = backends.log().length;
 
     // The migrate and collectstatic Jobs: their connections, held by the app's user for the whole run.
-    const jobs = new GroupProcess("jobs' connections", PYTHON, [
+    const jobs = new GroupProcess("jobs' connections", venvPython(), [
         "-c",
         "import os, sys, time, psycopg\n" +
             `conns = [psycopg.connect(host=${JSON.stringify(backends.pg.host)}, port=${backends.pg.port}, dbname=os.environ['DB'], user=os.environ['USER_'], password=os.environ['PASSWORD'], sslmode='disable') for _ in range(${budget.jobs})]\n` +
             "print('held', flush=True)\ntime.sleep(300)\n",
-    ], { env: { ...baseEnv(), DB: backends.dbName, USER_: backends.dbUser, PASSWORD: backends.dbPassword } });
+    ], { env: { ...imageBaseEnv(), DB: backends.dbName, USER_: backends.dbUser, PASSWORD: backends.dbPassword } });
     let instances: Array<{ port: number; server: GroupProcess }> = [];
     let peakApp = 0;
     let peakAll = 0;

@@ -323,6 +323,8 @@ export interface DjangoContainerOptions {
     readonly image?: string;
     /** `manage.py` arguments of the `npm run manage` Job. @default ["check", "--deploy"] */
     readonly manageArgs?: readonly string[];
+    /** Include the `npm run manage` Job (built from the migrate Job, which must then exist). @default true */
+    readonly manageJob?: boolean;
 }
 
 function djangoContainersOf(docs: readonly K8sDoc[], doc: K8sDoc, image: string, origin: WorkloadRef["origin"]): DjangoContainer[] {
@@ -361,8 +363,8 @@ export function manageJobDoc(docs: readonly K8sDoc[], args: readonly string[]): 
 export function djangoContainers(docs: readonly K8sDoc[], options: DjangoContainerOptions = {}): DjangoContainer[] {
     const image = options.image ?? appImage(docs);
     const found = docs.flatMap((doc) => djangoContainersOf(docs, doc, image, "stack"));
-    const manage = djangoContainersOf(docs, manageJobDoc(docs, options.manageArgs ?? ["check", "--deploy"]), image, "npm run manage");
-    if (found.length === 0 || manage.length === 0) throw new Error(`no container runs the app image ${image}`);
+    const manage = options.manageJob === false ? [] : djangoContainersOf(docs, manageJobDoc(docs, options.manageArgs ?? ["check", "--deploy"]), image, "npm run manage");
+    if (found.length === 0 || (options.manageJob !== false && manage.length === 0)) throw new Error(`no container runs the app image ${image}`);
     return [...found, ...manage];
 }
 

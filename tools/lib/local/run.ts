@@ -1,0 +1,346 @@
+/**
+ * One local run of a rendered stack, in the order `pulumi up` brings it up: the stack's own backing
+ * services (its database in the shared PostgreSQL, its Redis, its buckets, the metadata stand-in of
+ * each ServiceAccount), then every Job to completion (migrate, collectstatic: side by side, as the
+ * cluster runs them; a failed Job stops the run before any Deployment, as it fails `pulumi up`),
+ * then every Deployment's pod until it is ready (its probes as rendered), then the site on
+ * localhost; {@link LocalRun.runCronJobs} runs each CronJob's job template once; {@link LocalRun.stop}
+ * terminates every pod as the kubelet does.
+ *
+ * One pod per Deployment (the HPA's minReplicas may be more), one run at a time per
+ * {@link LocalServices} (they share the database server).
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { K8sDoc } from "../renderedWorkloads";
+import { djangoContainers, resolveEnv } from "../renderedWorkloads";
+import { startCache, type CacheTopology } from "./cache";
+import { SiteFront } from "./front";
+import { projectOfAccount, type MetadataEndpoint } from "./identity";
+import { LocalPod, type PodPlan, type TerminationRecord } from "./pod";
+import { planStack, type StackPlan } from "./plan";
+import { quoteIdent } from "./postgres";
+import { randomPassword } from "./processes";
+import { prepareApp } from "./sandbox";
+import { ServiceError, type LocalServices } from "./services";
+import type { StackIam } from "./stackIam";
+
+/** Options of {@link LocalRun.start}. */
+export interface LocalRunOptions {
+    readonly docs: readonly K8sDoc[];
+    /** The stack's IAM (undefined when only manifests are known). */
+    readonly iam?: StackIam;
+    readonly services: LocalServices;
+    /** The Django project the image holds (its directory is the image's /app). */
+    readonly appDir: string;
+    /** The venv's interpreter (compiles the copy's bytecode as the image build does). */
+    readonly python: string;
+    /** Port of the site on 127.0.0.1 (0: any free one); undefined: no site. */
+    readonly sitePort?: number;
+    /** Restart dead containers of Deployments (restartPolicy Always) instead of only reporting them. @default false */
+    readonly restart?: boolean;
+    /** Skip preStop hooks when stopping (lighter test runs). @default false */
+    readonly fastStop?: boolean;
+    /** Progress lines. */
+    readonly onProgress?: (line: string) => void;
+    /** Output of every process, by source. */
+    readonly onOutput?: (source: string, text: string) => void;
+}
+
+/** A workload that failed, for the --check report. */
+export interface Failure {
+    readonly workload: string;
+    readonly container: string;
+    readonly command: string;
+    readonly reason: string;
+    readonly lastLines: readonly string[];
+}
+
+/** A line of the status table. */
+export interface WorkloadRow {
+    readonly workload: string;
+    readonly container: string;
+    readonly state: string;
+    readonly detail: string;
+}
+
+const run_ = { n: 0 };
+
+/** A running stack. */
+export class LocalRun {
+    readonly failures: Failure[] = [];
+    readonly cronRun: LocalPod[] = [];
+    front: SiteFront | undefined;
+    private stopped = false;
+
+    private constructor(
+        readonly options: LocalRunOptions,
+        readonly plan: StackPlan,
+        readonly cache: CacheTopology | undefined,
+        readonly metadata: readonly MetadataEndpoint[],
+        readonly database: { readonly name: string; readonly user: string } | undefined,
+        readonly buckets: ReadonlyMap<string, boolean>,
+        readonly jobs: LocalPod[],
+        readonly deployments: LocalPod[],
+        readonly appCopy: string,
+    ) {}
+
+    /**
+     * Starts the stack's services, runs the Jobs, starts the Deployments and waits for them, and
+     * serves the site. Failures of workloads are collected in {@link failures}; failures of the
+     * services throw (after stopping what started).
+     */
+    static async start(options: LocalRunOptions): Promise<LocalRun> {
+        const { services, docs } = options;
+        const progress = options.onProgress ?? (() => undefined);
+        services.iam = options.iam;
+        const root = join(services.root, `run-${++run_.n}`);
+        mkdirSync(root, { recursive: true, mode: 0o755 });
+        const containers = djangoContainers(docs, { manageJob: false });
+        // The rendered environment of one app container tells what the stack's services are.
+        const probe = containers.find((c) => c.workload.component === "web") ?? containers[0];
+        if (!probe) throw new Error("no container runs the app image");
+        const rendered = resolveEnv(probe, { secret: () => "", field: () => "" });
+        const cachePassword = randomPassword();
+        const dbPassword = randomPassword();
+
+        progress("starting the stack's database, Redis, buckets and metadata servers");
+        const [database, cache, buckets, metadata, appCopy] = await Promise.all([
+            resetDatabase(services, rendered, dbPassword),
+            rendered.DJANGO_APP_CACHE_LOCATION
+                ? startCache({
+                      docs,
+                      locations: rendered.DJANGO_APP_CACHE_LOCATION,
+                      password: probe.env.get("DJANGO_APP_CACHE_PASSWORD") ? cachePassword : "",
+                      dir: join(root, "redis"),
+                      tlsCa: () => services.memorystoreServerCa(),
+                      onOutput: options.onOutput,
+                  }).catch((error: Error) => {
+                      throw new ServiceError("Redis", "Is Debian's redis-server package installed (bash tools/install-deps.sh)? Its output is above with --logs.", error.message);
+                  })
+                : Promise.resolve(undefined),
+            ensureBuckets(services, containers.map((c) => resolveEnv(c, { secret: () => "", field: () => "" })), options.iam),
+            startMetadata(services, docs, containers.map((c) => ({ namespace: c.workload.namespace ?? "default", name: c.pod.serviceAccountName ?? "default" })), options.iam, rendered.DJANGO_APP_GCP_PROJECT),
+            services.appCopy(options.appDir, (dest) => prepareApp(options.appDir, dest, options.python, services.isolation)),
+        ]);
+        const hostOf = new Map(metadata.map((m) => [`${m.ksa.namespace}/${m.ksa.name}`, m.host]));
+        let plan: StackPlan;
+        try {
+            plan = await planStack({
+                docs,
+                appDir: appCopy,
+                root,
+                local: {
+                    database: { host: services.postgres.host, port: services.postgres.port, password: dbPassword },
+                    cacheLocations: cache?.locations ?? "",
+                    cachePassword,
+                    cacheCaPem: cache?.caPem,
+                    metadataHost: (ns, ksa) => hostOf.get(`${ns}/${ksa}`) ?? "127.0.0.1:9",
+                    storageEmulatorHost: services.gcs.url,
+                    httpsProxy: services.egress.url,
+                    caBundle: services.googleCa.certFile,
+                    tmpdirFallback: services.isolation.kind === "none",
+                },
+            });
+        } catch (error) {
+            await cache?.stop();
+            throw error;
+        }
+        const pod = (p: PodPlan) =>
+            new LocalPod(p, services.isolation, {
+                restart: options.restart,
+                onOutput: options.onOutput ? (text) => options.onOutput?.(`${p.workloadLabel}`, text) : undefined,
+                onEvent: (message) => progress(`${p.workloadLabel}: ${message}`),
+            });
+        const jobs = plan.jobs.map(pod);
+        const deployments = plan.deployments.map(pod);
+        const run = new LocalRun(options, plan, cache, metadata, database, buckets, jobs, deployments, appCopy);
+
+        progress(`running the Jobs: ${jobs.map((j) => j.plan.workloadLabel).join(", ")}`);
+        for (const job of jobs) job.start();
+        await Promise.all(jobs.map((j) => j.finished()));
+        for (const job of jobs) if (job.failure !== undefined) run.failed(job, job.failure);
+        if (run.failures.length > 0) {
+            progress("a Job failed: the Deployments are not started (pulumi up stops there too)");
+            return run;
+        }
+
+        progress(`starting the Deployments: ${deployments.map((d) => d.plan.workloadLabel).join(", ")}`);
+        for (const d of deployments) d.start();
+        await Promise.all(
+            deployments.map(async (d) => {
+                const ready = await d.waitReady(readyWithinMs(d.plan));
+                if (!ready) run.failed(d, d.failure ?? `not ready within ${(readyWithinMs(d.plan) / 1000).toFixed(0)} s (its startup and readiness probes' failureThreshold × periodSeconds)`);
+            }),
+        );
+        if (options.sitePort !== undefined) {
+            try {
+                run.front = await SiteFront.start({
+                    port: options.sitePort,
+                    host: siteHost(docs, rendered),
+                    backends: () => run.siteBackends(),
+                    statics: staticsHere(rendered, services.gcs.url),
+                });
+            } catch (error) {
+                await run.stop();
+                throw error;
+            }
+        }
+        return run;
+    }
+
+    /** Runs each CronJob's job template once, one after the other, to completion. */
+    async runCronJobs(): Promise<void> {
+        for (const plan of this.plan.cronJobs) {
+            if (this.stopped) return;
+            this.options.onProgress?.(`running CronJob ${plan.workload.name} once`);
+            const pod = new LocalPod(plan, this.options.services.isolation, {
+                onOutput: this.options.onOutput ? (text) => this.options.onOutput?.(plan.workloadLabel, text) : undefined,
+            });
+            this.cronRun.push(pod);
+            pod.start();
+            await pod.finished();
+            if (pod.failure !== undefined) this.failed(pod, pod.failure);
+        }
+    }
+
+    /**
+     * Waits until every ready pod's liveness probe has passed once — or, while it fails, until
+     * the kubelet would have killed the container (initialDelaySeconds + failureThreshold ×
+     * periodSeconds + timeoutSeconds): a pod whose liveness probe fails is not a pod that works.
+     */
+    async livenessSeen(): Promise<void> {
+        await Promise.all(
+            this.deployments.map(async (d) => {
+                const liveness = () => d.probeRecords.find((r) => r.kind === "liveness");
+                const probe = d.plan.probes.liveness;
+                if (!probe || !d.ready) return;
+                const end = performance.now() + ((probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3) + (probe.timeoutSeconds ?? 1) + 2) * 1000;
+                const passed = () => {
+                    const r = liveness();
+                    return r !== undefined && r.ok > 0 && r.consecutiveFailures === 0;
+                };
+                while (!passed() && d.failure === undefined && performance.now() < end) await new Promise((r) => setTimeout(r, 100));
+            }),
+        );
+        for (const d of this.deployments) {
+            if (d.failure !== undefined && !this.failures.some((f) => f.workload === d.plan.workloadLabel)) this.failed(d, d.failure);
+        }
+    }
+
+    /** The pods behind the site's Ingress. */
+    siteBackends(): LocalPod[] {
+        const services = ingressServices(this.options.docs);
+        return this.deployments.filter((d) => services.some((s) => selects(s, this.options.docs, d.plan.workload.name)));
+    }
+
+    /** The termination sequence for every pod (side by side), then the stack's Redis. */
+    async stop(): Promise<void> {
+        if (this.stopped) return;
+        this.stopped = true;
+        await Promise.all([...this.deployments, ...this.jobs, ...this.cronRun].map((p) => p.terminate(this.options.fastStop)));
+        await this.front?.close();
+        await this.cache?.stop();
+    }
+
+    /** Kills every process of the run at once (a second Ctrl-C). */
+    async kill(): Promise<void> {
+        this.stopped = true;
+        await Promise.all([...this.deployments, ...this.jobs, ...this.cronRun].map((p) => p.kill()));
+        await this.front?.close();
+        await this.cache?.stop();
+    }
+
+    /** How each pod ended when {@link stop} terminated it. */
+    terminations(): Array<{ workload: string; record: TerminationRecord }> {
+        return this.deployments.flatMap((d) => (d.termination ? [{ workload: d.plan.workloadLabel, record: d.termination }] : []));
+    }
+
+    private failed(pod: LocalPod, reason: string): void {
+        this.failures.push({ workload: pod.plan.workloadLabel, container: pod.plan.containerName, command: pod.plan.renderedArgv.join(" "), reason, lastLines: pod.lastLines(15) });
+    }
+}
+
+/** How long a pod may take to become ready: its startup window plus its readiness window. */
+export function readyWithinMs(plan: PodPlan): number {
+    const window = (p: PodPlan["probes"]["startup"]) => (p ? ((p.initialDelaySeconds ?? 0) + (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3) + (p.timeoutSeconds ?? 1)) * 1000 : 0);
+    return window(plan.probes.startup) + window(plan.probes.readiness) + 5_000;
+}
+
+async function resetDatabase(services: LocalServices, env: Record<string, string>, password: string): Promise<{ name: string; user: string } | undefined> {
+    if (env.DJANGO_APP_DB_ENGINE !== "postgresql") return undefined;
+    const name = env.DJANGO_APP_DB_NAME ?? "";
+    const user = env.DJANGO_APP_DB_USER ?? "";
+    const pg = services.postgres;
+    await pg.sql(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE);`);
+    await pg.sql(`DROP ROLE IF EXISTS ${quoteIdent(user)};`);
+    await pg.createDatabase(name, user, password);
+    return { name, user };
+}
+
+async function ensureBuckets(services: LocalServices, envs: ReadonlyArray<Record<string, string>>, iam: StackIam | undefined): Promise<Map<string, boolean>> {
+    const buckets = new Map<string, boolean>();
+    for (const env of envs) {
+        if (env.DJANGO_APP_STATIC_BUCKET) buckets.set(env.DJANGO_APP_STATIC_BUCKET, iam ? iam.publicBuckets.has(env.DJANGO_APP_STATIC_BUCKET) : true);
+        if (env.DJANGO_APP_MEDIA_BUCKET) buckets.set(env.DJANGO_APP_MEDIA_BUCKET, iam ? iam.publicBuckets.has(env.DJANGO_APP_MEDIA_BUCKET) : false);
+    }
+    for (const [name, publicRead] of buckets) await services.gcs.ensureBucket(name, publicRead);
+    return buckets;
+}
+
+async function startMetadata(
+    services: LocalServices,
+    docs: readonly K8sDoc[],
+    accounts: ReadonlyArray<{ namespace: string; name: string }>,
+    iam: StackIam | undefined,
+    gcpProject: string | undefined,
+): Promise<MetadataEndpoint[]> {
+    const unique = [...new Map(accounts.map((a) => [`${a.namespace}/${a.name}`, a])).values()];
+    return Promise.all(
+        unique.map((a) => {
+            const doc = docs.find((d) => d.kind === "ServiceAccount" && d.metadata.name === a.name && (d.metadata.namespace ?? "default") === a.namespace) as
+                | (K8sDoc & { metadata: { annotations?: Record<string, string> } })
+                | undefined;
+            const gsa = doc?.metadata.annotations?.["iam.gke.io/gcp-service-account"];
+            const project = gcpProject || (gsa ? projectOfAccount(gsa) : "local-project");
+            return services.identities.metadataServer({ namespace: a.namespace, name: a.name, gsa }, iam, project);
+        }),
+    );
+}
+
+/** The site's host name: the ManagedCertificate's first domain, else the first ALLOWED_HOSTS entry. */
+function siteHost(docs: readonly K8sDoc[], env: Record<string, string>): string {
+    const cert = docs.find((d) => d.kind === "ManagedCertificate") as unknown as { spec?: { domains?: string[] } } | undefined;
+    return cert?.spec?.domains?.[0] ?? (env.DJANGO_APP_ALLOWED_HOSTS ?? "localhost").split(/\s+/)[0] ?? "localhost";
+}
+
+/** Where the rendered static URL's files are in the emulator. */
+function staticsHere(env: Record<string, string>, gcsUrl: string): { rendered: string; local: string } | undefined {
+    const rendered = env.DJANGO_APP_STATIC_URL;
+    const bucket = env.DJANGO_APP_STATIC_BUCKET;
+    if (!rendered || !bucket || !/^https:\/\//.test(rendered)) return undefined;
+    const url = new URL(rendered);
+    const local = url.host === "storage.googleapis.com" ? `${gcsUrl}${url.pathname}` : `${gcsUrl}/${bucket}${url.pathname}`;
+    return { rendered, local };
+}
+
+/** The Services an Ingress sends traffic to. */
+function ingressServices(docs: readonly K8sDoc[]): string[] {
+    type Backend = { service?: { name?: string } };
+    const names: string[] = [];
+    for (const ingress of docs.filter((d) => d.kind === "Ingress")) {
+        const spec = ingress.spec as unknown as { defaultBackend?: Backend; rules?: Array<{ http?: { paths?: Array<{ backend?: Backend }> } }> };
+        if (spec.defaultBackend?.service?.name) names.push(spec.defaultBackend.service.name);
+        for (const rule of spec.rules ?? []) for (const path of rule.http?.paths ?? []) if (path.backend?.service?.name) names.push(path.backend.service.name);
+    }
+    return names;
+}
+
+/** Whether Service `service` selects the pods of Deployment `deployment`. */
+function selects(service: string, docs: readonly K8sDoc[], deployment: string): boolean {
+    const svc = docs.find((d) => d.kind === "Service" && d.metadata.name === service);
+    const dep = docs.find((d) => d.kind === "Deployment" && d.metadata.name === deployment);
+    const selector = (svc?.spec?.selector ?? {}) as Record<string, string>;
+    const labels = dep?.spec?.template?.metadata?.labels ?? {};
+    return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
