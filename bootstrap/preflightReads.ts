@@ -59,7 +59,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/services:batchGet$/,
         permission: "serviceusage.services.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet ; ${DATASET}: serviceusage.services.batchGet → serviceusage.services.get (in roles/serviceusage.serviceUsageViewer)`,
     },
     {
@@ -81,7 +81,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v2\/projects\/[^/]+\/policies\/[^/:]+:getEffectivePolicy$/,
         permission: "orgpolicy.policy.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source:
             "https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/projects.policies/getEffectivePolicy ; " +
             `iann0036/iam-dataset@2073fa52ac00 gcp/roles/orgpolicy.policyViewer.json holds orgpolicy.policy.get (the crawl's map.json names "orgpolicy.policies.get", which no predefined role holds, so custom roles cannot either)`,
@@ -94,7 +94,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/compute\/v1\/projects\/[^/]+\/regions\/[^/]+$/,
         permission: "compute.regions.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/compute/docs/reference/rest/v1/regions/get ; ${DATASET}`,
     },
     {
@@ -105,7 +105,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/compute\/v1\/projects\/[^/]+$/,
         permission: "compute.projects.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/compute/docs/reference/rest/v1/projects/get ; ${DATASET}`,
     },
     {
@@ -116,7 +116,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/dns\/v1\/projects\/[^/]+\/managedZones\/[^/]+\/rrsets$/,
         permission: "dns.resourceRecordSets.list",
         scope: "dns project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts) when the zone is in the stack's project; with dns.project, roles/dns.reader there",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts) when the zone is in the stack's project; with dns.project, roles/dns.reader there",
         source: `https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets/list ; ${DATASET}`,
     },
     {
@@ -127,7 +127,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/compute\/v1\/projects\/[^/]+\/global\/addresses$/,
         permission: "compute.globalAddresses.list",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/compute/docs/reference/rest/v1/globalAddresses/list ; ${DATASET}`,
     },
     {
@@ -138,7 +138,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/:]+:encrypt$/,
         permission: "cloudkms.cryptoKeyVersions.useToEncrypt",
         scope: "secrets key",
-        grantedBy: "roles/cloudkms.cryptoKeyEncrypterDecrypter on the key (bootstrap/secretsKeys.ts grantEncryptDecrypt)",
+        grantedBy: "roles/cloudkms.cryptoKeyEncrypterDecrypter on the stack's own key (bootstrap/secretsKeys.ts grantStack)",
         source: `https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/encrypt ; ${DATASET}`,
     },
     {
@@ -184,7 +184,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+\/packages\/[^/]+\/tags\/[^/]+$/,
         permission: "artifactregistry.tags.get",
         scope: "image repository",
-        grantedBy: "roles/artifactregistry.writer on the repository (bootstrap/imageRegistry.ts grantPush)",
+        grantedBy: "roles/artifactregistry.reader on the repository (bootstrap/imageRegistry.ts grantPull)",
         source: `https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.packages.tags/get ; ${DATASET}`,
     },
     {
@@ -195,7 +195,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+\/packages\/[^/]+\/versions\/[^/]+$/,
         permission: "artifactregistry.versions.get",
         scope: "image repository",
-        grantedBy: "roles/artifactregistry.writer on the repository (bootstrap/imageRegistry.ts grantPush)",
+        grantedBy: "roles/artifactregistry.reader on the repository (bootstrap/imageRegistry.ts grantPull)",
         source: `https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.packages.versions/get ; ${DATASET}`,
     },
     {
@@ -206,7 +206,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+$/,
         permission: "artifactregistry.repositories.get",
         scope: "image repository",
-        grantedBy: "roles/artifactregistry.writer on the repository (bootstrap/imageRegistry.ts grantPush)",
+        grantedBy: "roles/artifactregistry.reader on the repository (bootstrap/imageRegistry.ts grantPull)",
         source: `https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories/get ; ${DATASET}`,
     },
     {

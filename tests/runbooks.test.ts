@@ -20,8 +20,8 @@ import { parseReleaseArgs, planRelease } from "../tools/release";
 const ROOT = join(__dirname, "..");
 /** The files checked, relative to the repository root. */
 const DOCS = ["README.md", "docs/bootstrap.md", "docs/release.md", "docs/operations.md", "docs/dns-cutover.md"];
-const IMAGE_REPOSITORY = "europe-west1-docker.pkg.dev/acme-django-staging/django/app";
-const DIGEST_REF = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@sha256:${"ab".repeat(32)}`;
+const IMAGE_REPOSITORY = "europe-west1-docker.pkg.dev/acme-django-ci/django/app";
+const DIGEST_REF = `europe-west1-docker.pkg.dev/acme-django-ci/django/app@sha256:${"ab".repeat(32)}`;
 
 /**
  * Shell commands of a markdown file: lines of fenced blocks (continued lines joined) and inline

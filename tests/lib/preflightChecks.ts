@@ -73,14 +73,16 @@ export async function runChecks(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The CI deployer, as the bootstrap grants it (tests/preflight-reads.test.ts, tests/workflows.test.ts).
+// A stack's CI deployer, as the bootstrap grants it (tests/preflight-reads.test.ts,
+// tests/workflows.test.ts). Each stack's deployer holds the same roles in its own project and on
+// its own key; the fake checks one deployer holding them in both, one stack at a time.
 
-export const CI_DEPLOYER = "github-deployer@acme-home.iam.gserviceaccount.com";
+export const CI_DEPLOYER = "gh-deploy-staging@acme-django-ci.iam.gserviceaccount.com";
 export const CI_DEPLOYER_MEMBER = `serviceAccount:${CI_DEPLOYER}`;
-export const CI_STATE_BUCKET = "acme-home-pulumi-state";
-export const CI_REPO = "projects/acme-django-staging/locations/europe-west1/repositories/django";
+export const CI_STATE_BUCKET = "acme-django-ci-pulumi-state";
+export const CI_REPO = "projects/acme-django-ci/locations/europe-west1/repositories/django";
 const DIGEST = `sha256:${"a".repeat(64)}`;
-export const CI_DIGEST_IMAGE = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@${DIGEST}`;
+export const CI_DIGEST_IMAGE = `europe-west1-docker.pkg.dev/acme-django-ci/django/app@${DIGEST}`;
 
 /** The permissions of a predefined role, as Google defines it (tests/fixtures/iam-roles). */
 export function rolePermissions(role: string): string[] {
@@ -90,16 +92,16 @@ export function rolePermissions(role: string): string[] {
     return doc.includedPermissions;
 }
 
-/** What the bootstrap gives the deployer, per resource (bootstrap/index.ts, deployer.ts). */
+/** What the bootstrap gives a stack's deployer, per resource (bootstrap/index.ts, stackProject.ts). */
 export function ciGrants(): { project: string[]; stateBucket: string[]; repository: string[]; key: string[] } {
     return {
-        // bootstrap/deployer.ts: the deployer role and the preflight role in each stack project.
+        // bootstrap/stackProject.ts: the stack deploy role and the preflight role in the stack's project.
         project: [...new Set([...deployerPermissions(), ...PREFLIGHT_ROLE_PERMISSIONS])],
-        // bootstrap/stateBackend.ts grantStateAccess + grantBucketRead.
+        // bootstrap/stateBackend.ts grantState (objects under the stack's prefixes) + grantBucketRead.
         stateBucket: [...new Set([...rolePermissions("roles/storage.objectUser"), ...rolePermissions("roles/storage.legacyBucketReader")])],
-        // bootstrap/imageRegistry.ts grantPush.
-        repository: rolePermissions("roles/artifactregistry.writer"),
-        // bootstrap/secretsKeys.ts grantEncryptDecrypt.
+        // bootstrap/imageRegistry.ts grantPull (preflight's image check).
+        repository: rolePermissions("roles/artifactregistry.reader"),
+        // bootstrap/secretsKeys.ts grantStack.
         key: rolePermissions("roles/cloudkms.cryptoKeyEncrypterDecrypter"),
     };
 }

@@ -45,8 +45,9 @@ export interface SynthReport {
     readonly criticalPath: CriticalPathResult & { readonly total: string; readonly sum: string; readonly note: string };
     /**
      * The Google Cloud permissions a `pulumi up` of this stack needs, from bootstrap/permissionTable.ts
-     * for the types and provider functions the run registered: the deployer's custom role, the
-     * conditional IAM granter role, predefined roles, and what only a destroy needs (not granted).
+     * for the types and provider functions the run registered: the stack deploy role, the conditional
+     * resource-IAM role, what the deployer needs on single service accounts, predefined roles, and
+     * what only a destroy needs (not granted). `iamStep` must be empty: those are the IAM step's.
      */
     readonly permissions: PermissionSet & { readonly source: string };
     /**
@@ -67,12 +68,15 @@ export interface SynthReport {
 export function formatPermissions(p: SynthReport["permissions"]): string[] {
     const out = [
         `Deployer permissions (${p.source}): ${p.deployer.length} in the custom role for ${p.types.length} types and functions` +
-            `, ${p.iamGranter.length} through the conditional IAM granter role` +
+            `, ${p.resourceIam.length} through the conditional resource-IAM role, ${p.podBinder.length + p.onServiceAccount.length} on single service accounts` +
             (p.predefinedRoles.length > 0 ? `, plus ${p.predefinedRoles.join(", ")}` : "") +
             `; ${p.destroyOnly.length} destroy-only left out${p.destroyOnly.length > 0 ? ` (${p.destroyOnly.map((d) => d.permission).join(", ")})` : ""}; ${p.read.length} read permissions for a refresh.`,
     ];
     for (const type of p.missing) {
         out.push(`  MISSING ${type}: no row in bootstrap/permissionTable.ts, the deployer role would lack its permissions`);
+    }
+    if (p.iamStep.length > 0) {
+        out.push(`  IAM STEP ONLY: ${p.iamStep.join(", ")}: the program registers a type only the IAM step (iam/) may create; CI's deployer cannot`);
     }
     return out;
 }
