@@ -243,7 +243,10 @@ describe("synth reports the stack's permission set", () => {
     test("--json: report.permissions holds the types, the deployer role and the destroy-only permissions of production", async () => {
         const { code, stdout } = await run("production", true);
         assert.equal(code, 0);
-        const { permissions, counts } = JSON.parse(stdout) as SynthReport;
+        const report = JSON.parse(stdout) as SynthReport;
+        const { counts } = report;
+        const permissions = report.permissions;
+        assert.ok(permissions, "the main program's report has a permission section");
         // Every registered type, plus the provider functions the run invoked (getProject, …).
         const invokes = permissions.types.filter((t) => !(t in counts.byType));
         assert.deepEqual(permissions.types, [...Object.keys(counts.byType), ...invokes].sort());
