@@ -32,7 +32,7 @@ export type ReadScope =
 /** One kind of request preflight sends. */
 export interface PreflightRead {
     /** The check that sends it (`credentials`: token lookup and `--principal`, before any check). */
-    readonly check: "apis" | "permissions" | "org-policies" | "quotas" | "dns" | "kms" | "state" | "image" | "credentials";
+    readonly check: "apis" | "permissions" | "accounts" | "org-policies" | "quotas" | "dns" | "kms" | "state" | "image" | "credentials";
     /** The REST method, as Google's discovery documents name it. */
     readonly method: string;
     /** HTTP verb, host and path pattern of the request (path without query). */
@@ -151,6 +151,28 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         scope: "none",
         grantedBy: "nobody: it answers for the caller",
         source: `https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/testIamPermissions ; ${DATASET}: no permission`,
+    },
+    {
+        check: "accounts",
+        method: "iam.projects.serviceAccounts.get",
+        http: "GET",
+        host: "iam.googleapis.com",
+        path: /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/:]+$/,
+        permission: "iam.serviceAccounts.get",
+        scope: "stack project",
+        grantedBy: "the stack deploy role and the preflight role (bootstrap/stackProject.ts)",
+        source: `https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/get ; ${DATASET}: iam.projects.serviceAccounts.get → iam.serviceAccounts.get`,
+    },
+    {
+        check: "accounts",
+        method: "iam.projects.serviceAccounts.testIamPermissions",
+        http: "POST",
+        host: "iam.googleapis.com",
+        path: /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/:]+:testIamPermissions$/,
+        permission: null,
+        scope: "none",
+        grantedBy: "nobody: it answers for the caller",
+        source: "https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions (\"Tests whether the caller has the specified permissions on a ServiceAccount\"; not in the dataset's crawl)",
     },
     {
         check: "state",

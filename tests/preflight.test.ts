@@ -31,6 +31,7 @@ import type { StackModel } from "../tools/lib/preflight/model";
 import { backendRules, edgeRules } from "../components/armorRules";
 import type { CheckContext } from "../tools/lib/preflight/types";
 import { emptyWorld, startFakeGoogle, type FakeGoogle, type FakeQuota, type FakeRequest, type FakeWorld } from "./lib/fakeGoogle";
+import { iamStepAccounts } from "./lib/preflightChecks";
 
 const ROOT = path.resolve(__dirname, "..");
 const work = mkdtempSync(path.join(tmpdir(), "preflight-test-"));
@@ -82,6 +83,8 @@ function healthyWorld(): FakeWorld {
     world.repositories = [REPO];
     world.images[`${REPO}/packages/app`] = { tags: ["0.1.0"], digests: [`sha256:${"a".repeat(64)}`] };
     world.serviceAccounts[DEPLOYER] = { tokenCreators: [ALICE], token: "deployer-token" };
+    // The IAM step ran: the stacks' accounts exist, their deployer (and alice, an owner) may use them.
+    world.iamAccounts = iamStepAccounts([ALICE, DEPLOYER]);
     return world;
 }
 
@@ -191,6 +194,8 @@ before(() => {
     broken.regionQuotas["acme-django-staging/europe-west1"] = [{ metric: "CPUS", limit: 8, usage: 7 }, ...plenty(["STATIC_ADDRESSES", "IN_USE_ADDRESSES"])];
     broken.kmsKeys[STAGING_KEY] = { encrypters: [], decrypters: [] };
     broken.images[`${REPO}/packages/app`] = { tags: ["0.0.9"], digests: [] };
+    // The IAM step has not run since the collectstatic account went missing.
+    delete broken.iamAccounts["dj-staging-static@acme-django-staging.iam.gserviceaccount.com"];
 
     const production = healthyWorld();
     production.orgPolicies["acme-django-prod/gcp.resourceLocations"] = [{ values: { allowedValues: ["in:eu-locations"] } }];
@@ -260,7 +265,7 @@ describe("preflight against a fake Google", () => {
         const run = await scenarios["all good"];
         assert.equal(run.code, 0, run.stderr + run.stdout);
         const checks = checksOf(run);
-        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "dns", "kms", "state", "image"]);
+        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "accounts", "org-policies", "quotas", "dns", "kms", "state", "image"]);
         for (const [id, c] of Object.entries(checks)) {
             assert.equal(c.status, "pass", `${id}: ${c.message}`);
             assert.equal(c.fix, null);
@@ -303,7 +308,7 @@ describe("preflight against a fake Google", () => {
         // The real CLI's stdout is the report and nothing else: a line per check in order, fix lines, the summary.
         const lines = run.stdout.split("\n");
         assert.equal(lines.pop(), "", "stdout ends with a newline");
-        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 1 passed."], run.stdout);
+        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 7 checks failed, 1 warning, 1 passed."], run.stdout);
         assert.match(run.stderr, /^preflight: stack staging → project acme-django-staging \(europe-west1\), as user:alice@example\.com \(GOOGLE_OAUTH_ACCESS_TOKEN\)$/m);
         const apis = lineOf(run, "apis");
         assert.match(apis.line, /^FAIL/);
@@ -334,9 +339,13 @@ describe("preflight against a fake Google", () => {
         assert.match(image.line, /^FAIL.*no tag 0\.1\.0/);
         assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.1.0 --push app");
 
+        const accounts = lineOf(run, "accounts");
+        assert.match(accounts.line, /^FAIL +accounts +1 of 3 service accounts stack staging runs as do not exist: dj-staging-static@acme-django-staging\.iam\.gserviceaccount\.com\. The IAM step creates them/);
+        assert.equal(accounts.fix, "(cd iam && pulumi up --stack staging)");
+
         assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);
         assert.match(lineOf(run, "dns").line, /^PASS.*dns\.managedZone is not set/);
-        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 1 passed\./);
+        assert.match(run.stdout, /FAILED: 7 checks failed, 1 warning, 1 passed\./);
     });
 
     it("--principal impersonates the service account and checks everything as it", async () => {
@@ -396,7 +405,7 @@ describe("preflight against a fake Google", () => {
         for (const id of ["permissions", "dns", "kms", "image"]) {
             assert.match(lineOf(run, id).line, /^PASS/, id);
         }
-        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 4 passed\./);
+        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 5 passed\./);
     });
 
     it("--partial reports them as SKIP with what they lack and exits 4", async () => {

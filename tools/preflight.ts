@@ -1,6 +1,6 @@
 /**
  * Preflight: checks a real Google Cloud project before the first `pulumi up` of a stack — APIs,
- * the deploying identity's permissions, organisation policies, Compute Engine quota, existing DNS
+ * the deploying identity's permissions, the stack's service accounts (the IAM step's), organisation policies, Compute Engine quota, existing DNS
  * records at the stack's names, the secrets key, the state bucket and the app image — by asking
  * Google's REST APIs. It only reads (plus
  * testIamPermissions, a throw-away KMS encrypt and, with --principal, a short-lived token): it never
@@ -39,6 +39,7 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const CHECKS: Readonly<Record<CheckId, Check>> = {
     apis: async (ctx) => (await import("./lib/preflight/apis")).checkApis(ctx),
     permissions: async (ctx) => (await import("./lib/preflight/permissions")).checkPermissions(ctx),
+    accounts: async (ctx) => (await import("./lib/preflight/accounts")).checkAccounts(ctx),
     "org-policies": async (ctx) => (await import("./lib/preflight/orgPolicies")).checkOrgPolicies(ctx),
     quotas: async (ctx) => (await import("./lib/preflight/quotas")).checkQuotas(ctx),
     dns: async (ctx) => (await import("./lib/preflight/dns")).checkDns(ctx),

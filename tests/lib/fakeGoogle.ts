@@ -54,6 +54,11 @@ export interface FakeWorld {
     /** Service account email → emails that may impersonate it, and the token it hands out. */
     serviceAccounts: Record<string, { tokenCreators: string[]; token: string }>;
     /**
+     * Service accounts of the stacks' projects (the IAM step's): email → its project and the
+     * permissions each caller email holds on it (testIamPermissions answers from these). Unset: 404.
+     */
+    iamAccounts: Record<string, { project: string; holders: Record<string, string[]> }>;
+    /**
      * Email → the permissions it holds, when the fake should enforce them: every read endpoint below
      * then answers 403 `IAM_PERMISSION_DENIED` (naming the permission in `ErrorInfo.metadata`, as
      * Google does) unless the caller holds the permission that endpoint's REST reference names.
@@ -111,6 +116,7 @@ export function emptyWorld(): FakeWorld {
         repositories: [],
         images: {},
         serviceAccounts: {},
+        iamAccounts: {},
         grants: {},
         dnsZones: {},
         globalAddresses: {},
@@ -177,6 +183,31 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
             });
         }
         return ok({ accessToken: sa.token, expireTime: "2030-01-01T00:15:00Z" });
+    }
+
+    // IAM projects.serviceAccounts.get
+    // (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/get): the
+    // ServiceAccount {"name", "projectId", "uniqueId", "email", …}; 404 NOT_FOUND when it does not exist.
+    // projects.serviceAccounts.testIamPermissions: {"permissions": [the subset the caller holds]}, no permission needed.
+    if (host === "iam.googleapis.com" && (m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+)(:testIamPermissions)?$/.exec(path))) {
+        const accountEmail = decodeURIComponent(m[2]);
+        const account = world.iamAccounts[accountEmail];
+        if (m[3] && method === "POST") {
+            if (!account) {
+                return error(404, `Service account projects/${m[1]}/serviceAccounts/${accountEmail} not found.`);
+            }
+            const held = account.holders[email] ?? [];
+            return ok({ permissions: ((body.permissions as string[] | undefined) ?? []).filter((p) => held.includes(p)) });
+        }
+        if (method === "GET" && !m[3]) {
+            const refused = refuse("iam.serviceAccounts.get", `projects/${m[1]}/serviceAccounts/${accountEmail}`, m[1]);
+            if (refused) {
+                return refused;
+            }
+            return account && (account.project === m[1] || m[1] === "-")
+                ? ok({ name: `projects/${account.project}/serviceAccounts/${accountEmail}`, projectId: account.project, uniqueId: "100000000000000000003", email: accountEmail })
+                : error(404, `Service account projects/${m[1]}/serviceAccounts/${accountEmail} not found.`);
+        }
     }
 
     // Service Usage services.batchGet (https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet):

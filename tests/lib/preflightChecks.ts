@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { deployerPermissions } from "../../bootstrap/deployerRoles";
+import { deployerPermissions, podBinderPermissions } from "../../bootstrap/deployerRoles";
+import { stackIdentities } from "../../components/identities";
 import { PREFLIGHT_ROLE_PERMISSIONS } from "../../bootstrap/preflightReads";
 import { validateConfig } from "../../config";
 import { GoogleClient } from "../../tools/lib/preflight/google";
@@ -106,6 +107,25 @@ export function ciGrants(): { project: string[]; stateBucket: string[]; reposito
     };
 }
 
+/**
+ * The accounts the IAM step creates for the shipped stacks (components/identities.ts), with what it
+ * grants on them to `holders`: the pod-binder permissions on each pod account, actAs on the nodes'.
+ */
+export function iamStepAccounts(holders: readonly string[]): FakeWorld["iamAccounts"] {
+    const out: FakeWorld["iamAccounts"] = {};
+    for (const stack of ["staging", "production"]) {
+        const loaded = loadStackConfig({ stack, projectDir: PROJECT_DIR });
+        const ids = stackIdentities(validateConfig(loaded.config, stack));
+        for (const pod of ids.pods) {
+            out[pod.email] = { project: ids.project, holders: Object.fromEntries(holders.map((h) => [h, podBinderPermissions()])) };
+        }
+        if (ids.nodes) {
+            out[ids.nodes.email] = { project: ids.project, holders: Object.fromEntries(holders.map((h) => [h, ["iam.serviceAccounts.actAs"]])) };
+        }
+    }
+    return out;
+}
+
 /** The stacks' projects with everything in place, the deployer holding exactly `project` (minus `without`). */
 export function ciWorld(without?: string): FakeWorld {
     const grants = ciGrants();
@@ -130,6 +150,7 @@ export function ciWorld(without?: string): FakeWorld {
     world.buckets[CI_STATE_BUCKET] = { versioning: true, permissions: { [CI_DEPLOYER]: grants.stateBucket } };
     world.repositories = [CI_REPO];
     world.images[`${CI_REPO}/packages/app`] = { tags: ["0.1.0"], digests: [DIGEST] };
+    world.iamAccounts = iamStepAccounts([CI_DEPLOYER]);
     // The fake enforces project- and repository-level permissions through one list.
     world.grants[CI_DEPLOYER] = [...grants.project, ...grants.repository].filter((p) => p !== without);
     return world;
