@@ -57,7 +57,7 @@ export function stackInitCommand(stack: string, secretsProvider: string): string
  * passphrase provider, like the bootstrap's own stack.
  */
 export function iamStackInitCommand(stack: string): string {
-    return `(cd iam && pulumi stack init ${stack} --secrets-provider passphrase)`;
+    return `pulumi -C iam stack init ${stack} --secrets-provider passphrase`;
 }
 
 /** One `gh variable set NAME --repo owner/name --body value` per workflow variable. */

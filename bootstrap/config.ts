@@ -28,12 +28,15 @@ export const bootstrapSchema = z
             .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, "must be a GitHub repository as owner/name"),
         // The federation trusts these numeric ids, which GitHub never reuses, not the names above
         // (google-github-actions/auth docs/SECURITY_CONSIDERATIONS.md).
-        githubRepositoryId: z
-            .string(required("the repository's numeric id (gh api repos/<owner>/<name> --jq .id)"))
-            .regex(/^[1-9][0-9]{0,19}$/, "must be the repository's numeric id"),
-        githubOwnerId: z
-            .string(required("the repository owner's numeric id (gh api repos/<owner>/<name> --jq .owner.id)"))
-            .regex(/^[1-9][0-9]{0,19}$/, "must be the owner's numeric id"),
+        // A number where YAML or `--path` stored one ("456" and 456 alike).
+        githubRepositoryId: z.preprocess(
+            (v) => (typeof v === "number" ? String(v) : v),
+            z.string(required("the repository's numeric id (gh api repos/<owner>/<name> --jq .id)")).regex(/^[1-9][0-9]{0,19}$/, "must be the repository's numeric id"),
+        ),
+        githubOwnerId: z.preprocess(
+            (v) => (typeof v === "number" ? String(v) : v),
+            z.string(required("the repository owner's numeric id (gh api repos/<owner>/<name> --jq .owner.id)")).regex(/^[1-9][0-9]{0,19}$/, "must be the owner's numeric id"),
+        ),
         stacks: z
             .array(stackName)
             .min(1, "must list at least one stack")

@@ -84,8 +84,8 @@ describe("bootstrap under mocks, configured like docs/bootstrap.md", () => {
             production: `pulumi stack init production --secrets-provider ${production.secretsProvider}`,
         });
         assert.deepEqual(result.stackOutputs.iamStackInitCommands, {
-            staging: "(cd iam && pulumi stack init staging --secrets-provider passphrase)",
-            production: "(cd iam && pulumi stack init production --secrets-provider passphrase)",
+            staging: "pulumi -C iam stack init staging --secrets-provider passphrase",
+            production: "pulumi -C iam stack init production --secrets-provider passphrase",
         });
     });
 

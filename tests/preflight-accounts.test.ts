@@ -36,7 +36,7 @@ describe("preflight: the stack's service accounts", () => {
         const { accounts } = await runChecks(withWorker, ciWorld(), "deployer-token", CI_DEPLOYER_MEMBER, ["accounts"]);
         assert.equal(accounts.result.status, "fail");
         assert.equal(accounts.result.message, "1 of 4 service accounts stack staging runs as do not exist: dj-staging-w-mail@acme-django-staging.iam.gserviceaccount.com. The IAM step creates them (a new stack, a new worker: run it before pulumi up)");
-        assert.equal(accounts.result.fix, "(cd iam && pulumi up --stack staging)");
+        assert.equal(accounts.result.fix, "pulumi -C iam up --stack staging");
     });
 
     it("the deployer may not act as the nodes' account: fails naming the permission and the account", async () => {

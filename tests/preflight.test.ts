@@ -37,12 +37,12 @@ const ROOT = path.resolve(__dirname, "..");
 const work = mkdtempSync(path.join(tmpdir(), "preflight-test-"));
 
 const ALICE = "alice@example.com";
-const DEPLOYER = "github-deployer@acme-home.iam.gserviceaccount.com";
+const DEPLOYER = "gh-deploy-staging@acme-django-ci.iam.gserviceaccount.com";
 const STAGING_KEY = "projects/acme-django-staging/locations/europe-west1/keyRings/pulumi/cryptoKeys/staging";
 const PROD_KEY = "projects/acme-django-prod/locations/europe-west1/keyRings/pulumi/cryptoKeys/production";
 const REPO = "projects/acme-django-ci/locations/europe-west1/repositories/django";
 const PINNED_IMAGE = `europe-west1-docker.pkg.dev/acme-django-ci/django/app@sha256:${"a".repeat(64)}`;
-const STATE_BUCKET = "acme-home-pulumi-state";
+const STATE_BUCKET = "acme-django-ci-pulumi-state";
 const OBJECT_PERMISSIONS = ["storage.buckets.get", "storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list"];
 
 const GLOBAL_METRICS = [
@@ -271,7 +271,7 @@ describe("preflight against a fake Google", () => {
             assert.equal(c.fix, null);
         }
         assert.match(checks.permissions.message, /user:alice@example\.com has all \d+ permissions/);
-        assert.match(checks.state.message, /gs:\/\/acme-home-pulumi-state, versioned/);
+        assert.match(checks.state.message, /gs:\/\/acme-django-ci-pulumi-state, versioned/);
         const apis = run.requests.filter((r) => r.host === "serviceusage.googleapis.com").flatMap((r) => r.query.getAll("names"));
         for (const api of ["compute", "container", "sqladmin", "servicenetworking", "cloudkms", "storage", "iam", "cloudresourcemanager"]) {
             assert.ok(apis.includes(`projects/acme-django-staging/services/${api}.googleapis.com`), `${api} is asked for`);
@@ -341,7 +341,7 @@ describe("preflight against a fake Google", () => {
 
         const accounts = lineOf(run, "accounts");
         assert.match(accounts.line, /^FAIL +accounts +1 of 3 service accounts stack staging runs as do not exist: dj-staging-static@acme-django-staging\.iam\.gserviceaccount\.com\. The IAM step creates them/);
-        assert.equal(accounts.fix, "(cd iam && pulumi up --stack staging)");
+        assert.equal(accounts.fix, "pulumi -C iam up --stack staging");
 
         assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);
         assert.match(lineOf(run, "dns").line, /^PASS.*dns\.managedZone is not set/);
@@ -360,7 +360,7 @@ describe("preflight against a fake Google", () => {
         const generate = run.requests.filter((r) => r.host === "iamcredentials.googleapis.com");
         assert.equal(generate.length, 1);
         assert.equal(generate[0].email, ALICE);
-        assert.match(generate[0].path, /serviceAccounts\/github-deployer%40acme-home\.iam\.gserviceaccount\.com:generateAccessToken$/);
+        assert.match(generate[0].path, /serviceAccounts\/gh-deploy-staging%40acme-django-ci\.iam\.gserviceaccount\.com:generateAccessToken$/);
         const asDeployer = run.requests.filter((r) => r.host !== "iamcredentials.googleapis.com" && r.host !== "oauth2.googleapis.com");
         assert.ok(asDeployer.length > 5);
         assert.ok(asDeployer.every((r) => r.email === DEPLOYER), "every check ran with the deployer's token");

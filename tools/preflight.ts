@@ -8,7 +8,7 @@
  *
  *   npm run preflight -- --stack staging
  *   npm run preflight -- --config-file path/Pulumi.mystack.yaml --json
- *   npm run preflight -- --stack production --principal serviceAccount:github-deployer@acme-home.iam.gserviceaccount.com --backend gs://acme-home-pulumi-state
+ *   npm run preflight -- --stack production --principal serviceAccount:gh-deploy-production@acme-django-ci.iam.gserviceaccount.com --backend gs://acme-django-ci-pulumi-state
  *
  * Credentials: GOOGLE_OAUTH_ACCESS_TOKEN, else `gcloud auth print-access-token`.
  *

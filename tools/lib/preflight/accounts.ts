@@ -27,7 +27,7 @@ import { unchecked } from "./types";
 
 /** The IAM step's command for the stack. */
 function runIamStep(stack: string): string {
-    return `(cd iam && pulumi up --stack ${stack})`;
+    return `pulumi -C iam up --stack ${stack}`;
 }
 
 export async function checkAccounts(ctx: CheckContext): Promise<CheckResult> {
