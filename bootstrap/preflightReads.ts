@@ -189,6 +189,17 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
     },
     {
         check: "state",
+        method: "storage.objects.get",
+        http: "GET",
+        host: "storage.googleapis.com",
+        path: /^\/storage\/v1\/b\/[^/]+\/o\/[^/]+$/,
+        permission: "storage.objects.get",
+        scope: "state bucket",
+        grantedBy: "roles/storage.objectUser on the stack's own state objects, by a condition on their names (bootstrap/stateBackend.ts grantState)",
+        source: `https://cloud.google.com/storage/docs/json_api/v1/objects/get ; ${DATASET}: storage.objects.get`,
+    },
+    {
+        check: "state",
         method: "storage.buckets.testIamPermissions",
         http: "GET",
         host: "storage.googleapis.com",

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { CI_DEPLOYER, CI_DEPLOYER_MEMBER, ciWorld, loadStack, runChecks, type LoadedStack } from "./lib/preflightChecks";
+import { stackStatePrefixes } from "../bootstrap/stateBackend";
+import { CI_DEPLOYER, CI_DEPLOYER_MEMBER, CI_STATE_BUCKET, ciWorld, loadStack, runChecks, type LoadedStack } from "./lib/preflightChecks";
 
 const NODES = "gke-nodes-staging@acme-django-staging.iam.gserviceaccount.com";
 
@@ -53,5 +54,28 @@ describe("preflight: the stack's service accounts", () => {
         const { accounts } = await runChecks(staging, world, "deployer-token", CI_DEPLOYER_MEMBER, ["accounts"]);
         assert.equal(accounts.result.status, "unchecked");
         assert.deepEqual(accounts.result.lacks, ["iam.serviceAccounts.get"]);
+    });
+});
+
+describe("preflight: the state check with a deployer's grant on its own stack's objects", () => {
+    let staging: LoadedStack;
+
+    before(async () => {
+        staging = await loadStack("staging");
+    });
+
+    it("the bucket answers no for the conditional object rights; the stack's own checkpoint answers yes: pass", async () => {
+        const { state } = await runChecks(staging, ciWorld(), "deployer-token", CI_DEPLOYER_MEMBER, ["state"], { backendUrl: `gs://${CI_STATE_BUCKET}` });
+        assert.equal(state.result.status, "pass", state.result.message);
+        assert.match(state.result.message, /by a grant on the stack's own ones: no checkpoint yet at \.pulumi\/stacks\/django-platform\/staging\.json/);
+        assert.ok(state.requests.some((r) => r.path === "/storage/v1/b/acme-django-ci-pulumi-state/o/.pulumi%2Fstacks%2Fdjango-platform%2Fstaging.json"));
+    });
+
+    it("a deployer whose grant covers another stack only cannot read this one's checkpoint: fails naming the permissions", async () => {
+        const world = ciWorld();
+        world.buckets[CI_STATE_BUCKET].objectPrefixes = { [CI_DEPLOYER]: stackStatePrefixes("django-platform", "production") };
+        const { state } = await runChecks(staging, world, "deployer-token", CI_DEPLOYER_MEMBER, ["state"], { backendUrl: `gs://${CI_STATE_BUCKET}` });
+        assert.equal(state.result.status, "fail");
+        assert.match(state.result.message, /lacks storage\.objects\.create, storage\.objects\.delete, storage\.objects\.get on the state bucket/);
     });
 });

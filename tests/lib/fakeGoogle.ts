@@ -45,8 +45,14 @@ export interface FakeWorld {
     projectQuotas: Record<string, FakeQuota[]>;
     /** Crypto key name → emails allowed to encrypt / decrypt. */
     kmsKeys: Record<string, { encrypters: string[]; decrypters: string[] }>;
-    /** Bucket → versioning and the object permissions each email has. */
-    buckets: Record<string, { versioning: boolean; permissions: Record<string, string[]> }>;
+    /**
+     * Bucket → versioning and the object permissions each email has. `objectPrefixes`: for an
+     * email whose object permissions are granted under a condition on object names (the
+     * bootstrap's per-stack grants), those prefixes: its object permissions apply to objects under
+     * them only, and the bucket's testIamPermissions, which answers for the bucket, leaves them out
+     * (`storage.objects.list`, checked on the bucket, stays).
+     */
+    buckets: Record<string, { versioning: boolean; permissions: Record<string, string[]>; objectPrefixes?: Record<string, string[]> }>;
     /** Artifact Registry repository names (`projects/…/locations/…/repositories/…`). */
     repositories: string[];
     /** Existing images: `<repository name>/packages/<image>` → tags and digests. */
@@ -335,13 +341,27 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
             return error(404, "The specified bucket does not exist.");
         }
         if (m[2]) {
-            const granted = new Set(bucket.permissions[email] ?? []);
+            const conditional = bucket.objectPrefixes?.[email] !== undefined;
+            const granted = new Set((bucket.permissions[email] ?? []).filter((p) => !conditional || !p.startsWith("storage.objects.") || p === "storage.objects.list"));
             return ok({ kind: "storage#testIamPermissionsResponse", permissions: query.getAll("permissions").filter((p) => granted.has(p)) });
         }
         if (!(bucket.permissions[email] ?? []).includes("storage.buckets.get")) {
             return error(403, `${email} does not have storage.buckets.get access to the Google Cloud Storage bucket.`);
         }
         return ok({ kind: "storage#bucket", id: m[1], name: m[1], location: "EUROPE-WEST1", storageClass: "STANDARD", versioning: { enabled: bucket.versioning }, iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" } });
+    }
+
+    // Cloud Storage objects.get (https://cloud.google.com/storage/docs/json_api/v1/objects/get): the
+    // object's metadata; 404 when it does not exist and the caller may read it, 403 when it may not.
+    if (host === "storage.googleapis.com" && method === "GET" && (m = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)$/.exec(path))) {
+        const bucket = world.buckets[m[1]];
+        const object = decodeURIComponent(m[2]);
+        const prefixes = bucket?.objectPrefixes?.[email];
+        const allowed = bucket && (bucket.permissions[email] ?? []).includes("storage.objects.get") && (prefixes === undefined || prefixes.some((p) => object.startsWith(p)));
+        if (!allowed) {
+            return error(403, `${email} does not have storage.objects.get access to the Google Cloud Storage object.`);
+        }
+        return error(404, "No such object.");
     }
 
     // Artifact Registry repositories.get

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { deployerPermissions, podBinderPermissions } from "../../bootstrap/deployerRoles";
+import { stackStatePrefixes } from "../../bootstrap/stateBackend";
 import { stackIdentities } from "../../components/identities";
 import { PREFLIGHT_ROLE_PERMISSIONS } from "../../bootstrap/preflightReads";
 import { validateConfig } from "../../config";
@@ -147,7 +148,13 @@ export function ciWorld(without?: string): FakeWorld {
     const encrypt = grants.key.includes("cloudkms.cryptoKeyVersions.useToEncrypt") ? [CI_DEPLOYER] : [];
     world.kmsKeys["projects/acme-django-staging/locations/europe-west1/keyRings/pulumi/cryptoKeys/staging"] = { encrypters: encrypt, decrypters: decrypt };
     world.kmsKeys["projects/acme-django-prod/locations/europe-west1/keyRings/pulumi/cryptoKeys/production"] = { encrypters: encrypt, decrypters: decrypt };
-    world.buckets[CI_STATE_BUCKET] = { versioning: true, permissions: { [CI_DEPLOYER]: grants.stateBucket } };
+    // The deployer's object rights are conditioned on its stack's objects (bootstrap/stateBackend.ts
+    // grantState); the fake's one deployer stands for both stacks' (one check at a time).
+    world.buckets[CI_STATE_BUCKET] = {
+        versioning: true,
+        permissions: { [CI_DEPLOYER]: grants.stateBucket },
+        objectPrefixes: { [CI_DEPLOYER]: ["staging", "production"].flatMap((stack) => stackStatePrefixes("django-platform", stack)) },
+    };
     world.repositories = [CI_REPO];
     world.images[`${CI_REPO}/packages/app`] = { tags: ["0.1.0"], digests: [DIGEST] };
     world.iamAccounts = iamStepAccounts([CI_DEPLOYER]);
