@@ -223,7 +223,7 @@ const clusterSchema = z
             .string()
             .regex(/^[a-z0-9][a-z0-9-]{4,62}@[a-z0-9.:-]+\.gserviceaccount\.com$/, "must be a service account email (<name>@<project>.iam.gserviceaccount.com)")
             .optional()
-            .meta(ex(["gke-nodes@acme-shared.iam.gserviceaccount.com"], "Mode existing: the existing cluster's node service account; it gets roles/artifactregistry.reader on the image's repository. Unset: grant it yourself. Mode autopilot creates its own and ignores this.")),
+            .meta(ex(["gke-nodes@acme-shared.iam.gserviceaccount.com"], "Mode existing: the existing cluster's node service account; the IAM step (iam/) grants it roles/artifactregistry.reader on the image's repository. Unset: grant it yourself. Mode autopilot: the IAM step creates the nodes' own account and this is ignored.")),
         rbacSecurityGroup: z
             .string()
             .regex(/^gke-security-groups@[a-z0-9.-]+\.[a-z]{2,63}$/, "must be the Google Group gke-security-groups@<your domain>")

@@ -197,14 +197,14 @@ export const API_TABLE: readonly ApiRow[] = [
     row({
         type: "gcp:serviceaccount/account:Account",
         kind: "resource",
-        usedBy: "components/cluster.ts, workload.ts, workers.ts, schedules.ts; bootstrap/deployer.ts, previewer.ts",
+        usedBy: "iam/stackIam.ts (the stacks' accounts); bootstrap/ciAccount.ts (CI's)",
         services: ["iam.googleapis.com"],
         source: [IAM, `${TPG} google/services/resourcemanager/resource_google_service_account.go: iambeta.NewClient(…).Projects.ServiceAccounts.Create/Get`],
     }),
     row({
         type: "gcp:serviceaccount/iAMMember:IAMMember",
         kind: "resource",
-        usedBy: "components/workload.ts, media.ts; bootstrap/deployer.ts, previewer.ts",
+        usedBy: "components/workload.ts, media.ts; bootstrap/ciAccount.ts; iam/stackIam.ts",
         services: ["iam.googleapis.com"],
         projectFrom: "serviceAccountId",
         source: [IAM, `${TPG} google/services/resourcemanager/iam_service_account.go: Projects.ServiceAccounts.GetIamPolicy/SetIamPolicy of the IAM client`],
@@ -212,13 +212,20 @@ export const API_TABLE: readonly ApiRow[] = [
     row({
         type: "gcp:projects/iAMMember:IAMMember",
         kind: "resource",
-        usedBy: "components/cluster.ts, workload.ts, workers.ts; bootstrap/deployer.ts, previewer.ts",
+        usedBy: "bootstrap/stackProject.ts; iam/stackIam.ts",
         services: ["cloudresourcemanager.googleapis.com"],
         source: [RESOURCE_MANAGER, `${TPG} google/services/resourcemanager/iam_project.go: Projects.GetIamPolicy/SetIamPolicy`],
     }),
-    row({ type: "gcp:projects/iAMCustomRole:IAMCustomRole", kind: "resource", usedBy: "bootstrap/deployer.ts, previewer.ts", services: ["iam.googleapis.com"], source: [IAM, `${TPG} google/services/resourcemanager/resource_google_project_iam_custom_role.go: Projects.Roles of the IAM client`] }),
+    row({ type: "gcp:projects/iAMCustomRole:IAMCustomRole", kind: "resource", usedBy: "bootstrap/stackProject.ts, imageRegistry.ts", services: ["iam.googleapis.com"], source: [IAM, `${TPG} google/services/resourcemanager/resource_google_project_iam_custom_role.go: Projects.Roles of the IAM client`] }),
     row({ type: "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", kind: "resource", usedBy: "bootstrap/githubFederation.ts", services: ["iam.googleapis.com"], source: [IAM] }),
     row({ type: "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", kind: "resource", usedBy: "bootstrap/githubFederation.ts", services: ["iam.googleapis.com"], source: [IAM] }),
+    row({
+        type: "gcp:serviceaccount/getAccount:getAccount",
+        kind: "invoke",
+        usedBy: "components/workload.ts, workers.ts, cluster.ts (the accounts the IAM step created)",
+        services: ["iam.googleapis.com"],
+        source: [IAM, `${TPG} google/services/resourcemanager/data_source_google_service_account.go: Projects.ServiceAccounts.Get of the IAM client`],
+    }),
     row({
         type: "gcp:organizations/getProject:getProject",
         kind: "invoke",
@@ -280,6 +287,7 @@ export const API_TABLE: readonly ApiRow[] = [
     row({ type: "pulumi:providers:*", kind: "pattern", usedBy: "components/cluster.ts and the default providers", services: [], source: ["Provider resources only hold configuration; their calls are counted on the resources that use them"] }),
     row({ type: "pulumi:pulumi:Stack", kind: "pattern", usedBy: "index.ts", services: [], source: ["The stack root resource: no provider"] }),
     row({ type: "django-platform:*", kind: "pattern", usedBy: "components/*.ts", services: [], source: ["ComponentResources are grouping only: the engine calls no provider for them"] }),
+    row({ type: "django-platform-iam:*", kind: "pattern", usedBy: "iam/*.ts", services: [], source: ["ComponentResources are grouping only: the engine calls no provider for them"] }),
     row({ type: "django-platform-bootstrap:*", kind: "pattern", usedBy: "bootstrap/*.ts", services: [], source: ["ComponentResources are grouping only: the engine calls no provider for them"] }),
 ];
 

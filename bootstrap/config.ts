@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { MAX_SUBJECT_BYTES, deployerContexts, previewerContexts, subjectOf } from "./githubFederation";
+import { MAX_SUBJECT_BYTES, ciContexts, subjectOf } from "./githubFederation";
 
 /** The bootstrap's Pulumi project name: its config keys live in this namespace. */
 export const BOOTSTRAP_PROJECT = "django-platform-bootstrap";
@@ -26,6 +26,17 @@ export const bootstrapSchema = z
         githubRepository: z
             .string(required("the one GitHub repository (owner/name) whose workflows may deploy"))
             .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, "must be a GitHub repository as owner/name"),
+        // The federation trusts these numeric ids, which GitHub never reuses, not the names above
+        // (google-github-actions/auth docs/SECURITY_CONSIDERATIONS.md).
+        // A number where YAML or `--path` stored one ("456" and 456 alike).
+        githubRepositoryId: z.preprocess(
+            (v) => (typeof v === "number" ? String(v) : v),
+            z.string(required("the repository's numeric id (gh api repos/<owner>/<name> --jq .id)")).regex(/^[1-9][0-9]{0,19}$/, "must be the repository's numeric id"),
+        ),
+        githubOwnerId: z.preprocess(
+            (v) => (typeof v === "number" ? String(v) : v),
+            z.string(required("the repository owner's numeric id (gh api repos/<owner>/<name> --jq .owner.id)")).regex(/^[1-9][0-9]{0,19}$/, "must be the owner's numeric id"),
+        ),
         stacks: z
             .array(stackName)
             .min(1, "must list at least one stack")
@@ -51,18 +62,23 @@ export const bootstrapSchema = z
             .regex(/^[a-z0-9-]{4,32}$/, "must be 4-32 lower case letters, digits or dashes")
             .refine((id) => !id.startsWith("gcp-"), "must not start with gcp- (reserved by Google)")
             .default("github-actions"),
-        deployerAccountId: z
-            .string()
-            .regex(/^[a-z]([a-z0-9-]{4,28}[a-z0-9])$/, "must be 6-30 lower case letters, digits or dashes, starting with a letter")
-            .default("github-deployer"),
-        previewerAccountId: z
-            .string()
-            .regex(/^[a-z]([a-z0-9-]{4,28}[a-z0-9])$/, "must be 6-30 lower case letters, digits or dashes, starting with a letter")
-            .optional(),
-        previewStacks: z
-            .array(stackName)
-            .min(1, "must list at least one stack")
-            .optional(),
+        // Stacks pull requests may preview in the cloud, each only after a reviewer approved the run
+        // in the GitHub environment preview-<stack>. [] turns cloud previews off.
+        previewStacks: z.array(stackName).optional(),
+        // Stacks whose GitHub environment needs a reviewer's approval before the deploy job runs.
+        reviewedStacks: z.array(stackName).optional(),
+        // Who approves: GitHub users or teams by numeric id (the environments API takes ids).
+        reviewers: z
+            .array(z.string().regex(/^(User|Team):[1-9][0-9]{0,19}$/, "each reviewer must be User:<id> or Team:<id> (numeric ids)"))
+            .max(6, "GitHub takes at most six reviewers per environment")
+            .default([]),
+        // People (or groups) who may run the IAM step (iam/): they get its role in every stack project.
+        iamAdmins: z
+            .array(z.string().regex(/^(group|user):\S+@\S+$/, "each IAM admin must be user:<email> or group:<email> (a person, never a service account)"))
+            .default([]),
+        // One `pulumi up` of a new bootstrap stack over key rings and keys that already exist
+        // (the single-deployer layout's): import them instead of creating them.
+        adoptSecretsKeys: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean("must be true or false")).default(false),
         // Usage and storage logs of the state bucket (bootstrap/stateBackend.ts): "false" where
         // domain-restricted sharing rejects Google's group:cloud-storage-analytics@google.com writer.
         // Pulumi hands the program config as strings ("false"); a boolean is accepted too.
@@ -85,6 +101,8 @@ export const providerSchema = z.object({
 /** One accepted value per key, used in the fix commands of error messages. */
 const EXAMPLES: Record<keyof typeof bootstrapSchema.shape | keyof typeof providerSchema.shape, string> = {
     githubRepository: "acme/django-platform",
+    githubRepositoryId: "123456789",
+    githubOwnerId: "12345678",
     stacks: "staging",
     stackProjects: "acme-django-prod",
     registryReaders: "serviceAccount:gke-nodes@acme-django-prod.iam.gserviceaccount.com",
@@ -93,9 +111,11 @@ const EXAMPLES: Record<keyof typeof bootstrapSchema.shape | keyof typeof provide
     keyRingName: "pulumi",
     artifactRepositoryId: "django",
     workloadIdentityPoolId: "github-actions",
-    deployerAccountId: "github-deployer",
-    previewerAccountId: "github-previewer",
     previewStacks: "staging",
+    reviewedStacks: "production",
+    reviewers: "Team:1234567",
+    iamAdmins: "group:platform-admins@example.com",
+    adoptSecretsKeys: "true",
     appContext: "src/web",
     stateAccessLogs: "false",
     "gcp:project": "acme-prod",
@@ -105,11 +125,11 @@ const EXAMPLES: Record<keyof typeof bootstrapSchema.shape | keyof typeof provide
 /** The validated, defaulted bootstrap configuration. */
 export type BootstrapConfig = Omit<
     z.infer<typeof bootstrapSchema>,
-    "location" | "stateBucketName" | "stackProjects" | "previewerAccountId" | "previewStacks" | "appContext"
+    "location" | "stateBucketName" | "stackProjects" | "previewStacks" | "reviewedStacks" | "appContext"
 > & {
-    /** Home project (`gcp:project`) of the shared parts: state bucket, registry, CI identity. */
+    /** CI home project (`gcp:project`): state bucket, registry, workload identity pool, CI accounts. No stack deploys into it. */
     readonly project: string;
-    /** The project of every stack (from `stackProjects`, else the home project). */
+    /** The project of every stack (`stackProjects`): one per stack, none the home project. */
     readonly stackProjects: Readonly<Record<string, string>>;
     /** Default region of the provider (`gcp:region`). */
     readonly region: string;
@@ -117,13 +137,14 @@ export type BootstrapConfig = Omit<
     readonly location: string;
     /** State bucket name; defaults to `<project>-pulumi-state`. */
     readonly stateBucketName: string;
-    /** Account id of the read-only pull request previewer; defaults to `github-previewer`. */
-    readonly previewerAccountId: string;
     /**
-     * Stacks that pull requests preview (`pr.yml`); the previewer may read and decrypt only these.
-     * Defaults to `[staging]` when there is a staging stack, else the first stack.
+     * Stacks that pull requests may preview in the cloud (`pr.yml`), each through its own previewer
+     * and only once a reviewer approved the run in the environment `preview-<stack>`. Defaults to
+     * `[staging]` when there is a staging stack, else none.
      */
     readonly previewStacks: readonly string[];
+    /** Stacks whose deploy environment requires a reviewer; defaults to `[production]` when there is one. */
+    readonly reviewedStacks: readonly string[];
     /** Docker build context of the app image (`APP_CONTEXT`, read by `deploy.yml`); defaults to `app`. */
     readonly appContext: string;
 };
@@ -148,11 +169,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     return value;
 }
 
-const STRUCTURED_KEYS = new Set(["stacks", "stackProjects", "registryReaders", "previewStacks"]);
+const LIST_KEYS = ["stacks", "registryReaders", "previewStacks", "reviewedStacks", "reviewers", "iamAdmins"];
+const STRUCTURED_KEYS = new Set([...LIST_KEYS, "stackProjects"]);
 
 function fixFor(key: string): string {
-    if (key === "stacks" || key === "registryReaders" || key === "previewStacks") {
-        return `pulumi config set --path '${key}[0]' ${EXAMPLES[key]}`;
+    if (LIST_KEYS.includes(key)) {
+        return `pulumi config set --path '${key}[0]' ${EXAMPLES[key as keyof typeof EXAMPLES]}`;
     }
     if (key === "stackProjects") {
         return `pulumi config set --path stackProjects.production ${EXAMPLES.stackProjects}`;
@@ -210,31 +232,57 @@ export function validateBootstrapConfig(raw: Record<string, string | undefined>)
                 );
             }
         }
-        for (const [i, stack] of (own.data.previewStacks ?? []).entries()) {
-            if (!own.data.stacks.includes(stack)) {
-                problems.push(
-                    `${BOOTSTRAP_PROJECT}:previewStacks.${i}: names a stack that is not in stacks (${own.data.stacks.join(", ")}). ` +
-                        `Fix: \`pulumi config set --path 'previewStacks[${i}]' ${own.data.stacks[0]}\`.`,
-                );
+        for (const key of ["previewStacks", "reviewedStacks"] as const) {
+            for (const [i, stack] of (own.data[key] ?? []).entries()) {
+                if (!own.data.stacks.includes(stack)) {
+                    problems.push(
+                        `${BOOTSTRAP_PROJECT}:${key}.${i}: names a stack that is not in stacks (${own.data.stacks.join(", ")}). ` +
+                            `Fix: \`pulumi config set --path '${key}[${i}]' ${own.data.stacks[0]}\`.`,
+                    );
+                }
             }
-        }
-        if ((own.data.previewerAccountId ?? "github-previewer") === own.data.deployerAccountId) {
-            problems.push(
-                `${BOOTSTRAP_PROJECT}:previewerAccountId: must differ from deployerAccountId (${own.data.deployerAccountId}): pull requests must not get the deployer. ` +
-                    `Fix: \`pulumi config set --path previewerAccountId github-previewer\`.`,
-            );
         }
         // Every subject a service account is bound to must fit Google's limit, or that job's token
         // exchange fails ("The size of mapped attribute exceeds the 127 bytes limit").
-        const contexts = { ...deployerContexts(own.data.stacks), ...previewerContexts() };
-        for (const context of Object.values(contexts)) {
-            const subject = subjectOf(own.data.githubRepository, context);
+        for (const context of Object.values(ciContexts(own.data.stacks, own.data.previewStacks ?? defaultPreviewStacks(own.data.stacks)))) {
+            const subject = subjectOf(own.data.githubRepositoryId, context);
             if (Buffer.byteLength(subject) > MAX_SUBJECT_BYTES) {
                 problems.push(
-                    `${BOOTSTRAP_PROJECT}:githubRepository: the federated subject ${JSON.stringify(subject)} is ${Buffer.byteLength(subject)} bytes, ` +
-                        `more than the ${MAX_SUBJECT_BYTES} Google accepts. Fix: a shorter repository or stack name.`,
+                    `${BOOTSTRAP_PROJECT}:stacks: the federated subject ${JSON.stringify(subject)} is ${Buffer.byteLength(subject)} bytes, ` +
+                        `more than the ${MAX_SUBJECT_BYTES} Google accepts. Fix: a shorter stack name.`,
                 );
             }
+        }
+        const home = raw["gcp:project"];
+        const seen = new Map<string, string>();
+        for (const stack of own.data.stacks) {
+            const project = own.data.stackProjects[stack];
+            if (project === undefined) {
+                problems.push(
+                    `${BOOTSTRAP_PROJECT}:stackProjects.${stack}: is required: the project stack ${stack} deploys into, which must not be the CI home project (got nothing). ` +
+                        `Fix: \`pulumi config set --path stackProjects.${stack} acme-django-${stack}\`.`,
+                );
+            } else if (project === home) {
+                problems.push(
+                    `${BOOTSTRAP_PROJECT}:stackProjects.${stack}: is the CI home project ${JSON.stringify(project)} (gcp:project), which holds the state bucket, the registry and the CI identities; no stack may deploy into it. ` +
+                        `Fix: \`pulumi config set --path stackProjects.${stack} acme-django-${stack}\` (a project of its own), or move the home project with \`pulumi config set gcp:project acme-django-ci\`.`,
+                );
+            } else if (seen.has(project)) {
+                problems.push(
+                    `${BOOTSTRAP_PROJECT}:stackProjects.${stack}: is ${JSON.stringify(project)}, the project of stack ${seen.get(project)} too; a deployer's project-wide rights would reach the other stack. ` +
+                        `Fix: \`pulumi config set --path stackProjects.${stack} acme-django-${stack}\` (a project of its own).`,
+                );
+            }
+            if (project !== undefined) {
+                seen.set(project, stack);
+            }
+        }
+        const needReviewers = [...(own.data.reviewedStacks ?? defaultReviewedStacks(own.data.stacks)), ...(own.data.previewStacks ?? defaultPreviewStacks(own.data.stacks)).map((s) => `preview-${s}`)];
+        if (needReviewers.length > 0 && own.data.reviewers.length === 0) {
+            problems.push(
+                `${BOOTSTRAP_PROJECT}:reviewers: is required: who approves the jobs of the GitHub environments ${needReviewers.join(", ")} (got nothing). ` +
+                    "Fix: `pulumi config set --path 'reviewers[0]' Team:<id>` with the id of `gh api orgs/<org>/teams/<team> --jq .id` (or User:<id> of `gh api users/<login> --jq .id`).",
+            );
         }
     }
     const providers = providerSchema.safeParse({ "gcp:project": raw["gcp:project"], "gcp:region": raw["gcp:region"] });
@@ -253,13 +301,23 @@ export function validateBootstrapConfig(raw: Record<string, string | undefined>)
         ...own.data,
         project,
         region,
-        stackProjects: Object.fromEntries(own.data.stacks.map((stack) => [stack, own.data.stackProjects[stack] ?? project])),
+        stackProjects: Object.fromEntries(own.data.stacks.map((stack) => [stack, own.data.stackProjects[stack]])),
         location: own.data.location ?? region,
         stateBucketName: own.data.stateBucketName ?? `${project}-pulumi-state`,
-        previewerAccountId: own.data.previewerAccountId ?? "github-previewer",
-        previewStacks: own.data.previewStacks ?? [own.data.stacks.includes("staging") ? "staging" : own.data.stacks[0]],
+        previewStacks: own.data.previewStacks ?? defaultPreviewStacks(own.data.stacks),
+        reviewedStacks: own.data.reviewedStacks ?? defaultReviewedStacks(own.data.stacks),
         appContext: own.data.appContext ?? "app",
     };
+}
+
+/** Pull requests preview staging by default, when there is one. */
+function defaultPreviewStacks(stacks: readonly string[]): string[] {
+    return stacks.includes("staging") ? ["staging"] : [];
+}
+
+/** Production needs a reviewer by default, when there is one. */
+function defaultReviewedStacks(stacks: readonly string[]): string[] {
+    return stacks.includes("production") ? ["production"] : [];
 }
 
 /** Reads the current stack's config through the Pulumi runtime and validates it. */

@@ -86,16 +86,14 @@ export class ImageRegistry extends pulumi.ComponentResource {
     }
 
     /**
-     * Lets `member` read and change the IAM policy of this repository only: what a main stack
-     * deployed by `member` needs to grant its GKE node service account
-     * `roles/artifactregistry.reader` here (components/cluster.ts), so a stack in another project
-     * can pull on its first `pulumi up`.
+     * Lets `member` read and change the IAM policy of this repository only: what the IAM step's
+     * runners (`iamAdmins`) need to grant a stack's GKE node service account
+     * `roles/artifactregistry.reader` here (iam/stackIam.ts). No CI identity gets it.
      *
      * No predefined role is that narrow: `roles/artifactregistry.repoAdmin` has no `setIamPolicy`,
      * and `roles/artifactregistry.admin` could also delete or reconfigure repositories. So: one
      * custom role in the repository's project with exactly {@link REPOSITORY_IAM_PERMISSIONS},
-     * granted on this repository (never the project). What remains: `member` can change who may
-     * use this one repository (including itself).
+     * granted on this repository (never the project).
      */
     public grantIamManagement(grantee: string, member: pulumi.Input<string>): gcp.artifactregistry.RepositoryIamMember {
         this.iamGranterRole ??= new gcp.projects.IAMCustomRole(`${this.baseName}-iam-granter-role`, {

@@ -23,8 +23,15 @@
  * - `unverified`: permissions of the row whose requirement no source confirms (field-level `*.use`
  *   checks the REST reference lists per field, kept from the hand-written role); kept because the
  *   cost of a missing one is a failed deploy.
- * - `via`: who grants the row's permissions. `deployer-role`: the custom role; `iam-granter-role`:
- *   the conditional project-IAM role of deployerRoles.ts; a predefined role; or `none`.
+ * - `via`: how a stack's deployer gets the row's permissions. `deployer-role`: the stack deploy
+ *   role, bound on the stack's project; `deployer-resource-iam`: the role bound on the project with
+ *   a condition on the resource names (the stack's own buckets and GKE Secrets key,
+ *   {@link RESOURCE_IAM_CONDITION} in deployerRoles.ts); `pod-binder`: a role the IAM step grants on
+ *   each of the stack's pod service accounts (never the project); `iam-step`: none at all — only the
+ *   IAM step (`iam/`, run by a person) creates these, and the main program only looks them up; a
+ *   predefined role; or `none`.
+ * - `onServiceAccount`: permissions Google checks on a service account the resource names (the
+ *   nodes' account a cluster runs as), granted on that account only, by the IAM step.
  *
  * Sources. Provider behaviour: hashicorp/terraform-provider-google (the code pulumi-gcp bridges),
  * read at commit e03b7622a26c (main, 2026-08-21), files under `google/services/<service>/`.
@@ -36,7 +43,7 @@
  */
 
 /** Who grants a row's permissions. */
-export type Grant = "deployer-role" | "iam-granter-role" | "roles/container.developer" | "none";
+export type Grant = "deployer-role" | "deployer-resource-iam" | "pod-binder" | "iam-step" | "roles/container.developer" | "none";
 
 /** A permission only `pulumi destroy` needs, and why the deployer lacks it. */
 export interface DestroyOnly {
@@ -61,6 +68,11 @@ export interface PermissionRow {
     readonly destroyOnly: readonly DestroyOnly[];
     /** Permissions of this row no source confirms (see the module comment). */
     readonly unverified?: readonly string[];
+    /**
+     * Permissions checked on a service account the resource names, granted on that account only
+     * (by the IAM step), never in a project role; not part of {@link rowPermissions}.
+     */
+    readonly onServiceAccount?: readonly string[];
     /** Where each fact comes from: provider files, Google's references. At least one. */
     readonly source: readonly string[];
     readonly notes?: string;
@@ -352,9 +364,11 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         kind: "resource",
         usedBy: "components/cluster.ts",
         via: "deployer-role",
-        create: ["container.clusters.create", "container.operations.get", "iam.serviceAccounts.actAs", "container.clusters.get", "compute.instanceGroupManagers.list"],
+        create: ["container.clusters.create", "container.operations.get", "container.clusters.get", "compute.instanceGroupManagers.list"],
         read: ["container.clusters.get", "compute.instanceGroupManagers.list"],
-        update: ["container.clusters.update", "container.operations.get", "iam.serviceAccounts.actAs"],
+        update: ["container.clusters.update", "container.operations.get"],
+        // On the nodes' service account only: roles/iam.serviceAccountUser granted there by the IAM step.
+        onServiceAccount: ["iam.serviceAccounts.actAs"],
         label: ["container.clusters.update"],
         delete: ["container.clusters.delete", "container.operations.get"],
         source: [
@@ -366,9 +380,9 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
             tpg("container/container_operation.go", "ContainerOperationWaiter: Projects.Locations.Operations.Get"),
             "iann0036/iam-dataset gcp/map.json: container clusters.create/get/update/delete, setResourceLabels → container.clusters.update, operations.get → container.operations.get, compute.instanceGroupManagers.list",
             "https://cloud.google.com/iam/docs/attach-service-accounts (attaching a service account to a resource, here autoProvisioningDefaults.serviceAccount, needs iam.serviceAccounts.actAs on it)",
+            "https://cloud.google.com/kubernetes-engine/docs/reference/api-permissions (projects.locations.clusters.create: container.clusters.create on the containing project, and iam.serviceAccounts.actAs on the specified service account)",
         ],
-        unverified: ["iam.serviceAccounts.actAs"],
-        notes: "roles/container.developer has container.clusters.get/connect but not container.operations.get, hence both here. actAs is the general IAM rule for attaching a service account; no GKE page read here states it for node service accounts.",
+        notes: "roles/container.developer has container.clusters.get/connect but not container.operations.get, hence both here. actAs is checked on the nodes' service account, so it is granted there (the IAM step's roles/iam.serviceAccountUser for the stack's deployer), never project-wide.",
     }),
     row({
         type: "gcp:kms/keyRing:KeyRing",
@@ -404,8 +418,8 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     row({
         type: "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
         kind: "resource",
-        usedBy: "components/cluster.ts",
-        via: "deployer-role",
+        usedBy: "components/cluster.ts (the GKE service agent on the Secrets key)",
+        via: "deployer-resource-iam",
         create: ["cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"],
         read: ["cloudkms.cryptoKeys.getIamPolicy"],
         update: ["cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy"],
@@ -415,8 +429,8 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     row({
         type: "gcp:serviceaccount/account:Account",
         kind: "resource",
-        usedBy: "components/cluster.ts, components/workload.ts",
-        via: "deployer-role",
+        usedBy: "iam/stackIam.ts (the main program only looks them up: getAccount)",
+        via: "iam-step",
         create: ["iam.serviceAccounts.create", "iam.serviceAccounts.get"],
         read: ["iam.serviceAccounts.get"],
         update: ["iam.serviceAccounts.update", "iam.serviceAccounts.get"],
@@ -426,8 +440,8 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     row({
         type: "gcp:serviceaccount/iAMMember:IAMMember",
         kind: "resource",
-        usedBy: "components/workload.ts",
-        via: "deployer-role",
+        usedBy: "components/workload.ts (Workload Identity bindings, media self-signing, on the stack's own pod accounts), iam/stackIam.ts",
+        via: "pod-binder",
         create: ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"],
         read: ["iam.serviceAccounts.getIamPolicy"],
         update: ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"],
@@ -437,26 +451,26 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     row({
         type: "gcp:projects/iAMMember:IAMMember",
         kind: "resource",
-        usedBy: "components/cluster.ts, components/workload.ts",
-        via: "iam-granter-role",
+        usedBy: "iam/stackIam.ts (roles/cloudsql.client, the nodes' roles/container.defaultNodeServiceAccount)",
+        via: "iam-step",
         create: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
         read: ["resourcemanager.projects.getIamPolicy"],
         update: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
         delete: ["resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"],
         source: ["hashicorp/terraform-provider-google google/tpgiamresource/resource_iam_member.go", "iann0036/iam-dataset gcp/map.json: cloudresourcemanager.projects.getIamPolicy/setIamPolicy"],
-        notes: "Granted by the conditional IAM granter role (only GRANTABLE_PROJECT_ROLES may be granted), never by the deployer role.",
+        notes: "Only the IAM step changes the project IAM policy; its role's binding allows granting only GRANTABLE_PROJECT_ROLES (deployerRoles.ts). The deployer has no resourcemanager.projects.setIamPolicy.",
     }),
     row({
         type: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
         kind: "resource",
-        usedBy: "components/cluster.ts",
-        via: "deployer-role",
+        usedBy: "iam/stackIam.ts (the nodes' pull on the images' repositories)",
+        via: "iam-step",
         create: ["artifactregistry.repositories.getIamPolicy", "artifactregistry.repositories.setIamPolicy"],
         read: ["artifactregistry.repositories.getIamPolicy"],
         update: ["artifactregistry.repositories.getIamPolicy", "artifactregistry.repositories.setIamPolicy"],
         delete: ["artifactregistry.repositories.getIamPolicy", "artifactregistry.repositories.setIamPolicy"],
         source: [tpg("artifactregistry/iam_artifact_registry_repository.go", "{ArtifactRegistryBasePath}projects/{p}/locations/{l}/repositories/{r}:getIamPolicy / :setIamPolicy"), "iann0036/iam-dataset gcp/map.json: repositories.getIamPolicy/setIamPolicy"],
-        notes: "The deployer role is granted on the stacks' projects: a repository in the bootstrap's home project needs these two permissions granted there (on the repository).",
+        notes: "The IAM step's runner gets these on the image repository only (bootstrap/imageRegistry.ts grantIamManagement); no CI identity has them.",
     }),
 
     // --- components/database.ts ----------------------------------------------------------------
@@ -545,8 +559,8 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
     row({
         type: "gcp:storage/bucketIAMMember:BucketIAMMember",
         kind: "resource",
-        usedBy: "components/statics.ts",
-        via: "deployer-role",
+        usedBy: "components/statics.ts, media.ts, accessLogs.ts",
+        via: "deployer-resource-iam",
         create: ["storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"],
         read: ["storage.buckets.getIamPolicy"],
         update: ["storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"],
@@ -664,6 +678,17 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         ],
     }),
     row({
+        type: "gcp:serviceaccount/getAccount:getAccount",
+        kind: "invoke",
+        usedBy: "components/workload.ts, workers.ts, cluster.ts (the accounts the IAM step created)",
+        via: "deployer-role",
+        read: ["iam.serviceAccounts.get"],
+        source: [
+            tpg("resourcemanager/data_source_google_service_account.go", "dataSourceGoogleServiceAccountRead: Projects.ServiceAccounts.Get(projects/{p}/serviceAccounts/{email})"),
+            "iann0036/iam-dataset gcp/map.json: serviceAccounts.get → iam.serviceAccounts.get",
+        ],
+    }),
+    row({
         type: "gcp:compute/getNetwork:getNetwork",
         kind: "invoke",
         usedBy: "components/network.ts (mode existing)",
@@ -745,6 +770,13 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         source: ["The stack root resource: no provider"],
     }),
     row({
+        type: "django-platform-iam:*",
+        kind: "pattern",
+        usedBy: "iam/*.ts",
+        via: "none",
+        source: ["ComponentResources are grouping only: the engine calls no provider for them"],
+    }),
+    row({
         type: "django-platform:*",
         kind: "pattern",
         usedBy: "components/*.ts",
@@ -787,10 +819,16 @@ export interface PermissionSet {
     readonly types: string[];
     /** Types without a row: the table must be extended (the coverage test fails). */
     readonly missing: string[];
-    /** The deployer's custom role. */
+    /** The deployer's stack deploy role (bound on the stack's project, unconditionally). */
     readonly deployer: string[];
-    /** The conditional project-IAM role's permissions the types need. */
-    readonly iamGranter: string[];
+    /** The deployer's conditional role: IAM of the stack's own buckets and GKE Secrets key. */
+    readonly resourceIam: string[];
+    /** What the deployer needs on each pod service account (granted there by the IAM step). */
+    readonly podBinder: string[];
+    /** What the deployer needs on the nodes' service account (granted there by the IAM step). */
+    readonly onServiceAccount: string[];
+    /** Permissions of rows only the IAM step may use: a program that needs them cannot be deployed by CI. */
+    readonly iamStep: string[];
     /** Predefined roles the types need (e.g. roles/container.developer for kubernetes:*). */
     readonly predefinedRoles: string[];
     /** Permissions only `pulumi destroy` needs, deliberately not granted. */
@@ -819,11 +857,14 @@ export function permissionsFor(types: ProgramTypes, table: readonly PermissionRo
         types: all,
         missing: rows.filter(({ row: r }) => !r).map(({ type }) => type),
         deployer,
-        iamGranter: byVia("iam-granter-role"),
+        resourceIam: byVia("deployer-resource-iam"),
+        podBinder: byVia("pod-binder"),
+        onServiceAccount: uniq(present.flatMap((r) => r.onServiceAccount ?? [])),
+        iamStep: byVia("iam-step"),
         predefinedRoles: uniq(present.filter((r) => r.via.startsWith("roles/")).map((r) => r.via)),
         // A permission one row needs to deploy is granted even if another row lists it as destroy-only.
         destroyOnly: [...destroyOnly.values()].filter((d) => !deployer.includes(d.permission)).sort((a, b) => a.permission.localeCompare(b.permission)),
-        read: uniq(present.filter((r) => r.via === "deployer-role" || r.via === "iam-granter-role").flatMap((r) => r.read)),
+        read: uniq(present.filter((r) => r.via !== "none" && !r.via.startsWith("roles/")).flatMap((r) => r.read)),
     };
 }
 

@@ -32,7 +32,7 @@ export type ReadScope =
 /** One kind of request preflight sends. */
 export interface PreflightRead {
     /** The check that sends it (`credentials`: token lookup and `--principal`, before any check). */
-    readonly check: "apis" | "permissions" | "org-policies" | "quotas" | "dns" | "kms" | "state" | "image" | "credentials";
+    readonly check: "apis" | "permissions" | "accounts" | "org-policies" | "quotas" | "dns" | "kms" | "state" | "image" | "credentials";
     /** The REST method, as Google's discovery documents name it. */
     readonly method: string;
     /** HTTP verb, host and path pattern of the request (path without query). */
@@ -59,7 +59,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/services:batchGet$/,
         permission: "serviceusage.services.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet ; ${DATASET}: serviceusage.services.batchGet → serviceusage.services.get (in roles/serviceusage.serviceUsageViewer)`,
     },
     {
@@ -81,7 +81,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v2\/projects\/[^/]+\/policies\/[^/:]+:getEffectivePolicy$/,
         permission: "orgpolicy.policy.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source:
             "https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/projects.policies/getEffectivePolicy ; " +
             `iann0036/iam-dataset@2073fa52ac00 gcp/roles/orgpolicy.policyViewer.json holds orgpolicy.policy.get (the crawl's map.json names "orgpolicy.policies.get", which no predefined role holds, so custom roles cannot either)`,
@@ -94,7 +94,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/compute\/v1\/projects\/[^/]+\/regions\/[^/]+$/,
         permission: "compute.regions.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/compute/docs/reference/rest/v1/regions/get ; ${DATASET}`,
     },
     {
@@ -105,7 +105,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/compute\/v1\/projects\/[^/]+$/,
         permission: "compute.projects.get",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/compute/docs/reference/rest/v1/projects/get ; ${DATASET}`,
     },
     {
@@ -116,7 +116,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/dns\/v1\/projects\/[^/]+\/managedZones\/[^/]+\/rrsets$/,
         permission: "dns.resourceRecordSets.list",
         scope: "dns project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts) when the zone is in the stack's project; with dns.project, roles/dns.reader there",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts) when the zone is in the stack's project; with dns.project, roles/dns.reader there",
         source: `https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets/list ; ${DATASET}`,
     },
     {
@@ -127,7 +127,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/compute\/v1\/projects\/[^/]+\/global\/addresses$/,
         permission: "compute.globalAddresses.list",
         scope: "stack project",
-        grantedBy: "the preflight role (bootstrap/deployer.ts)",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts)",
         source: `https://cloud.google.com/compute/docs/reference/rest/v1/globalAddresses/list ; ${DATASET}`,
     },
     {
@@ -138,7 +138,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/:]+:encrypt$/,
         permission: "cloudkms.cryptoKeyVersions.useToEncrypt",
         scope: "secrets key",
-        grantedBy: "roles/cloudkms.cryptoKeyEncrypterDecrypter on the key (bootstrap/secretsKeys.ts grantEncryptDecrypt)",
+        grantedBy: "roles/cloudkms.cryptoKeyEncrypterDecrypter on the stack's own key (bootstrap/secretsKeys.ts grantStack)",
         source: `https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/encrypt ; ${DATASET}`,
     },
     {
@@ -153,6 +153,28 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         source: `https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/testIamPermissions ; ${DATASET}: no permission`,
     },
     {
+        check: "accounts",
+        method: "iam.projects.serviceAccounts.get",
+        http: "GET",
+        host: "iam.googleapis.com",
+        path: /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/:]+$/,
+        permission: "iam.serviceAccounts.get",
+        scope: "stack project",
+        grantedBy: "the stack deploy role and the preflight role (bootstrap/stackProject.ts)",
+        source: `https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/get ; ${DATASET}: iam.projects.serviceAccounts.get → iam.serviceAccounts.get`,
+    },
+    {
+        check: "accounts",
+        method: "iam.projects.serviceAccounts.testIamPermissions",
+        http: "POST",
+        host: "iam.googleapis.com",
+        path: /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/:]+:testIamPermissions$/,
+        permission: null,
+        scope: "none",
+        grantedBy: "nobody: it answers for the caller",
+        source: "https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions (\"Tests whether the caller has the specified permissions on a ServiceAccount\"; not in the dataset's crawl)",
+    },
+    {
         check: "state",
         method: "storage.buckets.get",
         http: "GET",
@@ -164,6 +186,17 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         source:
             "https://cloud.google.com/storage/docs/json_api/v1/buckets/get (default projection noAcl: storage.buckets.get; storage.buckets.getIamPolicy only for projection=full, which preflight does not ask) ; " +
             `${DATASET}; iann0036/iam-dataset@2073fa52ac00 gcp/roles/storage.legacyBucketReader.json`,
+    },
+    {
+        check: "state",
+        method: "storage.objects.get",
+        http: "GET",
+        host: "storage.googleapis.com",
+        path: /^\/storage\/v1\/b\/[^/]+\/o\/[^/]+$/,
+        permission: "storage.objects.get",
+        scope: "state bucket",
+        grantedBy: "roles/storage.objectUser on the stack's own state objects, by a condition on their names (bootstrap/stateBackend.ts grantState)",
+        source: `https://cloud.google.com/storage/docs/json_api/v1/objects/get ; ${DATASET}: storage.objects.get`,
     },
     {
         check: "state",
@@ -184,7 +217,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+\/packages\/[^/]+\/tags\/[^/]+$/,
         permission: "artifactregistry.tags.get",
         scope: "image repository",
-        grantedBy: "roles/artifactregistry.writer on the repository (bootstrap/imageRegistry.ts grantPush)",
+        grantedBy: "roles/artifactregistry.reader on the repository (bootstrap/imageRegistry.ts grantPull)",
         source: `https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.packages.tags/get ; ${DATASET}`,
     },
     {
@@ -195,7 +228,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+\/packages\/[^/]+\/versions\/[^/]+$/,
         permission: "artifactregistry.versions.get",
         scope: "image repository",
-        grantedBy: "roles/artifactregistry.writer on the repository (bootstrap/imageRegistry.ts grantPush)",
+        grantedBy: "roles/artifactregistry.reader on the repository (bootstrap/imageRegistry.ts grantPull)",
         source: `https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories.packages.versions/get ; ${DATASET}`,
     },
     {
@@ -206,7 +239,7 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
         path: /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/repositories\/[^/]+$/,
         permission: "artifactregistry.repositories.get",
         scope: "image repository",
-        grantedBy: "roles/artifactregistry.writer on the repository (bootstrap/imageRegistry.ts grantPush)",
+        grantedBy: "roles/artifactregistry.reader on the repository (bootstrap/imageRegistry.ts grantPull)",
         source: `https://cloud.google.com/artifact-registry/docs/reference/rest/v1/projects.locations.repositories/get ; ${DATASET}`,
     },
     {

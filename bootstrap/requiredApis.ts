@@ -1,23 +1,21 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { programApis, type ProgramApis } from "./apiTable";
-import { PROGRAM_TYPES } from "./deployerRoles";
+import { IAM_PROGRAM_TYPES, PROGRAM_TYPES } from "./deployerRoles";
 
 /**
- * APIs of the home project for the bootstrap's own resources there: the state bucket (Cloud
+ * APIs of the CI home project for the bootstrap's own resources there: the state bucket (Cloud
  * Storage), the image repository (Artifact Registry), the workload identity pool and the CI service
  * accounts (IAM), CI's token exchange and impersonation (Security Token Service, IAM Service Account
- * Credentials), project IAM grants (Resource Manager) and Cloud KMS (a stack kept in the home
- * project, as the shipped staging stack is, has its secrets key there). tests/required-apis.test.ts
- * computes what the rendered bootstrap needs per project from bootstrap/apiTable.ts and checks that
- * this list, with the rest of {@link bootstrapApis}, covers it.
+ * Credentials). No stack lives there, so no key ring and no project IAM grant.
+ * tests/required-apis.test.ts computes what the rendered bootstrap needs per project from
+ * bootstrap/apiTable.ts and checks that this list, with the rest of {@link bootstrapApis}, covers
+ * it and holds nothing unused.
  */
 export const HOME_APIS: readonly string[] = [
-    "cloudresourcemanager.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "sts.googleapis.com",
-    "cloudkms.googleapis.com",
     "storage.googleapis.com",
     "artifactregistry.googleapis.com",
 ];
@@ -25,9 +23,9 @@ export const HOME_APIS: readonly string[] = [
 /** APIs the bootstrap's own resources in each stack's project need: the secrets key ring and key, the deployer's custom roles and project grants. */
 export const STACK_PROJECT_BOOTSTRAP_APIS: readonly string[] = ["cloudkms.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"];
 
-/** The program's APIs in every mode; throws when a type of bootstrap/resourceTypes.json has no row. */
+/** The programs' APIs (the main program and the IAM step) in every mode; throws when a type of bootstrap/resourceTypes.json has no row. */
 export function requiredProgramApis(): ProgramApis {
-    const apis = programApis(PROGRAM_TYPES);
+    const apis = programApis({ resources: [...PROGRAM_TYPES.resources, ...IAM_PROGRAM_TYPES.resources], invokes: [...PROGRAM_TYPES.invokes, ...IAM_PROGRAM_TYPES.invokes] });
     if (apis.missing.length > 0) {
         throw new Error(
             `bootstrap/apiTable.ts has no row for ${apis.missing.join(", ")}: the bootstrap would not know which APIs they need. ` +

@@ -14,12 +14,17 @@ export interface SecretsKeysArgs {
     readonly keyRingName: string;
     /** Automatic rotation period in seconds, at most {@link MAX_ROTATION_SECONDS}. @default 7776000 (90 days) */
     readonly rotationPeriodSeconds?: number;
+    /**
+     * The rings and keys exist already (made by another bootstrap stack, the single-deployer
+     * layout's): import them instead of creating them. Set for one `pulumi up`. @default false
+     */
+    readonly adoptExisting?: boolean;
 }
 
 /**
  * The keys of the main stacks' `gcpkms://` secrets providers: a key ring in each stack's project,
- * one symmetric key per stack so a stack's deployer or reader can be limited to its own secrets
- * later. Rings and keys are `protect`ed: Pulumi refuses to delete them, and a destroyed key would
+ * one symmetric key per stack, so each stack's deployer and previewer decrypt that stack's secrets
+ * and no other ({@link SecretsKeys.grantStack}). Rings and keys are `protect`ed: Pulumi refuses to delete them, and a destroyed key would
  * make every secret in that stack's config and state unreadable.
  */
 export class SecretsKeys extends pulumi.ComponentResource {
@@ -41,11 +46,12 @@ export class SecretsKeys extends pulumi.ComponentResource {
 
         const rings: Record<string, gcp.kms.KeyRing> = {};
         for (const project of new Set(Object.values(args.stackProjects))) {
+            const ringId = `projects/${project}/locations/${args.location}/keyRings/${args.keyRingName}`;
             rings[project] = new gcp.kms.KeyRing(`${name}-${project}-ring`, {
                 project,
                 location: args.location,
                 name: args.keyRingName,
-            }, { parent: this, protect: true, dependsOn: opts?.dependsOn });
+            }, { parent: this, protect: true, dependsOn: opts?.dependsOn, ...(args.adoptExisting ? { import: ringId } : {}) });
         }
         this.keyRings = rings;
 
@@ -60,7 +66,7 @@ export class SecretsKeys extends pulumi.ComponentResource {
                 rotationPeriod: `${rotation}s`,
                 versionTemplate: { algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION", protectionLevel: "SOFTWARE" },
                 labels: { "pulumi-stack": stack },
-            }, { parent: this, protect: true });
+            }, { parent: this, protect: true, ...(args.adoptExisting ? { import: `projects/${project}/locations/${args.location}/keyRings/${args.keyRingName}/cryptoKeys/${stack}` } : {}) });
             keys[stack] = key;
             providers[stack] = pulumi.interpolate`gcpkms://projects/${project}/locations/${ring.location}/keyRings/${ring.name}/cryptoKeys/${key.name}`;
         }
@@ -71,16 +77,15 @@ export class SecretsKeys extends pulumi.ComponentResource {
     }
 
     /**
-     * Lets `member` encrypt and decrypt with every stack key — on the keys only, never on the ring
-     * or the project. `grantee` names the grant's resources (`<name>-<stack>-<grantee>`).
+     * Lets `member` use one stack's key with `role` (encrypt/decrypt for its deployer, decrypt for
+     * its previewer) — on that key only, never on the ring or the project. `grantee` names the
+     * grant (`<name>-<stack>-<grantee>`).
      */
-    public grantEncryptDecrypt(grantee: string, member: pulumi.Input<string>): gcp.kms.CryptoKeyIAMMember[] {
-        return Object.entries(this.keys).map(([stack, key]) =>
-            new gcp.kms.CryptoKeyIAMMember(`${this.baseName}-${stack}-${grantee}`, {
-                cryptoKeyId: key.id,
-                role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-                member,
-            }, { parent: this }),
-        );
+    public grantStack(stack: string, grantee: string, member: pulumi.Input<string>, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter" | "roles/cloudkms.cryptoKeyDecrypter"): gcp.kms.CryptoKeyIAMMember {
+        const key = this.keys[stack];
+        if (!key) {
+            throw new Error(`SecretsKeys ${this.baseName}: no key for stack ${stack}`);
+        }
+        return new gcp.kms.CryptoKeyIAMMember(`${this.baseName}-${stack}-${grantee}`, { cryptoKeyId: key.id, role, member }, { parent: this });
     }
 }

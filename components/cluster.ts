@@ -1,7 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { artifactRegistryRepositories } from "./imageRef";
 import { labelsFor } from "./kube";
 
 /** Arguments of {@link Cluster}. */
@@ -47,20 +46,11 @@ export interface ClusterArgs {
     /** Namespace for the app. @default `django-<stack>` */
     readonly namespace?: string;
     /**
-     * Images the cluster's pods pull (the app, a mirrored cache image…). For each Artifact Registry
-     * repository among them — in this project or another one, such as the bootstrap's repository in
-     * the home project — the node service account gets `roles/artifactregistry.reader` on that
-     * repository only (CIS GKE 5.2.1). Images elsewhere (Docker Hub…) need no grant.
-     * @default [] (no grant: nodes could not pull from Artifact Registry)
+     * Mode `autopilot`: id of the nodes' Google service account, created with its grants by the IAM
+     * step (`roles/container.defaultNodeServiceAccount`, `roles/artifactregistry.reader` on the
+     * images' repositories, components/identities.ts) and looked up here. Required in that mode.
      */
-    readonly images?: readonly string[];
-    /**
-     * Mode `existing`: email of the node service account of the existing cluster, so it gets the
-     * pull grants of {@link images}. Without it nothing is granted and the operator must grant
-     * `roles/artifactregistry.reader` on the image's repository to the node service account.
-     * Ignored in mode `autopilot`, where the program creates the node service account.
-     */
-    readonly nodeServiceAccount?: string;
+    readonly nodeServiceAccountId?: string;
 }
 
 /** Raised when the control plane cannot be reached through its DNS-based endpoint. */
@@ -161,10 +151,10 @@ export function gkeKubeconfig(clusterName: string, dnsEndpoint: string): string 
 
 /**
  * The GKE cluster (Autopilot: private nodes, Workload Identity, Dataplane V2, Secrets encrypted
- * with a KMS key, dedicated node service account, DNS-based control-plane endpoint) or an existing
- * one; the `kubernetes.Provider` every Kubernetes child must use; the node service account's pull
- * grants on the images' Artifact Registry repositories; and the app namespace, enforcing the
- * `restricted` Pod Security Standard.
+ * with a KMS key, a dedicated node service account the IAM step created, DNS-based control-plane
+ * endpoint) or an existing one; the `kubernetes.Provider` every Kubernetes child must use; and the
+ * app namespace, enforcing the `restricted` Pod Security Standard. It grants nothing to any
+ * account but the GKE service agent's use of the Secrets key.
  */
 export class Cluster extends pulumi.ComponentResource {
     /** Provider for every Kubernetes resource of the platform (always passed explicitly). */
@@ -180,14 +170,6 @@ export class Cluster extends pulumi.ComponentResource {
      * people reach it with `gcloud container clusters get-credentials <name> --dns-endpoint`.
      */
     public readonly dnsEndpoint: pulumi.Output<string>;
-    /**
-     * `roles/artifactregistry.reader` grants of the node service account on the repositories of
-     * {@link ClusterArgs.images}: pods that pull those images must wait for them. The
-     * {@link provider} already depends on them (so does the created cluster); pass them to a
-     * workload's `dependsOn` to make the order explicit. Empty for images outside Artifact Registry
-     * and for an existing cluster without {@link ClusterArgs.nodeServiceAccount}.
-     */
-    public readonly imagePullGrants: pulumi.Resource[];
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:cluster:Cluster", name, {}, opts);
@@ -204,22 +186,9 @@ export class Cluster extends pulumi.ComponentResource {
             }, { parent: this });
             this.clusterName = found.name;
             this.dnsEndpoint = found.apply((c) => existingClusterDnsEndpoint(c));
-            if (args.nodeServiceAccount) {
-                this.imagePullGrants = this.grantImagePulls(name, args.images ?? [], `serviceAccount:${args.nodeServiceAccount}`);
-            } else {
-                this.imagePullGrants = [];
-                if (artifactRegistryRepositories(args.images ?? []).length > 0) {
-                    pulumi.log.warn(
-                        `Cluster ${args.existingName}: cluster.nodeServiceAccount is not set, so nothing grants the existing cluster's node service account ` +
-                            "roles/artifactregistry.reader on the images' repositories; grant it yourself or set cluster.nodeServiceAccount.",
-                        this,
-                    );
-                }
-            }
         } else {
-            const { cluster, grants } = this.createAutopilot(name, args);
+            const cluster = this.createAutopilot(name, args);
             this.clusterName = cluster.name;
-            this.imagePullGrants = grants;
             this.dnsEndpoint = pulumi.all([cluster.name, cluster.controlPlaneEndpointsConfig]).apply(([n, c]) =>
                 c?.dnsEndpointConfig?.endpoint || fail(`Cluster ${n}: GKE returned no DNS-based control-plane endpoint (controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint).`),
             );
@@ -229,7 +198,7 @@ export class Cluster extends pulumi.ComponentResource {
             kubeconfig: pulumi.all([this.clusterName, this.dnsEndpoint]).apply(([n, e]) => gkeKubeconfig(n, e)),
             enableServerSideApply: true,
             deleteUnreachable: false,
-        }, { parent: this, dependsOn: this.imagePullGrants });
+        }, { parent: this });
 
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
             metadata: {
@@ -249,27 +218,10 @@ export class Cluster extends pulumi.ComponentResource {
         this.registerOutputs({ clusterName: this.clusterName, namespace: this.namespace, dnsEndpoint: this.dnsEndpoint });
     }
 
-    /**
-     * `roles/artifactregistry.reader` for `member` on each Artifact Registry repository of
-     * `images`, wherever it lives (this project or another), and nothing on the project: least
-     * privilege (CIS GKE 5.2.1), and a stack in another project than the registry can pull on its
-     * first `pulumi up`. The deployer needs `artifactregistry.repositories.getIamPolicy` and
-     * `setIamPolicy` on those repositories (what RepositoryIamMember calls: hashicorp/terraform-provider-google,
-     * google/services/artifactregistry/iam_artifact_registry_repository.go).
-     */
-    private grantImagePulls(name: string, images: readonly string[], member: pulumi.Input<string>): gcp.artifactregistry.RepositoryIamMember[] {
-        return artifactRegistryRepositories(images).map((repo) =>
-            new gcp.artifactregistry.RepositoryIamMember(`${name}-nodes-pull-${`${repo.location}-${repo.project}-${repo.repository}`.replace(/[^a-zA-Z0-9-]+/g, "-")}`, {
-                project: repo.project,
-                location: repo.location,
-                repository: repo.repository,
-                role: "roles/artifactregistry.reader",
-                member,
-            }, { parent: this }),
-        );
-    }
-
-    private createAutopilot(name: string, args: ClusterArgs): { cluster: gcp.container.Cluster; grants: gcp.artifactregistry.RepositoryIamMember[] } {
+    private createAutopilot(name: string, args: ClusterArgs): gcp.container.Cluster {
+        if (!args.nodeServiceAccountId) {
+            throw new Error(`Cluster ${name}: mode "autopilot" needs nodeServiceAccountId (components/identities.ts nodeServiceAccountId).`);
+        }
         const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
         // Application-layer Secrets encryption (CIS GKE 5.3.1) with a key only GKE may use.
         const keyRing = new gcp.kms.KeyRing(`${name}-keyring`, { project: args.project, location: args.region }, { parent: this });
@@ -284,21 +236,11 @@ export class Cluster extends pulumi.ComponentResource {
             member: pulumi.interpolate`serviceAccount:service-${project.number}@container-engine-robot.iam.gserviceaccount.com`,
         }, { parent: this });
 
-        // Nodes run as a dedicated, minimal service account, never the default compute SA.
-        const nodeSa = new gcp.serviceaccount.Account(`${name}-nodes`, {
-            project: args.project,
-            accountId: `gke-nodes-${args.stack}`.slice(0, 30),
-            displayName: "GKE Autopilot nodes (django-platform)",
-        }, { parent: this });
-        const nodeRole = new gcp.projects.IAMMember(`${name}-nodes-role`, {
-            project: args.project,
-            role: "roles/container.defaultNodeServiceAccount",
-            member: nodeSa.member,
-        }, { parent: this });
-
-        // Nodes pull the images from their Artifact Registry repositories: a reader grant on each
-        // repository, none on the project (CIS GKE 5.2.1).
-        const grants = this.grantImagePulls(name, args.images ?? [], nodeSa.member);
+        // Nodes run as a dedicated, minimal service account, never the default compute SA. The IAM
+        // step creates it with roles/container.defaultNodeServiceAccount and pull rights on the
+        // images' repositories, and lets this stack's deployer (only) act as it, which creating the
+        // cluster with it needs (iam.serviceAccounts.actAs on that one account).
+        const nodeSa = gcp.serviceaccount.getAccountOutput({ accountId: args.nodeServiceAccountId, project: args.project }, { parent: this });
         const authorizedNetworks = args.masterAuthorizedNetworks ?? [];
         const ipEndpoint = authorizedNetworks.length > 0;
 
@@ -361,13 +303,13 @@ export class Cluster extends pulumi.ComponentResource {
             resourceLabels: { "managed-by": "pulumi", app: "django-platform" },
         }, {
             parent: this,
-            dependsOn: [keyGrant, nodeRole, ...grants],
+            dependsOn: [keyGrant],
             // GKE's deletion_protection only fails the provider's delete, at the end of an `up` that
             // has already created a replacement cluster and moved every Kubernetes object onto it
             // (masterCidr, network and range changes are ForceNew). Pulumi's protect refuses that
             // replacement in the preview instead (docs/transitions.md).
             protect: args.deletionProtection ?? true,
         });
-        return { cluster, grants };
+        return cluster;
     }
 }

@@ -20,18 +20,25 @@ export const MAX_COMPONENT_NAME_LENGTH = 20;
 export const SERVICE_ACCOUNT_ID = /^[a-z]([-a-z0-9]{4,28})[a-z0-9]$/;
 
 /**
+ * A valid service account id from a readable `candidate`: the candidate itself when it fits in 30
+ * characters; otherwise its head cut to fit plus a 6-character hash of the whole candidate, so two
+ * long candidates never collide and the same candidate always gives the same id (ids are
+ * immutable: a changed id would replace the account and its grants).
+ */
+export function boundedAccountId(candidate: string): string {
+    const clean = candidate.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-");
+    if (clean.length <= 30 && SERVICE_ACCOUNT_ID.test(clean)) {
+        return clean;
+    }
+    const hash = createHash("sha256").update(clean).digest("hex").slice(0, 6);
+    const head = clean.slice(0, 30 - hash.length - 1).replace(/-+$/, "");
+    return `${head}-${hash}`;
+}
+
+/**
  * The Google service account id of one identity of a stack: `dj-<stack>-<role>` when that fits in
- * 30 characters; otherwise the readable head cut to fit plus a 6-character hash of the whole
- * candidate, so two long names never collide and the same inputs always give the same id (ids
- * are immutable: a changed id would replace the account and its grants).
+ * 30 characters, else {@link boundedAccountId}'s hashed form.
  */
 export function serviceAccountId(stack: string, role: string): string {
-    const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, "-");
-    const candidate = `dj-${clean(stack)}-${clean(role)}`.replace(/-+/g, "-");
-    if (candidate.length <= 30 && SERVICE_ACCOUNT_ID.test(candidate)) {
-        return candidate;
-    }
-    const hash = createHash("sha256").update(candidate).digest("hex").slice(0, 6);
-    const head = candidate.slice(0, 30 - hash.length - 1).replace(/-+$/, "");
-    return `${head}-${hash}`;
+    return boundedAccountId(`dj-${stack}-${role}`);
 }

@@ -5,6 +5,7 @@ import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { Dns } from "./dns";
 import { Edge } from "./edge";
+import { stackIdentities } from "./identities";
 import { maxConnectionsForTier, RESERVED_CONNECTIONS } from "./connectionBudget";
 import { Network } from "./network";
 import { Networking, webServiceAnnotations } from "./networking";
@@ -52,6 +53,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
         super("django-platform:index:DjangoPlatform", name, {}, opts);
         const child = { parent: this };
         const { project, region, stack } = cfg;
+        // The stack's Google service accounts: created by the IAM step (iam/), only looked up here.
+        const identities = stackIdentities(cfg);
 
         this.network = new Network(`${name}-network`, {
             project,
@@ -144,8 +147,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             releaseChannel: cfg.cluster.releaseChannel,
             deletionProtection: cfg.cluster.deletionProtection,
             namespace: cfg.cluster.namespace,
-            images: [cfg.image, cfg.cache.image],
-            nodeServiceAccount: cfg.cluster.nodeServiceAccount,
+            nodeServiceAccountId: identities.nodes?.accountId,
             rbacSecurityGroup: cfg.cluster.rbacSecurityGroup,
         }, child);
         const namespace = this.cluster.namespace;
@@ -201,7 +203,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             gunicornThreads: cfg.workload.gunicornThreads,
             serviceAnnotations: webServiceAnnotations(backendConfigName),
             ingressSourceRanges: GOOGLE_LB_RANGES,
-            imagePullGrants: this.cluster.imagePullGrants,
+            identities,
             media: this.media,
             settingsModule: cfg.workload.settingsModule,
             wsgiModule: cfg.workload.wsgiModule,

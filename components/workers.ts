@@ -1,12 +1,11 @@
-import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
 import { labelsFor, selectorFor } from "./kube";
-import { serviceAccountId } from "./naming";
+import { podIdentity } from "./identities";
 import { CACHE_CLIENT_LABELS } from "./networkPolicies";
 import { djangoPodSpec, jobContainer } from "./podTemplates";
-import { DjangoPodContext, createPodIdentity } from "./workload";
+import { DjangoPodContext, bindPodIdentity } from "./workload";
 
 /** Label naming the worker a pod belongs to (the component label is `worker` for all of them). */
 export const WORKER_LABEL = "django-platform/worker";
@@ -65,16 +64,9 @@ export class Worker extends pulumi.ComponentResource {
             throw new Error(`Worker ${args.workerName}: minReplicas (${args.minReplicas}) must be less than or equal to maxReplicas (${args.maxReplicas}) (workers.${args.workerName}).`);
         }
         const k8sOpts = { parent: this, provider: p.provider };
-        const ksa = `worker-${args.workerName}`;
-        const identity = createPodIdentity(this, name, serviceAccountId(p.stack, `w-${args.workerName}`), ksa, p);
-        identity.grants.push(...p.imagePullGrants);
-        if (p.needsCloudSqlClient) {
-            identity.grants.push(new gcp.projects.IAMMember(`${name}-cloudsql-client`, {
-                project: p.project,
-                role: "roles/cloudsql.client",
-                member: identity.gsa.member,
-            }, { parent: this }));
-        }
+        // Its own account (dj-<stack>-w-<name>), created by the IAM step with roles/cloudsql.client
+        // when the Auth Proxy connects (components/identities.ts).
+        const identity = bindPodIdentity(this, name, podIdentity(p.identities, `worker-${args.workerName}`), p);
         if (p.media) {
             identity.grants.push(
                 p.media.grantObjectUser(`worker-${args.workerName}`, identity.gsa.member),

@@ -7,7 +7,7 @@ import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
 import { DatabaseConnection } from "./database";
 import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
-import { serviceAccountId } from "./naming";
+import { StackIdentities, podIdentity, type PodIdentity } from "./identities";
 import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
 import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
@@ -70,8 +70,8 @@ export interface WorkloadArgs {
     readonly serviceAnnotations?: Record<string, string>;
     /** Source ranges allowed to reach the web port (load balancer proxies and health checks). */
     readonly ingressSourceRanges: readonly string[];
-    /** Grants that let the nodes pull {@link image}; every pod waits for them. @default [] */
-    readonly imagePullGrants?: readonly pulumi.Resource[];
+    /** The stack's Google service accounts (components/identities.ts), created by the IAM step. */
+    readonly identities: StackIdentities;
     /** The private media bucket; the web identity may read/write it and sign URLs as itself. @default none */
     readonly media?: Media;
     /** `DJANGO_SETTINGS_MODULE` of every Django container. @default "config.settings" */
@@ -82,15 +82,24 @@ export interface WorkloadArgs {
     readonly spot?: boolean;
 }
 
+/** A Google service account of the stack, looked up by id (the IAM step creates it, components/identities.ts). */
+export interface LookedUpAccount {
+    readonly email: pulumi.Output<string>;
+    /** `projects/<project>/serviceAccounts/<email>`. */
+    readonly name: pulumi.Output<string>;
+    /** `serviceAccount:<email>`. */
+    readonly member: pulumi.Output<string>;
+}
+
 /** One Google + Kubernetes service account pair bound by Workload Identity, and the grants its pods wait for. */
-export interface PodIdentity {
-    readonly gsa: gcp.serviceaccount.Account;
+export interface BoundIdentity {
+    readonly gsa: LookedUpAccount;
     readonly ksaName: pulumi.Output<string>;
     /** The IAM grants this identity's pods use; pods depend on all of them. */
     readonly grants: pulumi.Resource[];
 }
 
-/** Where an identity lives: what {@link createPodIdentity} needs besides its names. */
+/** Where an identity lives: what {@link bindPodIdentity} needs besides the identity. */
 export interface IdentityScope {
     readonly project: string;
     readonly stack: string;
@@ -100,21 +109,30 @@ export interface IdentityScope {
 }
 
 /**
- * A Google service account bound by Workload Identity to exactly one Kubernetes service account
- * (the binding is on the GSA, never project-wide). `name` prefixes the Pulumi names, `accountId`
- * is the GSA id (6-30 characters, see naming.ts), `ksa` the Kubernetes name.
+ * Looks up a stack's Google service account by id. The main program never creates or deletes one:
+ * the IAM step does (`iam/`), and the deployer only holds `iam.serviceAccounts.get` on the project.
+ * A missing account fails the lookup, so `pulumi preview` and `up` stop before changing anything;
+ * `npm run preflight` names the fix (run the IAM step).
  */
-export function createPodIdentity(parent: pulumi.Resource, name: string, accountId: string, ksa: string, scope: IdentityScope): PodIdentity {
-    const gsa = new gcp.serviceaccount.Account(`${name}-gsa`, {
-        project: scope.project,
-        accountId,
-        displayName: `django-platform ${ksa} (${scope.stack})`,
-    }, { parent });
+export function lookupServiceAccount(parent: pulumi.Resource, accountId: string, project: string): LookedUpAccount {
+    const found = gcp.serviceaccount.getAccountOutput({ accountId, project }, { parent });
+    return { email: found.email, name: found.name, member: pulumi.interpolate`serviceAccount:${found.email}` };
+}
+
+/**
+ * The Kubernetes service account of `identity`, annotated with its Google service account, and the
+ * Workload Identity binding between the two: on that account only, never project-wide. The binding
+ * stays in this program because the pool `<project>.svc.id.goog` exists only once the project has a
+ * cluster with Workload Identity (IAM refuses a binding to it before: "Identity Pool does not
+ * exist"), and the cluster is this program's. `name` prefixes the Pulumi names.
+ */
+export function bindPodIdentity(parent: pulumi.Resource, name: string, identity: PodIdentity, scope: IdentityScope): BoundIdentity {
+    const gsa = lookupServiceAccount(parent, identity.accountId, scope.project);
     const account = new k8s.core.v1.ServiceAccount(`${name}-ksa`, {
         metadata: {
-            name: ksa,
+            name: identity.ksa,
             namespace: scope.namespace,
-            labels: labelsFor(ksa, scope.stack),
+            labels: labelsFor(identity.ksa, scope.stack),
             annotations: { "iam.gke.io/gcp-service-account": gsa.email },
         },
         automountServiceAccountToken: false,
@@ -122,7 +140,7 @@ export function createPodIdentity(parent: pulumi.Resource, name: string, account
     const binding = new gcp.serviceaccount.IAMMember(`${name}-workload-identity`, {
         serviceAccountId: gsa.name,
         role: "roles/iam.workloadIdentityUser",
-        member: pulumi.interpolate`serviceAccount:${scope.workloadPool}[${scope.namespace}/${ksa}]`,
+        member: pulumi.interpolate`serviceAccount:${scope.workloadPool}[${scope.namespace}/${identity.ksa}]`,
     }, { parent });
     return { gsa, ksaName: account.metadata.name, grants: [binding] };
 }
@@ -136,10 +154,8 @@ export interface DjangoPodContext extends IdentityScope {
     readonly container: Omit<DjangoContainerContext, "media">;
     /** The Cloud SQL Auth Proxy sidecar when the database connector needs it, else empty. */
     readonly sidecars: Container[];
-    /** Whether pods need `roles/cloudsql.client` (auth-proxy connector). */
-    readonly needsCloudSqlClient: boolean;
-    /** Grants that let the nodes pull the image. */
-    readonly imagePullGrants: readonly pulumi.Resource[];
+    /** The stack's Google service accounts (components/identities.ts). */
+    readonly identities: StackIdentities;
     /** The web identity, which CronJobs and one-off Jobs run as. */
     readonly web: { readonly ksaName: pulumi.Output<string>; readonly email: pulumi.Output<string>; readonly grants: readonly pulumi.Resource[] };
     /** The migrate Job: app pods of a new image start after it. */
@@ -178,11 +194,11 @@ export class Workload extends pulumi.ComponentResource {
         const proxy = args.database.connector === "auth-proxy";
         const webSelector = selectorFor("web", args.stack);
 
-        // Web pods: a GSA that can only connect to Cloud SQL (through the proxy).
-        // Every grant a pod uses is listed with its identity, so the pods can wait for them (IAM is
-        // eventually consistent: a pod that starts first gets 403s and burns its retries).
-        const web = createPodIdentity(this, `${name}-web`, serviceAccountId(args.stack, "web"), "web", args);
-        web.grants.push(...(args.imagePullGrants ?? []));
+        // Web pods: the web account, which the IAM step (iam/) gave roles/cloudsql.client when the
+        // Auth Proxy connects. Every grant a pod uses is listed with its identity, so the pods can
+        // wait for them (IAM is eventually consistent: a pod that starts first gets 403s and burns
+        // its retries).
+        const web = bindPodIdentity(this, `${name}-web`, podIdentity(args.identities, "web"), args);
         this.serviceAccountEmail = web.gsa.email;
         // Media uploads: read/write objects of the media bucket, and sign URLs as itself only.
         if (args.media) {
@@ -191,16 +207,8 @@ export class Workload extends pulumi.ComponentResource {
         // ManifestStaticFilesStorage reads staticfiles.json from the bucket at run time, as the pod's
         // own identity: never rely on the bucket being public.
         web.grants.push(args.statics.grantObjectViewer("web", web.gsa.member));
-        if (proxy) {
-            web.grants.push(new gcp.projects.IAMMember(`${name}-web-cloudsql-client`, {
-                project: args.project,
-                role: "roles/cloudsql.client",
-                member: web.gsa.member,
-            }, { parent: this }));
-        }
-        // collectstatic: a separate GSA that may write objects to the static bucket, nothing else.
-        const collect = createPodIdentity(this, `${name}-collectstatic`, serviceAccountId(args.stack, "static"), "collectstatic", args);
-        collect.grants.push(...(args.imagePullGrants ?? []));
+        // collectstatic: a separate account that may write objects to the static bucket, nothing else.
+        const collect = bindPodIdentity(this, `${name}-collectstatic`, podIdentity(args.identities, "collectstatic"), args);
         collect.grants.push(args.statics.grantObjectAdmin("collectstatic", collect.gsa.member));
 
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: true, overrideSpecial: "!#%&*()-_=+[]{}<>:?" }, { parent: this });
@@ -328,8 +336,7 @@ export class Workload extends pulumi.ComponentResource {
             workloadPool: args.workloadPool,
             container: { image: args.image, sources, ...settings },
             sidecars,
-            needsCloudSqlClient: proxy,
-            imagePullGrants: args.imagePullGrants ?? [],
+            identities: args.identities,
             web: { ksaName: web.ksaName, email: web.gsa.email, grants: web.grants },
             migrate,
             media: args.media,

@@ -21,6 +21,7 @@
  *   https://cloud.google.com/iam/docs/roles-permissions/container
  */
 import assert from "node:assert/strict";
+import { renderIamProgram } from "../tools/gen-deployer-types";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
@@ -212,16 +213,20 @@ describe("the policy pack", () => {
 // it the same way (terraform-google-modules/terraform-google-kubernetes-engine,
 // test/integration/simple_autopilot_private_non_default_sa).
 describe("Autopilot nodes run as the dedicated node service account", () => {
-    it("the cluster names the node service account the stack creates, and nothing turns on node auto-provisioning by hand", () => {
+    it("the cluster names the node service account the IAM step creates (looked up by id), and nothing turns on node auto-provisioning by hand", async () => {
         for (const stack of ["staging", "production"]) {
             const r = stacks[stack];
-            const sa = r.all("gcp:serviceaccount/account:Account").find((a) => a.name === "django-cluster-nodes");
-            assert.ok(sa, `${stack}: node service account`);
+            const lookup = r.result.invokes.find((i) => i.token === "gcp:serviceaccount/getAccount:getAccount" && String(i.inputs.accountId).startsWith("gke-nodes-"));
+            assert.ok(lookup, `${stack}: the program looks the node service account up`);
             const c = r.inputs(T.cluster);
             assert.equal(c.enableAutopilot, true);
+            const iam = await renderIamProgram({ name: stack, stack, overrides: {} });
+            const sa = iam.resources.find((a) => a.type === "gcp:serviceaccount/account:Account" && a.inputs.accountId === lookup.inputs.accountId);
+            assert.ok(sa, `${stack}: the IAM step creates ${String(lookup.inputs.accountId)}`);
             assert.deepEqual(c.clusterAutoscaling, { autoProvisioningDefaults: { serviceAccount: sa.outputs.email } }, stack);
-            const grant = r.all("gcp:projects/iAMMember:IAMMember").find((m) => (m.inputs as any).role === "roles/container.defaultNodeServiceAccount");
+            const grant = iam.resources.find((m) => m.type === "gcp:projects/iAMMember:IAMMember" && (m.inputs as any).role === "roles/container.defaultNodeServiceAccount");
             assert.equal((grant?.inputs as any)?.member, `serviceAccount:${sa.outputs.email as string}`, `${stack}: the minimum role GKE needs on it`);
+            assert.deepEqual(r.all("gcp:serviceaccount/account:Account"), [], `${stack}: the program creates no service account`);
         }
     });
 

@@ -12,16 +12,19 @@ import {
     DEPLOYER_PERMISSIONS,
     DEPLOYER_PREDEFINED_ROLES,
     GRANTABLE_PROJECT_ROLES,
+    IAM_PROGRAM_TYPES,
     PROGRAM_TYPES,
-    PROJECT_IAM_PERMISSIONS,
     deployerPermissions,
     destroyOnlyPermissions,
+    iamStepPermissions,
+    podBinderPermissions,
     previewInvokePermissions,
     previewerPermissions,
     programPermissions,
+    resourceIamPermissions,
 } from "../bootstrap/deployerRoles";
 import { PERMISSION_NAME, PERMISSION_TABLE, kubernetesIamPermissions, permissionsFor, rowFor, rowPermissions, type PermissionRow, type ProgramTypes } from "../bootstrap/permissionTable";
-import { KNOWN_PERMISSIONS_FILE, RESOURCE_TYPES_FILE, TYPE_RENDERS, formatTypesFile, renderProgram, typesFile, typesOf } from "../tools/gen-deployer-types";
+import { KNOWN_PERMISSIONS_FILE, RESOURCE_TYPES_FILE, TYPE_RENDERS, formatTypesFile, renderIamProgram, renderProgram, typesFile, typesOf } from "../tools/gen-deployer-types";
 import type { CaptureResult } from "../tools/lib/mockRuntime";
 import type { SynthReport } from "../tools/lib/report";
 import { synth } from "../tools/synth";
@@ -40,13 +43,15 @@ const allOf = (r: PermissionRow): string[] => [...rowPermissions(r), ...r.destro
 
 describe("the permission table covers what the program renders, in every mode", () => {
     const runs: { name: string; result: CaptureResult }[] = [];
+    const iamRuns: { name: string; result: CaptureResult }[] = [];
     let rendered: ProgramTypes;
 
     before(async () => {
         for (const render of TYPE_RENDERS) {
             runs.push({ name: render.name, result: await withoutStackTraces(() => renderProgram(render)) });
+            iamRuns.push({ name: render.name, result: await withoutStackTraces(() => renderIamProgram(render)) });
         }
-        const file = typesFile(TYPE_RENDERS, runs.map((r) => typesOf(r.result)));
+        const file = typesFile(TYPE_RENDERS, runs.map((r) => typesOf(r.result)), iamRuns.map((r) => typesOf(r.result)));
         rendered = { resources: file.resources, invokes: file.invokes };
     });
 
@@ -56,7 +61,7 @@ describe("the permission table covers what the program renders, in every mode", 
     });
 
     test("bootstrap/resourceTypes.json is what the renders produce (run `npm run gen:deployer-types` if this fails)", () => {
-        const expected = formatTypesFile(typesFile(TYPE_RENDERS, runs.map((r) => typesOf(r.result))));
+        const expected = formatTypesFile(typesFile(TYPE_RENDERS, runs.map((r) => typesOf(r.result)), iamRuns.map((r) => typesOf(r.result))));
         assert.equal(readFileSync(RESOURCE_TYPES_FILE, "utf8"), expected);
         assert.deepEqual(PROGRAM_TYPES, rendered);
     });
@@ -70,8 +75,17 @@ describe("the permission table covers what the program renders, in every mode", 
         }
     });
 
-    test("project IAM grants only roles the conditional granter may grant", () => {
+    test("the main program creates no service account and changes no project IAM: those are the IAM step's, in every mode", () => {
         for (const { name, result } of runs) {
+            const iamOnly = result.resources.filter((r) => rowFor(r.type)?.via === "iam-step").map((r) => `${r.type} ${r.name}`);
+            assert.deepEqual(iamOnly, [], `${name}: the program registers what only the IAM step may create`);
+            assert.deepEqual(programPermissions(typesOf(result)).iamStep, [], name);
+        }
+        assert.throws(() => deployerPermissions({ ...PROGRAM_TYPES, resources: [...PROGRAM_TYPES.resources, "gcp:serviceaccount/account:Account"] }), /only the IAM step \(iam\/\) may create/);
+    });
+
+    test("the IAM step's project grants are roles its condition lets it grant, in every mode", () => {
+        for (const { name, result } of iamRuns) {
             for (const m of result.resources.filter((r) => r.type === "gcp:projects/iAMMember:IAMMember")) {
                 assert.ok(GRANTABLE_PROJECT_ROLES.includes(String(m.inputs.role)), `${name}: ${m.name} grants ${String(m.inputs.role)}, which grantCondition refuses. Fix: add it to GRANTABLE_PROJECT_ROLES (bootstrap/deployerRoles.ts) if it is safe to grant`);
             }
@@ -143,10 +157,20 @@ describe("the deployer's custom role", () => {
         }
     });
 
-    test("changes project IAM only through the conditional role; predefined roles are granted", () => {
-        assert.ok(!PROJECT_IAM_PERMISSIONS.some((p) => role.has(p)));
+    test("holds no IAM administration: no project or account setIamPolicy, no actAs, no account creation; the rest is conditional or on single accounts", () => {
+        for (const p of ["resourcemanager.projects.setIamPolicy", "iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.actAs", "iam.serviceAccounts.create", "iam.serviceAccounts.delete", "iam.serviceAccounts.update", "storage.buckets.setIamPolicy", "cloudkms.cryptoKeys.setIamPolicy", "artifactregistry.repositories.setIamPolicy"]) {
+            assert.ok(!role.has(p), `the deploy role holds ${p}`);
+        }
         assert.ok(![...role].some((p) => p.startsWith("iam.roles.") || p.startsWith("iam.serviceAccountKeys.")), "cannot edit roles or mint keys");
-        assert.deepEqual(programPermissions().iamGranter, [...PROJECT_IAM_PERMISSIONS].sort());
+        assert.deepEqual(resourceIamPermissions(), ["cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.setIamPolicy", "storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"]);
+        assert.deepEqual(podBinderPermissions(), ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"]);
+        assert.deepEqual(programPermissions().onServiceAccount, ["iam.serviceAccounts.actAs"]);
+        // The IAM step's role: what creating the accounts and their grants calls.
+        const iam = iamStepPermissions();
+        for (const p of ["iam.serviceAccounts.create", "iam.serviceAccounts.setIamPolicy", "resourcemanager.projects.setIamPolicy", "artifactregistry.repositories.setIamPolicy"]) {
+            assert.ok(iam.includes(p), `the IAM step's role lacks ${p}`);
+        }
+        assert.deepEqual(programPermissions(IAM_PROGRAM_TYPES).missing, []);
         const predefined = DEPLOYER_PREDEFINED_ROLES.map((r) => r.role);
         for (const r of PERMISSION_TABLE.filter((x) => x.via.startsWith("roles/"))) {
             assert.ok(predefined.includes(r.via), `${r.type} relies on ${r.via}, which the deployer is not granted`);
@@ -219,18 +243,22 @@ describe("synth reports the stack's permission set", () => {
     test("--json: report.permissions holds the types, the deployer role and the destroy-only permissions of production", async () => {
         const { code, stdout } = await run("production", true);
         assert.equal(code, 0);
-        const { permissions, counts } = JSON.parse(stdout) as SynthReport;
+        const report = JSON.parse(stdout) as SynthReport;
+        const { counts } = report;
+        const permissions = report.permissions;
+        assert.ok(permissions, "the main program's report has a permission section");
         // Every registered type, plus the provider functions the run invoked (getProject, …).
         const invokes = permissions.types.filter((t) => !(t in counts.byType));
         assert.deepEqual(permissions.types, [...Object.keys(counts.byType), ...invokes].sort());
-        assert.deepEqual(invokes, ["gcp:dns/getRecordSets:getRecordSets", "gcp:organizations/getProject:getProject"]);
+        assert.deepEqual(invokes, ["gcp:dns/getRecordSets:getRecordSets", "gcp:organizations/getProject:getProject", "gcp:serviceaccount/getAccount:getAccount"]);
         assert.deepEqual(permissions.missing, []);
         assert.deepEqual(permissions.deployer, permissionsFor({ resources: Object.keys(counts.byType), invokes }).deployer);
         // Production has the CDN: its forwarding rules need setLabels; every permission is in the bootstrap's role.
         assert.ok(permissions.deployer.includes("compute.globalForwardingRules.setLabels"));
         assert.deepEqual(permissions.deployer.filter((p) => !deployerPermissions().includes(p)), []);
         assert.deepEqual(permissions.destroyOnly.map((d) => d.permission), ["cloudkms.cryptoKeyVersions.destroy", "cloudkms.cryptoKeyVersions.list", "servicenetworking.services.deleteConnection"]);
-        assert.deepEqual(permissions.iamGranter, [...PROJECT_IAM_PERMISSIONS].sort());
+        assert.deepEqual(permissions.resourceIam, resourceIamPermissions());
+        assert.deepEqual(permissions.iamStep, []);
         assert.deepEqual(permissions.predefinedRoles, ["roles/container.developer"]);
         assert.equal(permissions.source, "bootstrap/permissionTable.ts");
     });
@@ -239,7 +267,7 @@ describe("synth reports the stack's permission set", () => {
         const { code, stdout } = await run("staging", false);
         assert.equal(code, 0);
         const count = permissionsFor(PROGRAM_TYPES).deployer.length;
-        const match = /Deployer permissions \(bootstrap\/permissionTable\.ts\): (\d+) in the custom role for (\d+) types and functions, 2 through the conditional IAM granter role, plus roles\/container\.developer; 3 destroy-only left out/.exec(stdout);
+        const match = /Deployer permissions \(bootstrap\/permissionTable\.ts\): (\d+) in the custom role for (\d+) types and functions, 4 through the conditional resource-IAM role, 3 on single service accounts, plus roles\/container\.developer; 3 destroy-only left out/.exec(stdout);
         assert.ok(match, stdout.split("\n").filter((l) => l.includes("ermission")).join("\n"));
         assert.ok(Number(match[1]) > 0 && Number(match[1]) < count, "staging (no CDN, no Memorystore) needs fewer than the union of all modes");
         assert.ok(!stdout.includes("MISSING"));

@@ -1,6 +1,6 @@
 /**
  * Image references (components/imageRef.ts) and the node service account's pull grants
- * (components/cluster.ts): an Artifact Registry image gets `roles/artifactregistry.reader` on its
+ * (iam/stackIam.ts, the IAM step): an Artifact Registry image gets `roles/artifactregistry.reader` on its
  * own repository — in the image's project, which may not be the stack's — and nothing on the
  * project; images elsewhere get no grant.
  *
@@ -15,23 +15,24 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import * as k8s from "@pulumi/kubernetes";
 import { ImageRegistry, REPOSITORY_IAM_PERMISSIONS } from "../bootstrap/imageRegistry";
-import { Cluster, type ClusterArgs } from "../components/cluster";
+import { stackIdentities } from "../components/identities";
 import { ImageRefError, artifactRegistryRepositories, parseImageRef } from "../components/imageRef";
+import { StackIam } from "../iam/stackIam";
+import { renderIamProgram } from "../tools/gen-deployer-types";
 import { findAll, findOne, runProgram, type CaptureResult } from "../tools/lib/mockRuntime";
 import { renderStack, stackConfig, T } from "./helpers/platform";
 
 const REPO_IAM = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember";
 const DIGEST = `sha256:${"ab".repeat(32)}`;
-/** The bootstrap's repository in the home project (docs/bootstrap.md: home project acme-django-staging). */
-const HOME_IMAGE = "europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0";
+/** The bootstrap's repository in the CI home project (docs/bootstrap.md: acme-django-ci). */
+const HOME_IMAGE = "europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.1.0";
 
 describe("parseImageRef", () => {
     it("reads location, project, repository, image, tag and digest of an Artifact Registry image", () => {
         assert.deepEqual(parseImageRef(HOME_IMAGE), {
             kind: "artifact-registry", host: "europe-west1-docker.pkg.dev", location: "europe-west1",
-            project: "acme-django-staging", repository: "django", image: "app", tag: "0.1.0",
+            project: "acme-django-ci", repository: "django", image: "app", tag: "0.1.0",
         });
         assert.deepEqual(parseImageRef(`us-docker.pkg.dev/acme-prod/images/team/web@${DIGEST}`), {
             kind: "artifact-registry", host: "us-docker.pkg.dev", location: "us",
@@ -64,42 +65,38 @@ describe("parseImageRef", () => {
     });
 
     it("lists each repository once, Artifact Registry images only", () => {
-        assert.deepEqual(artifactRegistryRepositories([HOME_IMAGE, `europe-west1-docker.pkg.dev/acme-django-staging/django/worker@${DIGEST}`, "redis:7.4.2-alpine"]), [
-            { project: "acme-django-staging", location: "europe-west1", repository: "django" },
+        assert.deepEqual(artifactRegistryRepositories([HOME_IMAGE, `europe-west1-docker.pkg.dev/acme-django-ci/django/worker@${DIGEST}`, "redis:7.4.2-alpine"]), [
+            { project: "acme-django-ci", location: "europe-west1", repository: "django" },
         ]);
     });
 });
 
-/** Creates only a Cluster (no platform) under mocks, plus a Deployment using its provider. */
-async function clusterOnly(args: Partial<ClusterArgs>): Promise<CaptureResult & { cluster: Cluster }> {
-    let cluster: Cluster | undefined;
-    const result = await runProgram({
-        project: "django-platform",
+/** The IAM step of the production stack alone (iam/stackIam.ts) under mocks, with `images` and, for an existing cluster, its node account. */
+async function iamOnly(images: readonly string[], cluster: { mode: "autopilot" | "existing"; nodeServiceAccount?: string } = { mode: "autopilot" }): Promise<CaptureResult> {
+    return runProgram({
+        project: "django-platform-iam",
         stack: "production",
         config: {},
         program: () => {
-            cluster = new Cluster("c", {
-                project: "acme-django-prod", region: "europe-west1", stack: "production",
-                networkId: "net", subnetId: "subnet", podsRangeName: "pods", servicesRangeName: "services",
-                ...args,
+            new StackIam("iam", {
+                identities: stackIdentities({ project: "acme-django-prod", stack: "production", database: { connector: "auth-proxy" }, media: { enabled: true }, cluster: { mode: cluster.mode }, workers: {} }),
+                deployer: "serviceAccount:gh-deploy-production@acme-django-ci.iam.gserviceaccount.com",
+                podBinderRole: "projects/acme-django-prod/roles/djangoPlatformPodIdentityBinder",
+                imageRepositories: artifactRegistryRepositories(images),
+                existingNodeServiceAccount: cluster.nodeServiceAccount,
             });
-            new k8s.apps.v1.Deployment("web", {
-                metadata: { namespace: cluster.namespace },
-                spec: { selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: HOME_IMAGE }] } } },
-            }, { provider: cluster.provider });
         },
     });
-    return { ...result, cluster: cluster! };
 }
 
-describe("the node service account's pull grants", () => {
+describe("the node service account's pull grants (the IAM step)", () => {
     it("cross-project image: reader on the repository in the image's project, nothing on the project", async () => {
-        const r = await clusterOnly({ images: [HOME_IMAGE, "redis:7.4.2-alpine"] });
+        const r = await iamOnly([HOME_IMAGE, "redis:7.4.2-alpine"]);
         const grants = findAll(r.resources, REPO_IAM);
         assert.equal(grants.length, 1, "one grant: the Docker Hub image needs none");
         assert.deepEqual(
             { project: grants[0].inputs.project, location: grants[0].inputs.location, repository: grants[0].inputs.repository, role: grants[0].inputs.role },
-            { project: "acme-django-staging", location: "europe-west1", repository: "django", role: "roles/artifactregistry.reader" },
+            { project: "acme-django-ci", location: "europe-west1", repository: "django", role: "roles/artifactregistry.reader" },
         );
         assert.equal(grants[0].inputs.member, "serviceAccount:gke-nodes-production@acme-django-prod.iam.gserviceaccount.com");
         assert.deepEqual(
@@ -107,84 +104,67 @@ describe("the node service account's pull grants", () => {
             [],
             "no project-wide Artifact Registry role (CIS GKE 5.2.1)",
         );
-        assert.deepEqual(r.cluster.imagePullGrants.length, 1);
     });
 
     it("same-project image: the grant is on that repository too", async () => {
-        const r = await clusterOnly({ images: ["europe-west1-docker.pkg.dev/acme-django-prod/django/app:0.1.0"] });
+        const r = await iamOnly(["europe-west1-docker.pkg.dev/acme-django-prod/django/app:0.1.0"]);
         assert.deepEqual(findAll(r.resources, REPO_IAM).map((g) => `${g.inputs.project}/${g.inputs.repository}`), ["acme-django-prod/django"]);
     });
 
     it("Docker Hub image: no grant", async () => {
-        const r = await clusterOnly({ images: ["redis:7.4.2-alpine"] });
+        const r = await iamOnly(["redis:7.4.2-alpine"]);
         assert.deepEqual(findAll(r.resources, REPO_IAM), []);
-        assert.deepEqual(r.cluster.imagePullGrants, []);
-    });
-
-    it("pods wait for the grants: the cluster and the Kubernetes provider (so every pod) depend on them", async () => {
-        const r = await clusterOnly({ images: [HOME_IMAGE] });
-        const grant = findOne(r.resources, REPO_IAM);
-        assert.ok(findOne(r.resources, T.cluster).dependencies.includes(grant.urn), "the cluster waits for the grant");
-        const provider = findOne(r.resources, T.k8sProvider);
-        assert.ok(provider.dependencies.includes(grant.urn), "the Kubernetes provider waits for the grant");
-        const web = findOne(r.resources, T.deployment);
-        assert.ok(web.provider?.startsWith(`${provider.urn}::`), "the Deployment is created through that provider");
     });
 
     it("existing cluster: the configured node service account gets the grant; without it, none", async () => {
-        const existing = { mode: "existing" as const, existingName: "shared-gke", images: [HOME_IMAGE] };
-        const withSa = await clusterOnly({ ...existing, nodeServiceAccount: "gke-nodes@acme-shared.iam.gserviceaccount.com" });
-        const grant = findOne(withSa.resources, REPO_IAM);
-        assert.equal(grant.inputs.member, "serviceAccount:gke-nodes@acme-shared.iam.gserviceaccount.com");
-        assert.ok(findOne(withSa.resources, T.k8sProvider).dependencies.includes(grant.urn));
-        const withoutSa = await clusterOnly(existing);
+        const withSa = await iamOnly([HOME_IMAGE], { mode: "existing", nodeServiceAccount: "gke-nodes@acme-shared.iam.gserviceaccount.com" });
+        assert.equal(findOne(withSa.resources, REPO_IAM).inputs.member, "serviceAccount:gke-nodes@acme-shared.iam.gserviceaccount.com");
+        assert.deepEqual(findAll(withSa.resources, "gcp:serviceaccount/account:Account").map((a) => a.inputs.accountId).filter((id) => String(id).startsWith("gke-nodes")), [], "no node account of its own");
+        const withoutSa = await iamOnly([HOME_IMAGE], { mode: "existing" });
         assert.deepEqual(findAll(withoutSa.resources, REPO_IAM), []);
     });
 
-    it("the deployer's right to make the grant: a custom role of exactly what RepositoryIamMember calls, on the one repository", async () => {
+    it("the IAM step's runners may make the grant: a custom role of exactly what RepositoryIamMember calls, on the one repository", async () => {
         assert.deepEqual([...REPOSITORY_IAM_PERMISSIONS].sort(), ["artifactregistry.repositories.getIamPolicy", "artifactregistry.repositories.setIamPolicy"]);
         const r = await runProgram({
             project: "django-platform-bootstrap",
             stack: "bootstrap",
             config: {},
             program: () => {
-                const registry = new ImageRegistry("images", { project: "acme-django-staging", location: "europe-west1", repositoryId: "django" });
-                registry.grantIamManagement("deployer-iam", "serviceAccount:github-deployer@acme-django-staging.iam.gserviceaccount.com");
-                registry.grantIamManagement("other-iam", "serviceAccount:other@acme-django-staging.iam.gserviceaccount.com");
+                const registry = new ImageRegistry("images", { project: "acme-django-ci", location: "europe-west1", repositoryId: "django" });
+                registry.grantIamManagement("iam-admin-0", "group:platform-admins@example.com");
+                registry.grantIamManagement("iam-admin-1", "user:alice@example.com");
             },
         });
         const role = findOne(r.resources, "gcp:projects/iAMCustomRole:IAMCustomRole");
-        assert.deepEqual([role.inputs.project, role.inputs.roleId, role.inputs.permissions], ["acme-django-staging", "djangoPlatformRegistryIamGranter", [...REPOSITORY_IAM_PERMISSIONS]]);
+        assert.deepEqual([role.inputs.project, role.inputs.roleId, role.inputs.permissions], ["acme-django-ci", "djangoPlatformRegistryIamGranter", [...REPOSITORY_IAM_PERMISSIONS]]);
         const bindings = findAll(r.resources, REPO_IAM);
         assert.equal(bindings.length, 2, "one role, one binding per member");
         const repository = findOne(r.resources, "gcp:artifactregistry/repository:Repository");
         for (const b of bindings) {
-            assert.deepEqual([b.inputs.project, b.inputs.location, b.inputs.repository, b.inputs.role], ["acme-django-staging", "europe-west1", repository.outputs.name, role.outputs.name]);
+            assert.deepEqual([b.inputs.project, b.inputs.location, b.inputs.repository, b.inputs.role], ["acme-django-ci", "europe-west1", repository.outputs.name, role.outputs.name]);
         }
         assert.deepEqual(findAll(r.resources, T.projectIam), [], "nothing on the project");
     });
 });
 
 describe("the stack files", () => {
-    it("pull the app image from the bootstrap's repository in the home project", () => {
+    it("pull the app image from the bootstrap's repository in the CI home project", () => {
         for (const stack of ["staging", "production"]) {
             const image = stackConfig(stack).config["django-platform:image"];
             const ref = parseImageRef(image);
             assert.equal(ref.kind === "artifact-registry" && `${ref.location}-docker.pkg.dev/${ref.project}/${ref.repository}/${ref.image}`,
-                "europe-west1-docker.pkg.dev/acme-django-staging/django/app", `${stack}: ${image}`);
+                "europe-west1-docker.pkg.dev/acme-django-ci/django/app", `${stack}: ${image}`);
         }
     });
 
-    // Needs components/platform.ts to pass `images: [cfg.image, cfg.cache.image]` (and
-    // `nodeServiceAccount: cfg.cluster.nodeServiceAccount`) to the Cluster.
-    it("production (another project than the registry) grants its nodes a pull on its first `pulumi up`", async () => {
+    it("production's IAM step grants its nodes a pull on the home project's repository; the cluster runs as that account, looked up", async () => {
+        const iam = await renderIamProgram({ name: "production", stack: "production", overrides: {} });
+        const grant = findOne(iam.resources, REPO_IAM);
+        assert.deepEqual([grant.inputs.project, grant.inputs.repository, grant.inputs.role, grant.inputs.member], ["acme-django-ci", "django", "roles/artifactregistry.reader", "serviceAccount:gke-nodes-production@acme-django-prod.iam.gserviceaccount.com"]);
         const r = await renderStack("production");
-        const grant = r.one(REPO_IAM);
-        assert.deepEqual([grant.inputs.project, grant.inputs.repository, grant.inputs.role], ["acme-django-staging", "django", "roles/artifactregistry.reader"]);
-        const provider = r.one(T.k8sProvider);
-        assert.ok(provider.dependencies.includes(grant.urn));
-        for (const pod of [...r.all(T.deployment), ...r.all(T.job)]) {
-            assert.ok(pod.provider?.startsWith(`${provider.urn}::`), `${pod.name} waits for the grant through its provider`);
-        }
+        assert.deepEqual(r.all(REPO_IAM), [], "the main program grants nothing on the registry");
+        const cluster = r.inputs(T.cluster);
+        assert.equal(cluster.clusterAutoscaling.autoProvisioningDefaults.serviceAccount, "gke-nodes-production@acme-django-prod.iam.gserviceaccount.com");
     });
 });

@@ -150,7 +150,7 @@ describe("the web Deployment", () => {
 describe("Jobs", () => {
     it("are named after the image, never expire (a refresh must not forget them), and run before the rollout", () => {
         const r = stacks.staging;
-        const fingerprint = imageFingerprint("europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0");
+        const fingerprint = imageFingerprint("europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.1.0");
         const migrate = r.one(T.job, "django-workload-migrate");
         const collect = r.one(T.job, "django-workload-collectstatic");
         assert.equal((migrate.inputs as any).metadata.name, `django-workload-migrate-${fingerprint}`);
@@ -167,7 +167,7 @@ describe("Jobs", () => {
     });
 
     it("a new image gives new Job names", async () => {
-        const r = await renderStack("staging", { "django-platform:image": "europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.2.0" });
+        const r = await renderStack("staging", { "django-platform:image": "europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.2.0" });
         const name = (r.one(T.job, "django-workload-migrate").inputs as any).metadata.name;
         assert.notEqual(name, (stacks.staging.one(T.job, "django-workload-migrate").inputs as any).metadata.name);
         assert.match(name, /^django-workload-migrate-[0-9a-f]{10}$/);
@@ -195,7 +195,7 @@ describe("the environment contract", () => {
             { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
             { name: SETTINGS_MODULE_VARIABLE, value: "config.settings" },
             { name: MEDIA_BUCKET_VARIABLE, value: (r.one(T.bucket, "django-media-bucket").outputs as any).name },
-            { name: MEDIA_SIGNER_VARIABLE, value: (r.one("gcp:serviceaccount/account:Account", "django-workload-web-gsa").outputs as any).email },
+            { name: MEDIA_SIGNER_VARIABLE, value: r.account("dj-staging-web").email },
         ]);
         // Master first, then the replicas' Service when staging runs read replicas (cache.replicas).
         const replicas = r.inputs(T.statefulSet, "django-cache-replica").spec.replicas;

@@ -101,7 +101,7 @@ describe("--check", () => {
     writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
     const r = await local(["--manifests", file, "--check", "--port", "0", "--fast-stop"]);
     assert.equal(r.code, 1, r.err);
-    assert.match(r.out, /^FAILED Job\/django-workload-migrate-\d+ \(container migrate\)$/m);
+    assert.match(r.out, /^FAILED Job\/django-workload-migrate-[0-9a-f]+ \(container migrate\)$/m);
     assert.match(r.out, /^ {2}command: python manage\.py migrate --no-input$/m);
     assert.match(r.out, /ImproperlyConfigured: DJANGO_APP_MEDIA_BUCKET is set/);
     assert.match(r.out, /FAILED: 1 workload\(s\)/);

@@ -85,7 +85,7 @@ describe("npm run manage --apply (fake kubectl on PATH)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "manage-kubectl-"));
     const log = path.join(dir, "calls.log");
     const applied = path.join(dir, "applied.yaml");
-    const image = "europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0";
+    const image = "europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.1.0";
     const liveDeployment = (img: string) => JSON.stringify({
         items: [{
             spec: {

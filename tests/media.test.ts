@@ -24,7 +24,14 @@ before(async () => {
 });
 
 const bucketName = (r: Rendered) => (r.one(T.bucket, "django-media-bucket").outputs as any).name;
-const emailOf = (r: Rendered, gsa: string) => (r.one("gcp:serviceaccount/account:Account", gsa).outputs as any).email;
+/** The account ids of the identities (components/identities.ts) in production's and staging's renders. */
+const ACCOUNT: Record<string, (r: Rendered) => string> = {
+    "django-workload-web-gsa": (r) => `dj-${stackOf(r)}-web`,
+    "django-worker-tasks-gsa": (r) => `dj-${stackOf(r)}-w-tasks`,
+    "django-workload-collectstatic-gsa": (r) => `dj-${stackOf(r)}-static`,
+};
+const stackOf = (r: Rendered) => (r === stacks.on ? "production" : "staging");
+const emailOf = (r: Rendered, gsa: string) => r.account(ACCOUNT[gsa](r)).email;
 
 describe("the media bucket", () => {
     it("is private: public access prevention enforced, uniform access, no public member", () => {
@@ -61,7 +68,7 @@ describe("the media bucket", () => {
         for (const [gsa, email] of [["django-workload-web-gsa", web], ["django-worker-tasks-gsa", worker]]) {
             const own = signers.find((s) => s.inputs.member === `serviceAccount:${email}`);
             assert.ok(own, `${gsa} may sign`);
-            assert.equal(own.inputs.serviceAccountId, (r.one("gcp:serviceaccount/account:Account", gsa).outputs as any).name, `${gsa} signs only as itself`);
+            assert.equal(own.inputs.serviceAccountId, r.account(ACCOUNT[gsa](r)).name, `${gsa} signs only as itself`);
         }
         // Never project-wide: no project-level token creator or storage role.
         assert.ok(!r.all(T.projectIam).some((m) => m.inputs.role === SIGNER_ROLE || String(m.inputs.role).startsWith("roles/storage.")));

@@ -79,6 +79,7 @@ describe("the CI preflight's reads", () => {
             "compute.projects.get",
             "compute.regions.get",
             "dns.resourceRecordSets.list",
+            "iam.serviceAccounts.get",
             "orgpolicy.policy.get",
             "serviceusage.services.get",
         ]);
@@ -98,6 +99,7 @@ describe("the CI preflight's reads", () => {
             "cloudresourcemanager.googleapis.com",
             "compute.googleapis.com",
             "dns.googleapis.com",
+            "iam.googleapis.com",
             "iamcredentials.googleapis.com",
             "orgpolicy.googleapis.com",
             "serviceusage.googleapis.com",

@@ -31,17 +31,18 @@ import type { StackModel } from "../tools/lib/preflight/model";
 import { backendRules, edgeRules } from "../components/armorRules";
 import type { CheckContext } from "../tools/lib/preflight/types";
 import { emptyWorld, startFakeGoogle, type FakeGoogle, type FakeQuota, type FakeRequest, type FakeWorld } from "./lib/fakeGoogle";
+import { iamStepAccounts } from "./lib/preflightChecks";
 
 const ROOT = path.resolve(__dirname, "..");
 const work = mkdtempSync(path.join(tmpdir(), "preflight-test-"));
 
 const ALICE = "alice@example.com";
-const DEPLOYER = "github-deployer@acme-home.iam.gserviceaccount.com";
+const DEPLOYER = "gh-deploy-staging@acme-django-ci.iam.gserviceaccount.com";
 const STAGING_KEY = "projects/acme-django-staging/locations/europe-west1/keyRings/pulumi/cryptoKeys/staging";
 const PROD_KEY = "projects/acme-django-prod/locations/europe-west1/keyRings/pulumi/cryptoKeys/production";
-const REPO = "projects/acme-django-staging/locations/europe-west1/repositories/django";
-const PINNED_IMAGE = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@sha256:${"a".repeat(64)}`;
-const STATE_BUCKET = "acme-home-pulumi-state";
+const REPO = "projects/acme-django-ci/locations/europe-west1/repositories/django";
+const PINNED_IMAGE = `europe-west1-docker.pkg.dev/acme-django-ci/django/app@sha256:${"a".repeat(64)}`;
+const STATE_BUCKET = "acme-django-ci-pulumi-state";
 const OBJECT_PERMISSIONS = ["storage.buckets.get", "storage.objects.create", "storage.objects.delete", "storage.objects.get", "storage.objects.list"];
 
 const GLOBAL_METRICS = [
@@ -82,6 +83,8 @@ function healthyWorld(): FakeWorld {
     world.repositories = [REPO];
     world.images[`${REPO}/packages/app`] = { tags: ["0.1.0"], digests: [`sha256:${"a".repeat(64)}`] };
     world.serviceAccounts[DEPLOYER] = { tokenCreators: [ALICE], token: "deployer-token" };
+    // The IAM step ran: the stacks' accounts exist, their deployer (and alice, an owner) may use them.
+    world.iamAccounts = iamStepAccounts([ALICE, DEPLOYER]);
     return world;
 }
 
@@ -191,6 +194,8 @@ before(() => {
     broken.regionQuotas["acme-django-staging/europe-west1"] = [{ metric: "CPUS", limit: 8, usage: 7 }, ...plenty(["STATIC_ADDRESSES", "IN_USE_ADDRESSES"])];
     broken.kmsKeys[STAGING_KEY] = { encrypters: [], decrypters: [] };
     broken.images[`${REPO}/packages/app`] = { tags: ["0.0.9"], digests: [] };
+    // The IAM step has not run since the collectstatic account went missing.
+    delete broken.iamAccounts["dj-staging-static@acme-django-staging.iam.gserviceaccount.com"];
 
     const production = healthyWorld();
     production.orgPolicies["acme-django-prod/gcp.resourceLocations"] = [{ values: { allowedValues: ["in:eu-locations"] } }];
@@ -260,13 +265,13 @@ describe("preflight against a fake Google", () => {
         const run = await scenarios["all good"];
         assert.equal(run.code, 0, run.stderr + run.stdout);
         const checks = checksOf(run);
-        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "org-policies", "quotas", "dns", "kms", "state", "image"]);
+        assert.deepEqual(Object.keys(checks), ["apis", "permissions", "accounts", "org-policies", "quotas", "dns", "kms", "state", "image"]);
         for (const [id, c] of Object.entries(checks)) {
             assert.equal(c.status, "pass", `${id}: ${c.message}`);
             assert.equal(c.fix, null);
         }
         assert.match(checks.permissions.message, /user:alice@example\.com has all \d+ permissions/);
-        assert.match(checks.state.message, /gs:\/\/acme-home-pulumi-state, versioned/);
+        assert.match(checks.state.message, /gs:\/\/acme-django-ci-pulumi-state, versioned/);
         const apis = run.requests.filter((r) => r.host === "serviceusage.googleapis.com").flatMap((r) => r.query.getAll("names"));
         for (const api of ["compute", "container", "sqladmin", "servicenetworking", "cloudkms", "storage", "iam", "cloudresourcemanager"]) {
             assert.ok(apis.includes(`projects/acme-django-staging/services/${api}.googleapis.com`), `${api} is asked for`);
@@ -286,7 +291,11 @@ describe("preflight against a fake Google", () => {
             assert.ok(((r.body as { permissions: string[] }).permissions.length) <= TEST_IAM_MAX);
         }
         const asked = tested.flatMap((r) => (r.body as { permissions: string[] }).permissions);
-        assert.ok(asked.includes("compute.networks.create") && asked.includes("container.deployments.create") && asked.includes("resourcemanager.projects.setIamPolicy"));
+        assert.ok(asked.includes("compute.networks.create") && asked.includes("container.deployments.create") && asked.includes("iam.serviceAccounts.get"));
+        // No IAM administration is asked for: the deployer has none (the IAM step's, docs/bootstrap.md).
+        for (const p of ["resourcemanager.projects.setIamPolicy", "iam.serviceAccounts.actAs", "iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.create"]) {
+            assert.ok(!asked.includes(p), `${p} is asked for`);
+        }
         assert.ok(!asked.includes("servicenetworking.services.deleteConnection"), "destroy-only permissions are not asked for");
         const encrypt = writes.find((r) => r.path.endsWith(":encrypt"));
         assert.equal(Buffer.from((encrypt?.body as { plaintext: string }).plaintext, "base64").toString(), "django-platform preflight");
@@ -299,7 +308,7 @@ describe("preflight against a fake Google", () => {
         // The real CLI's stdout is the report and nothing else: a line per check in order, fix lines, the summary.
         const lines = run.stdout.split("\n");
         assert.equal(lines.pop(), "", "stdout ends with a newline");
-        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 6 checks failed, 1 warning, 1 passed."], run.stdout);
+        assert.deepEqual(lines.filter((l) => !/^ +fix: \S/.test(l)).map((l) => /^(?:PASS|FAIL|WARN|SKIP) {2}(\S+) /.exec(l)?.[1] ?? l), [...CHECK_IDS, "FAILED: 7 checks failed, 1 warning, 1 passed."], run.stdout);
         assert.match(run.stderr, /^preflight: stack staging → project acme-django-staging \(europe-west1\), as user:alice@example\.com \(GOOGLE_OAUTH_ACCESS_TOKEN\)$/m);
         const apis = lineOf(run, "apis");
         assert.match(apis.line, /^FAIL/);
@@ -310,7 +319,7 @@ describe("preflight against a fake Google", () => {
         assert.match(permissions.line, /^FAIL.*compute\.networks\.create.*container\.deployments\.create/);
         assert.equal(
             permissions.fix,
-            "gcloud projects add-iam-policy-binding acme-django-staging --member=user:alice@example.com --role=projects/acme-django-staging/roles/djangoPlatformDeployer && " +
+            "gcloud projects add-iam-policy-binding acme-django-staging --member=user:alice@example.com --role=projects/acme-django-staging/roles/djangoPlatformStackDeploy && " +
                 "gcloud projects add-iam-policy-binding acme-django-staging --member=user:alice@example.com --role=roles/container.developer",
         );
 
@@ -328,11 +337,15 @@ describe("preflight against a fake Google", () => {
 
         const image = lineOf(run, "image");
         assert.match(image.line, /^FAIL.*no tag 0\.1\.0/);
-        assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0 --push app");
+        assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.1.0 --push app");
+
+        const accounts = lineOf(run, "accounts");
+        assert.match(accounts.line, /^FAIL +accounts +1 of 3 service accounts stack staging runs as do not exist: dj-staging-static@acme-django-staging\.iam\.gserviceaccount\.com\. The IAM step creates them/);
+        assert.equal(accounts.fix, "pulumi -C iam up --stack staging");
 
         assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);
         assert.match(lineOf(run, "dns").line, /^PASS.*dns\.managedZone is not set/);
-        assert.match(run.stdout, /FAILED: 6 checks failed, 1 warning, 1 passed\./);
+        assert.match(run.stdout, /FAILED: 7 checks failed, 1 warning, 1 passed\./);
     });
 
     it("--principal impersonates the service account and checks everything as it", async () => {
@@ -347,7 +360,7 @@ describe("preflight against a fake Google", () => {
         const generate = run.requests.filter((r) => r.host === "iamcredentials.googleapis.com");
         assert.equal(generate.length, 1);
         assert.equal(generate[0].email, ALICE);
-        assert.match(generate[0].path, /serviceAccounts\/github-deployer%40acme-home\.iam\.gserviceaccount\.com:generateAccessToken$/);
+        assert.match(generate[0].path, /serviceAccounts\/gh-deploy-staging%40acme-django-ci\.iam\.gserviceaccount\.com:generateAccessToken$/);
         const asDeployer = run.requests.filter((r) => r.host !== "iamcredentials.googleapis.com" && r.host !== "oauth2.googleapis.com");
         assert.ok(asDeployer.length > 5);
         assert.ok(asDeployer.every((r) => r.email === DEPLOYER), "every check ran with the deployer's token");
@@ -360,10 +373,13 @@ describe("preflight against a fake Google", () => {
         assert.equal(apis.status, "fail");
         assert.match(apis.message, /^1 of \d+ APIs the stack needs are not enabled in acme-django-prod: iamcredentials\.googleapis\.com$/);
         assert.equal(apis.fix, "gcloud services enable iamcredentials.googleapis.com --project acme-django-prod");
-        // Asked per project: the stack's own, and the home project that holds the image repository.
+        // Asked per project: the stack's own. Not the CI home project, which holds the image
+        // repository and where no deployer holds a project role: the image check reads the image
+        // through Artifact Registry there (it fails, naming the API, when it is disabled).
         const asked = (project: string) =>
             run.requests.filter((r) => r.host === "serviceusage.googleapis.com" && r.path === `/v1/projects/${project}/services:batchGet`).flatMap((r) => r.query.getAll("names").map((n) => n.split("/").pop()));
-        assert.deepEqual(asked("acme-django-staging"), ["artifactregistry.googleapis.com"]);
+        assert.deepEqual(asked("acme-django-ci"), []);
+        assert.deepEqual(asked("acme-django-staging"), []);
         for (const api of ["sts.googleapis.com", "iamcredentials.googleapis.com", "sqladmin.googleapis.com", "logging.googleapis.com", "dns.googleapis.com"]) {
             assert.ok(asked("acme-django-prod").includes(api), `${api} is asked for in acme-django-prod`);
         }
@@ -389,7 +405,7 @@ describe("preflight against a fake Google", () => {
         for (const id of ["permissions", "dns", "kms", "image"]) {
             assert.match(lineOf(run, id).line, /^PASS/, id);
         }
-        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 4 passed\./);
+        assert.match(run.stdout, /FAILED: 4 checks failed, 0 warnings, 5 passed\./);
     });
 
     it("--partial reports them as SKIP with what they lack and exits 4", async () => {

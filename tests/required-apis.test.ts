@@ -5,6 +5,7 @@
  * in the right project, everything any mode of either stack needs — and what its own resources need.
  */
 import assert from "node:assert/strict";
+import { bootstrapConfig } from "./lib/trustRenders";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +24,8 @@ import { synth } from "../tools/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
 const ROOT = join(__dirname, "..");
-const REPO = "acme/django-platform";
+/** The CI home project of the shipped stack files' image (docs/bootstrap.md). */
+const HOME = "acme-django-ci";
 
 /** `gcp:project` and `gcp:region` of a main stack file. */
 function stackFile(stack: string): { project: string; region: string } {
@@ -127,8 +129,8 @@ describe("the API table covers what the program renders, in every mode", () => {
         assert.ok(prod["sqladmin.googleapis.com"].includes("cloud-sql-auth-proxy"));
         assert.deepEqual(prod["logging.googleapis.com"], ["gke-logging-monitoring"]);
         assert.ok(prod["cloudkms.googleapis.com"].includes("gke-secrets-encryption"));
-        // Production pulls its image from the staging (home) project's repository: Artifact Registry is needed there, not in production's project.
-        assert.deepEqual(run("production").byProject[staging.project], { "artifactregistry.googleapis.com": ["gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "image-pulls"] });
+        // Production pulls its image from the CI home project's repository: Artifact Registry is needed there, not in production's project.
+        assert.deepEqual(run("production").byProject[HOME], { "artifactregistry.googleapis.com": ["image-pulls"] });
         assert.equal(prod["artifactregistry.googleapis.com"], undefined);
         // Direct private IP: no proxy, yet Cloud SQL itself still needs the Admin API.
         const direct = run("staging, database.connector private-ip").byProject[staging.project];
@@ -160,18 +162,14 @@ describe("the API table covers what the program renders, in every mode", () => {
                 project: BOOTSTRAP_PROJECT,
                 stack: "bootstrap",
                 program: join(ROOT, "bootstrap", "index.ts"),
-                config: {
-                    "gcp:project": staging.project,
-                    "gcp:region": staging.region,
-                    [`${BOOTSTRAP_PROJECT}:githubRepository`]: REPO,
-                    [`${BOOTSTRAP_PROJECT}:stackProjects`]: JSON.stringify({ production: production.project }),
-                },
+                config: bootstrapConfig({ staging: staging.project, production: production.project }),
             });
             enabled = enabledByProject(bootstrap.resources);
         });
 
         test("production's own project (not the home project) gets the IAM Service Account Credentials and STS APIs Workload Identity uses", () => {
             assert.notEqual(production.project, staging.project, "the stack files put production in its own project");
+            assert.ok(![staging.project, production.project].includes(HOME), "no stack in the CI home project");
             for (const api of ["iamcredentials.googleapis.com", "sts.googleapis.com"]) {
                 assert.ok(enabled.get(production.project)?.has(api), `${api} is not enabled in ${production.project}: enabled there: ${[...(enabled.get(production.project) ?? [])].join(", ")}`);
             }
@@ -183,17 +181,17 @@ describe("the API table covers what the program renders, in every mode", () => {
         });
 
         test("what the bootstrap's own resources need is enabled too (HOME_APIS is checked, not trusted)", () => {
-            const own = apisForGraph(graphOf(bootstrap, staging.project));
+            const own = apisForGraph(graphOf(bootstrap, HOME));
             assert.deepEqual(own.missing, [], "bootstrap types without a row in bootstrap/apiTable.ts");
             assert.deepEqual(notEnabled(own, enabled), []);
-            // Each home API is used by the rendered bootstrap or by a stack kept in the home project.
+            // Each home API is used by the rendered bootstrap or by a stack's image pulls.
             const staged = runs.find((r) => r.render.name === "staging")?.set;
-            const usedAtHome = new Set([...servicesOf(own, staging.project), ...(staged ? servicesOf(staged, staging.project) : [])]);
+            const usedAtHome = new Set([...servicesOf(own, HOME), ...(staged ? servicesOf(staged, HOME) : [])]);
             assert.deepEqual(HOME_APIS.filter((api) => !usedAtHome.has(api)), []);
         });
 
         test("one projects.Service per project and API, exactly bootstrapApis()", () => {
-            const expected = bootstrapApis(staging.project, [staging.project, production.project]);
+            const expected = bootstrapApis(HOME, [staging.project, production.project]);
             assert.deepEqual(
                 Object.fromEntries([...enabled.entries()].map(([p, s]) => [p, [...s].sort()])),
                 expected,
@@ -213,14 +211,14 @@ describe("synth reports the APIs per project", () => {
             const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as SynthReport;
             assert.equal(report.apis.source, "bootstrap/apiTable.ts");
             assert.deepEqual(report.apis.missing, []);
-            assert.deepEqual(Object.keys(report.apis.byProject), [production.project, staging.project]);
+            assert.deepEqual(Object.keys(report.apis.byProject), [HOME, production.project]);
             assert.deepEqual(report.apis.byProject[production.project]["iamcredentials.googleapis.com"], ["signed-urls", "workload-identity"]);
             const lines = stdout.split("\n");
             const at = lines.indexOf("APIs to enable (bootstrap/apiTable.ts), per project:");
             assert.ok(at >= 0, stdout);
-            assert.equal(lines[at + 1], `  ${production.project}: ${servicesOf(report.apis, production.project).map((a) => a.replace(".googleapis.com", "")).join(", ")}`);
-            assert.match(lines[at + 1], /\biamcredentials\b.*\bsts$/);
-            assert.equal(lines[at + 2], `  ${staging.project}: artifactregistry`);
+            assert.equal(lines[at + 1], `  ${HOME}: artifactregistry`);
+            assert.equal(lines[at + 2], `  ${production.project}: ${servicesOf(report.apis, production.project).map((a) => a.replace(".googleapis.com", "")).join(", ")}`);
+            assert.match(lines[at + 2], /\biamcredentials\b.*\bsts$/);
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }

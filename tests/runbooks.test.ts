@@ -14,14 +14,15 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { z } from "zod";
 import { bootstrapSchema } from "../bootstrap/config";
+import { iamSchema } from "../iam/config";
 import { configSchema } from "../config";
 import { parseReleaseArgs, planRelease } from "../tools/release";
 
 const ROOT = join(__dirname, "..");
 /** The files checked, relative to the repository root. */
-const DOCS = ["README.md", "docs/bootstrap.md", "docs/release.md", "docs/operations.md", "docs/dns-cutover.md", "docs/transitions.md"];
-const IMAGE_REPOSITORY = "europe-west1-docker.pkg.dev/acme-django-staging/django/app";
-const DIGEST_REF = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@sha256:${"ab".repeat(32)}`;
+const DOCS = ["README.md", "docs/bootstrap.md", "docs/release.md", "docs/operations.md", "docs/dns-cutover.md", "docs/transitions.md", "docs/trust-migration.md"];
+const IMAGE_REPOSITORY = "europe-west1-docker.pkg.dev/acme-django-ci/django/app";
+const DIGEST_REF = `europe-west1-docker.pkg.dev/acme-django-ci/django/app@sha256:${"ab".repeat(32)}`;
 
 /**
  * Shell commands of a markdown file: lines of fenced blocks (continued lines joined) and inline
@@ -85,14 +86,17 @@ interface Targets {
     readonly extraStacks: ReadonlySet<string>;
 }
 
-function targetsOf(doc: string): Targets {
-    const bootstrap = doc === "docs/bootstrap.md";
+function targetsOf(doc: string, dir?: string): Targets {
+    // `pulumi -C <dir>` runs the Pulumi project in <dir>: the bootstrap or the IAM step.
+    const project = dir ?? (doc === "docs/bootstrap.md" ? "bootstrap" : "");
+    const file = project ? `${project}/index.ts` : "index.ts";
     return {
         scripts: (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts,
-        schema: bootstrap ? bootstrapSchema : configSchema,
-        outputs: outputsOf(bootstrap ? "bootstrap/index.ts" : "index.ts"),
-        outputsFile: bootstrap ? "bootstrap/index.ts" : "index.ts",
-        extraStacks: new Set(bootstrap ? ["bootstrap"] : []),
+        schema: project === "bootstrap" ? bootstrapSchema : project === "iam" ? iamSchema : configSchema,
+        outputs: outputsOf(file),
+        outputsFile: file,
+        // Stacks the docs' own commands create: the bootstrap's (`bootstrap`, and `ci` beside an old one).
+        extraStacks: new Set(project === "bootstrap" ? ["bootstrap", "ci"] : []),
     };
 }
 
@@ -117,11 +121,19 @@ function releaseArgs(command: string): string[] | undefined {
 }
 
 /** Every problem with the commands of one markdown file; empty when all of them check out. */
-function problemsOf(doc: string, markdown: string, targets: Targets = targetsOf(doc)): string[] {
+function problemsOf(doc: string, markdown: string, fileTargets: Targets = targetsOf(doc)): string[] {
     const problems: string[] = [];
     const commands = commandsOf(markdown);
-    for (const command of commands) {
-        const problem = (what: string) => problems.push(`${doc}: \`${command}\` ${what}`);
+    for (const original of commands) {
+        const problem = (what: string) => problems.push(`${doc}: \`${original}\` ${what}`);
+        // `pulumi -C <dir> …` is `pulumi …` in <dir>: checked against that project.
+        const cwd = /^pulumi -C (\S+) /.exec(original);
+        const command = cwd ? original.replace(/^pulumi -C \S+ /, "pulumi ") : original;
+        const targets = cwd ? targetsOf(doc, cwd[1]) : fileTargets;
+        const projectDir = cwd ? join(ROOT, cwd[1]) : ROOT;
+        if (cwd && !existsSync(join(projectDir, "Pulumi.yaml"))) {
+            problem(`runs pulumi in ${cwd[1]}, which has no Pulumi.yaml`);
+        }
         const w = words(command);
 
         for (const m of command.matchAll(/\b(?:npx tsx|bash)\s+((?:\.\/)?[\w./-]+\.(?:ts|sh))\b/g)) {
@@ -139,7 +151,7 @@ function problemsOf(doc: string, markdown: string, targets: Targets = targetsOf(
         const stacks = w.flatMap((x, i) => (["--stack", "-s"].includes(w[i - 1]) && /^(pulumi|npm|npx)$/.test(w[0]) ? [x] : []));
         const positional = /^pulumi stack (init|select|rm) ([^\s-]\S*)/.exec(command);
         for (const stack of [...stacks, ...(positional ? [positional[2]] : [])]) {
-            if (!unresolved(stack) && !targets.extraStacks.has(stack) && !existsSync(join(ROOT, `Pulumi.${stack}.yaml`))) {
+            if (!unresolved(stack) && !targets.extraStacks.has(stack) && !existsSync(join(projectDir, `Pulumi.${stack}.yaml`))) {
                 problem(`names stack ${stack}, which has no Pulumi.${stack}.yaml`);
             }
         }

@@ -1,10 +1,11 @@
 /**
  * The GitHub Actions workflows, checked offline: every file against the GitHub workflow schema
  * (@action-validator/core), plus the invariants that keep CI keyless and gated — OIDC instead of
- * keys, pull requests only as the read-only previewer, gcloud's GKE auth plugin wherever Pulumi
- * reaches the cluster, the policy pack on every preview, a manual gate before production, one
- * digest for both stacks — and that every command they run exists in this repository.
- * Which runs may become which service account is checked in tests/bootstrap.test.ts.
+ * keys, one service account per job (the image pusher, each stack's deployer in its environment,
+ * a pull request only as the approved read-only previewer), gcloud's GKE auth plugin wherever
+ * Pulumi reaches the cluster, the policy pack on every preview, a manual gate before production,
+ * one digest for both stacks — and that every command they run exists in this repository.
+ * Which runs may become which service account is checked in tests/trust-reachability.test.ts.
  *
  * The supply chain of the jobs (docs/release.md, "CI hardening"): every third-party action pinned
  * by commit SHA, the Pulumi CLI, gcloud and BuildKit pinned, `id-token: write` only where a job
@@ -23,7 +24,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import { GITHUB_VARIABLES } from "../bootstrap/commands";
+import { GITHUB_VARIABLES, deployServiceAccountVariable, previewServiceAccountVariable } from "../bootstrap/commands";
 import { bootstrapSchema } from "../bootstrap/config";
 import { main as preflightMain } from "../tools/preflight";
 import { startFakeGoogle } from "./lib/fakeGoogle";
@@ -71,8 +72,25 @@ const triggeredByPullRequests = (file: string) => {
     const events = typeof on === "string" ? [on] : Array.isArray(on) ? (on as string[]) : Object.keys(on as object);
     return events.some((e) => PR_EVENTS.includes(e));
 };
-const DEPLOYER = `\${{ vars.${GITHUB_VARIABLES.serviceAccount} }}`;
-const PREVIEWER = `\${{ vars.${GITHUB_VARIABLES.previewServiceAccount} }}`;
+const vars = (name: string) => `\${{ vars.${name} }}`;
+/** The stacks of the shipped stack files (`Pulumi.<stack>.yaml`). */
+const STACKS = readdirSync(ROOT).flatMap((f) => /^Pulumi\.([a-z][a-z0-9-]*)\.yaml$/.exec(f)?.[1] ?? []);
+/** Every variable the bootstrap prints for the shipped stacks (pull requests preview staging). */
+const PRINTED = new Set<string>([...Object.values(GITHUB_VARIABLES), ...STACKS.map(deployServiceAccountVariable), previewServiceAccountVariable("staging")]);
+const environmentOf = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+/**
+ * The one account a job may authenticate as: in a pull request workflow, only a stack's previewer
+ * and only from that stack's preview environment; elsewhere the image pusher without environment
+ * and a stack's deployer in the environment named after it.
+ */
+function accountFor(file: string, job: Job): string | undefined {
+    const env = environmentOf(job);
+    if (triggeredByPullRequests(file)) {
+        const stack = env?.startsWith("preview-") ? env.slice("preview-".length) : undefined;
+        return stack ? vars(previewServiceAccountVariable(stack)) : undefined;
+    }
+    return env ? vars(deployServiceAccountVariable(env)) : vars(GITHUB_VARIABLES.imageServiceAccount);
+}
 const varsRead = (file: string) => new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
 /** A step that runs Pulumi (CLI install included) or the release command, which runs `pulumi up`. */
 const runsPulumi = (step: Step) => usesAction(step, "pulumi/actions") || /\bpulumi\s|tools\/release\.ts/.test(step.run ?? "");
@@ -107,17 +125,18 @@ describe("keyless cloud access", () => {
                 assert.equal(permissions["id-token"], "write", `${file} job ${name} needs id-token: write`);
                 for (const step of job.steps.filter((s) => usesAction(s, "google-github-actions/auth"))) {
                     assert.equal(step.with?.workload_identity_provider, "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}");
-                    // Pull request workflows run the branch's code: they may only be the read-only previewer.
-                    const allowed = triggeredByPullRequests(file) ? [PREVIEWER] : [DEPLOYER, PREVIEWER];
-                    assert.ok(allowed.includes(String(step.with?.service_account)), `${file} job ${name} authenticates as ${String(step.with?.service_account)}; allowed: ${allowed.join(", ")}`);
+                    // Pull request workflows run the branch's code: at most an approved previewer.
+                    const allowed = accountFor(file, job);
+                    assert.ok(allowed !== undefined && step.with?.service_account === allowed, `${file} job ${name} (environment ${String(environmentOf(job))}) authenticates as ${String(step.with?.service_account)}; allowed: ${String(allowed ?? "nothing")}`);
                     assert.equal(step.with?.credentials_json, undefined);
                 }
             }
         });
 
         if (triggeredByPullRequests(file)) {
-            test(`${file}: a pull request workflow never names the deployer`, () => {
-                assert.ok(!varsRead(file).has(GITHUB_VARIABLES.serviceAccount), `${file} reads vars.${GITHUB_VARIABLES.serviceAccount}`);
+            test(`${file}: a pull request workflow never names a deployer or the image pusher`, () => {
+                const named = [...varsRead(file)].filter((v) => v === GITHUB_VARIABLES.imageServiceAccount || STACKS.some((s) => v === deployServiceAccountVariable(s)));
+                assert.deepEqual(named, [], `${file} reads ${named.join(", ")}`);
             });
         }
 
@@ -147,7 +166,7 @@ describe("keyless cloud access", () => {
             const used = varsRead(file);
             assert.ok(used.size > 0 || !DEPLOYING.includes(file), `${file} reads no repository variables`);
             for (const name of used) {
-                assert.ok((Object.values(GITHUB_VARIABLES) as string[]).includes(name), `${file} reads vars.${name}, which bootstrap's githubVariableCommands does not set`);
+                assert.ok(PRINTED.has(name), `${file} reads vars.${name}, which bootstrap's githubVariableCommands does not set`);
             }
         });
 
@@ -156,7 +175,7 @@ describe("keyless cloud access", () => {
 
 test("the bootstrap prints no repository variable that no workflow reads", () => {
     const read = new Set(files.flatMap((f) => [...varsRead(f)]));
-    assert.deepEqual(Object.values(GITHUB_VARIABLES).filter((name) => !read.has(name)), []);
+    assert.deepEqual([...PRINTED].filter((name) => !read.has(name)), []);
 });
 
 test("the plugin the workflows install is the one the kubeconfig runs", () => {
@@ -181,9 +200,13 @@ describe("pr.yml", () => {
         }
     });
 
-    test("previews as the read-only previewer", () => {
+    test("previews as staging's read-only previewer, in the reviewed environment preview-staging", () => {
         const auth = workflow.jobs.preview.steps.find((s) => usesAction(s, "google-github-actions/auth"));
-        assert.equal(auth?.with?.service_account, PREVIEWER);
+        assert.equal(auth?.with?.service_account, vars(previewServiceAccountVariable("staging")));
+        assert.equal(environmentOf(workflow.jobs.preview), "preview-staging");
+        // No other job of the pull request workflow authenticates.
+        const authenticating = Object.entries(workflow.jobs).filter(([, job]) => job.steps.some((s) => usesAction(s, "google-github-actions/auth"))).map(([n]) => n);
+        assert.deepEqual(authenticating, ["preview"]);
     });
 
     test("previews staging with the policy pack, without refresh, and keeps the output for the comment job", () => {
@@ -243,7 +266,7 @@ function runPreviewStep(step: Step, exitCode: number): { status: number; argv: s
 describe("deploy.yml", () => {
     const workflow = load("deploy.yml");
     const { image, staging, production } = workflow.jobs;
-    const environment = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+    const environment = environmentOf;
     const releaseRun = (job: Job) => job.steps.find((s) => s.run?.includes("tools/release.ts"));
 
     test("runs on pushes to main", () => {

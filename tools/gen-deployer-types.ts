@@ -1,9 +1,10 @@
 /**
  * Writes bootstrap/resourceTypes.json: every resource type and provider function (invoke) the main
  * program registers in any of its modes, found by running index.ts under mocks with the stack
- * files and the variants below. The bootstrap computes the deployer's custom role from it
+ * files and the variants below, and (under `iam`) those of the IAM step (iam/) for the same
+ * configs. The bootstrap computes the deployer's roles and the IAM step's role from it
  * (bootstrap/deployerRoles.ts) and the APIs it enables in the stacks' projects
- * (bootstrap/requiredApis.ts, bootstrap/apiTable.ts), because it cannot run the main program itself.
+ * (bootstrap/requiredApis.ts, bootstrap/apiTable.ts), because it cannot run either program itself.
  * tests/deployer-permissions.test.ts renders the same variants and fails when the file is stale.
  *
  *   npm run gen:deployer-types              # rewrite bootstrap/resourceTypes.json
@@ -17,6 +18,8 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { PERMISSION_TABLE, rowPermissions, type ProgramTypes } from "../bootstrap/permissionTable";
 import { PREFLIGHT_READS } from "../bootstrap/preflightReads";
+import { validateConfig } from "../config";
+import { buildIam } from "../iam/program";
 import { runProgram, type CaptureResult } from "./lib/mockRuntime";
 import { loadStackConfig } from "./lib/stackConfig";
 
@@ -75,8 +78,8 @@ function deepMerge(base: unknown, patch: unknown): unknown {
     return out;
 }
 
-/** Runs index.ts under mocks for one render. */
-export async function renderProgram(render: TypeRender): Promise<CaptureResult> {
+/** The raw config of one render: the stack file with the overrides merged in. */
+function renderConfig(render: TypeRender): { project: string; stack: string; config: Record<string, string>; secretKeys: string[] } {
     const loaded = loadStackConfig({ stack: render.stack, projectDir: ROOT });
     const config = { ...loaded.config };
     for (const [key, value] of Object.entries(render.overrides)) {
@@ -84,7 +87,28 @@ export async function renderProgram(render: TypeRender): Promise<CaptureResult> 
         const merged = deepMerge(current !== undefined && /^[{[]/.test(current) ? JSON.parse(current) : current, value);
         config[key] = typeof merged === "string" ? merged : JSON.stringify(merged);
     }
-    return runProgram({ project: loaded.project, stack: loaded.stack, config, secretKeys: loaded.secretKeys, program: path.join(ROOT, "index.ts") });
+    return { project: loaded.project, stack: loaded.stack, config, secretKeys: loaded.secretKeys };
+}
+
+/** Runs index.ts under mocks for one render. */
+export async function renderProgram(render: TypeRender): Promise<CaptureResult> {
+    const { project, stack, config, secretKeys } = renderConfig(render);
+    return runProgram({ project, stack, config, secretKeys, program: path.join(ROOT, "index.ts") });
+}
+
+/** The CI home project the IAM renders name the deployer in (the shipped stack files' bootstrap). */
+export const RENDER_CI_PROJECT = "acme-django-ci";
+
+/** Runs the IAM step (iam/program.ts) under mocks for the config of one render. */
+export async function renderIamProgram(render: TypeRender, adoptExisting = false): Promise<CaptureResult> {
+    const { stack, config, secretKeys } = renderConfig(render);
+    return runProgram({
+        project: "django-platform-iam",
+        stack,
+        config: {},
+        secretKeys,
+        program: () => buildIam({ ciProject: RENDER_CI_PROJECT, stackFile: `Pulumi.${render.stack}.yaml`, adoptExisting, platform: validateConfig(config, stack) }),
+    });
 }
 
 /** The types a run registered and the functions it invoked (sorted). */
@@ -103,27 +127,37 @@ export interface ResourceTypesFile {
     readonly renders: string[];
     readonly resources: string[];
     readonly invokes: string[];
+    /** The IAM step's types for the same renders. */
+    readonly iam: { readonly resources: string[]; readonly invokes: string[] };
 }
 
-/** The file's content for the types of every render (`types`: one entry per render, in order). */
-export function typesFile(renders: readonly TypeRender[], types: readonly ProgramTypes[]): ResourceTypesFile {
-    const resources = new Set(types.flatMap((t) => t.resources));
-    const invokes = new Set(types.flatMap((t) => t.invokes));
+/** The union of some renders' types, sorted. */
+function union(types: readonly ProgramTypes[]): { resources: string[]; invokes: string[] } {
+    return { resources: [...new Set(types.flatMap((t) => t.resources))].sort(), invokes: [...new Set(types.flatMap((t) => t.invokes))].sort() };
+}
+
+/**
+ * The file's content for the types of every render (`types`, `iamTypes`: one entry per render of
+ * the main program and of the IAM step, in order).
+ */
+export function typesFile(renders: readonly TypeRender[], types: readonly ProgramTypes[], iamTypes: readonly ProgramTypes[]): ResourceTypesFile {
     return {
-        comment: "Generated by `npm run gen:deployer-types` (tools/gen-deployer-types.ts) from renders of index.ts; bootstrap/deployerRoles.ts computes the deployer role from it. Do not edit.",
+        comment: "Generated by `npm run gen:deployer-types` (tools/gen-deployer-types.ts) from renders of index.ts and iam/; bootstrap/deployerRoles.ts computes the deployer's and the IAM step's roles from it. Do not edit.",
         renders: renders.map((r) => r.name),
-        resources: [...resources].sort(),
-        invokes: [...invokes].sort(),
+        ...union(types),
+        iam: union(iamTypes),
     };
 }
 
-/** Renders every variant and returns the file's content. */
+/** Renders every variant of both programs and returns the file's content. */
 export async function collectTypes(renders: readonly TypeRender[] = TYPE_RENDERS): Promise<ResourceTypesFile> {
     const types: ProgramTypes[] = [];
+    const iamTypes: ProgramTypes[] = [];
     for (const render of renders) {
         types.push(await renderTypes(render));
+        iamTypes.push(typesOf(await renderIamProgram(render)));
     }
-    return typesFile(renders, types);
+    return typesFile(renders, types, iamTypes);
 }
 
 /** The text of the file. */

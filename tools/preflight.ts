@@ -1,6 +1,6 @@
 /**
  * Preflight: checks a real Google Cloud project before the first `pulumi up` of a stack — APIs,
- * the deploying identity's permissions, organisation policies, Compute Engine quota, existing DNS
+ * the deploying identity's permissions, the stack's service accounts (the IAM step's), organisation policies, Compute Engine quota, existing DNS
  * records at the stack's names, the secrets key, the state bucket and the app image — by asking
  * Google's REST APIs. It only reads (plus
  * testIamPermissions, a throw-away KMS encrypt and, with --principal, a short-lived token): it never
@@ -8,7 +8,7 @@
  *
  *   npm run preflight -- --stack staging
  *   npm run preflight -- --config-file path/Pulumi.mystack.yaml --json
- *   npm run preflight -- --stack production --principal serviceAccount:github-deployer@acme-home.iam.gserviceaccount.com --backend gs://acme-home-pulumi-state
+ *   npm run preflight -- --stack production --principal serviceAccount:gh-deploy-production@acme-django-ci.iam.gserviceaccount.com --backend gs://acme-django-ci-pulumi-state
  *
  * Credentials: GOOGLE_OAUTH_ACCESS_TOKEN, else `gcloud auth print-access-token`.
  *
@@ -39,6 +39,7 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const CHECKS: Readonly<Record<CheckId, Check>> = {
     apis: async (ctx) => (await import("./lib/preflight/apis")).checkApis(ctx),
     permissions: async (ctx) => (await import("./lib/preflight/permissions")).checkPermissions(ctx),
+    accounts: async (ctx) => (await import("./lib/preflight/accounts")).checkAccounts(ctx),
     "org-policies": async (ctx) => (await import("./lib/preflight/orgPolicies")).checkOrgPolicies(ctx),
     quotas: async (ctx) => (await import("./lib/preflight/quotas")).checkQuotas(ctx),
     dns: async (ctx) => (await import("./lib/preflight/dns")).checkDns(ctx),

@@ -5,6 +5,8 @@
  *
  *   npm run synth -- --stack staging --out out/
  *   npm run synth -- --config-file path/to/Pulumi.mystack.yaml --json
+ *   npm run synth -- --project bootstrap --out out/bootstrap     # the trust layout (bootstrap/)
+ *   npm run synth -- --project iam --stack staging --out out/iam  # a stack's IAM step (iam/)
  *
  * Exit codes: 0 all good; 1 Kubernetes schema errors or mandatory policy violations; 2 config
  * errors (nothing is written); 3 the program or synth itself failed.
@@ -16,6 +18,7 @@ import { Command, Option } from "commander";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { apisForGraph } from "../bootstrap/apiTable";
+import { iamStepPermissions } from "../bootstrap/deployerRoles";
 import { permissionsFor } from "../bootstrap/permissionTable";
 import { ConfigError } from "../config";
 import { CompareInputError, compareCosts, formatComparison, readReportCost } from "./lib/cost/compare";
@@ -31,15 +34,35 @@ import { collectSecretValues, containsSecret } from "./lib/redact";
 import { countByType, formatReport, mandatoryViolations, type PolicyResult, type SynthReport } from "./lib/report";
 import { StackFileError, loadStackConfig, type StackConfig } from "./lib/stackConfig";
 import { STACK_TYPE, buildStackExport } from "./lib/stackExport";
+import { formatGrants, grantsOf } from "./lib/trustReport";
 
 /** The project's root: where `index.ts` and `Pulumi.yaml` live. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/**
+ * The Pulumi projects synth renders, by `--project`: the main program, the bootstrap (its shipped
+ * stack file `bootstrap/Pulumi.bootstrap.yaml` is the example of docs/bootstrap.md), and the IAM
+ * step (`iam/Pulumi.<stack>.yaml`, which reads the main stack file of the same name).
+ */
+export const PROJECTS = {
+    main: { dir: PROJECT_DIR, defaultStack: undefined },
+    bootstrap: { dir: path.join(PROJECT_DIR, "bootstrap"), defaultStack: "bootstrap" },
+    iam: { dir: path.join(PROJECT_DIR, "iam"), defaultStack: undefined },
+} as const;
+
+/** A `--project` value. */
+export type SynthProject = keyof typeof PROJECTS;
+
+/** Config errors of the three programs (their classes carry these names). */
+const CONFIG_ERRORS = new Set(["ConfigError", "BootstrapConfigError", "IamConfigError"]);
 
 /** The files `--out` receives. */
 export const OUTPUT_FILES = ["stack-export.json", "manifests.yaml", "graph.dot", "graph.svg", "report.json"] as const;
 
 /** Options of {@link synth}. */
 export interface SynthOptions {
+    /** Which Pulumi project to render. @default "main" */
+    readonly project?: SynthProject;
     /** Stack name (`Pulumi.<stack>.yaml` in the project). */
     readonly stack?: string;
     /** Any stack file. */
@@ -99,12 +122,16 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
     try {
         base = options.compareTo ? readReportCost(options.compareTo) : undefined;
         policyConfig = options.policyConfig ? readPolicyConfig(options.policyConfig) : undefined;
-        stack = loadStackConfig({ stack: options.stack, configFile: options.configFile, projectDir: PROJECT_DIR });
+        const project = PROJECTS[options.project ?? "main"];
+        if (!project) {
+            throw new StackFileError(`--project must be one of ${Object.keys(PROJECTS).join(", ")} (got ${JSON.stringify(options.project)}).`);
+        }
+        stack = loadStackConfig({ stack: options.stack ?? (options.configFile ? undefined : project.defaultStack), configFile: options.configFile, projectDir: project.dir });
         progress("config", `${path.relative(process.cwd(), stack.stackFile) || stack.stackFile}, ${Object.keys(stack.config).length} keys`);
         // Without stack traces for speed; a failing program runs again with them (see withoutStackTraces).
-        capture = await withoutStackTraces(() => runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(options.program ?? path.join(PROJECT_DIR, "index.ts")) }));
+        capture = await withoutStackTraces(() => runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(options.program ?? path.join(project.dir, "index.ts")) }));
     } catch (err) {
-        if (err instanceof StackFileError || err instanceof PolicyInputError || err instanceof CompareInputError || err instanceof ConfigError || (err as Error)?.name === "ConfigError") {
+        if (err instanceof StackFileError || err instanceof PolicyInputError || err instanceof CompareInputError || err instanceof ConfigError || CONFIG_ERRORS.has((err as Error)?.name)) {
             io.stderr((err as Error).message);
             if (options.out) {
                 io.stderr(`Nothing was written to ${options.out}.`);
@@ -138,6 +165,7 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
         project: stack.project,
         stack: stack.stack,
         stackFile: path.relative(PROJECT_DIR, stack.stackFile),
+        grants: grantsOf(capture.resources),
         exitCode: schema.errors.length > 0 || mandatoryViolations(policy).length > 0 ? 1 : 0,
         counts: {
             resources: capture.resources.length,
@@ -155,10 +183,7 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
             sum: formatDuration(cp.sumSeconds),
             note: "Every figure is an estimate per resource type (sources in report.json); Ingress, certificates and DNS keep converging after pulumi up.",
         },
-        permissions: {
-            source: "bootstrap/permissionTable.ts",
-            ...permissionsFor({ resources: capture.resources.map((r) => r.type), invokes: capture.invokes.map((i) => i.token) }),
-        },
+        ...permissionSections(options.project ?? "main", { resources: capture.resources.map((r) => r.type), invokes: capture.invokes.map((i) => i.token) }),
         apis: { source: "bootstrap/apiTable.ts", ...apisForGraph({ resources: capture.resources, invokes: capture.invokes, defaultProject: stack.config["gcp:project"] ?? "" }) },
         cost: estimateCost(capture.resources, { region: stack.config["gcp:region"] ?? "", usage: usageOfConfig(stack.config) }),
         stackOutputs: exportDoc.deployment.resources[0].outputs,
@@ -182,12 +207,29 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
         progress("files", `${OUTPUT_FILES.join(", ")} written to ${options.out}`);
     }
     const comparison = base && options.compareTo ? compareCosts(base.cost, report.cost, { baseFile: options.compareTo, baseStack: base.stack, headStack: report.stack }) : undefined;
+    const grantLines = (options.project ?? "main") === "main" ? [] : ["", ...formatGrants(report.grants)];
     io.stdout(
         options.json
             ? JSON.stringify(comparison ? { ...report, costComparison: comparison } : report, null, 2)
-            : [formatReport(report, capture.resources), ...(comparison ? ["", ...formatComparison(comparison)] : [])].join("\n"),
+            : [formatReport(report, capture.resources), ...grantLines, ...(comparison ? ["", ...formatComparison(comparison)] : [])].join("\n"),
     );
     return report.exitCode;
+}
+
+/**
+ * Who runs the project and with which permissions: the stack's deployer (computed from the
+ * permission table), the IAM step's runners (`iamStepPermissions` of its types), or, for the
+ * bootstrap, the owner of the projects.
+ */
+function permissionSections(project: SynthProject, types: { resources: string[]; invokes: string[] }): Pick<SynthReport, "permissions" | "runner"> {
+    switch (project) {
+        case "main":
+            return { permissions: { source: "bootstrap/permissionTable.ts", ...permissionsFor(types) } };
+        case "iam":
+            return { runner: { who: "the people in the bootstrap's iamAdmins (custom roles djangoPlatformIamStep and, under a condition on the roles granted, djangoPlatformIamStepProjectGrants)", source: "bootstrap/permissionTable.ts", permissions: iamStepPermissions(types) } };
+        case "bootstrap":
+            return { runner: { who: "a person who owns the CI home project and every stack project (docs/bootstrap.md)", source: "docs/bootstrap.md", permissions: [] } };
+    }
 }
 
 /** The stack root and default providers: in every export, and only clutter in a drawing. */
@@ -205,6 +247,7 @@ export async function main(argv: readonly string[], io: SynthIo = processIo): Pr
     const program = new Command()
         .name("synth")
         .description("Run the Pulumi program offline under mocks with a stack's config; validate, draw and summarise what it would create.")
+        .addOption(new Option("-p, --project <name>", "which Pulumi project: main (index.ts), bootstrap (bootstrap/, stack bootstrap by default) or iam (iam/, the IAM step)").choices(Object.keys(PROJECTS)).default("main"))
         .option("-s, --stack <name>", "stack name: reads Pulumi.yaml and Pulumi.<name>.yaml in the project")
         .option("-c, --config-file <path>", "any stack file (Pulumi.yaml is read from beside it, else from the project)")
         .option("-o, --out <dir>", "write stack-export.json, manifests.yaml, graph.dot, graph.svg and report.json here")
@@ -218,7 +261,7 @@ export async function main(argv: readonly string[], io: SynthIo = processIo): Pr
         return parsed;
     }
     const opts = program.opts<SynthOptions>();
-    if (!opts.stack && !opts.configFile) {
+    if (!opts.stack && !opts.configFile && !PROJECTS[opts.project ?? "main"].defaultStack) {
         io.stderr("synth: pass --stack <name> or --config-file <path>. Try --help.");
         return 2;
     }

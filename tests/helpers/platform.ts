@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../tools/lib/mockRuntime";
 import { applyOverrides, type Overrides } from "../../tools/lib/configOverrides";
+import { fakeInvoke } from "../../tools/lib/mockValues";
 import { loadStackConfig } from "../../tools/lib/stackConfig";
 
 /** Re-exported for the tests that run synth or policies themselves. */
@@ -51,6 +52,18 @@ export class Rendered {
     }
     byUrn(urn: string): CapturedResource | undefined {
         return this.resources.find((r) => r.urn === urn);
+    }
+    /**
+     * A Google service account the program looked up (`gcp.serviceaccount.getAccountOutput`; the
+     * IAM step creates them), as the mocked lookup answers: its email and `projects/…` name.
+     */
+    account(accountId: string): { email: string; name: string } {
+        const call = this.result.invokes.find((i) => i.token === "gcp:serviceaccount/getAccount:getAccount" && i.inputs.accountId === accountId);
+        if (!call) {
+            throw new Error(`the program looks up no service account ${accountId}`);
+        }
+        const found = fakeInvoke(call.token, call.inputs);
+        return { email: String(found.email), name: String(found.name) };
     }
 }
 

@@ -45,14 +45,25 @@ export interface FakeWorld {
     projectQuotas: Record<string, FakeQuota[]>;
     /** Crypto key name → emails allowed to encrypt / decrypt. */
     kmsKeys: Record<string, { encrypters: string[]; decrypters: string[] }>;
-    /** Bucket → versioning and the object permissions each email has. */
-    buckets: Record<string, { versioning: boolean; permissions: Record<string, string[]> }>;
+    /**
+     * Bucket → versioning and the object permissions each email has. `objectPrefixes`: for an
+     * email whose object permissions are granted under a condition on object names (the
+     * bootstrap's per-stack grants), those prefixes: its object permissions apply to objects under
+     * them only, and the bucket's testIamPermissions, which answers for the bucket, leaves them out
+     * (`storage.objects.list`, checked on the bucket, stays).
+     */
+    buckets: Record<string, { versioning: boolean; permissions: Record<string, string[]>; objectPrefixes?: Record<string, string[]> }>;
     /** Artifact Registry repository names (`projects/…/locations/…/repositories/…`). */
     repositories: string[];
     /** Existing images: `<repository name>/packages/<image>` → tags and digests. */
     images: Record<string, { tags: string[]; digests: string[] }>;
     /** Service account email → emails that may impersonate it, and the token it hands out. */
     serviceAccounts: Record<string, { tokenCreators: string[]; token: string }>;
+    /**
+     * Service accounts of the stacks' projects (the IAM step's): email → its project and the
+     * permissions each caller email holds on it (testIamPermissions answers from these). Unset: 404.
+     */
+    iamAccounts: Record<string, { project: string; holders: Record<string, string[]> }>;
     /**
      * Email → the permissions it holds, when the fake should enforce them: every read endpoint below
      * then answers 403 `IAM_PERMISSION_DENIED` (naming the permission in `ErrorInfo.metadata`, as
@@ -111,6 +122,7 @@ export function emptyWorld(): FakeWorld {
         repositories: [],
         images: {},
         serviceAccounts: {},
+        iamAccounts: {},
         grants: {},
         dnsZones: {},
         globalAddresses: {},
@@ -177,6 +189,31 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
             });
         }
         return ok({ accessToken: sa.token, expireTime: "2030-01-01T00:15:00Z" });
+    }
+
+    // IAM projects.serviceAccounts.get
+    // (https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/get): the
+    // ServiceAccount {"name", "projectId", "uniqueId", "email", …}; 404 NOT_FOUND when it does not exist.
+    // projects.serviceAccounts.testIamPermissions: {"permissions": [the subset the caller holds]}, no permission needed.
+    if (host === "iam.googleapis.com" && (m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+)(:testIamPermissions)?$/.exec(path))) {
+        const accountEmail = decodeURIComponent(m[2]);
+        const account = world.iamAccounts[accountEmail];
+        if (m[3] && method === "POST") {
+            if (!account) {
+                return error(404, `Service account projects/${m[1]}/serviceAccounts/${accountEmail} not found.`);
+            }
+            const held = account.holders[email] ?? [];
+            return ok({ permissions: ((body.permissions as string[] | undefined) ?? []).filter((p) => held.includes(p)) });
+        }
+        if (method === "GET" && !m[3]) {
+            const refused = refuse("iam.serviceAccounts.get", `projects/${m[1]}/serviceAccounts/${accountEmail}`, m[1]);
+            if (refused) {
+                return refused;
+            }
+            return account && (account.project === m[1] || m[1] === "-")
+                ? ok({ name: `projects/${account.project}/serviceAccounts/${accountEmail}`, projectId: account.project, uniqueId: "100000000000000000003", email: accountEmail })
+                : error(404, `Service account projects/${m[1]}/serviceAccounts/${accountEmail} not found.`);
+        }
     }
 
     // Service Usage services.batchGet (https://cloud.google.com/service-usage/docs/reference/rest/v1/services/batchGet):
@@ -304,13 +341,27 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
             return error(404, "The specified bucket does not exist.");
         }
         if (m[2]) {
-            const granted = new Set(bucket.permissions[email] ?? []);
+            const conditional = bucket.objectPrefixes?.[email] !== undefined;
+            const granted = new Set((bucket.permissions[email] ?? []).filter((p) => !conditional || !p.startsWith("storage.objects.") || p === "storage.objects.list"));
             return ok({ kind: "storage#testIamPermissionsResponse", permissions: query.getAll("permissions").filter((p) => granted.has(p)) });
         }
         if (!(bucket.permissions[email] ?? []).includes("storage.buckets.get")) {
             return error(403, `${email} does not have storage.buckets.get access to the Google Cloud Storage bucket.`);
         }
         return ok({ kind: "storage#bucket", id: m[1], name: m[1], location: "EUROPE-WEST1", storageClass: "STANDARD", versioning: { enabled: bucket.versioning }, iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" } });
+    }
+
+    // Cloud Storage objects.get (https://cloud.google.com/storage/docs/json_api/v1/objects/get): the
+    // object's metadata; 404 when it does not exist and the caller may read it, 403 when it may not.
+    if (host === "storage.googleapis.com" && method === "GET" && (m = /^\/storage\/v1\/b\/([^/]+)\/o\/([^/]+)$/.exec(path))) {
+        const bucket = world.buckets[m[1]];
+        const object = decodeURIComponent(m[2]);
+        const prefixes = bucket?.objectPrefixes?.[email];
+        const allowed = bucket && (bucket.permissions[email] ?? []).includes("storage.objects.get") && (prefixes === undefined || prefixes.some((p) => object.startsWith(p)));
+        if (!allowed) {
+            return error(403, `${email} does not have storage.objects.get access to the Google Cloud Storage object.`);
+        }
+        return error(404, "No such object.");
     }
 
     // Artifact Registry repositories.get

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { deployerPermissions } from "../../bootstrap/deployerRoles";
+import { deployerPermissions, podBinderPermissions } from "../../bootstrap/deployerRoles";
+import { stackStatePrefixes } from "../../bootstrap/stateBackend";
+import { stackIdentities } from "../../components/identities";
 import { PREFLIGHT_ROLE_PERMISSIONS } from "../../bootstrap/preflightReads";
 import { validateConfig } from "../../config";
 import { GoogleClient } from "../../tools/lib/preflight/google";
@@ -73,14 +75,16 @@ export async function runChecks(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The CI deployer, as the bootstrap grants it (tests/preflight-reads.test.ts, tests/workflows.test.ts).
+// A stack's CI deployer, as the bootstrap grants it (tests/preflight-reads.test.ts,
+// tests/workflows.test.ts). Each stack's deployer holds the same roles in its own project and on
+// its own key; the fake checks one deployer holding them in both, one stack at a time.
 
-export const CI_DEPLOYER = "github-deployer@acme-home.iam.gserviceaccount.com";
+export const CI_DEPLOYER = "gh-deploy-staging@acme-django-ci.iam.gserviceaccount.com";
 export const CI_DEPLOYER_MEMBER = `serviceAccount:${CI_DEPLOYER}`;
-export const CI_STATE_BUCKET = "acme-home-pulumi-state";
-export const CI_REPO = "projects/acme-django-staging/locations/europe-west1/repositories/django";
+export const CI_STATE_BUCKET = "acme-django-ci-pulumi-state";
+export const CI_REPO = "projects/acme-django-ci/locations/europe-west1/repositories/django";
 const DIGEST = `sha256:${"a".repeat(64)}`;
-export const CI_DIGEST_IMAGE = `europe-west1-docker.pkg.dev/acme-django-staging/django/app@${DIGEST}`;
+export const CI_DIGEST_IMAGE = `europe-west1-docker.pkg.dev/acme-django-ci/django/app@${DIGEST}`;
 
 /** The permissions of a predefined role, as Google defines it (tests/fixtures/iam-roles). */
 export function rolePermissions(role: string): string[] {
@@ -90,18 +94,37 @@ export function rolePermissions(role: string): string[] {
     return doc.includedPermissions;
 }
 
-/** What the bootstrap gives the deployer, per resource (bootstrap/index.ts, deployer.ts). */
+/** What the bootstrap gives a stack's deployer, per resource (bootstrap/index.ts, stackProject.ts). */
 export function ciGrants(): { project: string[]; stateBucket: string[]; repository: string[]; key: string[] } {
     return {
-        // bootstrap/deployer.ts: the deployer role and the preflight role in each stack project.
+        // bootstrap/stackProject.ts: the stack deploy role and the preflight role in the stack's project.
         project: [...new Set([...deployerPermissions(), ...PREFLIGHT_ROLE_PERMISSIONS])],
-        // bootstrap/stateBackend.ts grantStateAccess + grantBucketRead.
+        // bootstrap/stateBackend.ts grantState (objects under the stack's prefixes) + grantBucketRead.
         stateBucket: [...new Set([...rolePermissions("roles/storage.objectUser"), ...rolePermissions("roles/storage.legacyBucketReader")])],
-        // bootstrap/imageRegistry.ts grantPush.
-        repository: rolePermissions("roles/artifactregistry.writer"),
-        // bootstrap/secretsKeys.ts grantEncryptDecrypt.
+        // bootstrap/imageRegistry.ts grantPull (preflight's image check).
+        repository: rolePermissions("roles/artifactregistry.reader"),
+        // bootstrap/secretsKeys.ts grantStack.
         key: rolePermissions("roles/cloudkms.cryptoKeyEncrypterDecrypter"),
     };
+}
+
+/**
+ * The accounts the IAM step creates for the shipped stacks (components/identities.ts), with what it
+ * grants on them to `holders`: the pod-binder permissions on each pod account, actAs on the nodes'.
+ */
+export function iamStepAccounts(holders: readonly string[]): FakeWorld["iamAccounts"] {
+    const out: FakeWorld["iamAccounts"] = {};
+    for (const stack of ["staging", "production"]) {
+        const loaded = loadStackConfig({ stack, projectDir: PROJECT_DIR });
+        const ids = stackIdentities(validateConfig(loaded.config, stack));
+        for (const pod of ids.pods) {
+            out[pod.email] = { project: ids.project, holders: Object.fromEntries(holders.map((h) => [h, podBinderPermissions()])) };
+        }
+        if (ids.nodes) {
+            out[ids.nodes.email] = { project: ids.project, holders: Object.fromEntries(holders.map((h) => [h, ["iam.serviceAccounts.actAs"]])) };
+        }
+    }
+    return out;
 }
 
 /** The stacks' projects with everything in place, the deployer holding exactly `project` (minus `without`). */
@@ -125,9 +148,16 @@ export function ciWorld(without?: string): FakeWorld {
     const encrypt = grants.key.includes("cloudkms.cryptoKeyVersions.useToEncrypt") ? [CI_DEPLOYER] : [];
     world.kmsKeys["projects/acme-django-staging/locations/europe-west1/keyRings/pulumi/cryptoKeys/staging"] = { encrypters: encrypt, decrypters: decrypt };
     world.kmsKeys["projects/acme-django-prod/locations/europe-west1/keyRings/pulumi/cryptoKeys/production"] = { encrypters: encrypt, decrypters: decrypt };
-    world.buckets[CI_STATE_BUCKET] = { versioning: true, permissions: { [CI_DEPLOYER]: grants.stateBucket } };
+    // The deployer's object rights are conditioned on its stack's objects (bootstrap/stateBackend.ts
+    // grantState); the fake's one deployer stands for both stacks' (one check at a time).
+    world.buckets[CI_STATE_BUCKET] = {
+        versioning: true,
+        permissions: { [CI_DEPLOYER]: grants.stateBucket },
+        objectPrefixes: { [CI_DEPLOYER]: ["staging", "production"].flatMap((stack) => stackStatePrefixes("django-platform", stack)) },
+    };
     world.repositories = [CI_REPO];
     world.images[`${CI_REPO}/packages/app`] = { tags: ["0.1.0"], digests: [DIGEST] };
+    world.iamAccounts = iamStepAccounts([CI_DEPLOYER]);
     // The fake enforces project- and repository-level permissions through one list.
     world.grants[CI_DEPLOYER] = [...grants.project, ...grants.repository].filter((p) => p !== without);
     return world;

@@ -41,6 +41,8 @@ export interface CapturedResource {
     readonly replaceOnChanges?: string[];
     /** `retainOnDelete`: the engine drops the resource from the state instead of deleting it. */
     readonly retainOnDelete?: boolean;
+    /** `import`: the id of an existing cloud resource the engine adopts instead of creating one. */
+    readonly importId?: string;
 }
 
 /** One provider function call (invoke), e.g. `gcp:container/getCluster:getCluster`. */
@@ -168,6 +170,7 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
             deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
             replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
             retainOnDelete: req.getRetainondelete?.() ?? false,
+            importId: req.getImportid?.() || undefined,
         };
         resources.push(record);
         byUrn.set(urn, record);
@@ -288,6 +291,7 @@ interface RegisterRequest {
     getDeletebeforereplace?(): boolean;
     getReplaceonchangesList?(): string[];
     getRetainondelete?(): boolean | undefined;
+    getImportid?(): string;
     getObject(): { toJavaScript(): unknown } | undefined;
 }
 

@@ -94,9 +94,16 @@ export function fakeOutputs(type: string, name: string, inputs: Props): Props {
         case "gcp:storage/bucket:Bucket":
             return { ...base, url: `gs://${physicalName}` };
         case "gcp:serviceaccount/account:Account": {
+            // `name` is the account's resource name, as the provider reports it.
             const email = `${inputs.accountId as string}@${project}.iam.gserviceaccount.com`;
-            return { ...base, email, member: `serviceAccount:${email}`, uniqueId: "100000000000000000001" };
+            return { ...base, name: `projects/${project}/serviceAccounts/${email}`, email, member: `serviceAccount:${email}`, uniqueId: "100000000000000000001" };
         }
+        case "gcp:projects/iAMCustomRole:IAMCustomRole":
+            // The role's full name, which bindings use (`projects/<p>/roles/<id>`).
+            return { ...base, name: `projects/${project}/roles/${inputs.roleId as string}` };
+        case "gcp:artifactregistry/repository:Repository":
+            // The provider's `name` is the repository id ("The name of the repository, for example: repo1").
+            return { ...base, name: inputs.repositoryId as string };
         case "gcp:redis/instance:Instance": {
             // In-transit encryption: TLS only, on 6378 for both endpoints, and the instance's own CA(s)
             // in serverCaCerts (https://cloud.google.com/memorystore/docs/redis/about-in-transit-encryption).
@@ -151,6 +158,13 @@ export function fakeInvoke(token: string, inputs: Props): Props {
         case "gcp:dns/getRecordSets:getRecordSets":
             // An empty zone: no record set exists yet at the names the stack creates.
             return { ...inputs, id: `projects/${(inputs.project as string | undefined) ?? "mock-project"}/managedZones/${inputs.managedZone as string}`, rrsets: [] };
+        case "gcp:serviceaccount/getAccount:getAccount": {
+            // An existing account, as the IAM step created it (accountId may be an id or an email).
+            const project = (inputs.project as string | undefined) ?? "mock-project";
+            const id = inputs.accountId as string;
+            const email = id.includes("@") ? id : `${id}@${project}.iam.gserviceaccount.com`;
+            return { ...inputs, email, name: `projects/${project}/serviceAccounts/${email}`, member: `serviceAccount:${email}`, uniqueId: "100000000000000000002", displayName: "", disabled: false };
+        }
         case "gcp:organizations/getProject:getProject":
             return { ...inputs, number: "123456789012", projectId: (inputs.projectId as string | undefined) ?? "mock-project" };
         default:

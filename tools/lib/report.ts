@@ -11,6 +11,7 @@ import type { ApiSet } from "../../bootstrap/apiTable";
 import type { PermissionSet } from "../../bootstrap/permissionTable";
 import type { CapturedResource } from "./mockRuntime";
 import type { PolicyViolation } from "./policyRunner";
+import type { GrantLine } from "./trustReport";
 
 /** The policy phase's outcome. */
 export interface PolicyResult {
@@ -23,6 +24,8 @@ export interface SynthReport {
     readonly stack: string;
     /** The stack file, relative to the project. */
     readonly stackFile: string;
+    /** Every IAM grant rendered: member, role, resource, condition (tools/lib/trustReport.ts). */
+    readonly grants: GrantLine[];
     /** 0 good, 1 schema errors or mandatory policy violations. */
     readonly exitCode: 0 | 1;
     readonly counts: {
@@ -45,10 +48,13 @@ export interface SynthReport {
     readonly criticalPath: CriticalPathResult & { readonly total: string; readonly sum: string; readonly note: string };
     /**
      * The Google Cloud permissions a `pulumi up` of this stack needs, from bootstrap/permissionTable.ts
-     * for the types and provider functions the run registered: the deployer's custom role, the
-     * conditional IAM granter role, predefined roles, and what only a destroy needs (not granted).
+     * for the types and provider functions the run registered: the stack deploy role, the conditional
+     * resource-IAM role, what the deployer needs on single service accounts, predefined roles, and
+     * what only a destroy needs (not granted). `iamStep` must be empty: those are the IAM step's.
      */
-    readonly permissions: PermissionSet & { readonly source: string };
+    readonly permissions?: PermissionSet & { readonly source: string };
+    /** The bootstrap and the IAM step: who runs them, with which permissions (none for a CI identity). */
+    readonly runner?: { readonly who: string; readonly source: string; readonly permissions: string[] };
     /**
      * The Google APIs to enable, per project (the stack's, the image registry's, the DNS zone's):
      * bootstrap/apiTable.ts `apisForGraph` of the rendered graph, each service with why (the types
@@ -64,15 +70,18 @@ export interface SynthReport {
 }
 
 /** The permission section of the summary. */
-export function formatPermissions(p: SynthReport["permissions"]): string[] {
+export function formatPermissions(p: NonNullable<SynthReport["permissions"]>): string[] {
     const out = [
         `Deployer permissions (${p.source}): ${p.deployer.length} in the custom role for ${p.types.length} types and functions` +
-            `, ${p.iamGranter.length} through the conditional IAM granter role` +
+            `, ${p.resourceIam.length} through the conditional resource-IAM role, ${p.podBinder.length + p.onServiceAccount.length} on single service accounts` +
             (p.predefinedRoles.length > 0 ? `, plus ${p.predefinedRoles.join(", ")}` : "") +
             `; ${p.destroyOnly.length} destroy-only left out${p.destroyOnly.length > 0 ? ` (${p.destroyOnly.map((d) => d.permission).join(", ")})` : ""}; ${p.read.length} read permissions for a refresh.`,
     ];
     for (const type of p.missing) {
         out.push(`  MISSING ${type}: no row in bootstrap/permissionTable.ts, the deployer role would lack its permissions`);
+    }
+    if (p.iamStep.length > 0) {
+        out.push(`  IAM STEP ONLY: ${p.iamStep.join(", ")}: the program registers a type only the IAM step (iam/) may create; CI's deployer cannot`);
     }
     return out;
 }
@@ -150,7 +159,12 @@ export function formatReport(report: SynthReport, resources: readonly CapturedRe
     for (const v of policy.violations) {
         out.push(`  ${v.enforcementLevel.toUpperCase()} ${v.policyName}${v.urn ? ` ${nameOfUrn(v.urn)}` : ""}: ${v.message}`);
     }
-    out.push("", ...formatPermissions(report.permissions));
+    if (report.permissions) {
+        out.push("", ...formatPermissions(report.permissions));
+    }
+    if (report.runner) {
+        out.push("", `Run by ${report.runner.who}${report.runner.permissions.length > 0 ? `, with ${report.runner.permissions.length} permissions (${report.runner.source}): ${report.runner.permissions.join(", ")}` : ""}.`);
+    }
     out.push("", ...formatApis(report.apis));
     out.push("", ...formatCost(report.cost));
     out.push("", `Deploy estimate for a first pulumi up: ${cp.total} on the critical path (${cp.sum} if created one by one). ${cp.note}`);

@@ -14,8 +14,13 @@
  * at most 30 names per request (the reference's limit), answering
  * `{"services": [{"name": "projects/<number>/services/<api>", "config": {"name": "<api>"}, "state": "ENABLED" | "DISABLED"}]}`.
  * Needs `serviceusage.services.get` (roles/serviceusage.serviceUsageViewer) in each project.
+ *
+ * Not asked: the image registry's project, when it is not the stack's and needs nothing but
+ * Artifact Registry (the CI home project, where no stack's deployer holds a project role). The
+ * `image` check reads the image through that API there and fails, naming it, when it is disabled.
  */
 import { apisForGraph, servicesOf } from "../../../bootstrap/apiTable";
+import { parseImageRef } from "../../../components/imageRef";
 import { permissionOf } from "../../../bootstrap/preflightReads";
 import { chunks, describeError, disabledService } from "./google";
 import type { StackModel, ValidatedConfig } from "./model";
@@ -82,8 +87,23 @@ async function checkProject(ctx: CheckContext, project: string, needed: string[]
     return { kind: "read", project, needed, missing: needed.filter((api) => !enabled.has(api)) };
 }
 
+/** The image registry's project when the `image` check answers for its only API (see the module comment). */
+export function registryProjectLeftToImageCheck(byProject: Readonly<Record<string, string[]>>, config: Pick<ValidatedConfig, "project" | "image">): string | undefined {
+    let ref: ReturnType<typeof parseImageRef>;
+    try {
+        ref = parseImageRef(config.image);
+    } catch {
+        return undefined;
+    }
+    const project = ref.kind === "artifact-registry" ? ref.project : undefined;
+    const needed = project ? byProject[project] : undefined;
+    return project && project !== config.project && needed && needed.every((api) => api === "artifactregistry.googleapis.com") ? project : undefined;
+}
+
 export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
-    const byProject = requiredApis(await ctx.model(), ctx.config);
+    const all = requiredApis(await ctx.model(), ctx.config);
+    const registry = registryProjectLeftToImageCheck(all, ctx.config);
+    const byProject = Object.fromEntries(Object.entries(all).filter(([project]) => project !== registry));
     const answers = await Promise.all(Object.entries(byProject).map(([project, needed]) => checkProject(ctx, project, needed)));
     const total = answers.reduce((n, a) => n + a.needed.length, 0);
     const missing = answers.flatMap((a) => (a.kind === "read" && a.missing.length > 0 ? [a] : []));
@@ -111,5 +131,6 @@ export async function checkApis(ctx: CheckContext): Promise<CheckResult> {
         return { id: "apis", status: "unchecked", message: lacks.length > 0 ? `${message}; lacks ${lacks.join(", ")}` : message, fix: joinFixes(blind.map((a) => a.fix)), lacks };
     }
     const counts = answers.map((a) => `${a.project} (${a.needed.length})`).join(", ");
-    return { id: "apis", status: "pass", message: `all ${total} APIs the stack needs are enabled: ${counts}`, fix: null };
+    const left = registry ? `; artifactregistry.googleapis.com in the image registry's project ${registry} is the image check's` : "";
+    return { id: "apis", status: "pass", message: `all ${total} APIs the stack needs are enabled: ${counts}${left}`, fix: null };
 }

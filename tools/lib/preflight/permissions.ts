@@ -3,11 +3,13 @@
  * calls, on the stack's project?
  *
  * The permission set is the one synth reports (report.json `permissions`): bootstrap/permissionTable.ts
- * `permissionsFor` over the types and invokes of THIS stack rendered under mocks — the deployer's
- * custom role (`deployer`), the conditional IAM granter role (`iamGranter`) — plus the GKE
- * permissions (`container.*`) of its Kubernetes objects, which the deployer gets through
- * roles/container.developer. Destroy-only permissions are not asked for (the deployer lacks them
- * on purpose).
+ * `permissionsFor` over the types and invokes of THIS stack rendered under mocks — the stack deploy
+ * role (`deployer`) — plus the GKE permissions (`container.*`) of its Kubernetes objects, which the
+ * deployer gets through roles/container.developer. Destroy-only permissions are not asked for (the
+ * deployer lacks them on purpose). Neither are the permissions of the conditional resource-IAM role
+ * (`resourceIam`): Google grants them on the stack's own buckets and Secrets key only, so the
+ * project answers no for them; nor those granted on single service accounts, which the `accounts`
+ * check asks each account (tools/lib/preflight/accounts.ts).
  *
  * Cloud Resource Manager `projects.testIamPermissions`
  * (https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions):
@@ -22,6 +24,7 @@
  * googleapis/google-cloud-python#1776): a 400 batch is split until the unknown names are found, and
  * the check fails naming them (a custom role holding them could not be created either).
  */
+import { ROLE_IDS } from "../../../bootstrap/ciNames";
 import { describeError, disabledService, chunks } from "./google";
 import { kubernetesPermissions } from "./model";
 import type { CheckContext, CheckResult } from "./types";
@@ -33,9 +36,8 @@ type BatchAnswer = { granted: string[] } | { invalid: true } | { error: CheckRes
 /** Permissions per testIamPermissions request. */
 export const TEST_IAM_MAX = 100;
 
-/** The custom role ids the bootstrap creates in each stack project (bootstrap/deployer.ts, default prefix `djangoPlatform`). */
-export const DEPLOYER_ROLE_ID = "djangoPlatformDeployer";
-export const IAM_GRANTER_ROLE_ID = "djangoPlatformIamGranter";
+/** The custom role id of the stack deploy role the bootstrap creates in each stack project (bootstrap/stackProject.ts). */
+export const DEPLOYER_ROLE_ID = ROLE_IDS.deploy;
 export const CONTAINER_ROLE = "roles/container.developer";
 
 /**
@@ -107,7 +109,6 @@ export async function checkPermissions(ctx: CheckContext): Promise<CheckResult> 
     const container = set.predefinedRoles.includes(CONTAINER_ROLE) ? kubernetesPermissions(model) : [];
     const groups = [
         { label: `custom role projects/${project}/roles/${DEPLOYER_ROLE_ID}`, role: `projects/${project}/roles/${DEPLOYER_ROLE_ID}`, perms: set.deployer },
-        { label: `conditional role projects/${project}/roles/${IAM_GRANTER_ROLE_ID}`, role: `projects/${project}/roles/${IAM_GRANTER_ROLE_ID}`, perms: set.iamGranter },
         { label: CONTAINER_ROLE, role: CONTAINER_ROLE, perms: container },
     ];
     const wanted = [...new Set(groups.flatMap((g) => g.perms))].sort();
@@ -128,17 +129,13 @@ export async function checkPermissions(ctx: CheckContext): Promise<CheckResult> 
     if (missingByGroup.length > 0) {
         const total = new Set(missingByGroup.flatMap((g) => g.missing)).size;
         const member = memberOf(ctx.identity);
-        const fixes = missingByGroup.map((g) =>
-            g.role.endsWith(IAM_GRANTER_ROLE_ID)
-                ? "(cd bootstrap && pulumi up)"
-                : `gcloud projects add-iam-policy-binding ${project} --member=${member} --role=${g.role}`,
-        );
+        const fixes = missingByGroup.map((g) => `gcloud projects add-iam-policy-binding ${project} --member=${member} --role=${g.role}`);
         return {
             id: "permissions",
             status: "fail",
             message:
                 `${who} lacks ${total} of ${wanted.length} permissions this stack's pulumi up calls on ${project}: ` +
-                missingByGroup.map((g) => `${listed(g.missing)} (granted by ${g.label}${g.role.endsWith(IAM_GRANTER_ROLE_ID) ? ", bound with a condition only the bootstrap writes" : ""})`).join("; ") +
+                missingByGroup.map((g) => `${listed(g.missing)} (granted by ${g.label})`).join("; ") +
                 `. If the identity already has the custom role, the role is older than the program: re-run the bootstrap (cd bootstrap && pulumi up) to update it`,
             fix: [...new Set(fixes)].join(" && "),
         };
@@ -154,7 +151,9 @@ export async function checkPermissions(ctx: CheckContext): Promise<CheckResult> 
     return {
         id: "permissions",
         status: "pass",
-        message: `${who} has all ${wanted.length} permissions this stack's pulumi up calls on ${project} (${set.deployer.length} custom role, ${set.iamGranter.length} IAM granter, ${container.length} ${CONTAINER_ROLE}; ${set.types.length} types)`,
+        message:
+            `${who} has all ${wanted.length} permissions this stack's pulumi up calls on ${project} (${set.deployer.length} custom role, ${container.length} ${CONTAINER_ROLE}; ${set.types.length} types)` +
+            (set.resourceIam.length > 0 ? `; the ${set.resourceIam.length} of the conditional resource-IAM role apply to the stack's own buckets and Secrets key only, which the project does not answer for` : ""),
         fix: null,
     };
 }

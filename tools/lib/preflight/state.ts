@@ -9,7 +9,14 @@
  * - `buckets.testIamPermissions` (https://cloud.google.com/storage/docs/json_api/v1/buckets/testIamPermissions):
  *   GET https://storage.googleapis.com/storage/v1/b/<bucket>/iam/testPermissions?permissions=… →
  *   `{"kind": "storage#testIamPermissionsResponse", "permissions": [the subset the caller has]}`.
- * The bootstrap grants the deployer roles/storage.objectUser on the bucket (bootstrap/stateBackend.ts).
+ *   It answers for the bucket: a grant conditioned on object names (what the bootstrap gives a
+ *   stack's deployer: roles/storage.objectUser on its own stack's objects only,
+ *   bootstrap/stateBackend.ts `grantState`) is not in it.
+ * - `objects.get` (https://cloud.google.com/storage/docs/json_api/v1/objects/get): GET
+ *   https://storage.googleapis.com/storage/v1/b/<bucket>/o/<object>, the metadata of the stack's own
+ *   checkpoint (`.pulumi/stacks/<project>/<stack>.json`), under that condition: 200, or 404 before
+ *   the stack's first `up`, means the identity may read it (with storage.objects.get; the same
+ *   binding holds create and delete); 403 that it may not.
  */
 import { permissionOf } from "../../../bootstrap/preflightReads";
 import { deniedPermission, describeError } from "./google";
@@ -55,13 +62,25 @@ export async function checkState(ctx: CheckContext): Promise<CheckResult> {
         return { id: "state", status: "unchecked", message: `could not test permissions on gs://${bucket} (${describeError(test)})`, fix: null };
     }
     const granted = new Set(test.body?.permissions ?? []);
-    const missing = STATE_PERMISSIONS.filter((p) => !granted.has(p));
+    let missing: string[] = STATE_PERMISSIONS.filter((p) => !granted.has(p));
+    let through = "";
+    if (missing.length > 0 && granted.has("storage.objects.list")) {
+        // Object rights granted under a condition on the stack's own objects: ask one of them.
+        const checkpoint = `.pulumi/stacks/${ctx.stack.project}/${ctx.stack.stack}.json`;
+        const object = await ctx.client.get(`https://storage.googleapis.com/storage/v1/b/${bucket}/o/${encodeURIComponent(checkpoint)}`);
+        if (object.ok || object.status === 404) {
+            missing = [];
+            through = ` (its objects by a grant on the stack's own ones: ${object.ok ? "read" : "no checkpoint yet at"} ${checkpoint})`;
+        } else if (object.status !== 403) {
+            return { id: "state", status: "unchecked", message: `could not read ${checkpoint} in gs://${bucket} (${describeError(object)})`, fix: null };
+        }
+    }
     if (missing.length > 0) {
         return {
             id: "state",
             status: "fail",
             message: `${who} lacks ${missing.join(", ")} on the state bucket gs://${bucket}, so pulumi up cannot read or write the stack's checkpoints`,
-            fix: `gcloud storage buckets add-iam-policy-binding gs://${bucket} --member=${member} --role=roles/storage.objectUser`,
+            fix: `gcloud storage buckets add-iam-policy-binding gs://${bucket} --member=${member} --role=roles/storage.objectUser (or re-run the bootstrap, whose grant to a stack's deployer covers its own stack's objects only)`,
         };
     }
     if (!meta.ok) {
@@ -77,5 +96,5 @@ export async function checkState(ctx: CheckContext): Promise<CheckResult> {
     if (!meta.body?.versioning?.enabled) {
         return { id: "state", status: "warn", message: `${who} can read and write gs://${bucket}${versioning}`, fix: `gcloud storage buckets update gs://${bucket} --versioning` };
     }
-    return { id: "state", status: "pass", message: `${who} can read and write checkpoints in gs://${bucket}${versioning}`, fix: null };
+    return { id: "state", status: "pass", message: `${who} can read and write checkpoints in gs://${bucket}${versioning}${through}`, fix: null };
 }

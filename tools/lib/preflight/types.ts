@@ -6,7 +6,7 @@ import type { GoogleClient } from "./google";
 import type { StackModel, ValidatedConfig } from "./model";
 
 /** The ids of the checks, in the order they are printed. */
-export const CHECK_IDS = ["apis", "permissions", "org-policies", "quotas", "dns", "kms", "state", "image"] as const;
+export const CHECK_IDS = ["apis", "permissions", "accounts", "org-policies", "quotas", "dns", "kms", "state", "image"] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
 /**
