@@ -13,9 +13,12 @@ export const WORKER_LABEL = "django-platform/worker";
 
 /**
  * Default seconds a worker gets between SIGTERM and SIGKILL: long enough for a typical task to
- * finish (the reference worker finishes its current task and exits 0 on SIGTERM). Raise it with
- * `workers.<name>.terminationGracePeriodSeconds` for longer tasks. On Spot Pods a preemption gives
- * at most 25 s whatever is set (components/spot.ts), so tasks must be safe to retry there.
+ * finish (the reference worker finishes its current task and exits 0 on SIGTERM; its tasks last 30 s
+ * at most, app/demo/views.py). Raise it with `workers.<name>.terminationGracePeriodSeconds` for
+ * longer tasks. A task cut by the SIGKILL — or by a Spot preemption, which gives at most 25 s
+ * whatever is set (components/spot.ts) — must be safe to run again: the reference worker re-queues
+ * it after {@link WORKER_STALLED_SECONDS} and its tasks are idempotent (docs/your-app.md,
+ * "Background tasks").
  */
 export const WORKER_GRACE_SECONDS = 60;
 

@@ -95,6 +95,13 @@ describe("production's worker Deployment under faults", () => {
   test("a worker SIGKILLed with a task in hand: another pod does the task, once in effect; a worker stopped with a task longer than the stall window finishes it alone and exits 0", async (t) => {
     const first = stack.deployments.find((d) => d.plan.workload.component === "worker");
     assert.ok(first);
+    // A lost node's pods are replaced only after the default 300 s toleration of an unreachable
+    // node (the platform sets no toleration of its own): the task must not wait for that. The
+    // killed pod below never comes back; other pods re-queue its task.
+    const workerDeployments = stack.options.docs.filter((d) => d.kind === "Deployment" && d.metadata.labels?.["app.kubernetes.io/component"] === "worker");
+    assert.equal(workerDeployments.length, 1, "one worker Deployment");
+    const tolerations = JSON.stringify(workerDeployments[0]?.spec?.template ?? {});
+    assert.doesNotMatch(tolerations, /node\.kubernetes\.io\/(unreachable|not-ready)/);
     // 1. The only worker takes X; the node goes: SIGKILL of the whole pod, no SIGTERM.
     const killed = await queueTask("killed mid-task", 3);
     await waitFor(`task ${killed} running`, async () => (await statusOf(killed)) === "running", { timeoutMs: 20_000 });
@@ -142,6 +149,10 @@ describe("production's worker Deployment under faults", () => {
       assert.equal(await sql(`SELECT result FROM demo_task WHERE id = ${id}`), sha256(texts[i] ?? ""), `task ${id}`);
       assert.equal(doneLines(id), 1, `task ${id} done once in effect`);
     }
+    // The workers rode the outage out in-process: an exit would cost the kubelet's restart
+    // back-off (10 s, doubling, up to 5 min) on top of the outage.
+    const alive = extraPods.filter((p) => p.termination === undefined && p.exitCode === undefined);
+    assert.equal(alive.length, 2, "both worker pods still run their first container");
   });
 
   test(`each worker pod holds at most ${REFERENCE_WORKER_DB_CONNECTIONS} database connections, production's workers.tasks.dbConnections`, async (t) => {
