@@ -176,7 +176,7 @@ const workerSchema = z
         targetCpuUtilization: z.number().int().min(10).max(95).default(70).meta(ex([70], "HPA CPU target, percent of requests.")),
         cpu: quantityCpu.default("250m").meta(ex(["250m"], "CPU request per worker pod.")),
         memory: quantityMemory.default("512Mi").meta(ex(["512Mi"], "Memory request and limit per worker pod.")),
-        dbConnections: z.number().int().min(0).max(256).default(1).meta(ex([1], "Database connections one worker pod holds: set it to your worker's concurrency (threads or processes that use the ORM). Counted in the connection budget.")),
+        dbConnections: z.number().int().min(0).max(256).default(1).meta(ex([1], "Database connections one worker pod holds: your worker's concurrency (threads or processes that use the ORM) plus its queue's own connections (4 for the reference demo_worker). Counted in the connection budget.")),
         terminationGracePeriodSeconds: z.number().int().min(10).max(3600).default(60).meta(ex([300], "Seconds a worker gets after SIGTERM to finish its current task (Spot Pods get at most 25 s on preemption).")),
     })
     .strict();

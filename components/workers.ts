@@ -12,11 +12,33 @@ export const WORKER_LABEL = "django-platform/worker";
 
 /**
  * Default seconds a worker gets between SIGTERM and SIGKILL: long enough for a typical task to
- * finish (the reference worker finishes its current task and exits 0 on SIGTERM). Raise it with
- * `workers.<name>.terminationGracePeriodSeconds` for longer tasks. On Spot Pods a preemption gives
- * at most 25 s whatever is set (components/spot.ts), so tasks must be safe to retry there.
+ * finish (the reference worker finishes its current task and exits 0 on SIGTERM; its tasks last 30 s
+ * at most, app/demo/views.py). Raise it with `workers.<name>.terminationGracePeriodSeconds` for
+ * longer tasks. A task cut by the SIGKILL — or by a Spot preemption, which gives at most 25 s
+ * whatever is set (components/spot.ts) — must be safe to run again: the reference worker re-queues
+ * it after {@link WORKER_STALLED_SECONDS} and its tasks are idempotent (docs/your-app.md,
+ * "Background tasks").
  */
 export const WORKER_GRACE_SECONDS = 60;
+
+/**
+ * Database connections one pod of the reference app's worker (`python manage.py demo_worker`,
+ * app/demo/management/commands/demo_worker.py) holds at most, the value production's
+ * `workers.tasks.dbConnections` gives the connection budget (components/connectionBudget.ts
+ * `workerConnections`): 1 for the task in hand (Django's connection in the job's thread, one task at
+ * a time) + 2 for Procrastinate's connection pool (`POOL_MAX_SIZE`: fetching jobs, heartbeats,
+ * acknowledgements, the stall sweep) + 1 for its `LISTEN` connection (new jobs are announced by
+ * `NOTIFY`). `tests/local-tasks.test.ts` measures it on running worker pods (pg_stat_activity).
+ */
+export const REFERENCE_WORKER_DB_CONNECTIONS = 4;
+
+/**
+ * Seconds without a heartbeat after which the reference worker's stall sweep re-queues the tasks
+ * a worker had in hand (`STALLED_SECONDS` in app/demo/management/commands/demo_worker.py; its
+ * heartbeat runs every 5 s). A worker SIGKILLed mid-task has its task re-queued 15–20 s later by any
+ * other worker pod, or by its own replacement: docs/operations.md, "When a worker dies".
+ */
+export const WORKER_STALLED_SECONDS = 15;
 
 /** Arguments of {@link Worker}. */
 export interface WorkerArgs {

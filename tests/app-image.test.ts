@@ -61,7 +61,7 @@ const pin = (line: string): [string, string] => {
 test("the image installs the hash-locked file, which pins every requirement at the same version", () => {
   const build = dockerfile.replace(/\\\n/g, " ");
   assert.match(build, /^COPY requirements\.lock \/tmp\/requirements\.lock$/m);
-  assert.match(build, /^RUN pip install --require-hashes --only-binary=:all: -r \/tmp\/requirements\.lock$/m);
+  assert.match(build, /^RUN pip install --require-hashes --no-deps --only-binary=:all: -r \/tmp\/requirements\.lock && pip check$/m);
   const lock = readFileSync(join(APP_DIR, "requirements.lock"), "utf8");
   const entries = lock.replace(/\\\n/g, " ").split("\n").filter((line) => /^[A-Za-z0-9]/.test(line));
   const locked = new Map(entries.map((entry) => pin(entry.split(/\s/)[0] ?? "")));

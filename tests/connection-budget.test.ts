@@ -82,11 +82,11 @@ describe("connection budget: pods of a rollout", () => {
         assert.deepEqual(podsHoldingConnections(20), { replicas: 20, surge: 5, draining: 5, total: 30 });
     });
 
-    it("the shipped stacks fit with surge and draining pods, workers and CronJobs: staging 18 of 22, production 248 of 397", () => {
-        // staging (db-f1-micro): web (3 + 1 surge + 1 draining) × 1 × 3 + 2 Jobs + clearsessions 1; production: web 242 + tasks worker (3 + 1 surge + 1 draining) × 1 + clearsessions 1.
+    it("the shipped stacks fit with surge and draining pods, workers and CronJobs: staging 18 of 22, production 263 of 397", () => {
+        // staging (db-f1-micro): web (3 + 1 surge + 1 draining) × 1 × 3 + 2 Jobs + clearsessions 1; production: web 242 + tasks worker (3 + 1 surge + 1 draining) × 4 (REFERENCE_WORKER_DB_CONNECTIONS) + clearsessions 1.
         const expected: Record<string, { total: number; usable: number; workers: number; schedules: number }> = {
             staging: { total: 18, usable: 22, workers: 0, schedules: 1 },
-            production: { total: 248, usable: 397, workers: 5, schedules: 1 },
+            production: { total: 263, usable: 397, workers: 20, schedules: 1 },
         };
         for (const [stack, want] of Object.entries(expected)) {
             const { config } = stackConfig(stack);

@@ -41,8 +41,13 @@ if [ "$(cat "$venv/.installed-from" 2>/dev/null || true)" != "$stamp" ]; then
     rm -rf "$venv"
     "$python" -m venv "$venv"
     # Only PyPI and the hashes in the lock: a find-links directory configured on the machine is ignored.
+    # --no-deps: the lock lists every package already (pip-compile), so pip resolves nothing; pip
+    # before 24 refuses a locked file whose packages require extras of each other (procrastinate's
+    # `psycopg[pool]`: "all requirements must have their versions pinned"), and the venv's pip is
+    # whatever the interpreter bundles. `pip check` then proves the set is consistent.
     PIP_FIND_LINKS= PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --quiet \
-        --require-hashes --only-binary=:all: -r "$lock"
+        --require-hashes --no-deps --only-binary=:all: -r "$lock"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip check
     echo "$stamp" >"$venv/.installed-from"
 fi
 version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')

@@ -153,6 +153,14 @@ else:
 _database.update({"CONN_MAX_AGE": _db_conn_max_age, "CONN_HEALTH_CHECKS": True})
 DATABASES = {"default": _database}
 
+# --- Background tasks -----------------------------------------------------------------------
+# The demo's task queue is Procrastinate (demo/tasks.py): its jobs live in this PostgreSQL database
+# (tables procrastinate_*, created by `migrate`), so enqueueing is part of the request's transaction
+# and the queue is as durable as the data. Its SQL needs PostgreSQL: without it (local sqlite3
+# development) there is no queue and POST /tasks/ answers 503.
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("demo"), "procrastinate.contrib.django")
+
 # --- Cache ----------------------------------------------------------------------------------
 DJANGO_REDIS = "django_redis.cache.RedisCache"
 if _cache_backend == DJANGO_REDIS:

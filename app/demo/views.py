@@ -120,6 +120,8 @@ def enqueue_task(request: HttpRequest) -> HttpResponse:
         seconds = min(max(float(request.POST.get("seconds", "0") or 0), 0.0), 30.0)
     except ValueError:
         seconds = 0.0
+    if not tasks.tasks_enabled():
+        return HttpResponse("The task queue needs PostgreSQL (DJANGO_APP_DB_ENGINE=postgresql).\n", status=503, content_type="text/plain")
     task = tasks.enqueue(text, seconds)
     log.info("task queued", extra={"task": task.pk})
     response = HttpResponse(status=303)  # See Other: GET the task's status next
