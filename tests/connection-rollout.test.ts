@@ -12,10 +12,13 @@
  * starts the termination) are the adversary's choice, and are swept.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { JOB_CONNECTIONS, SUGGESTED_TIERS, maxConnectionsForTier, requiredConnections, schedulePods } from "../components/connectionBudget";
+import { MAX_ROLLOUT_STEPS } from "../components/termination";
 import { ConfigError, connectionSizing, validateConfig } from "../config";
-import { T, renderStack, stackConfig } from "./helpers/platform";
+import { ROOT, T, renderStack, stackConfig } from "./helpers/platform";
 import { DeploymentTiming, ModelEvent, PodTimes, adversarial, between, percentSurge, runDeployment, seeded } from "./lib/rolloutModel";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -222,6 +225,102 @@ describe("connection budget: an emulated rollout with long requests in flight", 
         }
         assert.ok(checked >= 100, `only ${checked} configurations checked`);
         assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${checked} accepted configurations exceed max_connections in a rollout`);
+    });
+});
+
+/**
+ * Pods one HPA scale-down step may remove, from the rendered HPA: its scale-down policy's pods per
+ * period, or without one everything down to minReplicas (the default allows 100 % every 15 s,
+ * https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#default-behavior).
+ */
+function scaleDownStep(hpa: Json): number {
+    const room = hpa.spec.maxReplicas - hpa.spec.minReplicas;
+    const policies: Json[] = hpa.spec.behavior?.scaleDown?.policies ?? [];
+    if (policies.length === 0) return room;
+    assert.ok(policies.every((p) => p.type === "Pods"), "the model reads Pods policies");
+    return Math.min(room, Math.max(...policies.map((p) => p.value)));
+}
+
+describe("the pacing's cost: how long a rollout takes, and how long Pulumi waits for it", () => {
+    it(`a rollout with maxSurge 25 % and maxUnavailable 0 has at most ${MAX_ROLLOUT_STEPS} steps, whatever the replica count`, () => {
+        for (let replicas = 1; replicas <= 500; replicas++) {
+            const surge = percentSurge(25)(replicas);
+            assert.ok(Math.ceil(replicas / surge) <= MAX_ROLLOUT_STEPS, `${replicas} replicas`);
+        }
+    });
+
+    for (const stack of ["staging", "production"]) {
+        it(`${stack}: Pulumi waits for the web Deployment the provider's default 10 minutes plus the steps' minReadySeconds`, async () => {
+            // Source: @pulumi/kubernetes apps/v1 Deployment: "If the Deployment has not reached a Ready
+            // state after 10 minutes, it will time out and mark the resource update as Failed".
+            const doc = readFileSync(join(ROOT, "node_modules/@pulumi/kubernetes/apps/v1/deployment.d.ts"), "utf8");
+            assert.match(doc, /If the Deployment has not reached a Ready state after 10 minutes, it will\s+\*\s+time out/);
+            const r = await renderStack(stack);
+            const web = r.one(T.deployment, "django-workload-web");
+            const minReady = (web.inputs as Json).spec.minReadySeconds;
+            const { cfg } = accepted(stack);
+            // The emulated rollout at maxReplicas, with pods ready at once: the pacing alone.
+            const run = runDeployment(cfg.workload.maxReplicas, timingOf(web.inputs), adversarial(0), [{ at: 0, kind: "rollout" }]);
+            assert.ok(run.doneAt <= MAX_ROLLOUT_STEPS * (minReady + 1), `the rollout took ${run.doneAt} s`);
+            const minutes = (d: string) => Number(/^(\d+)m$/.exec(d)?.[1]);
+            for (const d of [web.customTimeouts?.create, web.customTimeouts?.update]) {
+                assert.ok(d, "customTimeouts are set");
+                assert.ok(minutes(d) * 60 >= 600 + MAX_ROLLOUT_STEPS * minReady, `${d} covers 10 min + ${MAX_ROLLOUT_STEPS} × ${minReady} s`);
+            }
+        });
+    }
+});
+
+describe("connection budget: one more disruption while a rollout drains", () => {
+    for (const stack of ["staging", "production"]) {
+        it(`${stack}: an autoscaler step, a second rollout or a node's pods lost, at any moment of a rollout, stay within the pods the budget counts`, async () => {
+            const { web, hpa } = await rendered(stack);
+            const { cfg, budget } = accepted(stack);
+            const timing = timingOf(web);
+            const max = cfg.workload.maxReplicas;
+            const surge = timing.maxSurge(max);
+            const step = scaleDownStep(hpa);
+            assert.ok(step <= budget.pods.disruptionDraining, `one autoscaler step (${step} pods) fits the disruption the budget counts (${budget.pods.disruptionDraining})`);
+            const [, adversary] = podTimes()[0];
+            // Without a rollout: a step down, and straight back up while the removed pods drain.
+            const bounce = runDeployment(max, timing, adversary, [{ at: 1, kind: "scale", replicas: max - step }, { at: 2, kind: "scale", replicas: max }]);
+            assert.ok(bounce.peakPods <= budget.pods.total, `scale-down by ${step} and back up: ${bounce.peakPods} pods alive`);
+            const plain = runDeployment(max, timing, adversary, [{ at: 1, kind: "rollout" }]);
+            assert.equal(plain.peakPods, max + surge + budget.pods.rolloutDraining, "a rollout alone reaches replicas + surge + its draining step");
+            const failures: string[] = [];
+            for (let at = 1; at <= plain.doneAt + 5; at += 0.5) {
+                const scenarios: Array<[string, ModelEvent[]]> = [
+                    [`scale-down by ${step} at ${at} s`, [{ at: 1, kind: "rollout" }, { at, kind: "scale", replicas: max - step }]],
+                    [`a second rollout at ${at} s`, [{ at: 1, kind: "rollout" }, { at, kind: "rollout" }]],
+                    [`${surge} pods lost with a node at ${at} s`, [{ at: 1, kind: "rollout" }, { at, kind: "evict", pods: surge }]],
+                ];
+                for (const [name, events] of scenarios) {
+                    const run = runDeployment(max, timing, adversary, events);
+                    if (run.peakPods > budget.pods.total) failures.push(`${name}: ${run.peakPods} pods alive at ${run.peakAt} s`);
+                }
+            }
+            assert.deepEqual(failures.slice(0, 5), [], `the budget counts ${budget.pods.total} pods (${failures.length} scenarios above)`);
+        });
+    }
+
+    it("not counted, and documented: an autoscaler step down during a rollout followed by a step back up before the removed pods have exited", async () => {
+        // The Deployment controller spreads the step over both ReplicaSets, removing new pods that
+        // are ready but not yet available, then deletes old pods down to the new count; the step
+        // back up starts new pods while all of those still drain. docs/operations.md ("During a
+        // rollout") gives this figure for production.
+        const { web, hpa } = await rendered("production");
+        const { cfg, budget } = accepted("production");
+        const timing = timingOf(web);
+        const max = cfg.workload.maxReplicas;
+        const step = scaleDownStep(hpa);
+        const [, adversary] = podTimes()[0];
+        const plain = runDeployment(max, timing, adversary, [{ at: 1, kind: "rollout" }]);
+        let worst = 0;
+        for (let at = 1; at <= plain.doneAt + 5; at += 0.5) {
+            worst = Math.max(worst, runDeployment(max, timing, adversary, [{ at: 1, kind: "rollout" }, { at, kind: "scale", replicas: max - step }, { at: at + 1, kind: "scale", replicas: max }]).peakPods);
+        }
+        assert.deepEqual({ budgeted: budget.pods.total, worst }, { budgeted: 35, worst: 39 });
+        assert.ok(worst * budget.perPod + budget.workers + budget.schedules + budget.jobs <= budget.usable(maxConnectionsForTier(cfg.database.tier) as number), "production still fits its tier");
     });
 });
 

@@ -65,8 +65,15 @@ export interface PodTimes {
     readonly kubeletDelaySeconds: () => number;
 }
 
-/** An external change: a new pod template (`rollout`) or a new replica count (the autoscaler). */
-export type ModelEvent = { readonly at: number; readonly kind: "rollout" } | { readonly at: number; readonly kind: "scale"; readonly replicas: number };
+/**
+ * An external change: a new pod template (`rollout`), a new replica count (the autoscaler), or
+ * `pods` ready pods lost at once (`evict`: a node drained or preempted; their ReplicaSet replaces
+ * them, newest ReplicaSet's pods first).
+ */
+export type ModelEvent =
+    | { readonly at: number; readonly kind: "rollout" }
+    | { readonly at: number; readonly kind: "scale"; readonly replicas: number }
+    | { readonly at: number; readonly kind: "evict"; readonly pods: number };
 
 /** What one run of the model saw. */
 export interface ModelResult {
@@ -288,8 +295,11 @@ export function runDeployment(replicas: number, timing: DeploymentTiming, times:
             if (e.kind === "rollout") {
                 revision += 1;
                 sets.push({ revision, createdAt: now, spec: 0 });
-            } else {
+            } else if (e.kind === "scale") {
                 desired = e.replicas;
+            } else {
+                const ready = active().filter((p) => p.readyAt <= now).sort((a, b) => b.rs.createdAt - a.rs.createdAt);
+                for (const p of ready.slice(0, e.pods)) deletePod(p);
             }
         }
         settle();
