@@ -6,6 +6,8 @@
  * tests/connection-rollout.test.ts checks the count against an emulated rollout.
  */
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
     JOB_CONNECTIONS,
@@ -23,7 +25,8 @@ import {
 } from "../components/connectionBudget";
 import { KUBELET_START_MARGIN_SECONDS, webMinReadySeconds, webTermination } from "../components/termination";
 import { ConfigError, connectionSizing, validateConfig } from "../config";
-import { T, renderStack, stackConfig } from "./helpers/platform";
+import { VENV_DIR } from "../tools/lib/appPython";
+import { ROOT, T, renderStack, stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
     "gcp:project": "acme-staging",
@@ -139,6 +142,22 @@ describe("connection budget: pods of a rollout", () => {
             assert.deepEqual(hpa.spec.behavior.scaleDown.policies, [scaleDownPolicy(hpa.spec.maxReplicas, webPacing(spot))]);
             assert.deepEqual(hpa.spec.behavior.scaleDown.policies[0], { type: "Pods", value: surgePods(hpa.spec.maxReplicas), periodSeconds: spec.minReadySeconds });
         }
+    });
+});
+
+describe("connection budget: one persistent connection per thread, no pool", () => {
+    it("the app keeps persistent connections (CONN_MAX_AGE), and Django's psycopg pool, which would replace them, is not configured", () => {
+        // Django 5.2 (the image's pin, installed in .venv by tools/install-deps.sh): the pool is a
+        // class attribute (one per process, shared by its threads) and refuses persistent connections.
+        const lib = join(VENV_DIR, "lib");
+        const python = readdirSync(lib).find((d) => d.startsWith("python3"));
+        assert.ok(python, `a python3.x in ${lib}`);
+        const base = readFileSync(join(lib, python, "site-packages/django/db/backends/postgresql/base.py"), "utf8");
+        assert.match(base, /_connection_pools = \{\}/);
+        assert.match(base, /Pooling doesn't support persistent connections\./);
+        const settings = readFileSync(join(ROOT, "app/config/settings.py"), "utf8");
+        assert.match(settings, /"CONN_MAX_AGE": _db_conn_max_age/);
+        assert.doesNotMatch(settings, /["']pool["']\s*:/, "a pool changes what a pod holds: revisit components/connectionBudget.ts");
     });
 });
 
