@@ -17,6 +17,11 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { JOB_CONNECTIONS, SUGGESTED_TIERS, maxConnectionsForTier, requiredConnections, schedulePods } from "../components/connectionBudget";
 import { MAX_ROLLOUT_STEPS } from "../components/termination";
+import { venvPython } from "../tools/lib/appPython";
+import { LocalPostgres } from "../tools/lib/local/postgres";
+import { randomPassword } from "../tools/lib/local/processes";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { ConfigError, connectionSizing, validateConfig } from "../config";
 import { ROOT, T, renderStack, stackConfig } from "./helpers/platform";
 import { DeploymentTiming, ModelEvent, PodTimes, adversarial, between, percentSurge, runDeployment, seeded } from "./lib/rolloutModel";
@@ -337,3 +342,63 @@ function largestFitting(overrides: Record<string, Json>): number | undefined {
         return max === undefined ? undefined : Number(max);
     }
 }
+
+/**
+ * Replays pod lives against a real PostgreSQL: each pod opens `perPod` connections when it is
+ * created and closes them when its process exits, in the order the model's events happened (exits
+ * before starts at the same instant), with `fixed` connections (Jobs, CronJobs) held throughout.
+ * Returns PostgreSQL's refusals.
+ */
+async function replay(dsn: string, lives: ReadonlyArray<{ from: number; to: number }>, perPod: number, fixed: number): Promise<string[]> {
+    const child = spawn(venvPython(), [join(ROOT, "tests/fixtures/pg_holder.py"), dsn], { stdio: ["pipe", "pipe", "inherit"] });
+    const lines = createInterface({ input: child.stdout });
+    const refusals: string[] = [];
+    let waiting: ((line: string) => void) | undefined;
+    lines.on("line", (line) => {
+        if (line.startsWith("refused ")) refusals.push(line);
+        else waiting?.(line);
+    });
+    const send = (command: string) => new Promise<string>((resolve) => {
+        waiting = resolve;
+        child.stdin.write(`${command}\n`);
+    });
+    const events = lives.flatMap((life, i) => [
+        { at: life.from, order: 1, command: `open pod${i} ${perPod}` },
+        ...(Number.isFinite(life.to) ? [{ at: life.to, order: 0, command: `close pod${i}` }] : []),
+    ]).sort((a, b) => a.at - b.at || a.order - b.order);
+    try {
+        await send(`open fixed ${fixed}`);
+        for (const e of events) await send(e.command);
+    } finally {
+        child.stdin.end();
+        await new Promise((resolve) => child.on("close", resolve));
+    }
+    return refusals;
+}
+
+describe("a real PostgreSQL with db-f1-micro's max_connections (25, 3 reserved for superusers)", () => {
+    it("accepts every connection of staging's emulated rollout at the largest maxReplicas; the pacing before (minReadySeconds 5) at the maxReplicas it accepted (4) is refused", async () => {
+        const pg = await LocalPostgres.create({ settings: { max_connections: "25", superuser_reserved_connections: "3" } });
+        try {
+            const password = randomPassword();
+            await pg.createDatabase("django", "django", password);
+            const dsn = `host=${pg.host} port=${pg.port} dbname=django user=django password=${password}`;
+            const max = largestAccepted("staging", {});
+            const overrides = { "django-platform:workload": { maxReplicas: max } };
+            const { web } = await rendered("staging", overrides);
+            const { cfg, budget } = accepted("staging", overrides);
+            const perPod = cfg.workload.gunicornWorkers * cfg.workload.gunicornThreads;
+            const fixed = budget.jobs + budget.schedules;
+            const now = runDeployment(max, timingOf(web), adversarial(KUBELET_DELAY_SECONDS), [{ at: 1, kind: "rollout" }]);
+            assert.deepEqual(await replay(dsn, now.lives, perPod, fixed), [], `maxReplicas ${max}: ${now.peakPods} pods × ${perPod} + ${fixed}`);
+            // The web Deployment before this change: minReadySeconds 5, grace period 45 s (preStop 10, gunicorn 25).
+            const before: DeploymentTiming = { maxSurge: percentSurge(25), minReadySeconds: 5, terminationGracePeriodSeconds: 45, preStopSeconds: 10, gracefulSeconds: 25 };
+            const then = runDeployment(4, before, adversarial(KUBELET_DELAY_SECONDS), [{ at: 1, kind: "rollout" }]);
+            const refused = await replay(dsn, then.lives, perPod, fixed);
+            assert.ok(refused.length > 0, `${then.peakPods} pods × ${perPod} + ${fixed} should not fit in 22`);
+            assert.match(refused[0] as string, /remaining connection slots are reserved|too many clients/, refused.join("\n"));
+        } finally {
+            await pg.destroy();
+        }
+    });
+});

@@ -89,6 +89,8 @@ export interface ModelResult {
     readonly doneAt: number;
     /** Pods deleted over the whole run. */
     readonly deleted: number;
+    /** Every pod's life: created (0 for the pods there at the start) until its process exited. */
+    readonly lives: ReadonlyArray<{ readonly from: number; readonly to: number }>;
 }
 
 interface Pod {
@@ -124,6 +126,7 @@ export function runDeployment(replicas: number, timing: DeploymentTiming, times:
     let peakActive = 0;
     let doneAt = 0;
     let deleted = 0;
+    const lives: Array<{ from: number; to: number }> = [];
 
     const active = (rs?: ReplicaSet) => pods.filter((p) => p.deletedAt === undefined && (rs === undefined || p.rs === rs));
     const isAvailable = (p: Pod) => p.deletedAt === undefined && p.readyAt + timing.minReadySeconds <= now;
@@ -310,10 +313,14 @@ export function runDeployment(replicas: number, timing: DeploymentTiming, times:
         // Forget pods that are gone, so long runs stay fast.
         for (let i = pods.length - 1; i >= 0; i--) {
             const p = pods[i];
-            if (p.exitAt !== undefined && p.exitAt <= now) pods.splice(i, 1);
+            if (p.exitAt !== undefined && p.exitAt <= now) {
+                lives.push({ from: Math.max(0, p.createdAt), to: p.exitAt });
+                pods.splice(i, 1);
+            }
         }
     }
-    return { peakPods, peakAt, peakDraining, peakActive, doneAt, deleted };
+    for (const p of pods) lives.push({ from: Math.max(0, p.createdAt), to: Number.POSITIVE_INFINITY });
+    return { peakPods, peakAt, peakDraining, peakActive, doneAt, deleted, lives };
 }
 
 /** A seeded pseudo-random generator (mulberry32), so a failing sweep can be re-run. */
