@@ -655,7 +655,8 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
             const source = database.maxConnections === undefined ? database.tier : k("database.maxConnections");
             const fitting = budget.largestFittingMaxReplicas(available);
             const fitted = requiredConnections({ ...sizing, maxReplicas: fitting });
-            const replicasFix = fitting === 0
+            // A Spot web tier keeps two replicas at least (the rule above): never suggest fewer.
+            const replicasFix = fitting < (workload.spot ? 2 : 1)
                 ? []
                 : [`\`pulumi config set --path workload.maxReplicas ${fitting}\`${fitting < workload.minReplicas ? ` with \`pulumi config set --path workload.minReplicas ${fitting}\`` : ""} (${podsText(fitted.pods)} = ${fitted.pods.total} pods × ${budget.perPod} + ${budget.jobs}${extrasText(budget)} = ${fitted.total})`];
             const tier = budget.smallestFittingTier(available);

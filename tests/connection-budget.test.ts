@@ -42,6 +42,7 @@ interface Sizing {
     readonly maxReplicas: number;
     readonly gunicornWorkers?: number;
     readonly gunicornThreads?: number;
+    readonly spot?: boolean;
 }
 
 /** Every problem validateConfig reports for a config with this database and workload. */
@@ -52,6 +53,7 @@ function problemsFor(s: Sizing): string[] {
         minReplicas: s.minReplicas ?? 1,
         ...(s.gunicornWorkers ? { gunicornWorkers: s.gunicornWorkers } : {}),
         ...(s.gunicornThreads ? { gunicornThreads: s.gunicornThreads } : {}),
+        ...(s.spot ? { spot: true } : {}),
     };
     try {
         validateConfig({ ...BASE, "django-platform:database": JSON.stringify(database), "django-platform:workload": JSON.stringify(workload) }, "staging");
@@ -241,6 +243,27 @@ describe("connection budget: config.ts", () => {
             }
         }
         assert.ok(checked > 50, `only ${checked} suggestions checked`);
+    });
+
+    it("with Spot Pods the suggestion never goes below two replicas (a Spot web tier keeps two), and what it suggests is accepted", () => {
+        let checked = 0;
+        for (const tier of ["db-f1-micro", "db-g1-small", "db-custom-1-3840"]) {
+            // db-f1-micro with 1 × 5 fits one replica and not two.
+            for (const [workers, threads] of [[1, 1], [1, 3], [1, 5], [2, 4], [4, 8]] as const) {
+                const sizing = { tier, gunicornWorkers: workers, gunicornThreads: threads, spot: true, minReplicas: 2, maxReplicas: 100 };
+                const [problem] = budgetProblems(sizing);
+                assert.ok(problem, `${JSON.stringify(sizing)} is refused`);
+                const fix = suggested(problem);
+                if (fix.maxReplicas === undefined) {
+                    assert.equal(budgetProblems({ ...sizing, maxReplicas: 2 }).length, 1, `${JSON.stringify(sizing)}: no suggestion only when two replicas do not fit`);
+                    continue;
+                }
+                assert.ok(fix.maxReplicas >= 2 && fix.minReplicas === undefined, `${JSON.stringify(sizing)}: ${problem}`);
+                assert.deepEqual(problemsFor({ ...sizing, maxReplicas: fix.maxReplicas }), []);
+                checked += 1;
+            }
+        }
+        assert.ok(checked >= 6, `${checked} suggestions checked`);
     });
 
     it("an explicit database.maxConnections replaces the tier's default", () => {
