@@ -12,6 +12,8 @@ import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions } from "./components/appEnv";
 import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
+import { SPOT_PREEMPTION_GRACE_SECONDS } from "./components/spot";
+import { defaultWorkerGraceSeconds, webTermination } from "./components/termination";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
 import { TIME_ZONES, cronScheduleProblem } from "./components/schedules";
@@ -140,7 +142,7 @@ const workloadSchema = z
         logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO").meta(ex(["INFO"], "Django log level.")),
         wsgiModule: pythonModule.default("config.wsgi").meta(ex(["mysite.wsgi"], "Dotted path of your project's WSGI module; gunicorn serves <wsgiModule>:application.")),
         settingsModule: pythonModule.default("config.settings").meta(ex(["mysite.settings.production"], "Dotted path of your project's settings module (DJANGO_SETTINGS_MODULE in every Django container).")),
-        spot: z.boolean().default(false).meta(ex([true], "Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may evict them at any time with at most 25 s of grace, and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods). Needs workload.minReplicas 2 or more: one evicted web pod would be an outage.")),
+        spot: z.boolean().default(false).meta(ex([true], `Non-production only: run the app's pods (web, workers, CronJobs) as Spot Pods on Autopilot (nodeSelector cloud.google.com/gke-spot=true), billed at the lower Spot rates. GKE may preempt them at any time with ${SPOT_PREEMPTION_GRACE_SECONDS} s of grace (Google documents 15 s and 25 s; the platform plans for the shorter), and Spot Pods are outside the Autopilot SLA (https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods). Every Spot pod's termination fits in it: web pods keep their ${webTermination(true).preStopSeconds} s preStop and give requests in flight ${webTermination(true).gracefulTimeoutSeconds} s after SIGTERM (on rollouts too), so a request still running ${webTermination(true).preStopSeconds + webTermination(true).gracefulTimeoutSeconds} s after the pod is told to stop is cut; workers get ${SPOT_PREEMPTION_GRACE_SECONDS} s. Needs workload.minReplicas 2 or more: one evicted web pod would be an outage.`)),
     })
     .strict()
     .prefault({});
@@ -177,7 +179,7 @@ const workerSchema = z
         cpu: quantityCpu.default("250m").meta(ex(["250m"], "CPU request per worker pod.")),
         memory: quantityMemory.default("512Mi").meta(ex(["512Mi"], "Memory request and limit per worker pod.")),
         dbConnections: z.number().int().min(0).max(256).default(1).meta(ex([1], "Database connections one worker pod holds: your worker's concurrency (threads or processes that use the ORM) plus its queue's own connections (4 for the reference demo_worker). Counted in the connection budget.")),
-        terminationGracePeriodSeconds: z.number().int().min(10).max(3600).default(60).meta(ex([300], "Seconds a worker gets after SIGTERM to finish its current task (Spot Pods get at most 25 s on preemption).")),
+        terminationGracePeriodSeconds: z.number().int().min(10).max(3600).optional().meta(ex([300], `Seconds a worker gets after SIGTERM to finish its current task. Default 60, or ${SPOT_PREEMPTION_GRACE_SECONDS} with workload.spot, which refuses more: a preemption gives ${SPOT_PREEMPTION_GRACE_SECONDS} s whatever is set.`)),
     })
     .strict();
 
@@ -359,7 +361,12 @@ export const providerSchema = z.object({
 });
 
 /** The validated, defaulted configuration of one stack. */
-export type PlatformConfig = z.infer<typeof configSchema> & {
+/** The parsed config with defaults that depend on other keys resolved (a worker's grace period on Spot). */
+type ResolvedConfig = Omit<z.infer<typeof configSchema>, "workers"> & {
+    readonly workers: Record<string, z.infer<typeof configSchema>["workers"][string] & { readonly terminationGracePeriodSeconds: number }>;
+};
+
+export type PlatformConfig = ResolvedConfig & {
     readonly project: string;
     readonly region: string;
     readonly stack: string;
@@ -577,7 +584,9 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
     if (problems.length > 0 || !parsed.success || !providers.success) {
         throw new ConfigError(problems);
     }
-    const cfg = { ...parsed.data, project: providers.data["gcp:project"], region: providers.data["gcp:region"], stack };
+    // A worker's grace period defaults to what a preemption gives on Spot (components/termination.ts).
+    const workers = Object.fromEntries(Object.entries(parsed.data.workers).map(([name, w]) => [name, { ...w, terminationGracePeriodSeconds: w.terminationGracePeriodSeconds ?? defaultWorkerGraceSeconds(parsed.data.workload.spot) }]));
+    const cfg = { ...parsed.data, workers, project: providers.data["gcp:project"], region: providers.data["gcp:region"], stack };
     const crossField = crossFieldProblems(cfg);
     if (crossField.length > 0) {
         throw new ConfigError(crossField);
@@ -646,15 +655,16 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
             const source = database.maxConnections === undefined ? database.tier : k("database.maxConnections");
             const fitting = budget.largestFittingMaxReplicas(available);
             const fitted = requiredConnections({ ...sizing, maxReplicas: fitting });
-            const replicasFix = fitting === 0
+            // A Spot web tier keeps two replicas at least (the rule above): never suggest fewer.
+            const replicasFix = fitting < (workload.spot ? 2 : 1)
                 ? []
-                : [`\`pulumi config set --path workload.maxReplicas ${fitting}\`${fitting < workload.minReplicas ? ` with \`pulumi config set --path workload.minReplicas ${fitting}\`` : ""} (${fitting} + ${fitted.pods.surge} surge + ${fitted.pods.draining} draining = ${fitted.pods.total} pods × ${budget.perPod} + ${budget.jobs}${extrasText(budget)} = ${fitted.total})`];
+                : [`\`pulumi config set --path workload.maxReplicas ${fitting}\`${fitting < workload.minReplicas ? ` with \`pulumi config set --path workload.minReplicas ${fitting}\`` : ""} (${podsText(fitted.pods)} = ${fitted.pods.total} pods × ${budget.perPod} + ${budget.jobs}${extrasText(budget)} = ${fitted.total})`];
             const tier = budget.smallestFittingTier(available);
             const capacityFix = database.maxConnections === undefined && tier !== undefined
                 ? `a bigger tier (\`pulumi config set --path database.tier ${tier}\`)`
                 : `more connections (\`pulumi config set --path database.maxConnections ${budget.total + budget.reserved}\`)`;
             p.push(
-                `connection budget exceeded: a rollout at ${k("workload.maxReplicas")} (${workload.maxReplicas}) runs ${pods.total} pods that hold connections (${pods.replicas} + ${pods.surge} surge at maxSurge ${budget.maxSurge} + ${pods.draining} still draining) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections${budget.workers > 0 ? ` + ${budget.workers} worker connections (workers.*: rollouts at maxReplicas × dbConnections)` : ""}${budget.schedules > 0 ? ` + ${budget.schedules} CronJob connections (schedules.*)` : ""} = ${budget.total}, but ${source} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
+                `connection budget exceeded: a rollout at ${k("workload.maxReplicas")} (${workload.maxReplicas}) runs ${pods.total} pods that hold connections (${pods.replicas} + ${pods.surge} surge at maxSurge ${budget.maxSurge} + ${pods.rolloutDraining} still draining + ${pods.disruptionDraining} stopped by one more disruption: an autoscaler step, a second rollout or a lost node) × gunicornWorkers (${workload.gunicornWorkers}) × gunicornThreads (${workload.gunicornThreads}) + ${budget.jobs} Job connections${budget.workers > 0 ? ` + ${budget.workers} worker connections (workers.*: rollouts at maxReplicas × dbConnections)` : ""}${budget.schedules > 0 ? ` + ${budget.schedules} CronJob connections (schedules.*)` : ""} = ${budget.total}, but ${source} allows ${available} max_connections (${budget.usable(available)} after ${budget.reserved} reserved for superusers). ` +
                     `Fix: ${[...replicasFix, "fewer gunicornWorkers/gunicornThreads", ...(budget.workers > 0 ? ["fewer workers.*.maxReplicas or dbConnections"] : []), capacityFix].join(", or ")}.`,
             );
         }
@@ -695,9 +705,14 @@ function edgeDnsMonitoringProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
 export function connectionSizing(cfg: Omit<PlatformConfig, "appSecretOutputs">): WebSizing {
     return {
         ...cfg.workload,
-        workers: Object.values(cfg.workers).map((w) => ({ maxReplicas: w.maxReplicas, dbConnections: w.dbConnections })),
+        workers: Object.values(cfg.workers).map((w) => ({ maxReplicas: w.maxReplicas, dbConnections: w.dbConnections, terminationGracePeriodSeconds: w.terminationGracePeriodSeconds })),
         schedules: Object.values(cfg.schedules).map((s) => ({ concurrencyPolicy: s.concurrencyPolicy })),
     };
+}
+
+/** `R + S + D + E` of a budget message: replicas, surge, draining from the rollout, draining from one more disruption. */
+function podsText(pods: { replicas: number; surge: number; rolloutDraining: number; disruptionDraining: number }): string {
+    return `${pods.replicas} + ${pods.surge} surge + ${pods.rolloutDraining} + ${pods.disruptionDraining} draining`;
 }
 
 /** ` + W + S` for the worker and CronJob connections of a budget message, when there are any. */
@@ -716,6 +731,12 @@ function workerProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string[]
         const ratio = autopilotRatioViolation(w.cpu, w.memory);
         if (ratio) {
             p.push(`${path("memory")} (${w.memory}) does not fit ${path("cpu")} (${w.cpu}): GKE Autopilot needs 1 to 6.5 GiB of memory per vCPU and would change the requests. Fix: \`pulumi config set --path workers.${name}.memory ${ratio.minMi}Mi\` (any value from ${ratio.minMi}Mi to ${ratio.maxMi}Mi), or change workers.${name}.cpu.`);
+        }
+        // A preempted Spot node gives its pods SPOT_PREEMPTION_GRACE_SECONDS whatever they ask for
+        // (components/spot.ts): a longer grace period would hold only on rollouts, a promise the
+        // worker could not rely on.
+        if (cfg.workload.spot && w.terminationGracePeriodSeconds > SPOT_PREEMPTION_GRACE_SECONDS) {
+            p.push(`${path("terminationGracePeriodSeconds")} is ${w.terminationGracePeriodSeconds} with ${PROJECT}:workload.spot true: a preempted Spot node gives its pods ${SPOT_PREEMPTION_GRACE_SECONDS} s whatever they ask for (Google's Spot VM pages; docs/gcp-facts.md), so the worker would get ${w.terminationGracePeriodSeconds} s on a rollout and ${SPOT_PREEMPTION_GRACE_SECONDS} s when its node is preempted. Fix: \`pulumi config set --path workers.${name}.terminationGracePeriodSeconds ${SPOT_PREEMPTION_GRACE_SECONDS}\` (a task still running ${SPOT_PREEMPTION_GRACE_SECONDS} s after SIGTERM is then stopped and must be safe to run again), or \`pulumi config set --path workload.spot false\` for tasks that need longer.`);
         }
     }
     return p;

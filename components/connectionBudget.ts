@@ -4,8 +4,17 @@
  * Every gunicorn thread keeps its own persistent connection (Django `CONN_MAX_AGE` > 0), so a web
  * pod holds up to `workers × threads` connections. The budget counts the pods that can hold them at
  * the same time, which is more than `maxReplicas`: a rolling update at `maxReplicas` adds the surge
- * pods and leaves old pods draining (see {@link podsHoldingConnections}), and the migrate and
- * collectstatic Jobs may run alongside.
+ * pods and leaves old pods draining, and one more disruption may stop pods while it runs (see
+ * {@link podsHoldingConnections}); the workers, the CronJobs, the migrate Job and a one-off
+ * `npm run manage` Job hold theirs alongside. tests/connection-rollout.test.ts emulates the
+ * Deployment controller with the rendered Deployments and checks the count.
+ *
+ * Not a pooler: Django 5.1+ can keep a psycopg 3 pool per process (`OPTIONS: {"pool": …}`), but it
+ * refuses persistent connections alongside it ("Pooling doesn't support persistent connections",
+ * django/db/backends/postgresql/base.py, 5.2) and shares `max_size` connections between a process'
+ * threads, which then wait for one: it lowers the connections per pod only by making requests
+ * queue, and does nothing about how many pods overlap. The pods that overlap are what this budget
+ * bounds.
  *
  * The Cloud SQL Auth Proxy sidecar neither adds nor saves connections: it forwards each client
  * connection to the instance one to one, so PostgreSQL sees exactly the app's connections. Its
@@ -18,6 +27,8 @@
  * `proxyConn`); `--max-connections` only caps them ("Limit the number of connections. Default is
  * no limit.") and the sidecar does not set it.
  */
+
+import { defaultWorkerGraceSeconds, drainSeconds, webMinReadySeconds, webTermination } from "./termination";
 
 /**
  * Cloud SQL for PostgreSQL's default `max_connections` by instance memory.
@@ -53,7 +64,13 @@ export const SUGGESTED_TIERS: readonly string[] = [
 /** Connections PostgreSQL keeps for superusers (`superuser_reserved_connections`, default 3). */
 export const RESERVED_CONNECTIONS = 3;
 
-/** Connections the migrate and collectstatic Jobs may hold while a rollout runs. */
+/**
+ * Connections of one-off pods that may run while the Deployments roll out: the migrate Job (one
+ * thread, one connection; the next release's may start while the previous rollout's old pods still
+ * drain) and one `npm run manage` Job at a time (one management command, one connection). The
+ * collectstatic Job holds none: it has no Auth Proxy sidecar and `collectstatic` does not query
+ * the database.
+ */
 export const JOB_CONNECTIONS = 2;
 
 /**
@@ -94,6 +111,8 @@ export const SCHEDULE_CONNECTIONS_PER_POD = 1;
 export interface WorkerSizing {
     readonly maxReplicas: number;
     readonly dbConnections: number;
+    /** The worker pods' grace period. @default {@link defaultWorkerGraceSeconds} */
+    readonly terminationGracePeriodSeconds?: number;
 }
 
 /** A CronJob's share of the budget. */
@@ -106,6 +125,8 @@ export interface WebSizing {
     readonly maxReplicas: number;
     readonly gunicornWorkers: number;
     readonly gunicornThreads: number;
+    /** Spot Pods (`workload.spot`): the pods' shorter termination changes the rollout's pacing. @default false */
+    readonly spot?: boolean;
     /** Worker Deployments (`workers.<name>`). @default [] */
     readonly workers?: readonly WorkerSizing[];
     /** CronJobs (`schedules.<name>`). @default [] */
@@ -115,8 +136,10 @@ export interface WebSizing {
 /**
  * Pods one CronJob may run at once: `Forbid` skips a run while the previous one is still running
  * (one pod); `Replace` deletes the running Job and starts the new one, so the old pod may still be
- * terminating, with its connection, while the new one connects (two). `Allow` is refused by
- * config validation: the number of overlapping runs has no bound the budget could count.
+ * terminating, with its connection, while the new one connects (two; never three, since the old
+ * pod's grace period is shorter than cron's shortest period, components/termination.ts
+ * `scheduleGraceSeconds`). `Allow` is refused by config validation: the number of overlapping runs
+ * has no bound the budget could count.
  * ("Forbid: … if it is time for a new Job run and the previous Job run hasn't finished yet, the
  * CronJob skips the new Job run"; "Replace: … replaces the currently running Job run with a new
  * Job run", https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#concurrency-policy.)
@@ -126,12 +149,56 @@ export function schedulePods(policy: ScheduleSizing["concurrencyPolicy"]): numbe
 }
 
 /**
- * Connections of the worker Deployments during rollouts at their maxReplicas: each rolls out
- * with the same strategy as the web Deployment ({@link ROLLOUT_MAX_SURGE}, maxUnavailable 0),
- * so its surge and draining pods are counted the same way ({@link podsHoldingConnections}).
+ * How a Deployment's pods leave, as far as the budget is concerned: how long a deleted pod keeps
+ * its connections, and what paces the deletions.
  */
-export function workerConnections(workers: readonly WorkerSizing[]): number {
-    return workers.reduce((sum, w) => sum + podsHoldingConnections(w.maxReplicas).total * w.dbConnections, 0);
+export interface RolloutPacing {
+    /** Longest a deleted pod holds its connections (components/termination.ts `drainSeconds`). */
+    readonly drainSeconds: number;
+    /** The Deployment's `minReadySeconds` (0: none). */
+    readonly minReadySeconds: number;
+}
+
+/** The web Deployment's pacing (components/workload.ts renders it). */
+export function webPacing(spot: boolean): RolloutPacing {
+    return { drainSeconds: drainSeconds(webTermination(spot).terminationGracePeriodSeconds), minReadySeconds: webMinReadySeconds(spot) };
+}
+
+/**
+ * A worker Deployment's pacing: it drains for its whole grace period (its task may need all of
+ * it), and has no `minReadySeconds` (no probes: a worker is ready when it starts), so a rollout may
+ * delete every old pod before the first has exited. Pacing it like the web tier would make a
+ * rollout take up to four grace periods, an hour or more for long tasks; the budget counts the
+ * overlap instead.
+ */
+export function workerPacing(terminationGracePeriodSeconds: number): RolloutPacing {
+    return { drainSeconds: drainSeconds(terminationGracePeriodSeconds), minReadySeconds: 0 };
+}
+
+/**
+ * Longest `periodSeconds` of an HPA scaling policy: "PeriodSeconds specifies the window of time
+ * for which the policy should hold true. PeriodSeconds must be greater than zero and less than or
+ * equal to 1800 (30 min)" (autoscaling/v2 HPAScalingPolicy,
+ * https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/horizontal-pod-autoscaler-v2/).
+ */
+export const HPA_MAX_POLICY_PERIOD_SECONDS = 1800;
+
+/**
+ * The HPA scale-down policy of a Deployment the budget counts: at most `surge` pods removed per
+ * drain period (capped at {@link HPA_MAX_POLICY_PERIOD_SECONDS}), so one autoscaler step stops no
+ * more pods than the budget's disruption term ({@link podsHoldingConnections}). Without a policy
+ * the HPA may remove 100 % of the pods every 15 s ("the default behavior … scaleDown: policies:
+ * type: Percent value: 100 periodSeconds: 15",
+ * https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#default-behavior),
+ * and a scale-up right after would start new pods while all of those still drain.
+ */
+export function scaleDownPolicy(maxReplicas: number, pacing: RolloutPacing): { readonly type: "Pods"; readonly value: number; readonly periodSeconds: number } {
+    return { type: "Pods", value: surgePods(maxReplicas), periodSeconds: Math.min(Math.ceil(pacing.drainSeconds), HPA_MAX_POLICY_PERIOD_SECONDS) };
+}
+
+/** Connections of the worker Deployments during rollouts at their maxReplicas ({@link podsHoldingConnections}). */
+export function workerConnections(workers: readonly WorkerSizing[], spot = false): number {
+    return workers.reduce((sum, w) => sum + podsHoldingConnections(w.maxReplicas, workerPacing(w.terminationGracePeriodSeconds ?? defaultWorkerGraceSeconds(spot))).total * w.dbConnections, 0);
 }
 
 /** Connections of the CronJobs if all of them run at once. */
@@ -154,7 +221,11 @@ export interface PodsHoldingConnections {
     readonly replicas: number;
     /** New pods a rollout adds on top (`maxSurge`). */
     readonly surge: number;
-    /** Old pods deleted by the rollout that still hold their connections. */
+    /** Old pods the rollout deleted that still hold their connections. */
+    readonly rolloutDraining: number;
+    /** Pods one more disruption stopped while the rollout runs, still holding their connections. */
+    readonly disruptionDraining: number;
+    /** `rolloutDraining + disruptionDraining`. */
     readonly draining: number;
     /** All of them. */
     readonly total: number;
@@ -165,22 +236,36 @@ export interface PodsHoldingConnections {
  *
  * - `replicas + surge`: with `maxUnavailable: 0` the Deployment runs up to `maxSurge` new pods
  *   above the desired count.
- * - `draining`: the old pods the controller deletes keep their persistent connections through
- *   preStop (10 s) and gunicorn's graceful shutdown (up to 25 s), and the controller does not count
- *   terminating pods: "Kubernetes doesn't count terminating Pods when calculating the number of
- *   availableReplicas, which must be between replicas - maxUnavailable and replicas + maxSurge. As
- *   a result, you might notice that there are more Pods than expected during a rollout"
- *   (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#updating-a-deployment,
- *   with #max-surge). One step of the rollout deletes at most `surge` old pods (as many as new pods
- *   became available), so one wave of `surge` draining pods is counted. This assumes a wave has
- *   drained before the next surge pods are available (they must start, pass the startup and
- *   readiness probes and stay ready for `minReadySeconds`); pods that became available faster
- *   than an old one drains would let a second wave overlap.
+ * - `rolloutDraining`: the controller does not count terminating pods: "Kubernetes doesn't count
+ *   terminating Pods when calculating the number of availableReplicas, which must be between
+ *   replicas - maxUnavailable and replicas + maxSurge. As a result, you might notice that there are
+ *   more Pods than expected during a rollout"
+ *   (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#updating-a-deployment;
+ *   in the source the new ReplicaSet grows while the ReplicaSets' `spec.replicas`, which drop as
+ *   soon as a pod is scaled away, sum to less than `replicas + maxSurge`:
+ *   pkg/controller/deployment/util/deployment_util.go `NewRSNewReplicas`). It deletes old pods as
+ *   new ones become available, at most `surge` per `minReadySeconds` (only the `surge` new pods
+ *   that were not yet available a `minReadySeconds` ago can become available within it), and a
+ *   deleted pod holds its connections for up to its drain time (preStop, the requests or the task
+ *   in flight, the grace period: components/termination.ts). So `surge × ⌈drain / minReadySeconds⌉`
+ *   old pods can drain at once, and never more than the `replicas` old pods a rollout replaces.
+ *   The web pods' `minReadySeconds` is their drain time, so one step drains at a time; the workers
+ *   have none, so all their old pods can drain at once.
+ * - `disruptionDraining`: `surge` more, for one other disruption during the rollout: an autoscaler
+ *   step (its scale-down policy removes at most `surge` pods per drain period, {@link scaleDownPolicy},
+ *   and a scale-up may follow at once), a second rollout replacing the first (the first's new pods
+ *   that were ready but not yet available are deleted at once, at most `surge`), or up to `surge`
+ *   pods lost with a node (evicted or preempted; the ReplicaSet replaces them at once). Two such
+ *   disruptions at the same time are not counted (docs/operations.md, "During a rollout").
  */
-export function podsHoldingConnections(maxReplicas: number, maxSurgePercent = ROLLOUT_MAX_SURGE_PERCENT): PodsHoldingConnections {
+export function podsHoldingConnections(maxReplicas: number, pacing: RolloutPacing, maxSurgePercent = ROLLOUT_MAX_SURGE_PERCENT): PodsHoldingConnections {
     const surge = surgePods(maxReplicas, maxSurgePercent);
-    const draining = surge;
-    return { replicas: maxReplicas, surge, draining, total: maxReplicas + surge + draining };
+    const steps = pacing.minReadySeconds > 0 ? Math.ceil(pacing.drainSeconds / pacing.minReadySeconds) : Number.POSITIVE_INFINITY;
+    const rolloutDraining = Math.min(maxReplicas, surge * steps);
+    const policy = scaleDownPolicy(maxReplicas, pacing);
+    const disruptionDraining = surge * Math.ceil(pacing.drainSeconds / policy.periodSeconds);
+    const draining = rolloutDraining + disruptionDraining;
+    return { replicas: maxReplicas, surge, rolloutDraining, disruptionDraining, draining, total: maxReplicas + surge + draining };
 }
 
 /** What {@link requiredConnections} computes. */
@@ -218,15 +303,16 @@ export interface ConnectionBudget {
 
 /** The connections the platform needs during a rollout at full scale, and what would fit. */
 export function requiredConnections(sizing: WebSizing): ConnectionBudget {
-    const pods = podsHoldingConnections(sizing.maxReplicas);
+    const pacing = webPacing(sizing.spot ?? false);
+    const pods = podsHoldingConnections(sizing.maxReplicas, pacing);
     const perPod = sizing.gunicornWorkers * sizing.gunicornThreads;
     const web = pods.total * perPod;
-    const workers = workerConnections(sizing.workers ?? []);
+    const workers = workerConnections(sizing.workers ?? [], sizing.spot ?? false);
     const schedules = scheduleConnections(sizing.schedules ?? []);
     const fixed = JOB_CONNECTIONS + workers + schedules;
     const total = web + fixed;
     const usable = (maxConnections: number) => maxConnections - RESERVED_CONNECTIONS;
-    const totalFor = (maxReplicas: number) => podsHoldingConnections(maxReplicas).total * perPod + fixed;
+    const totalFor = (maxReplicas: number) => podsHoldingConnections(maxReplicas, pacing).total * perPod + fixed;
     return {
         maxSurge: ROLLOUT_MAX_SURGE,
         pods,

@@ -135,8 +135,11 @@ export const DEFAULT_WSGI_MODULE = "config.wsgi";
 /** The reference app's settings module (`workload.settingsModule`'s default). */
 export const DEFAULT_SETTINGS_MODULE = "config.settings";
 
-/** gunicorn's command line, workers and threads from config; serves `<wsgiModule>:application`. */
-export function gunicornCommand(workers: number, threads: number, wsgiModule: string = DEFAULT_WSGI_MODULE): string[] {
+/**
+ * gunicorn's command line, workers and threads from config; serves `<wsgiModule>:application`.
+ * `gracefulTimeoutSeconds` is shorter on Spot Pods (components/termination.ts).
+ */
+export function gunicornCommand(workers: number, threads: number, wsgiModule: string = DEFAULT_WSGI_MODULE, gracefulTimeoutSeconds: number = GRACEFUL_TIMEOUT_SECONDS): string[] {
     return [
         "gunicorn", `${wsgiModule}:application`,
         "--bind", `0.0.0.0:${WEB_PORT}`,
@@ -144,7 +147,7 @@ export function gunicornCommand(workers: number, threads: number, wsgiModule: st
         "--threads", String(threads),
         "--worker-class", "gthread",
         "--timeout", "30",
-        "--graceful-timeout", String(GRACEFUL_TIMEOUT_SECONDS),
+        "--graceful-timeout", String(gracefulTimeoutSeconds),
         "--keep-alive", String(GUNICORN_KEEPALIVE_SECONDS),
         "--worker-tmp-dir", "/tmp",
         "--access-logfile", "-",
@@ -207,19 +210,19 @@ export function djangoEnv(ctx: DjangoContainerContext): EnvVar[] {
 }
 
 /** The gunicorn web container with probes, resources and the restricted security context. */
-export function webContainer(image: string, sources: EnvSources, sizing: { cpu: string; memory: string; workers: number; threads: number; wsgiModule?: string }, ctx?: Omit<DjangoContainerContext, "image" | "sources">): Container {
+export function webContainer(image: string, sources: EnvSources, sizing: { cpu: string; memory: string; workers: number; threads: number; wsgiModule?: string; gracefulTimeoutSeconds?: number; preStopSeconds?: number }, ctx?: Omit<DjangoContainerContext, "image" | "sources">): Container {
     const probe = (path: string) => ({ httpGet: { path, port: "http" } });
     return {
         name: "web",
         image,
-        command: gunicornCommand(sizing.workers, sizing.threads, sizing.wsgiModule),
+        command: gunicornCommand(sizing.workers, sizing.threads, sizing.wsgiModule, sizing.gracefulTimeoutSeconds),
         ports: [{ name: "http", containerPort: WEB_PORT, protocol: "TCP" }],
         envFrom: envFrom(sources),
         env: [{ name: POD_IP_VARIABLE, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, ...djangoEnv({ image, sources, ...ctx })],
         startupProbe: { ...probe(LIVENESS_PATH), ...STARTUP_PROBE_TIMING },
         livenessProbe: { ...probe(LIVENESS_PATH), ...LIVENESS_PROBE_TIMING },
         readinessProbe: { ...probe(READINESS_PATH), ...READINESS_PROBE_TIMING },
-        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
+        lifecycle: { preStop: { sleep: { seconds: sizing.preStopSeconds ?? PRE_STOP_SECONDS } } },
         resources: {
             requests: { cpu: sizing.cpu, memory: sizing.memory, "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },
             limits: { memory: sizing.memory, "ephemeral-storage": LOGS_EPHEMERAL_STORAGE },

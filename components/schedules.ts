@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CronExpressionParser } from "cron-parser";
 import { labelsFor } from "./kube";
 import { djangoPodSpec, jobContainer } from "./podTemplates";
+import { scheduleGraceSeconds } from "./termination";
 import { DjangoPodContext } from "./workload";
 
 /** Label naming the schedule a CronJob's pods belong to (the component label is `schedule`). */
@@ -75,6 +76,22 @@ export function cronScheduleProblem(expression: string): string | undefined {
  */
 export const TIME_ZONES: ReadonlySet<string> = new Set([...Intl.supportedValuesOf("timeZone"), "Etc/UTC", "UTC"]);
 
+/**
+ * The CronJobs' Job pod failure policy: a pod failed by a disruption is replaced without counting
+ * against `backoffLimit` ("Ignore: indicates that the counter towards the .backoffLimit is not
+ * incremented and a replacement pod is created", batch/v1 PodFailurePolicyRule in the Kubernetes
+ * API reference, https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy).
+ * On graceful node shutdown, which a Spot preemption triggers, the kubelet fails the pod with the
+ * condition `DisruptionTarget` (reason `TerminationByKubelet`: kubernetes
+ * pkg/kubelet/nodeshutdown/nodeshutdown_manager.go, `podHandler.killPods`). With a pod failure
+ * policy the replacement starts only once the stopped pod has terminated ("When using
+ * podFailurePolicy, Failed is the the only allowed value" of `podReplacementPolicy`, which "means to
+ * wait until a previously created Pod is fully terminated": batch/v1 JobSpec),
+ * so the two never hold connections together. Other failures still count: `backoffLimit` 1 retries
+ * a failing command once.
+ */
+export const SCHEDULE_POD_FAILURE_POLICY = { rules: [{ action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] }] };
+
 /** Arguments of {@link Schedule}. */
 export interface ScheduleArgs {
     /** The schedule's name (`schedules.<name>`), a DNS label of at most 20 characters. */
@@ -135,12 +152,17 @@ export class Schedule extends pulumi.ComponentResource {
                     metadata: { labels },
                     spec: {
                         backoffLimit: 1,
+                        // A run whose pod was stopped by a disruption (a Spot preemption, a node
+                        // drain or shutdown: the kubelet and the eviction API mark the pod with the
+                        // DisruptionTarget condition) is started again without using up backoffLimit.
+                        podFailurePolicy: SCHEDULE_POD_FAILURE_POLICY,
                         activeDeadlineSeconds: args.activeDeadlineSeconds ?? 3600,
                         template: {
                             metadata: { labels },
                             spec: djangoPodSpec({
                                 restartPolicy: "Never",
                                 serviceAccountName: p.web.ksaName,
+                                terminationGracePeriodSeconds: scheduleGraceSeconds(p.spot),
                                 initContainers: p.sidecars,
                                 spot: p.spot,
                                 containers: [jobContainer(args.scheduleName, p.container.image, [...args.command], p.container.sources,

@@ -1,25 +1,27 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
+import { ROLLOUT_MAX_SURGE, scaleDownPolicy, workerPacing } from "./connectionBudget";
 import { labelsFor, selectorFor } from "./kube";
 import { podIdentity } from "./identities";
 import { CACHE_CLIENT_LABELS } from "./networkPolicies";
 import { djangoPodSpec, jobContainer } from "./podTemplates";
+import { WORKER_GRACE_SECONDS, defaultWorkerGraceSeconds } from "./termination";
 import { DjangoPodContext, bindPodIdentity } from "./workload";
 
 /** Label naming the worker a pod belongs to (the component label is `worker` for all of them). */
 export const WORKER_LABEL = "django-platform/worker";
 
 /**
- * Default seconds a worker gets between SIGTERM and SIGKILL: long enough for a typical task to
- * finish (the reference worker finishes its current task and exits 0 on SIGTERM; its tasks last 30 s
- * at most, app/demo/views.py). Raise it with `workers.<name>.terminationGracePeriodSeconds` for
- * longer tasks. A task cut by the SIGKILL — or by a Spot preemption, which gives at most 25 s
- * whatever is set (components/spot.ts) — must be safe to run again: the reference worker re-queues
- * it after {@link WORKER_STALLED_SECONDS} and its tasks are idempotent (docs/your-app.md,
- * "Background tasks").
+ * Default seconds a worker gets between SIGTERM and SIGKILL on regular capacity (components/termination.ts):
+ * long enough for a typical task to finish (the reference worker finishes its current task and
+ * exits 0 on SIGTERM; its tasks last 30 s at most, app/demo/views.py). Raise it with
+ * `workers.<name>.terminationGracePeriodSeconds` for longer tasks. On Spot Pods a preemption gives
+ * at most 15 s whatever is set (components/spot.ts): the default is 15 there and validation refuses
+ * more. A task cut by the SIGKILL or a preemption must be safe to run again: the reference worker
+ * re-queues it after {@link WORKER_STALLED_SECONDS} and its tasks are idempotent
+ * (docs/your-app.md, "Background tasks").
  */
-export const WORKER_GRACE_SECONDS = 60;
+export { WORKER_GRACE_SECONDS };
 
 /**
  * Database connections one pod of the reference app's worker (`python manage.py demo_worker`,
@@ -54,7 +56,7 @@ export interface WorkerArgs {
     /** Requests (and memory limit) per pod. */
     readonly cpu: string;
     readonly memory: string;
-    /** Seconds between SIGTERM and SIGKILL. @default {@link WORKER_GRACE_SECONDS} */
+    /** Seconds between SIGTERM and SIGKILL. @default {@link WORKER_GRACE_SECONDS}, 15 on Spot Pods */
     readonly terminationGracePeriodSeconds?: number;
     /** The Workload's pod context: image, env, sidecar, namespace, migrate Job, media. */
     readonly pods: DjangoPodContext;
@@ -97,6 +99,7 @@ export class Worker extends pulumi.ComponentResource {
         }
         this.serviceAccountEmail = identity.gsa.email;
 
+        const grace = args.terminationGracePeriodSeconds ?? defaultWorkerGraceSeconds(p.spot);
         const selector = workerSelector(p.stack, args.workerName);
         const labels = { ...labelsFor("worker", p.stack), [WORKER_LABEL]: args.workerName };
         this.deployment = new k8s.apps.v1.Deployment(`${name}-pods`, {
@@ -111,7 +114,7 @@ export class Worker extends pulumi.ComponentResource {
                     metadata: { labels: { ...labels, ...CACHE_CLIENT_LABELS } },
                     spec: djangoPodSpec({
                         serviceAccountName: identity.ksaName,
-                        terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? WORKER_GRACE_SECONDS,
+                        terminationGracePeriodSeconds: grace,
                         initContainers: p.sidecars,
                         spot: p.spot,
                         containers: [jobContainer("worker", p.container.image, [...args.command], p.container.sources,
@@ -129,7 +132,9 @@ export class Worker extends pulumi.ComponentResource {
                 minReplicas: args.minReplicas,
                 maxReplicas: args.maxReplicas,
                 metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 } } }],
-                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+                // At most a rollout step's worth of pods per drain period, as the connection budget
+                // counts (components/connectionBudget.ts).
+                behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [scaleDownPolicy(args.maxReplicas, workerPacing(grace))] } },
             },
         }, k8sOpts);
 

@@ -3,14 +3,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AppEnvInputs, buildAppEnv } from "./appEnv";
-import { ROLLOUT_MAX_SURGE } from "./connectionBudget";
+import { ROLLOUT_MAX_SURGE, scaleDownPolicy, webPacing } from "./connectionBudget";
 import { DatabaseConnection } from "./database";
 import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
 import { StackIdentities, podIdentity, type PodIdentity } from "./identities";
 import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
-import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { DjangoContainerContext, EnvSources, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
+import { MAX_ROLLOUT_STEPS, webMinReadySeconds, webTermination } from "./termination";
 
 type Container = k8s.types.input.core.v1.Container;
 
@@ -31,6 +32,18 @@ export const JOB_TIMEOUTS: pulumi.CustomTimeouts = {
     create: `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 5}m`,
     update: `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 5}m`,
 };
+
+/**
+ * How long Pulumi waits for the web Deployment's rollout. The Kubernetes provider gives up after 10
+ * minutes by default (`@pulumi/kubernetes` apps/v1 Deployment: "If the Deployment has not reached
+ * a Ready state after 10 minutes, it will time out and mark the resource update as Failed"); the
+ * rollout's pacing (`minReadySeconds`, components/termination.ts) adds up to
+ * {@link MAX_ROLLOUT_STEPS} × minReadySeconds to a rollout, so the wait is the default plus that.
+ */
+export function webRolloutTimeouts(spot: boolean): pulumi.CustomTimeouts {
+    const minutes = `${10 + Math.ceil((MAX_ROLLOUT_STEPS * webMinReadySeconds(spot)) / 60)}m`;
+    return { create: minutes, update: minutes };
+}
 
 /** Arguments of {@link Workload}. */
 export interface WorkloadArgs {
@@ -259,28 +272,37 @@ export class Workload extends pulumi.ComponentResource {
         const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, webCtx, web.grants);
         const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, settings, [migrate, ...collect.grants]);
 
+        // The termination sequence and the rollout's pacing (components/termination.ts): on Spot the
+        // whole sequence fits in a preemption's grace period; minReadySeconds makes each step of a
+        // rollout wait until the pods the previous step deleted have exited, which the connection
+        // budget counts on (components/connectionBudget.ts).
+        const spot = args.spot ?? false;
+        const termination = webTermination(spot);
+        const maxReplicas = args.maxReplicas ?? 5;
         this.deployment = new k8s.apps.v1.Deployment(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
             spec: {
                 // No `replicas`: the HPA owns the count (setting it would fight the HPA on every up).
                 selector: { matchLabels: webSelector },
                 strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: ROLLOUT_MAX_SURGE } },
-                minReadySeconds: 5,
+                minReadySeconds: webMinReadySeconds(spot),
                 revisionHistoryLimit: 5,
                 template: {
                     metadata: { labels: { ...labelsFor("web", args.stack), ...CACHE_CLIENT_LABELS } },
                     spec: {
                         ...djangoPodSpec({
                             serviceAccountName: web.ksaName,
-                            terminationGracePeriodSeconds: PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS + 10,
+                            terminationGracePeriodSeconds: termination.terminationGracePeriodSeconds,
                             initContainers: sidecars,
-                            spot: args.spot,
+                            spot,
                             containers: [webContainer(args.image, sources, {
                                 cpu: args.cpu ?? "500m",
                                 memory: args.memory ?? "512Mi",
                                 workers: args.gunicornWorkers ?? 2,
                                 threads: args.gunicornThreads ?? 4,
                                 wsgiModule: args.wsgiModule,
+                                gracefulTimeoutSeconds: termination.gracefulTimeoutSeconds,
+                                preStopSeconds: termination.preStopSeconds,
                             }, webCtx)],
                         }),
                         topologySpreadConstraints: [
@@ -290,7 +312,7 @@ export class Workload extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, { ...k8sOpts, dependsOn: [migrate, collectstatic, ...web.grants] });
+        }, { ...k8sOpts, dependsOn: [migrate, collectstatic, ...web.grants], customTimeouts: webRolloutTimeouts(spot) });
 
         this.service = new k8s.core.v1.Service(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack), annotations: args.serviceAnnotations ?? {} },
@@ -303,9 +325,11 @@ export class Workload extends pulumi.ComponentResource {
             spec: {
                 scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
                 minReplicas: args.minReplicas ?? 2,
-                maxReplicas: args.maxReplicas ?? 5,
+                maxReplicas,
                 metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 } } }],
-                behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+                // At most a rollout step's worth of pods per drain period: the connection budget
+                // counts one such step besides the rollout (components/connectionBudget.ts).
+                behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [scaleDownPolicy(maxReplicas, webPacing(spot))] } },
             },
         }, k8sOpts);
 
@@ -340,7 +364,7 @@ export class Workload extends pulumi.ComponentResource {
             web: { ksaName: web.ksaName, email: web.gsa.email, grants: web.grants },
             migrate,
             media: args.media,
-            spot: args.spot ?? false,
+            spot,
         };
 
         this.registerOutputs({ serviceName: this.serviceName, serviceAccountEmail: this.serviceAccountEmail });

@@ -89,22 +89,22 @@ describe("config: connection budget", () => {
 
     it("fails with the exact arithmetic when the web tier cannot fit", () => {
         assert.deepEqual(problemsFor({ "django-platform:workload": json({ maxReplicas: 50 }) }), [
-            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (50) runs 76 pods that hold connections (50 + 13 surge at maxSurge 25% + 13 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 610, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). Fix: `pulumi config set --path workload.maxReplicas 7` (7 + 2 surge + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-16-61440`).",
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (50) runs 89 pods that hold connections (50 + 13 surge at maxSurge 25% + 13 still draining + 13 stopped by one more disruption: an autoscaler step, a second rollout or a lost node) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 714, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). Fix: `pulumi config set --path workload.maxReplicas 5` (5 + 2 surge + 2 + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-16-61440`).",
         ]);
     });
 
     it("accepts exactly the limit and refuses one more", () => {
-        // 97 usable: 63 pods + 16 surge + 16 draining = 95 connections + 2 jobs fits; 64 + 16 + 16 + 2 = 98 does not.
-        const fits = { "django-platform:workload": json({ maxReplicas: 63, gunicornWorkers: 1, gunicornThreads: 1 }) };
-        const over = { "django-platform:workload": json({ maxReplicas: 64, gunicornWorkers: 1, gunicornThreads: 1 }) };
+        // 97 usable: 53 pods + 14 surge + 14 + 14 draining = 95 connections + 2 jobs fits; 54 + 14 × 3 + 2 = 98 does not.
+        const fits = { "django-platform:workload": json({ maxReplicas: 53, gunicornWorkers: 1, gunicornThreads: 1 }) };
+        const over = { "django-platform:workload": json({ maxReplicas: 54, gunicornWorkers: 1, gunicornThreads: 1 }) };
         assert.deepEqual(problemsFor(fits), []);
         assert.equal(problemsFor(over).length, 1);
     });
 
     it("an explicit database.maxConnections is used instead of the tier's default", () => {
-        // 497 usable: 40 + 10 + 10 = 60 pods × 8 + 2 = 482 fits (the tier's 100 would not).
-        assert.deepEqual(problemsFor({ "django-platform:database": json({ maxConnections: 500 }), "django-platform:workload": json({ maxReplicas: 40 }) }), []);
-        assert.equal(problemsFor({ "django-platform:workload": json({ maxReplicas: 40 }) }).length, 1);
+        // 497 usable: 34 + 9 + 9 + 9 = 61 pods × 8 + 2 = 490 fits (the tier's 100 would not).
+        assert.deepEqual(problemsFor({ "django-platform:database": json({ maxConnections: 500 }), "django-platform:workload": json({ maxReplicas: 34 }) }), []);
+        assert.equal(problemsFor({ "django-platform:workload": json({ maxReplicas: 34 }) }).length, 1);
     });
 
     it("a tier with unknown defaults needs database.maxConnections", () => {

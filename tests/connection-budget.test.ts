@@ -3,8 +3,11 @@
  * config.ts): surge and draining pods are counted, the suggested maxReplicas is the largest that
  * fits (itself accepted, one more refused), and configurations the old formula
  * (`maxReplicas × workers × threads + 2`) accepted but a rollout cannot serve are refused.
+ * tests/connection-rollout.test.ts checks the count against an emulated rollout.
  */
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
     JOB_CONNECTIONS,
@@ -15,11 +18,15 @@ import {
     maxConnectionsForTier,
     podsHoldingConnections,
     requiredConnections,
+    scaleDownPolicy,
     surgePods,
+    webPacing,
+    workerPacing,
 } from "../components/connectionBudget";
-import { GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS } from "../components/podTemplates";
+import { KUBELET_START_MARGIN_SECONDS, webMinReadySeconds, webTermination } from "../components/termination";
 import { ConfigError, connectionSizing, validateConfig } from "../config";
-import { T, renderStack, stackConfig } from "./helpers/platform";
+import { VENV_DIR } from "../tools/lib/appPython";
+import { ROOT, T, renderStack, stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
     "gcp:project": "acme-staging",
@@ -35,6 +42,7 @@ interface Sizing {
     readonly maxReplicas: number;
     readonly gunicornWorkers?: number;
     readonly gunicornThreads?: number;
+    readonly spot?: boolean;
 }
 
 /** Every problem validateConfig reports for a config with this database and workload. */
@@ -45,6 +53,7 @@ function problemsFor(s: Sizing): string[] {
         minReplicas: s.minReplicas ?? 1,
         ...(s.gunicornWorkers ? { gunicornWorkers: s.gunicornWorkers } : {}),
         ...(s.gunicornThreads ? { gunicornThreads: s.gunicornThreads } : {}),
+        ...(s.spot ? { spot: true } : {}),
     };
     try {
         validateConfig({ ...BASE, "django-platform:database": JSON.stringify(database), "django-platform:workload": JSON.stringify(workload) }, "staging");
@@ -76,17 +85,27 @@ describe("connection budget: pods of a rollout", () => {
         }
     });
 
-    it("counts maxReplicas, the surge and one wave of draining pods", () => {
-        assert.deepEqual(podsHoldingConnections(3), { replicas: 3, surge: 1, draining: 1, total: 5 });
-        assert.deepEqual(podsHoldingConnections(11), { replicas: 11, surge: 3, draining: 3, total: 17 });
-        assert.deepEqual(podsHoldingConnections(20), { replicas: 20, surge: 5, draining: 5, total: 30 });
+    it("counts maxReplicas, the surge, one step of draining pods (paced by minReadySeconds) and one more disruption", () => {
+        for (const spot of [false, true]) {
+            assert.deepEqual(podsHoldingConnections(3, webPacing(spot)), { replicas: 3, surge: 1, rolloutDraining: 1, disruptionDraining: 1, draining: 2, total: 6 });
+            assert.deepEqual(podsHoldingConnections(11, webPacing(spot)), { replicas: 11, surge: 3, rolloutDraining: 3, disruptionDraining: 3, draining: 6, total: 20 });
+            assert.deepEqual(podsHoldingConnections(20, webPacing(spot)), { replicas: 20, surge: 5, rolloutDraining: 5, disruptionDraining: 5, draining: 10, total: 35 });
+        }
     });
 
-    it("the shipped stacks fit with surge and draining pods, workers and CronJobs: staging 18 of 22, production 263 of 397", () => {
-        // staging (db-f1-micro): web (3 + 1 surge + 1 draining) × 1 × 3 + 2 Jobs + clearsessions 1; production: web 242 + tasks worker (3 + 1 surge + 1 draining) × 4 (REFERENCE_WORKER_DB_CONNECTIONS) + clearsessions 1.
+    it("without minReadySeconds (the workers) every old pod may drain at once; a short one counts the steps that overlap", () => {
+        assert.deepEqual(podsHoldingConnections(3, workerPacing(60)), { replicas: 3, surge: 1, rolloutDraining: 3, disruptionDraining: 1, draining: 4, total: 8 });
+        // A grace period longer than the HPA's longest policy period: two or three autoscaler steps fit in one drain.
+        assert.equal(podsHoldingConnections(3, workerPacing(3600)).disruptionDraining, 3);
+        // The pacing the web pods had before (minReadySeconds 5 against a 48 s drain) lets ten steps overlap: every old pod.
+        assert.equal(podsHoldingConnections(20, { drainSeconds: 48, minReadySeconds: 5 }).rolloutDraining, 20);
+    });
+
+    it("the shipped stacks fit with surge, draining pods, workers and CronJobs: staging 21 of 22, production 315 of 397", () => {
+        // staging (db-f1-micro): web (3 + 1 surge + 1 + 1 draining) × 1 × 3 + 2 Jobs + clearsessions 1; production: web 35 × 8 + tasks worker (3 + 1 surge + 3 + 1 draining) × 4 (REFERENCE_WORKER_DB_CONNECTIONS) + 2 Jobs + clearsessions 1.
         const expected: Record<string, { total: number; usable: number; workers: number; schedules: number }> = {
-            staging: { total: 18, usable: 22, workers: 0, schedules: 1 },
-            production: { total: 263, usable: 397, workers: 20, schedules: 1 },
+            staging: { total: 21, usable: 22, workers: 0, schedules: 1 },
+            production: { total: 315, usable: 397, workers: 32, schedules: 1 },
         };
         for (const [stack, want] of Object.entries(expected)) {
             const { config } = stackConfig(stack);
@@ -105,53 +124,83 @@ describe("connection budget: pods of a rollout", () => {
         }
     });
 
-    it("the rendered Deployment rolls out with the maxSurge the budget counts, and drains within its grace period", async () => {
-        const rendered = await renderStack("staging");
-        const spec = rendered.inputs(T.deployment, "django-workload-web").spec;
-        assert.equal(spec.strategy.rollingUpdate.maxSurge, ROLLOUT_MAX_SURGE, "components/workload.ts should use ROLLOUT_MAX_SURGE");
-        assert.equal(spec.strategy.rollingUpdate.maxUnavailable, 0);
-        assert.ok(spec.template.spec.terminationGracePeriodSeconds > PRE_STOP_SECONDS + GRACEFUL_TIMEOUT_SECONDS);
+    it("the rendered Deployments and HPAs pace as the budget counts: maxSurge, minReadySeconds at least the drain, the HPA's scale-down step", async () => {
+        for (const stack of ["staging", "production"]) {
+            const rendered = await renderStack(stack);
+            const spot = stack === "staging";
+            const spec = rendered.inputs(T.deployment, "django-workload-web").spec;
+            assert.equal(spec.strategy.rollingUpdate.maxSurge, ROLLOUT_MAX_SURGE, "components/workload.ts should use ROLLOUT_MAX_SURGE");
+            assert.equal(spec.strategy.rollingUpdate.maxUnavailable, 0);
+            const grace = spec.template.spec.terminationGracePeriodSeconds;
+            const web = spec.template.spec.containers[0];
+            const graceful = Number(web.command[web.command.indexOf("--graceful-timeout") + 1]);
+            assert.ok(grace >= web.lifecycle.preStop.sleep.seconds + graceful, `${stack}: the grace period covers preStop and gunicorn's graceful timeout`);
+            assert.ok(spec.minReadySeconds >= grace + KUBELET_START_MARGIN_SECONDS, `${stack}: minReadySeconds ${spec.minReadySeconds} covers a deleted pod's whole termination (${grace} s)`);
+            assert.equal(spec.minReadySeconds, webMinReadySeconds(spot));
+            assert.deepEqual(webTermination(spot).terminationGracePeriodSeconds, grace);
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            const hpa = rendered.all(T.hpa).map((h) => h.inputs as any).find((h) => h.metadata.labels["app.kubernetes.io/component"] === "web");
+            assert.ok(hpa);
+            assert.deepEqual(hpa.spec.behavior.scaleDown.policies, [scaleDownPolicy(hpa.spec.maxReplicas, webPacing(spot))]);
+            assert.deepEqual(hpa.spec.behavior.scaleDown.policies[0], { type: "Pods", value: surgePods(hpa.spec.maxReplicas), periodSeconds: spec.minReadySeconds });
+        }
+    });
+});
+
+describe("connection budget: one persistent connection per thread, no pool", () => {
+    it("the app keeps persistent connections (CONN_MAX_AGE), and Django's psycopg pool, which would replace them, is not configured", () => {
+        // Django 5.2 (the image's pin, installed in .venv by tools/install-deps.sh): the pool is a
+        // class attribute (one per process, shared by its threads) and refuses persistent connections.
+        const lib = join(VENV_DIR, "lib");
+        const python = readdirSync(lib).find((d) => d.startsWith("python3"));
+        assert.ok(python, `a python3.x in ${lib}`);
+        const base = readFileSync(join(lib, python, "site-packages/django/db/backends/postgresql/base.py"), "utf8");
+        assert.match(base, /_connection_pools = \{\}/);
+        assert.match(base, /Pooling doesn't support persistent connections\./);
+        const settings = readFileSync(join(ROOT, "app/config/settings.py"), "utf8");
+        assert.match(settings, /"CONN_MAX_AGE": _db_conn_max_age/);
+        assert.doesNotMatch(settings, /["']pool["']\s*:/, "a pool changes what a pod holds: revisit components/connectionBudget.ts");
     });
 });
 
 describe("connection budget: config.ts", () => {
-    it("exact message: the staging tier with maxReplicas 11 (accepted before) is refused and 7 suggested", () => {
+    it("exact message: the default tier with maxReplicas 11 (accepted before) is refused and 5 suggested", () => {
         assert.ok(oldFormula(11, 2, 4) <= 100 - RESERVED_CONNECTIONS, "the old formula accepted it");
         assert.deepEqual(budgetProblems({ maxReplicas: 11 }), [
-            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (11) runs 17 pods that hold connections (11 + 3 surge at maxSurge 25% + 3 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 138, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). " +
-                "Fix: `pulumi config set --path workload.maxReplicas 7` (7 + 2 surge + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (11) runs 20 pods that hold connections (11 + 3 surge at maxSurge 25% + 3 still draining + 3 stopped by one more disruption: an autoscaler step, a second rollout or a lost node) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 162, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). " +
+                "Fix: `pulumi config set --path workload.maxReplicas 5` (5 + 2 surge + 2 + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
         ]);
     });
 
     it("exact message: the suggestion lowers minReplicas too when it has to", () => {
         assert.deepEqual(budgetProblems({ minReplicas: 10, maxReplicas: 10 }), [
-            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (10) runs 16 pods that hold connections (10 + 3 surge at maxSurge 25% + 3 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 130, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). " +
-                "Fix: `pulumi config set --path workload.maxReplicas 7` with `pulumi config set --path workload.minReplicas 7` (7 + 2 surge + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (10) runs 19 pods that hold connections (10 + 3 surge at maxSurge 25% + 3 still draining + 3 stopped by one more disruption: an autoscaler step, a second rollout or a lost node) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 154, but db-custom-1-3840 allows 100 max_connections (97 after 3 reserved for superusers). " +
+                "Fix: `pulumi config set --path workload.maxReplicas 5` with `pulumi config set --path workload.minReplicas 5` (5 + 2 surge + 2 + 2 draining = 11 pods × 8 + 2 = 90), or fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-2-7680`).",
         ]);
     });
 
     it("exact message: no maxReplicas is suggested when not even one replica fits", () => {
         assert.deepEqual(budgetProblems({ tier: "db-f1-micro", maxReplicas: 1 }), [
-            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (1) runs 3 pods that hold connections (1 + 1 surge at maxSurge 25% + 1 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 26, but db-f1-micro allows 25 max_connections (22 after 3 reserved for superusers). " +
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (1) runs 4 pods that hold connections (1 + 1 surge at maxSurge 25% + 1 still draining + 1 stopped by one more disruption: an autoscaler step, a second rollout or a lost node) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 34, but db-f1-micro allows 25 max_connections (22 after 3 reserved for superusers). " +
                 "Fix: fewer gunicornWorkers/gunicornThreads, or a bigger tier (`pulumi config set --path database.tier db-custom-1-3840`).",
         ]);
     });
 
     it("exact message: with database.maxConnections set, it is named and raising it is suggested", () => {
         assert.deepEqual(budgetProblems({ maxConnections: 300, maxReplicas: 50 }), [
-            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (50) runs 76 pods that hold connections (50 + 13 surge at maxSurge 25% + 13 still draining) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 610, but django-platform:database.maxConnections allows 300 max_connections (297 after 3 reserved for superusers). " +
-                "Fix: `pulumi config set --path workload.maxReplicas 24` (24 + 6 surge + 6 draining = 36 pods × 8 + 2 = 290), or fewer gunicornWorkers/gunicornThreads, or more connections (`pulumi config set --path database.maxConnections 613`).",
+            "connection budget exceeded: a rollout at django-platform:workload.maxReplicas (50) runs 89 pods that hold connections (50 + 13 surge at maxSurge 25% + 13 still draining + 13 stopped by one more disruption: an autoscaler step, a second rollout or a lost node) × gunicornWorkers (2) × gunicornThreads (4) + 2 Job connections = 714, but django-platform:database.maxConnections allows 300 max_connections (297 after 3 reserved for superusers). " +
+                "Fix: `pulumi config set --path workload.maxReplicas 20` (20 + 5 surge + 5 + 5 draining = 35 pods × 8 + 2 = 282), or fewer gunicornWorkers/gunicornThreads, or more connections (`pulumi config set --path database.maxConnections 717`).",
         ]);
     });
 
     // [tier, workers, threads, largest accepted maxReplicas]
     const largest: Array<[string, number, number, number]> = [
-        ["db-custom-1-3840", 2, 4, 7],
-        ["db-custom-1-3840", 1, 1, 63],
-        ["db-custom-2-7680", 2, 4, 32],
-        ["db-custom-2-7680", 4, 8, 8],
-        ["db-f1-micro", 1, 2, 6],
-        ["db-g1-small", 2, 2, 7],
+        ["db-custom-1-3840", 2, 4, 5],
+        ["db-custom-1-3840", 1, 1, 53],
+        ["db-custom-2-7680", 2, 4, 28],
+        ["db-custom-2-7680", 4, 8, 6],
+        ["db-f1-micro", 1, 2, 4],
+        ["db-g1-small", 2, 2, 5],
     ];
     for (const [tier, workers, threads, max] of largest) {
         it(`${tier}, ${workers} × ${threads}: maxReplicas ${max} is accepted, ${max + 1} refused (suggesting ${max}); the old formula accepted more`, () => {
@@ -196,8 +245,29 @@ describe("connection budget: config.ts", () => {
         assert.ok(checked > 50, `only ${checked} suggestions checked`);
     });
 
+    it("with Spot Pods the suggestion never goes below two replicas (a Spot web tier keeps two), and what it suggests is accepted", () => {
+        let checked = 0;
+        for (const tier of ["db-f1-micro", "db-g1-small", "db-custom-1-3840"]) {
+            // db-f1-micro with 1 × 5 fits one replica and not two.
+            for (const [workers, threads] of [[1, 1], [1, 3], [1, 5], [2, 4], [4, 8]] as const) {
+                const sizing = { tier, gunicornWorkers: workers, gunicornThreads: threads, spot: true, minReplicas: 2, maxReplicas: 100 };
+                const [problem] = budgetProblems(sizing);
+                assert.ok(problem, `${JSON.stringify(sizing)} is refused`);
+                const fix = suggested(problem);
+                if (fix.maxReplicas === undefined) {
+                    assert.equal(budgetProblems({ ...sizing, maxReplicas: 2 }).length, 1, `${JSON.stringify(sizing)}: no suggestion only when two replicas do not fit`);
+                    continue;
+                }
+                assert.ok(fix.maxReplicas >= 2 && fix.minReplicas === undefined, `${JSON.stringify(sizing)}: ${problem}`);
+                assert.deepEqual(problemsFor({ ...sizing, maxReplicas: fix.maxReplicas }), []);
+                checked += 1;
+            }
+        }
+        assert.ok(checked >= 6, `${checked} suggestions checked`);
+    });
+
     it("an explicit database.maxConnections replaces the tier's default", () => {
-        assert.equal(budgetProblems({ maxConnections: 500, maxReplicas: 40 }).length, 0);
-        assert.equal(budgetProblems({ maxConnections: 500, maxReplicas: 41 }).length, 1);
+        assert.equal(budgetProblems({ maxConnections: 500, maxReplicas: 34 }).length, 0);
+        assert.equal(budgetProblems({ maxConnections: 500, maxReplicas: 35 }).length, 1);
     });
 });

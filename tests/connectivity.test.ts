@@ -70,7 +70,8 @@ const VARIANTS: readonly Variant[] = [
     {
         title: "staging, a worker, database.connector private-ip",
         stack: "staging",
-        overrides: { "django-platform:database": { connector: "private-ip" }, "django-platform:workers": { mail: { command: ["python", "manage.py", "demo_worker"] } } },
+        // db-g1-small: db-f1-micro has no room for a worker's rollout in the connection budget.
+        overrides: { "django-platform:database": { connector: "private-ip", tier: "db-g1-small" }, "django-platform:workers": { mail: { command: ["python", "manage.py", "demo_worker"] } } },
     },
 ];
 

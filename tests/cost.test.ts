@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { isSpotPodSpec, preemptionGraceSeconds, SPOT_NODE_SELECTOR_KEY, SPOT_PREEMPTION_GRACE_SECONDS, spotScheduling } from "../components/spot";
+import { isSpotPodSpec, SPOT_NODE_SELECTOR_KEY, spotScheduling } from "../components/spot";
 import { compareCosts, formatComparison } from "../tools/lib/cost/compare";
 import { costDocs, STAGING_BEFORE_OVERRIDES } from "../tools/lib/cost/docs";
 import { DEFAULT_USAGE, usageOfConfig } from "../tools/lib/cost/assumptions";
@@ -27,20 +27,14 @@ const SPOT_PODS = "https://cloud.google.com/kubernetes-engine/docs/how-to/autopi
 
 describe("Spot Pods on Autopilot (components/spot.ts)", () => {
     // Google, "Run fault-tolerant workloads at lower costs in Spot Pods" (SPOT_PODS): "use the
-    // cloud.google.com/gke-spot=true label in a nodeSelector or node affinity"; "The maximum grace
-    // period given to Spot Pods during preemption is 25 seconds. Requesting more than 25 seconds in
-    // terminationGracePeriodSeconds doesn't grant more than 25 seconds during preemption."
+    // cloud.google.com/gke-spot=true label in a nodeSelector or node affinity". The grace period a
+    // preemption gives is tested in tests/spot.test.ts.
     it(`selects Spot capacity with the nodeSelector ${SPOT_NODE_SELECTOR_KEY}: "true" only when enabled (${SPOT_PODS})`, () => {
         assert.deepEqual(spotScheduling(true), { nodeSelector: { "cloud.google.com/gke-spot": "true" } });
         assert.deepEqual(spotScheduling(false), {});
         assert.equal(isSpotPodSpec({ containers: [], ...spotScheduling(true) } as never), true);
         assert.equal(isSpotPodSpec({ nodeSelector: { "cloud.google.com/gke-spot": "false" } }), false);
         assert.equal(isSpotPodSpec(undefined), false);
-    });
-    it("caps the grace period at preemption to 25 s, whatever the pod asks for", () => {
-        assert.equal(SPOT_PREEMPTION_GRACE_SECONDS, 25);
-        assert.equal(preemptionGraceSeconds(45), 25);
-        assert.equal(preemptionGraceSeconds(10), 10);
     });
 });
 

@@ -128,7 +128,8 @@ describe("the web Deployment", () => {
         assert.equal(web.readinessProbe.httpGet.path, "/readyz/");
         assert.equal(web.startupProbe.httpGet.path, "/healthz/");
         assert.equal(d.spec.strategy.rollingUpdate.maxUnavailable, 0);
-        assert.ok(spec.terminationGracePeriodSeconds > web.lifecycle.preStop.sleep.seconds + 25);
+        // The grace period covers the preStop and gunicorn's graceful timeout (on Spot all of it fits in 15 s: tests/spot.test.ts).
+        assert.ok(spec.terminationGracePeriodSeconds > web.lifecycle.preStop.sleep.seconds + Number(web.command[web.command.indexOf("--graceful-timeout") + 1]));
         assert.deepEqual(spec.volumes.map((v: any) => v.name), ["tmp"]);
         assert.deepEqual(spec.topologySpreadConstraints.map((t: any) => t.topologyKey), ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
         const proxy = spec.initContainers[0];

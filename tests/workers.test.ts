@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { serviceAccountId, SERVICE_ACCOUNT_ID } from "../components/naming";
+import { SPOT_PREEMPTION_GRACE_SECONDS } from "../components/spot";
 import { WORKER_GRACE_SECONDS } from "../components/workers";
 import { ConfigError, validateConfig } from "../config";
 import { validateObjects } from "../tools/lib/k8sValidate";
@@ -62,14 +63,28 @@ describe("workers config", () => {
     });
 
     it("the connection budget counts each worker's rollout × dbConnections", () => {
-        // db-f1-micro: 25 connections, 22 usable. Web: 1 replica (+1 surge +1 draining) × 1 × 1 = 3, Jobs 2.
+        // db-f1-micro: 25 connections, 22 usable. Web: 1 replica (+1 surge +1 draining +1 disruption) × 1 × 1 = 4, Jobs 2.
         const web = { minReplicas: 1, maxReplicas: 1, gunicornWorkers: 1, gunicornThreads: 1 };
         const database = { tier: "db-f1-micro" };
-        // 3 replicas + 1 surge + 1 draining = 5 pods × 3 connections = 15: 3 + 2 + 15 = 20 fits.
-        assert.deepEqual(problems({ database, workload: web, workers: { tasks: { command: ["x"], maxReplicas: 3, dbConnections: 3 } } }), []);
-        // × 4 = 20: 25 > 22.
-        const [budget] = problems({ database, workload: web, workers: { tasks: { command: ["x"], maxReplicas: 3, dbConnections: 4 } } });
-        assert.match(budget, /^connection budget exceeded: .* \+ 2 Job connections \+ 20 worker connections \(workers\.\*: rollouts at maxReplicas × dbConnections\) = 25, but db-f1-micro allows 25 max_connections \(22 after 3 reserved for superusers\)\. Fix: .*fewer workers\.\*\.maxReplicas or dbConnections/);
+        // A worker has no minReadySeconds, so all 3 old pods may drain while 3 + 1 surge run, plus one
+        // autoscaler step: 8 pods × 2 connections = 16; 4 + 2 + 16 = 22 fits.
+        assert.deepEqual(problems({ database, workload: web, workers: { tasks: { command: ["x"], maxReplicas: 3, dbConnections: 2 } } }), []);
+        // × 3 = 24: 30 > 22.
+        const [budget] = problems({ database, workload: web, workers: { tasks: { command: ["x"], maxReplicas: 3, dbConnections: 3 } } });
+        assert.match(budget, /^connection budget exceeded: .* \+ 2 Job connections \+ 24 worker connections \(workers\.\*: rollouts at maxReplicas × dbConnections\) = 30, but db-f1-micro allows 25 max_connections \(22 after 3 reserved for superusers\)\. Fix: .*fewer workers\.\*\.maxReplicas or dbConnections/);
+    });
+
+    it("on Spot Pods: the grace period defaults to what a preemption gives, and more is refused with the fix", () => {
+        const spot = { minReplicas: 2, spot: true };
+        const cfg = validateConfig({ ...BASE, "django-platform:workload": JSON.stringify(spot), "django-platform:workers": JSON.stringify({ tasks: { command: ["x"] } }) }, "staging");
+        assert.equal(cfg.workers.tasks.terminationGracePeriodSeconds, SPOT_PREEMPTION_GRACE_SECONDS);
+        assert.deepEqual(problems({ workload: spot, workers: { tasks: { command: ["x"], terminationGracePeriodSeconds: 15 } } }), []);
+        assert.deepEqual(problems({ workload: spot, workers: { tasks: { command: ["x"], terminationGracePeriodSeconds: 60 } } }), [
+            "django-platform:workers.tasks.terminationGracePeriodSeconds is 60 with django-platform:workload.spot true: a preempted Spot node gives its pods 15 s whatever they ask for (Google's Spot VM pages; docs/gcp-facts.md), so the worker would get 60 s on a rollout and 15 s when its node is preempted. " +
+                "Fix: `pulumi config set --path workers.tasks.terminationGracePeriodSeconds 15` (a task still running 15 s after SIGTERM is then stopped and must be safe to run again), or `pulumi config set --path workload.spot false` for tasks that need longer.",
+        ]);
+        // On regular capacity any grace period up to an hour is kept.
+        assert.deepEqual(problems({ workload: { maxReplicas: 4 }, workers: { tasks: { command: ["x"], terminationGracePeriodSeconds: 3600 } } }), []);
     });
 });
 
@@ -97,7 +112,7 @@ const ALL_OPTIONS = {
     "django-platform:database": { connector: "auth-proxy", tier: "db-custom-1-3840" },
     "django-platform:media": { enabled: true, noncurrentVersionDays: 14 },
     "django-platform:workers": {
-        tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3, terminationGracePeriodSeconds: 300 },
+        tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3, terminationGracePeriodSeconds: 12 },
         "long-name-worker-abc": { command: ["python", "manage.py", "other"], targetCpuUtilization: 50 },
     },
     "django-platform:schedules": {
@@ -126,7 +141,9 @@ describe("a worker, rendered", () => {
         assert.equal(c.livenessProbe, undefined);
         assert.equal(c.readinessProbe, undefined);
         assert.equal(c.ports, undefined);
-        assert.equal(pod.terminationGracePeriodSeconds, 300);
+        assert.equal(pod.terminationGracePeriodSeconds, 12);
+        // The other worker takes the Spot default: what a preemption gives.
+        assert.equal((r.inputs(T.deployment, "django-worker-long-name-worker-abc-pods") as any).spec.template.spec.terminationGracePeriodSeconds, SPOT_PREEMPTION_GRACE_SECONDS);
         assert.deepEqual(pod.nodeSelector, { "cloud.google.com/gke-spot": "true" });
         assert.equal(pod.initContainers[0].name, "cloud-sql-proxy", "the same Auth Proxy sidecar as the web pods");
         assert.deepEqual(pod.securityContext, web.securityContext);

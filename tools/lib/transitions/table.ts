@@ -273,11 +273,11 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     })),
     {
         key: "workload.spot", change: "on → off", stack: "staging", after: set("workload.spot", false),
-        what: `The pods' node selector changes: ${ROLL.charAt(0).toLowerCase()}${ROLL.slice(1)} onto regular Autopilot capacity; the CronJob's template is updated for its next run.`,
+        what: `The pods' node selector and termination sequence change (a longer grace period and gunicorn graceful timeout, a longer \`minReadySeconds\`: components/termination.ts): ${ROLL.charAt(0).toLowerCase()}${ROLL.slice(1)} onto regular Autopilot capacity; the HPA's scale-down policy is updated in place; the CronJob's template is updated for its next run.`,
     },
     {
         key: "workload.spot", change: "off → on", stack: "staging", base: set("workload.spot", false), after: set("workload.spot", true),
-        what: `The pods' node selector changes: ${ROLL.charAt(0).toLowerCase()}${ROLL.slice(1)} onto Spot capacity ([Spot Pods](https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods)).`,
+        what: `The pods' node selector and termination sequence change (everything fits in a preemption's 15 s: components/termination.ts): ${ROLL.charAt(0).toLowerCase()}${ROLL.slice(1)} onto Spot capacity ([Spot Pods](https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods)); the HPA's scale-down policy is updated in place.`,
     },
     {
         key: "networking.mode", change: "(one value)", stack: "production", after: null,
@@ -465,7 +465,8 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "`force_destroy` is updated in place, and Pulumi drops `protect` from the media buckets.",
     },
     {
-        key: "workers", change: "a worker added", stack: "staging", after: set("workers.mail", { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 1 }),
+        // db-f1-micro has no room for a worker's connections in a rollout (components/connectionBudget.ts): the next shared-core tier.
+        key: "workers", change: "a worker added", stack: "staging", base: set("database.tier", "db-g1-small"), after: set("workers.mail", { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 1 }),
         what: "Its service accounts, grants, Deployment, HPA and PDB are created; the pods wait for the grants.",
     },
     {
