@@ -18,7 +18,12 @@ describe("preflight: the stack's service accounts", () => {
 
     before(async () => {
         staging = await loadStack("staging");
-        withWorker = await loadStack("staging", { "django-platform:workers": JSON.stringify({ mail: { command: ["python", "manage.py", "send_mail"], minReplicas: 1, maxReplicas: 1 } }) });
+        // A worker's connections do not fit db-f1-micro next to staging's web tier: the next tier up.
+        const database = JSON.parse(staging.stack.config["django-platform:database"] ?? "{}") as Record<string, unknown>;
+        withWorker = await loadStack("staging", {
+            "django-platform:workers": JSON.stringify({ mail: { command: ["python", "manage.py", "send_mail"], minReplicas: 1, maxReplicas: 1 } }),
+            "django-platform:database": JSON.stringify({ ...database, tier: "db-g1-small" }),
+        });
     });
 
     it("passes when the IAM step ran: every account exists and the deployer may bind and act as them", async () => {
