@@ -388,59 +388,113 @@ function show(value: unknown): string {
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function exampleFor(path: (string | number)[]): unknown {
+/** The first example a schema's metadata gives, if any. */
+function ownExample(schema: z.ZodType): unknown {
+    return (schema.meta() as { examples?: unknown[] } | undefined)?.examples?.[0];
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * The example value at a key path: a field's own example, else the part of its parent's example
+ * at that place (an array element, an entry of a record such as `workers.<name>`).
+ */
+function exampleFor(path: readonly (string | number)[]): unknown {
     let schema: z.ZodType | undefined = configSchema;
-    let parentExample: unknown;
+    let example: unknown;
     for (const key of path) {
-        if (typeof key === "number") {
-            // Array element: take the matching element of the array's example.
-            return Array.isArray(parentExample) ? parentExample[Math.min(key, parentExample.length - 1)] : undefined;
+        const container = unwrapToContainer(schema);
+        if (container instanceof z.ZodArray && typeof key === "number") {
+            schema = container.def.element as z.ZodType;
+            example = Array.isArray(example) && example.length > 0 ? example[Math.min(key, example.length - 1)] : undefined;
+        } else if (container instanceof z.ZodRecord && typeof key === "string") {
+            schema = container.def.valueType as z.ZodType;
+            example = isPlainObject(example) ? (example[key] ?? Object.values(example)[0]) : undefined;
+        } else if (container instanceof z.ZodObject && typeof key === "string") {
+            schema = container.shape[key] as z.ZodType | undefined;
+            example = isPlainObject(example) ? example[key] : undefined;
+        } else {
+            return undefined;
         }
-        const record = unwrapToRecord(schema);
-        schema = record ? (record.def.valueType as z.ZodType) : (unwrapToObject(schema)?.shape[key] as z.ZodType | undefined);
         if (!schema) {
             return undefined;
         }
-        if (record) {
-            // A record entry (workers.<name>): its fields' examples come from the value schema.
-            parentExample = undefined;
-            continue;
-        }
-        parentExample = (schema.meta() as { examples?: unknown[] } | undefined)?.examples?.[0];
+        example = ownExample(schema) ?? example;
     }
-    return parentExample;
+    return example;
+}
+
+/** The schema at a key path (objects, records, arrays), or undefined when the path leaves it. */
+function schemaAt(path: readonly (string | number)[]): z.ZodType | undefined {
+    let schema: z.ZodType | undefined = configSchema;
+    for (const key of path) {
+        const container = unwrapToContainer(schema);
+        schema = container instanceof z.ZodArray && typeof key === "number"
+            ? (container.def.element as z.ZodType)
+            : container instanceof z.ZodRecord
+                ? (container.def.valueType as z.ZodType)
+                : container instanceof z.ZodObject && typeof key === "string"
+                    ? (container.shape[key] as z.ZodType | undefined)
+                    : undefined;
+    }
+    return schema;
+}
+
+/** The object, record or array schema inside optional/default/prefault/pipe wrappers, if any. */
+function unwrapToContainer(schema: z.ZodType | undefined): z.ZodObject | z.ZodRecord | z.ZodArray | undefined {
+    let s: unknown = schema;
+    for (let i = 0; i < 8 && s; i++) {
+        if (s instanceof z.ZodObject || s instanceof z.ZodRecord || s instanceof z.ZodArray) {
+            return s;
+        }
+        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
+        s = def?.innerType ?? def?.in;
+    }
+    return undefined;
+}
+
+/**
+ * Parses, at any depth, a string holding JSON where the schema expects an array or an object.
+ *
+ * `pulumi config set --path <key> '<JSON>'` stores the JSON as a string: the CLI turns a `--path`
+ * value into a boolean for true/false, a number for an integer, and otherwise keeps the string
+ * (`adjustObjectValue` in pulumi/pulumi sdk/go/common/resource/config/map.go; documented by
+ * pulumi/pulumi#18285). So `workers.tasks.command '["python","manage.py","demo_worker"]'` reaches the
+ * program as a string inside the `workers` object, and the fixes this module prints in that form
+ * must be read back as the array they mean. A string that is not JSON of the expected shape is left
+ * for validation to report.
+ */
+export function decodeJsonStrings(schema: z.ZodType | undefined, value: unknown): unknown {
+    const container = unwrapToContainer(schema);
+    if (!container) {
+        return value;
+    }
+    let v = value;
+    if (typeof v === "string" && /^\s*[[{]/.test(v)) {
+        try {
+            const parsed: unknown = JSON.parse(v);
+            if (container instanceof z.ZodArray ? Array.isArray(parsed) : isPlainObject(parsed)) {
+                v = parsed;
+            }
+        } catch {
+            // not JSON: validation names the key and the expected shape
+        }
+    }
+    if (container instanceof z.ZodArray && Array.isArray(v)) {
+        return v.map((e) => decodeJsonStrings(container.def.element as z.ZodType, e));
+    }
+    if (container instanceof z.ZodObject && isPlainObject(v)) {
+        return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, k in container.shape ? decodeJsonStrings(container.shape[k] as z.ZodType, e) : e]));
+    }
+    if (container instanceof z.ZodRecord && isPlainObject(v)) {
+        return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, decodeJsonStrings(container.def.valueType as z.ZodType, e)]));
+    }
+    return v;
 }
 
 /** Formats a key path the way `pulumi config set --path` takes it: `a.b[0].c`. */
 export function formatPath(path: readonly (string | number)[]): string {
     return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
-}
-
-function unwrapToRecord(schema: z.ZodType | undefined): z.ZodRecord | undefined {
-    let s: unknown = schema;
-    for (let i = 0; i < 5 && s; i++) {
-        if (s instanceof z.ZodRecord) {
-            return s;
-        }
-        if (s instanceof z.ZodObject) {
-            return undefined;
-        }
-        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
-        s = def?.innerType ?? def?.in;
-    }
-    return undefined;
-}
-
-function unwrapToObject(schema: z.ZodType | undefined): z.ZodObject | undefined {
-    let s: unknown = schema;
-    for (let i = 0; i < 5 && s; i++) {
-        if (s instanceof z.ZodObject) {
-            return s;
-        }
-        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
-        s = def?.innerType ?? def?.in;
-    }
-    return undefined;
 }
 
 function shellQuote(value: string): string {
@@ -455,15 +509,26 @@ export function cliPath(path: readonly (string | number)[]): string {
     return shellQuote(formatPath(path));
 }
 
+/**
+ * The command that sets `path` to `example` (or removes it when there is none), in a form the CLI
+ * stores as the schema expects: `--path` keeps a non-integer number as a string unless told
+ * `--type float`; arrays and objects go as JSON (read back by {@link decodeJsonStrings}); a whole
+ * record (`workers`, `appEnv`, …) is removed rather than filled with the example's entries, and a
+ * secret's value is never printed.
+ */
 function fixCommand(path: (string | number)[], example: unknown): string {
     const dotted = cliPath(path);
-    const secret = SECRET_KEYS.has(String(path[0])) ? " --secret" : "";
+    const secret = SECRET_KEYS.has(String(path[0]));
     const pathFlag = path.length > 1 ? " --path" : "";
-    if (example === undefined) {
+    if (example === undefined || (path.length === 1 && unwrapToContainer(schemaAt(path)) instanceof z.ZodRecord)) {
         return `pulumi config rm${pathFlag} ${dotted}`;
     }
+    if (secret) {
+        return `pulumi config set --secret${pathFlag} ${dotted} <value>`;
+    }
+    const float = typeof example === "number" && !Number.isInteger(example) ? " --type float" : "";
     const literal = typeof example === "string" ? example : JSON.stringify(example);
-    return `pulumi config set${secret}${pathFlag} ${dotted} ${shellQuote(literal)}`;
+    return `pulumi config set${pathFlag}${float} ${dotted} ${shellQuote(literal)}`;
 }
 
 function valueAt(root: unknown, path: (string | number)[]): unknown {
@@ -501,6 +566,10 @@ function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace:
             // value and store it as a string instead.
             return `${namespace}${formatPath(path)}: must be a string, but the CLI stored ${show(value)} as a ${typeof value} (got ${got}). Fix: \`pulumi config set${secret ? " --secret" : ""} --path --type string ${cliPath(path)} ${secret ? "<value>" : shellQuote(String(value))}\`.`;
         }
+        if (issue.code === "invalid_type" && (issue as { expected?: string }).expected === "number" && typeof value === "string" && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim())) {
+            // `pulumi config set --path` stores only integers as numbers: 0.8 arrives as "0.8".
+            return `${namespace}${formatPath(path)}: must be a number, but the CLI stored ${show(value)} as a string (\`--path\` stores only integers as numbers) (got ${got}). Fix: \`pulumi config set --path --type float ${cliPath(path)} ${shellQuote(value.trim())}\`.`;
+        }
         const message = value === undefined && issue.code === "invalid_type" ? "is required" : issue.message.replace(/^Invalid input: /, "");
         return `${namespace}${formatPath(path)}: ${message} (got ${got}). Fix: \`${fixCommand(path, example)}\`.`;
     });
@@ -521,7 +590,7 @@ function parseRaw(key: string, raw: string | undefined, problems: string[]): unk
     try {
         return JSON.parse(raw);
     } catch {
-        problems.push(`${PROJECT}:${key}: is not valid structured config (got ${show(raw)}). Fix: set its fields with \`pulumi config set --path ${key}.<field> <value>\`.`);
+        problems.push(`${PROJECT}:${key}: is not valid structured config (got ${show(raw)}). Fix: \`pulumi config rm ${key}\` (its defaults apply), then set its fields one by one with pulumi config set --path ${key}.<field> <value>.`);
         return undefined;
     }
 }
@@ -550,7 +619,7 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
     for (const key of Object.keys(configSchema.shape)) {
         const value = parseRaw(key, raw[`${PROJECT}:${key}`], problems);
         if (value !== undefined) {
-            input[key] = value;
+            input[key] = decodeJsonStrings(configSchema.shape[key as keyof typeof configSchema.shape], value);
         }
     }
     for (const key of Object.keys(raw)) {

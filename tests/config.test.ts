@@ -56,7 +56,7 @@ describe("config: exact messages", () => {
         ["image that is not a reference", { "django-platform:image": "not an image:1" }, "django-platform:image: is not a container image reference (registry/repository:tag or @sha256:digest) (got \"not an image:1\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
         ["memorystore replicas", { "django-platform:cache": json({ mode: "memorystore", replicas: 0, memorySizeGb: 5 }) }, "django-platform:cache.replicas must be between 1 and 5 with cache.mode memorystore (got 0). Fix: `pulumi config set --path cache.replicas 1`."],
         ["existing cluster without name", { "django-platform:cluster": json({ mode: "existing" }), "django-platform:network": json({ mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "psa" }) }, "django-platform:cluster.name is required when cluster.mode is existing (got nothing). Fix: `pulumi config set --path cluster.name <cluster-name>`."],
-        ["not structured", { "django-platform:database": "not json" }, "django-platform:database: is not valid structured config (got \"not json\"). Fix: set its fields with `pulumi config set --path database.<field> <value>`."],
+        ["not structured", { "django-platform:database": "not json" }, "django-platform:database: is not valid structured config (got \"not json\"). Fix: `pulumi config rm database` (its defaults apply), then set its fields one by one with pulumi config set --path database.<field> <value>."],
     ];
     for (const [title, patch, expected] of table) {
         it(title, () => assert.deepEqual(problemsFor(patch), [expected]));
