@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { distance } from "fastest-levenshtein";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { extrasCollisions } from "./components/appEnv";
+import { extrasCollisions, secretLookingExtra } from "./components/appEnv";
 import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
@@ -509,29 +509,84 @@ export function cliPath(path: readonly (string | number)[]): string {
     return shellQuote(formatPath(path));
 }
 
-/**
- * The command that sets `path` to `example` (or removes it when there is none), in a form the CLI
- * stores as the schema expects: `--path` keeps a non-integer number as a string unless told
- * `--type float`; arrays and objects go as JSON (read back by {@link decodeJsonStrings}); a whole
- * record (`workers`, `appEnv`, …) is removed rather than filled with the example's entries, and a
- * secret's value is never printed.
- */
-function fixCommand(path: (string | number)[], example: unknown): string {
-    const dotted = cliPath(path);
-    const secret = SECRET_KEYS.has(String(path[0]));
-    const pathFlag = path.length > 1 ? " --path" : "";
-    if (example === undefined || (path.length === 1 && unwrapToContainer(schemaAt(path)) instanceof z.ZodRecord)) {
-        return `pulumi config rm${pathFlag} ${dotted}`;
-    }
-    if (secret) {
-        return `pulumi config set --secret${pathFlag} ${dotted} <value>`;
-    }
-    const float = typeof example === "number" && !Number.isInteger(example) ? " --type float" : "";
-    const literal = typeof example === "string" ? example : JSON.stringify(example);
-    return `pulumi config set${pathFlag}${float} ${dotted} ${shellQuote(literal)}`;
+/** Whether `pulumi config set --path` would store this string as a boolean or a number. */
+function cliWouldConvert(value: string): boolean {
+    return value === "true" || value === "false" || (/^[+-]?\d+$/.test(value) && !(value.length > 1 && value[0] === "0"));
 }
 
-function valueAt(root: unknown, path: (string | number)[]): unknown {
+/**
+ * `pulumi config set` of `value` at `path`, in a form the CLI stores as the value's type: `--path`
+ * turns true/false into booleans, integers into numbers and keeps everything else a string
+ * (`adjustObjectValue` in pulumi/pulumi sdk/go/common/resource/config/map.go, pulumi/pulumi#18285),
+ * so a non-integer number needs `--type float` and a string the CLI would convert `--type string`;
+ * arrays and objects go as JSON, which {@link decodeJsonStrings} reads back.
+ */
+function setCommand(path: readonly (string | number)[], value: unknown): string {
+    const pathFlag = path.length > 1 ? " --path" : "";
+    const type = typeof value === "number" && !Number.isInteger(value)
+        ? " --type float"
+        : typeof value === "string" && path.length > 1 && cliWouldConvert(value)
+            ? " --type string"
+            : "";
+    const literal = typeof value === "string" ? value : JSON.stringify(value);
+    return `pulumi config set${pathFlag}${type} ${cliPath(path)} ${shellQuote(literal)}`;
+}
+
+/**
+ * The command that sets `path` to `example` (or removes it when there is none), in a form the CLI
+ * stores as the schema expects ({@link setCommand}); a whole record (`workers`, `appEnv`, …) is
+ * removed rather than filled with the example's entries, and a secret's value is never printed.
+ */
+function fixCommand(path: (string | number)[], example: unknown): string {
+    const pathFlag = path.length > 1 ? " --path" : "";
+    if (example === undefined || (path.length === 1 && unwrapToContainer(schemaAt(path)) instanceof z.ZodRecord)) {
+        return `pulumi config rm${pathFlag} ${cliPath(path)}`;
+    }
+    if (SECRET_KEYS.has(String(path[0]))) {
+        return `pulumi config set --secret${pathFlag} ${cliPath(path)} <value>`;
+    }
+    return setCommand(path, example);
+}
+
+/** The known key nearest to a misspelt one (`maxReplica` → `maxReplicas`), if one is near enough. */
+function nearestKey(name: string, known: readonly string[]): string | undefined {
+    let best: { key: string; d: number } | undefined;
+    for (const key of known) {
+        const d = distance(name.toLowerCase(), key.toLowerCase());
+        if (best === undefined || d < best.d) {
+            best = { key, d };
+        }
+    }
+    return best && best.d <= 2 && best.d <= name.length / 3 ? best.key : undefined;
+}
+
+/**
+ * The problem for an unknown key at `path` holding `value`: the nearest known key with the commands
+ * that move the value there, else the keys that exist at that level.
+ */
+function unknownKeyProblem(path: readonly (string | number)[], value: unknown, stack: string | undefined, targetSet: (target: readonly (string | number)[]) => boolean): string {
+    const parent = path.slice(0, -1);
+    const name = String(path[path.length - 1]);
+    const container = parent.length ? unwrapToContainer(schemaAt(parent)) : configSchema;
+    const known = container instanceof z.ZodObject ? Object.keys(container.shape) : [];
+    const near = nearestKey(name, known);
+    const rm = `pulumi config rm${path.length > 1 ? " --path" : ""} ${cliPath(path)}`;
+    if (near === undefined) {
+        const has = parent.length ? `; ${formatPath(parent)} has ${known.join(", ")}` : "";
+        return `${PROJECT}:${formatPath(path)}: unknown key${has} (got ${show(value)}). Fix: \`${rm}\`.`;
+    }
+    const target = [...parent, near];
+    if (targetSet(target)) {
+        return `${PROJECT}:${formatPath(path)}: unknown key; did you mean ${formatPath(target)}, which is set too? (got ${show(value)}). Fix: keep one: \`${rm}\`, after moving what you meant into ${formatPath(target)}.`;
+    }
+    const set = setCommand(target, value);
+    const move = value === undefined || set.length > 200
+        ? `rename it to ${formatPath(target)} in ${stack ? `Pulumi.${stack}.yaml` : "the stack file"}, or \`${rm}\` and set ${formatPath(target)} again`
+        : `\`${rm}\`, then \`${set}\``;
+    return `${PROJECT}:${formatPath(path)}: unknown key; did you mean ${formatPath(target)}? (got ${show(value)}). Fix: ${move}.`;
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
     let v: unknown = root;
     for (const key of path) {
         if (v === null || typeof v !== "object") {
@@ -542,13 +597,11 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
     return v;
 }
 
-function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace: string): string[] {
-    return issues.map((issue) => {
+function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace: string, stack?: string): string[] {
+    return issues.flatMap((issue) => {
         const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
         if (issue.code === "unrecognized_keys") {
-            const keys = (issue as { keys: string[] }).keys;
-            const where = path.length ? `${namespace}${path.join(".")}` : namespace.replace(/:$/, "");
-            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${cliPath([...path, keys[0]])}\`.`;
+            return (issue as { keys: string[] }).keys.map((key) => unknownKeyProblem([...path, key], valueAt(input, [...path, key]), stack, (target) => valueAt(input, [...target]) !== undefined));
         }
         const value = valueAt(input, path);
         const secret = SECRET_KEYS.has(String(path[0]));
@@ -609,11 +662,48 @@ function misspeltNamespace(ns: string, name: string | undefined): boolean {
     return distance(ns, PROJECT) <= 3 || name.split(".")[0] in configSchema.shape;
 }
 
+/** What the runner knows of how the stack file stores values. */
+export interface SecretStorage {
+    /** Whether the value at a key path such as `appSecrets.SENTRY_DSN` is stored encrypted (`secure:`). */
+    encrypted(path: string): boolean;
+}
+
+/**
+ * `appSecrets` entries stored in plain text: the stack file, which is committed, would hold the
+ * secret. Each names its key and the `--secret` command; the value is never shown.
+ */
+export function plaintextSecretProblems(appSecrets: unknown, storage: SecretStorage): string[] {
+    if (!isPlainObject(appSecrets)) {
+        return [];
+    }
+    return Object.keys(appSecrets)
+        .sort()
+        .filter((name) => !storage.encrypted(`appSecrets.${name}`))
+        .map((name) => `${PROJECT}:appSecrets.${name}: is stored in plain text, so the stack file you commit holds the secret (got a value that is not shown). Fix: \`pulumi config set --secret --path ${cliPath(["appSecrets", name])} <value>\` (the encrypted value replaces the plain one).`);
+}
+
+/**
+ * `appEnv` entries that the policy pack would refuse in the env ConfigMap
+ * (config-map-forbids-secret-values): a secret-looking name or a private key as value. Named here,
+ * at the key, with the move to `appSecrets`; the value is never shown.
+ */
+function secretLookingEnvProblems(appEnv: Readonly<Record<string, string>>): string[] {
+    return Object.entries(appEnv).flatMap(([name, value]) => {
+        const why = secretLookingExtra(name, value);
+        if (!why) {
+            return [];
+        }
+        const because = why === "name" ? "its name matches the policy pack's secret-name pattern" : "its value is a private key";
+        return [`${PROJECT}:appEnv.${name}: looks like a secret (${because}), but appEnv goes into the env ConfigMap in plain text, which the policy config-map-forbids-secret-values refuses (got a value that is not shown). Fix: \`pulumi config rm --path ${cliPath(["appEnv", name])}\`, then \`pulumi config set --secret --path ${cliPath(["appSecrets", name])} <value>\`.`];
+    });
+}
+
 /**
  * Validates raw stack config and returns the typed, defaulted configuration. Pure: reads nothing
- * but its arguments, so tests call it directly.
+ * but its arguments, so tests call it directly. With `secrets` (how the stack file stores its
+ * values), a plain-text `appSecrets` entry is a problem too.
  */
-export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConfig, "appSecretOutputs"> {
+export function validateConfig(raw: RawConfig, stack: string, secrets?: SecretStorage): Omit<PlatformConfig, "appSecretOutputs"> {
     const problems: string[] = [];
     const input: Record<string, unknown> = {};
     for (const key of Object.keys(configSchema.shape)) {
@@ -625,7 +715,13 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
     for (const key of Object.keys(raw)) {
         const [ns, name] = key.split(":");
         if (ns === PROJECT && !(name in configSchema.shape)) {
-            problems.push(`${key}: unknown key (got ${show(raw[key])}). Fix: check the spelling, or remove it with \`pulumi config rm ${name}\`.`);
+            let value: unknown = raw[key];
+            try {
+                value = JSON.parse(raw[key] ?? "");
+            } catch {
+                // a plain string
+            }
+            problems.push(unknownKeyProblem([name], typeof value === "object" && value !== null ? JSON.stringify(value) : raw[key], stack, ([target]) => raw[`${PROJECT}:${String(target)}`] !== undefined));
         } else if (misspeltNamespace(ns, name)) {
             problems.push(`${key}: "${ns}" is not this project's namespace, so the value would be ignored (got ${show(raw[key])}). Fix: \`pulumi config rm ${shellQuote(key)}\`, then set it as ${PROJECT}:${name}.`);
         }
@@ -641,7 +737,10 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
     }
     const parsed = configSchema.safeParse(input);
     if (!parsed.success) {
-        problems.push(...issuesToProblems(parsed.error.issues, input, `${PROJECT}:`));
+        problems.push(...issuesToProblems(parsed.error.issues, input, `${PROJECT}:`, stack));
+    }
+    if (secrets) {
+        problems.push(...plaintextSecretProblems(input.appSecrets, secrets));
     }
     if (problems.length > 0 || !parsed.success || !providers.success) {
         throw new ConfigError(problems);
@@ -702,6 +801,7 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     p.push(...edgeDnsMonitoringProblems(cfg));
     p.push(...gcpLimitProblems(cfg));
     p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
+    p.push(...secretLookingEnvProblems(cfg.appEnv));
     const available = database.maxConnections ?? maxConnectionsForTier(database.tier);
     if (available === undefined) {
         p.push(`${k("database.maxConnections")} is required for tier ${database.tier}, whose default max_connections is not known here. Fix: \`pulumi config set --path database.maxConnections 200\`.`);
@@ -831,6 +931,32 @@ function gcpLimitProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string
     return p;
 }
 
+/**
+ * How the stack file stores `appSecrets`, as the Pulumi runtime tells it. The CLI marks a whole
+ * top-level key secret when any value inside it is encrypted (`PULUMI_CONFIG_SECRET_KEYS`, read by
+ * the SDK's `isConfigSecret`, internal to @pulumi/pulumi but the one reader of that list), so a
+ * deploy can tell only "no entry is encrypted"; a runner that read the stack file itself (synth,
+ * tools/lib/stackConfig.ts) also marks each encrypted value's path (`django-platform:appSecrets.X`),
+ * and then every other entry is known to be plain text.
+ */
+function runtimeSecretStorage(): SecretStorage {
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    if (typeof isSecret !== "function") {
+        throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: config.ts cannot tell plain appSecrets from encrypted ones");
+    }
+    const top = `${PROJECT}:appSecrets`;
+    const names = Object.keys(((): Record<string, unknown> => {
+        try {
+            const value: unknown = JSON.parse(pulumi.runtime.getConfig(top) ?? "{}");
+            return isPlainObject(value) ? value : {};
+        } catch {
+            return {};
+        }
+    })());
+    const perValue = names.some((name) => isSecret(`${top}.${name}`));
+    return { encrypted: (path) => (perValue ? isSecret(`${PROJECT}:${path}`) : isSecret(top)) };
+}
+
 /** Reads the current stack's config through the Pulumi runtime and validates it. */
 export function loadConfig(): PlatformConfig {
     const raw: RawConfig = {};
@@ -848,7 +974,7 @@ export function loadConfig(): PlatformConfig {
             raw[key] = all[key];
         }
     }
-    const cfg = validateConfig(raw, pulumi.getStack());
+    const cfg = validateConfig(raw, pulumi.getStack(), runtimeSecretStorage());
     const appSecretOutputs: Record<string, pulumi.Output<string>> = {};
     for (const [name, value] of Object.entries(cfg.appSecrets)) {
         appSecretOutputs[name] = pulumi.secret(value);

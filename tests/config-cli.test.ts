@@ -138,10 +138,15 @@ describe("the review's three loops converge (workers command, authorized network
         ["a worker without a command", "workers.celery.command", ["workers", "celery"], { maxReplicas: 2 }],
         ["authorized networks as a list of CIDRs", "cluster.masterAuthorizedNetworks[0]", ["cluster", "masterAuthorizedNetworks"], ["100.64.10.0/24"]],
         ["CORS origins as one string", "statics.corsOrigins", ["statics", "corsOrigins"], "staging.example.com"],
+        ["a misspelt key (the value moves to the key it meant)", "workload.maxReplica", ["workload", "maxReplica"], 4],
+        ["a misspelt top-level key (its object moves to the key it meant)", "databse", ["databse"], { tier: "db-f1-micro", diskSizeGb: 20 }],
+        ["a password in appEnv (it moves to appSecrets)", "appEnv.DATABASE_PASSWORD", ["appEnv", "DATABASE_PASSWORD"], "hunter2"],
     ];
     for (const [title, key, at, value] of cases) {
         it(title, () => {
-            const result = converge(put(stackDoc("staging"), at, value), key);
+            const doc = stackDoc("staging");
+            if (at[0] === "databse") delete doc.config[`${PROJECT}:database`];
+            const result = converge(put(doc, at, value), key);
             assert.ok(result.ok, result.log.join("\n"));
             assert.ok(result.log.length > 0, "the mistake was not reported at all");
         });
