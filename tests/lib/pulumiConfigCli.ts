@@ -132,8 +132,8 @@ export function parsePropertyPath(path: string): (string | number)[] {
     return out;
 }
 
-/** A config value as the CLI stores it (`typ` from --type, `path` for a value inside an object). */
-function storedValue(value: string, secret: boolean, path: boolean, type: ConfigCommand["type"]): unknown {
+/** A config value as the CLI stores it (`type` from --type, `path` for a value inside an object). */
+export function storedValue(value: string, secret: boolean, path: boolean, type: ConfigCommand["type"]): unknown {
     if (secret) {
         return { secure: `v1:${Buffer.from(value).toString("base64")}` };
     }
