@@ -273,7 +273,7 @@ describe("every pulumi config set in any document is stored by the CLI as config
                 // Keys of other projects (the bootstrap's, the IAM step's) are checked per document above.
                 if (key === undefined || value === undefined || key.includes(":") || key === "image" || !schemaAt(configSchema, key) || unresolved(value) || value.includes("<")) continue;
                 // Without a stack named, the command must work on one of the two.
-                const named = w.find((x, i) => ["--stack", "-s"].includes(w[i - 1]));
+                const named = w.find((_, i) => ["--stack", "-s"].includes(w[i - 1]));
                 const results = (named ? [named] : ["staging", "production"]).map((stack) => afterConfigSet(w, stack, key));
                 if (results.every((r) => r.length > 0)) {
                     problems.push(...results[0].map((p) => `${file}: \`${command}\`: ${p}`));
