@@ -320,6 +320,7 @@ export const usageSchema = z
         mediaBucketGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Uploads stored in the media bucket, all versions, GiB.")),
         natDataGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Data through Cloud NAT a month (image pulls from outside Google, outbound API calls), GiB.")),
         deploysPerMonth: z.number().int().min(0).max(10000).default(20).meta(ex([20], "Deploys a month; each runs the migrate and collectstatic Jobs once.")),
+        gkeFreeTierCredit: z.boolean().default(false).meta(ex([true], "Whether this stack's cluster takes the GKE free tier credit ($74.40 a month, up to the cluster fee), of which a billing account gets one (https://cloud.google.com/kubernetes-engine/pricing). A stack cannot see the others on its billing account: set it true in one stack only (this repository: production). Unset, the stack pays its cluster fee in full.")),
     })
     .strict()
     .prefault({});
