@@ -9,10 +9,10 @@
  * a string where an array or object belongs, inside records and arrays too) and follows each fix.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
 import { ConfigError, configSchema, formatPath, validateConfig } from "../config";
@@ -23,6 +23,7 @@ const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "django-platform";
 const dir = mkdtempSync(path.join(tmpdir(), "config-cli-"));
 copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { MANAGE_CONTAINER, MANAGE_TTL_SECONDS, jobSuffix, main, manageJobFrom, withLiveNames } from "../tools/manage";
 import { venvPython } from "../tools/lib/appPython";
@@ -85,6 +85,7 @@ describe("npm run manage (print)", () => {
 
 describe("npm run manage --apply (fake kubectl on PATH)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "manage-kubectl-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
     const log = path.join(dir, "calls.log");
     const appliedJob = path.join(dir, "job.yaml");
     const appliedSecret = path.join(dir, "secret.yaml");

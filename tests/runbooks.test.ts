@@ -9,10 +9,10 @@
  * A made-up snippet shows that each check fails when it should.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { bootstrapSchema } from "../bootstrap/config";
 import { iamSchema } from "../iam/config";
@@ -125,6 +125,7 @@ function releaseArgs(command: string): string[] | undefined {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), "runbooks-config-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /**
  * Applies a documented `pulumi config set` to a copy of the stack file it names, as the Pulumi CLI

@@ -6,7 +6,7 @@
  * exits with the command's exit code. See docs/operations.md, "One-off commands".
  *
  *   npm run manage -- --stack staging -- migrate --plan
- *   npm run manage -- --stack production --apply -- createsuperuser --no-input --username admin
+ *   npm run manage -- --stack production --apply --env DJANGO_SUPERUSER_PASSWORD -- createsuperuser --no-input --username admin
  *
  * Applying is explicit (`--apply`), never inferred from a kubeconfig being present: a command
  * against production must be asked for, not happen because `~/.kube/config` exists.
