@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { distance } from "fastest-levenshtein";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { extrasCollisions } from "./components/appEnv";
+import { extrasCollisions, secretLookingExtra } from "./components/appEnv";
 import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 import { SPOT_PREEMPTION_GRACE_SECONDS } from "./components/spot";
 import { defaultWorkerGraceSeconds, webTermination } from "./components/termination";
@@ -276,7 +276,7 @@ const edgeSchema = z
 const dnsSchema = z
     .object({
         managedZone: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Cloud DNS managed zone name such as example-com").optional().meta(ex(["example-com"], "Cloud DNS managed zone that holds domain (and statics.cdn.domain): A records to the reserved addresses are created there. Unset: the dnsRecords output lists the records to create by hand.")),
-        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs there what the provider's record set calls (bootstrap/permissionTable.ts, gcp:dns/recordSet:RecordSet and gcp:dns/getRecordSets:getRecordSets): dns.resourceRecordSets.list, dns.changes.create and dns.changes.get, and dns.resourceRecordSets.create/update/delete (create also deletes an existing record set of the same name and type), e.g. roles/dns.admin on the zone's project; the CI preflight needs dns.resourceRecordSets.list there (roles/dns.reader). dns.googleapis.com must be enabled there (the bootstrap enables it only in the stack projects; npm run preflight checks it).")),
+        project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional().meta(ex(["acme-dns"], "Project of the managed zone; default: gcp:project. The deployer needs there what the provider's record set calls (bootstrap/permissionTable.ts, gcp:dns/recordSet:RecordSet and gcp:dns/getRecordSets:getRecordSets): dns.resourceRecordSets.list, dns.changes.create and dns.changes.get, and dns.resourceRecordSets.create/update/delete (create also deletes an existing record set of the same name and type), e.g. roles/dns.admin on the zone's project; the CI preflight needs dns.managedZones.get and dns.resourceRecordSets.list there (roles/dns.reader). dns.googleapis.com must be enabled there (the bootstrap enables it only in the stack projects; npm run preflight checks it).")),
         ttl: z.number().int().min(30).max(86400).default(300).meta(ex([300], "TTL of the A records, seconds.")),
         replaceExisting: z.boolean().default(false).meta(ex([true], "Let the stack replace A records of domain (and statics.cdn.domain) that already exist in dns.managedZone and point elsewhere, e.g. the live site being moved here: the provider's create deletes an existing record set of the same name and type without showing it in the diff. Unset, pulumi up and preflight refuse such records. Set it only for a planned cutover (docs/dns-cutover.md). A CNAME or AAAA record at those names is refused either way.")),
     })
@@ -322,6 +322,7 @@ export const usageSchema = z
         mediaBucketGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Uploads stored in the media bucket, all versions, GiB.")),
         natDataGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Data through Cloud NAT a month (image pulls from outside Google, outbound API calls), GiB.")),
         deploysPerMonth: z.number().int().min(0).max(10000).default(20).meta(ex([20], "Deploys a month; each runs the migrate and collectstatic Jobs once.")),
+        gkeFreeTierCredit: z.boolean().default(false).meta(ex([true], "Whether this stack's cluster takes the GKE free tier credit ($74.40 a month, up to the cluster fee), of which a billing account gets one (https://cloud.google.com/kubernetes-engine/pricing). A stack cannot see the others on its billing account: set it true in one stack only (this repository: production). Unset, the stack pays its cluster fee in full.")),
     })
     .strict()
     .prefault({});
@@ -395,59 +396,113 @@ function show(value: unknown): string {
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function exampleFor(path: (string | number)[]): unknown {
+/** The first example a schema's metadata gives, if any. */
+function ownExample(schema: z.ZodType): unknown {
+    return (schema.meta() as { examples?: unknown[] } | undefined)?.examples?.[0];
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * The example value at a key path: a field's own example, else the part of its parent's example
+ * at that place (an array element, an entry of a record such as `workers.<name>`).
+ */
+function exampleFor(path: readonly (string | number)[]): unknown {
     let schema: z.ZodType | undefined = configSchema;
-    let parentExample: unknown;
+    let example: unknown;
     for (const key of path) {
-        if (typeof key === "number") {
-            // Array element: take the matching element of the array's example.
-            return Array.isArray(parentExample) ? parentExample[Math.min(key, parentExample.length - 1)] : undefined;
+        const container = unwrapToContainer(schema);
+        if (container instanceof z.ZodArray && typeof key === "number") {
+            schema = container.def.element as z.ZodType;
+            example = Array.isArray(example) && example.length > 0 ? example[Math.min(key, example.length - 1)] : undefined;
+        } else if (container instanceof z.ZodRecord && typeof key === "string") {
+            schema = container.def.valueType as z.ZodType;
+            example = isPlainObject(example) ? (example[key] ?? Object.values(example)[0]) : undefined;
+        } else if (container instanceof z.ZodObject && typeof key === "string") {
+            schema = container.shape[key] as z.ZodType | undefined;
+            example = isPlainObject(example) ? example[key] : undefined;
+        } else {
+            return undefined;
         }
-        const record = unwrapToRecord(schema);
-        schema = record ? (record.def.valueType as z.ZodType) : (unwrapToObject(schema)?.shape[key] as z.ZodType | undefined);
         if (!schema) {
             return undefined;
         }
-        if (record) {
-            // A record entry (workers.<name>): its fields' examples come from the value schema.
-            parentExample = undefined;
-            continue;
-        }
-        parentExample = (schema.meta() as { examples?: unknown[] } | undefined)?.examples?.[0];
+        example = ownExample(schema) ?? example;
     }
-    return parentExample;
+    return example;
+}
+
+/** The schema at a key path (objects, records, arrays), or undefined when the path leaves it. */
+function schemaAt(path: readonly (string | number)[]): z.ZodType | undefined {
+    let schema: z.ZodType | undefined = configSchema;
+    for (const key of path) {
+        const container = unwrapToContainer(schema);
+        schema = container instanceof z.ZodArray && typeof key === "number"
+            ? (container.def.element as z.ZodType)
+            : container instanceof z.ZodRecord
+                ? (container.def.valueType as z.ZodType)
+                : container instanceof z.ZodObject && typeof key === "string"
+                    ? (container.shape[key] as z.ZodType | undefined)
+                    : undefined;
+    }
+    return schema;
+}
+
+/** The object, record or array schema inside optional/default/prefault/pipe wrappers, if any. */
+function unwrapToContainer(schema: z.ZodType | undefined): z.ZodObject | z.ZodRecord | z.ZodArray | undefined {
+    let s: unknown = schema;
+    for (let i = 0; i < 8 && s; i++) {
+        if (s instanceof z.ZodObject || s instanceof z.ZodRecord || s instanceof z.ZodArray) {
+            return s;
+        }
+        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
+        s = def?.innerType ?? def?.in;
+    }
+    return undefined;
+}
+
+/**
+ * Parses, at any depth, a string holding JSON where the schema expects an array or an object.
+ *
+ * `pulumi config set --path <key> '<JSON>'` stores the JSON as a string: the CLI turns a `--path`
+ * value into a boolean for true/false, a number for an integer, and otherwise keeps the string
+ * (`adjustObjectValue` in pulumi/pulumi sdk/go/common/resource/config/map.go; documented by
+ * pulumi/pulumi#18285). So `workers.tasks.command '["python","manage.py","demo_worker"]'` reaches the
+ * program as a string inside the `workers` object, and the fixes this module prints in that form
+ * must be read back as the array they mean. A string that is not JSON of the expected shape is left
+ * for validation to report.
+ */
+export function decodeJsonStrings(schema: z.ZodType | undefined, value: unknown): unknown {
+    const container = unwrapToContainer(schema);
+    if (!container) {
+        return value;
+    }
+    let v = value;
+    if (typeof v === "string" && /^\s*[[{]/.test(v)) {
+        try {
+            const parsed: unknown = JSON.parse(v);
+            if (container instanceof z.ZodArray ? Array.isArray(parsed) : isPlainObject(parsed)) {
+                v = parsed;
+            }
+        } catch {
+            // not JSON: validation names the key and the expected shape
+        }
+    }
+    if (container instanceof z.ZodArray && Array.isArray(v)) {
+        return v.map((e) => decodeJsonStrings(container.def.element as z.ZodType, e));
+    }
+    if (container instanceof z.ZodObject && isPlainObject(v)) {
+        return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, k in container.shape ? decodeJsonStrings(container.shape[k] as z.ZodType, e) : e]));
+    }
+    if (container instanceof z.ZodRecord && isPlainObject(v)) {
+        return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, decodeJsonStrings(container.def.valueType as z.ZodType, e)]));
+    }
+    return v;
 }
 
 /** Formats a key path the way `pulumi config set --path` takes it: `a.b[0].c`. */
 export function formatPath(path: readonly (string | number)[]): string {
     return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
-}
-
-function unwrapToRecord(schema: z.ZodType | undefined): z.ZodRecord | undefined {
-    let s: unknown = schema;
-    for (let i = 0; i < 5 && s; i++) {
-        if (s instanceof z.ZodRecord) {
-            return s;
-        }
-        if (s instanceof z.ZodObject) {
-            return undefined;
-        }
-        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
-        s = def?.innerType ?? def?.in;
-    }
-    return undefined;
-}
-
-function unwrapToObject(schema: z.ZodType | undefined): z.ZodObject | undefined {
-    let s: unknown = schema;
-    for (let i = 0; i < 5 && s; i++) {
-        if (s instanceof z.ZodObject) {
-            return s;
-        }
-        const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
-        s = def?.innerType ?? def?.in;
-    }
-    return undefined;
 }
 
 function shellQuote(value: string): string {
@@ -462,18 +517,84 @@ export function cliPath(path: readonly (string | number)[]): string {
     return shellQuote(formatPath(path));
 }
 
-function fixCommand(path: (string | number)[], example: unknown): string {
-    const dotted = cliPath(path);
-    const secret = SECRET_KEYS.has(String(path[0])) ? " --secret" : "";
-    const pathFlag = path.length > 1 ? " --path" : "";
-    if (example === undefined) {
-        return `pulumi config rm${pathFlag} ${dotted}`;
-    }
-    const literal = typeof example === "string" ? example : JSON.stringify(example);
-    return `pulumi config set${secret}${pathFlag} ${dotted} ${shellQuote(literal)}`;
+/** Whether `pulumi config set --path` would store this string as a boolean or a number. */
+function cliWouldConvert(value: string): boolean {
+    return value === "true" || value === "false" || (/^[+-]?\d+$/.test(value) && !(value.length > 1 && value[0] === "0"));
 }
 
-function valueAt(root: unknown, path: (string | number)[]): unknown {
+/**
+ * `pulumi config set` of `value` at `path`, in a form the CLI stores as the value's type: `--path`
+ * turns true/false into booleans, integers into numbers and keeps everything else a string
+ * (`adjustObjectValue` in pulumi/pulumi sdk/go/common/resource/config/map.go, pulumi/pulumi#18285),
+ * so a non-integer number needs `--type float` and a string the CLI would convert `--type string`;
+ * arrays and objects go as JSON, which {@link decodeJsonStrings} reads back.
+ */
+function setCommand(path: readonly (string | number)[], value: unknown): string {
+    const pathFlag = path.length > 1 ? " --path" : "";
+    const type = typeof value === "number" && !Number.isInteger(value)
+        ? " --type float"
+        : typeof value === "string" && path.length > 1 && cliWouldConvert(value)
+            ? " --type string"
+            : "";
+    const literal = typeof value === "string" ? value : JSON.stringify(value);
+    return `pulumi config set${pathFlag}${type} ${cliPath(path)} ${shellQuote(literal)}`;
+}
+
+/**
+ * The command that sets `path` to `example` (or removes it when there is none), in a form the CLI
+ * stores as the schema expects ({@link setCommand}); a whole record (`workers`, `appEnv`, …) is
+ * removed rather than filled with the example's entries, and a secret's value is never printed.
+ */
+function fixCommand(path: (string | number)[], example: unknown): string {
+    const pathFlag = path.length > 1 ? " --path" : "";
+    if (example === undefined || (path.length === 1 && unwrapToContainer(schemaAt(path)) instanceof z.ZodRecord)) {
+        return `pulumi config rm${pathFlag} ${cliPath(path)}`;
+    }
+    if (SECRET_KEYS.has(String(path[0]))) {
+        return `pulumi config set --secret${pathFlag} ${cliPath(path)} <value>`;
+    }
+    return setCommand(path, example);
+}
+
+/** The known key nearest to a misspelt one (`maxReplica` → `maxReplicas`), if one is near enough. */
+function nearestKey(name: string, known: readonly string[]): string | undefined {
+    let best: { key: string; d: number } | undefined;
+    for (const key of known) {
+        const d = distance(name.toLowerCase(), key.toLowerCase());
+        if (best === undefined || d < best.d) {
+            best = { key, d };
+        }
+    }
+    return best && best.d <= 2 && best.d <= name.length / 3 ? best.key : undefined;
+}
+
+/**
+ * The problem for an unknown key at `path` holding `value`: the nearest known key with the commands
+ * that move the value there, else the keys that exist at that level.
+ */
+function unknownKeyProblem(path: readonly (string | number)[], value: unknown, stack: string | undefined, targetSet: (target: readonly (string | number)[]) => boolean): string {
+    const parent = path.slice(0, -1);
+    const name = String(path[path.length - 1]);
+    const container = parent.length ? unwrapToContainer(schemaAt(parent)) : configSchema;
+    const known = container instanceof z.ZodObject ? Object.keys(container.shape) : [];
+    const near = nearestKey(name, known);
+    const rm = `pulumi config rm${path.length > 1 ? " --path" : ""} ${cliPath(path)}`;
+    if (near === undefined) {
+        const has = parent.length ? `; ${formatPath(parent)} has ${known.join(", ")}` : "";
+        return `${PROJECT}:${formatPath(path)}: unknown key${has} (got ${show(value)}). Fix: \`${rm}\`.`;
+    }
+    const target = [...parent, near];
+    if (targetSet(target)) {
+        return `${PROJECT}:${formatPath(path)}: unknown key; did you mean ${formatPath(target)}, which is set too? (got ${show(value)}). Fix: keep one: \`${rm}\`, after moving what you meant into ${formatPath(target)}.`;
+    }
+    const set = setCommand(target, value);
+    const move = value === undefined || set.length > 200
+        ? `rename it to ${formatPath(target)} in ${stack ? `Pulumi.${stack}.yaml` : "the stack file"}, or \`${rm}\` and set ${formatPath(target)} again`
+        : `\`${rm}\`, then \`${set}\``;
+    return `${PROJECT}:${formatPath(path)}: unknown key; did you mean ${formatPath(target)}? (got ${show(value)}). Fix: ${move}.`;
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
     let v: unknown = root;
     for (const key of path) {
         if (v === null || typeof v !== "object") {
@@ -484,13 +605,11 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
     return v;
 }
 
-function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace: string): string[] {
-    return issues.map((issue) => {
+function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace: string, stack?: string): string[] {
+    return issues.flatMap((issue) => {
         const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
         if (issue.code === "unrecognized_keys") {
-            const keys = (issue as { keys: string[] }).keys;
-            const where = path.length ? `${namespace}${path.join(".")}` : namespace.replace(/:$/, "");
-            return `${where}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}. Fix: check the spelling, or remove it with \`pulumi config rm --path ${cliPath([...path, keys[0]])}\`.`;
+            return (issue as { keys: string[] }).keys.map((key) => unknownKeyProblem([...path, key], valueAt(input, [...path, key]), stack, (target) => valueAt(input, [...target]) !== undefined));
         }
         const value = valueAt(input, path);
         const secret = SECRET_KEYS.has(String(path[0]));
@@ -507,6 +626,10 @@ function issuesToProblems(issues: z.core.$ZodIssue[], input: unknown, namespace:
             // `pulumi config set --path` stores 10 and true as a number and a boolean; keep the
             // value and store it as a string instead.
             return `${namespace}${formatPath(path)}: must be a string, but the CLI stored ${show(value)} as a ${typeof value} (got ${got}). Fix: \`pulumi config set${secret ? " --secret" : ""} --path --type string ${cliPath(path)} ${secret ? "<value>" : shellQuote(String(value))}\`.`;
+        }
+        if (issue.code === "invalid_type" && (issue as { expected?: string }).expected === "number" && typeof value === "string" && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim())) {
+            // `pulumi config set --path` stores only integers as numbers: 0.8 arrives as "0.8".
+            return `${namespace}${formatPath(path)}: must be a number, but the CLI stored ${show(value)} as a string (\`--path\` stores only integers as numbers) (got ${got}). Fix: \`pulumi config set --path --type float ${cliPath(path)} ${shellQuote(value.trim())}\`.`;
         }
         const message = value === undefined && issue.code === "invalid_type" ? "is required" : issue.message.replace(/^Invalid input: /, "");
         return `${namespace}${formatPath(path)}: ${message} (got ${got}). Fix: \`${fixCommand(path, example)}\`.`;
@@ -528,7 +651,7 @@ function parseRaw(key: string, raw: string | undefined, problems: string[]): unk
     try {
         return JSON.parse(raw);
     } catch {
-        problems.push(`${PROJECT}:${key}: is not valid structured config (got ${show(raw)}). Fix: set its fields with \`pulumi config set --path ${key}.<field> <value>\`.`);
+        problems.push(`${PROJECT}:${key}: is not valid structured config (got ${show(raw)}). Fix: \`pulumi config rm ${key}\` (its defaults apply), then set its fields one by one with pulumi config set --path ${key}.<field> <value>.`);
         return undefined;
     }
 }
@@ -547,23 +670,66 @@ function misspeltNamespace(ns: string, name: string | undefined): boolean {
     return distance(ns, PROJECT) <= 3 || name.split(".")[0] in configSchema.shape;
 }
 
+/** What the runner knows of how the stack file stores values. */
+export interface SecretStorage {
+    /** Whether the value at a key path such as `appSecrets.SENTRY_DSN` is stored encrypted (`secure:`). */
+    encrypted(path: string): boolean;
+}
+
+/**
+ * `appSecrets` entries stored in plain text: the stack file, which is committed, would hold the
+ * secret. Each names its key and the `--secret` command; the value is never shown.
+ */
+export function plaintextSecretProblems(appSecrets: unknown, storage: SecretStorage): string[] {
+    if (!isPlainObject(appSecrets)) {
+        return [];
+    }
+    return Object.keys(appSecrets)
+        .sort()
+        .filter((name) => !storage.encrypted(`appSecrets.${name}`))
+        .map((name) => `${PROJECT}:appSecrets.${name}: is stored in plain text, so the stack file you commit holds the secret (got a value that is not shown). Fix: \`pulumi config set --secret --path ${cliPath(["appSecrets", name])} <value>\` (the encrypted value replaces the plain one).`);
+}
+
+/**
+ * `appEnv` entries that the policy pack would refuse in the env ConfigMap
+ * (config-map-forbids-secret-values): a secret-looking name or a private key as value. Named here,
+ * at the key, with the move to `appSecrets`; the value is never shown.
+ */
+function secretLookingEnvProblems(appEnv: Readonly<Record<string, string>>): string[] {
+    return Object.entries(appEnv).flatMap(([name, value]) => {
+        const why = secretLookingExtra(name, value);
+        if (!why) {
+            return [];
+        }
+        const because = why === "name" ? "its name matches the policy pack's secret-name pattern" : "its value is a private key";
+        return [`${PROJECT}:appEnv.${name}: looks like a secret (${because}), but appEnv goes into the env ConfigMap in plain text, which the policy config-map-forbids-secret-values refuses (got a value that is not shown). Fix: \`pulumi config rm --path ${cliPath(["appEnv", name])}\`, then \`pulumi config set --secret --path ${cliPath(["appSecrets", name])} <value>\`.`];
+    });
+}
+
 /**
  * Validates raw stack config and returns the typed, defaulted configuration. Pure: reads nothing
- * but its arguments, so tests call it directly.
+ * but its arguments, so tests call it directly. With `secrets` (how the stack file stores its
+ * values), a plain-text `appSecrets` entry is a problem too.
  */
-export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConfig, "appSecretOutputs"> {
+export function validateConfig(raw: RawConfig, stack: string, secrets?: SecretStorage): Omit<PlatformConfig, "appSecretOutputs"> {
     const problems: string[] = [];
     const input: Record<string, unknown> = {};
     for (const key of Object.keys(configSchema.shape)) {
         const value = parseRaw(key, raw[`${PROJECT}:${key}`], problems);
         if (value !== undefined) {
-            input[key] = value;
+            input[key] = decodeJsonStrings(configSchema.shape[key as keyof typeof configSchema.shape], value);
         }
     }
     for (const key of Object.keys(raw)) {
         const [ns, name] = key.split(":");
         if (ns === PROJECT && !(name in configSchema.shape)) {
-            problems.push(`${key}: unknown key (got ${show(raw[key])}). Fix: check the spelling, or remove it with \`pulumi config rm ${name}\`.`);
+            let value: unknown = raw[key];
+            try {
+                value = JSON.parse(raw[key] ?? "");
+            } catch {
+                // a plain string
+            }
+            problems.push(unknownKeyProblem([name], typeof value === "object" && value !== null ? JSON.stringify(value) : raw[key], stack, ([target]) => raw[`${PROJECT}:${String(target)}`] !== undefined));
         } else if (misspeltNamespace(ns, name)) {
             problems.push(`${key}: "${ns}" is not this project's namespace, so the value would be ignored (got ${show(raw[key])}). Fix: \`pulumi config rm ${shellQuote(key)}\`, then set it as ${PROJECT}:${name}.`);
         }
@@ -579,7 +745,10 @@ export function validateConfig(raw: RawConfig, stack: string): Omit<PlatformConf
     }
     const parsed = configSchema.safeParse(input);
     if (!parsed.success) {
-        problems.push(...issuesToProblems(parsed.error.issues, input, `${PROJECT}:`));
+        problems.push(...issuesToProblems(parsed.error.issues, input, `${PROJECT}:`, stack));
+    }
+    if (secrets) {
+        problems.push(...plaintextSecretProblems(input.appSecrets, secrets));
     }
     if (problems.length > 0 || !parsed.success || !providers.success) {
         throw new ConfigError(problems);
@@ -642,6 +811,7 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     p.push(...edgeDnsMonitoringProblems(cfg));
     p.push(...gcpLimitProblems(cfg));
     p.push(...extrasCollisions(cfg.appEnv, cfg.appSecrets));
+    p.push(...secretLookingEnvProblems(cfg.appEnv));
     const available = database.maxConnections ?? maxConnectionsForTier(database.tier);
     if (available === undefined) {
         p.push(`${k("database.maxConnections")} is required for tier ${database.tier}, whose default max_connections is not known here. Fix: \`pulumi config set --path database.maxConnections 200\`.`);
@@ -783,6 +953,32 @@ function gcpLimitProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string
     return p;
 }
 
+/**
+ * How the stack file stores `appSecrets`, as the Pulumi runtime tells it. The CLI marks a whole
+ * top-level key secret when any value inside it is encrypted (`PULUMI_CONFIG_SECRET_KEYS`, read by
+ * the SDK's `isConfigSecret`, internal to @pulumi/pulumi but the one reader of that list), so a
+ * deploy can tell only "no entry is encrypted"; a runner that read the stack file itself (synth,
+ * tools/lib/stackConfig.ts) also marks each encrypted value's path (`django-platform:appSecrets.X`),
+ * and then every other entry is known to be plain text.
+ */
+function runtimeSecretStorage(): SecretStorage {
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    if (typeof isSecret !== "function") {
+        throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: config.ts cannot tell plain appSecrets from encrypted ones");
+    }
+    const top = `${PROJECT}:appSecrets`;
+    const names = Object.keys(((): Record<string, unknown> => {
+        try {
+            const value: unknown = JSON.parse(pulumi.runtime.getConfig(top) ?? "{}");
+            return isPlainObject(value) ? value : {};
+        } catch {
+            return {};
+        }
+    })());
+    const perValue = names.some((name) => isSecret(`${top}.${name}`));
+    return { encrypted: (path) => (perValue ? isSecret(`${PROJECT}:${path}`) : isSecret(top)) };
+}
+
 /** Reads the current stack's config through the Pulumi runtime and validates it. */
 export function loadConfig(): PlatformConfig {
     const raw: RawConfig = {};
@@ -800,7 +996,7 @@ export function loadConfig(): PlatformConfig {
             raw[key] = all[key];
         }
     }
-    const cfg = validateConfig(raw, pulumi.getStack());
+    const cfg = validateConfig(raw, pulumi.getStack(), runtimeSecretStorage());
     const appSecretOutputs: Record<string, pulumi.Output<string>> = {};
     for (const [name, value] of Object.entries(cfg.appSecrets)) {
         appSecretOutputs[name] = pulumi.secret(value);

@@ -110,6 +110,17 @@ export const PREFLIGHT_READS: readonly PreflightRead[] = [
     },
     {
         check: "dns",
+        method: "dns.managedZones.get",
+        http: "GET",
+        host: "dns.googleapis.com",
+        path: /^\/dns\/v1\/projects\/[^/]+\/managedZones\/[^/]+$/,
+        permission: "dns.managedZones.get",
+        scope: "dns project",
+        grantedBy: "the preflight role (bootstrap/stackProject.ts) when the zone is in the stack's project; with dns.project, roles/dns.reader there",
+        source: `https://cloud.google.com/dns/docs/reference/rest/v1/managedZones/get ; ${DATASET}`,
+    },
+    {
+        check: "dns",
         method: "dns.resourceRecordSets.list",
         http: "GET",
         host: "dns.googleapis.com",

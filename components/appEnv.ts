@@ -134,6 +134,31 @@ export function extrasCollisions(extraPlain: Readonly<Record<string, unknown>>, 
     return problems;
 }
 
+/**
+ * Names of variables that hold secrets, case-insensitive: the policy pack's default
+ * `secretNamePattern` (policy/lib/secrets.ts `DEFAULT_SECRET_NAME_PATTERN`, which
+ * config-map-forbids-secret-values applies to the env ConfigMap). The program and the policy pack
+ * are separate packages, so the pattern is written twice; tests/config.test.ts keeps them equal.
+ */
+export const SECRET_NAME_PATTERN = "(PASSWORD|PASSWD|SECRET|TOKEN|BEARER|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY|CREDENTIALS?|(?<!PUBLIC)_KEY(_CONTENT)?$)";
+
+/** Private key armour in a value (policy/lib/secrets.ts `looksLikeSecretValue`, kept equal by the same test). */
+const PRIVATE_KEY_MARKERS: readonly RegExp[] = [
+    /-+\s*BEGIN\s+(?:[A-Z0-9]+\s+)*PRIVATE\s+KEY(?:\s+BLOCK)?\s*-+/i,
+    /(?:^|\n)\s*PuTTY-User-Key-File-\d+:/,
+];
+
+/**
+ * Why an `appEnv` entry would be refused in the env ConfigMap by the policy pack: its name looks
+ * like a secret's, or its value is a private key; undefined when it would not.
+ */
+export function secretLookingExtra(name: string, value: string): "name" | "value" | undefined {
+    if (new RegExp(SECRET_NAME_PATTERN, "i").test(name)) {
+        return "name";
+    }
+    return PRIVATE_KEY_MARKERS.some((marker) => marker.test(value)) ? "value" : undefined;
+}
+
 /** Builds the contract from the children's outputs. Pure apart from Output plumbing. */
 export function buildAppEnv(i: AppEnvInputs): AppEnv {
     const plain: Record<(typeof PLAIN_VARIABLES)[number], pulumi.Input<string>> = {

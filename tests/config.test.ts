@@ -7,6 +7,8 @@ import { describe, it } from "node:test";
 import { z } from "zod";
 import { ConfigError, configSchema, crossFieldProblems, formatPath, validateConfig } from "../config";
 import { maxConnectionsForTier } from "../components/connectionBudget";
+import { SECRET_NAME_PATTERN, secretLookingExtra } from "../components/appEnv";
+import { DEFAULT_SECRET_NAME_PATTERN, isSecretName, looksLikeSecretValue } from "../policy/lib/secrets";
 import { stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
@@ -46,8 +48,17 @@ describe("config: exact messages", () => {
         // Spot web pod means the site is down until a new one is scheduled.
         ["a single Spot web pod", { "django-platform:workload": json({ spot: true, minReplicas: 1 }) }, "django-platform:workload.minReplicas is 1 with django-platform:workload.spot true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: `pulumi config set --path workload.minReplicas 2` (two Spot pods, spread over zones and nodes), or `pulumi config set --path workload.spot false`."],
         ["unknown connector", { "django-platform:database": json({ connector: "public" }) }, "django-platform:database.connector: Invalid option: expected one of \"auth-proxy\"|\"private-ip\" (got \"public\"). Fix: `pulumi config set --path database.connector private-ip`."],
-        ["typo in nested key", { "django-platform:database": json({ tierr: "x" }) }, "django-platform:database: unknown key \"tierr\". Fix: check the spelling, or remove it with `pulumi config rm --path database.tierr`."],
-        ["typo in top-level key", { "django-platform:databse": "{}" }, "django-platform:databse: unknown key (got \"{}\"). Fix: check the spelling, or remove it with `pulumi config rm databse`."],
+        ["typo in nested key", { "django-platform:database": json({ tierr: "db-f1-micro" }) }, "django-platform:database.tierr: unknown key; did you mean database.tier? (got \"db-f1-micro\"). Fix: `pulumi config rm --path database.tierr`, then `pulumi config set --path database.tier db-f1-micro`."],
+        ["typo one level down, the value moved as the CLI would store it", { "django-platform:workload": json({ maxReplica: 5 }) }, "django-platform:workload.maxReplica: unknown key; did you mean workload.maxReplicas? (got 5). Fix: `pulumi config rm --path workload.maxReplica`, then `pulumi config set --path workload.maxReplicas 5`."],
+        ["typo two levels down", { "django-platform:edge": json({ armor: { rateLimitPerMinut: 300 } }) }, "django-platform:edge.armor.rateLimitPerMinut: unknown key; did you mean edge.armor.rateLimitPerMinute? (got 300). Fix: `pulumi config rm --path edge.armor.rateLimitPerMinut`, then `pulumi config set --path edge.armor.rateLimitPerMinute 300`."],
+        ["typo inside a record entry", { "django-platform:workers": json({ tasks: { command: ["python", "manage.py", "demo_worker"], maxReplica: 3 } }) }, "django-platform:workers.tasks.maxReplica: unknown key; did you mean workers.tasks.maxReplicas? (got 3). Fix: `pulumi config rm --path workers.tasks.maxReplica`, then `pulumi config set --path workers.tasks.maxReplicas 3`."],
+        ["a misspelt key beside the one it meant", { "django-platform:database": json({ tier: "db-f1-micro", tierr: "db-g1-small" }) }, "django-platform:database.tierr: unknown key; did you mean database.tier, which is set too? (got \"db-g1-small\"). Fix: keep one: `pulumi config rm --path database.tierr`, after moving what you meant into database.tier."],
+        ["unknown key with nothing near: the keys that exist", { "django-platform:media": json({ signedUrlExpiry: "7d" }) }, "django-platform:media.signedUrlExpiry: unknown key; media has enabled, location, noncurrentVersionDays, forceDestroy (got \"7d\"). Fix: `pulumi config rm --path media.signedUrlExpiry`."],
+        ["typo in top-level key", { "django-platform:databse": "{}" }, "django-platform:databse: unknown key; did you mean database? (got \"{}\"). Fix: `pulumi config rm databse`, then `pulumi config set database '{}'`."],
+        // The policy pack refuses the env ConfigMap then (config-map-forbids-secret-values); say so
+        // at the key, and never echo the value.
+        ["a password in appEnv", { "django-platform:appEnv": json({ DATABASE_PASSWORD: "hunter2" }) }, "django-platform:appEnv.DATABASE_PASSWORD: looks like a secret (its name matches the policy pack's secret-name pattern), but appEnv goes into the env ConfigMap in plain text, which the policy config-map-forbids-secret-values refuses (got a value that is not shown). Fix: `pulumi config rm --path appEnv.DATABASE_PASSWORD`, then `pulumi config set --secret --path appSecrets.DATABASE_PASSWORD <value>`."],
+        ["a private key in appEnv", { "django-platform:appEnv": json({ SIGNING: "-----BEGIN PRIVATE KEY-----\nMIIE" }) }, "django-platform:appEnv.SIGNING: looks like a secret (its value is a private key), but appEnv goes into the env ConfigMap in plain text, which the policy config-map-forbids-secret-values refuses (got a value that is not shown). Fix: `pulumi config rm --path appEnv.SIGNING`, then `pulumi config set --secret --path appSecrets.SIGNING <value>`."],
         ["CORS wildcard", { "django-platform:statics": json({ corsOrigins: ["*"] }) }, "django-platform:statics.corsOrigins[0]: must be an https origin without path, such as https://app.example.com (got \"*\"). Fix: `pulumi config set --path 'statics.corsOrigins[0]' https://app.example.com`."],
         ["CDN without domain", { "django-platform:statics": json({ cdn: { enabled: true } }) }, "django-platform:statics.cdn.domain is required when statics.cdn.enabled is true (got nothing). Fix: `pulumi config set --path statics.cdn.domain static.app.example.com`."],
         ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: your office's range (`pulumi config set --path 'cluster.masterAuthorizedNetworks[0].cidr' <office CIDR>`), or remove the entry (`pulumi config rm --path 'cluster.masterAuthorizedNetworks[0]'`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in."],
@@ -56,7 +67,7 @@ describe("config: exact messages", () => {
         ["image that is not a reference", { "django-platform:image": "not an image:1" }, "django-platform:image: is not a container image reference (registry/repository:tag or @sha256:digest) (got \"not an image:1\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
         ["memorystore replicas", { "django-platform:cache": json({ mode: "memorystore", replicas: 0, memorySizeGb: 5 }) }, "django-platform:cache.replicas must be between 1 and 5 with cache.mode memorystore (got 0). Fix: `pulumi config set --path cache.replicas 1`."],
         ["existing cluster without name", { "django-platform:cluster": json({ mode: "existing" }), "django-platform:network": json({ mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "psa" }) }, "django-platform:cluster.name is required when cluster.mode is existing (got nothing). Fix: `pulumi config set --path cluster.name <cluster-name>`."],
-        ["not structured", { "django-platform:database": "not json" }, "django-platform:database: is not valid structured config (got \"not json\"). Fix: set its fields with `pulumi config set --path database.<field> <value>`."],
+        ["not structured", { "django-platform:database": "not json" }, "django-platform:database: is not valid structured config (got \"not json\"). Fix: `pulumi config rm database` (its defaults apply), then set its fields one by one with pulumi config set --path database.<field> <value>."],
     ];
     for (const [title, patch, expected] of table) {
         it(title, () => assert.deepEqual(problemsFor(patch), [expected]));
@@ -75,6 +86,51 @@ describe("config: exact messages", () => {
             assert.match(err.message, /^Invalid stack configuration \(1 problem\):\n {2}- django-platform:image: /);
             return true;
         });
+    });
+});
+
+describe("config: appSecrets must be encrypted in the stack file", () => {
+    const secrets = json({ SENTRY_DSN: "https://key@sentry.example.com/1", API_TOKEN: "t0ken" });
+    const problems = (encrypted: (path: string) => boolean) => {
+        try {
+            validateConfig({ ...BASE, "django-platform:appSecrets": secrets }, "staging", { encrypted });
+            return [];
+        } catch (err) {
+            assert.ok(err instanceof ConfigError);
+            return err.problems;
+        }
+    };
+
+    it("names every plain-text entry with the --secret command, and never echoes the value", () => {
+        assert.deepEqual(problems(() => false), [
+            "django-platform:appSecrets.API_TOKEN: is stored in plain text, so the stack file you commit holds the secret (got a value that is not shown). Fix: `pulumi config set --secret --path appSecrets.API_TOKEN <value>` (the encrypted value replaces the plain one).",
+            "django-platform:appSecrets.SENTRY_DSN: is stored in plain text, so the stack file you commit holds the secret (got a value that is not shown). Fix: `pulumi config set --secret --path appSecrets.SENTRY_DSN <value>` (the encrypted value replaces the plain one).",
+        ]);
+    });
+
+    it("accepts encrypted entries, and refuses only the plain one of a mixed map", () => {
+        assert.deepEqual(problems(() => true), []);
+        const mixed = problems((p) => p === "appSecrets.SENTRY_DSN");
+        assert.equal(mixed.length, 1);
+        assert.match(mixed[0], /^django-platform:appSecrets\.API_TOKEN: is stored in plain text/);
+    });
+
+    it("is not asked without knowledge of the storage (pure validation of values)", () => {
+        assert.deepEqual(problemsFor({ "django-platform:appSecrets": secrets }), []);
+    });
+});
+
+describe("config: appEnv refuses what the policy pack refuses in the env ConfigMap", () => {
+    it("uses the policy's own secret-name pattern and private-key markers (the two packages agree)", () => {
+        assert.equal(SECRET_NAME_PATTERN, DEFAULT_SECRET_NAME_PATTERN);
+        const names = ["DATABASE_PASSWORD", "db_passwd", "SENTRY_SECRET", "GITHUB_TOKEN", "AWS_ACCESS_KEY_ID", "STRIPE_API_KEY", "SIGNING_KEY", "SSH_PUBLIC_KEY", "FEATURE_FLAGS", "KEYCLOAK_URL", "CREDENTIALS", "BEARER"];
+        const values = ["-----BEGIN RSA PRIVATE KEY-----\nMII", "---BEGIN OPENSSH PRIVATE KEY---", "PuTTY-User-Key-File-3: ssh-ed25519", "-----BEGIN CERTIFICATE-----", "-----BEGIN PUBLIC KEY-----", "beta"];
+        for (const name of names) {
+            assert.equal(secretLookingExtra(name, "x") === "name", isSecretName(name, DEFAULT_SECRET_NAME_PATTERN), name);
+        }
+        for (const value of values) {
+            assert.equal(secretLookingExtra("FEATURE", value) === "value", looksLikeSecretValue(value), value);
+        }
     });
 });
 

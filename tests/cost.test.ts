@@ -12,7 +12,7 @@ import { isSpotPodSpec, SPOT_NODE_SELECTOR_KEY, spotScheduling } from "../compon
 import { compareCosts, formatComparison } from "../tools/lib/cost/compare";
 import { costDocs, STAGING_BEFORE_OVERRIDES } from "../tools/lib/cost/docs";
 import { DEFAULT_USAGE, usageOfConfig } from "../tools/lib/cost/assumptions";
-import { estimateCost, type CostEstimate } from "../tools/lib/cost/estimate";
+import { estimateCost, formatCost, type CostEstimate } from "../tools/lib/cost/estimate";
 import { FREE_TYPES } from "../tools/lib/cost/freeTypes";
 import { parseQuantity, podRequests, runsPerMonth } from "../tools/lib/cost/pods";
 import { fallbackRegions, HOURS_PER_MONTH, LISTED_REGIONS, PRICE_DATE, priceFor, priceTable } from "../tools/lib/cost/prices";
@@ -218,8 +218,10 @@ describe("estimates of the rendered stacks", () => {
         assert.deepEqual(web(estimates.staging)?.estimatedFrom, ["us-central1"]);
     });
 
-    it("the cheap staging costs at most half of the previous release's staging when idle, and its own usage is applied", () => {
-        assert.ok(estimates.staging.idle <= estimates.stagingBefore.idle / 2, `staging idle ${estimates.staging.idle} against ${estimates.stagingBefore.idle} before`);
+    it("the cheap staging costs at most half of the previous release's staging when idle, the cluster fee apart (the same in both), and its own usage is applied", () => {
+        const withoutCluster = (c: CostEstimate) => c.idle - c.components.cluster.idle;
+        assert.equal(estimates.staging.components.cluster.idle, estimates.stagingBefore.components.cluster.idle);
+        assert.ok(withoutCluster(estimates.staging) <= withoutCluster(estimates.stagingBefore) / 2, `staging idle ${estimates.staging.idle} against ${estimates.stagingBefore.idle} before`);
         assert.equal(usage.staging.appEgressGib, 2);
         assert.equal(usage.production.appEgressGib, DEFAULT_USAGE.appEgressGib);
         const egress = (c: CostEstimate) => c.lines.find((l) => l.item === "load balancer data + internet egress")?.detail ?? "";
@@ -268,6 +270,40 @@ describe("estimates of the rendered stacks", () => {
     it("docs/costs.md is current (run `npm run docs:costs` after changing prices, assumptions or the stacks)", () => {
         const committed = readFileSync(path.join(ROOT, "docs", "costs.md"), "utf8");
         assert.equal(committed, costDocs({ staging: estimates.staging, stagingBefore: estimates.stagingBefore, production: estimates.production }));
+    });
+});
+
+describe("the GKE free tier credit: one per billing account, taken by the stack that says so", () => {
+    let staging: Rendered;
+    before(async () => {
+        staging = await renderStack("staging");
+    });
+    const credit = (c: CostEstimate) => c.lines.filter((l) => l.item === "GKE free tier credit");
+
+    it("is not counted unless usage.gkeFreeTierCredit says this stack takes it, and the summary says so on its own line", () => {
+        const without = estimateCost(staging.resources, { region: "europe-west1", usage: { ...DEFAULT_USAGE, gkeFreeTierCredit: false } });
+        const taken = estimateCost(staging.resources, { region: "europe-west1", usage: { ...DEFAULT_USAGE, gkeFreeTierCredit: true } });
+        assert.deepEqual(credit(without), []);
+        assert.deepEqual(credit(taken).map((l) => [l.idle, l.peak]), [[-73, -73]], "up to the fee: $0.10 × 730 h");
+        assert.ok(Math.abs(without.idle - taken.idle - 73) < 0.005);
+        assert.deepEqual(without.freeTierCredit, { taken: false, amount: 73 });
+        assert.deepEqual(taken.freeTierCredit, { taken: true, amount: 73 });
+        const text = (c: CostEstimate) => formatCost(c).join("\n");
+        assert.ok(text(taken).includes("\n  GKE free tier credit: -$73.00 in the cluster line above, taken by this stack (usage.gkeFreeTierCredit true); a billing account gets one (https://cloud.google.com/kubernetes-engine/pricing), so only one stack may take it\n"), text(taken));
+        assert.ok(text(without).includes("\n  GKE free tier credit: not counted (usage.gkeFreeTierCredit false: another stack on the billing account takes it); alone on its billing account this stack would cost $73.00 less\n"), text(without));
+        // It is not hidden among the largest lines any more, nor counted there.
+        assert.doesNotMatch(text(taken).split("Largest lines")[1], /free tier credit/);
+    });
+
+    it("is claimed by exactly one of this repository's stacks (one billing account): production", () => {
+        const claims = ["staging", "production"].filter((s) => usageOfConfig(stackConfig(s).config).gkeFreeTierCredit);
+        assert.deepEqual(claims, ["production"]);
+        assert.equal(DEFAULT_USAGE.gkeFreeTierCredit, false);
+    });
+
+    it("needs no credit line when the stack creates no cluster (cluster.mode existing)", () => {
+        const noCluster = staging.resources.filter((r) => r.type !== "gcp:container/cluster:Cluster");
+        assert.equal(estimateCost(noCluster, { region: "europe-west1", usage: { ...DEFAULT_USAGE, gkeFreeTierCredit: true } }).freeTierCredit, undefined);
     });
 });
 

@@ -181,10 +181,30 @@ describe("preflight's dns check (production: dns.managedZone example-com, www an
         const run = await dns(world([]));
         assert.equal(run.result.status, "pass", run.result.message);
         assert.match(run.result.message, /no A, AAAA or CNAME record at static\.example\.com\., www\.example\.com\./);
-        assert.deepEqual(run.requests.map((r) => `${r.host}${r.path}?name=${r.query.get("name")}`), [
+        assert.deepEqual(run.requests.map((r) => `${r.host}${r.path}${r.query.get("name") ? `?name=${r.query.get("name")}` : ""}`), [
+            "dns.googleapis.com/dns/v1/projects/acme-django-prod/managedZones/example-com",
             "dns.googleapis.com/dns/v1/projects/acme-django-prod/managedZones/example-com/rrsets?name=static.example.com.",
             "dns.googleapis.com/dns/v1/projects/acme-django-prod/managedZones/example-com/rrsets?name=www.example.com.",
         ]);
+    });
+
+    it("fails when dns.managedZone is a real zone of another domain (valid name, wrong zone), naming the zone's DNS name and how to find the right one", async () => {
+        const w = world([]);
+        w.dnsZoneInfo["acme-django-prod/example-com"] = { dnsName: "marketing.example.org.", visibility: "public" };
+        const run = await dns(w);
+        assert.equal(run.result.status, "fail", run.result.message);
+        assert.match(run.result.message, /zone example-com in acme-django-prod holds marketing\.example\.org\., so it cannot hold static\.example\.com\., www\.example\.com\./);
+        assert.match(run.result.fix ?? "", /gcloud dns managed-zones list --project acme-django-prod --format='table\(name,dnsName,visibility\)'/);
+        assert.match(run.result.fix ?? "", /pulumi config set --path dns\.managedZone <name>/);
+        assert.ok(!run.requests.some((r) => r.path.endsWith("/rrsets")), "no record is looked up in the wrong zone");
+    });
+
+    it("fails when the zone is private (only VPC networks would see the records)", async () => {
+        const w = world([]);
+        w.dnsZoneInfo["acme-django-prod/example-com"] = { dnsName: "example.com.", visibility: "private" };
+        const run = await dns(w);
+        assert.equal(run.result.status, "fail", run.result.message);
+        assert.match(run.result.message, /zone example-com in acme-django-prod is private: only the VPC networks it is attached to see its records/);
     });
 
     it("fails on a live A record (printing its value for the rollback) and on a CNAME, with their fixes", async () => {
@@ -216,10 +236,15 @@ describe("preflight's dns check (production: dns.managedZone example-com, www an
         assert.equal(missing.result.status, "fail");
         assert.match(missing.result.message, /Cloud DNS has no managed zone example-com in acme-django-prod/);
         const w = world([]);
-        w.grants[ALICE] = ["compute.globalAddresses.list"];
+        w.grants[ALICE] = ["compute.globalAddresses.list", "dns.managedZones.get"];
         const blind = await dns(w);
         assert.equal(blind.result.status, "unchecked");
         assert.deepEqual(blind.result.lacks, ["dns.resourceRecordSets.list"]);
+        const w2 = world([]);
+        w2.grants[ALICE] = ["compute.globalAddresses.list", "dns.resourceRecordSets.list"];
+        const noZone = await dns(w2);
+        assert.equal(noZone.result.status, "unchecked");
+        assert.deepEqual(noZone.result.lacks, ["dns.managedZones.get"]);
     });
 
     it("asks nothing when the stack manages no records (staging)", async () => {

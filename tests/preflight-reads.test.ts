@@ -78,6 +78,7 @@ describe("the CI preflight's reads", () => {
             "compute.globalAddresses.list",
             "compute.projects.get",
             "compute.regions.get",
+            "dns.managedZones.get",
             "dns.resourceRecordSets.list",
             "iam.serviceAccounts.get",
             "orgpolicy.policy.get",
@@ -91,7 +92,7 @@ describe("the CI preflight's reads", () => {
         // The review's claim, checked against the code: the deployer role alone misses most of them.
         assert.deepEqual(
             PREFLIGHT_ROLE_PERMISSIONS.filter((p) => !deployerPermissions().includes(p)),
-            ["compute.globalAddresses.list", "compute.projects.get", "compute.regions.get", "orgpolicy.policy.get", "serviceusage.services.get"],
+            ["compute.globalAddresses.list", "compute.projects.get", "compute.regions.get", "dns.managedZones.get", "orgpolicy.policy.get", "serviceusage.services.get"],
         );
         assert.deepEqual(PREFLIGHT_SERVICES, [
             "artifactregistry.googleapis.com",

@@ -9,13 +9,17 @@
  * A made-up snippet shows that each check fails when it should.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, test } from "node:test";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { bootstrapSchema } from "../bootstrap/config";
 import { iamSchema } from "../iam/config";
-import { configSchema } from "../config";
+import { parse } from "yaml";
+import { ConfigError, configSchema, validateConfig } from "../config";
+import { loadStackConfig } from "../tools/lib/stackConfig";
+import { applyConfigCommand, parseConfigCommand, parsePropertyPath, storedValue } from "./lib/pulumiConfigCli";
 import { parseReleaseArgs, planRelease } from "../tools/release";
 
 const ROOT = join(__dirname, "..");
@@ -120,6 +124,37 @@ function releaseArgs(command: string): string[] | undefined {
     });
 }
 
+const scratch = mkdtempSync(join(tmpdir(), "runbooks-config-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * Applies a documented `pulumi config set` to a copy of the stack file it names, as the Pulumi CLI
+ * writes it (tests/lib/pulumiConfigCli.ts: `--path` keeps JSON and non-integer numbers as strings),
+ * reads the file back as synth does and validates it: the problems at that key, if any.
+ */
+function afterConfigSet(w: string[], stack: string, key: string): string[] {
+    const doc = parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as Record<string, unknown>;
+    applyConfigCommand(doc, parseConfigCommand(w), "django-platform");
+    const file = join(scratch, `Pulumi.${stack}.yaml`);
+    writeFileSync(file, JSON.stringify(doc));
+    const loaded = loadStackConfig({ configFile: file, projectDir: ROOT });
+    try {
+        validateConfig(loaded.config, basename(file).split(".")[1]);
+        return [];
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        const top = String(parsePropertyPath(key)[0]);
+        return err.problems.filter((p) => p.startsWith(`django-platform:${key.replace(/'/g, "")}`) || p.startsWith(`django-platform:${top}:`));
+    }
+}
+
+/** For the other projects (bootstrap, IAM): the value the CLI stores at the key, checked against the field. */
+function cliValueProblems(w: string[], field: z.ZodType): string[] {
+    const command = parseConfigCommand(w);
+    const stored = storedValue(command.value as string, command.secret, command.path, command.type);
+    return field.safeParse(stored).success ? [] : [`${JSON.stringify(stored)} is not a valid value`];
+}
+
 /** Every problem with the commands of one markdown file; empty when all of them check out. */
 function problemsOf(doc: string, markdown: string, fileTargets: Targets = targetsOf(doc)): string[] {
     const problems: string[] = [];
@@ -177,20 +212,15 @@ function problemsOf(doc: string, markdown: string, fileTargets: Targets = target
         }
 
         if (/^pulumi config (set|get)\b/.test(command)) {
-            const [key, value] = w.filter((x, i, all) => !x.startsWith("-") && !["--stack", "-s"].includes(all[i - 1])).slice(3);
+            const [key, value] = w.filter((x, i, all) => !x.startsWith("-") && !["--stack", "-s", "--type"].includes(all[i - 1])).slice(3);
             if (key !== undefined && !key.startsWith("gcp:") && key !== "image") {
                 const field = schemaAt(targets.schema, key);
                 if (!field) {
                     problem(`sets ${key}, which is not a config key`);
-                } else if (value !== undefined && !value.includes("<") && !value.includes("…")) {
-                    let parsedValue: unknown = value;
-                    try {
-                        parsedValue = JSON.parse(value);
-                    } catch {
-                        // a plain string
-                    }
-                    if (!field.safeParse(parsedValue).success) {
-                        problem(`sets ${key} to ${value}, which is not a valid value`);
+                } else if (value !== undefined && !unresolved(value) && !value.includes("<") && w[2] === "set") {
+                    const problemsAfter = targets.schema === configSchema ? afterConfigSet(w, stacks[0] ?? "staging", key) : cliValueProblems(w, field);
+                    for (const p of problemsAfter) {
+                        problem(`sets ${key} to ${value}, which the CLI stores as config validation refuses: ${p}`);
                     }
                 }
             }
@@ -229,6 +259,32 @@ for (const doc of DOCS) {
     });
 }
 
+describe("every pulumi config set in any document is stored by the CLI as config validation expects", () => {
+    const files = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+    // Stack files carry commands in their comments too.
+    const stackComments = ["Pulumi.staging.yaml", "Pulumi.production.yaml"].map((f) => [f, "```sh\n" + readFileSync(join(ROOT, f), "utf8").split("\n").filter((l) => /^\s*#/.test(l)).map((l) => l.replace(/^\s*#\s*/, "")).join("\n") + "\n```"] as const);
+    for (const [file, markdown] of [...files.map((f) => [f, readFileSync(join(ROOT, f), "utf8")] as const), ...stackComments]) {
+        const sets = commandsOf(markdown).filter((c) => /^pulumi config set\b/.test(c));
+        if (sets.length === 0) continue;
+        test(file, () => {
+            const problems: string[] = [];
+            for (const command of sets) {
+                const w = words(command);
+                const [key, value] = w.filter((x, i, all) => !x.startsWith("-") && !["--stack", "-s", "--type"].includes(all[i - 1])).slice(3);
+                // Keys of other projects (the bootstrap's, the IAM step's) are checked per document above.
+                if (key === undefined || value === undefined || key.includes(":") || key === "image" || !schemaAt(configSchema, key) || unresolved(value) || value.includes("<")) continue;
+                // Without a stack named, the command must work on one of the two.
+                const named = w.find((_, i) => ["--stack", "-s"].includes(w[i - 1]));
+                const results = (named ? [named] : ["staging", "production"]).map((stack) => afterConfigSet(w, stack, key));
+                if (results.every((r) => r.length > 0)) {
+                    problems.push(...results[0].map((p) => `${file}: \`${command}\`: ${p}`));
+                }
+            }
+            assert.deepEqual(problems, []);
+        });
+    }
+});
+
 describe("README.md deploy path", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const commands = commandsOf(readme);
@@ -264,6 +320,7 @@ describe("the checks catch a made-up snippet", () => {
         "pulumi up -s qa",
         "pulumi config set --path database.tierr db-custom-1-3840 -s staging",
         "pulumi config set --path workload.maxReplicas many -s staging",
+        "pulumi config set --path monitoring.thresholds.sqlCpu 0.9 -s staging",
         "npm run release -- --stack staging --repository <imageRepository> --platform arm64",
         "npx tsx tools/release.ts --stack staging --image europe-west1-docker.pkg.dev/acme/django/app:latest",
         "pulumi stack output clusterUrl -s staging",
@@ -280,7 +337,9 @@ describe("the checks catch a made-up snippet", () => {
             /bash tools\/setup-cluster\.sh` runs tools\/setup-cluster\.sh, which does not exist/,
             /pulumi up -s qa` names stack qa, which has no Pulumi\.qa\.yaml/,
             /sets database\.tierr, which is not a config key/,
-            /sets workload\.maxReplicas to many, which is not a valid value/,
+            /sets workload\.maxReplicas to many, which the CLI stores as config validation refuses: django-platform:workload\.maxReplicas: expected number/,
+            // --path stores 0.9 as the string "0.9": the documented form must say --type float.
+            /sets monitoring\.thresholds\.sqlCpu to 0\.9, which the CLI stores as config validation refuses: .*--type float/,
             /--platform arm64` is not a valid release: error: unknown option '--platform'/,
             /app:latest` is not a valid release: --image ".*:latest" is not pinned by digest/,
             /reads stack output clusterUrl, which index\.ts does not export/,
@@ -291,5 +350,14 @@ describe("the checks catch a made-up snippet", () => {
         }
         assert.equal(problems.length, expected.length, problems.join("\n"));
         assert.deepEqual(problemsOf("good.md", "```sh\nnpm run synth -- --stack staging --out out/\nbash tools/install-deps.sh && npm test\n```\n", targetsOf("README.md")), []);
+        // The JSON and --type float forms are what the CLI stores as validation expects.
+        const forms = [
+            "```sh",
+            "pulumi config set --path 'workers.tasks.command' '[\"python\",\"manage.py\",\"demo_worker\"]' -s production",
+            "pulumi config set --path --type float monitoring.thresholds.sqlCpu 0.9 -s staging",
+            "pulumi config set --path 'statics.corsOrigins[0]' https://staging.example.com -s staging",
+            "```",
+        ].join("\n");
+        assert.deepEqual(problemsOf("forms.md", forms, targetsOf("README.md")), []);
     });
 });

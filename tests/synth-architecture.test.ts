@@ -71,6 +71,15 @@ describe("docs/architecture-components.svg and docs/architecture-staging.svg", (
         }
     });
 
+    it("has a caption that counts the boxes it draws", () => {
+        const words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen"];
+        const caption = /\*`DjangoPlatform`'s (\w+) children in the staging stack/.exec(readFileSync(path.join(__dirname, "..", "docs", "architecture.md"), "utf8"));
+        assert.ok(caption, "docs/architecture.md's caption names the number of children");
+        const boxes = [...drawn.components.matchAll(/<g id="node\d+" class="node">\s*<title>c\d+<\/title>/g)].length;
+        assert.equal(boxes, CHILDREN.length);
+        assert.equal(caption[1], words[boxes], `the picture has ${boxes} children`);
+    });
+
     it("is referenced by docs/architecture.md and the README", () => {
         assert.match(readFileSync(path.join(__dirname, "..", "docs", "architecture.md"), "utf8"), /^# Architecture\n\n!\[[^\]]+\]\(architecture-components\.svg\)/);
         assert.ok(readFileSync(path.join(__dirname, "..", "README.md"), "utf8").includes("](docs/architecture-components.svg)"));

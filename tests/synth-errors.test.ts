@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import { parse, stringify } from "yaml";
 import { fieldPath, validateObjects } from "../tools/lib/k8sValidate";
 import type { K8sObject } from "../tools/lib/manifests";
 import { PROJECT_DIR, synth } from "../tools/synth";
@@ -84,6 +85,46 @@ describe("config errors", () => {
         assert.match(result.stderr, /Nothing was written to /);
         assert.equal(existsSync(out), false);
         assert.deepEqual(readdirSync(work), [], "no temporary directory may be left behind");
+    });
+
+    /** Synth of staging with `config` merged in, from a stack file outside the repository. */
+    async function synthWith(name: string, config: Record<string, unknown>): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
+        const dir = mkdtempSync(path.join(tmpdir(), "synth-errors-stack-"));
+        const doc = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.staging.yaml"), "utf8"));
+        Object.assign(doc.config, config);
+        const file = path.join(dir, `Pulumi.${name}.yaml`);
+        writeFileSync(file, stringify(doc));
+        let stdout = "";
+        let stderr = "";
+        const out = path.join(dir, "out");
+        const code = await synth({ configFile: file, out }, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+        const written = existsSync(out);
+        rmSync(dir, { recursive: true, force: true });
+        return { code, stdout, stderr, out: written ? "written" : "" };
+    }
+
+    it("a plain-text appSecrets value exits 2, naming the key and the --secret command, without echoing it", async () => {
+        const r = await synthWith("plain-secret", { "django-platform:appSecrets": { SENTRY_DSN: "https://plaintext-key@sentry.example.com/1" } });
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, /django-platform:appSecrets\.SENTRY_DSN: is stored in plain text.*Fix: `pulumi config set --secret --path appSecrets\.SENTRY_DSN <value>`/);
+        assert.doesNotMatch(r.stdout + r.stderr, /plaintext-key/);
+        assert.equal(r.out, "", "nothing is written");
+    });
+
+    it("of a map with encrypted and plain entries, only the plain one is refused (the stack file says which is which)", async () => {
+        const r = await synthWith("mixed-secrets", { "django-platform:appSecrets": { SENTRY_DSN: { secure: "v1:ZmFrZQ==" }, API_TOKEN: "plaintext-token" } });
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, /django-platform:appSecrets\.API_TOKEN: is stored in plain text/);
+        assert.doesNotMatch(r.stderr, /appSecrets\.SENTRY_DSN: is stored in plain text/);
+        assert.doesNotMatch(r.stdout + r.stderr, /plaintext-token/);
+    });
+
+    it("a secret-looking appEnv entry exits 2 at the config step, naming appEnv.<NAME> and appSecrets, without echoing the value", async () => {
+        const r = await synthWith("env-password", { "django-platform:appEnv": { DATABASE_PASSWORD: "hunter2" } });
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, /django-platform:appEnv\.DATABASE_PASSWORD: looks like a secret.*`pulumi config set --secret --path appSecrets\.DATABASE_PASSWORD <value>`/);
+        assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
+        assert.equal(r.out, "");
     });
 
     it("a missing stack file exits 2 with the path and the fix", async () => {

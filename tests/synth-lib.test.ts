@@ -41,8 +41,9 @@ describe("loadStackConfig", () => {
         );
     });
 
-    it("replaces secure values, nested ones too, by placeholders and marks their keys secret", () => {
-        assert.deepEqual(cfg.secretKeys, ["demo-project:apiToken", "demo-project:appSecrets"]);
+    it("replaces secure values, nested ones too, by placeholders and marks their keys secret, and each nested encrypted value's path", () => {
+        // appSecrets.PLAIN is not marked: the program tells it is stored in plain text by that (config.ts).
+        assert.deepEqual(cfg.secretKeys, ["demo-project:apiToken", "demo-project:appSecrets", "demo-project:appSecrets.SENTRY_DSN"]);
         assert.deepEqual(cfg.placeholders, ["[secret: demo-project:apiToken]", "[secret: demo-project:appSecrets.SENTRY_DSN]"]);
     });
 

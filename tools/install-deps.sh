@@ -9,7 +9,8 @@
 #  - fsouza/fake-gcs-server, the GCS emulator of `npm run local` (and its tests), built with
 #    `go install` from the Go module proxy into .tools/bin/ (git-ignored): pure Go, CGO_ENABLED=0,
 #    a static binary that needs no network and no C library at run time;
-#  - the npm packages from the lockfile.
+#  - the npm packages from the lockfile (`npm ci`, skipped when node_modules already holds exactly
+#    them: tools/lib/nodeModulesCurrent.cjs).
 #
 # The interpreter is whatever `python3` comes first on PATH (set PYTHON=... to choose another,
 # VENV=... for another directory than .venv):
@@ -70,5 +71,7 @@ if [ "$(cat "$tools/fake-gcs-server.version" 2>/dev/null || true)" != "$fake_gcs
     echo "$fake_gcs_version" >"$tools/fake-gcs-server.version"
 fi
 
-npm ci --no-audit --no-fund
+# After the README's first command (`npm ci && npm run synth …`) node_modules already holds the
+# lockfile's packages: a second npm ci would only delete and reinstall them (about 30-50 s).
+node tools/lib/nodeModulesCurrent.cjs || npm ci --no-audit --no-fund
 echo "install-deps: done ($("$venv/bin/python" -c 'import sys, django; print("Python", sys.version.split()[0], "Django", django.get_version())'), $(redis-server --version | cut -d' ' -f3), $(ls /usr/lib/postgresql))"

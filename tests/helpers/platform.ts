@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../tools/lib/mockRuntime";
-import { applyOverrides, type Overrides } from "../../tools/lib/configOverrides";
+import { applyOverrides, secretKeysWith, type Overrides } from "../../tools/lib/configOverrides";
 import { fakeInvoke } from "../../tools/lib/mockValues";
 import { loadStackConfig } from "../../tools/lib/stackConfig";
 
@@ -20,7 +20,7 @@ export type { Overrides };
 /** The raw config map of a stack file with overrides applied (as the CLI would pass it). */
 export function stackConfig(stack: string, overrides: Overrides = {}): { config: Record<string, string>; secretKeys: string[] } {
     const loaded = loadStackConfig({ stack, projectDir: ROOT });
-    return { config: applyOverrides(loaded.config, overrides), secretKeys: loaded.secretKeys };
+    return { config: applyOverrides(loaded.config, overrides), secretKeys: secretKeysWith(loaded.secretKeys, overrides) };
 }
 
 /**

@@ -73,6 +73,12 @@ export interface FakeWorld {
     grants: Record<string, string[]>;
     /** `<project>/<managed zone name>` → the zone's record sets (unset: no such zone, 404). */
     dnsZones: Record<string, FakeRecordSet[]>;
+    /**
+     * `<project>/<managed zone name>` → the zone's DNS name and visibility, as managedZones.get
+     * answers them. Unset for a zone of {@link dnsZones}: its name with dots (`example-com` →
+     * `example.com.`), public.
+     */
+    dnsZoneInfo: Record<string, { dnsName: string; visibility?: "public" | "private" }>;
     /** Project → addresses of its reserved global addresses. */
     globalAddresses: Record<string, string[]>;
     /** Permissions IAM does not know: testIamPermissions answers 400 for a request naming one. */
@@ -125,6 +131,7 @@ export function emptyWorld(): FakeWorld {
         iamAccounts: {},
         grants: {},
         dnsZones: {},
+        dnsZoneInfo: {},
         globalAddresses: {},
         unknownPermissions: [],
     };
@@ -384,6 +391,22 @@ function answer(world: FakeWorld, req: FakeRequest, token: string | undefined): 
             return image?.tags.includes(tag) ? ok({ name, version: `${repo}/packages/${pkg}/versions/${image.digests[0] ?? "sha256:0"}` }) : error(404, "Requested entity was not found.");
         }
         return image?.digests.includes(decodeURIComponent(id)) ? ok({ name, createTime: "2026-01-01T00:00:00Z", updateTime: "2026-01-01T00:00:00Z" }) : error(404, "Requested entity was not found.");
+    }
+
+    // Cloud DNS managedZones.get (https://cloud.google.com/dns/docs/reference/rest/v1/managedZones/get):
+    // GET /dns/v1/projects/<p>/managedZones/<zone> → {"kind": "dns#managedZone", "name", "dnsName", "visibility", …};
+    // 404 for a zone that does not exist.
+    if (host === "dns.googleapis.com" && method === "GET" && (m = /^\/dns\/v1\/projects\/([^/]+)\/managedZones\/([^/]+)$/.exec(path))) {
+        const denied = refuse("dns.managedZones.get", `projects/${m[1]}/managedZones/${m[2]}`, m[1]);
+        if (denied) {
+            return denied;
+        }
+        const key = `${m[1]}/${m[2]}`;
+        if (!world.dnsZones[key]) {
+            return error(404, `The 'parameters.managedZone' resource named '${m[2]}' does not exist.`);
+        }
+        const info = world.dnsZoneInfo[key] ?? { dnsName: `${m[2].replace(/-/g, ".")}.` };
+        return ok({ kind: "dns#managedZone", name: m[2], dnsName: info.dnsName, visibility: info.visibility ?? "public", nameServers: ["ns-cloud-a1.googledomains.com."] });
     }
 
     // Cloud DNS resourceRecordSets.list (https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets/list):

@@ -34,3 +34,22 @@ export function applyOverrides(config: Readonly<Record<string, string>>, overrid
     }
     return out;
 }
+
+/**
+ * The secret keys of a stack with `overrides` applied: an override of `appSecrets` stands for
+ * `pulumi config set --secret --path appSecrets.<NAME> …`, so its key and each entry's path are
+ * marked secret, as the stack file's loader marks encrypted values (tools/lib/stackConfig.ts).
+ * Without this, config.ts would refuse the entries as plain text.
+ */
+export function secretKeysWith(secretKeys: readonly string[], overrides: Overrides): string[] {
+    const out = new Set(secretKeys);
+    const key = "django-platform:appSecrets";
+    const value = overrides[key];
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+        out.add(key);
+        for (const name of Object.keys(value)) {
+            out.add(`${key}.${name}`);
+        }
+    }
+    return [...out];
+}

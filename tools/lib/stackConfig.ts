@@ -42,7 +42,12 @@ export interface StackConfig {
     readonly projectFile: string;
     /** Fully-qualified key → raw string value, as the CLI passes config to a program. */
     readonly config: Record<string, string>;
-    /** Fully-qualified keys holding a secret (or an object with a secret inside). */
+    /**
+     * Fully-qualified keys holding a secret (or an object with a secret inside), as the CLI marks
+     * them, followed by the path of each encrypted value inside an object
+     * (`django-platform:appSecrets.SENTRY_DSN`): the program tells plain-text `appSecrets` entries
+     * from encrypted ones by these (config.ts), which the CLI alone cannot tell it.
+     */
     readonly secretKeys: string[];
     /** The placeholders that stand in for `secure:` values, one per secret value. */
     readonly placeholders: string[];
@@ -80,18 +85,17 @@ function isSecure(value: unknown): value is { secure: string } {
     return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as Yaml).secure === "string";
 }
 
-/** Replaces `secure:` values (at any depth) by placeholders; reports whether it found any. */
-function replaceSecure(value: unknown, where: string, placeholders: string[]): unknown {
+/** Replaces `secure:` values (at any depth) by placeholders; adds the path of each to `found`. */
+function replaceSecure(value: unknown, where: string, found: string[]): unknown {
     if (isSecure(value)) {
-        const placeholder = secretPlaceholder(where);
-        placeholders.push(placeholder);
-        return placeholder;
+        found.push(where);
+        return secretPlaceholder(where);
     }
     if (Array.isArray(value)) {
-        return value.map((v, i) => replaceSecure(v, `${where}[${i}]`, placeholders));
+        return value.map((v, i) => replaceSecure(v, `${where}[${i}]`, found));
     }
     if (value !== null && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceSecure(v, `${where}.${k}`, placeholders)]));
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceSecure(v, `${where}.${k}`, found)]));
     }
     return value;
 }
@@ -152,15 +156,18 @@ export function loadStackConfig(source: StackSource): StackConfig {
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     const placeholders: string[] = [];
+    const valuePaths: string[] = [];
     for (const [key, value] of Object.entries(projectDefaults(projectDoc, project))) {
         config[key] = rawString(value);
     }
     for (const [key, value] of Object.entries(stackConfig as Yaml)) {
         const qualified = qualify(key, project);
-        const before = placeholders.length;
-        const plain = replaceSecure(value, qualified, placeholders);
-        if (placeholders.length > before) {
+        const found: string[] = [];
+        const plain = replaceSecure(value, qualified, found);
+        if (found.length > 0) {
             secretKeys.push(qualified);
+            valuePaths.push(...found.filter((where) => where !== qualified));
+            placeholders.push(...found.map(secretPlaceholder));
         }
         if (plain === null || plain === undefined) {
             continue;
@@ -174,7 +181,7 @@ export function loadStackConfig(source: StackSource): StackConfig {
         stackFile,
         projectFile,
         config,
-        secretKeys,
+        secretKeys: [...secretKeys, ...valuePaths],
         placeholders,
         secretsProvider: typeof provider === "string" ? provider : undefined,
     };

@@ -59,7 +59,9 @@ export function assumptionText(usage: Usage = DEFAULT_USAGE): string[] {
         `Jobs: ${a.deploysPerMonth} deploys/month (usage.deploysPerMonth), each Job and CronJob run ${a.jobRunMinutes} minutes`,
         `Cloud SQL backups: ${a.sqlBackupDiskMultiple} × the disk size stored`,
         `Cloud DNS: ${a.dnsQueriesMillions} M queries/month per record set; uptime checks from ${a.uptimeDefaultLocations} locations unless selected`,
-        "the GKE free tier credit ($74.40 per billing account and month) is counted for this stack's cluster: with several clusters on one billing account, only one gets it",
+        a.gkeFreeTierCredit
+            ? "the GKE free tier credit ($74.40 per billing account and month, up to the cluster fee) is counted for this stack's cluster (usage.gkeFreeTierCredit true): a billing account gets one, so no other stack on it may count it"
+            : "the GKE free tier credit ($74.40 per billing account and month) is not counted (usage.gkeFreeTierCredit false): another stack on the billing account takes it",
         "list prices in USD, no committed-use discounts, no taxes; Spot prices change up to once every 30 days",
     ];
 }

@@ -47,6 +47,11 @@ export function costDocs(input: CostDocsInput): string {
     const { staging, stagingBefore, production } = input;
     const out: string[] = [];
     const ratio = staging.idle / stagingBefore.idle;
+    // The cluster fee is the same before and after, and whether staging pays it depends on which
+    // stack takes the billing account's free tier credit, not on staging's options.
+    const fee = (c: CostEstimate) => c.lines.filter((l) => l.component === "cluster").reduce((sum, l) => sum + l.idle, 0);
+    const withoutFee = (c: CostEstimate) => c.idle - fee(c);
+    const optionsRatio = withoutFee(staging) / withoutFee(stagingBefore);
     out.push(
         "# Monthly cost estimate",
         "",
@@ -67,9 +72,12 @@ export function costDocs(input: CostDocsInput): string {
         "  containers including sidecars (the Cloud SQL Auth Proxy) and Redis; system Pods and unused node capacity are not",
         "  billed. The memory:CPU ratio is raised into Autopilot's accepted 1–6.5 GiB per vCPU, as Autopilot does.",
         "  Spot Pods (`workload.spot`) use the Spot rates. Persistent volumes are balanced persistent disks.",
-        "- **Cluster**: $0.10 per cluster-hour, minus the free tier credit of $74.40 per billing account and month (one",
-        "  Autopilot or zonal cluster per billing account: with staging and production on one billing account, only one of",
-        "  them gets it).",
+        "- **Cluster**: $0.10 per cluster-hour. The GKE free tier credit, $74.40 a month, is granted once per billing",
+        "  account (\"$74.40 in monthly credits per billing account\", https://cloud.google.com/kubernetes-engine/pricing),",
+        "  not per cluster or stack, and a stack cannot see the others on its billing account: the estimate subtracts it",
+        "  (up to the fee) only for the stack whose `usage.gkeFreeTierCredit` is true, and the synth summary says on its",
+        "  own line whether this stack takes it. Here production takes it and staging pays its fee in full; a stack alone",
+        "  on its billing account may take it too.",
         "- **Cloud SQL**: vCPU and memory of the tier, SSD storage, backup storage; a regional (HA) instance is billed at",
         "  twice the zonal price for compute and storage. Shared-core tiers have a fixed hourly price.",
         "- **Memorystore**: capacity × the GB-hour price of its tier and size band (Standard covers the primary and one",
@@ -131,7 +139,8 @@ export function costDocs(input: CostDocsInput): string {
             ["after", staging],
         ]),
         "",
-        `Idle after / before: ${(ratio * 100).toFixed(0)} % (${money(staging.idle)} against ${money(stagingBefore.idle)} a month)${ratio <= 0.5 ? ", at most half." : ": more than half; see what is fixed above."}`,
+        `Idle after / before: ${(ratio * 100).toFixed(0)} % (${money(staging.idle)} against ${money(stagingBefore.idle)} a month), each with the cluster's ${money(fee(staging))} (its management fee, which staging pays in full because production takes the billing account's free tier credit); ` +
+            `what staging's options change, the cluster apart: ${(optionsRatio * 100).toFixed(0)} % (${money(withoutFee(staging))} against ${money(withoutFee(stagingBefore))})${optionsRatio <= 0.5 ? ", at most half." : ", more than half."}`,
         "",
         "## Prices",
         "",

@@ -58,9 +58,17 @@ export interface CostEstimate {
     readonly unpriced: string[];
     /** Notes on the region's prices (borrowed from another region). */
     readonly notes: string[];
+    /**
+     * The GKE free tier credit of the stack's cluster: `taken` when the stack's usage says it takes
+     * the billing account's one credit (then it is a line of the estimate), the amount it is worth
+     * either way; undefined when the stack creates no cluster.
+     */
+    readonly freeTierCredit?: { readonly taken: boolean; readonly amount: number };
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
+/** Google's GKE pricing page: "$74.40 in monthly credits per billing account". */
+const GKE_PRICING_PAGE = "https://cloud.google.com/kubernetes-engine/pricing";
 const money = (n: number): string => `${n < 0 ? "-" : ""}$${Math.abs(n).toFixed(2)}`;
 /** A unit price with as many decimals as it has (up to 7). */
 const unit = (n: number): string => `$${+n.toFixed(7)}`;
@@ -148,6 +156,7 @@ export function estimateCost(resources: readonly CapturedResource[], options: Es
     const free = new Map<string, string>();
     // Cloud NAT lines are priced once the pods' vCPUs are known (after the loop).
     const natLines: Array<{ r: CapturedResource; gateway: (vms: number) => number; nodes: (vcpu: number) => number; data: number }> = [];
+    let freeTierCredit: CostEstimate["freeTierCredit"];
     let uptimeExecutions = 0;
     let uptimeOwner: CapturedResource | undefined;
     const cdnBuckets = new Set<string>();
@@ -166,8 +175,13 @@ export function estimateCost(resources: readonly CapturedResource[], options: Es
             case "gcp:container/cluster:Cluster": {
                 const fee = usd("gke.clusterFee") * HOURS_PER_MONTH;
                 push(r, "cluster management fee", fee, fee, `${unit(usd("gke.clusterFee"))}/cluster-hour × ${HOURS_PER_MONTH} h`, ["gke.clusterFee"]);
-                const credit = Math.min(fee, usd("gke.freeTierCredit"));
-                push(r, "GKE free tier credit", -credit, -credit, `${unit(usd("gke.freeTierCredit"))} a month per billing account, up to the fee${inputs?.enableAutopilot ? "" : " (zonal or Autopilot clusters only)"}; assumes no other cluster on the billing account uses it`, ["gke.freeTierCredit"]);
+                // One credit per billing account (GKE pricing page), which a stack cannot see: it is
+                // counted only where the stack's usage says this stack takes it.
+                const credit = round2(Math.min(fee, usd("gke.freeTierCredit")));
+                freeTierCredit = { taken: usage.gkeFreeTierCredit, amount: credit };
+                if (usage.gkeFreeTierCredit) {
+                    push(r, "GKE free tier credit", -credit, -credit, `${unit(usd("gke.freeTierCredit"))} a month per billing account, up to the fee${inputs?.enableAutopilot ? "" : " (zonal or Autopilot clusters only)"}; taken by this stack (usage.gkeFreeTierCredit): no other stack on the billing account may count it`, ["gke.freeTierCredit"]);
+                }
                 break;
             }
             case "kubernetes:apps/v1:Deployment": {
@@ -404,6 +418,7 @@ export function estimateCost(resources: readonly CapturedResource[], options: Es
         free: [...free.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([type, reason]) => ({ type, reason })),
         unpriced: [...unpriced].sort(),
         notes: borrowed.size > 0 ? [`${region}: no listed price for ${[...borrowed].sort().join("; ")}; estimated from the nearest listed region, so the real bill may differ by the regional price difference`] : [],
+        ...(freeTierCredit ? { freeTierCredit } : {}),
     };
 }
 
@@ -414,8 +429,16 @@ export function formatCost(cost: CostEstimate, top = 6): string[] {
     for (const [component, t] of Object.entries(cost.components).sort(([, a], [, b]) => b.peak - a.peak)) {
         out.push(`  ${component.padEnd(width)}  idle ${money(t.idle).padStart(9)}  peak ${money(t.peak).padStart(9)}`);
     }
+    const credit = cost.freeTierCredit;
+    if (credit) {
+        out.push(
+            credit.taken
+                ? `  GKE free tier credit: ${money(-credit.amount)} in the cluster line above, taken by this stack (usage.gkeFreeTierCredit true); a billing account gets one (${GKE_PRICING_PAGE}), so only one stack may take it`
+                : `  GKE free tier credit: not counted (usage.gkeFreeTierCredit false: another stack on the billing account takes it); alone on its billing account this stack would cost ${money(credit.amount)} less`,
+        );
+    }
     out.push("  Largest lines (peak):");
-    for (const l of [...cost.lines].sort((a, b) => b.peak - a.peak).slice(0, top)) {
+    for (const l of [...cost.lines].filter((l) => l.peak > 0).sort((a, b) => b.peak - a.peak).slice(0, top)) {
         out.push(`    ${money(l.peak).padStart(9)}  ${l.component}: ${l.item} (${l.resource})`);
     }
     for (const n of cost.notes) {

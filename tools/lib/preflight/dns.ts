@@ -1,6 +1,6 @@
 /**
- * `dns`: with `dns.managedZone`, would creating the stack's A records take over, or collide with,
- * records that already exist in the zone?
+ * `dns`: with `dns.managedZone`, is it the public zone of the stack's names, and would creating the
+ * stack's A records take over, or collide with, records that already exist in the zone?
  *
  * The provider's record set create is authoritative: it deletes every record set of the same name
  * and type in the change that adds its own (hashicorp/terraform-provider-google@e03b7622
@@ -10,6 +10,12 @@
  * `pulumi up`); an A record pointing only at a global address reserved in the stack's project is
  * the stack's own (a later deploy).
  *
+ * - Cloud DNS `managedZones.get` (https://cloud.google.com/dns/docs/reference/rest/v1/managedZones/get):
+ *   GET https://dns.googleapis.com/dns/v1/projects/<p>/managedZones/<zone> → `{"dnsName", "visibility", …}`;
+ *   a missing zone answers 404. A valid zone name can still be the wrong zone (another domain's, or
+ *   a private one): "The managed zone holds DNS records for the same DNS name suffix", and "a
+ *   private zone is visible only from one or more VPC networks that you specify"
+ *   (https://cloud.google.com/dns/docs/overview). Needs dns.managedZones.get on the zone's project.
  * - Cloud DNS `resourceRecordSets.list`
  *   (https://cloud.google.com/dns/docs/reference/rest/v1/resourceRecordSets/list):
  *   GET https://dns.googleapis.com/dns/v1/projects/<p>/managedZones/<zone>/rrsets?name=<fqdn>
@@ -61,6 +67,56 @@ export async function checkDns(ctx: CheckContext): Promise<CheckResult> {
         project: String(r.inputs.project ?? config.project),
         name: String(r.inputs.name),
     })).sort((a, b) => a.name.localeCompare(b.name));
+    // Each zone first: it must exist, be public, and hold the names.
+    for (const zoneKey of [...new Set(planned.map((r) => `${r.project}/${r.zone}`))]) {
+        const [project, zone] = zoneKey.split("/");
+        const res = await ctx.client.get<{ dnsName?: string; visibility?: string }>(`https://dns.googleapis.com/dns/v1/projects/${project}/managedZones/${zone}`);
+        const find = `gcloud dns managed-zones list --project ${project} --format='table(name,dnsName,visibility)' (then \`pulumi config set --path dns.managedZone <name>\` with the public zone whose DNS name holds them, or \`pulumi config set --path dns.project <project>\`)`;
+        if (!res.ok) {
+            const disabled = disabledService(res);
+            if (disabled) {
+                return unchecked("dns", `cannot read zone ${zone} of ${project}: ${disabled} is disabled there (${describeError(res)})`, [`api:${disabled}`], `gcloud services enable dns.googleapis.com --project ${project}`);
+            }
+            if (res.status === 404) {
+                return {
+                    id: "dns",
+                    status: "fail",
+                    message: `Cloud DNS has no managed zone ${zone} in ${project} (${describeError(res)}): dns.managedZone is the zone's name (not its DNS name), in dns.project or gcp:project`,
+                    fix: `gcloud dns managed-zones list --project ${project} (then \`pulumi config set --path dns.managedZone <name>\`, or \`pulumi config set --path dns.project <project>\`)`,
+                };
+            }
+            const permission = permissionOf("dns.managedZones.get");
+            if (res.status === 403) {
+                return unchecked(
+                    "dns",
+                    `cannot read zone ${zone} in ${project} (${describeError(res)})`,
+                    [deniedPermission(res) ?? permission],
+                    `gcloud projects add-iam-policy-binding ${project} --member=${ctx.identity.member ?? "<member>"} --role=roles/dns.reader${project === config.project ? ` (or re-run the bootstrap, whose preflight role holds ${permission})` : ""}`,
+                );
+            }
+            return { id: "dns", status: "unchecked", message: `managedZones.get of zone ${zone} failed (${describeError(res)})`, fix: null };
+        }
+        const dnsName = String(res.body?.dnsName ?? "");
+        const names = planned.filter((r) => r.project === project && r.zone === zone).map((r) => r.name);
+        const outside = names.filter((n) => !(dnsName !== "" && (n === dnsName || n.endsWith(`.${dnsName}`))));
+        if (outside.length > 0) {
+            return {
+                id: "dns",
+                status: "fail",
+                message: `zone ${zone} in ${project} holds ${dnsName || "no DNS name"}, so it cannot hold ${outside.join(", ")}: dns.managedZone names another domain's zone, and Cloud DNS would refuse the records at pulumi up`,
+                fix: find,
+            };
+        }
+        if (res.body?.visibility === "private") {
+            return {
+                id: "dns",
+                status: "fail",
+                message: `zone ${zone} in ${project} is private: only the VPC networks it is attached to see its records, so browsers would never resolve ${names.join(", ")}`,
+                fix: find,
+            };
+        }
+    }
+
     const existing: { record: PlannedRecord; sets: ExistingRecordSet[] }[] = [];
     for (const record of planned) {
         const listed = await allPages(ctx, `https://dns.googleapis.com/dns/v1/projects/${record.project}/managedZones/${record.zone}/rrsets`, { name: record.name }, (body) =>

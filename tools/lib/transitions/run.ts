@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { ConfigError } from "../../../config";
-import { applyOverrides, type Overrides } from "../configOverrides";
+import { applyOverrides, secretKeysWith, type Overrides } from "../configOverrides";
 import { type CapturedResource, runProgram, withoutStackTraces } from "../mockRuntime";
 import { loadStackConfig } from "../stackConfig";
 import { checkPlan, type Finding } from "./check";
@@ -20,7 +20,7 @@ const INDEX = path.join(ROOT, "index.ts");
 export async function render(stack: string, overrides: Overrides): Promise<CapturedResource[]> {
     const loaded = loadStackConfig({ stack, projectDir: ROOT });
     const config = applyOverrides(loaded.config, overrides);
-    const result = await withoutStackTraces(() => runProgram({ project: loaded.project, stack, config, secretKeys: loaded.secretKeys, program: INDEX }));
+    const result = await withoutStackTraces(() => runProgram({ project: loaded.project, stack, config, secretKeys: secretKeysWith(loaded.secretKeys, overrides), program: INDEX }));
     return result.resources;
 }
 

@@ -503,4 +503,9 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         after: set("usage", Object.fromEntries(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => [k, 99]))),
         what: NOTHING,
     },
+    {
+        key: "usage.gkeFreeTierCredit", change: "the credit moved to staging", stack: "production",
+        after: set("usage.gkeFreeTierCredit", false),
+        what: `${NOTHING} Move the credit with both stacks' files in one change (a billing account gets one, https://cloud.google.com/kubernetes-engine/pricing).`,
+    },
 ];
