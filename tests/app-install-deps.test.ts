@@ -94,15 +94,10 @@ test("run for real with recorders: servers from Debian, the image's Python stack
   const debianPython = packages.filter((name) => /^(python3-(django|psycopg|redis|google|pythonjsonlogger|storages)|gunicorn)/.test(name));
   assert.deepEqual(debianPython, [], "the tests run the image's pins (app/requirements.lock), not Debian's");
   assert.ok(calls.includes(`python3 -m venv ${venv}`), calls.join("\n"));
-  assert.ok(calls.includes(`${venv}/bin/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r app/requirements.lock`), calls.join("
-"));
-  assert.ok(calls.includes(`${venv}/bin/python -m pip check`), calls.join("
-"));
-  assert.ok(calls.includes("node tools/lib/nodeModulesCurrent.cjs"), calls.join("
-"));
-  assert.ok(calls.includes("npm ci --no-audit --no-fund"), "node_modules not current (a fresh machine): npm ci runs
-" + calls.join("
-"));
+  assert.ok(calls.includes(`${venv}/bin/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r app/requirements.lock`), calls.join("\n"));
+  assert.ok(calls.includes(`${venv}/bin/python -m pip check`), calls.join("\n"));
+  assert.ok(calls.includes("node tools/lib/nodeModulesCurrent.cjs"), calls.join("\n"));
+  assert.ok(calls.includes("npm ci --no-audit --no-fund"), "node_modules not current (a fresh machine): npm ci runs\n" + calls.join("\n"));
   // The GCS emulator of npm run local: a static Go build of the version tools/lib/local/gcs.ts names.
   assert.ok(calls.includes(`CGO_ENABLED=0 GOBIN=${tools}/bin go install github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}`), calls.join("\n"));
   const touching = calls.filter((call) => /^(systemctl|service|invoke-rc\.d|update-rc\.d|pg_ctlcluster|pkill|killall) /.test(call));
