@@ -28,7 +28,9 @@ The database is a real dependency: a page needs it, and readiness reports it.
 * :func:`database_ready` is the readiness check: ``SELECT 1`` on a connection of its own (one per
   worker process, never one of the page threads'), bounded by ``READINESS_DATABASE_DEADLINE_SECONDS``
   so that the probe gets a 503 rather than a timeout, and cached for ``READINESS_CACHE_SECONDS`` so
-  that the load balancer's many health checkers cost one query a second at most.
+  that the load balancer's many health checkers cost one query a second at most; a probe that finds
+  a check under way takes the last result instead of waiting, so a readiness check never holds
+  more than one of the probe threads.
 """
 from __future__ import annotations
 
@@ -347,7 +349,11 @@ def database_ready() -> bool:
     watchdog then cuts the page statements waiting on it); a success closes it."""
     from django.db import DatabaseError
 
-    with _ready_lock:
+    if not _ready_lock.acquire(blocking=False):
+        # A check is under way in another probe thread: its last result, rather than a second
+        # probe thread waiting on the same database.
+        return bool(_ready["ok"])
+    try:
         now = time.monotonic()
         if _ready["at"] is not None and now - _ready["at"] < READINESS_CACHE_SECONDS:
             return bool(_ready["ok"])
@@ -368,3 +374,5 @@ def database_ready() -> bool:
             (database_breaker.success if ok else database_breaker.trip)()
         _ready.update(at=time.monotonic(), ok=ok)
         return ok
+    finally:
+        _ready_lock.release()

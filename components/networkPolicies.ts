@@ -70,7 +70,9 @@ export function cacheClientSelector(stack: string): Record<string, string> {
 export interface NetworkPolicyInputs {
     readonly stack: string;
     readonly webPort: number;
-    /** Sources allowed to reach the web port. */
+    /** The probe port, which the load balancer's health checks reach (components/podTemplates.ts `PROBE_PORT`). @default none */
+    readonly probePort?: number;
+    /** Sources allowed to reach the web port (and the probe port). */
     readonly ingressSourceRanges: readonly string[];
     /** Port to the database: 3307 (Auth Proxy to the server-side proxy) or 5432 (direct). */
     readonly databasePort: number;
@@ -91,7 +93,10 @@ export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spe
         "web-ingress": {
             podSelector: web,
             policyTypes: ["Ingress"],
-            ingress: [{ from: i.ingressSourceRanges.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: i.webPort }] }],
+            ingress: [{
+                from: i.ingressSourceRanges.map((cidr) => ({ ipBlock: { cidr } })),
+                ports: [{ protocol: "TCP", port: i.webPort }, ...(i.probePort === undefined ? [] : [{ protocol: "TCP", port: i.probePort }])],
+            }],
         },
         "django-egress": {
             podSelector: djangoPods,

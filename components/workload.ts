@@ -9,7 +9,7 @@ import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
 import { serviceAccountId } from "./naming";
 import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
-import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, PROBE_PORT, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -312,6 +312,7 @@ export class Workload extends pulumi.ComponentResource {
         for (const [role, spec] of Object.entries(buildNetworkPolicies({
             stack: args.stack,
             webPort: WEB_PORT,
+            probePort: PROBE_PORT,
             ingressSourceRanges: args.ingressSourceRanges,
             databasePort: proxy ? 3307 : 5432,
             databaseCidr: args.databaseCidr,
