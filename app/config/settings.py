@@ -140,7 +140,8 @@ if _db_engine == "postgresql":
     if _missing:
         raise ImproperlyConfigured(f"DJANGO_APP_DB_ENGINE is 'postgresql', so set {', '.join(_missing)} as well.")
     _database = {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's PostgreSQL backend, failing fast while the database hangs (resilience/base.py).
+        "ENGINE": "resilience",
         "NAME": _db_name,
         "USER": _db_user,
         "PASSWORD": _db_password or "",

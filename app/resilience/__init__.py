@@ -1,7 +1,7 @@
 """What a Django project needs to keep answering when its cache or its database hangs.
 
-Copy this file next to ``manage.py`` with ``web_worker.py`` (docs/your-app.md); the platform's web
-pods run gunicorn with ``web_worker.WebWorker``, which turns the database deadlines on. Every
+Copy this directory next to ``manage.py`` with ``web_worker.py`` (docs/your-app.md); the platform's
+web pods run gunicorn with ``web_worker.WebWorker``, which turns the database deadlines on. Every
 number below is derived, with its reasons, in components/podTemplates.ts; tests/resilience.test.ts
 checks that the two agree and runs the app against a Redis and a PostgreSQL that stop answering.
 
@@ -17,14 +17,16 @@ The cache is an accelerator: pages must answer without it.
 
 The database is a real dependency: a page needs it, and readiness reports it.
 
-* ``connect_timeout`` (:func:`database_options`) bounds a connection attempt; psycopg enforces it
-  on the client side, so it holds when the server accepts TCP but never answers.
+* ``ENGINE: "resilience"`` (:mod:`resilience.base`) is Django's PostgreSQL backend with the hooks
+  below; ``connect_timeout`` (:func:`database_options`) bounds a connection attempt, and psycopg
+  enforces it on the client side, so it holds when the server accepts TCP but never answers.
 * In the web pods only (:func:`enable_web_deadlines`, called by the gunicorn worker, never by
   ``migrate`` or other management commands): every new connection gets a server-side
   ``statement_timeout``, and a watchdog thread cuts the socket of a statement that outlives it by
   ``WATCHDOG_GRACE_SECONDS`` — the case of a server (or a path to it) that is frozen and cannot
   enforce its own timeout. A database :class:`Breaker` opens on such failures and on a failed
-  readiness check; while it is open, new statements fail at once and statements in flight are cut.
+  readiness check; while it is open, a page's first use of the database fails at once (no
+  connection attempt, no health check) and statements in flight are cut.
 * :func:`database_ready` is the readiness check: ``SELECT 1`` on a connection of its own (one per
   worker process, never one of the page threads'), bounded by ``READINESS_DATABASE_DEADLINE_SECONDS``
   so that the probe gets a 503 rather than a timeout, and cached for ``READINESS_CACHE_SECONDS`` so
@@ -286,12 +288,8 @@ _watchdog = _Watchdog()
 _deadlines: dict[str, float] = {}
 
 
-def _breaker_guard(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-    """A Django execute wrapper: fails at once while the circuit is open; feeds the breaker."""
-    from django.db import OperationalError
-
-    if not database_breaker.allow():
-        raise OperationalError("the database's circuit is open: failing fast")
+def _record_outcome(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    """A Django execute wrapper: each statement's outcome feeds the database breaker."""
     try:
         result = execute(sql, params, many, context)
     except Exception as error:
@@ -302,25 +300,39 @@ def _breaker_guard(execute: Callable[..., Any], sql: str, params: Any, many: boo
     return result
 
 
-def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
-    if connection.vendor != "postgresql" or getattr(connection, "_platform_probe", False):
+def deadlines_enabled() -> bool:
+    """Whether this process serves pages with the database deadlines (:func:`enable_web_deadlines`)."""
+    return bool(_deadlines)
+
+
+def fail_fast(connection: Any) -> None:
+    """Raises the driver's OperationalError when the circuit is open (no I/O); called by
+    :mod:`resilience.base` before a page thread's connection does anything."""
+    if _deadlines and not getattr(connection, "_platform_probe", False) and not database_breaker.allow():
+        raise connection.Database.OperationalError("the database's circuit is open: failing fast")
+
+
+def connection_ready(connection: Any) -> None:
+    """Called by :mod:`resilience.base` on each new connection of a serving process: the server-side
+    statement timeout, the breaker's bookkeeping and the watchdog."""
+    if not _deadlines or getattr(connection, "_platform_probe", False):
         return
     statement_timeout = _deadlines["statement"]
     _watchdog.watch(connection, statement_timeout + WATCHDOG_GRACE_SECONDS)
-    with connection.cursor() as cursor:
+    raw = connection.connection
+    with raw.cursor() as cursor:
         cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{int(statement_timeout * 1000)}ms"])
-    if _breaker_guard not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_breaker_guard)
+    if not raw.autocommit:
+        raw.commit()  # as Django does after its own session settings (postgresql/base.py)
+    if _record_outcome not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_record_outcome)
 
 
 def enable_web_deadlines(statement_timeout: float = DATABASE_STATEMENT_TIMEOUT_SECONDS) -> None:
     """Turns on, in this process, the server-side statement timeout of every new connection, the
     watchdog and the database breaker. For serving processes only: a migration or a management
     command may legitimately run a statement for minutes."""
-    from django.db.backends.signals import connection_created
-
     _deadlines["statement"] = statement_timeout
-    connection_created.connect(_on_connection_created, dispatch_uid="django-platform-deadlines")
 
 
 # --- Readiness --------------------------------------------------------------------------------
