@@ -101,16 +101,16 @@ class WebWorker(ThreadWorker):
         resilience.enable_web_deadlines()
 
     def _route(self, app: WsgiApp) -> WsgiApp:
-        def route(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        def route(wsgi_env: dict, start_response: StartResponse) -> Iterable[bytes]:
             if not getattr(self._local, "probe", False):
-                return app(environ, start_response)
-            path = environ.get("PATH_INFO", "")
+                return app(wsgi_env, start_response)
+            path = wsgi_env.get("PATH_INFO", "")
             if path == METRICS_PATH:
                 body = self.metrics().encode()
                 start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4"), ("Content-Length", str(len(body)))])
                 return [body]
             if path in PROBE_PATHS:
-                return app(environ, start_response)
+                return app(wsgi_env, start_response)
             body = b"not a probe endpoint\n"
             start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
             return [body]
