@@ -9,7 +9,7 @@ import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
 import { serviceAccountId } from "./naming";
 import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
-import { DjangoContainerContext, EnvSources, GRACEFUL_TIMEOUT_SECONDS, PRE_STOP_SECONDS, PROBE_PORT, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { DjangoContainerContext, EnvSources, BUSY_METRIC, GRACEFUL_TIMEOUT_SECONDS, METRICS_PATH, PRE_STOP_SECONDS, PROBE_PORT, PROBE_PORT_NAME, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -31,6 +31,33 @@ export const JOB_TIMEOUTS: pulumi.CustomTimeouts = {
     create: `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 5}m`,
     update: `${Math.ceil(JOB_DEADLINE_SECONDS / 60) + 5}m`,
 };
+
+/** How often Managed Service for Prometheus scrapes the busy gauge (PodMonitoring `interval`). */
+export const BUSY_METRIC_SCRAPE_INTERVAL = "15s";
+
+/**
+ * The busy gauge as the HPA names it: Managed Service for Prometheus stores a scraped Prometheus
+ * gauge `X` as the Cloud Monitoring metric `prometheus.googleapis.com/X/gauge`, and the Custom
+ * Metrics Stackdriver Adapter serves it to the HPA as `prometheus.googleapis.com|X|gauge` (Google's
+ * sample "Custom metrics prometheus exporter HPA",
+ * https://cloud.google.com/kubernetes-engine/docs/samples/container-custom-metrics-prometheus-horizontal-pod-autoscaler).
+ */
+export const busyMetricHpaName = `prometheus.googleapis.com|${BUSY_METRIC}|gauge`;
+
+type HpaMetric = k8s.types.input.autoscaling.v2.MetricSpec;
+
+/**
+ * The web HPA's metrics: CPU, and with `requestsPerThread` the busy gauge as a `Pods` metric (its
+ * average over the pods against the target). The HPA takes the larger of the replica counts the
+ * metrics ask for ("the HorizontalPodAutoscaler will calculate proposed replica counts for each
+ * metric, and then choose the one with the highest replica count",
+ * https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#scaling-on-multiple-metrics).
+ */
+export function webHpaMetrics(targetCpuUtilization: number, requestsPerThread?: number): HpaMetric[] {
+    const cpu: HpaMetric = { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: targetCpuUtilization } } };
+    if (requestsPerThread === undefined) return [cpu];
+    return [cpu, { type: "Pods", pods: { metric: { name: busyMetricHpaName }, target: { type: "AverageValue", averageValue: String(requestsPerThread) } } }];
+}
 
 /** Arguments of {@link Workload}. */
 export interface WorkloadArgs {
@@ -60,6 +87,12 @@ export interface WorkloadArgs {
     readonly minReplicas?: number;
     readonly maxReplicas?: number;
     readonly targetCpuUtilization?: number;
+    /**
+     * A second HPA metric: page requests per gunicorn thread, averaged over the pods
+     * ({@link busyMetricHpaName}), with a PodMonitoring that has Managed Service for Prometheus
+     * collect it. @default undefined (CPU only)
+     */
+    readonly requestsPerThreadTarget?: number;
     /** Requests (and memory limit) per web pod. @default "500m", "512Mi" */
     readonly cpu?: string;
     readonly memory?: string;
@@ -296,12 +329,20 @@ export class Workload extends pulumi.ComponentResource {
                 scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
                 minReplicas: args.minReplicas ?? 2,
                 maxReplicas: args.maxReplicas ?? 5,
-                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 } } }],
+                metrics: webHpaMetrics(args.targetCpuUtilization ?? 70, args.requestsPerThreadTarget),
                 behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
             },
         }, k8sOpts);
 
         this.hpaName = hpa.metadata.name;
+        if (args.requestsPerThreadTarget !== undefined) {
+            new k8s.apiextensions.CustomResource(`${name}-web-metrics`, {
+                apiVersion: "monitoring.googleapis.com/v1",
+                kind: "PodMonitoring",
+                metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+                spec: { selector: { matchLabels: webSelector }, endpoints: [{ port: PROBE_PORT_NAME, path: METRICS_PATH, interval: BUSY_METRIC_SCRAPE_INTERVAL }] },
+            }, k8sOpts);
+        }
 
         new k8s.policy.v1.PodDisruptionBudget(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
@@ -313,6 +354,7 @@ export class Workload extends pulumi.ComponentResource {
             stack: args.stack,
             webPort: WEB_PORT,
             probePort: PROBE_PORT,
+            metricsScrapers: args.requestsPerThreadTarget !== undefined,
             ingressSourceRanges: args.ingressSourceRanges,
             databasePort: proxy ? 3307 : 5432,
             databaseCidr: args.databaseCidr,

@@ -39,12 +39,17 @@ import {
     READINESS_PROBE_TIMING,
     REQUEST_DEADLINE_SECONDS,
 } from "../components/podTemplates";
+import { BUSY_METRIC_SCRAPE_INTERVAL, busyMetricHpaName } from "../components/workload";
+import { GMP_COLLECTOR_NAMESPACES } from "../components/networkPolicies";
+import { validateObjects } from "../tools/lib/k8sValidate";
+import type { K8sObject } from "../tools/lib/manifests";
+import type { K8sDoc } from "../tools/lib/renderedWorkloads";
 import { httpGet } from "../tools/lib/local/http";
 import type { LocalPod } from "../tools/lib/local/pod";
 import type { ProbeRecord } from "../tools/lib/local/probes";
 import type { LocalRun } from "../tools/lib/local/run";
 import type { LocalServices } from "../tools/lib/local/services";
-import { APP_DIR, PYTHON, baseEnv } from "./lib/djangoApp";
+import { APP_DIR, PYTHON, baseEnv, synthStagingWith } from "./lib/djangoApp";
 import { describeFailures, render, startServices, startStack } from "./lib/localStack";
 import { run } from "./lib/localServers";
 
@@ -279,5 +284,55 @@ describe("staging's web pod under faults (npm run local's runner)", () => {
         assert.ok(backMs < (READINESS_PROBE_TIMING.periodSeconds + 3) * 1000, `back ${Math.round(backMs)} ms after the database`);
         assert.equal(pod.restarts, 0);
         assert.equal(pod.failure, undefined);
+    });
+});
+
+describe("the autoscaler can see saturation CPU does not show (workload.requestsPerThreadTarget)", () => {
+    let withTarget: K8sDoc[];
+    let without: K8sDoc[];
+
+    before(async () => {
+        withTarget = await synthStagingWith({ "django-platform:workload": { requestsPerThreadTarget: 0.8 } });
+        without = await synthStagingWith({});
+    });
+
+    const hpaOf = (docs: K8sDoc[]) => docs.find((d) => d.kind === "HorizontalPodAutoscaler" && d.metadata.labels?.["app.kubernetes.io/component"] === "web");
+
+    test("the web HPA scales on CPU and on the pods' average of the busy gauge, and is valid against the official autoscaling/v2 schema", () => {
+        const hpa = hpaOf(withTarget);
+        assert.ok(hpa);
+        const result = validateObjects([hpa as unknown as K8sObject]);
+        assert.equal(result.validated, 1, "autoscaling/v2 HorizontalPodAutoscaler has a schema");
+        assert.deepEqual(result.errors, []);
+        const metrics = (hpa.spec as { metrics: Array<Record<string, unknown>> }).metrics;
+        assert.deepEqual(metrics.map((m) => m.type), ["Resource", "Pods"]);
+        assert.deepEqual(metrics[1], { type: "Pods", pods: { metric: { name: `prometheus.googleapis.com|${BUSY_METRIC}|gauge` }, target: { type: "AverageValue", averageValue: "0.8" } } });
+        assert.equal(busyMetricHpaName, `prometheus.googleapis.com|${BUSY_METRIC}|gauge`);
+    });
+
+    test("Managed Service for Prometheus scrapes the probe port's metrics path of the web pods, and the NetworkPolicy admits its collectors there only", () => {
+        const monitoring = withTarget.find((d) => d.kind === "PodMonitoring");
+        assert.ok(monitoring);
+        assert.equal(monitoring.apiVersion, "monitoring.googleapis.com/v1");
+        const web = withTarget.find((d) => d.kind === "Deployment" && d.metadata.labels?.["app.kubernetes.io/component"] === "web");
+        const podLabels = (web?.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+        const spec = monitoring.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string; interval: string }> };
+        assert.ok(Object.entries(spec.selector.matchLabels).every(([k, v]) => podLabels[k] === v), "selects the web pods");
+        assert.deepEqual(spec.endpoints, [{ port: "probes", path: METRICS_PATH, interval: BUSY_METRIC_SCRAPE_INTERVAL }]);
+        const ingressOf = (docs: K8sDoc[]) =>
+            (docs.find((d) => d.kind === "NetworkPolicy" && (d.spec as { podSelector?: { matchLabels?: Record<string, string> } }).podSelector?.matchLabels?.["app.kubernetes.io/component"] === "web")?.spec as {
+                ingress: Array<{ from: Array<Record<string, unknown>>; ports: Array<{ port: number }> }>;
+            }).ingress;
+        const scrapers = ingressOf(withTarget).find((rule) => rule.from.some((peer) => "namespaceSelector" in peer));
+        assert.ok(scrapers, "a rule for the collectors");
+        assert.deepEqual(scrapers.ports.map((p) => p.port), [PROBE_PORT], "the probe port only, never the page port");
+        assert.deepEqual(scrapers.from.map((peer) => (peer.namespaceSelector as { matchLabels: Record<string, string> }).matchLabels["kubernetes.io/metadata.name"]).sort(), [...GMP_COLLECTOR_NAMESPACES].sort());
+        assert.ok(!ingressOf(without).some((rule) => rule.from.some((peer) => "namespaceSelector" in peer)), "no collector rule without the metric");
+    });
+
+    test("unset (the shipped stacks): CPU only, no PodMonitoring; the HPA never waits for a metric no adapter serves", () => {
+        const hpa = hpaOf(without);
+        assert.deepEqual((hpa?.spec as { metrics: Array<{ type: string }> }).metrics.map((m) => m.type), ["Resource"]);
+        assert.equal(without.find((d) => d.kind === "PodMonitoring"), undefined);
     });
 });
