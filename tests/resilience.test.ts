@@ -38,6 +38,7 @@ import {
     READINESS_DATABASE_DEADLINE_SECONDS,
     READINESS_PROBE_TIMING,
     REQUEST_DEADLINE_SECONDS,
+    WEB_PORT,
 } from "../components/podTemplates";
 import { BUSY_METRIC_SCRAPE_INTERVAL, busyMetricHpaName } from "../components/workload";
 import { GMP_COLLECTOR_NAMESPACES } from "../components/networkPolicies";
@@ -328,6 +329,22 @@ describe("the autoscaler can see saturation CPU does not show (workload.requests
         assert.deepEqual(scrapers.ports.map((p) => p.port), [PROBE_PORT], "the probe port only, never the page port");
         assert.deepEqual(scrapers.from.map((peer) => (peer.namespaceSelector as { matchLabels: Record<string, string> }).matchLabels["kubernetes.io/metadata.name"]).sort(), [...GMP_COLLECTOR_NAMESPACES].sort());
         assert.ok(!ingressOf(without).some((rule) => rule.from.some((peer) => "namespaceSelector" in peer)), "no collector rule without the metric");
+    });
+
+    test("the load balancer's health check and the kubelet's probes use the probe port, the web pods' second bind; the Service sends pages to the page port only", () => {
+        const backend = without.find((d) => d.kind === "BackendConfig")?.spec as { healthCheck: { port: number; requestPath: string }; timeoutSec: number };
+        assert.deepEqual([backend.healthCheck.port, backend.healthCheck.requestPath], [PROBE_PORT, "/readyz/"]);
+        assert.equal(backend.timeoutSec, LOAD_BALANCER_BACKEND_TIMEOUT_SECONDS);
+        const web = without.find((d) => d.kind === "Deployment" && d.metadata.labels?.["app.kubernetes.io/component"] === "web");
+        const container = (web?.spec as unknown as { template: { spec: { containers: Array<{ command: string[]; ports: Array<{ name: string; containerPort: number }>; livenessProbe: { httpGet: { port: string } }; readinessProbe: { httpGet: { port: string } }; startupProbe: { httpGet: { port: string } } }> } } }).template.spec.containers[0];
+        assert.ok(container);
+        const binds = container.command.flatMap((arg, i) => (container.command[i - 1] === "--bind" ? [arg] : []));
+        assert.deepEqual(binds, [`0.0.0.0:${WEB_PORT}`, `0.0.0.0:${PROBE_PORT}`], "pages first, probes second (app/web_worker.py tells them apart by order)");
+        const named = container.ports.find((p) => p.containerPort === PROBE_PORT)?.name;
+        for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) assert.equal(probe.httpGet.port, named);
+        const service = without.find((d) => d.kind === "Service" && d.metadata.labels?.["app.kubernetes.io/component"] === "web")?.spec as unknown as { ports: Array<{ targetPort: string }> };
+        assert.deepEqual(service.ports.map((p) => p.targetPort), ["http"]);
+        assert.equal(container.ports.find((p) => p.name === "http")?.containerPort, WEB_PORT);
     });
 
     test("unset (the shipped stacks): CPU only, no PodMonitoring; the HPA never waits for a metric no adapter serves", () => {
