@@ -163,7 +163,7 @@ export const STARTUP_PROBE_TIMING: ProbeTiming = { periodSeconds: 2, timeoutSeco
 export const READINESS_PROBE_TIMING: ProbeTiming = { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 };
 
 /**
- * Longest the readiness check waits for the database, on a connection of its own
+ * Longest the readiness check waits for the database, on a short-lived connection of its own
  * (app/resilience.py `READINESS_DATABASE_DEADLINE_SECONDS`): one second less than the probe's
  * timeout, so a database that does not answer gives the probe a 503 (and opens the app's database
  * circuit) rather than a probe timeout.

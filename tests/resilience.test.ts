@@ -185,6 +185,21 @@ describe("staging's web pod under faults (npm run local's runner)", () => {
         assert.equal((await httpGet(probePort(), "/admin/login/", { ...probeHost, "x-forwarded-proto": "https" })).status, 404);
     });
 
+    test("under page load, readiness holds no database connection beyond the page threads' (workers × threads)", async () => {
+        const user = pod.plan.env.DJANGO_APP_DB_USER as string;
+        const [workers, threads] = ["--workers", "--threads"].map((flag) => Number(pod.plan.renderedArgv[pod.plan.renderedArgv.indexOf(flag) + 1]));
+        let peak = 0;
+        const load = openLoop(stack.front?.port as number, {}, 15, 4_000, 10_000);
+        const deadline = performance.now() + 4_000;
+        while (performance.now() < deadline) {
+            peak = Math.max(peak, Number(await services.postgres.sql(`SELECT count(*) FROM pg_stat_activity WHERE usename = '${user}'`)));
+            await sleep(100);
+        }
+        const shots = await load;
+        assert.ok(shots.every((s) => s.status === 200), summary(shots));
+        assert.ok(peak >= 1 && peak <= (workers as number) * (threads as number), `peak ${peak} connections for ${workers} × ${threads}`);
+    });
+
     test("slow clients (120 slow heads, 30 slow bodies) on the page port: pages and probes still answer at once", async (t) => {
         const before_ = failures(pod);
         const sockets: Socket[] = [];

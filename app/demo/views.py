@@ -34,8 +34,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: 503 when this pod cannot reach the database (resilience.database_ready: its own
-    connection, a deadline below the probe's timeout, cached for a second). The cache is reported
+    """Readiness: 503 when this pod cannot reach the database (resilience.database_ready: page
+    traffic's evidence or a short-lived connection of its own, a deadline below the probe's timeout,
+    cached for a second). The cache is reported
     from its circuit breaker, without I/O, and never decides: pages answer without it, and a cache
     outage must not take every pod out of the load balancer."""
     database = "ok" if resilience.database_ready() else "unavailable"

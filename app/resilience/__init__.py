@@ -27,10 +27,11 @@ The database is a real dependency: a page needs it, and readiness reports it.
   enforce its own timeout. A database :class:`Breaker` opens on such failures and on a failed
   readiness check; while it is open, a page's first use of the database fails at once (no
   connection attempt, no health check) and statements in flight are cut.
-* :func:`database_ready` is the readiness check: ``SELECT 1`` on a connection of its own (one per
-  worker process, never one of the page threads'), bounded by ``READINESS_DATABASE_DEADLINE_SECONDS``
-  so that the probe gets a 503 rather than a timeout, and cached for ``READINESS_CACHE_SECONDS`` so
-  that the load balancer's many health checkers cost one query a second at most; a probe that finds
+* :func:`database_ready` is the readiness check: a page statement that just succeeded, or else
+  ``SELECT 1`` on a short-lived connection of its own (never one of the page threads'), bounded by
+  ``READINESS_DATABASE_DEADLINE_SECONDS`` so that the probe gets a 503 rather than a timeout, and
+  cached for ``READINESS_CACHE_SECONDS`` so that the load balancer's many health checkers cost one
+  check a second at most; a probe that finds
   a check under way takes the last result instead of waiting, so a readiness check never holds
   more than one of the probe threads.
 """
@@ -86,6 +87,12 @@ class Breaker:
         self._consecutive = 0
         self._opened_at: float | None = None
         self._trial = False
+        self._last_success: float | None = None
+
+    def succeeded_within(self, seconds: float) -> bool:
+        """Whether a call succeeded in the last ``seconds``."""
+        with self._lock:
+            return self._last_success is not None and self._clock() - self._last_success < seconds
 
     @property
     def state(self) -> str:
@@ -117,6 +124,7 @@ class Breaker:
             self._consecutive = 0
             self._opened_at = None
             self._trial = False
+            self._last_success = self._clock()
 
     def failure(self) -> None:
         with self._lock:
@@ -356,9 +364,13 @@ def _probe_connection() -> Any:
 
 
 def database_ready() -> bool:
-    """Whether this process reaches the database: ``SELECT 1`` on a connection of its own,
-    at most once per ``READINESS_CACHE_SECONDS``. A failure opens the database's breaker (and the
-    watchdog then cuts the page statements waiting on it); a success closes it."""
+    """Whether this process reaches the database, at most one check per ``READINESS_CACHE_SECONDS``.
+
+    In a serving process, a page statement that succeeded within that time is the answer (no
+    connection of its own: under load, readiness holds no database connection beyond the page
+    threads'). Otherwise ``SELECT 1`` on a connection of its own, closed right after, so an idle
+    worker holds it for a moment at most. A failure opens the database's breaker (and the watchdog
+    then cuts the page statements waiting on it); a success closes it."""
     from django.db import DatabaseError
 
     if not _ready_lock.acquire(blocking=False):
@@ -369,6 +381,9 @@ def database_ready() -> bool:
         now = time.monotonic()
         if _ready["at"] is not None and now - _ready["at"] < READINESS_CACHE_SECONDS:
             return bool(_ready["ok"])
+        if _deadlines and database_breaker.succeeded_within(READINESS_CACHE_SECONDS):
+            _ready.update(at=now, ok=True)
+            return True
         wrapper = _probe_connection()
         try:
             with wrapper.cursor() as cursor:
@@ -377,11 +392,12 @@ def database_ready() -> bool:
             ok = True
         except DatabaseError as error:
             log.warning("readiness: database unavailable: %s", error)
+            ok = False
+        finally:
             try:
                 wrapper.close()
             except DatabaseError:
                 pass
-            ok = False
         if _deadlines:
             (database_breaker.success if ok else database_breaker.trip)()
         _ready.update(at=time.monotonic(), ok=ok)

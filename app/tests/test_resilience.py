@@ -45,6 +45,14 @@ class BreakerTest(TestCase):
         self.assertEqual(self.breaker.state, "closed")
         self.assertTrue(self.breaker.allow() and self.breaker.allow())
 
+    def test_remembers_its_last_success(self) -> None:
+        self.assertFalse(self.breaker.succeeded_within(1))
+        self.breaker.success()
+        self.clock.now += 0.5
+        self.assertTrue(self.breaker.succeeded_within(1))
+        self.clock.now += 1
+        self.assertFalse(self.breaker.succeeded_within(1))
+
     def test_trip_opens_at_once(self) -> None:
         self.breaker.trip()
         self.assertEqual(self.breaker.state, "open")
