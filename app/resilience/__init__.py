@@ -276,8 +276,14 @@ class _Watchdog:
                     continue
                 if entry[2] is None:
                     entry[2] = now
-                if (breaker_open and entry[3]) or now - entry[2] >= entry[1]:
-                    self._cut(raw, f"no answer in {entry[1]:.0f} s" if now - entry[2] >= entry[1] else "the database's circuit is open")
+                if now - entry[2] >= entry[1]:
+                    # Past its statement_timeout and grace: the server could not cancel it, so it
+                    # (or the way to it) is frozen. No page should try it now.
+                    self._cut(raw, f"no answer in {entry[1]:.0f} s")
+                    database_breaker.trip()
+                    entry[2] = None
+                elif breaker_open and entry[3]:
+                    self._cut(raw, "the database's circuit is open")
                     entry[2] = None
 
     @staticmethod
@@ -289,7 +295,6 @@ class _Watchdog:
         except OSError:
             return
         log.warning("database statement cut: %s", why)
-        database_breaker.failure()
 
 
 _watchdog = _Watchdog()
