@@ -134,6 +134,7 @@ const workloadSchema = z
         minReplicas: z.number().int().min(1).max(100).default(2).meta(ex([2], "HPA minimum web pods.")),
         maxReplicas: z.number().int().min(1).max(500).default(5).meta(ex([10], "HPA maximum web pods.")),
         targetCpuUtilization: z.number().int().min(10).max(95).default(70).meta(ex([70], "HPA CPU target, percent of requests.")),
+        requestsPerThreadTarget: z.number().min(0.1).max(4).optional().meta(ex([0.8], "Also scale the web pods on page requests per gunicorn thread (running or waiting for a thread, averaged over the pods): the saturation CPU does not show (threads waiting on slow clients or a slow dependency use no CPU). The pods serve it (app/web_worker.py, gauge web_requests_per_thread on the probe port); Google Cloud Managed Service for Prometheus collects it (a PodMonitoring; managed collection is on by default on Autopilot) and the HPA reads it from Cloud Monitoring through the Custom Metrics Stackdriver Adapter, which must be installed in the cluster first (docs/operations.md): without it the HPA cannot read the metric and, with one metric missing, never scales down. Unset: CPU only.")),
         cpu: quantityCpu.default("500m").meta(ex(["500m"], "CPU request (and Autopilot bill) per web pod.")),
         memory: quantityMemory.default("512Mi").meta(ex(["512Mi"], "Memory request and limit per web pod.")),
         gunicornWorkers: z.number().int().min(1).max(32).default(2).meta(ex([2], "gunicorn worker processes per pod.")),

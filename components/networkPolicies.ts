@@ -41,6 +41,12 @@ export function dnsEgressRule(): k8s.types.input.networking.v1.NetworkPolicyEgre
     return { to: [...DNS_PEERS], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
 }
 
+/**
+ * Namespaces of Managed Service for Prometheus' managed collectors: `gmp-system` on Standard
+ * clusters, `gke-gmp-system` on Autopilot (https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed).
+ */
+export const GMP_COLLECTOR_NAMESPACES: readonly string[] = ["gmp-system", "gke-gmp-system"];
+
 /** GKE metadata server (Workload Identity tokens): 169.254.169.252:988 and 169.254.169.254:80. */
 const METADATA_SERVER: readonly Peer[] = [{ ipBlock: { cidr: "169.254.169.252/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }];
 
@@ -70,7 +76,15 @@ export function cacheClientSelector(stack: string): Record<string, string> {
 export interface NetworkPolicyInputs {
     readonly stack: string;
     readonly webPort: number;
-    /** Sources allowed to reach the web port. */
+    /** The probe port, which the load balancer's health checks reach (components/podTemplates.ts `PROBE_PORT`). @default none */
+    readonly probePort?: number;
+    /**
+     * Let Managed Service for Prometheus' collectors scrape the probe port (the busy gauge): its
+     * managed collection runs as a DaemonSet in `gmp-system` (`gke-gmp-system` on Autopilot).
+     * @default false
+     */
+    readonly metricsScrapers?: boolean;
+    /** Sources allowed to reach the web port (and the probe port). */
     readonly ingressSourceRanges: readonly string[];
     /** Port to the database: 3307 (Auth Proxy to the server-side proxy) or 5432 (direct). */
     readonly databasePort: number;
@@ -91,7 +105,15 @@ export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spe
         "web-ingress": {
             podSelector: web,
             policyTypes: ["Ingress"],
-            ingress: [{ from: i.ingressSourceRanges.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: i.webPort }] }],
+            ingress: [
+                {
+                    from: i.ingressSourceRanges.map((cidr) => ({ ipBlock: { cidr } })),
+                    ports: [{ protocol: "TCP", port: i.webPort }, ...(i.probePort === undefined ? [] : [{ protocol: "TCP", port: i.probePort }])],
+                },
+                ...(i.metricsScrapers && i.probePort !== undefined
+                    ? [{ from: GMP_COLLECTOR_NAMESPACES.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } })), ports: [{ protocol: "TCP", port: i.probePort }] }]
+                    : []),
+            ],
         },
         "django-egress": {
             podSelector: djangoPods,

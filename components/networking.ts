@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labelsFor } from "./kube";
 import { GOOGLE_LB_RANGES } from "./networkPolicies";
-import { READINESS_PATH, WEB_PORT } from "./podTemplates";
+import { LOAD_BALANCER_BACKEND_TIMEOUT_SECONDS, PROBE_PORT, READINESS_PATH } from "./podTemplates";
 
 /** Arguments of {@link Networking}. */
 export interface NetworkingArgs {
@@ -47,7 +47,7 @@ export function webServiceAnnotations(backendConfigName: string): Record<string,
 /**
  * How the world reaches Django: a global static IP, GKE Ingress (Google external Application Load
  * Balancer) with a Google-managed certificate, FrontendConfig (HTTPS redirect, SSL policy),
- * BackendConfig (health check on the readiness path) and container-native load balancing. The
+ * BackendConfig (health check on the readiness path, on the probe port) and container-native load balancing. The
  * load balancer's proxies and health checks reach the pods from {@link GOOGLE_LB_RANGES}.
  */
 export class Networking extends pulumi.ComponentResource {
@@ -84,9 +84,12 @@ export class Networking extends pulumi.ComponentResource {
             kind: "BackendConfig",
             metadata: { name: args.backendConfigName, namespace: args.namespace, labels },
             spec: {
-                healthCheck: { type: "HTTP", requestPath: READINESS_PATH, port: WEB_PORT, checkIntervalSec: 10, timeoutSec: 5, healthyThreshold: 1, unhealthyThreshold: 3 },
+                // On the pods' probe port (components/podTemplates.ts PROBE_PORT), whose threads page
+                // traffic cannot fill: a busy pod is not a sick one. With container-native load
+                // balancing the port is the Pod's containerPort.
+                healthCheck: { type: "HTTP", requestPath: READINESS_PATH, port: PROBE_PORT, checkIntervalSec: 10, timeoutSec: 5, healthyThreshold: 1, unhealthyThreshold: 3 },
                 connectionDraining: { drainingTimeoutSec: 30 },
-                timeoutSec: 30,
+                timeoutSec: LOAD_BALANCER_BACKEND_TIMEOUT_SECONDS,
                 logging: { enable: true, sampleRate: 1.0 },
                 securityPolicy: { name: args.securityPolicyName ?? "" },
             },

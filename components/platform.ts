@@ -197,6 +197,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             minReplicas: cfg.workload.minReplicas,
             maxReplicas: cfg.workload.maxReplicas,
             targetCpuUtilization: cfg.workload.targetCpuUtilization,
+            requestsPerThreadTarget: cfg.workload.requestsPerThreadTarget,
             cpu: cfg.workload.cpu,
             memory: cfg.workload.memory,
             gunicornWorkers: cfg.workload.gunicornWorkers,

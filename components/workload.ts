@@ -9,7 +9,7 @@ import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
 import { StackIdentities, podIdentity, type PodIdentity } from "./identities";
 import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
-import { DjangoContainerContext, EnvSources, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { DjangoContainerContext, EnvSources, BUSY_METRIC, METRICS_PATH, PROBE_PORT, PROBE_PORT_NAME, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
 import { MAX_ROLLOUT_STEPS, webMinReadySeconds, webTermination } from "./termination";
 
@@ -45,6 +45,33 @@ export function webRolloutTimeouts(spot: boolean): pulumi.CustomTimeouts {
     return { create: minutes, update: minutes };
 }
 
+/** How often Managed Service for Prometheus scrapes the busy gauge (PodMonitoring `interval`). */
+export const BUSY_METRIC_SCRAPE_INTERVAL = "15s";
+
+/**
+ * The busy gauge as the HPA names it: Managed Service for Prometheus stores a scraped Prometheus
+ * gauge `X` as the Cloud Monitoring metric `prometheus.googleapis.com/X/gauge`, and the Custom
+ * Metrics Stackdriver Adapter serves it to the HPA as `prometheus.googleapis.com|X|gauge` (Google's
+ * sample "Custom metrics prometheus exporter HPA",
+ * https://cloud.google.com/kubernetes-engine/docs/samples/container-custom-metrics-prometheus-horizontal-pod-autoscaler).
+ */
+export const busyMetricHpaName = `prometheus.googleapis.com|${BUSY_METRIC}|gauge`;
+
+type HpaMetric = k8s.types.input.autoscaling.v2.MetricSpec;
+
+/**
+ * The web HPA's metrics: CPU, and with `requestsPerThread` the busy gauge as a `Pods` metric (its
+ * average over the pods against the target). The HPA takes the larger of the replica counts the
+ * metrics ask for ("the HorizontalPodAutoscaler will calculate proposed replica counts for each
+ * metric, and then choose the one with the highest replica count",
+ * https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#scaling-on-multiple-metrics).
+ */
+export function webHpaMetrics(targetCpuUtilization: number, requestsPerThread?: number): HpaMetric[] {
+    const cpu: HpaMetric = { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: targetCpuUtilization } } };
+    if (requestsPerThread === undefined) return [cpu];
+    return [cpu, { type: "Pods", pods: { metric: { name: busyMetricHpaName }, target: { type: "AverageValue", averageValue: String(requestsPerThread) } } }];
+}
+
 /** Arguments of {@link Workload}. */
 export interface WorkloadArgs {
     /** GCP project id. */
@@ -73,6 +100,12 @@ export interface WorkloadArgs {
     readonly minReplicas?: number;
     readonly maxReplicas?: number;
     readonly targetCpuUtilization?: number;
+    /**
+     * A second HPA metric: page requests per gunicorn thread, averaged over the pods
+     * ({@link busyMetricHpaName}), with a PodMonitoring that has Managed Service for Prometheus
+     * collect it. @default undefined (CPU only)
+     */
+    readonly requestsPerThreadTarget?: number;
     /** Requests (and memory limit) per web pod. @default "500m", "512Mi" */
     readonly cpu?: string;
     readonly memory?: string;
@@ -326,7 +359,7 @@ export class Workload extends pulumi.ComponentResource {
                 scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
                 minReplicas: args.minReplicas ?? 2,
                 maxReplicas,
-                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 } } }],
+                metrics: webHpaMetrics(args.targetCpuUtilization ?? 70, args.requestsPerThreadTarget),
                 // At most a rollout step's worth of pods per drain period: the connection budget
                 // counts one such step besides the rollout (components/connectionBudget.ts).
                 behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [scaleDownPolicy(maxReplicas, webPacing(spot))] } },
@@ -334,6 +367,14 @@ export class Workload extends pulumi.ComponentResource {
         }, k8sOpts);
 
         this.hpaName = hpa.metadata.name;
+        if (args.requestsPerThreadTarget !== undefined) {
+            new k8s.apiextensions.CustomResource(`${name}-web-metrics`, {
+                apiVersion: "monitoring.googleapis.com/v1",
+                kind: "PodMonitoring",
+                metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
+                spec: { selector: { matchLabels: webSelector }, endpoints: [{ port: PROBE_PORT_NAME, path: METRICS_PATH, interval: BUSY_METRIC_SCRAPE_INTERVAL }] },
+            }, k8sOpts);
+        }
 
         new k8s.policy.v1.PodDisruptionBudget(`${name}-web`, {
             metadata: { namespace: ns, labels: labelsFor("web", args.stack) },
@@ -344,6 +385,8 @@ export class Workload extends pulumi.ComponentResource {
         for (const [role, spec] of Object.entries(buildNetworkPolicies({
             stack: args.stack,
             webPort: WEB_PORT,
+            probePort: PROBE_PORT,
+            metricsScrapers: args.requestsPerThreadTarget !== undefined,
             ingressSourceRanges: args.ingressSourceRanges,
             databasePort: proxy ? 3307 : 5432,
             databaseCidr: args.databaseCidr,

@@ -14,10 +14,10 @@ const dockerfile = readFileSync(join(APP_DIR, "Dockerfile"), "utf8");
 const stage = dockerfileFinalStage(dockerfile);
 const last = (keyword: string) => stage.filter(([k]) => k === keyword).at(-1)?.[1];
 
-test("the image runs as uid/gid 10001 from /app and exposes 8000", () => {
+test("the image runs as uid/gid 10001 from /app and exposes 8000 (pages) and 8081 (probes)", () => {
   assert.equal(last("USER"), "10001:10001");
   assert.equal(last("WORKDIR"), "/app");
-  assert.equal(last("EXPOSE"), "8000");
+  assert.equal(last("EXPOSE"), "8000 8081");
   const cmd = JSON.parse(last("CMD") ?? "[]") as string[];
   assert.deepEqual(cmd.slice(0, 4), ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]);
   assert.equal(cmd[cmd.indexOf("--worker-tmp-dir") + 1], "/tmp");

@@ -1,6 +1,6 @@
 /**
  * Logs for Cloud Logging, shown with real gunicorn (the image's pin, from .venv) running the
- * reference app as the platform renders it: `gunicornCommand` (only the bind address and the worker count changed)
+ * reference app as the platform renders it: `gunicornCommand` (only the bind address, without the probe port, and the worker count changed)
  * from the app's directory, so gunicorn reads app/gunicorn.conf.py as in the image, with
  * DJANGO_APP_LOG_FORMAT=json as the platform sets it.
  *
@@ -37,7 +37,10 @@ let version = "";
 before(async () => {
   version = await djangoVersion();
   const port = await freePort();
-  const command = gunicornCommand(1, 2).map((arg, i, all) => (all[i - 1] === "--bind" ? `127.0.0.1:${port}` : arg));
+  // The page bind moves to a free port; the probe bind (the second) is dropped: one port is enough here.
+  const rendered = gunicornCommand(1, 2);
+  const probeBind = rendered.lastIndexOf("--bind");
+  const command = rendered.filter((_, i) => i !== probeBind && i !== probeBind + 1).map((arg, i, all) => (all[i - 1] === "--bind" ? `127.0.0.1:${port}` : arg));
   let server: GroupProcess | undefined;
   try {
     server = await startAppServer("gunicorn", command, {

@@ -18,7 +18,7 @@
  * naming the workload, the container and the exception.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MEDIA_SIGNER_VARIABLE, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
@@ -31,7 +31,7 @@ import { randomPassword, run, type RunResult } from "./lib/localServers";
 /** The second sample project (tests/local-modes.test.ts runs it) and the files docs/your-app.md has it copy from app/. */
 const OTHER_PROJECT = join(ROOT, "tests", "fixtures", "otherapp");
 const OTHER_SETTINGS = "shop.deploy.settings";
-const OTHER_COPIES = ["gunicorn.conf.py", "cloud_logging.py"];
+const OTHER_COPIES = ["gunicorn.conf.py", "cloud_logging.py", "web_worker.py", "resilience"];
 
 const WORKER = { command: ["python", "manage.py", "demo_worker"] };
 
@@ -156,7 +156,7 @@ before(async () => {
         if (variant.project) {
             cwd = copyProject(variant.project, "containers-project-");
             workdirs.push(cwd);
-            for (const file of OTHER_COPIES) copyFileSync(join(APP_DIR, file), join(cwd, file));
+            for (const file of OTHER_COPIES) cpSync(join(APP_DIR, file), join(cwd, file), { recursive: true, filter: (path) => !path.includes("__pycache__") });
         }
         for (const c of djangoContainers(docs)) {
             const env = resolveEnv(c, { secret: localSecret, field: localField });

@@ -12,7 +12,7 @@
  * that fails kills the pod and fails the run.
  */
 import assert from "node:assert/strict";
-import { copyFileSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { httpGet } from "../tools/lib/local/http";
@@ -27,7 +27,7 @@ import { Browser, describeFailures, render, startServices, startStack, type Star
 const WORKER = { command: ["python", "manage.py", "demo_worker"] };
 const OTHER_PROJECT = join(ROOT, "tests", "fixtures", "otherapp");
 /** The files docs/your-app.md step 2 has a project copy from app/. */
-const GUIDE_COPIES = ["gunicorn.conf.py", "cloud_logging.py"];
+const GUIDE_COPIES = ["gunicorn.conf.py", "cloud_logging.py", "web_worker.py", "resilience"];
 
 let services: LocalServices;
 const cleanups: string[] = [];
@@ -102,7 +102,7 @@ describe("every mode runs: Jobs complete, pods ready, CronJobs complete", () => 
   test("production, a project's own settings and WSGI modules (tests/fixtures/otherapp)", async () => {
     const project = copyProject(OTHER_PROJECT, "local-otherapp-");
     cleanups.push(project);
-    for (const file of GUIDE_COPIES) copyFileSync(join(ROOT, "app", file), join(project, file));
+    for (const file of GUIDE_COPIES) cpSync(join(ROOT, "app", file), join(project, file), { recursive: true, filter: (path) => !path.includes("__pycache__") });
     // The project has no demo_worker command: production's worker is the reference app's.
     const run = await check("production", { "django-platform:workload": { settingsModule: "shop.deploy.settings", wsgiModule: "shop.deploy.wsgi" }, "django-platform:workers": undefined }, { appDir: project }, async (r) => {
       const page = await new Browser(r.front?.port ?? 0).get("/");

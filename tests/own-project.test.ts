@@ -3,8 +3,8 @@
  * (tests/fixtures/otherapp: settings in shop.deploy.settings, WSGI in shop.deploy.wsgi) agree.
  * The project itself runs, deployed by a stack that names its modules (`workload.settingsModule`,
  * `workload.wsgiModule`), with every rendered workload, in tests/local-modes.test.ts
- * (`npm run local`), which copies app/gunicorn.conf.py and app/cloud_logging.py next to its
- * manage.py as the guide's step 2 says.
+ * (`npm run local`), which copies app/gunicorn.conf.py, app/cloud_logging.py, app/web_worker.py and
+ * app/resilience next to its manage.py as the guide's step 2 says.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { REPO } from "./lib/rendered";
 
 const PROJECT_DIR = join(REPO, "tests", "fixtures", "otherapp");
 /** The files docs/your-app.md step 2 has a project copy from app/, unchanged. */
-const GUIDE_COPIES = ["gunicorn.conf.py", "cloud_logging.py"];
+const GUIDE_COPIES = ["gunicorn.conf.py", "cloud_logging.py", "web_worker.py", "resilience"];
 const BLOCK_START = "# --- django-platform contract (docs/your-app.md) ---";
 const BLOCK_END = "# --- end of the django-platform contract ---";
 

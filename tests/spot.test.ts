@@ -130,8 +130,10 @@ describe("a Spot web pod preempted with requests in flight (the rendered gunicor
         const preStop = container.lifecycle.preStop.sleep.seconds;
         const graceful = Number(argument(rendered, "--graceful-timeout"));
         const port = await freePort();
-        // The rendered command, serving the slow test app on a loopback port instead of the project.
-        const argv = rendered.map((a, i) => (i === 1 ? "slow_wsgi:application" : a === "0.0.0.0:8000" ? `127.0.0.1:${port}` : a));
+        const probePort = await freePort();
+        // The rendered command, serving the slow test app on loopback ports instead of the project
+        // (the pages' bind and the probes' bind; the worker class comes from app/, on PYTHONPATH).
+        const argv = rendered.map((a, i) => (i === 1 ? "slow_wsgi:application" : a === "0.0.0.0:8000" ? `127.0.0.1:${port}` : a === "0.0.0.0:8081" ? `127.0.0.1:${probePort}` : a));
         const plan: PodPlan = {
             workloadLabel: "Deployment/django-workload-web (preempted)",
             workload: { kind: "Deployment", name: "django-workload-web", component: "web", origin: "stack" },
@@ -139,9 +141,10 @@ describe("a Spot web pod preempted with requests in flight (the rendered gunicor
             renderedArgv: rendered,
             argv,
             rewrites: ["serves tests/fixtures/slowwsgi on a loopback port"],
-            env: { ...imageBaseEnv() },
+            env: { ...imageBaseEnv(), PYTHONPATH: join(ROOT, "app") },
             cwd: join(ROOT, "tests/fixtures/slowwsgi"),
             mounts: [],
+            localPorts: { 8000: port, 8081: probePort },
             namedPorts: {},
             probes: {},
             preStop: container.lifecycle.preStop,

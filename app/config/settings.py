@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from resilience import database_options, redis_cache_options
+
 from .env import EnvReader
 from .media_storage import media_storage
 from .static_storage import storages
@@ -138,14 +140,15 @@ if _db_engine == "postgresql":
     if _missing:
         raise ImproperlyConfigured(f"DJANGO_APP_DB_ENGINE is 'postgresql', so set {', '.join(_missing)} as well.")
     _database = {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's PostgreSQL backend, failing fast while the database hangs (resilience/base.py).
+        "ENGINE": "resilience",
         "NAME": _db_name,
         "USER": _db_user,
         "PASSWORD": _db_password or "",
         "HOST": _db_host,
         "PORT": _db_port,
-        # Fail fast so /readyz/ answers 503 within the probe's timeout when the database is gone.
-        "OPTIONS": {"sslmode": _db_sslmode, "connect_timeout": 3},
+        # A bounded connect (resilience.py: the readiness probe answers 503 within its timeout).
+        "OPTIONS": database_options(_db_sslmode),
     }
 else:
     _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": _db_name or str(BASE_DIR / "db.sqlite3")}
@@ -169,14 +172,9 @@ if _cache_backend == DJANGO_REDIS:
             "DJANGO_APP_CACHE_BACKEND is django-redis but DJANGO_APP_CACHE_LOCATION is empty; "
             "give space-separated redis:// URLs, master first."
         )
-    _cache_options = {
-        # A dead cache must slow pages down, not break them.
-        "IGNORE_EXCEPTIONS": True,
-        "SOCKET_CONNECT_TIMEOUT": 0.5,
-        "SOCKET_TIMEOUT": 0.5,
-    }
-    if _cache_password:
-        _cache_options["PASSWORD"] = _cache_password
+    # A dead or hung cache must not break pages: errors are misses, calls are bounded, and a server
+    # that keeps failing is skipped for a while (resilience.py, a circuit breaker per server).
+    _cache_options = redis_cache_options(_cache_password)
     # TLS (Memorystore in-transit encryption): rediss:// everywhere, verified against the cache's own
     # CA from DJANGO_APP_CACHE_CA_CERT. No fallback to the system CAs: the platform's cache CA is
     # never among them, so without it every connection would fail, silently (IGNORE_EXCEPTIONS).

@@ -100,7 +100,7 @@ class LocalDevelopmentTest(unittest.TestCase):
 class PlatformModeTest(unittest.TestCase):
     def test_postgres_from_contract(self):
         db = load(PLATFORM_ENV).DATABASES["default"]
-        self.assertEqual(db["ENGINE"], "django.db.backends.postgresql")
+        self.assertEqual(db["ENGINE"], "resilience")
         self.assertEqual((db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]),
                          ("django", "django", "db-password", "127.0.0.1", "5432"))
         self.assertEqual(db["OPTIONS"]["sslmode"], "disable")

@@ -71,14 +71,21 @@ export async function stagingInputs(): Promise<StagingInputs> {
 /**
  * A gunicorn command to run here (the venv's gunicorn, first on {@link imageBaseEnv}'s PATH as in the
  * image), bound to 127.0.0.1:`port`, with `flags` replaced (e.g. `{ "--keep-alive": "5" }`).
- * Everything else as given.
+ * The rendered command binds a second address, the probe port (components/podTemplates.ts
+ * `PROBE_PORT`): it moves to 127.0.0.1:`probePort`, or is dropped when none is given (the probe
+ * paths then answer on `port`, behind the page requests). Everything else as given.
  */
-export function localGunicorn(command: readonly string[], port: number, flags: Record<string, string> = {}): string[] {
+export function localGunicorn(command: readonly string[], port: number, flags: Record<string, string> = {}, probePort?: number): string[] {
     const local = [...command];
     for (const [flag, value] of Object.entries({ ...flags, "--bind": `127.0.0.1:${port}` })) {
         const at = local.indexOf(flag);
         if (at === -1) throw new Error(`${flag} is not in ${JSON.stringify(command)}`);
         local[at + 1] = value;
+    }
+    const second = local.indexOf("--bind", local.indexOf("--bind") + 2);
+    if (second !== -1) {
+        if (probePort === undefined) local.splice(second, 2);
+        else local[second + 1] = `127.0.0.1:${probePort}`;
     }
     return local;
 }

@@ -100,16 +100,17 @@ export function rebind(args: readonly string[], containerPort: number, local: nu
 }
 
 /**
- * The port the container listens on: the first of its declared ports (then its probes' ports)
- * that an argument binds on 0.0.0.0; undefined when it has no port at all.
+ * The ports the container listens on: each of its declared ports (then its probes' ports) that an
+ * argument binds on 0.0.0.0, the serving one (the first declared) first; empty when it has no port
+ * at all.
  */
-function listenPort(c: Container, args: readonly string[]): { name?: string; container: number } | undefined {
+function listenPorts(c: Container, args: readonly string[]): Array<{ name?: string; container: number }> {
     const probed = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((p) => p?.httpGet?.port).filter((p): p is number => typeof p === "number");
     const candidates = [...(c.ports ?? []).map((p) => ({ name: p.name, container: p.containerPort })), ...probed.map((container) => ({ name: undefined, container }))];
-    const bound = candidates.find((p) => rebind(args, p.container, 1).rewrites.length > 0);
-    if (bound) return bound;
+    const bound = candidates.filter((p, i) => candidates.findIndex((q) => q.container === p.container) === i && rebind(args, p.container, 1).rewrites.length > 0);
+    if (bound.length > 0) return bound;
     const probeRef = (c.startupProbe ?? c.readinessProbe ?? c.livenessProbe)?.httpGet?.port;
-    if (probeRef === undefined) return undefined;
+    if (probeRef === undefined) return [];
     const port = typeof probeRef === "number" ? probeRef : c.ports?.find((p) => p.name === probeRef)?.containerPort;
     throw new PlanError(`container ${c.name}: its probes use port ${String(port ?? probeRef)}, but no argument listens on 0.0.0.0:${String(port ?? probeRef)}; the local runner cannot move it to a free port`);
 }
@@ -218,9 +219,17 @@ async function planPod(
     if (local.tmpdirFallback && tmp) added.TMPDIR = tmp.hostDir;
     Object.assign(plan.added, { ...added, GCE_METADATA_HOST: "127.0.0.1:<port of the pod's ServiceAccount>", GCE_METADATA_IP: "(the same)" });
     const rendered_ = argv(c.container);
-    const port = listenPort(c.container, rendered_);
-    const local_ = port ? await freePort() : undefined;
-    const moved = port && local_ !== undefined ? rebind(rendered_, port.container, local_) : { args: rendered_, rewrites: [] };
+    const ports = listenPorts(c.container, rendered_);
+    const localPorts: Record<number, number> = {};
+    const moved = { args: rendered_, rewrites: [] as string[] };
+    for (const p of ports) {
+        localPorts[p.container] = await freePort();
+        const next = rebind(moved.args, p.container, localPorts[p.container] as number);
+        moved.args = next.args;
+        moved.rewrites.push(...next.rewrites);
+    }
+    const port = ports[0];
+    const local_ = port ? localPorts[port.container] : undefined;
     const workingDir = c.container.workingDir ?? IMAGE_WORKDIR;
     if (workingDir !== IMAGE_WORKDIR && !workingDir.startsWith(`${IMAGE_WORKDIR}/`)) {
         throw new PlanError(`${c.label}: workingDir ${workingDir} is outside the image's ${IMAGE_WORKDIR}; only the project's directory exists here`);
@@ -236,6 +245,7 @@ async function planPod(
         cwd: join(options.appDir, workingDir.slice(IMAGE_WORKDIR.length)),
         mounts,
         port: port && local_ !== undefined ? { ...port, local: local_ } : undefined,
+        localPorts,
         namedPorts: Object.fromEntries((c.container.ports ?? []).filter((p) => p.name).map((p) => [p.name as string, p.containerPort])),
         probes: { startup: c.container.startupProbe, readiness: c.container.readinessProbe, liveness: c.container.livenessProbe },
         preStop: c.container.lifecycle?.preStop,

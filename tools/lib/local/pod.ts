@@ -28,8 +28,10 @@ export interface PodPlan {
     readonly env: Readonly<Record<string, string>>;
     readonly cwd: string;
     readonly mounts: readonly EmptyDirMount[];
-    /** The container port the probes name, and where it listens here. */
+    /** The container's serving port (its first declared one that it binds), and where it listens here. */
     readonly port?: { readonly name?: string; readonly container: number; readonly local: number };
+    /** Every container port it binds → where that one listens here (probes may use any of them). */
+    readonly localPorts: Readonly<Record<number, number>>;
     /** The container's named ports (what a probe's named port resolves to). */
     readonly namedPorts: Readonly<Record<string, number>>;
     readonly probes: { readonly startup?: HttpProbe; readonly readiness?: HttpProbe; readonly liveness?: HttpProbe };
@@ -271,7 +273,8 @@ export class LocalPod {
             const ref = probe.httpGet?.port;
             const port = typeof ref === "number" ? ref : ref !== undefined ? plan.namedPorts[ref] : undefined;
             if (port === undefined) return { refused: `no container port named ${String(ref)}` };
-            if (plan.port && port === plan.port.container) return { port: plan.port.local, podIp: plan.podIp };
+            const local = plan.localPorts[port];
+            if (local !== undefined) return { port: local, podIp: plan.podIp };
             return { refused: `ECONNREFUSED (nothing listens on container port ${port})` };
         };
         const target = plan.port ? true : undefined;

@@ -261,6 +261,10 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         key: `workload.${k}`, change: "another bound", stack: "production", after: set(`workload.${k}`, k === "minReplicas" ? 4 : k === "maxReplicas" ? 10 : 60),
         what: "The HorizontalPodAutoscaler is updated in place; it scales the pods to the new bounds.",
     })),
+    {
+        key: "workload.requestsPerThreadTarget", change: "unset → 0.8", stack: "production", after: set("workload.requestsPerThreadTarget", 0.8),
+        what: "The HorizontalPodAutoscaler gets a second metric and the web pods' NetworkPolicy a rule for Managed Service for Prometheus' collectors (both updated in place); a PodMonitoring is created. Install the Custom Metrics Stackdriver Adapter first ([operations.md](operations.md#saturation-the-autoscaler-can-see)): without it the HPA never scales down.",
+    },
     ...(["cpu", "memory", "gunicornWorkers", "gunicornThreads", "wsgiModule"] as const).map((k): TransitionRow => ({
         key: `workload.${k}`, change: "another value", stack: "production",
         after: set(`workload.${k}`, { cpu: "1", memory: "2Gi", gunicornWorkers: 1, gunicornThreads: 2, wsgiModule: "mysite.wsgi" }[k]),
