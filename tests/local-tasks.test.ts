@@ -67,6 +67,16 @@ function startWorkerPod(): LocalPod {
   return pod;
 }
 
+/**
+ * After PostgreSQL returns, the web pod's database circuit breaker (app/resilience) lets pages
+ * through again once its cool-down ends and a trial query succeeds; the load balancer would hold
+ * traffic back meanwhile (readiness). Wait for that before the next step, reading a page that
+ * needs the database (/uploads/; the home page may answer from the cache alone).
+ */
+async function siteBack(): Promise<void> {
+  await waitFor("the site answering after PostgreSQL returned", async () => (await browser.get("/uploads/").catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 30_000 });
+}
+
 const sql = (query: string) => services.postgres.sql(query, stack.database?.name ?? "");
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -144,6 +154,7 @@ describe("production's worker Deployment under faults", () => {
     await services.postgres.stop();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await services.postgres.start();
+    await siteBack();
     await waitFor("every task done after the restart", async () => Number(await sql(`SELECT count(*) FROM demo_task WHERE id = ANY(ARRAY[${ids.join(",")}]) AND status = 'done'`)) === ids.length, { timeoutMs: 60_000 });
     for (const [i, id] of ids.entries()) {
       assert.equal(await sql(`SELECT result FROM demo_task WHERE id = ${id}`), sha256(texts[i] ?? ""), `task ${id}`);
@@ -185,6 +196,7 @@ describe("production's worker Deployment under faults", () => {
       assert.ok(posted.status >= 500, `HTTP ${posted.status}`);
     } finally {
       await services.postgres.start();
+      await siteBack();
     }
     assert.equal(await sql("SELECT count(*) FROM demo_task"), before, "no task row without its job");
     assert.equal(await sql("SELECT count(*) FROM demo_task WHERE text = 'while down'"), "0");

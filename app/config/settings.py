@@ -161,7 +161,7 @@ DATABASES = {"default": _database}
 # (tables procrastinate_*, created by `migrate`), so enqueueing is part of the request's transaction
 # and the queue is as durable as the data. Its SQL needs PostgreSQL: without it (local sqlite3
 # development) there is no queue and POST /tasks/ answers 503.
-if _database["ENGINE"] == "django.db.backends.postgresql":
+if _db_engine == "postgresql":
     INSTALLED_APPS.insert(INSTALLED_APPS.index("demo"), "procrastinate.contrib.django")
 
 # --- Cache ----------------------------------------------------------------------------------
