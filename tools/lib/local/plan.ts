@@ -246,6 +246,18 @@ async function planPod(
     };
 }
 
+/**
+ * Another pod of the same workload (a Deployment's next replica): the same container, environment
+ * and probes, its own local port (every pod has its own IP in the cluster; here each listens on its
+ * own loopback port), the listen address rebound from the rendered command line again.
+ */
+export async function replicaPlan(plan: PodPlan, replica: number): Promise<PodPlan> {
+    if (!plan.port) return { ...plan, workloadLabel: `${plan.workloadLabel} pod ${replica}` };
+    const local = await freePort();
+    const moved = rebind(plan.renderedArgv, plan.port.container, local);
+    return { ...plan, workloadLabel: `${plan.workloadLabel} pod ${replica}`, argv: moved.args, rewrites: moved.rewrites, port: { ...plan.port, local } };
+}
+
 function jobDeadline(docs: readonly K8sDoc[], c: DjangoContainer): number | undefined {
     const doc = docs.find((d) => d.kind === c.workload.kind && d.metadata.name === c.workload.name) as unknown as { spec?: { activeDeadlineSeconds?: number; jobTemplate?: { spec?: { activeDeadlineSeconds?: number } } } } | undefined;
     return c.workload.kind === "Job" ? doc?.spec?.activeDeadlineSeconds : c.workload.kind === "CronJob" ? doc?.spec?.jobTemplate?.spec?.activeDeadlineSeconds : undefined;

@@ -7,10 +7,13 @@
  * process that would intercept our shutdown signals.
  */
 import { execFileSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GroupProcess, freePort, run, waitFor, type RunOptions, type RunResult } from "./processes";
+
+/** Settings that make the server write its log to `<data>/log/postgresql.log` ({@link LocalPostgres.logFile}). */
+export const LOG_TO_FILE: Readonly<Record<string, string>> = { logging_collector: "on", log_directory: "log", log_filename: "postgresql.log" };
 
 /** Where Debian installs PostgreSQL's server binaries, one directory per major version. */
 export const PG_ROOT = "/usr/lib/postgresql";
@@ -127,6 +130,25 @@ export class LocalPostgres {
             },
             { process: server },
         );
+    }
+
+    /**
+     * Freezes the server and all its backends (SIGSTOP to the process group): TCP connects still
+     * complete into the listen backlog, nothing answers — a hung instance. {@link resume} thaws it.
+     */
+    pause(): void {
+        this.server?.signalGroup("SIGSTOP");
+    }
+
+    /** Thaws a {@link pause}d server (SIGCONT). */
+    resume(): void {
+        this.server?.signalGroup("SIGCONT");
+    }
+
+    /** The server's log file when started with `logging_collector=on` (see {@link LOG_TO_FILE}); "" otherwise. */
+    logFile(): string {
+        const file = join(this.dataDir, "log", "postgresql.log");
+        return existsSync(file) ? readFileSync(file, "utf8") : "";
     }
 
     /** Fast shutdown (SIGINT): disconnects clients, like a database outage would. */

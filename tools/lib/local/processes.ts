@@ -179,6 +179,19 @@ export class GroupProcess {
         if (this.running) process.kill(this.pid, signal);
     }
 
+    /**
+     * Sends `signal` to every process of the group (SIGSTOP/SIGCONT freeze and thaw a server and
+     * its children, as a hung node or a paused VM would).
+     */
+    signalGroup(signal: NodeJS.Signals): void {
+        if (!this.running) return;
+        try {
+            process.kill(-this.pid, signal);
+        } catch {
+            // gone in the meantime
+        }
+    }
+
     /** The last lines the process printed (stdout and stderr). */
     get log(): string {
         return this.output.join("");
@@ -202,6 +215,8 @@ export class GroupProcess {
         if (!this.running) return;
         try {
             process.kill(-this.pid, signal);
+            // A group frozen with SIGSTOP acts on the signal only once thawed.
+            if (signal !== "SIGKILL") process.kill(-this.pid, "SIGCONT");
         } catch {
             return;
         }
