@@ -182,6 +182,28 @@ export class LocalPostgres {
         await this.sql(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(user)};`);
     }
 
+    /**
+     * Runs `sql` every `seconds` as superuser (psql's `\watch`) and hands each result row (fields
+     * split on `|`) to `onRow`, until the returned process is stopped. Stalls while the server is
+     * paused, as any client would.
+     */
+    monitor(sql: string, seconds: number, onRow: (fields: string[]) => void, database = "postgres"): GroupProcess {
+        let partial = "";
+        return new GroupProcess(
+            "postgres monitor",
+            "/bin/sh",
+            ["-c", `printf '%s\n' "$1" | exec "$0" -X -q -A -t -h "$2" -p "$3" -d "$4"`, join(postgresBin(), "psql"), `${sql.replace(/;\s*$/, "")} \\watch ${seconds}`, this.socketDir, String(this.port), database],
+            {
+                ...this.spawnOptions(),
+                onOutput: (text) => {
+                    const lines = (partial + text).split("\n");
+                    partial = lines.pop() ?? "";
+                    for (const line of lines) if (line.trim()) onRow(line.trim().split("|"));
+                },
+            },
+        );
+    }
+
     private runAsOwner(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
         return run(command, args, { ...this.spawnOptions(), ...options });
     }
