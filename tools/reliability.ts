@@ -91,10 +91,10 @@ async function main(): Promise<number> {
             const started = performance.now();
             progress(`${check.point} ${check.name}: ${check.summary}`);
             try {
-                for (const row of await check.run(ctx)) {
+                await check.run(ctx, (row) => {
                     rows.push({ point: check.point, row });
                     printRow(row, check.point);
-                }
+                });
             } catch (error) {
                 const message = error instanceof Error ? error.message : String(error);
                 broke.push(`${check.name}: ${message}`);
