@@ -8,11 +8,12 @@
  *
  *   npm run reliability                         # every check
  *   npm run reliability -- --only cache-hang    # one check (or several: --only spot,db-hang)
+ *   npm run reliability -- --only rollout:staging   # one variant of a check
  *   npm run reliability -- --list               # the checks
  *
  * Each row prints what was emulated, its figures and the limits it is judged against.
  * Exit code: 0 every row within its limits, 1 a row outside a limit, 3 the lab itself broke (a
- * check could not run; the others still run).
+ * check could not run; the others still run), 2 bad arguments.
  */
 import "./lib/dependencySourceMaps";
 import { Command, InvalidArgumentError } from "commander";
@@ -21,6 +22,16 @@ import { killGroupsOnSignals } from "./lib/local/processes";
 import { NEG_PROPAGATION_SECONDS } from "./lib/reliabilityBalancer";
 import { CHECKS, loadAverage, rowPasses, within, type CheckContext, type Limit, type Row } from "./lib/reliabilityChecks";
 import { LabStack, type LabStackOptions } from "./lib/reliabilityRun";
+
+/** Commander's exit (help, or bad arguments: 2). */
+class UsageError extends Error {
+    constructor(
+        readonly exitCode: number,
+        message: string,
+    ) {
+        super(message);
+    }
+}
 
 function formatLimit(l: Limit): string {
     const unit = l.unit ? ` ${l.unit}` : "";
@@ -37,14 +48,18 @@ function printRow(row: Row, point: number): void {
 }
 
 async function main(): Promise<number> {
-    const names = CHECKS.map((c) => c.name);
-    const program = new Command()
+        const program = new Command()
         .name("reliability")
         .description("Runs the reliability lab's checks (one per point of issue 24) against the rendered stacks on this machine.")
-        .option("--only <checks>", `comma-separated checks to run (${names.join(", ")})`, (value) => {
+        .option("--only <checks>", `comma-separated checks, or check:variant, to run (${CHECKS.map((c) => `${c.name}[:${c.variants.join("|")}]`).join(", ")})`, (value) => {
             const picked = value.split(",").map((v) => v.trim()).filter(Boolean);
-            const unknown = picked.filter((p) => !names.includes(p));
-            if (unknown.length > 0) throw new InvalidArgumentError(`unknown check(s) ${unknown.join(", ")}; the checks are ${names.join(", ")}`);
+            const known = (p: string) => {
+                const [name, variant] = p.split(":");
+                const check = CHECKS.find((c) => c.name === name);
+                return check !== undefined && (variant === undefined || check.variants.includes(variant));
+            };
+            const unknown = picked.filter((p) => !known(p));
+            if (unknown.length > 0) throw new InvalidArgumentError(`unknown check(s) ${unknown.join(", ")}; the checks are ${CHECKS.map((c) => `${c.name}[:${c.variants.join("|")}]`).join(", ")}`);
             return picked;
         })
         .option("--neg-delay <seconds>", "seconds from a readiness change to the NEG endpoint's attach/detach in the load balancer model", (value) => {
@@ -54,10 +69,13 @@ async function main(): Promise<number> {
         }, NEG_PROPAGATION_SECONDS)
         .option("--list", "list the checks and exit")
         .option("--json", "print the rows as JSON as well")
+        .exitOverride((error) => {
+            throw new UsageError(error.exitCode === 0 ? 0 : 2, error.message);
+        })
         .parse(process.argv);
     const options = program.opts<{ only?: string[]; negDelay: number; list?: boolean; json?: boolean }>();
     if (options.list) {
-        for (const c of CHECKS) console.log(`${c.point} ${c.name.padEnd(13)} ${c.summary}`);
+        for (const c of CHECKS) console.log(`${c.point} ${c.name.padEnd(13)} ${c.summary} (variants: ${c.variants.join(", ")})`);
         return 0;
     }
     const found = findBinaries();
@@ -87,20 +105,22 @@ async function main(): Promise<number> {
     const rows: Array<{ point: number; row: Row }> = [];
     const broke: string[] = [];
     try {
-        for (const check of CHECKS.filter((c) => !options.only || options.only.includes(c.name))) {
-            const started = performance.now();
-            progress(`${check.point} ${check.name}: ${check.summary}`);
-            try {
-                await check.run(ctx, (row) => {
+        const wanted = (name: string, variant: string) => !options.only || options.only.some((p) => p === name || p === `${name}:${variant}`);
+        for (const check of CHECKS) {
+            for (const variant of check.variants.filter((v) => wanted(check.name, v))) {
+                const started = performance.now();
+                progress(`${check.point} ${check.name} (${variant}): ${check.summary}`);
+                try {
+                    const row = await check.run(ctx, variant);
                     rows.push({ point: check.point, row });
                     printRow(row, check.point);
-                });
-            } catch (error) {
-                const message = error instanceof Error ? error.message : String(error);
-                broke.push(`${check.name}: ${message}`);
-                console.log(`BROKE ${check.point} ${check.name}: the lab could not run this check: ${message}\n`);
+                } catch (error) {
+                    const message = error instanceof Error ? error.message : String(error);
+                    broke.push(`${check.name} ${variant}: ${message}`);
+                    console.log(`BROKE ${check.point} ${check.name} (${variant}): the lab could not run this check: ${message}\n`);
+                }
+                progress(`${check.name} (${variant}) took ${((performance.now() - started) / 1000).toFixed(0)} s; ${loadAverage()}`);
             }
-            progress(`${check.name} took ${((performance.now() - started) / 1000).toFixed(0)} s; ${loadAverage()}`);
         }
     } finally {
         await Promise.all([...stacks.values()].map(async (s) => (await s.catch(() => undefined))?.close()));
@@ -118,6 +138,7 @@ killGroupsOnSignals();
 main().then(
     (code) => process.exit(code),
     (error: unknown) => {
+        if (error instanceof UsageError) process.exit(error.exitCode);
         console.error(`reliability: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         process.exit(3);
     },

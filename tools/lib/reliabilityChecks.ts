@@ -64,8 +64,10 @@ export interface Check {
     /** The numbered point of issue 24 it checks. */
     readonly point: number;
     readonly summary: string;
-    /** Runs the check; `emit` gets each row as soon as it is known. */
-    readonly run: (ctx: CheckContext, emit: (row: Row) => void) => Promise<void>;
+    /** Its variants, one row each (e.g. the hang's seconds, the stack). */
+    readonly variants: readonly string[];
+    /** Runs one variant. */
+    readonly run: (ctx: CheckContext, variant: string) => Promise<Row>;
 }
 
 // --- shared pieces ---------------------------------------------------------------------------------------
@@ -643,29 +645,26 @@ export const CHECKS: readonly Check[] = [
         name: "cache-hang",
         point: 1,
         summary: "Redis master frozen 30 s and 120 s under open-loop load: outage, pods unready at once, liveness restarts",
-        run: async (ctx, emit) => {
-            for (const seconds of [30, 120]) emit(await cacheHang(ctx, seconds));
-        },
+        variants: ["30", "120"],
+        run: (ctx, seconds) => cacheHang(ctx, Number(seconds)),
     },
     {
         name: "rollout",
         point: 2,
         summary: "rolling update at the largest accepted maxReplicas (staging on db-f1-micro, production's tier) with long requests in flight: PostgreSQL refusals, HTTP 500, failed CronJob runs",
-        run: async (ctx, emit) => {
-            for (const stack of ["staging", "production"] as const) emit(await rollout(ctx, stack));
-        },
+        variants: ["staging", "production"],
+        run: (ctx, stack) => rollout(ctx, stack as "staging" | "production"),
     },
     {
         name: "spot",
         point: 3,
         summary: "Spot preemption with 25 s and 15 s of grace, long requests in flight: requests cut",
-        run: async (ctx, emit) => {
-            for (const cap of SPOT_GRACE_SECONDS) emit(await spot(ctx, cap));
-        },
+        variants: SPOT_GRACE_SECONDS.map(String),
+        run: (ctx, cap) => spot(ctx, Number(cap)),
     },
-    { name: "tasks", point: 4, summary: "busy workers SIGKILLed, Redis and PostgreSQL restarted: tasks lost or stuck", run: async (ctx, emit) => emit(await tasks(ctx)) },
-    { name: "slow-clients", point: 5, summary: "200 slow uploads at one pod: outage, restarts", run: async (ctx, emit) => emit(await slowClients(ctx)) },
-    { name: "db-hang", point: 6, summary: "PostgreSQL frozen 60 s: requests held, recovery without restarts", run: async (ctx, emit) => emit(await dbHang(ctx)) },
+    { name: "tasks", point: 4, summary: "busy workers SIGKILLed, Redis and PostgreSQL restarted: tasks lost or stuck", variants: ["restarts"], run: (ctx) => tasks(ctx) },
+    { name: "slow-clients", point: 5, summary: "200 slow uploads at one pod: outage, restarts", variants: ["200"], run: (ctx) => slowClients(ctx) },
+    { name: "db-hang", point: 6, summary: "PostgreSQL frozen 60 s: requests held, recovery without restarts", variants: ["60"], run: (ctx) => dbHang(ctx) },
 ];
 
 export { NEG_PROPAGATION_SECONDS };
