@@ -23,7 +23,7 @@ import { LoadBalancer, NEG_PROPAGATION_SECONDS } from "./reliabilityBalancer";
 import { describeCounts, longestOutage, openLoop, outcomeCounts, percentile, sleep, type RequestRecord } from "./reliabilityLoad";
 import { PodObserver, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce } from "./reliabilityObserve";
 import { Rollout } from "./reliabilityRollout";
-import { LabError, LabStack, PAGE, deploymentOf, largestAcceptedMaxReplicas, taskRequest, uploadRequest, type LabStackOptions } from "./reliabilityRun";
+import { LAB_CONNECTIONS, LabError, LabStack, PAGE, deploymentOf, largestAcceptedMaxReplicas, taskRequest, uploadRequest, type LabStackOptions } from "./reliabilityRun";
 
 /** A figure judged against a limit. */
 export interface Limit {
@@ -137,6 +137,31 @@ function lbSetup(stack: LabStack, negDelaySeconds: number): string {
     const b = stack.backend;
     const hc = b.healthCheck;
     return `load balancer model: backend timeout ${b.timeoutSec} s; health check ${hc.requestPath} every ${hc.checkIntervalSec} s, timeout ${hc.timeoutSec} s, healthy after ${hc.healthyThreshold}, unhealthy after ${hc.unhealthyThreshold} (BackendConfig); NEG attach/detach ${negDelaySeconds} s after a readiness change (assumed); 503 without a healthy endpoint; no retries`;
+}
+
+/**
+ * Long requests kept in flight on every pod the load balancer serves: `perPod` slow uploads of
+ * `seconds` each, started `seconds / perPod` apart on each pod (so one of them has most of its time
+ * left whenever the pod is deleted), a new one as soon as one ends, until `stop()`. Resolves once
+ * the last has ended.
+ */
+async function keepLongRequests(lb: LoadBalancer, csrf: { headers: Record<string, string> }, perPod: number, seconds: number, stop: () => boolean): Promise<void> {
+    const state = new Map<LocalPod, { inFlight: number; lastStart: number }>();
+    const pending: Array<Promise<unknown>> = [];
+    while (!stop()) {
+        const now = performance.now();
+        for (const pod of lb.serving()) {
+            const s = state.get(pod) ?? { inFlight: 0, lastStart: Number.NEGATIVE_INFINITY };
+            state.set(pod, s);
+            if (s.inFlight < perPod && now - s.lastStart >= (seconds * 1000) / perPod) {
+                s.inFlight += 1;
+                s.lastStart = now;
+                pending.push(lb.sendTo(pod, "long upload", uploadRequest(csrf, 16_384, seconds)).finally(() => (s.inFlight -= 1)));
+            }
+        }
+        await sleep(250);
+    }
+    await Promise.all(pending);
 }
 
 // --- 1. hung cache ----------------------------------------------------------------------------------------
@@ -343,6 +368,9 @@ async function spot(ctx: CheckContext, capSeconds: number): Promise<Row> {
 
 // --- 2. rollout -------------------------------------------------------------------------------------------------
 
+/** Length of the rollout's long requests: within gunicorn's 25 s --graceful-timeout and the load balancer's 30 s. */
+const LONG_REQUEST_SECONDS = 24;
+
 async function rollout(ctx: CheckContext, stackName: "staging" | "production"): Promise<Row> {
     const maxReplicas = largestAcceptedMaxReplicas(stackName);
     const stack = await ctx.stack({ stack: stackName, overrides: { "django-platform:workload": { maxReplicas } } });
@@ -396,17 +424,20 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         ]);
         await waitFor("the Jobs' connections", async () => jobs?.log.includes("held") ?? false, { process: jobs, timeoutMs: 20_000 });
         const csrf = await stack.csrf(web.current[0] as LocalPod);
-        const random = seededRandom(maxReplicas);
+        // Every pod serves long requests on all but one of its threads, and pages.
+        const perPod = Number(flag(webPlan.argv, "--workers")) * Number(flag(webPlan.argv, "--threads"));
+        const longPerPod = Math.max(1, perPod - 1);
         const pageRate = Math.min(8 * maxReplicas, 60);
-        const longRate = (3 * maxReplicas) / 22;
         const start = lb.records.length;
         let loading = true;
         const stop = () => !loading;
         const pages = openLoop({ ratePerSecond: pageRate, durationMs: Number.POSITIVE_INFINITY, stop, send: () => lb.send("page", PAGE) });
-        const longs = openLoop({ ratePerSecond: longRate, durationMs: Number.POSITIVE_INFINITY, stop, send: () => lb.send("upload", uploadRequest(csrf, 16_384, 2 + 18 * random())) });
+        const longs = keepLongRequests(lb, csrf, longPerPod, LONG_REQUEST_SECONDS, stop);
         let rolling = true;
         const cronLoop = (async () => {
+            // concurrencyPolicy Forbid: a run every 3 s, skipped while the previous one runs.
             while (rolling && cronPlan) {
+                const started = performance.now();
                 const pod = await stack.run.newPod(cronPlan);
                 pod.start();
                 await pod.finished();
@@ -415,6 +446,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
                     cron.failed += 1;
                     cron.reasons.add((pod.lastLines(1)[0] ?? pod.failure ?? "").slice(0, 160));
                 }
+                await sleep(Math.max(0, 3_000 - (performance.now() - started)));
             }
         })();
         await sleep(15_000);
@@ -436,19 +468,18 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         const http5xx = records.filter((r) => r.outcome === "http-5xx").length;
         const webPeak = web.peaks();
         const workerPeak = workers?.peaks();
-        const perPod = Number(flag(webPlan.argv, "--workers")) * Number(flag(webPlan.argv, "--threads"));
         return {
             check: "rollout",
             title: `rolling update of ${stackName} at maxReplicas ${maxReplicas} on ${stack.tier}`,
             setup: [
-                `${stackName} with workload.maxReplicas ${maxReplicas}, the largest its config validation accepts on ${stack.tier} (max_connections ${stack.maxConnections}, superuser_reserved_connections 3); the HPA at its maximum`,
+                `${stackName} with workload.maxReplicas ${maxReplicas}, the largest its config validation accepts on ${stack.tier} (max_connections ${stack.maxConnections}, superuser_reserved_connections 3; PostgreSQL runs with ${stack.maxConnections + LAB_CONNECTIONS} for the lab's own monitor); the HPA at its maximum`,
                 `the Deployment controller's rolling update (maxSurge ${dep.strategy.maxSurge}, maxUnavailable ${dep.strategy.maxUnavailable}, minReadySeconds ${dep.minReadySeconds}, terminating pods not counted; a pod is Ready once its kubelet readiness passes and its NEG endpoint is healthy), ${perPod} connections per web pod${workers ? `; the worker Deployment rolls at its maxReplicas ${workerDep?.maxReplicas} at the same time` : ""}`,
-                `${pageRate} pages/s and ${longRate.toFixed(2)} uploads/s of 2–20 s open loop from 15 s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} run back to back (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the app's user (the migrate and collectstatic Jobs the budget lets run alongside)`,
+                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${LONG_REQUEST_SECONDS} s uploads, started ${(LONG_REQUEST_SECONDS / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; gunicorn's --graceful-timeout lets them finish), from 15 s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the app's user (the migrate and collectstatic Jobs the budget lets run alongside)`,
                 lbSetup(stack, ctx.negDelaySeconds),
             ],
             figures: [
                 `rollout: new pods all available after ${rolledSeconds.toFixed(0)} s, old pods all exited after ${drainedSeconds.toFixed(0)} s; at most ${webPeak.alive} web pods running at once (${webPeak.terminating} terminating)${workerPeak ? `, ${workerPeak.alive} workers` : ""}`,
-                `PostgreSQL: at most ${peak.app} connections of the app's user, ${peak.all} client connections in all (sampled every 0.2 s), max_connections ${stack.maxConnections}; refused "too many clients" ${tooMany}, "remaining connection slots are reserved" ${reserved}`,
+                `PostgreSQL: at most ${peak.app} connections of the app's user (sampled every 0.2 s; the budget's usable ${stack.maxConnections - 3} of max_connections ${stack.maxConnections}); refused "too many clients" ${tooMany}, "remaining connection slots are reserved" ${reserved}`,
                 `requests: ${okCount(records)}/${records.length} ok (${describeCounts(outcomeCounts(records))}); CronJob runs ${cron.runs}, failed ${cron.failed}${cron.reasons.size ? ` (${[...cron.reasons].join("; ")})` : ""}`,
             ],
             limits: [

@@ -66,6 +66,9 @@ export function probeOnlyEnv(dir: string): Record<string, string> {
 /** The lab could not run a check (not a verdict on the platform): exit code 3. */
 export class LabError extends Error {}
 
+/** Connections the lab itself holds in PostgreSQL (its pg_stat_activity monitor). */
+export const LAB_CONNECTIONS = 1;
+
 /** The largest `workload.maxReplicas` the stack's config validation accepts, all else as configured. */
 export function largestAcceptedMaxReplicas(stack: string, overrides: Overrides = {}): number {
     const raw = applyOverrides(loadStackConfig({ stack, projectDir: REPO_DIR }).config, overrides);
@@ -160,8 +163,10 @@ export class LabStack {
         const services = await LocalServices.start({
             fakeGcsServer: options.fakeGcsServer,
             avoid: ["/tmp"],
-            // Cloud SQL's default max_connections of the tier; PostgreSQL keeps its superuser slots.
-            postgresSettings: { max_connections: String(maxConnections), superuser_reserved_connections: String(RESERVED_CONNECTIONS), ...LOG_TO_FILE },
+            // Cloud SQL's default max_connections of the tier, plus one for the lab's own monitor
+            // (a superuser connection, which takes a slot like any other): the app gets exactly the
+            // tier's max_connections − superuser_reserved_connections.
+            postgresSettings: { max_connections: String(maxConnections + LAB_CONNECTIONS), superuser_reserved_connections: String(RESERVED_CONNECTIONS), ...LOG_TO_FILE },
         });
         try {
             const run = await LocalRun.start({
