@@ -22,7 +22,8 @@ import { renderStack } from "../tools/lib/local/render";
 import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, type BackendService } from "../tools/lib/reliabilityBalancer";
 import { recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../tools/lib/reliabilityChecks";
 import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../tools/lib/reliabilityLoad";
-import { restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../tools/lib/reliabilityObserve";
+import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../tools/lib/reliabilityObserve";
+import { GroupProcess } from "../tools/lib/local/processes";
 import { peakOf, resolveFenceposts, rolloutStep } from "../tools/lib/reliabilityRollout";
 import { largestAcceptedMaxReplicas } from "../tools/lib/reliabilityRun";
 import { validateConfig } from "../config";
@@ -394,5 +395,48 @@ describe("the pod emulation's additions the lab uses (tools/lib/local/pod.ts, pl
         while (crash.restarts === 0) await sleep(50);
         assert.equal(crash.isTerminating, false, "a killed container is not a deleted pod");
         await crash.kill();
+    });
+});
+
+describe("who holds database connections, seen from the operating system", () => {
+    it("reads established connections to a port from /proc/net/tcp", () => {
+        const table = [
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+            "   0: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   105        0 111 1",
+            "   1: 0100007F:9C40 0100007F:1538 01 00000000:00000000 00:00000000 00000000     0        0 222 1",
+            "   2: 0100007F:1538 0100007F:9C40 01 00000000:00000000 00:00000000 00000000   105        0 333 1",
+            "   3: 0100007F:9C41 0100007F:1538 06 00000000:00000000 03:00000000 00000000     0        0 0 3",
+        ].join("\n");
+        assert.deepEqual([...connectionInodes(0x1538, table)], ["222"], "the client side of an established connection; not the listener, the server side or TIME_WAIT");
+    });
+
+    it("counts the connections each holder's processes own", async () => {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as AddressInfo).port;
+        const client = new GroupProcess("client", process.execPath, ["-e", `const net = require('net'); for (let i = 0; i < 3; i++) net.connect(${port}, '127.0.0.1'); setTimeout(() => {}, 60000);`]);
+        const owners = new ConnectionOwners(port, performance.now());
+        try {
+            owners.add({ label: "client", pid: () => client.pid });
+            owners.add({ label: "nobody", pid: () => undefined });
+            let held = 0;
+            for (let i = 0; i < 50 && held < 3; i += 1) {
+                await sleep(100);
+                owners.sample();
+                held = owners.samples.at(-1)?.held.get("client") ?? 0;
+            }
+            assert.equal(held, 3);
+            assert.equal(owners.samples.at(-1)?.held.has("nobody"), false);
+        } finally {
+            owners.stop();
+            await client.stop("SIGKILL");
+            server.close();
+        }
+    });
+
+    it("the worst case counts the holders of one moment, each at the most it was ever seen holding", () => {
+        const at = (held: Record<string, number>) => ({ held: new Map(Object.entries(held)) });
+        const peaks = connectionPeaks([at({ "web 1": 3, "web 2": 1 }), at({ "web 2": 3, "web 3": 1, Jobs: 2 }), at({ "web 3": 3 })], (l) => l.split(" ")[0] as string);
+        assert.deepEqual(peaks, { observed: 6, holdersAtOnce: { web: 2, Jobs: 1 }, worstCase: 8 });
     });
 });

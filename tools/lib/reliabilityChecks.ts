@@ -15,13 +15,13 @@
  * 6. db-hang      PostgreSQL frozen (SIGSTOP) 60 s
  */
 import { createConnection, type Socket } from "node:net";
-import { JOB_CONNECTIONS } from "../../components/connectionBudget";
+import { JOB_CONNECTIONS, RESERVED_CONNECTIONS } from "../../components/connectionBudget";
 import { venvPython } from "./appPython";
 import type { LocalPod } from "./local/pod";
 import { GroupProcess, waitFor } from "./local/processes";
 import { LoadBalancer, NEG_PROPAGATION_SECONDS } from "./reliabilityBalancer";
 import { describeCounts, longestOutage, openLoop, outcomeCounts, percentile, sleep, type RequestRecord } from "./reliabilityLoad";
-import { PodObserver, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce } from "./reliabilityObserve";
+import { ConnectionOwners, PodObserver, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type ConnectionHolder } from "./reliabilityObserve";
 import { Rollout } from "./reliabilityRollout";
 import { LAB_CONNECTIONS, LabError, LabStack, PAGE, deploymentOf, largestAcceptedMaxReplicas, taskRequest, uploadRequest, type LabStackOptions } from "./reliabilityRun";
 
@@ -370,6 +370,8 @@ async function spot(ctx: CheckContext, capSeconds: number): Promise<Row> {
 
 /** Length of the rollout's long requests: within gunicorn's 25 s --graceful-timeout and the load balancer's 30 s. */
 const LONG_REQUEST_SECONDS = 24;
+/** Load before the rollout starts: longer than a long request, so every old pod's threads have served one. */
+const WARM_SECONDS = LONG_REQUEST_SECONDS + 10;
 
 async function rollout(ctx: CheckContext, stackName: "staging" | "production"): Promise<Row> {
     const maxReplicas = largestAcceptedMaxReplicas(stackName);
@@ -377,6 +379,8 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
     const t0 = performance.now();
     const lb = new LoadBalancer({ service: stack.backend, host: stack.host, t0, propagationSeconds: ctx.negDelaySeconds });
     const observer = new PodObserver(t0);
+    const owners = new ConnectionOwners(stack.services.postgres.port, t0);
+    const holder = (pod: LocalPod): ConnectionHolder => ({ label: pod.plan.workloadLabel, pid: () => pod.pid });
     const webPlan = stack.plan("web");
     const dep = stack.web;
     const web = new Rollout({
@@ -389,13 +393,14 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         onPod: (pod) => {
             lb.add(pod);
             observer.add(pod);
+            owners.add(holder(pod));
         },
         t0,
     });
     const workerPlan = stack.run.plan.deployments.find((d) => d.workload.component === "worker");
     const workerDep = workerPlan ? deploymentOf(stack.docs, workerPlan.workload.name) : undefined;
     const workers = workerPlan && workerDep
-        ? new Rollout({ run: stack.run, plan: workerPlan, replicas: workerDep.maxReplicas, strategy: workerDep.strategy, minReadySeconds: workerDep.minReadySeconds, ready: (pod) => pod.ready, t0 })
+        ? new Rollout({ run: stack.run, plan: workerPlan, replicas: workerDep.maxReplicas, strategy: workerDep.strategy, minReadySeconds: workerDep.minReadySeconds, ready: (pod) => pod.ready, onPod: (pod) => owners.add(holder(pod)), t0 })
         : undefined;
     const cronPlan = stack.run.plan.cronJobs[0];
     const db = stack.database;
@@ -423,6 +428,8 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
             `import psycopg, time\nconns = [psycopg.connect(host=${JSON.stringify(stack.services.postgres.host)}, port=${stack.services.postgres.port}, dbname=${JSON.stringify(db.name)}, user=${JSON.stringify(db.user)}, password=${JSON.stringify(password)}) for _ in range(${JOB_CONNECTIONS})]\nprint('held', flush=True)\ntime.sleep(3600)\n`,
         ]);
         await waitFor("the Jobs' connections", async () => jobs?.log.includes("held") ?? false, { process: jobs, timeoutMs: 20_000 });
+        const jobsProcess = jobs;
+        owners.add({ label: "Jobs", pid: () => (jobsProcess.running ? jobsProcess.pid : undefined) });
         const csrf = await stack.csrf(web.current[0] as LocalPod);
         // Every pod serves long requests on all but one of its threads, and pages.
         const perPod = Number(flag(webPlan.argv, "--workers")) * Number(flag(webPlan.argv, "--threads"));
@@ -439,6 +446,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
             while (rolling && cronPlan) {
                 const started = performance.now();
                 const pod = await stack.run.newPod(cronPlan);
+                owners.add(holder(pod));
                 pod.start();
                 await pod.finished();
                 cron.runs += 1;
@@ -449,7 +457,9 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
                 await sleep(Math.max(0, 3_000 - (performance.now() - started)));
             }
         })();
-        await sleep(15_000);
+        // The site at its HPA maximum for a while: every old pod's threads have served requests
+        // (and hold their connections) before the rollout starts.
+        await sleep(WARM_SECONDS * 1000);
         const began = performance.now();
         ctx.progress(`rollout ${stackName}: rolling ${maxReplicas} web pods (maxSurge ${dep.strategy.maxSurge}, maxUnavailable ${dep.strategy.maxUnavailable}, minReadySeconds ${dep.minReadySeconds})`);
         const [rolled, workersRolled] = await Promise.all([web.roll(600_000), workers ? workers.roll(600_000) : Promise.resolve(true)]);
@@ -466,6 +476,10 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         const tooMany = (log.match(/too many clients already/g) ?? []).length;
         const reserved = (log.match(/remaining connection slots are reserved/g) ?? []).length;
         const http5xx = records.filter((r) => r.outcome === "http-5xx").length;
+        owners.sample();
+        const kind = (label: string) => (label === "Jobs" ? "Jobs" : label.startsWith(webPlan.workloadLabel) ? "web" : workerPlan && label.startsWith(workerPlan.workloadLabel) ? "worker" : "CronJob");
+        const held = connectionPeaks(owners.samples, kind);
+        const usable = stack.maxConnections - RESERVED_CONNECTIONS;
         const webPeak = web.peaks();
         const workerPeak = workers?.peaks();
         return {
@@ -474,15 +488,17 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
             setup: [
                 `${stackName} with workload.maxReplicas ${maxReplicas}, the largest its config validation accepts on ${stack.tier} (max_connections ${stack.maxConnections}, superuser_reserved_connections 3; PostgreSQL runs with ${stack.maxConnections + LAB_CONNECTIONS} for the lab's own monitor); the HPA at its maximum`,
                 `the Deployment controller's rolling update (maxSurge ${dep.strategy.maxSurge}, maxUnavailable ${dep.strategy.maxUnavailable}, minReadySeconds ${dep.minReadySeconds}, terminating pods not counted; a pod is Ready once its kubelet readiness passes and its NEG endpoint is healthy), ${perPod} connections per web pod${workers ? `; the worker Deployment rolls at its maxReplicas ${workerDep?.maxReplicas} at the same time` : ""}`,
-                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${LONG_REQUEST_SECONDS} s uploads, started ${(LONG_REQUEST_SECONDS / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; gunicorn's --graceful-timeout lets them finish), from 15 s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the app's user (the migrate and collectstatic Jobs the budget lets run alongside)`,
+                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${LONG_REQUEST_SECONDS} s uploads, started ${(LONG_REQUEST_SECONDS / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; gunicorn's --graceful-timeout lets them finish), from ${WARM_SECONDS} s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the app's user (the migrate and collectstatic Jobs the budget lets run alongside)`,
                 lbSetup(stack, ctx.negDelaySeconds),
             ],
             figures: [
                 `rollout: new pods all available after ${rolledSeconds.toFixed(0)} s, old pods all exited after ${drainedSeconds.toFixed(0)} s; at most ${webPeak.alive} web pods running at once (${webPeak.terminating} terminating)${workerPeak ? `, ${workerPeak.alive} workers` : ""}`,
-                `PostgreSQL: at most ${peak.app} connections of the app's user (sampled every 0.2 s; the budget's usable ${stack.maxConnections - 3} of max_connections ${stack.maxConnections}); refused "too many clients" ${tooMany}, "remaining connection slots are reserved" ${reserved}`,
+                `PostgreSQL: at most ${peak.app} connections of the app's user (pg_stat_activity every 0.2 s), ${usable} usable of max_connections ${stack.maxConnections}; refused "too many clients" ${tooMany}, "remaining connection slots are reserved" ${reserved}`,
+                `holding connections at once (their sockets, every 1 s): ${describeCounts(held.holdersAtOnce)}; ${held.observed} connections at most; those holders, each with the most it was seen holding: ${held.worstCase}`,
                 `requests: ${okCount(records)}/${records.length} ok (${describeCounts(outcomeCounts(records))}); CronJob runs ${cron.runs}, failed ${cron.failed}${cron.reasons.size ? ` (${[...cron.reasons].join("; ")})` : ""}`,
             ],
             limits: [
+                { what: `connections of the pods that held connections at once, each at its own observed most (usable: max_connections ${stack.maxConnections} − ${RESERVED_CONNECTIONS})`, value: held.worstCase, op: "≤", limit: usable },
                 { what: 'PostgreSQL refusals ("too many clients", "reserved")', value: tooMany + reserved, op: "≤", limit: 0 },
                 { what: "HTTP 5xx", value: http5xx, op: "≤", limit: 0 },
                 { what: "failed CronJob runs", value: cron.failed, op: "≤", limit: 0 },
@@ -491,6 +507,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
     } finally {
         lb.stop();
         observer.stop();
+        owners.stop();
         await monitor?.stop("SIGKILL");
         await jobs?.stop("SIGKILL");
         await Promise.all(stack.run.extraPods.map((p) => p.kill()));

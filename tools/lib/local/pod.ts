@@ -130,6 +130,11 @@ export class LocalPod {
         return this.process?.running ?? false;
     }
 
+    /** The process id of the current container's main process (undefined before it starts). */
+    get pid(): number | undefined {
+        return this.process?.running ? this.process.pid : undefined;
+    }
+
     /** Notes on how the container runs here (rewritten arguments, mounts that could not be made). */
     get notes(): string[] {
         return [...this.plan.rewrites, ...sandboxed(this.isolation, this.plan.argv, this.plan.mounts).notes];
