@@ -20,7 +20,7 @@ import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
 import { replicaPlan } from "../tools/lib/local/plan";
 import { renderStack } from "../tools/lib/local/render";
 import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, type BackendService } from "../tools/lib/reliabilityBalancer";
-import { recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../tools/lib/reliabilityChecks";
+import { CHECKS, SCHEDULE, recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../tools/lib/reliabilityChecks";
 import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../tools/lib/reliabilityLoad";
 import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../tools/lib/reliabilityObserve";
 import { GroupProcess } from "../tools/lib/local/processes";
@@ -289,6 +289,13 @@ describe("what the lab checks against", () => {
 
     it("the Spot check runs both grace periods Google's pages give: 25 s (Autopilot Spot Pods) and 15 s (Spot VMs on current GKE)", () => {
         assert.deepEqual([...SPOT_GRACE_SECONDS].sort((x, y) => y - x), [25, 15]);
+    });
+
+    it("a full run schedules every variant of every check exactly once", () => {
+        const scheduled = SCHEDULE.flat(2).sort();
+        const variants = CHECKS.flatMap((c) => c.variants.map((v) => `${c.name}:${v}`)).sort();
+        assert.deepEqual(scheduled, variants);
+        assert.deepEqual(CHECKS.map((c) => c.point), [1, 2, 3, 4, 5, 6], "one check per numbered point of issue 24");
     });
 
     it("long uploads' durations are the same in every run", () => {

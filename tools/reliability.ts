@@ -20,7 +20,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { findBinaries } from "./lib/local/binaries";
 import { killGroupsOnSignals } from "./lib/local/processes";
 import { NEG_PROPAGATION_SECONDS } from "./lib/reliabilityBalancer";
-import { CHECKS, loadAverage, rowPasses, within, type CheckContext, type Limit, type Row } from "./lib/reliabilityChecks";
+import { CHECKS, SCHEDULE, loadAverage, rowPasses, within, type CheckContext, type Limit, type Row } from "./lib/reliabilityChecks";
 import { LabStack, type LabStackOptions } from "./lib/reliabilityRun";
 
 /** Commander's exit (help, or bad arguments: 2). */
@@ -69,11 +69,12 @@ async function main(): Promise<number> {
         }, NEG_PROPAGATION_SECONDS)
         .option("--list", "list the checks and exit")
         .option("--json", "print the rows as JSON as well")
+        .option("--serial", "one check at a time (quieter figures; about twice as long)")
         .exitOverride((error) => {
             throw new UsageError(error.exitCode === 0 ? 0 : 2, error.message);
         })
         .parse(process.argv);
-    const options = program.opts<{ only?: string[]; negDelay: number; list?: boolean; json?: boolean }>();
+    const options = program.opts<{ only?: string[]; negDelay: number; list?: boolean; json?: boolean; serial?: boolean }>();
     if (options.list) {
         for (const c of CHECKS) console.log(`${c.point} ${c.name.padEnd(13)} ${c.summary} (variants: ${c.variants.join(", ")})`);
         return 0;
@@ -85,45 +86,58 @@ async function main(): Promise<number> {
     }
     const binaries = found.binaries;
     const began = performance.now();
-    const progress = (line: string) => console.error(`[lab ${((performance.now() - began) / 1000).toFixed(0)}s] ${line}`);
-    const stacks = new Map<string, Promise<LabStack>>();
-    const ctx: CheckContext = {
-        negDelaySeconds: options.negDelay,
-        progress,
-        stack: (o: Pick<LabStackOptions, "stack" | "overrides">) => {
-            const key = JSON.stringify(o);
-            let stack = stacks.get(key);
-            if (!stack) {
-                progress(`preparing ${o.stack}${o.overrides ? ` with ${JSON.stringify(o.overrides)}` : ""}: services, migrate and collectstatic`);
-                stack = LabStack.start({ ...o, fakeGcsServer: binaries.fakeGcsServer, python: binaries.python });
-                stacks.set(key, stack);
-            }
-            return stack;
-        },
+    const clock = () => `[lab ${((performance.now() - began) / 1000).toFixed(0)}s]`;
+    const wanted = (item: string) => {
+        const [name] = item.split(":");
+        return !options.only || options.only.some((p) => p === name || p === item);
     };
-    console.log(`reliability lab, ${new Date().toISOString()}, ${loadAverage()}\n`);
+    const phases = (options.serial ? [[SCHEDULE.flat(2)]] : SCHEDULE).map((lanes) => lanes.map((lane) => lane.filter(wanted)).filter((lane) => lane.length > 0)).filter((lanes) => lanes.length > 0);
+    console.log(`reliability lab, ${new Date().toISOString()}, ${loadAverage()}${options.serial ? ", one check at a time" : ""}\n`);
     const rows: Array<{ point: number; row: Row }> = [];
     const broke: string[] = [];
-    try {
-        const wanted = (name: string, variant: string) => !options.only || options.only.some((p) => p === name || p === `${name}:${variant}`);
-        for (const check of CHECKS) {
-            for (const variant of check.variants.filter((v) => wanted(check.name, v))) {
-                const started = performance.now();
-                progress(`${check.point} ${check.name} (${variant}): ${check.summary}`);
+    for (const lanes of phases) {
+        await Promise.all(
+            lanes.map(async (lane, laneIndex) => {
+                const tag = lanes.length > 1 ? ` lane ${laneIndex + 1}` : "";
+                const progress = (line: string) => console.error(`${clock()}${tag} ${line}`);
+                const stacks = new Map<string, Promise<LabStack>>();
+                const ctx: CheckContext = {
+                    negDelaySeconds: options.negDelay,
+                    progress,
+                    stack: (o: Pick<LabStackOptions, "stack" | "overrides">) => {
+                        const key = JSON.stringify(o);
+                        let stack = stacks.get(key);
+                        if (!stack) {
+                            progress(`preparing ${o.stack}${o.overrides ? ` with ${JSON.stringify(o.overrides)}` : ""}: services, migrate and collectstatic`);
+                            stack = LabStack.start({ ...o, fakeGcsServer: binaries.fakeGcsServer, python: binaries.python });
+                            stacks.set(key, stack);
+                        }
+                        return stack;
+                    },
+                };
                 try {
-                    const row = await check.run(ctx, variant);
-                    rows.push({ point: check.point, row });
-                    printRow(row, check.point);
-                } catch (error) {
-                    const message = error instanceof Error ? error.message : String(error);
-                    broke.push(`${check.name} ${variant}: ${message}`);
-                    console.log(`BROKE ${check.point} ${check.name} (${variant}): the lab could not run this check: ${message}\n`);
+                    for (const item of lane) {
+                        const [name, variant] = item.split(":") as [string, string];
+                        const check = CHECKS.find((c) => c.name === name);
+                        if (!check) throw new Error(`the schedule names an unknown check: ${item}`);
+                        const started = performance.now();
+                        progress(`${check.point} ${check.name} (${variant}): ${check.summary}`);
+                        try {
+                            const row = await check.run(ctx, variant);
+                            rows.push({ point: check.point, row });
+                            printRow(row, check.point);
+                        } catch (error) {
+                            const message = error instanceof Error ? error.message : String(error);
+                            broke.push(`${check.name} ${variant}: ${message}`);
+                            console.log(`BROKE ${check.point} ${check.name} (${variant}): the lab could not run this check: ${message}\n`);
+                        }
+                        progress(`${check.name} (${variant}) took ${((performance.now() - started) / 1000).toFixed(0)} s; ${loadAverage()}`);
+                    }
+                } finally {
+                    await Promise.all([...stacks.values()].map(async (stack) => (await stack.catch(() => undefined))?.close()));
                 }
-                progress(`${check.name} (${variant}) took ${((performance.now() - started) / 1000).toFixed(0)} s; ${loadAverage()}`);
-            }
-        }
-    } finally {
-        await Promise.all([...stacks.values()].map(async (s) => (await s.catch(() => undefined))?.close()));
+            }),
+        );
     }
     const failed = rows.filter((r) => !rowPasses(r.row));
     if (options.json) console.log(JSON.stringify({ rows, broke }, null, 2));

@@ -166,7 +166,12 @@ async function keepLongRequests(lb: LoadBalancer, csrf: { headers: Record<string
 
 // --- 1. hung cache ----------------------------------------------------------------------------------------
 
-const PAGES_PER_POD = 20;
+/**
+ * Pages per second per web pod in the hang checks: far above what a pod serves while every page
+ * waits on a hung dependency (a few per second), so a backlog builds as it does under real traffic,
+ * and low enough for several checks to share two cores.
+ */
+const PAGES_PER_POD = 10;
 
 async function cacheHang(ctx: CheckContext, hangSeconds: number): Promise<Row> {
     const stack = await ctx.stack({ stack: "staging" });
@@ -226,7 +231,7 @@ async function dbHang(ctx: CheckContext): Promise<Row> {
     const stack = await ctx.stack({ stack: "staging" });
     const podCount = stack.web.maxReplicas;
     const warm = 10_000;
-    const recover = 40_000;
+    const recover = 30_000;
     const readiness = stack.plan("web").probes.readiness;
     const readinessPeriod = readiness?.periodSeconds ?? 10;
     const hc = stack.backend.healthCheck;
@@ -319,7 +324,7 @@ async function spot(ctx: CheckContext, capSeconds: number): Promise<Row> {
     const podCount = dep.minReplicas;
     const grace = Math.min(dep.terminationGracePeriodSeconds, capSeconds);
     const warm = 10_000;
-    const after = 35_000;
+    const after = 28_000;
     return withWeb(ctx, stack, podCount, async (web) => {
         const csrf = await stack.csrf(web.pods[0] as LocalPod);
         const random = seededRandom(capSeconds);
@@ -713,6 +718,19 @@ export const CHECKS: readonly Check[] = [
     { name: "tasks", point: 4, summary: "busy workers SIGKILLed, Redis and PostgreSQL restarted: tasks lost or stuck", variants: ["restarts"], run: (ctx) => tasks(ctx) },
     { name: "slow-clients", point: 5, summary: "200 slow uploads at one pod: outage, restarts", variants: ["200"], run: (ctx) => slowClients(ctx) },
     { name: "db-hang", point: 6, summary: "PostgreSQL frozen 60 s: requests held, recovery without restarts", variants: ["60"], run: (ctx) => dbHang(ctx) },
+];
+
+/**
+ * How a full run is scheduled on a small machine: phases one after the other; in a phase, lanes
+ * side by side (each on stacks of its own, so one lane's frozen PostgreSQL or Redis is not
+ * another's), the variants of a lane one after the other. The light checks share the first phase
+ * (they mostly wait on a hung dependency; their load is a few dozen pages per second); each
+ * rollout runs alone (dozens of pods start and stop). `--serial` runs everything one at a time.
+ */
+export const SCHEDULE: ReadonlyArray<ReadonlyArray<readonly string[]>> = [
+    [["cache-hang:120"], ["cache-hang:30", "db-hang:60"], ["slow-clients:200", "spot:25", "spot:15"], ["tasks:restarts"]],
+    [["rollout:staging"]],
+    [["rollout:production"]],
 ];
 
 export { NEG_PROPAGATION_SECONDS };

@@ -138,6 +138,8 @@ export interface LabStackOptions {
     readonly onOutput?: (source: string, text: string) => void;
 }
 
+let renderQueue: Promise<unknown> = Promise.resolve();
+
 /** A rendered stack running on this machine, without pods (see the module comment). */
 export class LabStack {
     private constructor(
@@ -158,7 +160,10 @@ export class LabStack {
         const tier = cfg.database.tier;
         const maxConnections = maxConnectionsForTier(tier);
         if (maxConnections === undefined) throw new LabError(`${options.stack}: no max_connections known for the tier ${tier}`);
-        const rendered = await renderStack({ stack: options.stack, config });
+        // One render at a time: the program runs under Pulumi's mocks, whose runtime state is global.
+        const render = renderQueue.catch(() => undefined).then(() => renderStack({ stack: options.stack, config }));
+        renderQueue = render;
+        const rendered = await render;
         const backend = backendServiceOf(rendered.docs);
         const services = await LocalServices.start({
             fakeGcsServer: options.fakeGcsServer,
