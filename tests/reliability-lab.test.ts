@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
 import { replicaPlan } from "../tools/lib/local/plan";
 import { renderStack } from "../tools/lib/local/render";
-import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, type BackendService } from "../tools/lib/reliabilityBalancer";
+import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, exchange, type BackendService } from "../tools/lib/reliabilityBalancer";
 import { CHECKS, SCHEDULE, recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../tools/lib/reliabilityChecks";
 import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../tools/lib/reliabilityLoad";
 import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../tools/lib/reliabilityObserve";
@@ -120,6 +120,26 @@ describe("the load balancer model", () => {
         assert.equal(h.healthy, true, "the failures must be in a row");
         h.record(false);
         assert.equal(h.healthy, false);
+    });
+
+    it("a slow body reaches the backend at the client's pace, after complete headers", async () => {
+        const arrivals: number[] = [];
+        let headersAt = 0;
+        const server = createServer((req, res) => {
+            headersAt = performance.now();
+            req.on("data", () => arrivals.push(performance.now()));
+            req.on("end", () => res.end("ok"));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        try {
+            const started = performance.now();
+            const result = await exchange((server.address() as AddressInfo).port, { method: "POST", path: "/", body: Buffer.alloc(4000, 97), bodyChunks: 4, bodyDurationMs: 800 }, 5000);
+            assert.equal(result.outcome, "ok");
+            assert.ok(headersAt - started < 150, `the headers arrive at once (${(headersAt - started).toFixed(0)} ms)`);
+            assert.ok(arrivals.length >= 4 && (arrivals.at(-1) as number) - (arrivals[0] as number) >= 500, `the body arrives over the upload's time (${arrivals.map((a) => (a - started).toFixed(0)).join(", ")} ms)`);
+        } finally {
+            server.close();
+        }
     });
 
     it("an endpoint change takes effect after the propagation delay", () => {
