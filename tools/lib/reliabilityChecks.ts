@@ -15,6 +15,7 @@
  * 6. db-hang      PostgreSQL frozen (SIGSTOP) 60 s
  */
 import { createConnection, type Socket } from "node:net";
+import { cpus, loadavg } from "node:os";
 import { JOB_CONNECTIONS, RESERVED_CONNECTIONS } from "../../components/connectionBudget";
 import { venvPython } from "./appPython";
 import type { LocalPod } from "./local/pod";
@@ -88,11 +89,9 @@ const s1 = (ms: number) => (ms / 1000).toFixed(1);
 const count = (records: readonly RequestRecord[], from: number, to: number) => records.filter((r) => r.sentAt >= from && r.sentAt < to);
 const okCount = (records: readonly RequestRecord[]) => records.filter((r) => r.outcome === "ok").length;
 
-/** "1 min load average 3.2 (2 cores)" */
+/** "load average 3.2 / 2.9 / 2.5 (1/5/15 min, 2 cores)" */
 export function loadAverage(): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const os = require("node:os") as typeof import("node:os");
-    return `load average ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} (1/5/15 min, ${os.cpus().length} cores)`;
+    return `load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")} (1/5/15 min, ${cpus().length} cores)`;
 }
 
 /** A web scenario: pods behind the load balancer, observed, torn down at the end. */
@@ -414,7 +413,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
     const password = webPlan.env.DJANGO_APP_DB_PASSWORD ?? "";
     let jobs: GroupProcess | undefined;
     let monitor: GroupProcess | undefined;
-    const peak = { app: 0, all: 0 };
+    const peak = { app: 0 };
     const logStart = stack.services.postgres.logFile().length;
     const cron = { runs: 0, failed: 0, reasons: new Set<string>() };
     try {
@@ -422,11 +421,10 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         const [webUp, workersUp] = await Promise.all([web.startOld(180_000), workers ? workers.startOld(60_000) : Promise.resolve(true)]);
         if (!webUp || !workersUp) throw new LabError(`rollout ${stackName}: the pods before the rollout did not all become available`);
         monitor = stack.services.postgres.monitor(
-            `SELECT count(*) FILTER (WHERE usename = '${db.user}'), count(*) FILTER (WHERE backend_type = 'client backend') FROM pg_stat_activity`,
+            `SELECT count(*) FROM pg_stat_activity WHERE usename = '${db.user}'`,
             0.2,
-            ([app, all]) => {
+            ([app]) => {
                 peak.app = Math.max(peak.app, Number(app) || 0);
-                peak.all = Math.max(peak.all, Number(all) || 0);
             },
         );
         // The migrate and collectstatic Jobs' connections, which the budget lets run alongside.
@@ -521,6 +519,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
     }
 }
 
+/** A gunicorn flag's value in a command line ("1" when absent: gunicorn's default for --workers and --threads). */
 function flag(args: readonly string[], name: string): string {
     const at = args.indexOf(name);
     return at === -1 ? "1" : (args[at + 1] ?? "1");
