@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
 import { replicaPlan } from "../tools/lib/local/plan";
 import { renderStack } from "../tools/lib/local/render";
-import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, exchange, type BackendService } from "../tools/lib/reliabilityBalancer";
+import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, exchange, localPortOf, type BackendService } from "../tools/lib/reliabilityBalancer";
 import { CHECKS, SCHEDULE, recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../tools/lib/reliabilityChecks";
 import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../tools/lib/reliabilityLoad";
 import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../tools/lib/reliabilityObserve";
@@ -96,7 +96,7 @@ describe("the load balancer model", () => {
         assert.equal(service.timeoutSec, config.spec.timeoutSec);
         assert.deepEqual(
             { ...service.healthCheck },
-            { requestPath: config.spec.healthCheck.requestPath, checkIntervalSec: config.spec.healthCheck.checkIntervalSec, timeoutSec: config.spec.healthCheck.timeoutSec, healthyThreshold: config.spec.healthCheck.healthyThreshold, unhealthyThreshold: config.spec.healthCheck.unhealthyThreshold },
+            { requestPath: config.spec.healthCheck.requestPath, port: config.spec.healthCheck.port, checkIntervalSec: config.spec.healthCheck.checkIntervalSec, timeoutSec: config.spec.healthCheck.timeoutSec, healthyThreshold: config.spec.healthCheck.healthyThreshold, unhealthyThreshold: config.spec.healthCheck.unhealthyThreshold },
         );
         assert.throws(() => backendServiceOf(docs.filter((d) => d.kind !== "BackendConfig")), /no BackendConfig/);
     });
@@ -153,7 +153,7 @@ describe("the load balancer model", () => {
     });
 
     describe("against real HTTP servers", () => {
-        type FakePod = { ready: boolean; isTerminating: boolean; running: boolean; plan: { port: { local: number }; podIp: string; workloadLabel: string } };
+        type FakePod = { ready: boolean; isTerminating: boolean; running: boolean; plan: { port: { container: number; local: number }; podIp: string; workloadLabel: string } };
         const servers: Server[] = [];
         let hang = false;
         const serve = async (label: string): Promise<FakePod> => {
@@ -164,7 +164,7 @@ describe("the load balancer model", () => {
             });
             servers.push(server);
             await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-            return { ready: false, isTerminating: false, running: true, plan: { port: { local: (server.address() as AddressInfo).port }, podIp: "127.0.0.1", workloadLabel: label } };
+            return { ready: false, isTerminating: false, running: true, plan: { port: { container: 8000, local: (server.address() as AddressInfo).port }, podIp: "127.0.0.1", workloadLabel: label } };
         };
         const service: BackendService = { timeoutSec: 1, drainingTimeoutSec: 1, healthCheck: { requestPath: "/readyz/", checkIntervalSec: 0.1, timeoutSec: 0.1, healthyThreshold: 1, unhealthyThreshold: 3 } };
         let lb: LoadBalancer;
@@ -386,6 +386,26 @@ describe("the pod emulation's additions the lab uses (tools/lib/local/pod.ts, pl
         assert.notEqual(one.port?.local, two.port?.local);
         assert.deepEqual(one.argv.at(-1), `127.0.0.1:${one.port?.local}`);
         assert.match(two.workloadLabel, / pod 2$/);
+    });
+
+    it("a replica rebinds every declared port its command binds (a serving port and a probes port)", async () => {
+        const twoPorts: PodPlan = {
+            ...plan({}, 0, 5),
+            renderedArgv: ["gunicorn", "--bind", "0.0.0.0:8000", "--bind", "0.0.0.0:8081"],
+            namedPorts: { http: 8000, probes: 8081 },
+        };
+        const replica = await replicaPlan(twoPorts, 3);
+        const binds = replica.argv.filter((a) => a.startsWith("127.0.0.1:"));
+        assert.equal(binds.length, 2);
+        assert.notEqual(binds[0], binds[1]);
+        assert.equal(binds[0], `127.0.0.1:${replica.port?.local}`);
+        assert.equal("localPorts" in replica, false, "a plan without a port map gets none");
+        const mapped = await replicaPlan({ ...twoPorts, localPorts: { 8000: 1, 8081: 2 } } as PodPlan, 4);
+        const ports = (mapped as PodPlan & { localPorts: Record<number, number> }).localPorts;
+        assert.deepEqual(mapped.argv.filter((a) => a.startsWith("127.0.0.1:")), [`127.0.0.1:${ports[8000]}`, `127.0.0.1:${ports[8081]}`]);
+        assert.equal(localPortOf(mapped, 8081), ports[8081], "the load balancer's health check finds the probes port");
+        assert.equal(localPortOf(replica, 8000), replica.port?.local);
+        assert.equal(localPortOf(replica, 8081), undefined, "without a port map only the serving port is known");
     });
 
     it("a liveness kill runs preStop first, then the container restarts (restartPolicy Always)", async () => {

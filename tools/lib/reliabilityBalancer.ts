@@ -49,6 +49,8 @@ export const NEG_PROPAGATION_SECONDS = 2;
 /** A load balancer health check (the BackendConfig's `healthCheck`). */
 export interface HealthCheck {
     readonly requestPath: string;
+    /** The container port it probes (the serving port when unset). */
+    readonly port?: number;
     readonly checkIntervalSec: number;
     readonly timeoutSec: number;
     readonly healthyThreshold: number;
@@ -88,6 +90,7 @@ export function backendServiceOf(docs: readonly K8sDoc[]): BackendService {
         drainingTimeoutSec: spec.connectionDraining?.drainingTimeoutSec ?? 0,
         healthCheck: {
             requestPath: need(hc.requestPath, "healthCheck.requestPath"),
+            port: hc.port,
             checkIntervalSec: need(hc.checkIntervalSec, "healthCheck.checkIntervalSec"),
             timeoutSec: need(hc.timeoutSec, "healthCheck.timeoutSec"),
             healthyThreshold: need(hc.healthyThreshold, "healthCheck.healthyThreshold"),
@@ -150,6 +153,15 @@ export interface RequestSpec {
     readonly body?: Buffer;
     readonly bodyChunks?: number;
     readonly bodyDurationMs?: number;
+}
+
+/**
+ * Where a pod's container port listens here: the plan's map of every bound port when it has one,
+ * else its serving port; undefined when nothing listens on that port (a probe there is refused).
+ */
+export function localPortOf(plan: LocalPod["plan"], containerPort: number): number | undefined {
+    const mapped = (plan as { localPorts?: Readonly<Record<number, number>> }).localPorts?.[containerPort];
+    return mapped ?? (plan.port?.container === containerPort ? plan.port.local : undefined);
 }
 
 /** One HTTP exchange with a pod: status, or why there was none. */
@@ -333,8 +345,11 @@ export class LoadBalancer {
             while (current()) {
                 const started = performance.now();
                 this.healthChecks.sent += 1;
-                const port = b.pod.plan.port?.local ?? 0;
-                const result = await exchange(port, { method: "GET", path: hc.requestPath, headers: { Host: `${b.pod.plan.podIp}:${port}`, "User-Agent": "GoogleHC/1.0" } }, hc.timeoutSec * 1000);
+                const container = hc.port ?? b.pod.plan.port?.container ?? 0;
+                const port = localPortOf(b.pod.plan, container);
+                const result = port === undefined
+                    ? { outcome: "backend-refused" as const }
+                    : await exchange(port, { method: "GET", path: hc.requestPath, headers: { Host: `${b.pod.plan.podIp}:${container}`, "User-Agent": "GoogleHC/1.0" } }, hc.timeoutSec * 1000);
                 if (!current()) return;
                 const ok = result.outcome === "ok" && (result.status ?? 0) === 200;
                 if (!ok) this.healthChecks.failed += 1;

@@ -135,7 +135,7 @@ function latency(records: readonly RequestRecord[]): string {
 function lbSetup(stack: LabStack, negDelaySeconds: number): string {
     const b = stack.backend;
     const hc = b.healthCheck;
-    return `load balancer model: backend timeout ${b.timeoutSec} s; health check ${hc.requestPath} every ${hc.checkIntervalSec} s, timeout ${hc.timeoutSec} s, healthy after ${hc.healthyThreshold}, unhealthy after ${hc.unhealthyThreshold} (BackendConfig); NEG attach/detach ${negDelaySeconds} s after a readiness change (assumed); 503 without a healthy endpoint; no retries`;
+    return `load balancer model: backend timeout ${b.timeoutSec} s; health check ${hc.requestPath}${hc.port !== undefined ? ` on port ${hc.port}` : ""} every ${hc.checkIntervalSec} s, timeout ${hc.timeoutSec} s, healthy after ${hc.healthyThreshold}, unhealthy after ${hc.unhealthyThreshold} (BackendConfig); NEG attach/detach ${negDelaySeconds} s after a readiness change (assumed); 503 without a healthy endpoint; no retries`;
 }
 
 /**
