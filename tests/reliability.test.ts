@@ -1,6 +1,6 @@
 /**
  * Reliability properties of the web container (components/podTemplates.ts), fast enough for every
- * run; `npm run reliability` re-runs the heavier checks under load.
+ * run; `npm run reliability` runs the fault lab under load.
  *
  * - Keep-alive, for real: the reference app under the rendered gunicorn command keeps idle
  *   keep-alive connections beyond the old 5 s; the same command with `--keep-alive 5` loses them.

@@ -291,7 +291,7 @@ describe("README.md deploy path", () => {
 
     test("keeps the two set-up commands exactly", () => {
         assert.ok(commands.includes("npm ci") && commands.includes("npm run synth -- --stack staging --out out/"), commands.join("\n"));
-        assert.ok(readme.includes("```sh\nbash tools/install-deps.sh && npm test\n```"));
+        assert.ok(readme.includes("```sh\nbash tools/install-deps.sh && npm test && npm run reliability\n```"));
     });
 
     test("logs docker in to the registry, builds for linux/amd64, pushes, pins and deploys, in that order", () => {

@@ -193,9 +193,9 @@ describe("pr.yml", () => {
 
     test("tests with the README's install and test commands", () => {
         const runs = workflow.jobs.test.steps.filter((s) => s.run).map((s) => s.run?.trim());
-        assert.ok(runs.includes("bash tools/install-deps.sh") && runs.includes("npm test"), runs.join("\n"));
+        assert.ok(runs.includes("bash tools/install-deps.sh") && runs.includes("npm test") && runs.includes("npm run reliability"), runs.join("\n"));
         const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-        for (const command of ["bash tools/install-deps.sh", "npm test"]) {
+        for (const command of ["bash tools/install-deps.sh", "npm test", "npm run reliability"]) {
             assert.ok(readme.includes(command), `README.md does not document \`${command}\`, which pr.yml runs`);
         }
     });

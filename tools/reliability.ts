@@ -1,151 +1,159 @@
 /**
- * Reliability re-run on loopback: the reference app under the gunicorn command the platform
- * renders (`gunicornCommand()`), with staging's rendered environment, against real PostgreSQL and
- * Redis. Bounded in time and requests; every process it starts is stopped (and killed on exit).
+ * The reliability lab: each numbered point of issue 24 as a check that can fail. The stacks are
+ * rendered as synth renders them and run with `npm run local`'s machinery (tools/lib/local/: every
+ * pod with exactly its rendered command, environment, probes and termination), behind a model of
+ * the GKE Ingress's load balancer, under open-loop load; rollouts run in waves as the Deployment
+ * controller runs them; dependencies hang longer than the liveness window. Bounded in time; every
+ * process it starts is stopped.
  *
- *   npm run reliability [-- --json] [-- --skip-redis-hang]
+ *   npm run reliability                         # every check
+ *   npm run reliability -- --only cache-hang    # one check (or several: --only spot,db-hang)
+ *   npm run reliability -- --only rollout:staging   # one variant of a check
+ *   npm run reliability -- --list               # the checks
  *
- * (a) keep-alive: keep-alive connections go idle for 4.5–7 s and are reused, as the load balancer
- *     reuses backend connections (for up to 600 s); rendered `--keep-alive` and the old 5 s.
- * (b) connection budget: `max_connections` of staging's tier, as many gunicorn instances as pods
- *     hold connections in a rollout at the largest maxReplicas config.ts accepts (surge and
- *     draining pods included), every thread busy, plus the Jobs' connections.
- * (c) hung Redis (SIGSTOP) under load, probes at the kubelet's cadence: no liveness restart.
- *
- * Exit code 0 when every check shows 0 failures, 1 otherwise, 3 when the run itself failed.
+ * Each row prints what was emulated, its figures and the limits it is judged against.
+ * Exit code: 0 every row within its limits, 1 a row outside a limit, 3 the lab itself broke (a
+ * check could not run; the others still run), 2 bad arguments.
  */
-import { Command } from "commander";
-import { LIVENESS_PROBE_TIMING, type ProbeTiming } from "../components/podTemplates";
+import "./lib/dependencySourceMaps";
+import { Command, InvalidArgumentError } from "commander";
+import { findBinaries } from "./lib/local/binaries";
 import { killGroupsOnSignals } from "./lib/local/processes";
-import {
-    Backends,
-    budgetRun,
-    hungRedisRun,
-    keepAliveRun,
-    stagingInputs,
-    type BudgetResult,
-    type HungRedisResult,
-    type KeepAliveVariant,
-} from "./lib/reliabilityRun";
+import { NEG_PROPAGATION_SECONDS } from "./lib/reliabilityBalancer";
+import { CHECKS, SCHEDULE, loadAverage, rowPasses, within, type CheckContext, type Limit, type Row } from "./lib/reliabilityChecks";
+import { LabStack, type LabStackOptions } from "./lib/reliabilityRun";
 
-/** One row of the report. */
-interface Row {
-    readonly check: string;
-    readonly setting: string;
-    readonly measured: string;
-    readonly failures: number;
-    /** Contrast rows show what the old setting did; they do not decide the exit code. */
-    readonly contrast?: boolean;
-}
-
-const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-const kinds = (counts: Record<string, number>) => Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
-const probeSetting = (t: ProbeTiming) => `every ${t.periodSeconds} s, timeout ${t.timeoutSeconds} s, failureThreshold ${t.failureThreshold}`;
-
-function keepAliveRows(variants: readonly KeepAliveVariant[]): Row[] {
-    return variants.map((v, i) => ({
-        check: "(a) keep-alive reuse",
-        setting: v.label,
-        measured: `${v.ok}/${v.reuses} reuses answered after ${(v.minIdleMs / 1000).toFixed(1)}–${(v.maxIdleMs / 1000).toFixed(1)} s idle; failed: ${kinds(v.failures)}`,
-        failures: sum(v.failures),
-        contrast: i > 0,
-    }));
-}
-
-function budgetRows(b: BudgetResult): Row[] {
-    const clientErrors = sum(b.load.errors);
-    return [
-        {
-            check: "(b) connections in a rollout",
-            setting: `${b.tier} (max_connections ${b.maxConnections}), maxReplicas ${b.maxReplicas} → ${b.pods.total} instances (${b.pods.replicas} + ${b.pods.surge} surge + ${b.pods.draining} draining) × ${b.workers} workers × ${b.threads} threads + 2 Job connections = ${b.budgeted}`,
-            measured: `instances joined ${b.rampMs} ms apart, then ${b.holdMs / 1000} s of full load; peak ${b.peakApp} app connections (${b.peakAll} with the sampler) of ${b.usable} usable / ${b.maxConnections}; ${b.load.requests} requests, statuses ${kinds(b.load.statuses)}, client errors ${kinds(b.load.errors)}; PostgreSQL "too many clients" ${b.pgTooManyClients}, "reserved" ${b.pgReservedSlots}, other errors: ${kinds(b.pgOtherErrors)}; app exceptions: ${kinds(b.appErrors)}`,
-            failures: b.http5xx + b.pgTooManyClients + b.pgReservedSlots + clientErrors + (b.peakAll > b.maxConnections ? 1 : 0),
-        },
-    ];
-}
-
-function hungRedisRows(h: HungRedisResult): Row[] {
-    const series = (s: HungRedisResult["liveness"]) =>
-        `${s.outcomes.length} probes, ${s.failed} failed, max ${s.maxConsecutiveFailures} in a row (threshold ${s.timing.failureThreshold})${s.tripped ? " → the kubelet would act" : ""}`;
-    const nonOk = h.load.requests - (h.load.statuses[200] ?? 0);
-    return [
-        {
-            check: `(c) Redis hung ${h.hangSeconds} s`,
-            setting: `liveness as rendered: ${probeSetting(h.liveness.timing)}`,
-            measured: `${series(h.liveness)}; slowest /healthz/ ${(h.maxHealthzMs / 1000).toFixed(2)} s; load ${h.concurrency} concurrent, ${h.load.requests} pages, ${nonOk} not 200`,
-            failures: h.liveness.tripped ? 1 : 0,
-        },
-        { check: `(c) Redis hung ${h.hangSeconds} s`, setting: `liveness before: ${probeSetting(h.oldLiveness.timing)}`, measured: series(h.oldLiveness), failures: h.oldLiveness.failed, contrast: true },
-        { check: `(c) Redis hung ${h.hangSeconds} s`, setting: `readiness: ${probeSetting(h.readiness.timing)}`, measured: series(h.readiness), failures: h.readiness.failed, contrast: true },
-    ];
-}
-
-function printTable(rows: readonly Row[], phases: Record<string, number>, seconds: number): void {
-    for (const row of rows) {
-        const verdict = row.contrast ? "contrast" : row.failures === 0 ? "OK" : "FAIL";
-        console.log(`${verdict.padEnd(8)} ${row.check}\n         setting:  ${row.setting}\n         measured: ${row.measured}\n         failures: ${row.failures}\n`);
+/** Commander's exit (help, or bad arguments: 2). */
+class UsageError extends Error {
+    constructor(
+        readonly exitCode: number,
+        message: string,
+    ) {
+        super(message);
     }
-    const failing = rows.filter((r) => !r.contrast && r.failures > 0).length;
-    const timing = Object.entries(phases).map(([phase, s]) => `${phase} ${s.toFixed(1)} s`).join(", ");
-    console.log(`${failing === 0 ? "all checks: 0 failures" : `${failing} check(s) failed`} in ${seconds.toFixed(1)} s (${timing})`);
+}
+
+function formatLimit(l: Limit): string {
+    const unit = l.unit ? ` ${l.unit}` : "";
+    const value = Number.isFinite(l.value) ? `${Number.isInteger(l.value) ? l.value : l.value.toFixed(1)}${unit}` : "never";
+    return `${l.what}: ${value} (limit ${l.op} ${l.limit}${unit}) ${within(l) ? "ok" : "FAIL"}`;
+}
+
+function printRow(row: Row, point: number): void {
+    console.log(`${rowPasses(row) ? "PASS" : "FAIL"}  ${point} ${row.check}: ${row.title}`);
+    for (const s of row.setup) console.log(`      setup:   ${s}`);
+    for (const f of row.figures) console.log(`      figures: ${f}`);
+    for (const l of row.limits) console.log(`      limit:   ${formatLimit(l)}`);
+    console.log("");
 }
 
 async function main(): Promise<number> {
-    const program = new Command()
+        const program = new Command()
         .name("reliability")
-        .description("Re-runs the keep-alive, connection-budget and hung-Redis checks on loopback.")
-        .option("--json", "print the results as JSON")
-        .option("--skip-redis-hang", "skip (c), the hung-Redis run (about 30 s)")
-        .option("--ramp-ms <ms>", "(b): instances join the load this many ms apart; 0 = all at once, a login storm on small hosts", "800")
+        .description("Runs the reliability lab's checks (one per point of issue 24) against the rendered stacks on this machine.")
+        .option("--only <checks>", `comma-separated checks, or check:variant, to run (${CHECKS.map((c) => `${c.name}[:${c.variants.join("|")}]`).join(", ")})`, (value) => {
+            const picked = value.split(",").map((v) => v.trim()).filter(Boolean);
+            const known = (p: string) => {
+                const [name, variant] = p.split(":");
+                const check = CHECKS.find((c) => c.name === name);
+                return check !== undefined && (variant === undefined || check.variants.includes(variant));
+            };
+            const unknown = picked.filter((p) => !known(p));
+            if (unknown.length > 0) throw new InvalidArgumentError(`unknown check(s) ${unknown.join(", ")}; the checks are ${CHECKS.map((c) => `${c.name}[:${c.variants.join("|")}]`).join(", ")}`);
+            return picked;
+        })
+        .option("--neg-delay <seconds>", "seconds from a readiness change to the NEG endpoint's attach/detach in the load balancer model", (value) => {
+            const n = Number(value);
+            if (!Number.isFinite(n) || n < 0 || n > 60) throw new InvalidArgumentError("a number of seconds from 0 to 60");
+            return n;
+        }, NEG_PROPAGATION_SECONDS)
+        .option("--list", "list the checks and exit")
+        .option("--json", "print the rows as JSON as well")
+        .option("--serial", "one check at a time (quieter figures; about twice as long)")
+        .exitOverride((error) => {
+            throw new UsageError(error.exitCode === 0 ? 0 : 2, error.message);
+        })
         .parse(process.argv);
-    const options = program.opts<{ json?: boolean; skipRedisHang?: boolean; rampMs: string }>();
-    const rampMs = Number(options.rampMs);
-    if (!Number.isInteger(rampMs) || rampMs < 0 || rampMs > 5_000) throw new Error(`--ramp-ms must be a whole number from 0 to 5000 (got ${options.rampMs})`);
+    const options = program.opts<{ only?: string[]; negDelay: number; list?: boolean; json?: boolean; serial?: boolean }>();
+    if (options.list) {
+        for (const c of CHECKS) console.log(`${c.point} ${c.name.padEnd(13)} ${c.summary} (variants: ${c.variants.join(", ")})`);
+        return 0;
+    }
+    const found = findBinaries();
+    if (!found.binaries) {
+        for (const p of found.problems) console.error(`reliability: ${p}`);
+        return 3;
+    }
+    const binaries = found.binaries;
     const began = performance.now();
-    const phases: Record<string, number> = {};
-    let mark = began;
-    const lap = (phase: string) => {
-        phases[phase] = (performance.now() - mark) / 1000;
-        mark = performance.now();
+    const clock = () => `[lab ${((performance.now() - began) / 1000).toFixed(0)}s]`;
+    const wanted = (item: string) => {
+        const [name] = item.split(":");
+        return !options.only || options.only.some((p) => p === name || p === item);
     };
-    const inputs = await stagingInputs();
-    lap("synth");
-    // (a) only waits on idle sockets: it runs while PostgreSQL and Redis are set up.
-    const [keepAlive, backends] = await Promise.allSettled([
-        keepAliveRun(inputs.command, { connections: 24, rounds: 2, minIdleMs: 4_500, maxIdleMs: 7_000 }),
-        Backends.start(inputs),
-    ]);
-    lap("(a) + database setup");
-    if (backends.status === "rejected") throw backends.reason;
-    let budget: BudgetResult;
-    let hung: HungRedisResult | undefined;
-    try {
-        if (keepAlive.status === "rejected") throw keepAlive.reason;
-        budget = await budgetRun(inputs, backends.value, { rampMs, holdMs: 10_000, maxRequestsPerInstance: 8_000 });
-        lap("(b)");
-        if (!options.skipRedisHang) {
-            hung = await hungRedisRun(inputs, backends.value, { warmMs: 3_000, hangMs: 22_000, recoverMs: 3_000 });
-            lap("(c)");
-        }
-    } finally {
-        await backends.value.stop();
+    const phases = (options.serial ? [[SCHEDULE.flat(2)]] : SCHEDULE).map((lanes) => lanes.map((lane) => lane.filter(wanted)).filter((lane) => lane.length > 0)).filter((lanes) => lanes.length > 0);
+    console.log(`reliability lab, ${new Date().toISOString()}, ${loadAverage()}${options.serial ? ", one check at a time" : ""}\n`);
+    const rows: Array<{ point: number; row: Row }> = [];
+    const broke: string[] = [];
+    for (const lanes of phases) {
+        await Promise.all(
+            lanes.map(async (lane, laneIndex) => {
+                const tag = lanes.length > 1 ? ` lane ${laneIndex + 1}` : "";
+                const progress = (line: string) => console.error(`${clock()}${tag} ${line}`);
+                const stacks = new Map<string, Promise<LabStack>>();
+                const ctx: CheckContext = {
+                    negDelaySeconds: options.negDelay,
+                    progress,
+                    stack: (o: Pick<LabStackOptions, "stack" | "overrides">) => {
+                        const key = JSON.stringify(o);
+                        let stack = stacks.get(key);
+                        if (!stack) {
+                            progress(`preparing ${o.stack}${o.overrides ? ` with ${JSON.stringify(o.overrides)}` : ""}: services, migrate and collectstatic`);
+                            stack = LabStack.start({ ...o, fakeGcsServer: binaries.fakeGcsServer, python: binaries.python });
+                            stacks.set(key, stack);
+                        }
+                        return stack;
+                    },
+                };
+                try {
+                    for (const item of lane) {
+                        const [name, variant] = item.split(":") as [string, string];
+                        const check = CHECKS.find((c) => c.name === name);
+                        if (!check) throw new Error(`the schedule names an unknown check: ${item}`);
+                        const started = performance.now();
+                        progress(`${check.point} ${check.name} (${variant}): ${check.summary}`);
+                        try {
+                            const row = await check.run(ctx, variant);
+                            rows.push({ point: check.point, row });
+                            printRow(row, check.point);
+                        } catch (error) {
+                            const message = error instanceof Error ? error.message : String(error);
+                            broke.push(`${check.name} ${variant}: ${message}`);
+                            console.log(`BROKE ${check.point} ${check.name} (${variant}): the lab could not run this check: ${message}\n`);
+                        }
+                        progress(`${check.name} (${variant}) took ${((performance.now() - started) / 1000).toFixed(0)} s; ${loadAverage()}`);
+                    }
+                } finally {
+                    await Promise.all([...stacks.values()].map(async (stack) => (await stack.catch(() => undefined))?.close()));
+                }
+            }),
+        );
     }
-    const rows = [...keepAliveRows(keepAlive.value), ...budgetRows(budget), ...(hung ? hungRedisRows(hung) : [])];
-    const seconds = (performance.now() - began) / 1000;
-    if (options.json) {
-        const strip = (h: HungRedisResult) => ({ ...h, liveness: { ...h.liveness, outcomes: undefined }, oldLiveness: { ...h.oldLiveness, outcomes: undefined }, readiness: { ...h.readiness, outcomes: undefined } });
-        console.log(JSON.stringify({ rows, keepAlive: keepAlive.value, budget, hungRedis: hung ? strip(hung) : null, livenessTiming: LIVENESS_PROBE_TIMING, phases, seconds }, null, 2));
-    } else {
-        printTable(rows, phases, seconds);
-    }
-    return rows.some((r) => !r.contrast && r.failures > 0) ? 1 : 0;
+    const failed = rows.filter((r) => !rowPasses(r.row));
+    if (options.json) console.log(JSON.stringify({ rows, broke }, null, 2));
+    console.log(
+        `${rows.length} rows: ${rows.length - failed.length} within their limits, ${failed.length} outside${failed.length ? ` (${failed.map((r) => `${r.row.check}: ${r.row.title}`).join("; ")})` : ""}; ` +
+            `${broke.length ? `lab broke in ${broke.length} check(s)` : "the lab ran every check"}; ${((performance.now() - began) / 1000).toFixed(0)} s; ${loadAverage()}`,
+    );
+    return broke.length > 0 ? 3 : failed.length > 0 ? 1 : 0;
 }
 
 killGroupsOnSignals();
 main().then(
     (code) => process.exit(code),
     (error: unknown) => {
-        console.error(`reliability: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        if (error instanceof UsageError) process.exit(error.exitCode);
+        console.error(`reliability: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         process.exit(3);
     },
 );

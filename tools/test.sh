@@ -20,7 +20,7 @@ tsc_pid=$!
 declare -A cost=(
     [local-modes]=36 [local]=33 [local-tasks]=52 [local-cli]=30 [transitions]=30 [resilience]=40 [local-standins]=4
     [e2e-contract]=3 [pgdump-sanitize]=14 [policy-cli]=12 [preflight]=11 [containers]=10
-    [policy-runner]=10 [reliability]=10 [release]=9 [policy-platform]=8 [connectivity]=7
+    [policy-runner]=10 [reliability]=10 [reliability-lab]=6 [release]=9 [policy-platform]=8 [connectivity]=7
     [policy-pack]=7 [synth-errors]=7 [app-local]=6 [platform]=5 [deployer-permissions]=5
     [synth-architecture]=5 [synth-stacks]=5 [kubernetes]=4 [memorystore]=4 [cost]=4 [app-logging]=4
     [spot]=16 [connection-rollout]=12 [edge]=3 [monitoring]=3 [policy-edge]=3 [workers]=3 [statics]=3 [first-deploy]=3 [manage]=3

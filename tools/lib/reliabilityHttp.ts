@@ -1,13 +1,11 @@
 /**
- * HTTP clients for the reliability runs (tools/reliability.ts, tests/reliability.test.ts), on
- * loopback only:
+ * HTTP clients on loopback for the keep-alive test (tests/reliability.test.ts) and the kubelet's
+ * probes (tools/lib/local/probes.ts):
  *
  * - {@link KeepAliveConnection}: one raw HTTP/1.1 connection reused the way a load balancer reuses
  *   its backend connections. Node's http.Agent would quietly replace a connection the server has
  *   closed; this one reports it, because the load balancer may send on it at that very moment.
  * - {@link probeOnce}: a kubelet-style HTTP probe (a new connection each time, a timeout).
- * - {@link closedLoopLoad}: N request loops, each a new connection per request so that every
- *   gunicorn worker accepts some of them.
  */
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
@@ -187,7 +185,7 @@ export interface Outcome {
 
 /**
  * One GET on a new connection to 127.0.0.1:`port` (`Connection: close`), with a timeout — what
- * the kubelet does for an HTTP probe and what {@link closedLoopLoad} does per request.
+ * the kubelet does for an HTTP probe.
  */
 export function probeOnce(port: number, path: string, headers: Record<string, string>, timeoutMs: number): Promise<Outcome> {
     const started = performance.now();
@@ -211,64 +209,6 @@ export function probeOnce(port: number, path: string, headers: Record<string, st
         req.on("error", (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
         req.end();
     });
-}
-
-/** Counts of a load run. */
-export interface LoadResult {
-    requests: number;
-    /** Responses by status code. */
-    readonly statuses: Record<number, number>;
-    /** Requests without a response, by error. */
-    readonly errors: Record<string, number>;
-    /** Slowest response, ms. */
-    maxMs: number;
-}
-
-/** Options of {@link closedLoopLoad}. */
-export interface LoadOptions {
-    readonly port: number;
-    readonly path: string;
-    readonly headers: Record<string, string>;
-    /** Concurrent request loops. */
-    readonly concurrency: number;
-    /** Stop when this resolves (or after maxRequests). */
-    readonly until: Promise<unknown>;
-    /** Upper bound on requests of this load. */
-    readonly maxRequests: number;
-    /** Per-request timeout. @default 30000 */
-    readonly timeoutMs?: number;
-}
-
-/** Closed-loop load: `concurrency` loops, each sending the next request when the last one ended. */
-export async function closedLoopLoad(options: LoadOptions): Promise<LoadResult> {
-    const result: LoadResult = { requests: 0, statuses: {}, errors: {}, maxMs: 0 };
-    let stopped = false;
-    void options.until.then(() => (stopped = true));
-    const loop = async () => {
-        while (!stopped && result.requests < options.maxRequests) {
-            result.requests += 1;
-            const outcome = await probeOnce(options.port, options.path, options.headers, options.timeoutMs ?? 30_000);
-            result.maxMs = Math.max(result.maxMs, outcome.ms);
-            if (outcome.status !== undefined) {
-                result.statuses[outcome.status] = (result.statuses[outcome.status] ?? 0) + 1;
-            } else {
-                const key = outcome.error ?? "unknown";
-                result.errors[key] = (result.errors[key] ?? 0) + 1;
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: options.concurrency }, loop));
-    return result;
-}
-
-/** Adds `b` into `a` (statuses and errors summed, max of maxMs). */
-export function mergeLoad(a: LoadResult, b: LoadResult): LoadResult {
-    const sum = (x: Record<string, number>, y: Record<string, number>) => {
-        const out: Record<string, number> = { ...x };
-        for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
-        return out;
-    };
-    return { requests: a.requests + b.requests, statuses: sum(a.statuses, b.statuses), errors: sum(a.errors, b.errors), maxMs: Math.max(a.maxMs, b.maxMs) };
 }
 
 /** Resolves after `ms`. */

@@ -256,6 +256,30 @@ async function planPod(
     };
 }
 
+/**
+ * Another pod of the same workload (a Deployment's next replica): the same container, environment
+ * and probes, its own local ports (every pod has its own IP in the cluster; here each listens on its
+ * own loopback ports), every declared port the rendered command line binds rebound again.
+ */
+export async function replicaPlan(plan: PodPlan, replica: number): Promise<PodPlan> {
+    const workloadLabel = `${plan.workloadLabel} pod ${replica}`;
+    if (!plan.port) return { ...plan, workloadLabel };
+    let args = [...plan.renderedArgv];
+    const rewrites: string[] = [];
+    const localPorts: Record<number, number> = {};
+    for (const containerPort of new Set([plan.port.container, ...Object.values(plan.namedPorts)])) {
+        const local = await freePort();
+        const moved = rebind(args, containerPort, local);
+        if (moved.rewrites.length === 0) continue;
+        args = moved.args;
+        rewrites.push(...moved.rewrites);
+        localPorts[containerPort] = local;
+    }
+    const served = localPorts[plan.port.container] ?? (await freePort());
+    // Plans that map more than one port (`localPorts`) get the replica's map too.
+    return { ...plan, workloadLabel, argv: args, rewrites, port: { ...plan.port, local: served }, ...("localPorts" in plan ? { localPorts } : {}) };
+}
+
 function jobDeadline(docs: readonly K8sDoc[], c: DjangoContainer): number | undefined {
     const doc = docs.find((d) => d.kind === c.workload.kind && d.metadata.name === c.workload.name) as unknown as { spec?: { activeDeadlineSeconds?: number; jobTemplate?: { spec?: { activeDeadlineSeconds?: number } } } } | undefined;
     return c.workload.kind === "Job" ? doc?.spec?.activeDeadlineSeconds : c.workload.kind === "CronJob" ? doc?.spec?.jobTemplate?.spec?.activeDeadlineSeconds : undefined;

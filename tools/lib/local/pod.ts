@@ -51,6 +51,19 @@ export interface TerminationRecord {
     readonly signal: NodeJS.Signals | null;
     /** True when it outlived the grace period and was killed. */
     readonly killed: boolean;
+    /** The grace period it was given, seconds (the rendered one unless capped). */
+    readonly graceSeconds: number;
+}
+
+/** How {@link LocalPod.terminate} stops the pod. */
+export interface TerminateOptions {
+    /** Skip the preStop hook (lighter test runs). @default false */
+    readonly fast?: boolean;
+    /**
+     * Grace period in seconds instead of the rendered `terminationGracePeriodSeconds` (e.g. a Spot
+     * node's preemption notice, which caps it). @default the rendered value
+     */
+    readonly graceSeconds?: number;
 }
 
 /** Options of a {@link LocalPod}. */
@@ -61,6 +74,8 @@ export interface LocalPodOptions {
     readonly onOutput?: (text: string) => void;
     /** Kubelet-like events (probe failures, kills, restarts). */
     readonly onEvent?: (message: string) => void;
+    /** Every change of the pod's readiness (its Ready condition as the kubelet reports it). */
+    readonly onReadyChange?: (ready: boolean) => void;
 }
 
 /** `promise`'s value, or undefined after `ms` (the timer does not outlive the promise). */
@@ -107,6 +122,21 @@ export class LocalPod {
         this.done = new Promise((resolve) => (this.resolveDone = resolve));
     }
 
+    /** True once termination has started (the pod is being deleted). */
+    get isTerminating(): boolean {
+        return this.terminating;
+    }
+
+    /** True while the current container's main process runs. */
+    get running(): boolean {
+        return this.process?.running ?? false;
+    }
+
+    /** The process id of the current container's main process (undefined before it starts). */
+    get pid(): number | undefined {
+        return this.process?.running ? this.process.pid : undefined;
+    }
+
     /** Notes on how the container runs here (rewritten arguments, mounts that could not be made). */
     get notes(): string[] {
         return [...this.plan.rewrites, ...sandboxed(this.isolation, this.plan.argv, this.plan.mounts).notes];
@@ -145,9 +175,10 @@ export class LocalPod {
 
     /**
      * The termination sequence: out of the endpoints, preStop (skipped with `fast`), SIGTERM,
-     * SIGKILL at the end of the grace period.
+     * SIGKILL at the end of the grace period (the rendered one, or `graceSeconds`).
      */
-    async terminate(fast = false): Promise<TerminationRecord | undefined> {
+    async terminate(how: boolean | TerminateOptions = false): Promise<TerminationRecord | undefined> {
+        const options: TerminateOptions = typeof how === "boolean" ? { fast: how } : how;
         if (this.terminating) return this.termination;
         this.terminating = true;
         this.setReady(false);
@@ -156,11 +187,37 @@ export class LocalPod {
             this.resolveDone(this.exitCode ?? null);
             return undefined;
         }
+        const graceSeconds = options.graceSeconds ?? this.plan.terminationGracePeriodSeconds;
+        const stopped = await this.stopContainer(proc, graceSeconds * 1000, !options.fast);
+        this.termination = { ...stopped, exitCode: stopped.killed ? null : (this.exitCode ?? null), graceSeconds };
+        this.resolveDone(this.exitCode ?? null);
+        return this.termination;
+    }
+
+    /**
+     * Kills the container's processes with `signal` from outside (an OOM kill, a crashed node's
+     * container): no preStop, no grace. With restarts on, the kubelet starts it again after its
+     * back-off, as for any container that dies.
+     */
+    killContainer(signal: NodeJS.Signals = "SIGKILL"): void {
+        const proc = this.process;
+        if (!proc?.running) return;
+        try {
+            process.kill(-proc.pid, signal);
+        } catch {
+            // gone in the meantime
+        }
+    }
+
+    /**
+     * preStop (when asked), SIGTERM to the main process, then SIGKILL of everything left once
+     * `graceMs` (counted from the start, preStop included) are over.
+     */
+    private async stopContainer(proc: GroupProcess, graceMs: number, runPreStop: boolean): Promise<Omit<TerminationRecord, "exitCode" | "graceSeconds">> {
         const began = performance.now();
-        const graceMs = this.plan.terminationGracePeriodSeconds * 1000;
         let preStop = "none";
         const hook = this.plan.preStop;
-        if (fast && hook) {
+        if (!runPreStop && hook) {
             preStop = "skipped (fast stop)";
         } else if (hook?.sleep) {
             preStop = `sleep ${hook.sleep.seconds} s`;
@@ -178,9 +235,7 @@ export class LocalPod {
         const seconds = (performance.now() - began) / 1000;
         // The container ends with its main process: what else runs in it is killed.
         await proc.stop("SIGKILL", 2_000);
-        this.termination = { preStop, seconds, exitCode: exited ? (this.exitCode ?? null) : null, signal: exited ? proc.signalled : "SIGKILL", killed: !exited };
-        this.resolveDone(this.exitCode ?? null);
-        return this.termination;
+        return { preStop, seconds, signal: exited ? proc.signalled : "SIGKILL", killed: !exited };
     }
 
     /** Kills the pod's processes at once (a second Ctrl-C). */
@@ -192,7 +247,9 @@ export class LocalPod {
 
     private setReady(ready: boolean): void {
         if (ready && !this.ready && this.readyAfterMs === undefined) this.readyAfterMs = performance.now() - this.startedAt;
+        const changed = ready !== this.ready;
         this.ready = ready;
+        if (changed) this.options.onReadyChange?.(ready);
         if (ready || this.failure !== undefined) {
             const waiters = this.readyWaiters;
             this.readyWaiters = [];
@@ -289,7 +346,7 @@ export class LocalPod {
         const killFor = (reason: string) => {
             this.fail(reason);
             this.event(`${reason}: the kubelet kills the container`);
-            void proc.stop("SIGTERM", plan.terminationGracePeriodSeconds * 1000);
+            void this.stopContainer(proc, plan.terminationGracePeriodSeconds * 1000, true);
         };
         const { startup, readiness, liveness } = plan.probes;
         if (startup && target) {

@@ -7,10 +7,13 @@
  * process that would intercept our shutdown signals.
  */
 import { execFileSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GroupProcess, freePort, run, waitFor, type RunOptions, type RunResult } from "./processes";
+
+/** Settings that make the server write its log to `<data>/log/postgresql.log` ({@link LocalPostgres.logFile}). */
+export const LOG_TO_FILE: Readonly<Record<string, string>> = { logging_collector: "on", log_directory: "log", log_filename: "postgresql.log" };
 
 /** Where Debian installs PostgreSQL's server binaries, one directory per major version. */
 export const PG_ROOT = "/usr/lib/postgresql";
@@ -129,6 +132,25 @@ export class LocalPostgres {
         );
     }
 
+    /**
+     * Freezes the server and all its backends (SIGSTOP to the process group): TCP connects still
+     * complete into the listen backlog, nothing answers — a hung instance. {@link resume} thaws it.
+     */
+    pause(): void {
+        this.server?.signalGroup("SIGSTOP");
+    }
+
+    /** Thaws a {@link pause}d server (SIGCONT). */
+    resume(): void {
+        this.server?.signalGroup("SIGCONT");
+    }
+
+    /** The server's log file when started with `logging_collector=on` (see {@link LOG_TO_FILE}); "" otherwise. */
+    logFile(): string {
+        const file = join(this.dataDir, "log", "postgresql.log");
+        return existsSync(file) ? readFileSync(file, "utf8") : "";
+    }
+
     /** Fast shutdown (SIGINT): disconnects clients, like a database outage would. */
     async stop(): Promise<void> {
         await this.server?.stop("SIGINT");
@@ -158,6 +180,28 @@ export class LocalPostgres {
     async createDatabase(database: string, user: string, password: string): Promise<void> {
         await this.sql(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(password)};`);
         await this.sql(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(user)};`);
+    }
+
+    /**
+     * Runs `sql` every `seconds` as superuser (psql's `\watch`) and hands each result row (fields
+     * split on `|`) to `onRow`, until the returned process is stopped. Stalls while the server is
+     * paused, as any client would.
+     */
+    monitor(sql: string, seconds: number, onRow: (fields: string[]) => void, database = "postgres"): GroupProcess {
+        let partial = "";
+        return new GroupProcess(
+            "postgres monitor",
+            "/bin/sh",
+            ["-c", `printf '%s\n' "$1" | exec "$0" -X -q -A -t -h "$2" -p "$3" -d "$4"`, join(postgresBin(), "psql"), `${sql.replace(/;\s*$/, "")} \\watch ${seconds}`, this.socketDir, String(this.port), database],
+            {
+                ...this.spawnOptions(),
+                onOutput: (text) => {
+                    const lines = (partial + text).split("\n");
+                    partial = lines.pop() ?? "";
+                    for (const line of lines) if (line.trim()) onRow(line.trim().split("|"));
+                },
+            },
+        );
     }
 
     private runAsOwner(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

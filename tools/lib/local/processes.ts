@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -179,6 +179,22 @@ export class GroupProcess {
         if (this.running) process.kill(this.pid, signal);
     }
 
+    /**
+     * Sends `signal` to every process of the group and to every descendant of its leader, also
+     * those that started a session of their own (PostgreSQL's backends call setsid()):
+     * SIGSTOP/SIGCONT freeze and thaw a server and all its processes, as a hung node would.
+     */
+    signalGroup(signal: NodeJS.Signals): void {
+        if (!this.running) return;
+        for (const target of [-this.pid, ...descendants(this.pid)]) {
+            try {
+                process.kill(target, signal);
+            } catch {
+                // gone in the meantime
+            }
+        }
+    }
+
     /** The last lines the process printed (stdout and stderr). */
     get log(): string {
         return this.output.join("");
@@ -202,6 +218,8 @@ export class GroupProcess {
         if (!this.running) return;
         try {
             process.kill(-this.pid, signal);
+            // A group frozen with SIGSTOP acts on the signal only once thawed.
+            if (signal !== "SIGKILL") process.kill(-this.pid, "SIGCONT");
         } catch {
             return;
         }
@@ -218,6 +236,38 @@ export class GroupProcess {
             await this.exited;
         }
     }
+}
+
+/** The process ids of `pid`'s descendants (Linux /proc; none elsewhere). */
+export function descendants(pid: number): number[] {
+    let entries: string[];
+    try {
+        entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+    } catch {
+        return [];
+    }
+    const parent = new Map<number, number>();
+    for (const e of entries) {
+        try {
+            // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+            const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+            parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch {
+            // exited meanwhile
+        }
+    }
+    const found: number[] = [];
+    const queue = [pid];
+    while (queue.length > 0) {
+        const current = queue.shift() as number;
+        for (const [child, ppid] of parent) {
+            if (ppid === current) {
+                found.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    return found;
 }
 
 /** Options for {@link waitFor}. */

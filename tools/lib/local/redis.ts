@@ -56,6 +56,22 @@ export class LocalRedis {
         await this.server?.stop("SIGTERM");
     }
 
+    /** Freezes the server (SIGSTOP): connections are still accepted by the kernel, nothing answers. */
+    pause(): void {
+        this.server?.signalGroup("SIGSTOP");
+    }
+
+    /** Thaws a {@link pause}d server (SIGCONT). */
+    resume(): void {
+        this.server?.signalGroup("SIGCONT");
+    }
+
+    /** Kills the server at once (SIGKILL: what was not persisted is lost); {@link start} starts it again. */
+    async kill(): Promise<void> {
+        this.server?.signalGroup("SIGCONT");
+        await this.server?.stop("SIGKILL", 2_000);
+    }
+
     /** Runs one command through redis-cli (authenticated) and returns its raw output, trimmed. */
     async cli(command: readonly string[]): Promise<string> {
         const tls = this.options.tlsCaFile ? ["--tls", "--cacert", this.options.tlsCaFile] : [];

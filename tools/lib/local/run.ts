@@ -8,7 +8,10 @@
  * terminates every pod as the kubelet does.
  *
  * One pod per Deployment (the HPA's minReplicas may be more), one run at a time per
- * {@link LocalServices} (they share the database server).
+ * {@link LocalServices} (they share the database server). {@link LocalRun.newPod} makes more pods
+ * of a workload (a Deployment's replicas, a CronJob's runs), each on its own port, stopped with the
+ * run; with `startDeployments: false` the run stops after the Jobs and leaves the Deployments'
+ * pods to the caller (the reliability lab runs replicas and rollouts itself).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -17,8 +20,8 @@ import { djangoContainers, resolveEnv } from "../renderedWorkloads";
 import { startCache, type CacheTopology } from "./cache";
 import { SiteFront } from "./front";
 import { projectOfAccount, type MetadataEndpoint } from "./identity";
-import { LocalPod, type PodPlan, type TerminationRecord } from "./pod";
-import { planStack, type StackPlan } from "./plan";
+import { LocalPod, type LocalPodOptions, type PodPlan, type TerminationRecord } from "./pod";
+import { planStack, replicaPlan, type StackPlan } from "./plan";
 import { quoteIdent } from "./postgres";
 import { randomPassword } from "./processes";
 import { prepareApp } from "./sandbox";
@@ -41,6 +44,8 @@ export interface LocalRunOptions {
     readonly restart?: boolean;
     /** Skip preStop hooks when stopping (lighter test runs). @default false */
     readonly fastStop?: boolean;
+    /** Start one pod per Deployment after the Jobs and wait until it is ready. @default true */
+    readonly startDeployments?: boolean;
     /** Progress lines. */
     readonly onProgress?: (line: string) => void;
     /** Output of every process, by source. */
@@ -70,7 +75,10 @@ const run_ = { n: 0 };
 export class LocalRun {
     readonly failures: Failure[] = [];
     readonly cronRun: LocalPod[] = [];
+    /** Pods made by {@link newPod}. */
+    readonly extraPods: LocalPod[] = [];
     front: SiteFront | undefined;
+    private podCount = 0;
     private stopped = false;
 
     private constructor(
@@ -165,6 +173,7 @@ export class LocalRun {
             return run;
         }
 
+        if (options.startDeployments === false) return run;
         progress(`starting the Deployments: ${deployments.map((d) => d.plan.workloadLabel).join(", ")}`);
         for (const d of deployments) d.start();
         await Promise.all(
@@ -187,6 +196,21 @@ export class LocalRun {
             }
         }
         return run;
+    }
+
+    /**
+     * A new pod of a planned workload (a Deployment's next replica on its own port, or a CronJob's
+     * next run), not started; it restarts dead containers as the kubelet does when `restart` is on,
+     * and is stopped with the run.
+     */
+    async newPod(plan: PodPlan, options: Omit<LocalPodOptions, "onOutput"> = {}): Promise<LocalPod> {
+        const replica = await replicaPlan(plan, ++this.podCount);
+        const pod = new LocalPod(replica, this.options.services.isolation, {
+            ...options,
+            onOutput: this.options.onOutput ? (text) => this.options.onOutput?.(replica.workloadLabel, text) : undefined,
+        });
+        this.extraPods.push(pod);
+        return pod;
     }
 
     /** Runs each CronJob's job template once, one after the other, to completion. */
@@ -238,7 +262,7 @@ export class LocalRun {
     async stop(): Promise<void> {
         if (this.stopped) return;
         this.stopped = true;
-        await Promise.all([...this.deployments, ...this.jobs, ...this.cronRun].map((p) => p.terminate(this.options.fastStop)));
+        await Promise.all([...this.deployments, ...this.jobs, ...this.cronRun, ...this.extraPods].map((p) => p.terminate(this.options.fastStop)));
         await this.front?.close();
         await this.cache?.stop();
     }
@@ -246,7 +270,7 @@ export class LocalRun {
     /** Kills every process of the run at once (a second Ctrl-C). */
     async kill(): Promise<void> {
         this.stopped = true;
-        await Promise.all([...this.deployments, ...this.jobs, ...this.cronRun].map((p) => p.kill()));
+        await Promise.all([...this.deployments, ...this.jobs, ...this.cronRun, ...this.extraPods].map((p) => p.kill()));
         await this.front?.close();
         await this.cache?.stop();
     }

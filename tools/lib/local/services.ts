@@ -44,6 +44,8 @@ export interface ServicesOptions {
     readonly avoid?: readonly string[];
     /** Output of the services (for --logs). */
     readonly onOutput?: (service: string, text: string) => void;
+    /** PostgreSQL server settings (`-c name=value`), e.g. a Cloud SQL tier's `max_connections`. */
+    readonly postgresSettings?: Readonly<Record<string, string>>;
 }
 
 /** Where the run directory goes: the first of the OS temp dir, /var/tmp and .scratch/ that no emptyDir hides. */
@@ -85,7 +87,7 @@ export class LocalServices {
         let services: LocalServices | undefined;
         const out = (service: string) => (options.onOutput ? (text: string) => options.onOutput?.(service, text) : undefined);
         const settled = await Promise.allSettled([
-            LocalPostgres.create({ ssl: true, parent: root }).catch((e: Error) => {
+            LocalPostgres.create({ ssl: true, parent: root, settings: options.postgresSettings }).catch((e: Error) => {
                 throw new ServiceError("PostgreSQL", "Is the postgresql package installed (bash tools/install-deps.sh)? Its output is above.", e.message);
             }),
             LocalGcs.start(options.fakeGcsServer, (email) => identities.publicKey(email), out("fake-gcs-server")).catch((e: Error) => {
