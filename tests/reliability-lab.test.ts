@@ -153,7 +153,7 @@ describe("the load balancer model", () => {
     });
 
     describe("against real HTTP servers", () => {
-        type FakePod = { ready: boolean; isTerminating: boolean; running: boolean; plan: { port: { container: number; local: number }; podIp: string; workloadLabel: string } };
+        type FakePod = { ready: boolean; isTerminating: boolean; running: boolean; plan: { port: { container: number; local: number }; localPorts: Record<number, number>; podIp: string; workloadLabel: string } };
         const servers: Server[] = [];
         let hang = false;
         const serve = async (label: string): Promise<FakePod> => {
@@ -164,7 +164,7 @@ describe("the load balancer model", () => {
             });
             servers.push(server);
             await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-            return { ready: false, isTerminating: false, running: true, plan: { port: { container: 8000, local: (server.address() as AddressInfo).port }, podIp: "127.0.0.1", workloadLabel: label } };
+            return { ready: false, isTerminating: false, running: true, plan: { port: { container: 8000, local: (server.address() as AddressInfo).port }, localPorts: {}, podIp: "127.0.0.1", workloadLabel: label } };
         };
         const service: BackendService = { timeoutSec: 1, drainingTimeoutSec: 1, healthCheck: { requestPath: "/readyz/", checkIntervalSec: 0.1, timeoutSec: 0.1, healthyThreshold: 1, unhealthyThreshold: 3 } };
         let lb: LoadBalancer;
@@ -400,13 +400,11 @@ describe("the pod emulation's additions the lab uses (tools/lib/local/pod.ts, pl
         assert.equal(binds.length, 2);
         assert.notEqual(binds[0], binds[1]);
         assert.equal(binds[0], `127.0.0.1:${replica.port?.local}`);
-        assert.equal("localPorts" in replica, false, "a plan without a port map gets none");
-        const mapped = await replicaPlan({ ...twoPorts, localPorts: { 8000: 1, 8081: 2 } } as PodPlan, 4);
-        const ports = (mapped as PodPlan & { localPorts: Record<number, number> }).localPorts;
-        assert.deepEqual(mapped.argv.filter((a) => a.startsWith("127.0.0.1:")), [`127.0.0.1:${ports[8000]}`, `127.0.0.1:${ports[8081]}`]);
-        assert.equal(localPortOf(mapped, 8081), ports[8081], "the load balancer's health check finds the probes port");
+        const ports = replica.localPorts;
+        assert.deepEqual(binds, [`127.0.0.1:${ports[8000]}`, `127.0.0.1:${ports[8081]}`]);
+        assert.equal(localPortOf(replica, 8081), ports[8081], "the load balancer's health check finds the probes port");
         assert.equal(localPortOf(replica, 8000), replica.port?.local);
-        assert.equal(localPortOf(replica, 8081), undefined, "without a port map only the serving port is known");
+        assert.equal(localPortOf(replica, 9999), undefined, "a port the command does not bind is not served");
     });
 
     it("a liveness kill runs preStop first, then the container restarts (restartPolicy Always)", async () => {

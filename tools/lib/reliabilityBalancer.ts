@@ -160,8 +160,7 @@ export interface RequestSpec {
  * else its serving port; undefined when nothing listens on that port (a probe there is refused).
  */
 export function localPortOf(plan: LocalPod["plan"], containerPort: number): number | undefined {
-    const mapped = (plan as { localPorts?: Readonly<Record<number, number>> }).localPorts?.[containerPort];
-    return mapped ?? (plan.port?.container === containerPort ? plan.port.local : undefined);
+    return plan.localPorts[containerPort] ?? (plan.port?.container === containerPort ? plan.port.local : undefined);
 }
 
 /** One HTTP exchange with a pod: status, or why there was none. */

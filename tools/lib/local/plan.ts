@@ -276,8 +276,7 @@ export async function replicaPlan(plan: PodPlan, replica: number): Promise<PodPl
         localPorts[containerPort] = local;
     }
     const served = localPorts[plan.port.container] ?? (await freePort());
-    // Plans that map more than one port (`localPorts`) get the replica's map too.
-    return { ...plan, workloadLabel, argv: args, rewrites, port: { ...plan.port, local: served }, ...("localPorts" in plan ? { localPorts } : {}) };
+    return { ...plan, workloadLabel, argv: args, rewrites, port: { ...plan.port, local: served }, localPorts };
 }
 
 function jobDeadline(docs: readonly K8sDoc[], c: DjangoContainer): number | undefined {
