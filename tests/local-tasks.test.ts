@@ -67,14 +67,20 @@ function startWorkerPod(): LocalPod {
   return pod;
 }
 
+/** app/resilience's BREAKER_COOLDOWN_SECONDS: how long a process skips the database after its circuit opened. */
+const BREAKER_COOLDOWN_MS = Number(/^BREAKER_COOLDOWN_SECONDS = ([\d.]+)$/m.exec(readFileSync(join(__dirname, "..", "app", "resilience", "__init__.py"), "utf8"))?.[1]) * 1000;
+
 /**
- * After PostgreSQL returns, the web pod's database circuit breaker (app/resilience) lets pages
- * through again once its cool-down ends and a trial query succeeds; the load balancer would hold
- * traffic back meanwhile (readiness). Wait for that before the next step, reading a page that
- * needs the database (/uploads/; the home page may answer from the cache alone).
+ * After PostgreSQL returns, each gunicorn process of the web pod lets pages through again once its
+ * own database circuit (app/resilience) closes: at once in the process whose page or readiness
+ * check first succeeds, within the cool-down in the others (their next page after it is a trial).
+ * Wait for a page that needs the database (/uploads/; the home page may answer from the cache
+ * alone), then for the cool-down: every circuit opened before that page has then let a trial through.
  */
 async function siteBack(): Promise<void> {
+  assert.ok(BREAKER_COOLDOWN_MS > 0, "BREAKER_COOLDOWN_SECONDS found in app/resilience");
   await waitFor("the site answering after PostgreSQL returned", async () => (await browser.get("/uploads/").catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 30_000 });
+  await new Promise((resolve) => setTimeout(resolve, BREAKER_COOLDOWN_MS));
 }
 
 const sql = (query: string) => services.postgres.sql(query, stack.database?.name ?? "");

@@ -87,6 +87,11 @@ class Breaker:
         self._consecutive = 0
         self._opened_at: float | None = None
         self._trial = False
+        # The thread that holds the half-open trial (it may touch the server several times: Django
+        # connects, then opens a cursor), and when it took it: a trial that never reports back
+        # (its thread ended without a statement) is handed to the next caller a cool-down later.
+        self._trial_owner: int | None = None
+        self._trial_at = 0.0
         self._last_success: float | None = None
 
     def succeeded_within(self, seconds: float) -> bool:
@@ -108,14 +113,22 @@ class Breaker:
             return self._consecutive > 0
 
     def allow(self) -> bool:
-        """Whether a call may go to the server now (a closed circuit, or the one half-open trial)."""
+        """Whether a call may go to the server now: a closed circuit, or the one half-open trial
+        (to the thread that holds it, for each of its calls until its outcome is known)."""
         with self._lock:
             if self._opened_at is None:
                 return True
-            if not self._trial and self._clock() - self._opened_at >= self.cooldown:
-                self._trial = True
-                return True
-            return False
+            now = self._clock()
+            me = threading.get_ident()
+            if self._trial:
+                if self._trial_owner == me:
+                    return True
+                if now - self._trial_at < self.cooldown:
+                    return False
+            elif now - self._opened_at < self.cooldown:
+                return False
+            self._trial, self._trial_owner, self._trial_at = True, me, now
+            return True
 
     def success(self) -> None:
         with self._lock:
@@ -123,7 +136,7 @@ class Breaker:
                 log.warning("circuit closed: %s answers again", self.name)
             self._consecutive = 0
             self._opened_at = None
-            self._trial = False
+            self._trial, self._trial_owner = False, None
             self._last_success = self._clock()
 
     def failure(self) -> None:
@@ -133,7 +146,7 @@ class Breaker:
                 if self._opened_at is None:
                     log.warning("circuit open: skipping %s for %.0f s after %d failures", self.name, self.cooldown, self._consecutive)
                 self._opened_at = self._clock()
-                self._trial = False
+                self._trial, self._trial_owner = False, None
 
     def trip(self) -> None:
         """Opens the circuit at once (a failed readiness check is conclusive)."""
@@ -142,7 +155,7 @@ class Breaker:
                 log.warning("circuit open: skipping %s for %.0f s", self.name, self.cooldown)
             self._consecutive = max(self._consecutive, self.failures)
             self._opened_at = self._clock()
-            self._trial = False
+            self._trial, self._trial_owner = False, None
 
 
 # --- Cache ------------------------------------------------------------------------------------

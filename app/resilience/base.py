@@ -7,7 +7,7 @@ management commands do not):
 
 * before a thread touches its connection (a cursor, and with it the ``CONN_HEALTH_CHECKS`` query
   and any reconnection): fail at once while the database's circuit is open;
-* a connection attempt that fails counts against the circuit;
+* a connection attempt counts for the circuit (a failure against it, a success closes it);
 * on each new connection: the ``statement_timeout`` and the watchdog (:func:`resilience.connection_ready`).
 """
 from __future__ import annotations
@@ -30,12 +30,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return super()._cursor(name)
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        counted = deadlines_enabled() and not getattr(self, "_platform_probe", False)
         try:
-            return super().get_new_connection(conn_params)
+            connection = super().get_new_connection(conn_params)
         except Exception:
-            if deadlines_enabled() and not getattr(self, "_platform_probe", False):
+            if counted:
                 database_breaker.failure()
             raise
+        if counted:
+            database_breaker.success()  # the server answered: a half-open trial succeeded
+        return connection
 
     def init_connection_state(self) -> None:
         super().init_connection_state()

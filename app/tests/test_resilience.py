@@ -1,5 +1,6 @@
 """The circuit breaker and the request reader on their own (tests/resilience.test.ts runs them
 against a hung Redis, a frozen PostgreSQL and slow clients)."""
+import threading
 from unittest import TestCase
 
 from resilience import Breaker, redis_cache_options
@@ -36,7 +37,11 @@ class BreakerTest(TestCase):
         self.assertFalse(self.breaker.allow())
         self.clock.now += 0.2
         self.assertTrue(self.breaker.allow())
-        self.assertFalse(self.breaker.allow(), "a second caller waits for the trial's outcome")
+        other: list[bool] = []
+        thread = threading.Thread(target=lambda: other.append(self.breaker.allow()))
+        thread.start()
+        thread.join()
+        self.assertEqual(other, [False], "a second caller waits for the trial's outcome")
         self.breaker.failure()
         self.assertEqual(self.breaker.state, "open", "a failed trial opens the circuit again")
         self.clock.now += 5
@@ -44,6 +49,33 @@ class BreakerTest(TestCase):
         self.breaker.success()
         self.assertEqual(self.breaker.state, "closed")
         self.assertTrue(self.breaker.allow() and self.breaker.allow())
+
+    def test_the_trial_is_its_threads_until_its_outcome_is_known(self) -> None:
+        # Django connects (ensure_connection), then opens a cursor: two calls of one trial.
+        self.breaker.trip()
+        self.clock.now += 5
+        self.assertTrue(self.breaker.allow())
+        self.assertTrue(self.breaker.allow(), "the trial's own thread goes on")
+        other: list[bool] = []
+        thread = threading.Thread(target=lambda: other.append(self.breaker.allow()))
+        thread.start()
+        thread.join()
+        self.assertEqual(other, [False], "another thread waits for the trial's outcome")
+        self.breaker.success()
+        self.assertEqual(self.breaker.state, "closed")
+
+    def test_a_trial_that_never_reports_is_handed_on_a_cooldown_later(self) -> None:
+        self.breaker.trip()
+        self.clock.now += 5
+        self.assertTrue(self.breaker.allow())  # this thread takes the trial and says nothing more
+        results: list[bool] = []
+        probe = lambda: results.append(self.breaker.allow())  # noqa: E731
+        for advance in (4.9, 0.2):
+            self.clock.now += advance
+            thread = threading.Thread(target=probe)
+            thread.start()
+            thread.join()
+        self.assertEqual(results, [False, True], "stuck for a cool-down at most, not for ever")
 
     def test_remembers_its_last_success(self) -> None:
         self.assertFalse(self.breaker.succeeded_within(1))
