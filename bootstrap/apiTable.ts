@@ -23,6 +23,7 @@
  *
  * Pure data and functions, no Pulumi: the bootstrap, synth, preflight and the tests all load it.
  */
+import { MEDIA_SIGNER_VARIABLE } from "../components/appEnv";
 import { artifactRegistryRepositories } from "../components/imageRef";
 import type { ProgramTypes } from "./permissionTable";
 
@@ -423,13 +424,20 @@ export const FEATURE_TABLE: readonly FeatureRow[] = [
     },
     {
         id: "signed-urls",
-        what: "Media signed URLs are signed by the pod's own service account through IAM Service Account Credentials signBlob (no key file): the account's project needs the API.",
+        what:
+            "Media signed URLs are signed by the pod's own service account (the container's DJANGO_APP_MEDIA_SIGNER) through IAM Service Account Credentials signBlob (no key file): the account's project needs the API. The IAM step binds the signing role; the program shows the signer in the containers' env.",
         services: ["iamcredentials.googleapis.com"],
-        triggers: ["gcp:serviceaccount/iAMMember:IAMMember"],
+        triggers: POD_TYPES,
         lives: "stack",
-        uses: (graph) => saGrants(graph, "roles/iam.serviceAccountTokenCreator").flatMap((g) => uses([serviceAccountProject(graph, g.inputs.serviceAccountId)], ["iamcredentials.googleapis.com"])),
+        uses: (graph) =>
+            uses(
+                podSpecs(graph).flatMap((spec) =>
+                    containersOf(spec).flatMap((c) => (Array.isArray(c.env) ? c.env : []).filter(isObject).filter((e) => e.name === MEDIA_SIGNER_VARIABLE).map((e) => SA_EMAIL.exec(str(e.value) ?? "")?.[1])),
+                ),
+                ["iamcredentials.googleapis.com"],
+            ),
         source: [
-            'https://cloud.google.com/storage/docs/authentication/creating-signatures: "Before you begin: Enable the Service Account Credentials API"; "The iam.serviceAccounts.signBlob permission is included in the roles/iam.serviceAccountTokenCreator role"',
+            'https://cloud.google.com/storage/docs/authentication/creating-signatures: "Before you begin: Enable the Service Account Credentials API"; signing with the IAM signBlob method needs "the iam.serviceAccounts.signBlob permission"',
         ],
     },
     {

@@ -200,9 +200,10 @@ export class Workload extends pulumi.ComponentResource {
         // its retries).
         const web = bindPodIdentity(this, `${name}-web`, podIdentity(args.identities, "web"), args);
         this.serviceAccountEmail = web.gsa.email;
-        // Media uploads: read/write objects of the media bucket, and sign URLs as itself only.
+        // Media uploads: read/write objects of the media bucket. Signing URLs as itself (signBlob
+        // only) is bound by the IAM step (iam/stackIam.ts), like every grant on an account to itself.
         if (args.media) {
-            web.grants.push(args.media.grantObjectUser("web", web.gsa.member), args.media.grantSelfSigning("web", web.gsa.name, web.gsa.member));
+            web.grants.push(args.media.grantObjectUser("web", web.gsa.member));
         }
         // ManifestStaticFilesStorage reads staticfiles.json from the bucket at run time, as the pod's
         // own identity: never rely on the bucket being public.

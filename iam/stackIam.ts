@@ -14,6 +14,12 @@ export interface StackIamArgs {
      * account's IAM policy (`projects/<p>/roles/djangoPlatformPodIdentityBinder`).
      */
     readonly podBinderRole: string;
+    /**
+     * The custom role the bootstrap created in the stack's project with `iam.serviceAccounts.signBlob`
+     * only (`projects/<p>/roles/djangoPlatformUrlSigner`): bound on each pod account that signs media
+     * URLs, to that account itself.
+     */
+    readonly urlSignerRole: string;
     /** The Artifact Registry repositories of the stack's images (`image`, `cache.image`): the nodes pull from them. */
     readonly imageRepositories: readonly RepositoryRef[];
     /**
@@ -49,6 +55,8 @@ export const IAM_STEP_ROLES = {
  * - `roles/cloudsql.client` on the project for the identities behind the Auth Proxy, and
  *   `roles/container.defaultNodeServiceAccount` for the nodes;
  * - the nodes' `roles/artifactregistry.reader` on each of the images' repositories only;
+ * - the URL signer role (`signBlob` only) on each pod account that signs media URLs, to itself:
+ *   not Token Creator, whose `getAccessToken` would let a stolen pod token renew itself forever;
  * - for the stack's deployer: `roles/iam.serviceAccountUser` on the nodes' account (the only
  *   account it may act as) and the pod-binder role on each pod account (the only accounts whose
  *   IAM policy it may set: the Workload Identity bindings need the cluster's pool, which exists
@@ -81,6 +89,13 @@ export class StackIam extends pulumi.ComponentResource {
             pods[pod.role] = account;
             if (pod.cloudSqlClient) {
                 projectGrant(`${name}-${pod.role}-cloudsql-client`, IAM_STEP_ROLES.cloudSqlClient, `serviceAccount:${pod.email}`);
+            }
+            if (pod.media) {
+                new gcp.serviceaccount.IAMMember(`${name}-${pod.role}-url-signer`, {
+                    serviceAccountId: account.name,
+                    role: args.urlSignerRole,
+                    member: `serviceAccount:${pod.email}`,
+                }, { parent: this });
             }
             new gcp.serviceaccount.IAMMember(`${name}-${pod.role}-deployer-binder`, {
                 serviceAccountId: account.name,

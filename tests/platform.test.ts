@@ -203,9 +203,9 @@ describe("IAM", () => {
             "serviceAccount:acme-django-staging.svc.id.goog[django-staging/collectstatic]",
             "serviceAccount:acme-django-staging.svc.id.goog[django-staging/web]",
         ]);
-        // The other service-account-level grants: each media user may sign blobs as itself only.
+        // No other service-account-level grant in the program CI runs: signing as itself is the IAM step's.
         const others = stacks.staging.all(T.saIam).filter((b) => b.inputs.role !== "roles/iam.workloadIdentityUser");
-        assert.deepEqual(others.map((b) => [b.name, b.inputs.role]), [["django-media-web-signer", "roles/iam.serviceAccountTokenCreator"]]);
+        assert.deepEqual(others.map((b) => [b.name, b.inputs.role]), []);
         assert.equal(stacks.staging.all(T.projectIam).filter((m) => m.inputs.role === "roles/iam.workloadIdentityUser").length, 0);
     });
 

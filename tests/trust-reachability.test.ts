@@ -78,6 +78,21 @@ describe("reachability of the trust layout from every GitHub context", () => {
         assert.deepEqual([...new Set(objects)].sort(), [".pulumi/meta.yaml", ".pulumi/stacks/django-platform/staging.json", ".pulumi/stacks/django-platform/staging.json.bak"]);
     });
 
+    test("a stolen pod token mints no token: each pod account signs blobs as itself and impersonates nobody", () => {
+        // The accounts the IAM step creates for pods (web, migrate, collectstatic, workers), per stack.
+        const pods = model.bindings.filter((b) => b.role === "roles/iam.workloadIdentityUser" && /\.svc\.id\.goog\[/.test(b.member)).map((b) => b.resource);
+        assert.ok(pods.length >= 5, pods.join("\n"));
+        const MINT = ["iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.signJwt", "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.actAs", "iam.serviceAccounts.setIamPolicy"];
+        for (const account of new Set(pods)) {
+            const member = `serviceAccount:${account.split("/serviceAccounts/")[1]}`;
+            const reach = model.reachFrom([member]);
+            assert.deepEqual(reach.principals, [member], `${member} becomes ${reach.principals.join(", ")}`);
+            assert.deepEqual(reach.grants.filter((g) => g.resource.includes("/serviceAccounts/") && (MINT.includes(g.permission) || g.permission === "*")), [], `${member} may mint tokens`);
+            const signs = reach.grants.filter((g) => g.permission === "iam.serviceAccounts.signBlob").map((g) => g.resource);
+            assert.ok(signs.every((r) => r === account), `${member} signs as ${signs.join(", ")}`);
+        }
+    });
+
     test("no CI context can change the federation, the CI accounts, the state bucket or the registry", () => {
         for (const claims of [JOBS.image, JOBS.staging, JOBS.production, JOBS.previewStaging]) {
             const changes = model.reach(claims).grants.filter((g) => changesIam(g.permission) && model.ownerOf(g.resource) === "home");

@@ -369,7 +369,16 @@ export class TrustModel {
     /** What a job with `claims` may do: its federated identity, the accounts it becomes, and every (permission, resource). */
     reach(claims: Claims): { subject?: string; principals: string[]; grants: Grant[] } {
         const subjects = claims ? this.exchange(claims) : [];
-        const principals = new Set<string>(subjects.map((s) => `principal://iam.googleapis.com/${s.pool}/subject/${s.subject}`));
+        const reached = this.reachFrom(subjects.map((s) => `principal://iam.googleapis.com/${s.pool}/subject/${s.subject}`));
+        return { subject: subjects[0]?.subject, ...reached };
+    }
+
+    /**
+     * What holders of `members` (a stolen pod token: `serviceAccount:<email>`) may do, with the same
+     * escalation as {@link reach}.
+     */
+    reachFrom(members: readonly string[]): { principals: string[]; grants: Grant[] } {
+        const principals = new Set<string>(members);
         const grants = new Map<string, Grant>();
         let changed = true;
         const add = (permission: string, resource: string) => {
@@ -428,7 +437,7 @@ export class TrustModel {
                 }
             }
         }
-        return { subject: subjects[0]?.subject, principals: [...principals].sort(), grants: [...grants.values()] };
+        return { principals: [...principals].sort(), grants: [...grants.values()] };
     }
 
     /** `serviceAccount:<email>` of an account resource (the default one carries its project). */
