@@ -83,10 +83,10 @@ const databaseSchema = z
             .prefault({})
             .meta({ description: "When Cloud SQL may restart the instance for updates." }),
         deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect` on the instance, the database and its user: a change that would replace or delete them is refused in preview (docs/transitions.md).")),
-        connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates; private-ip: direct TLS to the private IP.")),
+        connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates, and IAM database authentication: each pod logs in as its own service account's database user (the proxy sends its token, no password), the migrate Job owns the schema, the others read and write rows only. private-ip: direct TLS to the private IP, every pod logging in as database.user with its password (the app would have to fetch and refresh an IAM token itself; docs/architecture.md).")),
         maxConnections: z.number().int().min(25).max(262143).optional().meta(ex([200], "Overrides (and sets the flag for) max_connections; default: Cloud SQL's value for the tier.")),
         name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database name.")),
-        user: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database user the app connects as.")),
+        user: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "The schema owner: the database user that owns the app's tables. With auth-proxy no pod logs in as it (the migrate Job acts as it, being its member); with private-ip every pod does, with its password.")),
     })
     .strict()
     .prefault({});

@@ -92,6 +92,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             maxConnections: db.maxConnections,
             databaseName: db.name,
             userName: db.user,
+            // Behind the Auth Proxy every identity that uses the database logs in as itself.
+            iamUsers: identities.pods.filter((p) => p.iamDatabaseUser),
         }, child);
 
         const armor = cfg.edge.armor;
@@ -191,6 +193,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 extraSecrets: cfg.appSecretOutputs,
             },
             database: this.database.connection,
+            databaseUsers: this.database.iamUsers,
             databaseCidr: this.network.privateServicesCidr,
             cache: { egress: this.cache.egressRules },
             statics: this.statics,

@@ -66,7 +66,9 @@ export class Worker extends pulumi.ComponentResource {
         const k8sOpts = { parent: this, provider: p.provider };
         // Its own account (dj-<stack>-w-<name>), created by the IAM step with roles/cloudsql.client
         // when the Auth Proxy connects (components/identities.ts).
-        const identity = bindPodIdentity(this, name, podIdentity(p.identities, `worker-${args.workerName}`), p);
+        const own = podIdentity(p.identities, `worker-${args.workerName}`);
+        const identity = bindPodIdentity(this, name, own, p);
+        identity.grants.push(...p.databaseUsers);
         // Signing media URLs as itself (signBlob only) is bound by the IAM step (iam/stackIam.ts).
         if (p.media) {
             identity.grants.push(p.media.grantObjectUser(`worker-${args.workerName}`, identity.gsa.member));
@@ -91,7 +93,7 @@ export class Worker extends pulumi.ComponentResource {
                         initContainers: p.sidecars,
                         spot: p.spot,
                         containers: [jobContainer("worker", p.container.image, [...args.command], p.container.sources,
-                            { settingsModule: p.container.settingsModule, media: p.media ? { bucket: p.media.bucketName, signer: identity.gsa.email } : undefined },
+                            { settingsModule: p.container.settingsModule, database: p.databaseLogin(own), media: p.media ? { bucket: p.media.bucketName, signer: identity.gsa.email } : undefined },
                             { cpu: args.cpu, memory: args.memory })],
                     }),
                 },

@@ -32,6 +32,9 @@ before(async () => {
     printed = { code, io, job: parse(io.out.join("\n")) };
 });
 
+/** The app container's env of a pod spec. */
+const app_env = (pod: any): any[] => pod.containers[0].env ?? [];
+
 describe("npm run manage (print)", () => {
     it("prints a Job built from the migrate pod template, running manage.py with the given arguments", () => {
         assert.equal(printed.code, 0, printed.io.err.join("\n"));
@@ -45,7 +48,8 @@ describe("npm run manage (print)", () => {
         assert.equal(job.spec.activeDeadlineSeconds, 3600);
         const pod = job.spec.template.spec;
         assert.equal(pod.restartPolicy, "Never");
-        assert.equal(pod.serviceAccountName, "web", "runs as the web identity, like migrate");
+        assert.equal(pod.serviceAccountName, "web", "runs as the web identity (rows, not the schema), not the migrate one");
+        assert.deepEqual(app_env(pod).filter((e: any) => e.name.startsWith("DJANGO_APP_DB_")), [{ name: "DJANGO_APP_DB_USER", value: "dj-staging-web@acme-django-staging.iam" }], "the web identity's own database login, no schema role");
         assert.equal(pod.automountServiceAccountToken, false);
         const [app] = pod.containers;
         assert.equal(app.name, MANAGE_CONTAINER);
@@ -140,11 +144,14 @@ describe("manageJobFrom / withLiveNames (pure)", () => {
     const template = {
         spec: { template: { spec: { containers: [{ name: "migrate", image: "i:1", command: ["python", "manage.py", "migrate"], envFrom: [{ configMapRef: { name: "a" } }] }], initContainers: [] } } },
     };
-    it("renames the app container and replaces only its command", () => {
-        const m = manageJobFrom(template, { stack: "s", namespace: "ns", args: ["shell", "-c", "print(1)"], suffix: "x", deadlineSeconds: 60 });
+    const web = { spec: { template: { spec: { serviceAccountName: "web", containers: [{ name: "web", env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, { name: "DJANGO_APP_DB_USER", value: "web-user" }] }] } } } };
+    it("renames the app container, replaces its command, and runs it as the web identity", () => {
+        const m = manageJobFrom(template, web, { stack: "s", namespace: "ns", args: ["shell", "-c", "print(1)"], suffix: "x", deadlineSeconds: 60 });
         assert.equal(m.name, "django-manage-x");
         assert.deepEqual(m.job.spec.template.spec.containers[0].command, ["python", "manage.py", "shell", "-c", "print(1)"]);
         assert.equal(m.job.spec.template.spec.containers[0].image, "i:1");
+        assert.equal(m.job.spec.template.spec.serviceAccountName, "web");
+        assert.deepEqual(m.job.spec.template.spec.containers[0].env, [{ name: "DJANGO_APP_DB_USER", value: "web-user" }], "the web container's own env, without the pod IP");
         assert.deepEqual(template.spec.template.spec.containers[0].command, ["python", "manage.py", "migrate"], "the template is not mutated");
         assert.throws(() => withLiveNames(m, { spec: { template: { spec: { containers: [{ name: "worker" }] } } } }), /no container named web/);
         // The cluster runs another image than the stack file: refuse (the command would run other code).

@@ -80,7 +80,7 @@ const BOOTSTRAP_STACK = "bootstrap";
 export const ALL = "*";
 
 /** Services whose resources carry `resource.name`/`resource.type` in IAM conditions (docs/gcp-facts.md). */
-export const RESOURCE_ATTRIBUTE_SERVICES = new Set(["storage.googleapis.com", "cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com"]);
+export const RESOURCE_ATTRIBUTE_SERVICES = new Set(["storage.googleapis.com", "cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "sqladmin.googleapis.com"]);
 
 const TYPES = {
     project: { type: "cloudresourcemanager.googleapis.com/Project", service: "cloudresourcemanager.googleapis.com" },
@@ -89,6 +89,7 @@ const TYPES = {
     key: { type: "cloudkms.googleapis.com/CryptoKey", service: "cloudkms.googleapis.com" },
     account: { type: "iam.googleapis.com/ServiceAccount", service: "iam.googleapis.com" },
     repository: { type: "artifactregistry.googleapis.com/Repository", service: "artifactregistry.googleapis.com" },
+    sqlInstance: { type: "sqladmin.googleapis.com/Instance", service: "sqladmin.googleapis.com" },
 } as const;
 
 /** The kind of resource a permission is checked on (Google checks each method on one resource). */
@@ -107,6 +108,9 @@ export function permissionTarget(permission: string): keyof typeof TYPES {
     }
     if (/^artifactregistry\.(repositories|dockerimages|tags|versions|files|packages|attachments|rules)\./.test(permission) && !/^artifactregistry\.repositories\.(create|list)$/.test(permission)) {
         return "repository";
+    }
+    if (permission.startsWith("cloudsql.instances.") && !/\.(create|list)$/.test(permission)) {
+        return "sqlInstance";
     }
     return "project";
 }
@@ -255,6 +259,9 @@ export class TrustModel {
                     break;
                 case "gcp:artifactregistry/repository:Repository":
                     this.add("repository", `projects/${String(project)}/locations/${String(r.inputs.location)}/repositories/${String(r.outputs.name)}`, String(project));
+                    break;
+                case "gcp:sql/databaseInstance:DatabaseInstance":
+                    this.add("sqlInstance", `projects/${String(project)}/instances/${String(r.outputs.name)}`, String(project));
                     break;
                 case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {
                     const pool = render.resources.find((p) => p.type === "gcp:iam/workloadIdentityPool:WorkloadIdentityPool");
