@@ -87,7 +87,8 @@ export const TYPE_RULES: Readonly<Record<string, TypeRules>> = {
     "gcp:sql/user:User": {
         source: "services/sql/resource_sql_user.go",
         replace: ["project", "instance", "name", "host", "type"],
-        update: ["password", "deletionPolicy"],
+        // databaseRoles: write-only, sent with users.update (the roles are reassigned in place).
+        update: ["password", "deletionPolicy", "databaseRoles"],
         identity: ["project", "instance", "name"],
     },
     "gcp:storage/bucket:Bucket": {

@@ -158,11 +158,11 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "database.connector", change: "auth-proxy → private-ip", stack: "production", after: set("database.connector", "private-ip"),
-        what: `The instance's \`sslMode\` is updated in place; the pods lose the Auth Proxy sidecar and connect to the private IP with TLS: ${ENV}; the identities' \`roles/cloudsql.client\` grants are deleted after the pods no longer need them (deletes run last).`,
+        what: `The instance's \`sslMode\` and flags (\`cloudsql.iam_authentication\` off) are updated in place; the pods lose the Auth Proxy sidecar and connect to the private IP with TLS, all as \`database.user\` with its password, which the env Secret gains: ${ENV}. The IAM database users are abandoned (\`deletionPolicy: ABANDON\`: they keep their grants and cannot log in without the flag); run the IAM step afterwards to drop the identities' \`roles/cloudsql.client\` and \`instanceUser\` grants.`,
     },
     {
         key: "database.connector", change: "private-ip → auth-proxy", stack: "production", base: set("database.connector", "private-ip"), after: set("database.connector", "auth-proxy"),
-        what: `The \`roles/cloudsql.client\` grants are created, the instance's \`sslMode\` becomes TRUSTED_CLIENT_CERTIFICATE_REQUIRED (update), then the pods roll with the proxy sidecar (they depend on the instance and the grants). Pods of the old release connect without a client certificate, so Cloud SQL refuses them from the instance's update until the rollout replaced them: expect errors for the length of a rollout, and switch at a quiet hour.`,
+        what: `Run the IAM step first (the identities' \`roles/cloudsql.client\` and \`instanceUser\` grants). The instance's \`sslMode\` becomes TRUSTED_CLIENT_CERTIFICATE_REQUIRED and \`cloudsql.iam_authentication\` on (update), the IAM database users are created, the migrate Job runs as its own identity and grants the others (docs/architecture.md, "Database roles"), then the pods roll with the proxy sidecar and their own logins. Pods of the old release connect without a client certificate, so Cloud SQL refuses them from the instance's update until the rollout replaced them: expect errors for the length of a rollout, and switch at a quiet hour.`,
     },
     {
         key: "database.maxConnections", change: "tier default → 400", stack: "production", after: set("database.maxConnections", 400),
