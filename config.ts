@@ -14,6 +14,7 @@ import { extrasCollisions } from "./components/appEnv";
 import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
+import { NON_PUBLIC_RANGES } from "./components/networkPolicies";
 import { TIME_ZONES, cronScheduleProblem } from "./components/schedules";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
@@ -244,6 +245,7 @@ const networkSchema = z
         podsCidr: cidr.default("10.20.0.0/16").meta(ex(["10.20.0.0/16"], "Pods secondary range (mode create).")),
         servicesCidr: cidr.default("10.30.0.0/20").meta(ex(["10.30.0.0/20"], "Services secondary range (mode create).")),
         privateServicesCidr: cidr.default("10.99.0.0/20").meta(ex(["10.99.0.0/20"], "Private services access range for Cloud SQL / Memorystore private IPs (mode create), /24 or larger; pinned so it never overlaps the other ranges.")),
+        egressAllowList: z.array(cidr).max(100).default([]).meta(ex([["203.0.113.0/24"]], "Public IPv4 ranges the app's pods (web, workers, CronJobs, npm run manage) may reach on TCP 443, e.g. a payment or mail API's published ranges. Empty (the default): no internet host at all; Google's APIs are reached through Private Google Access (199.36.153.8/30, private.googleapis.com) whatever this says, and the migrate and collectstatic Jobs never get these. Private, shared and link-local ranges inside an entry stay closed. 0.0.0.0/0 opens the whole internet on 443, as earlier versions did. GKE's FQDN network policies would allow names instead of ranges, but need a cluster flag this program does not set (docs/architecture.md, \"Egress\").")),
         privateServicesRangeName: z.string().min(1).optional().meta(ex(["google-managed-services-shared-vpc"], "Mode existing: name of the VPC's allocated range used by its existing private services access connection (gcloud compute addresses list --global --filter=purpose=VPC_PEERING). Nothing is created on an existing VPC, which must also give private nodes a way to pull images: Cloud NAT, or cache.image mirrored into Artifact Registry.")),
     })
     .strict()
@@ -319,6 +321,7 @@ export const usageSchema = z
         cdnCacheFillGib: z.number().min(0).max(1e6).default(5).meta(ex([5], "CDN cache fill from the bucket a month, GiB.")),
         mediaBucketGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Uploads stored in the media bucket, all versions, GiB.")),
         natDataGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Data through Cloud NAT a month (image pulls from outside Google, outbound API calls), GiB.")),
+        natLogGib: z.number().min(0).max(1e6).default(1).meta(ex([1], "Cloud NAT logs a month, GiB: every translation is logged (a new connection of a node to the internet, about a kilobyte each).")),
         deploysPerMonth: z.number().int().min(0).max(10000).default(20).meta(ex([20], "Deploys a month; each runs the migrate and collectstatic Jobs once.")),
     })
     .strict()
@@ -622,6 +625,16 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (network.mode === "existing" && (!network.name || !network.subnetName)) {
         p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
     }
+    network.egressAllowList.forEach((range, i) => {
+        const [address, bits] = ipaddr.IPv4.parseCIDR(range);
+        const inside = NON_PUBLIC_RANGES.find((r) => {
+            const [outer, outerBits] = ipaddr.IPv4.parseCIDR(r);
+            return bits >= outerBits && address.match(outer, outerBits);
+        });
+        if (inside) {
+            p.push(`${k("network.egressAllowList")}: ${range} lies inside the non-public range ${inside}, which the allow list never opens (it is for internet hosts; the database and the cache have their own rules). Fix: \`pulumi config rm --path ${cliPath(["network", "egressAllowList", i])}\`, or give the host's public range.`);
+        }
+    });
     cluster.masterAuthorizedNetworks.forEach((net, i) => {
         const entry = (field?: string) => cliPath(["cluster", "masterAuthorizedNetworks", i, ...(field ? [field] : [])]);
         if (net.cidr.endsWith("/0")) {

@@ -47,6 +47,11 @@ export interface ApiRow {
     readonly services: readonly string[];
     readonly lives: Lives;
     /**
+     * Where one rendered resource of the type lives, when not every resource of it lives where
+     * {@link lives} says (a record set of the stack's own private zone, not the site's zone).
+     */
+    readonly livesOf?: (graph: Graph, r: GraphResource) => Lives;
+    /**
      * The input that references the resource this one belongs to, when it names no `project` of its
      * own (a key's `keyRing`, a bucket grant's `bucket`): its project is that resource's project.
      */
@@ -257,13 +262,22 @@ export const API_TABLE: readonly ApiRow[] = [
 
     // --- Cloud DNS ------------------------------------------------------------------------------
     row({
+        type: "gcp:dns/managedZone:ManagedZone",
+        kind: "resource",
+        usedBy: "components/network.ts (the private zone googleapis.com, in the stack's project)",
+        services: ["dns.googleapis.com"],
+        source: [client("dns", "https://dns.googleapis.com/dns/v1/")],
+    }),
+    row({
         type: "gcp:dns/recordSet:RecordSet",
         kind: "resource",
         lives: "zone",
-        usedBy: "components/dns.ts",
+        // The googleapis.com records of Private Google Access are in the stack's own private zone.
+        livesOf: (graph, r) => (graph.resources.some((z) => z.type === "gcp:dns/managedZone:ManagedZone" && (z.outputs?.name ?? z.inputs.name) === r.inputs.managedZone) ? "stack" : "zone"),
+        usedBy: "components/dns.ts, components/network.ts (the records of the stack's private zone googleapis.com)",
         services: ["dns.googleapis.com"],
         source: [client("dns", "https://dns.googleapis.com/dns/v1/")],
-        notes: "The records go to the zone's project (dns.project): the API must be enabled there, not only in the stack's project.",
+        notes: "The site's records go to the zone's project (dns.project): the API must be enabled there, not only in the stack's project. The googleapis.com records are in the stack's own private zone.",
     }),
     row({
         type: "gcp:dns/getRecordSets:getRecordSets",
@@ -311,6 +325,12 @@ const CONNECTION_NAME = /^([a-z][a-z0-9-]{4,28}[a-z0-9]):[a-z]+-[a-z]+\d+:[a-z][
 function referenced(graph: Graph, value: unknown, seen: ReadonlySet<GraphResource>): GraphResource | undefined {
     const v = str(value);
     return v === undefined ? undefined : graph.resources.find((r) => !seen.has(r) && (r.id === v || r.outputs?.name === v || r.outputs?.id === v));
+}
+
+/** Where a rendered resource lives, by its row ({@link ApiRow.livesOf} when the row has one). */
+export function livesOfResource(graph: Graph, r: GraphResource, table: readonly ApiRow[] = API_TABLE): Lives | undefined {
+    const found = apiRowFor(r.type, table);
+    return found ? (found.livesOf?.(graph, r) ?? found.lives) : undefined;
 }
 
 /** The row for a type or invoke token: the exact row, else the longest matching `prefix*` row. */

@@ -588,9 +588,24 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         notes: "GKE's Ingress controller, not the deployer, attaches the backend policy named in the BackendConfig (it runs as GKE's service agent).",
     }),
     row({
+        type: "gcp:dns/managedZone:ManagedZone",
+        kind: "resource",
+        usedBy: "components/network.ts (the private zone googleapis.com of a created VPC: Private Google Access)",
+        via: "deployer-role",
+        create: ["dns.managedZones.create", "dns.networks.bindPrivateDNSZone", "dns.managedZones.get"],
+        read: ["dns.managedZones.get"],
+        update: ["dns.managedZones.update", "dns.networks.bindPrivateDNSZone", "dns.managedZones.get"],
+        delete: ["dns.managedZones.delete"],
+        source: [
+            tpg("dns/resource_dns_managed_zone.go", "ManagedZones.Create, Read: ManagedZones.Get, Update: ManagedZones.Patch (visibility config), Delete: ManagedZones.Delete (record sets are the program's own resources, deleted first)"),
+            "https://cloud.google.com/dns/docs/access-control (creating a private zone needs dns.managedZones.create and, on each network it is visible to, dns.networks.bindPrivateDNSZone)",
+            "iann0036/iam-dataset gcp/roles/dns.admin.json: dns.managedZones.{create,delete,get,update}, dns.networks.bindPrivateDNSZone",
+        ],
+    }),
+    row({
         type: "gcp:dns/recordSet:RecordSet",
         kind: "resource",
-        usedBy: "components/dns.ts (only with dns.managedZone)",
+        usedBy: "components/dns.ts (only with dns.managedZone), components/network.ts (the googleapis.com records of Private Google Access, in the stack's own private zone)",
         via: "deployer-role",
         // Create is authoritative: the change that adds the record also deletes any record set of the
         // same name and type already in the zone, which needs dns.resourceRecordSets.delete.

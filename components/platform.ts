@@ -196,6 +196,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             databaseUsers: this.database.iamUsers,
             databaseCidr: this.network.privateServicesCidr,
             cache: { egress: this.cache.egressRules },
+            egressAllowList: cfg.network.egressAllowList,
+            privateGoogleAccess: this.network.privateGoogleAccess,
             statics: this.statics,
             minReplicas: cfg.workload.minReplicas,
             maxReplicas: cfg.workload.maxReplicas,

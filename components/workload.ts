@@ -57,6 +57,14 @@ export interface WorkloadArgs {
     readonly databaseCidr: pulumi.Input<string>;
     /** Egress rules to the cache (components/cache.ts `egressRules`). */
     readonly cache: NetworkPolicyInputs["cache"];
+    /** Public IPv4 ranges the app's pods may reach on 443 (`network.egressAllowList`). @default [] */
+    readonly egressAllowList?: readonly string[];
+    /**
+     * What makes `*.googleapis.com` resolve to Private Google Access's range in the VPC (the private
+     * DNS zone and its records, components/network.ts): the Django pods' egress to Google's APIs
+     * narrows to that range only once it exists. @default []
+     */
+    readonly privateGoogleAccess?: readonly pulumi.Resource[];
     /** The statics bucket; only the collectstatic Job may write to it. */
     readonly statics: Statics;
     /** HPA bounds and CPU target. @default 2, 5, 70 */
@@ -341,16 +349,22 @@ export class Workload extends pulumi.ComponentResource {
             spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: webSelector } },
         }, k8sOpts);
 
-        for (const [role, spec] of Object.entries(buildNetworkPolicies({
+        const specs = buildNetworkPolicies({
             stack: args.stack,
             webPort: WEB_PORT,
             ingressSourceRanges: args.ingressSourceRanges,
             databasePort: proxy ? 3307 : 5432,
             databaseCidr: args.databaseCidr,
             cache: args.cache,
-        }))) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { namespace: ns, labels: labelsFor("network-policy", args.stack) }, spec }, k8sOpts);
-        }
+            egressAllowList: args.egressAllowList,
+        });
+        const policy = (role: string, dependsOn: readonly pulumi.Resource[]) =>
+            new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { namespace: ns, labels: labelsFor("network-policy", args.stack) }, spec: specs[role] }, { ...k8sOpts, dependsOn: [...dependsOn] });
+        const others = Object.keys(specs).filter((role) => role !== "django-egress").map((role) => policy(role, []));
+        // NetworkPolicies add up: the Django pods' common egress, which narrowed Google APIs to the
+        // private range, changes last — after the other policies (the database's own, a stack that
+        // had it in this one) and after the VPC resolves Google's names to that range.
+        policy("django-egress", [...others, ...(args.privateGoogleAccess ?? [])]);
 
         this.podContext = {
             project: args.project,

@@ -160,7 +160,7 @@ describe("manageJobFrom / withLiveNames (pure)", () => {
 });
 
 describe("a one-off pod on the network", () => {
-    it("reaches the database and Google APIs like the migrate Job, but not Redis, and nothing reaches it", () => {
+    it("reaches the database, Google APIs and the allowed internet hosts like the web pods, but not Redis, and nothing reaches it", () => {
         const ns = "django-staging";
         const specs = buildNetworkPolicies({
             stack: "staging",
@@ -169,13 +169,16 @@ describe("a one-off pod on the network", () => {
             databasePort: 3307,
             databaseCidr: "10.99.0.0/20",
             cache: { egress: [{ to: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "cache-master" } } }], ports: [{ protocol: "TCP", port: 6379 }] }] },
+            egressAllowList: ["203.0.113.0/24"],
         });
         const cluster = { policies: Object.entries(specs).map(([name, spec]): NetworkPolicy => ({ name, namespace: ns, spec: spec as NetworkPolicySpec })) };
         const manage = { kind: "pod" as const, namespace: ns, labels: printed.job.spec.template.metadata.labels };
         const redis = { kind: "pod" as const, namespace: ns, labels: { "app.kubernetes.io/component": "cache-master" } };
         const ok = (from: any, to: any, port: number) => evaluate(cluster, { from, to, port }).allowed;
         assert.equal(ok(manage, { kind: "ip", address: "10.99.0.5" }, 3307), true, "Cloud SQL through the proxy");
-        assert.equal(ok(manage, { kind: "ip", address: "142.250.0.1" }, 443), true, "Google APIs");
+        assert.equal(ok(manage, { kind: "ip", address: "199.36.153.9" }, 443), true, "Google APIs (private.googleapis.com)");
+        assert.equal(ok(manage, { kind: "ip", address: "203.0.113.7" }, 443), true, "an allowed internet host");
+        assert.equal(ok(manage, { kind: "ip", address: "93.184.216.34" }, 443), false, "no other internet host");
         assert.equal(ok(manage, { kind: "ip", address: "169.254.169.252" }, 988), true, "metadata server");
         assert.equal(ok(manage, redis, 6379), false, "no Redis");
         assert.equal(ok({ kind: "ip", address: "130.211.0.1" }, manage, 8000), false, "no ingress");

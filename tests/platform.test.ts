@@ -224,6 +224,51 @@ describe("GKE", () => {
     });
 });
 
+describe("Private Google Access and egress", () => {
+    it("a created VPC resolves *.googleapis.com to private.googleapis.com (199.36.153.8/30) in a private zone bound to it", () => {
+        for (const r of Object.values(stacks)) {
+            const zone = r.one("gcp:dns/managedZone:ManagedZone", "django-network-googleapis");
+            const vpc = r.one("gcp:compute/network:Network", "django-network-vpc");
+            assert.deepEqual([zone.inputs.dnsName, zone.inputs.visibility], ["googleapis.com.", "private"]);
+            assert.deepEqual((zone.inputs as any).privateVisibilityConfig.networks, [{ networkUrl: vpc.id }]);
+            const records = r.all("gcp:dns/recordSet:RecordSet").filter((x) => x.inputs.managedZone === (zone.outputs as any).name);
+            assert.deepEqual(records.map((x) => [x.inputs.name, x.inputs.type, x.inputs.rrdatas]).sort(), [
+                ["*.googleapis.com.", "CNAME", ["private.googleapis.com."]],
+                ["private.googleapis.com.", "A", ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]],
+            ]);
+            assert.equal(r.inputs("gcp:compute/subnetwork:Subnetwork").privateIpGoogleAccess, true);
+            // The pods' egress narrows to that range only once the names resolve there.
+            const egress = r.one(T.networkPolicy, "django-workload-django-egress");
+            for (const x of [zone, ...records]) assert.ok(egress.dependencies.includes(x.urn), `django-egress waits for ${x.name}`);
+            assert.deepEqual((egress.inputs as any).spec.egress[1], { to: [{ ipBlock: { cidr: "199.36.153.8/30" } }], ports: [{ protocol: "TCP", port: 443 }] });
+        }
+    });
+
+    it("Cloud NAT logs every translation, not only errors", () => {
+        for (const r of Object.values(stacks)) {
+            assert.deepEqual(r.inputs("gcp:compute/routerNat:RouterNat").logConfig, { enable: true, filter: "ALL" });
+        }
+    });
+
+    it("no internet host by default; network.egressAllowList opens its ranges on 443 for the app's pods, never the private ones inside", async () => {
+        for (const r of Object.values(stacks)) {
+            assert.equal(r.all(T.networkPolicy).filter((p) => p.name === "django-workload-django-internet-egress").length, 0);
+        }
+        const open = await renderStack("staging", { "django-platform:network": { egressAllowList: ["203.0.113.0/24", "0.0.0.0/0"] } });
+        const spec = open.inputs(T.networkPolicy, "django-workload-django-internet-egress").spec;
+        assert.deepEqual(spec.podSelector.matchExpressions[0].values, ["web", "worker", "schedule", "manage"]);
+        assert.deepEqual(spec.egress, [{
+            to: [{ ipBlock: { cidr: "203.0.113.0/24" } }, { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"] } }],
+            ports: [{ protocol: "TCP", port: 443 }],
+        }]);
+    });
+
+    it("network.mode existing: no zone (the VPC must resolve them already, docs/operations.md)", async () => {
+        const r = await renderStack("staging", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" } });
+        assert.deepEqual(r.all("gcp:dns/managedZone:ManagedZone"), []);
+    });
+});
+
 describe("IAM", () => {
     it("Workload Identity is bound on the service account, to exactly one Kubernetes SA each", () => {
         const bindings = stacks.staging.all(T.saIam).filter((b) => b.inputs.role === "roles/iam.workloadIdentityUser");

@@ -252,6 +252,12 @@ export const TYPE_RULES: Readonly<Record<string, TypeRules>> = {
         update: ["loadBalancingScheme", "target", "labels"],
         identity: ["project", "name"],
     },
+    "gcp:dns/managedZone:ManagedZone": {
+        source: "services/dns/resource_dns_managed_zone.go",
+        replace: ["project", "name", "dnsName", "visibility"],
+        update: ["description", "privateVisibilityConfig", "labels", "forceDestroy"],
+        identity: ["project", "name"],
+    },
     "gcp:dns/recordSet:RecordSet": {
         source: "services/dns/resource_dns_record_set.go",
         replace: ["project", "managedZone", "name"],

@@ -364,6 +364,14 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "The allocated range's `address` is ForceNew: a new range is reserved and the peering's ranges updated, but Cloud SQL keeps its private IP in the old range (Google does not move it), which the peering would then no longer cover. First deploy only.",
     },
     {
+        key: "network.egressAllowList", change: "none → a range", stack: "production", after: set("network.egressAllowList", ["203.0.113.0/24"]),
+        what: "A NetworkPolicy `django-internet-egress` is created for the web pods, workers, CronJobs and `npm run manage` (TCP 443 to the ranges); NetworkPolicies add up and take effect when the dataplane applies them, no pod restarts ([network policies](https://kubernetes.io/docs/concepts/services-networking/network-policies/)).",
+    },
+    {
+        key: "network.egressAllowList", change: "a range → none", stack: "production", base: set("network.egressAllowList", ["203.0.113.0/24"]), after: set("network.egressAllowList", []),
+        what: "The `django-internet-egress` NetworkPolicy is deleted: from then on new connections to those hosts are refused (connections already open stay, the dataplane tracks them). Check that nothing of the app still needs them (Cloud NAT's logs show each translation).",
+    },
+    {
         key: "edge.armor.enabled", change: "off → on", stack: "staging", after: ARMOR_ON,
         what: "A new policy (auto-named, so never the name of a retained one) is created and the BackendConfig names it; GKE's Ingress controller attaches it (docs/edge.md).",
     },
@@ -497,9 +505,9 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "The CronJob is updated in place (no forceNew field for CronJobs in pulumi-kubernetes); the next run uses it, a running Job keeps its old template.",
     })),
     {
-        key: "usage.appEgressGib", alsoKeys: ["appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => `usage.${k}`),
+        key: "usage.appEgressGib", alsoKeys: ["appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "natLogGib", "deploysPerMonth"].map((k) => `usage.${k}`),
         change: "every estimate", stack: "production",
-        after: set("usage", Object.fromEntries(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => [k, 99]))),
+        after: set("usage", Object.fromEntries(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "natLogGib", "deploysPerMonth"].map((k) => [k, 99]))),
         what: NOTHING,
     },
 ];
