@@ -62,6 +62,9 @@ test("the image installs the hash-locked file, which pins every requirement at t
   const build = dockerfile.replace(/\\\n/g, " ");
   assert.match(build, /^COPY requirements\.lock \/tmp\/requirements\.lock$/m);
   assert.match(build, /^RUN pip install --require-hashes --only-binary=:all: -r \/tmp\/requirements\.lock$/m);
+  // No other install: every pip install of the image checks hashes (pip, `python -m pip`, pip3).
+  const pipInstalls = build.split("\n").filter((line) => /\bpip3?(\.\S+)?\s+install\b/.test(line));
+  assert.deepEqual(pipInstalls.filter((line) => !/--require-hashes\b/.test(line)), [], "a pip install without --require-hashes");
   const lock = readFileSync(join(APP_DIR, "requirements.lock"), "utf8");
   const entries = lock.replace(/\\\n/g, " ").split("\n").filter((line) => /^[A-Za-z0-9]/.test(line));
   const locked = new Map(entries.map((entry) => pin(entry.split(/\s/)[0] ?? "")));

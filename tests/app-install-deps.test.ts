@@ -92,6 +92,7 @@ test("run for real with recorders: servers from Debian, the image's Python stack
   assert.deepEqual(debianPython, [], "the tests run the image's pins (app/requirements.lock), not Debian's");
   assert.ok(calls.includes(`python3 -m venv ${venv}`), calls.join("\n"));
   assert.ok(calls.includes(`${venv}/bin/python -m pip install --quiet --require-hashes --only-binary=:all: -r app/requirements.lock`), calls.join("\n"));
+  assert.deepEqual(calls.filter((call) => /\bpip3? install\b/.test(call) && !call.includes("--require-hashes")), [], "every pip install checks hashes");
   assert.ok(calls.includes("npm ci --no-audit --no-fund"), calls.join("\n"));
   // The GCS emulator of npm run local: a static Go build of the version tools/lib/local/gcs.ts names.
   assert.ok(calls.includes(`CGO_ENABLED=0 GOBIN=${tools}/bin go install github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}`), calls.join("\n"));
