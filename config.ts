@@ -11,6 +11,7 @@ import { distance } from "fastest-levenshtein";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions } from "./components/appEnv";
+import { namesRegistry } from "./components/binaryAuthorization";
 import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
@@ -251,6 +252,13 @@ const networkSchema = z
     .strict()
     .prefault({});
 
+const securitySchema = z
+    .object({
+        binaryAuthorization: z.enum(["off", "dry-run", "enforce"]).default("off").meta(ex(["enforce"], "Binary Authorization (components/binaryAuthorization.ts): the cluster checks every new pod against the project's policy, which this stack writes: Google's system images and any tag or digest of the image paths the stack runs (image, the Cloud SQL Auth Proxy, cache.image), nothing else. dry-run: nothing is blocked, a pod that would be is logged (Cloud Audit Logs); enforce: it is refused. Every image needs its registry in its name (docker.io/library/redis:…, not redis:…). cluster.mode autopilot only. The policy is a singleton of gcp:project: one stack per project. Turn it on with dry-run in staging first (docs/operations.md, \"Binary Authorization\"). In production stacks the policy pack makes enforce mandatory once the policy exists (gke-cluster-enforces-binary-authorization-in-production).")),
+    })
+    .strict()
+    .prefault({});
+
 /** ISO 3166-1 alpha-2 region code, as Cloud Armor's `origin.region_code` reports it. */
 const regionCode = z.string().regex(/^[A-Z]{2}$/, "must be an upper-case ISO 3166-1 alpha-2 region code such as RU");
 
@@ -345,6 +353,7 @@ export const configSchema = z
         edge: edgeSchema.meta({ description: "Cloud Armor at the load balancer." }),
         dns: dnsSchema.meta({ description: "Cloud DNS records for domain and the CDN domain." }),
         monitoring: monitoringSchema.meta({ description: "Uptime check, alerts and dashboard." }),
+        security: securitySchema.meta({ description: "Admission of images (Binary Authorization)." }),
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
         media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
@@ -624,6 +633,15 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     }
     if (network.mode === "existing" && (!network.name || !network.subnetName)) {
         p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
+    }
+    if (cfg.security.binaryAuthorization !== "off") {
+        if (cluster.mode === "existing") {
+            p.push(`${k("security.binaryAuthorization")} is "${cfg.security.binaryAuthorization}" with cluster.mode existing: the program does not change a cluster it did not create, and the project's policy would be written for a cluster that may not evaluate it. Fix: \`pulumi config set --path security.binaryAuthorization off\`, and set Binary Authorization on the cluster and its project yourself.`);
+        }
+        const images: [string, string][] = [["image", cfg.image], ...(cache.mode === "in-cluster" ? [["cache.image", cache.image] as [string, string]] : [])];
+        for (const [path, image] of images.filter(([, image]) => !namesRegistry(image))) {
+            p.push(`${k(path)} is ${image}, without its registry: Binary Authorization's allowlist names images as registry/path/to/image, so this one would be refused. Fix: \`pulumi config set --path ${path} docker.io/${image.includes("/") ? "" : "library/"}${image}\` (the same image, named in full).`);
+        }
     }
     network.egressAllowList.forEach((range, i) => {
         const [address, bits] = ipaddr.IPv4.parseCIDR(range);

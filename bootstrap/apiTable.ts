@@ -161,6 +161,13 @@ export const API_TABLE: readonly ApiRow[] = [
         source: [client("container", "https://container.googleapis.com/v1/")],
         notes: "What the cluster itself calls at run time (logging, monitoring, KMS) is in FEATURE_TABLE.",
     }),
+    row({
+        type: "gcp:binaryauthorization/policy:Policy",
+        kind: "resource",
+        usedBy: "components/cluster.ts, binaryAuthorization.ts (security.binaryAuthorization)",
+        services: ["binaryauthorization.googleapis.com"],
+        source: [client("binaryauthorization", "https://binaryauthorization.googleapis.com/v1/")],
+    }),
     row({ type: "gcp:container/getCluster:getCluster", kind: "invoke", usedBy: "components/cluster.ts (cluster.mode existing)", services: ["container.googleapis.com"], source: [client("container", "https://container.googleapis.com/v1/")] }),
     row({
         type: "kubernetes:*",
@@ -531,6 +538,23 @@ export const FEATURE_TABLE: readonly FeatureRow[] = [
         source: [
             'https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity: "GKE still uses the configured IAM service account for the node pool to pull container images from the image registry"',
             "https://cloud.google.com/artifact-registry/docs/integrate-gke (a cluster in another project than the repository: grant the nodes' service account Artifact Registry permissions on the repository)",
+        ],
+    },
+    {
+        id: "binary-authorization",
+        what: "A cluster with binaryAuthorization.evaluationMode PROJECT_SINGLETON_POLICY_ENFORCE has every new pod checked against its project's Binary Authorization policy, through the Binary Authorization API of the cluster's project.",
+        services: ["binaryauthorization.googleapis.com"],
+        triggers: ["gcp:container/cluster:Cluster"],
+        lives: "stack",
+        uses: (graph) =>
+            uses(
+                graph.resources
+                    .filter((r) => r.type === "gcp:container/cluster:Cluster" && isObject(r.inputs.binaryAuthorization) && r.inputs.binaryAuthorization.evaluationMode === "PROJECT_SINGLETON_POLICY_ENFORCE")
+                    .map((r) => projectOfResource(graph, r)),
+                ["binaryauthorization.googleapis.com"],
+            ),
+        source: [
+            'https://cloud.google.com/binary-authorization/docs/setting-up: set up enforcement for GKE by enabling Binary Authorization (the API), creating or updating the cluster with it, and configuring the policy; the policy is projects/PROJECT_ID/policy (https://cloud.google.com/binary-authorization/docs/policy-yaml-reference, "name")',
         ],
     },
     {

@@ -385,6 +385,23 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         notes: "roles/container.developer has container.clusters.get/connect but not container.operations.get, hence both here. actAs is checked on the nodes' service account, so it is granted there (the IAM step's roles/iam.serviceAccountUser for the stack's deployer), never project-wide.",
     }),
     row({
+        type: "gcp:binaryauthorization/policy:Policy",
+        kind: "resource",
+        usedBy: "components/cluster.ts, binaryAuthorization.ts (only with security.binaryAuthorization on)",
+        via: "deployer-role",
+        // A project singleton: create and update PUT projects/{project}/policy, delete PUTs Google's
+        // default policy back (allow every image).
+        create: ["binaryauthorization.policy.update", "binaryauthorization.policy.get"],
+        read: ["binaryauthorization.policy.get"],
+        update: ["binaryauthorization.policy.update", "binaryauthorization.policy.get"],
+        delete: ["binaryauthorization.policy.update"],
+        source: [
+            tpg("binaryauthorization/resource_binary_authorization_policy.go", "Create/Update: PUT projects/{{project}}/policy, Read: GET, Delete: PUT DefaultBinaryAuthorizationPolicy (ALWAYS_ALLOW)"),
+            "iann0036/iam-dataset gcp/map.json: binaryauthorization.projects.getPolicy → binaryauthorization.policy.get, projects.updatePolicy → binaryauthorization.policy.update; gcp/roles/binaryauthorization.policyEditor.json holds both",
+        ],
+        notes: "The deployer can loosen the policy it writes; so can it push any image to the allowlisted repository. Binary Authorization here keeps Kubernetes identities that can create pods (not CI) to the stack's images (docs/architecture.md, \"Binary Authorization\").",
+    }),
+    row({
         type: "gcp:kms/keyRing:KeyRing",
         kind: "resource",
         usedBy: "components/cluster.ts",

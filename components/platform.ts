@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../config";
 import { Cache } from "./cache";
+import { stackImages } from "./binaryAuthorization";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { Dns } from "./dns";
@@ -151,6 +152,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             namespace: cfg.cluster.namespace,
             nodeServiceAccountId: identities.nodes?.accountId,
             rbacSecurityGroup: cfg.cluster.rbacSecurityGroup,
+            binaryAuthorization: { mode: cfg.security.binaryAuthorization, images: stackImages(cfg) },
         }, child);
         const namespace = this.cluster.namespace;
 

@@ -145,6 +145,13 @@ describe("the API table covers what the program renders, in every mode", () => {
         assert.deepEqual(existing["sts.googleapis.com"], ["workload-identity"]);
     });
 
+    test("Binary Authorization's API is needed in the stack's project only when the cluster evaluates the policy", () => {
+        const on = runs.find((r) => r.render.name === "production, security.binaryAuthorization enforce")?.set;
+        assert.ok(on);
+        assert.deepEqual(on.byProject[production.project]["binaryauthorization.googleapis.com"], ["binary-authorization", "gcp:binaryauthorization/policy:Policy"]);
+        assert.equal(runs.find((r) => r.render.name === "production")?.set.byProject[production.project]["binaryauthorization.googleapis.com"], undefined);
+    });
+
     test("a DNS zone in another project needs the Cloud DNS API in that project, not in the stack's", () => {
         const set = runs.find((r) => r.render === SHARED_DNS)?.set;
         assert.ok(set);
@@ -180,6 +187,12 @@ describe("the API table covers what the program renders, in every mode", () => {
         test("every API any mode of either stack needs is enabled in the project that needs it (DNS zone in the stack's project)", () => {
             const lacking = runs.filter((r) => r.render !== SHARED_DNS).flatMap(({ render, set }) => notEnabled(set, enabled).map((m) => `${render.name}: ${m}`));
             assert.deepEqual(lacking, []);
+        });
+
+        test("Binary Authorization's API is enabled in each stack project", () => {
+            for (const project of [staging.project, production.project]) {
+                assert.ok(enabled.get(project)?.has("binaryauthorization.googleapis.com"), project);
+            }
         });
 
         test("what the bootstrap's own resources need is enabled too (HOME_APIS is checked, not trusted)", () => {

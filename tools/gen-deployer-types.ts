@@ -49,6 +49,11 @@ export const TYPE_RENDERS: readonly TypeRender[] = [
     { name: "staging, cache.persistence on", stack: "staging", overrides: { "django-platform:cache": { persistence: { enabled: true, sizeGb: 2 } } } },
     { name: "staging, statics.cdn on", stack: "staging", overrides: { "django-platform:statics": { cdn: { enabled: true, domain: "static.staging.example.com" } } } },
     { name: "production, statics.cdn off", stack: "production", overrides: { "django-platform:statics": { cdn: { enabled: false } } } },
+    {
+        name: "production, security.binaryAuthorization enforce",
+        stack: "production",
+        overrides: { "django-platform:security": { binaryAuthorization: "enforce" }, "django-platform:cache": { image: "docker.io/library/redis:7.4.2-alpine" } },
+    },
     { name: "staging, network.mode existing", stack: "staging", overrides: { "django-platform:network": existingNetwork } },
     {
         name: "staging, network.mode + cluster.mode existing",

@@ -153,13 +153,20 @@ export const TYPE_RULES: Readonly<Record<string, TypeRules>> = {
             "privateClusterConfig.masterIpv4CidrBlock", "masterAuth.clientCertificateConfig",
         ],
         update: [
-            "authenticatorGroupsConfig", "clusterAutoscaling.autoProvisioningDefaults.serviceAccount", "controlPlaneEndpointsConfig",
+            "authenticatorGroupsConfig", "binaryAuthorization", "clusterAutoscaling.autoProvisioningDefaults.serviceAccount", "controlPlaneEndpointsConfig",
             "databaseEncryption", "deletionProtection", "enableLegacyAbac", "loggingService", "monitoringService",
             "masterAuthorizedNetworksConfig", "privateClusterConfig.enablePrivateEndpoint", "privateClusterConfig.enablePrivateNodes",
             "releaseChannel", "resourceLabels", "workloadIdentityConfig",
         ],
         identity: ["project", "location", "name"],
         note: "CustomizeDiff forces new on enabling enable_l4_ilb_subsetting or enable_fqdn_network_policy, and on Autopilot's dns_config additive VPC scope; the program sets none of them.",
+    },
+    "gcp:binaryauthorization/policy:Policy": {
+        source: "services/binaryauthorization/resource_binary_authorization_policy.go",
+        replace: ["project"],
+        update: ["description", "globalPolicyEvaluationMode", "admissionWhitelistPatterns", "defaultAdmissionRule", "clusterAdmissionRules"],
+        identity: ["project"],
+        note: "A project singleton: create and update both PUT the one policy; delete puts Google's default (allow every image) back.",
     },
     "gcp:compute/network:Network": {
         source: "services/compute/resource_compute_network.go",

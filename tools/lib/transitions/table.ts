@@ -76,6 +76,8 @@ const EXISTING_NETWORK = { [`${P}:network`]: { mode: "existing", name: "shared",
 const EXISTING = { ...EXISTING_NETWORK, [`${P}:cluster`]: { mode: "existing", name: "shared-gke", location: "europe-west1-b", nodeServiceAccount: "gke-nodes@acme-shared.iam.gserviceaccount.com" } };
 const MEMORYSTORE = { [`${P}:cache`]: { mode: "memorystore", memorySizeGb: 5, persistence: { enabled: false } } };
 const ARMOR_ON = set("edge.armor.enabled", true);
+/** Binary Authorization needs every image named with its registry (config.ts). */
+const QUALIFIED_CACHE_IMAGE = set("cache.image", "docker.io/library/redis:7.4.2-alpine");
 
 /** Every row, in the order of docs/configuration.md. */
 export const TRANSITIONS: readonly TransitionRow[] = [
@@ -370,6 +372,23 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     {
         key: "network.egressAllowList", change: "a range → none", stack: "production", base: set("network.egressAllowList", ["203.0.113.0/24"]), after: set("network.egressAllowList", []),
         what: "The `django-internet-egress` NetworkPolicy is deleted: from then on new connections to those hosts are refused (connections already open stay, the dataplane tracks them). Check that nothing of the app still needs them (Cloud NAT's logs show each translation).",
+    },
+    {
+        key: "security.binaryAuthorization", change: "off → dry-run", stack: "staging", base: QUALIFIED_CACHE_IMAGE, after: set("security.binaryAuthorization", "dry-run", QUALIFIED_CACHE_IMAGE),
+        what: "The project's Binary Authorization policy is written (the provider PUTs `projects/<project>/policy`: Google's system images and the stack's images, the rest denied in dry run) before the cluster's `binaryAuthorization.evaluationMode` becomes `PROJECT_SINGLETON_POLICY_ENFORCE`, an in-place update (`DesiredBinaryAuthorization`). Running pods are not checked again; new pods that would be refused are only logged in Cloud Audit Logs ([policy YAML reference](https://cloud.google.com/binary-authorization/docs/policy-yaml-reference), `DRYRUN_AUDIT_LOG_ONLY`). The API must be enabled (the bootstrap enables it in every stack project).",
+    },
+    {
+        key: "security.binaryAuthorization", change: "dry-run → enforce", stack: "production", base: set("security.binaryAuthorization", "dry-run", QUALIFIED_CACHE_IMAGE), after: set("security.binaryAuthorization", "enforce", QUALIFIED_CACHE_IMAGE),
+        what: "The policy's default rule is updated in place to `ENFORCED_BLOCK_AND_AUDIT_LOG`: from then on a pod whose image is not allowed is refused at creation (a ReplicaSet keeps retrying and reports it in its events). Do it after the dry run logged nothing for the stack's own pods (docs/operations.md, \"Binary Authorization\").",
+    },
+    {
+        key: "security.binaryAuthorization", change: "enforce → off", stack: "production", base: set("security.binaryAuthorization", "enforce", QUALIFIED_CACHE_IMAGE), after: set("security.binaryAuthorization", "off", QUALIFIED_CACHE_IMAGE),
+        what: "The cluster's evaluation mode is set to `DISABLED` (explicitly: a removed block would keep the computed mode, `BinaryAuthorizationDiffSuppress` in terraform-provider-google `resource_container_cluster.go`), then the policy resource is deleted, which puts Google's default policy back (allow every image; `DefaultBinaryAuthorizationPolicy`). In a production stack the policy pack's `gke-cluster-enforces-binary-authorization-in-production` no longer applies once the policy is gone: the change is visible only in this diff, so review it as a security change.",
+    },
+    {
+        key: "security.binaryAuthorization", change: "off → enforce with cache.image redis:…", stack: "staging", after: set("security.binaryAuthorization", "enforce"),
+        refusedByValidation: /cache\.image is redis:7\.4\.2-alpine, without its registry/,
+        what: "Refused: the allowlist names images as `registry/path/to/image`, so a Docker Hub short name would be denied. Name it in full first (`docker.io/library/redis:…`, the same image; the StatefulSet's pods are replaced as for any `cache.image` change).",
     },
     {
         key: "edge.armor.enabled", change: "off → on", stack: "staging", after: ARMOR_ON,
