@@ -558,6 +558,23 @@ export const FEATURE_TABLE: readonly FeatureRow[] = [
         ],
     },
     {
+        id: "vulnerability-scanning",
+        what: "Artifact Analysis scans each new image pushed to the Artifact Registry repositories the stack runs images from (on push, once per digest: OS and Python packages among others; then continuous analysis keeps the findings current for 30 days) when the Container Scanning API is enabled in the repository's project; billed per scanned image. Its findings are occurrences of the Container Analysis API of that project, which is what the console and gcloud read.",
+        services: ["containeranalysis.googleapis.com", "containerscanning.googleapis.com"],
+        triggers: POD_TYPES,
+        lives: "registry",
+        uses: (graph) =>
+            uses(
+                artifactRegistryRepositories(podSpecs(graph).flatMap((spec) => containersOf(spec).flatMap((c) => str(c.image) ?? []))).map((repo) => repo.project.split(":").pop()),
+                ["containeranalysis.googleapis.com", "containerscanning.googleapis.com"],
+            ),
+        source: [
+            'https://cloud.google.com/artifact-analysis/docs/container-scanning-overview ("Feature support": OS packages and, in Artifact Registry, Python packages; "Continuous analysis"); https://cloud.google.com/artifact-analysis/docs/investigate-vulnerabilities: results are read with the ListOccurrences method of containeranalysis.googleapis.com, "the 30-day continuous analysis window", role roles/containeranalysis.occurrences.viewer on the project',
+            'https://cloud.google.com/artifact-analysis/docs/automated-scanning-howto: "Enable the Artifact Registry and Container Scanning APIs"; https://cloud.google.com/artifact-analysis/docs/container-scanning-overview: "Artifact Analysis scans new images when they\'re uploaded to Artifact Registry … only once, based on the image\'s digest"',
+            'https://cloud.google.com/artifact-analysis/pricing: "$0.26 per scanned container image"; "When you enable the Container Scanning API, billing begins immediately"; existing images are not scanned until pushed again',
+        ],
+    },
+    {
         id: "ci-workload-identity-federation",
         what: "CI signs in through the bootstrap's workload identity pool: GitHub's token is exchanged at Security Token Service, then the deployer's token is minted by IAM Service Account Credentials, in the pool's project.",
         services: ["sts.googleapis.com", "iamcredentials.googleapis.com"],

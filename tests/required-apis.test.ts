@@ -131,7 +131,8 @@ describe("the API table covers what the program renders, in every mode", () => {
         assert.deepEqual(prod["logging.googleapis.com"], ["gke-logging-monitoring"]);
         assert.ok(prod["cloudkms.googleapis.com"].includes("gke-secrets-encryption"));
         // Production pulls its image from the CI home project's repository: Artifact Registry is needed there, not in production's project.
-        assert.deepEqual(run("production").byProject[HOME], { "artifactregistry.googleapis.com": ["image-pulls"] });
+        // …and Artifact Analysis scans the images pushed there (Container Scanning API, billed per new image).
+        assert.deepEqual(run("production").byProject[HOME], { "artifactregistry.googleapis.com": ["image-pulls"], "containeranalysis.googleapis.com": ["vulnerability-scanning"], "containerscanning.googleapis.com": ["vulnerability-scanning"] });
         assert.equal(prod["artifactregistry.googleapis.com"], undefined);
         // Direct private IP: no proxy, yet Cloud SQL itself still needs the Admin API.
         const direct = run("staging, database.connector private-ip").byProject[staging.project];
@@ -195,6 +196,16 @@ describe("the API table covers what the program renders, in every mode", () => {
             }
         });
 
+        test("vulnerability scanning is on in the home project, where the registry is, from the feature table (not HOME_APIS' hand list), and nowhere else", () => {
+            for (const api of ["containerscanning.googleapis.com", "containeranalysis.googleapis.com"]) {
+                assert.ok(enabled.get(HOME)?.has(api), api);
+                assert.ok(!HOME_APIS.includes(api), `${api} is in HOME_APIS`);
+                for (const project of [staging.project, production.project]) {
+                    assert.ok(!enabled.get(project)?.has(api), `${project} holds no repository, yet ${api} is enabled there`);
+                }
+            }
+        });
+
         test("what the bootstrap's own resources need is enabled too (HOME_APIS is checked, not trusted)", () => {
             const own = apisForGraph(graphOf(bootstrap, HOME));
             assert.deepEqual(own.missing, [], "bootstrap types without a row in bootstrap/apiTable.ts");
@@ -231,7 +242,7 @@ describe("synth reports the APIs per project", () => {
             const lines = stdout.split("\n");
             const at = lines.indexOf("APIs to enable (bootstrap/apiTable.ts), per project:");
             assert.ok(at >= 0, stdout);
-            assert.equal(lines[at + 1], `  ${HOME}: artifactregistry`);
+            assert.equal(lines[at + 1], `  ${HOME}: artifactregistry, containeranalysis, containerscanning`);
             assert.equal(lines[at + 2], `  ${production.project}: ${servicesOf(report.apis, production.project).map((a) => a.replace(".googleapis.com", "")).join(", ")}`);
             assert.match(lines[at + 2], /\biamcredentials\b.*\bsts$/);
         } finally {
