@@ -417,6 +417,9 @@ export const gkeClusterEnforcesBinaryAuthorizationInProduction = stackPolicy({
             ...knownItems(read(() => policy.props.clusterAdmissionRules as unknown[] | undefined)).map((rule, i): [string, unknown] => [`clusterAdmissionRules[${i}]`, rule]),
         ];
         for (const [where, rule] of rules) {
+            if (isUnknown(rule)) {
+                continue; // known at `up`, checked then
+            }
             const evaluation = read(() => (rule as { evaluationMode?: unknown } | undefined)?.evaluationMode);
             const enforcement = read(() => (rule as { enforcementMode?: unknown } | undefined)?.enforcementMode);
             if (evaluation === "ALWAYS_ALLOW") {
