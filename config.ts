@@ -11,11 +11,13 @@ import { distance } from "fastest-levenshtein";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions, secretLookingExtra } from "./components/appEnv";
+import { namesRegistry } from "./components/binaryAuthorization";
 import { WebSizing, maxConnectionsForTier, requiredConnections } from "./components/connectionBudget";
 import { SPOT_PREEMPTION_GRACE_SECONDS } from "./components/spot";
 import { defaultWorkerGraceSeconds, webTermination } from "./components/termination";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
+import { NON_PUBLIC_RANGES } from "./components/networkPolicies";
 import { TIME_ZONES, cronScheduleProblem } from "./components/schedules";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
@@ -85,10 +87,10 @@ const databaseSchema = z
             .prefault({})
             .meta({ description: "When Cloud SQL may restart the instance for updates." }),
         deletionProtection: z.boolean().default(true).meta(ex([false], "Both deletion protections on the instance, plus Pulumi `protect` on the instance, the database and its user: a change that would replace or delete them is refused in preview (docs/transitions.md).")),
-        connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates; private-ip: direct TLS to the private IP.")),
+        connector: z.enum(["auth-proxy", "private-ip"]).default("auth-proxy").meta(ex(["private-ip"], "auth-proxy: Cloud SQL Auth Proxy sidecar with client certificates, and IAM database authentication: each pod logs in as its own service account's database user (the proxy sends its token, no password), the migrate Job owns the schema, the others read and write rows only. private-ip: direct TLS to the private IP, every pod logging in as database.user with its password (the app would have to fetch and refresh an IAM token itself; docs/architecture.md).")),
         maxConnections: z.number().int().min(25).max(262143).optional().meta(ex([200], "Overrides (and sets the flag for) max_connections; default: Cloud SQL's value for the tier.")),
         name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database name.")),
-        user: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "Database user the app connects as.")),
+        user: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a lower-case identifier").default("django").meta(ex(["django"], "The schema owner: the database user that owns the app's tables. With auth-proxy no pod logs in as it (the migrate Job acts as it, being its member); with private-ip every pod does, with its password.")),
     })
     .strict()
     .prefault({});
@@ -247,7 +249,15 @@ const networkSchema = z
         podsCidr: cidr.default("10.20.0.0/16").meta(ex(["10.20.0.0/16"], "Pods secondary range (mode create).")),
         servicesCidr: cidr.default("10.30.0.0/20").meta(ex(["10.30.0.0/20"], "Services secondary range (mode create).")),
         privateServicesCidr: cidr.default("10.99.0.0/20").meta(ex(["10.99.0.0/20"], "Private services access range for Cloud SQL / Memorystore private IPs (mode create), /24 or larger; pinned so it never overlaps the other ranges.")),
+        egressAllowList: z.array(cidr).max(100).default([]).meta(ex([["203.0.113.0/24"]], "Public IPv4 ranges the app's pods (web, workers, CronJobs, npm run manage) may reach on TCP 443, e.g. a payment or mail API's published ranges. Empty (the default): no internet host at all; Google's APIs are reached through Private Google Access (199.36.153.8/30, private.googleapis.com) whatever this says, and the migrate and collectstatic Jobs never get these. Private, shared and link-local ranges inside an entry stay closed. 0.0.0.0/0 opens the whole internet on 443, as earlier versions did. GKE's FQDN network policies would allow names instead of ranges, but need a cluster flag this program does not set (docs/architecture.md, \"Egress\").")),
         privateServicesRangeName: z.string().min(1).optional().meta(ex(["google-managed-services-shared-vpc"], "Mode existing: name of the VPC's allocated range used by its existing private services access connection (gcloud compute addresses list --global --filter=purpose=VPC_PEERING). Nothing is created on an existing VPC, which must also give private nodes a way to pull images: Cloud NAT, or cache.image mirrored into Artifact Registry.")),
+    })
+    .strict()
+    .prefault({});
+
+const securitySchema = z
+    .object({
+        binaryAuthorization: z.enum(["off", "dry-run", "enforce"]).default("off").meta(ex(["enforce"], "Binary Authorization (components/binaryAuthorization.ts): the cluster checks every new pod against the project's policy, which this stack writes: Google's system images and any tag or digest of the image paths the stack runs (image, the Cloud SQL Auth Proxy, cache.image), nothing else. dry-run: nothing is blocked, a pod that would be is logged (Cloud Audit Logs); enforce: it is refused. Every image needs its registry in its name (docker.io/library/redis:…, not redis:…). cluster.mode autopilot only. The policy is a singleton of gcp:project: one stack per project. Turn it on with dry-run in staging first (docs/operations.md, \"Binary Authorization\"). In production stacks the policy pack makes enforce mandatory once the policy exists (gke-cluster-enforces-binary-authorization-in-production).")),
     })
     .strict()
     .prefault({});
@@ -322,6 +332,7 @@ export const usageSchema = z
         cdnCacheFillGib: z.number().min(0).max(1e6).default(5).meta(ex([5], "CDN cache fill from the bucket a month, GiB.")),
         mediaBucketGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Uploads stored in the media bucket, all versions, GiB.")),
         natDataGib: z.number().min(0).max(1e6).default(10).meta(ex([10], "Data through Cloud NAT a month (image pulls from outside Google, outbound API calls), GiB.")),
+        natLogGib: z.number().min(0).max(1e6).default(1).meta(ex([1], "Cloud NAT logs a month, GiB: every translation is logged (a new connection of a node to the internet, about a kilobyte each).")),
         deploysPerMonth: z.number().int().min(0).max(10000).default(20).meta(ex([20], "Deploys a month; each runs the migrate and collectstatic Jobs once.")),
         gkeFreeTierCredit: z.boolean().default(false).meta(ex([true], "Whether this stack's cluster takes the GKE free tier credit ($74.40 a month, up to the cluster fee), of which a billing account gets one (https://cloud.google.com/kubernetes-engine/pricing). A stack cannot see the others on its billing account: set it true in one stack only (this repository: production). Unset, the stack pays its cluster fee in full.")),
     })
@@ -346,6 +357,7 @@ export const configSchema = z
         edge: edgeSchema.meta({ description: "Cloud Armor at the load balancer." }),
         dns: dnsSchema.meta({ description: "Cloud DNS records for domain and the CDN domain." }),
         monitoring: monitoringSchema.meta({ description: "Uptime check, alerts and dashboard." }),
+        security: securitySchema.meta({ description: "Admission of images (Binary Authorization)." }),
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
         media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
@@ -801,6 +813,25 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
     if (network.mode === "existing" && (!network.name || !network.subnetName)) {
         p.push(`${k("network.name")} and ${k("network.subnetName")} are required when network.mode is existing (got ${show(network.name)} and ${show(network.subnetName)}). Fix: \`pulumi config set --path network.name <vpc>\` and \`pulumi config set --path network.subnetName <subnet>\`.`);
     }
+    if (cfg.security.binaryAuthorization !== "off") {
+        if (cluster.mode === "existing") {
+            p.push(`${k("security.binaryAuthorization")} is "${cfg.security.binaryAuthorization}" with cluster.mode existing: the program does not change a cluster it did not create, and the project's policy would be written for a cluster that may not evaluate it. Fix: \`pulumi config set --path security.binaryAuthorization off\`, and set Binary Authorization on the cluster and its project yourself.`);
+        }
+        const images: [string, string][] = [["image", cfg.image], ...(cache.mode === "in-cluster" ? [["cache.image", cache.image] as [string, string]] : [])];
+        for (const [path, image] of images.filter(([, image]) => !namesRegistry(image))) {
+            p.push(`${k(path)} is ${image}, without its registry: Binary Authorization's allowlist names images as registry/path/to/image, so this one would be refused. Fix: \`pulumi config set --path ${path} docker.io/${image.includes("/") ? "" : "library/"}${image}\` (the same image, named in full).`);
+        }
+    }
+    network.egressAllowList.forEach((range, i) => {
+        const [address, bits] = ipaddr.IPv4.parseCIDR(range);
+        const inside = NON_PUBLIC_RANGES.find((r) => {
+            const [outer, outerBits] = ipaddr.IPv4.parseCIDR(r);
+            return bits >= outerBits && address.match(outer, outerBits);
+        });
+        if (inside) {
+            p.push(`${k("network.egressAllowList")}: ${range} lies inside the non-public range ${inside}, which the allow list never opens (it is for internet hosts; the database and the cache have their own rules). Fix: \`pulumi config rm --path ${cliPath(["network", "egressAllowList", i])}\`, or give the host's public range.`);
+        }
+    });
     cluster.masterAuthorizedNetworks.forEach((net, i) => {
         const entry = (field?: string) => cliPath(["cluster", "masterAuthorizedNetworks", i, ...(field ? [field] : [])]);
         if (net.cidr.endsWith("/0")) {

@@ -23,6 +23,7 @@
  *
  * Pure data and functions, no Pulumi: the bootstrap, synth, preflight and the tests all load it.
  */
+import { MEDIA_SIGNER_VARIABLE } from "../components/appEnv";
 import { artifactRegistryRepositories } from "../components/imageRef";
 import type { ProgramTypes } from "./permissionTable";
 
@@ -45,6 +46,11 @@ export interface ApiRow {
     /** Services (API host names) the provider calls for it; empty for types no provider serves. */
     readonly services: readonly string[];
     readonly lives: Lives;
+    /**
+     * Where one rendered resource of the type lives, when not every resource of it lives where
+     * {@link lives} says (a record set of the stack's own private zone, not the site's zone).
+     */
+    readonly livesOf?: (graph: Graph, r: GraphResource) => Lives;
     /**
      * The input that references the resource this one belongs to, when it names no `project` of its
      * own (a key's `keyRing`, a bucket grant's `bucket`): its project is that resource's project.
@@ -155,6 +161,13 @@ export const API_TABLE: readonly ApiRow[] = [
         source: [client("container", "https://container.googleapis.com/v1/")],
         notes: "What the cluster itself calls at run time (logging, monitoring, KMS) is in FEATURE_TABLE.",
     }),
+    row({
+        type: "gcp:binaryauthorization/policy:Policy",
+        kind: "resource",
+        usedBy: "components/cluster.ts, binaryAuthorization.ts (security.binaryAuthorization)",
+        services: ["binaryauthorization.googleapis.com"],
+        source: [client("binaryauthorization", "https://binaryauthorization.googleapis.com/v1/")],
+    }),
     row({ type: "gcp:container/getCluster:getCluster", kind: "invoke", usedBy: "components/cluster.ts (cluster.mode existing)", services: ["container.googleapis.com"], source: [client("container", "https://container.googleapis.com/v1/")] }),
     row({
         type: "kubernetes:*",
@@ -256,13 +269,22 @@ export const API_TABLE: readonly ApiRow[] = [
 
     // --- Cloud DNS ------------------------------------------------------------------------------
     row({
+        type: "gcp:dns/managedZone:ManagedZone",
+        kind: "resource",
+        usedBy: "components/network.ts (the private zone googleapis.com, in the stack's project)",
+        services: ["dns.googleapis.com"],
+        source: [client("dns", "https://dns.googleapis.com/dns/v1/")],
+    }),
+    row({
         type: "gcp:dns/recordSet:RecordSet",
         kind: "resource",
         lives: "zone",
-        usedBy: "components/dns.ts",
+        // The googleapis.com records of Private Google Access are in the stack's own private zone.
+        livesOf: (graph, r) => (graph.resources.some((z) => z.type === "gcp:dns/managedZone:ManagedZone" && (z.outputs?.name ?? z.inputs.name) === r.inputs.managedZone) ? "stack" : "zone"),
+        usedBy: "components/dns.ts, components/network.ts (the records of the stack's private zone googleapis.com)",
         services: ["dns.googleapis.com"],
         source: [client("dns", "https://dns.googleapis.com/dns/v1/")],
-        notes: "The records go to the zone's project (dns.project): the API must be enabled there, not only in the stack's project.",
+        notes: "The site's records go to the zone's project (dns.project): the API must be enabled there, not only in the stack's project. The googleapis.com records are in the stack's own private zone.",
     }),
     row({
         type: "gcp:dns/getRecordSets:getRecordSets",
@@ -310,6 +332,12 @@ const CONNECTION_NAME = /^([a-z][a-z0-9-]{4,28}[a-z0-9]):[a-z]+-[a-z]+\d+:[a-z][
 function referenced(graph: Graph, value: unknown, seen: ReadonlySet<GraphResource>): GraphResource | undefined {
     const v = str(value);
     return v === undefined ? undefined : graph.resources.find((r) => !seen.has(r) && (r.id === v || r.outputs?.name === v || r.outputs?.id === v));
+}
+
+/** Where a rendered resource lives, by its row ({@link ApiRow.livesOf} when the row has one). */
+export function livesOfResource(graph: Graph, r: GraphResource, table: readonly ApiRow[] = API_TABLE): Lives | undefined {
+    const found = apiRowFor(r.type, table);
+    return found ? (found.livesOf?.(graph, r) ?? found.lives) : undefined;
 }
 
 /** The row for a type or invoke token: the exact row, else the longest matching `prefix*` row. */
@@ -423,13 +451,20 @@ export const FEATURE_TABLE: readonly FeatureRow[] = [
     },
     {
         id: "signed-urls",
-        what: "Media signed URLs are signed by the pod's own service account through IAM Service Account Credentials signBlob (no key file): the account's project needs the API.",
+        what:
+            "Media signed URLs are signed by the pod's own service account (the container's DJANGO_APP_MEDIA_SIGNER) through IAM Service Account Credentials signBlob (no key file): the account's project needs the API. The IAM step binds the signing role; the program shows the signer in the containers' env.",
         services: ["iamcredentials.googleapis.com"],
-        triggers: ["gcp:serviceaccount/iAMMember:IAMMember"],
+        triggers: POD_TYPES,
         lives: "stack",
-        uses: (graph) => saGrants(graph, "roles/iam.serviceAccountTokenCreator").flatMap((g) => uses([serviceAccountProject(graph, g.inputs.serviceAccountId)], ["iamcredentials.googleapis.com"])),
+        uses: (graph) =>
+            uses(
+                podSpecs(graph).flatMap((spec) =>
+                    containersOf(spec).flatMap((c) => (Array.isArray(c.env) ? c.env : []).filter(isObject).filter((e) => e.name === MEDIA_SIGNER_VARIABLE).map((e) => SA_EMAIL.exec(str(e.value) ?? "")?.[1])),
+                ),
+                ["iamcredentials.googleapis.com"],
+            ),
         source: [
-            'https://cloud.google.com/storage/docs/authentication/creating-signatures: "Before you begin: Enable the Service Account Credentials API"; "The iam.serviceAccounts.signBlob permission is included in the roles/iam.serviceAccountTokenCreator role"',
+            'https://cloud.google.com/storage/docs/authentication/creating-signatures: "Before you begin: Enable the Service Account Credentials API"; signing with the IAM signBlob method needs "the iam.serviceAccounts.signBlob permission"',
         ],
     },
     {
@@ -503,6 +538,40 @@ export const FEATURE_TABLE: readonly FeatureRow[] = [
         source: [
             'https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity: "GKE still uses the configured IAM service account for the node pool to pull container images from the image registry"',
             "https://cloud.google.com/artifact-registry/docs/integrate-gke (a cluster in another project than the repository: grant the nodes' service account Artifact Registry permissions on the repository)",
+        ],
+    },
+    {
+        id: "binary-authorization",
+        what: "A cluster with binaryAuthorization.evaluationMode PROJECT_SINGLETON_POLICY_ENFORCE has every new pod checked against its project's Binary Authorization policy, through the Binary Authorization API of the cluster's project.",
+        services: ["binaryauthorization.googleapis.com"],
+        triggers: ["gcp:container/cluster:Cluster"],
+        lives: "stack",
+        uses: (graph) =>
+            uses(
+                graph.resources
+                    .filter((r) => r.type === "gcp:container/cluster:Cluster" && isObject(r.inputs.binaryAuthorization) && r.inputs.binaryAuthorization.evaluationMode === "PROJECT_SINGLETON_POLICY_ENFORCE")
+                    .map((r) => projectOfResource(graph, r)),
+                ["binaryauthorization.googleapis.com"],
+            ),
+        source: [
+            'https://cloud.google.com/binary-authorization/docs/setting-up: set up enforcement for GKE by enabling Binary Authorization (the API), creating or updating the cluster with it, and configuring the policy; the policy is projects/PROJECT_ID/policy (https://cloud.google.com/binary-authorization/docs/policy-yaml-reference, "name")',
+        ],
+    },
+    {
+        id: "vulnerability-scanning",
+        what: "Artifact Analysis scans each new image pushed to the Artifact Registry repositories the stack runs images from (on push, once per digest: OS and Python packages among others; then continuous analysis keeps the findings current for 30 days) when the Container Scanning API is enabled in the repository's project; billed per scanned image. Its findings are occurrences of the Container Analysis API of that project, which is what the console and gcloud read.",
+        services: ["containeranalysis.googleapis.com", "containerscanning.googleapis.com"],
+        triggers: POD_TYPES,
+        lives: "registry",
+        uses: (graph) =>
+            uses(
+                artifactRegistryRepositories(podSpecs(graph).flatMap((spec) => containersOf(spec).flatMap((c) => str(c.image) ?? []))).map((repo) => repo.project.split(":").pop()),
+                ["containeranalysis.googleapis.com", "containerscanning.googleapis.com"],
+            ),
+        source: [
+            'https://cloud.google.com/artifact-analysis/docs/container-scanning-overview ("Feature support": OS packages and, in Artifact Registry, Python packages; "Continuous analysis"); https://cloud.google.com/artifact-analysis/docs/investigate-vulnerabilities: results are read with the ListOccurrences method of containeranalysis.googleapis.com, "the 30-day continuous analysis window", role roles/containeranalysis.occurrences.viewer on the project',
+            'https://cloud.google.com/artifact-analysis/docs/automated-scanning-howto: "Enable the Artifact Registry and Container Scanning APIs"; https://cloud.google.com/artifact-analysis/docs/container-scanning-overview: "Artifact Analysis scans new images when they\'re uploaded to Artifact Registry … only once, based on the image\'s digest"',
+            'https://cloud.google.com/artifact-analysis/pricing: "$0.26 per scanned container image"; "When you enable the Container Scanning API, billing begins immediately"; existing images are not scanned until pushed again',
         ],
     },
     {

@@ -50,6 +50,11 @@ export const ROLE_IDS = {
     iamAdmin: "djangoPlatformIamStep",
     /** The IAM step's project IAM changes, bound with a condition on the roles granted. */
     iamProjectGrants: "djangoPlatformIamStepProjectGrants",
+    /**
+     * Sign blobs as a service account and nothing else (`iam.serviceAccounts.signBlob`): the IAM
+     * step binds it on each pod account that signs media URLs, to that account itself.
+     */
+    urlSigner: "djangoPlatformUrlSigner",
 } as const;
 
 /** `projects/<project>/roles/<id>`. */

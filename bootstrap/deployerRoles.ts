@@ -169,6 +169,16 @@ export const GRANTABLE_PROJECT_ROLES: readonly string[] = [
     "roles/autoscaling.metricsWriter",
 ];
 
+/**
+ * The permissions of the URL signer role (`ROLE_IDS.urlSigner`): signing a blob as a service account,
+ * which is what django-storages needs for V4 signed URLs without a key file (IAM Credentials
+ * `signBlob`, "requires the iam.serviceAccounts.signBlob permission on the service account"). Not
+ * `roles/iam.serviceAccountTokenCreator`, which also holds `getAccessToken`, `getOpenIdToken`,
+ * `signJwt` and `implicitDelegation`: one stolen pod token could mint fresh tokens for its
+ * account from anywhere, indefinitely (docs/gcp-facts.md).
+ */
+export const URL_SIGNER_PERMISSIONS: readonly string[] = ["iam.serviceAccounts.signBlob"];
+
 /** Predefined roles the deployer gets on the stack's project, each with its reason (rows with `via: roles/…`). */
 export const DEPLOYER_PREDEFINED_ROLES: readonly { readonly role: string; readonly why: string }[] = [
     {

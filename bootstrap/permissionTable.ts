@@ -385,6 +385,23 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         notes: "roles/container.developer has container.clusters.get/connect but not container.operations.get, hence both here. actAs is checked on the nodes' service account, so it is granted there (the IAM step's roles/iam.serviceAccountUser for the stack's deployer), never project-wide.",
     }),
     row({
+        type: "gcp:binaryauthorization/policy:Policy",
+        kind: "resource",
+        usedBy: "components/cluster.ts, binaryAuthorization.ts (only with security.binaryAuthorization on)",
+        via: "deployer-role",
+        // A project singleton: create and update PUT projects/{project}/policy, delete PUTs Google's
+        // default policy back (allow every image).
+        create: ["binaryauthorization.policy.update", "binaryauthorization.policy.get"],
+        read: ["binaryauthorization.policy.get"],
+        update: ["binaryauthorization.policy.update", "binaryauthorization.policy.get"],
+        delete: ["binaryauthorization.policy.update"],
+        source: [
+            tpg("binaryauthorization/resource_binary_authorization_policy.go", "Create/Update: PUT projects/{{project}}/policy, Read: GET, Delete: PUT DefaultBinaryAuthorizationPolicy (ALWAYS_ALLOW)"),
+            "iann0036/iam-dataset gcp/map.json: binaryauthorization.projects.getPolicy → binaryauthorization.policy.get, projects.updatePolicy → binaryauthorization.policy.update; gcp/roles/binaryauthorization.policyEditor.json holds both",
+        ],
+        notes: "The deployer can loosen the policy it writes; so can it push any image to the allowlisted repository. Binary Authorization here keeps Kubernetes identities that can create pods (not CI) to the stack's images (docs/architecture.md, \"Binary Authorization\").",
+    }),
+    row({
         type: "gcp:kms/keyRing:KeyRing",
         kind: "resource",
         usedBy: "components/cluster.ts",
@@ -588,9 +605,24 @@ export const PERMISSION_TABLE: readonly PermissionRow[] = [
         notes: "GKE's Ingress controller, not the deployer, attaches the backend policy named in the BackendConfig (it runs as GKE's service agent).",
     }),
     row({
+        type: "gcp:dns/managedZone:ManagedZone",
+        kind: "resource",
+        usedBy: "components/network.ts (the private zone googleapis.com of a created VPC: Private Google Access)",
+        via: "deployer-role",
+        create: ["dns.managedZones.create", "dns.networks.bindPrivateDNSZone", "dns.managedZones.get"],
+        read: ["dns.managedZones.get"],
+        update: ["dns.managedZones.update", "dns.networks.bindPrivateDNSZone", "dns.managedZones.get"],
+        delete: ["dns.managedZones.delete"],
+        source: [
+            tpg("dns/resource_dns_managed_zone.go", "ManagedZones.Create, Read: ManagedZones.Get, Update: ManagedZones.Patch (visibility config), Delete: ManagedZones.Delete (record sets are the program's own resources, deleted first)"),
+            "https://cloud.google.com/dns/docs/access-control (creating a private zone needs dns.managedZones.create and, on each network it is visible to, dns.networks.bindPrivateDNSZone)",
+            "iann0036/iam-dataset gcp/roles/dns.admin.json: dns.managedZones.{create,delete,get,update}, dns.networks.bindPrivateDNSZone",
+        ],
+    }),
+    row({
         type: "gcp:dns/recordSet:RecordSet",
         kind: "resource",
-        usedBy: "components/dns.ts (only with dns.managedZone)",
+        usedBy: "components/dns.ts (only with dns.managedZone), components/network.ts (the googleapis.com records of Private Google Access, in the stack's own private zone)",
         via: "deployer-role",
         // Create is authoritative: the change that adds the record also deletes any record set of the
         // same name and type already in the zone, which needs dns.resourceRecordSets.delete.

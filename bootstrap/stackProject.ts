@@ -13,6 +13,7 @@ import {
     previewInvokePermissions,
     resourceIamCondition,
     resourceIamPermissions,
+    URL_SIGNER_PERMISSIONS,
 } from "./deployerRoles";
 
 /** Arguments of {@link StackProject}. */
@@ -42,6 +43,8 @@ export function iamStepProjectPermissions(): { unconditional: string[]; projectG
 /**
  * Everything one stack's CI identities and IAM step runners get in that stack's project: the
  * custom roles (ids in bootstrap/ciNames.ts `ROLE_IDS`) and their bindings.
+ * - Pod accounts: the URL signer role (`signBlob` only), bound by the IAM step on each signing
+ *   pod account to itself.
  * - Deployer: the stack deploy role (no IAM administration), `roles/container.developer`, the
  *   preflight reads, and the resource-IAM role bound with {@link resourceIamCondition}. The
  *   pod-binder role is created here and granted by the IAM step on each pod account only.
@@ -63,6 +66,10 @@ export class StackProject extends pulumi.ComponentResource {
 
         const deploy = role("deploy", ROLE_IDS.deploy, `django-platform deploy (${args.stack})`, "Exactly what `pulumi up` of the stack creates and changes, without IAM administration (bootstrap/deployerRoles.ts).", deployerPermissions());
         const resourceIam = role("resource-iam", ROLE_IDS.resourceIam, `django-platform resource IAM (${args.stack})`, "The IAM policy of the stack's own buckets and GKE Secrets key; bound with a condition on their names.", resourceIamPermissions());
+        // Created here, with the other custom roles, not in the IAM step: creating custom roles
+        // comes with updating them (iam.roles.update, project-wide: IAM conditions cannot narrow it),
+        // which would let the IAM step's runners rewrite the deployer's role.
+        role("url-signer", ROLE_IDS.urlSigner, `django-platform URL signer (${args.stack})`, "Sign blobs as a service account (signed media URLs), nothing else; the IAM step binds it on each signing pod account, to itself.", URL_SIGNER_PERMISSIONS);
         role("pod-binder", ROLE_IDS.podBinder, `django-platform pod identity binder (${args.stack})`, "A pod service account's IAM policy (Workload Identity); granted by the IAM step on the stack's pod accounts only.", podBinderPermissions());
         const preflight = role("preflight", ROLE_IDS.preflight, `django-platform preflight (${args.stack})`, "Read-only: what the CI preflight's checks ask Google (bootstrap/preflightReads.ts).", PREFLIGHT_ROLE_PERMISSIONS);
 

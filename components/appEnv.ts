@@ -14,7 +14,6 @@ export const PLAIN_VARIABLES = [
     "DJANGO_APP_CSRF_TRUSTED_ORIGINS",
     "DJANGO_APP_DB_ENGINE",
     "DJANGO_APP_DB_NAME",
-    "DJANGO_APP_DB_USER",
     "DJANGO_APP_DB_HOST",
     "DJANGO_APP_DB_PORT",
     "DJANGO_APP_DB_SSLMODE",
@@ -41,7 +40,33 @@ export const OPTIONAL_PLAIN_VARIABLES = [
 ] as const;
 
 /** Secret variables of the contract. */
-export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_CACHE_PASSWORD"] as const;
+export const SECRET_VARIABLES = ["DJANGO_APP_SECRET_KEY", "DJANGO_APP_CACHE_PASSWORD"] as const;
+
+/**
+ * Secret variables rendered only when the platform has a value for them. The database password
+ * exists only with password authentication (`database.connector: private-ip`); behind the Auth
+ * Proxy each pod logs in as its own IAM database user and the proxy sends the pod's token, so no
+ * password reaches any pod.
+ */
+export const OPTIONAL_SECRET_VARIABLES = ["DJANGO_APP_DB_PASSWORD"] as const;
+
+/**
+ * Per-container variable: the database user the container logs in as. With IAM database
+ * authentication each identity has its own (`<service account email without .gserviceaccount.com>`:
+ * web, migrate, each worker; collectstatic's does not exist in the database), so it cannot be in
+ * the shared ConfigMap. With a password, the schema owner everywhere.
+ */
+export const DATABASE_USER_VARIABLE = "DJANGO_APP_DB_USER";
+
+/**
+ * Per-container variable of the migrate Job only (IAM authentication): the role the session acts
+ * as (`SET ROLE`, Django's `assume_role`), the schema owner, so every table a migration creates
+ * belongs to it and not to the migrate identity's login. Absent elsewhere.
+ */
+export const DATABASE_ROLE_VARIABLE = "DJANGO_APP_DB_ROLE";
+
+/** Per-container variables rendered only in some containers (the app treats absent and empty alike). */
+export const OPTIONAL_CONTAINER_VARIABLES = [DATABASE_ROLE_VARIABLE] as const;
 
 /** The pod's IP, from the downward API; the app adds it to ALLOWED_HOSTS for probes. */
 export const POD_IP_VARIABLE = "POD_IP";
@@ -68,7 +93,8 @@ export const LOG_FORMAT = "json";
 
 /** Every name the contract reserves; user extras must not collide with them. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([
-    ...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, POD_IP_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, SETTINGS_MODULE_VARIABLE,
+    ...PLAIN_VARIABLES, ...OPTIONAL_PLAIN_VARIABLES, ...SECRET_VARIABLES, ...OPTIONAL_SECRET_VARIABLES, POD_IP_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE,
+    SETTINGS_MODULE_VARIABLE, DATABASE_USER_VARIABLE, DATABASE_ROLE_VARIABLE,
 ]);
 
 /** The django-redis backend the app uses when the platform provides Redis. */
@@ -82,7 +108,8 @@ export interface AppEnvInputs {
         readonly host: pulumi.Input<string>;
         readonly port: number;
         readonly name: pulumi.Input<string>;
-        readonly user: pulumi.Input<string>;
+        /** `password` puts the schema owner's password in the Secret; `iam` puts none there. */
+        readonly authentication: "iam" | "password";
         readonly password: pulumi.Input<string>;
         readonly sslmode: string;
         readonly connMaxAge: number;
@@ -167,7 +194,6 @@ export function buildAppEnv(i: AppEnvInputs): AppEnv {
         DJANGO_APP_CSRF_TRUSTED_ORIGINS: `https://${i.domain}`,
         DJANGO_APP_DB_ENGINE: "postgresql",
         DJANGO_APP_DB_NAME: i.database.name,
-        DJANGO_APP_DB_USER: i.database.user,
         DJANGO_APP_DB_HOST: i.database.host,
         DJANGO_APP_DB_PORT: String(i.database.port),
         DJANGO_APP_DB_SSLMODE: i.database.sslmode,
@@ -186,11 +212,14 @@ export function buildAppEnv(i: AppEnvInputs): AppEnv {
     }
     const secret: Record<(typeof SECRET_VARIABLES)[number], pulumi.Input<string>> = {
         DJANGO_APP_SECRET_KEY: i.secretKey,
-        DJANGO_APP_DB_PASSWORD: i.database.password,
         DJANGO_APP_CACHE_PASSWORD: i.cache.password,
     };
+    const optionalSecret: Partial<Record<(typeof OPTIONAL_SECRET_VARIABLES)[number], pulumi.Input<string>>> = {};
+    if (i.database.authentication === "password") {
+        optionalSecret.DJANGO_APP_DB_PASSWORD = i.database.password;
+    }
     return {
         plain: { ...i.extraPlain, ...plain, ...optional },
-        secret: { ...i.extraSecrets, ...secret },
+        secret: { ...i.extraSecrets, ...secret, ...optionalSecret },
     };
 }

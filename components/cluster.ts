@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { BinaryAuthorizationMode, binaryAuthorizationPolicy, clusterEvaluationMode } from "./binaryAuthorization";
 import { labelsFor } from "./kube";
 
 /** Arguments of {@link Cluster}. */
@@ -51,6 +52,12 @@ export interface ClusterArgs {
      * images' repositories, components/identities.ts) and looked up here. Required in that mode.
      */
     readonly nodeServiceAccountId?: string;
+    /**
+     * Binary Authorization (`security.binaryAuthorization`), mode `autopilot` only: the cluster
+     * evaluates the project's policy, which is written for `images` (every image the stack runs;
+     * components/binaryAuthorization.ts). @default off
+     */
+    readonly binaryAuthorization?: { readonly mode: BinaryAuthorizationMode; readonly images: readonly string[] };
 }
 
 /** Raised when the control plane cannot be reached through its DNS-based endpoint. */
@@ -241,6 +248,13 @@ export class Cluster extends pulumi.ComponentResource {
         // images' repositories, and lets this stack's deployer (only) act as it, which creating the
         // cluster with it needs (iam.serviceAccounts.actAs on that one account).
         const nodeSa = gcp.serviceaccount.getAccountOutput({ accountId: args.nodeServiceAccountId, project: args.project }, { parent: this });
+        // The project's admission policy exists before the cluster evaluates it; the Kubernetes
+        // provider depends on the cluster, so a changed allowlist (a new cache image) is in place
+        // before any pod of the same `up` is created.
+        const binauthz = args.binaryAuthorization ?? { mode: "off" as const, images: [] };
+        const admissionPolicy = binauthz.mode === "off"
+            ? undefined
+            : binaryAuthorizationPolicy(`${name}-binauthz-policy`, args.project, binauthz.mode, binauthz.images, { parent: this });
         const authorizedNetworks = args.masterAuthorizedNetworks ?? [];
         const ipEndpoint = authorizedNetworks.length > 0;
 
@@ -300,10 +314,17 @@ export class Cluster extends pulumi.ComponentResource {
             masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
             deletionProtection: args.deletionProtection ?? true,
             ...(args.rbacSecurityGroup ? { authenticatorGroupsConfig: { securityGroup: args.rbacSecurityGroup } } : {}),
+            // Written also when off: with the block removed, the provider may suppress the diff
+            // (BinaryAuthorizationDiffSuppress; evaluation_mode is Optional+Computed, so it keeps
+            // the state's value) or send only `enabled: false` (expandBinaryAuthorization of an
+            // empty list), never the evaluation mode (hashicorp/terraform-provider-google
+            // google/services/container/resource_container_cluster.go). An explicit DISABLED is
+            // sent as such. Updated in place (DesiredBinaryAuthorization).
+            binaryAuthorization: { evaluationMode: clusterEvaluationMode(binauthz.mode) },
             resourceLabels: { "managed-by": "pulumi", app: "django-platform" },
         }, {
             parent: this,
-            dependsOn: [keyGrant],
+            dependsOn: [keyGrant, ...(admissionPolicy ? [admissionPolicy] : [])],
             // GKE's deletion_protection only fails the provider's delete, at the end of an `up` that
             // has already created a replacement cluster and moved every Kubernetes object onto it
             // (masterCidr, network and range changes are ForceNew). Pulumi's protect refuses that

@@ -1,9 +1,16 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { databaseUserOf, type PodIdentity } from "./identities";
 
 /** How the app reaches the instance. */
 export type DatabaseConnector = "auth-proxy" | "private-ip";
+
+/** The flag that turns on Cloud SQL IAM database authentication (https://cloud.google.com/sql/docs/postgres/create-edit-iam-instances). */
+export const IAM_AUTHENTICATION_FLAG = { name: "cloudsql.iam_authentication", value: "on" } as const;
+
+/** The Cloud SQL user type of a service account that logs in with IAM database authentication. */
+export const IAM_SERVICE_ACCOUNT_USER = "CLOUD_IAM_SERVICE_ACCOUNT";
 
 /** What the workload needs to connect: typed, with the password a Pulumi secret. */
 export interface DatabaseConnection {
@@ -13,9 +20,18 @@ export interface DatabaseConnection {
     readonly port: number;
     /** Database name. */
     readonly name: pulumi.Output<string>;
-    /** Database user. */
-    readonly user: pulumi.Output<string>;
-    /** The user's password (secret). */
+    /**
+     * The schema owner role (`database.user`): owns the app's tables. With IAM authentication no
+     * pod logs in as it: the migrate identity acts as it (`SET ROLE`), being a member of it.
+     */
+    readonly schemaOwner: pulumi.Output<string>;
+    /**
+     * `iam`: each pod logs in as its own IAM database user, the Auth Proxy sending its token
+     * (`--auto-iam-authn`); `password`: every pod logs in as the schema owner with its password
+     * (`database.connector: private-ip`).
+     */
+    readonly authentication: "iam" | "password";
+    /** The password of the schema owner (secret); given to the pods with `password` authentication only. */
     readonly password: pulumi.Output<string>;
     /** `project:region:instance`, for the Auth Proxy. */
     readonly instanceConnectionName: pulumi.Output<string>;
@@ -63,8 +79,23 @@ export interface DatabaseArgs {
     readonly maxConnections?: number;
     /** Database name. @default "django" */
     readonly databaseName?: string;
-    /** Database user. @default "django" */
+    /** Database user: the schema owner role (see {@link DatabaseConnection.schemaOwner}). @default "django" */
     readonly userName?: string;
+    /**
+     * The pod identities (components/identities.ts) that log in as their own IAM database users
+     * (`iamDatabaseUser`): one `CLOUD_IAM_SERVICE_ACCOUNT` user each; the `schema` identity is made a
+     * member of the schema owner role. Non-empty turns IAM database authentication on. @default []
+     */
+    readonly iamUsers?: readonly PodIdentity[];
+}
+
+/**
+ * The login of a pod identity: its own IAM database user with IAM authentication, the schema owner
+ * with a password. Identities without database access (collectstatic) get theirs too: a user that
+ * does not exist, so a stray connection fails instead of borrowing another identity's rights.
+ */
+export function loginOf(connection: Pick<DatabaseConnection, "authentication" | "schemaOwner">, identity: Pick<PodIdentity, "email">): pulumi.Input<string> {
+    return connection.authentication === "iam" ? databaseUserOf(identity.email) : connection.schemaOwner;
 }
 
 /**
@@ -117,6 +148,8 @@ export class Database extends pulumi.ComponentResource {
     public readonly instance: gcp.sql.DatabaseInstance;
     /** Connection settings for the workload. */
     public readonly connection: DatabaseConnection;
+    /** The IAM database users (one per identity that logs in as itself); pods wait for theirs. */
+    public readonly iamUsers: gcp.sql.User[] = [];
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:database:Database", name, {}, opts);
@@ -124,7 +157,8 @@ export class Database extends pulumi.ComponentResource {
         const deletionProtection = args.deletionProtection ?? true;
         const backupsEnabled = args.backupsEnabled ?? true;
         const window = args.maintenanceWindow ?? { day: 7, hour: 3 };
-        const flags = [...CIS_DATABASE_FLAGS];
+        const iamUsers = args.iamUsers ?? [];
+        const flags = [...CIS_DATABASE_FLAGS, ...(iamUsers.length > 0 ? [IAM_AUTHENTICATION_FLAG] : [])];
         if (args.maxConnections !== undefined) {
             flags.push({ name: "max_connections", value: String(args.maxConnections) });
         }
@@ -202,12 +236,32 @@ export class Database extends pulumi.ComponentResource {
             protect: deletionProtection,
         });
 
+        // IAM database users: named after the service account, logging in with its token. They are
+        // created with no privileges (https://cloud.google.com/sql/docs/postgres/iam-logins: "the
+        // new database user is granted no privileges on any databases"); the migrate identity joins
+        // the schema owner role here (Cloud SQL assigns `databaseRoles`,
+        // https://cloud.google.com/sql/docs/postgres/add-manage-iam-users), and grants the others
+        // their data privileges itself, as the schema owner (components/databaseRoles.ts).
+        // ABANDON: PostgreSQL refuses to drop a role that still holds privileges; a removed worker's
+        // user stays in the database, unable to log in once its account has no instanceUser grant.
+        for (const identity of iamUsers) {
+            this.iamUsers.push(new gcp.sql.User(`${name}-iam-${identity.role}`, {
+                project: args.project,
+                instance: this.instance.name,
+                name: databaseUserOf(identity.email),
+                type: IAM_SERVICE_ACCOUNT_USER,
+                databaseRoles: identity.database === "schema" ? [user.name] : undefined,
+                deletionPolicy: "ABANDON",
+            }, { parent: this, dependsOn: [user, database] }));
+        }
+
         this.connection = {
             connector,
             host: connector === "auth-proxy" ? pulumi.output("127.0.0.1") : this.instance.privateIpAddress,
             port: 5432,
             name: database.name,
-            user: user.name,
+            schemaOwner: user.name,
+            authentication: iamUsers.length > 0 ? "iam" : "password",
             password: pulumi.secret(password.result),
             instanceConnectionName: this.instance.connectionName,
             // Behind the proxy the app speaks plain TCP to 127.0.0.1 and the proxy does mutual TLS.

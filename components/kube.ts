@@ -63,20 +63,30 @@ export const LOGS_EPHEMERAL_STORAGE = "128Mi";
 /** The Cloud SQL Auth Proxy v2 image, pinned. */
 export const CLOUD_SQL_PROXY_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3";
 
+/** The proxy's flag for automatic IAM database authentication. */
+export const AUTO_IAM_AUTHN = "--auto-iam-authn";
+
 /** uid of the proxy image's nonroot user (distroless). */
 const PROXY_UID = 65532;
 
 /**
  * The Cloud SQL Auth Proxy v2 as a native sidecar: an init container with `restartPolicy: Always`
  * starts before the app, keeps running beside it, and (in Jobs) stops when the app exits.
- * It connects over the private IP with the pod's Workload Identity.
+ * It connects over the private IP with the pod's Workload Identity. With `autoIamAuthn` it also logs
+ * the app in as the pod's IAM database user: the app sends only the user name, the proxy "submits
+ * the access token information for the password attribute"
+ * (https://cloud.google.com/sql/docs/postgres/iam-authentication, automatic IAM database
+ * authentication; the proxy's `--auto-iam-authn`, GoogleCloudPlatform/cloud-sql-proxy cmd/root.go).
  */
-export function cloudSqlProxySidecar(instanceConnectionName: pulumi.Input<string>): Container {
+export function cloudSqlProxySidecar(instanceConnectionName: pulumi.Input<string>, options: { readonly autoIamAuthn: boolean }): Container {
     return {
         name: "cloud-sql-proxy",
         image: CLOUD_SQL_PROXY_IMAGE,
         restartPolicy: "Always",
-        args: ["--private-ip", "--structured-logs", "--port=5432", "--health-check", "--http-address=0.0.0.0", "--http-port=9090", "--exit-zero-on-sigterm", instanceConnectionName],
+        args: [
+            "--private-ip", ...(options.autoIamAuthn ? [AUTO_IAM_AUTHN] : []), "--structured-logs", "--port=5432", "--health-check", "--http-address=0.0.0.0", "--http-port=9090",
+            "--exit-zero-on-sigterm", instanceConnectionName,
+        ],
         ports: [{ name: "proxy-health", containerPort: 9090 }],
         startupProbe: { httpGet: { path: "/startup", port: "proxy-health" }, periodSeconds: 1, failureThreshold: 60 },
         livenessProbe: { httpGet: { path: "/liveness", port: "proxy-health" }, periodSeconds: 10, failureThreshold: 3 },

@@ -10,16 +10,6 @@ import { accessLogging, bucketDeletion } from "./accessLogs";
  */
 export const MEDIA_OBJECT_ROLE = "roles/storage.objectUser";
 
-/**
- * The role that lets a Google service account sign blobs as itself: Service Account Token Creator
- * holds `iam.serviceAccounts.signBlob` ("The iam.serviceAccounts.signBlob permission is included
- * in the roles/iam.serviceAccountTokenCreator role",
- * https://cloud.google.com/storage/docs/authentication/creating-signatures). Workload Identity
- * credentials carry no private key, so django-storages signs V4 URLs through the IAM Credentials
- * signBlob API; the grant is on the account itself, never project-wide.
- */
-export const SIGNER_ROLE = "roles/iam.serviceAccountTokenCreator";
-
 /** Arguments of {@link Media}. */
 export interface MediaArgs {
     /** GCP project id. */
@@ -46,7 +36,8 @@ export interface MediaArgs {
  * Private bucket for user uploads (Django's default storage): no public access (public access
  * prevention enforced), uniform bucket-level access, object versioning with a lifecycle rule for
  * noncurrent versions, access logs in a separate bucket. Only the identities given {@link grantObjectUser} may read or write it;
- * browsers get time-limited signed URLs.
+ * browsers get time-limited signed URLs, which each pod account signs as itself through IAM
+ * `signBlob` (the URL signer role the IAM step binds on it, iam/stackIam.ts).
  */
 export class Media extends pulumi.ComponentResource {
     /** The media bucket. */
@@ -89,19 +80,6 @@ export class Media extends pulumi.ComponentResource {
         return new gcp.storage.BucketIAMMember(`${this.baseName}-${grantee}-object-user`, {
             bucket: this.bucket.name,
             role: MEDIA_OBJECT_ROLE,
-            member,
-        }, { parent: this });
-    }
-
-    /**
-     * Lets the Google service account `serviceAccountName` (its `name`, `projects/…/serviceAccounts/…`)
-     * sign blobs as itself — for signed media URLs — and nothing else: the binding is on that account
-     * only. `grantee` names the grant: `<media>-<grantee>-signer`.
-     */
-    public grantSelfSigning(grantee: string, serviceAccountName: pulumi.Input<string>, member: pulumi.Input<string>): gcp.serviceaccount.IAMMember {
-        return new gcp.serviceaccount.IAMMember(`${this.baseName}-${grantee}-signer`, {
-            serviceAccountId: serviceAccountName,
-            role: SIGNER_ROLE,
             member,
         }, { parent: this });
     }

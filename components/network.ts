@@ -1,6 +1,28 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
+/**
+ * Private Google Access through `private.googleapis.com`: its four addresses, and the DNS that sends
+ * every `*.googleapis.com` name there ("Create a private DNS zone for googleapis.com … a CNAME
+ * record for *.googleapis.com that points to private.googleapis.com … an A record for
+ * private.googleapis.com … 199.36.153.8/30", https://cloud.google.com/vpc/docs/configure-private-google-access,
+ * DNS configuration). The subnet's `privateIpGoogleAccess` lets internal addresses use them, and
+ * the VPC's default route to the default internet gateway carries them (the same page, routing).
+ */
+export const PRIVATE_GOOGLE_APIS = {
+    domain: "googleapis.com.",
+    host: "private.googleapis.com.",
+    addresses: ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"],
+} as const;
+
+/**
+ * What Cloud NAT logs: `ALL`, every translation (each connection a node opens to the internet,
+ * with source and destination) and every error; `ERRORS_ONLY` would leave a pod that sends data to
+ * an allowed host without a trace (https://cloud.google.com/nat/docs/monitoring). Billed as Cloud
+ * Logging ingestion (docs/costs.md, `usage.natLogGib`).
+ */
+export const NAT_LOG_FILTER = "ALL";
+
 /** The private services access range of a created VPC, apart from the subnet, pods, services and control plane ranges. */
 export const DEFAULT_PRIVATE_SERVICES_CIDR = "10.99.0.0/20";
 
@@ -49,8 +71,9 @@ export interface NetworkArgs {
 /**
  * The VPC the platform lives in: subnet with pod/service secondary ranges (VPC-native GKE), a
  * logged deny-all ingress firewall rule beneath GKE's own rules, private services access for Cloud
- * SQL and Memorystore private IPs, and Cloud NAT so private nodes reach the internet without public
- * IPs (the in-cluster Redis image comes from Docker Hub).
+ * SQL and Memorystore private IPs, Cloud NAT (every translation logged) so private nodes reach the
+ * internet without public IPs (the in-cluster Redis image comes from Docker Hub), and a private
+ * DNS zone that resolves Google's API names to Private Google Access's range.
  * In mode `existing` nothing is created: the VPC, subnet and private services range are looked up
  * by name, and the VPC must already give private nodes a way to pull images (Cloud NAT, or images
  * mirrored into Artifact Registry).
@@ -76,6 +99,12 @@ export class Network extends pulumi.ComponentResource {
     public readonly privateServicesRangeName: pulumi.Output<string>;
     /** CIDR of that range, where Cloud SQL and Memorystore private IPs live (for egress rules). */
     public readonly privateServicesCidr: pulumi.Output<string>;
+    /**
+     * The private DNS zone `googleapis.com` of a created VPC and its records, which send Google's
+     * API names to Private Google Access's range; empty in mode `existing`, whose VPC must resolve
+     * them so already (docs/operations.md, "Use an existing VPC or cluster").
+     */
+    public readonly privateGoogleAccess: pulumi.Resource[] = [];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-platform:network:Network", name, {}, opts);
@@ -138,8 +167,23 @@ export class Network extends pulumi.ComponentResource {
                 router: router.name,
                 natIpAllocateOption: "AUTO_ONLY",
                 sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
-                logConfig: { enable: true, filter: "ERRORS_ONLY" },
+                logConfig: { enable: true, filter: NAT_LOG_FILTER },
             }, { parent: this });
+            // Google's APIs on private.googleapis.com, for every name of googleapis.com, inside this VPC.
+            const zone = new gcp.dns.ManagedZone(`${name}-googleapis`, {
+                project: args.project,
+                dnsName: PRIVATE_GOOGLE_APIS.domain,
+                description: "Private Google Access: *.googleapis.com → private.googleapis.com (managed by Pulumi)",
+                visibility: "private",
+                privateVisibilityConfig: { networks: [{ networkUrl: vpc.id }] },
+            }, { parent: this });
+            const record = (key: string, recordName: string, type: string, rrdatas: string[]) =>
+                new gcp.dns.RecordSet(`${name}-googleapis-${key}`, { project: args.project, managedZone: zone.name, name: recordName, type, ttl: 300, rrdatas }, { parent: this });
+            this.privateGoogleAccess.push(
+                zone,
+                record("private", PRIVATE_GOOGLE_APIS.host, "A", [...PRIVATE_GOOGLE_APIS.addresses]),
+                record("wildcard", `*.${PRIVATE_GOOGLE_APIS.domain}`, "CNAME", [PRIVATE_GOOGLE_APIS.host]),
+            );
             this.networkId = vpc.id;
             this.networkName = vpc.name;
             this.subnetId = subnet.id;

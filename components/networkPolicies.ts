@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
 import { selectorFor } from "./kube";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -51,7 +52,25 @@ export const GMP_COLLECTOR_NAMESPACES: readonly string[] = ["gmp-system", "gke-g
 const METADATA_SERVER: readonly Peer[] = [{ ipBlock: { cidr: "169.254.169.252/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }];
 
 /** RFC 1918 private, RFC 6598 shared (CGNAT) and link-local ranges: never "the internet". */
-const NON_PUBLIC_RANGES: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
+export const NON_PUBLIC_RANGES: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
+
+/**
+ * The addresses of `private.googleapis.com`, Private Google Access's VIP for (almost) every Google
+ * API: "199.36.153.8/30" (https://cloud.google.com/vpc/docs/configure-private-google-access,
+ * "Domain options"). The stack's VPC resolves `*.googleapis.com` to it (components/network.ts), so
+ * the Django pods reach Google's APIs on these four addresses and nowhere else on the internet.
+ */
+export const PRIVATE_GOOGLE_APIS_CIDR = "199.36.153.8/30";
+
+/** The Django pods that use the database: all but collectstatic, which writes static files only. */
+export const DATABASE_CLIENT_COMPONENTS: readonly string[] = ["web", "migrate", "worker", "schedule", "manage"];
+
+/**
+ * The Django pods that run the app's request and task code, and so may reach the internet hosts of
+ * `network.egressAllowList`: not the release Jobs (migrate needs the database and the Cloud SQL
+ * Admin API only, collectstatic Cloud Storage only).
+ */
+export const INTERNET_CLIENT_COMPONENTS: readonly string[] = ["web", "worker", "schedule", "manage"];
 
 /**
  * Label of the pods that may use the cache: the web pods and the workers. The Redis pods admit
@@ -92,12 +111,28 @@ export interface NetworkPolicyInputs {
     readonly databaseCidr: pulumi.Input<string>;
     /** Egress rules to Redis (peers with their ports: components/cache.ts `egressRules`). */
     readonly cache: { readonly egress: pulumi.Input<k8s.types.input.networking.v1.NetworkPolicyEgressRule[]> };
+    /**
+     * Public IPv4 ranges the app's pods ({@link INTERNET_CLIENT_COMPONENTS}) may reach on 443
+     * (`network.egressAllowList`); non-public ranges inside an entry are excepted. @default [] (none)
+     */
+    readonly egressAllowList?: readonly string[];
+}
+
+/** The non-public ranges inside `cidr` (to except from an ipBlock that allows it). */
+export function nonPublicInside(cidr: string): string[] {
+    const [address, bits] = ipaddr.IPv4.parseCIDR(cidr);
+    return NON_PUBLIC_RANGES.filter((r) => {
+        const [inner, innerBits] = ipaddr.IPv4.parseCIDR(r);
+        return innerBits >= bits && inner.match(address, bits);
+    });
 }
 
 /** The NetworkPolicies of the namespace, keyed by role. */
 export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spec> {
     const web = { matchLabels: selectorFor("web", i.stack) };
-    const djangoPods = { matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: [...DJANGO_COMPONENTS] }] };
+    const components = (values: readonly string[]) => ({ matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: [...values] }] });
+    const djangoPods = components(DJANGO_COMPONENTS);
+    const allowList = i.egressAllowList ?? [];
     return {
         // Everything in the namespace is denied unless a policy below allows it.
         "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
@@ -115,17 +150,34 @@ export function buildNetworkPolicies(i: NetworkPolicyInputs): Record<string, Spe
                     : []),
             ],
         },
+        // Every Django pod: Workload Identity's metadata server, and Google's APIs (the Cloud SQL
+        // Admin API for the proxy, Cloud Storage, IAM Credentials) over TLS on Private Google
+        // Access's range only: no other internet address.
         "django-egress": {
             podSelector: djangoPods,
             policyTypes: ["Egress"],
             egress: [
-                { to: [{ ipBlock: { cidr: i.databaseCidr } }], ports: [{ protocol: "TCP", port: i.databasePort }] },
                 { to: [...METADATA_SERVER], ports: [{ protocol: "TCP", port: 988 }, { protocol: "TCP", port: 80 }] },
-                // Google APIs (Cloud SQL Admin API for the proxy, Cloud Storage) over TLS only, never
-                // to private, shared (CGNAT, sometimes used for pod ranges) or link-local addresses.
-                { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...NON_PUBLIC_RANGES] } }], ports: [{ protocol: "TCP", port: 443 }] },
+                { to: [{ ipBlock: { cidr: PRIVATE_GOOGLE_APIS_CIDR } }], ports: [{ protocol: "TCP", port: 443 }] },
             ],
         },
+        // The database, for the pods that use it (not collectstatic).
+        "django-database-egress": {
+            podSelector: components(DATABASE_CLIENT_COMPONENTS),
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ ipBlock: { cidr: i.databaseCidr } }], ports: [{ protocol: "TCP", port: i.databasePort }] }],
+        },
+        // The internet hosts the stack allows, on 443, for the app's own pods; never private, shared
+        // (CGNAT, sometimes used for pod ranges) or link-local addresses inside an allowed range.
+        ...(allowList.length === 0
+            ? {}
+            : {
+                  "django-internet-egress": {
+                      podSelector: components(INTERNET_CLIENT_COMPONENTS),
+                      policyTypes: ["Egress"],
+                      egress: [{ to: allowList.map((cidr) => ({ ipBlock: nonPublicInside(cidr).length > 0 ? { cidr, except: nonPublicInside(cidr) } : { cidr } })), ports: [{ protocol: "TCP", port: 443 }] }],
+                  },
+              }),
         // Only the cache clients (web pods and workers) use the cache: the Redis side admits nobody
         // else, so Jobs and CronJobs get no egress to it either. No pod has ingress except the web
         // port from the load balancer: workers and CronJobs serve nothing.

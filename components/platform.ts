@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../config";
 import { Cache } from "./cache";
+import { stackImages } from "./binaryAuthorization";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { Dns } from "./dns";
@@ -92,6 +93,8 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             maxConnections: db.maxConnections,
             databaseName: db.name,
             userName: db.user,
+            // Behind the Auth Proxy every identity that uses the database logs in as itself.
+            iamUsers: identities.pods.filter((p) => p.iamDatabaseUser),
         }, child);
 
         const armor = cfg.edge.armor;
@@ -149,6 +152,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
             namespace: cfg.cluster.namespace,
             nodeServiceAccountId: identities.nodes?.accountId,
             rbacSecurityGroup: cfg.cluster.rbacSecurityGroup,
+            binaryAuthorization: { mode: cfg.security.binaryAuthorization, images: stackImages(cfg) },
         }, child);
         const namespace = this.cluster.namespace;
 
@@ -191,8 +195,11 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 extraSecrets: cfg.appSecretOutputs,
             },
             database: this.database.connection,
+            databaseUsers: this.database.iamUsers,
             databaseCidr: this.network.privateServicesCidr,
             cache: { egress: this.cache.egressRules },
+            egressAllowList: cfg.network.egressAllowList,
+            privateGoogleAccess: this.network.privateGoogleAccess,
             statics: this.statics,
             minReplicas: cfg.workload.minReplicas,
             maxReplicas: cfg.workload.maxReplicas,

@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, POD_IP_VARIABLE, SETTINGS_MODULE_VARIABLE } from "./appEnv";
+import { DATABASE_ROLE_VARIABLE, DATABASE_USER_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, POD_IP_VARIABLE, SETTINGS_MODULE_VARIABLE } from "./appEnv";
 import { LOGS_EPHEMERAL_STORAGE, restrictedContainerSecurity, restrictedPodSecurity } from "./kube";
 import { spotScheduling } from "./spot";
 
@@ -281,9 +281,18 @@ export interface ContainerMedia {
     readonly signer: pulumi.Input<string>;
 }
 
+/** The database login of one container (components/database.ts `loginOf`). */
+export interface ContainerDatabase {
+    /** `DJANGO_APP_DB_USER`: the identity's own IAM database user, or the schema owner with a password. */
+    readonly user: pulumi.Input<string>;
+    /** `DJANGO_APP_DB_ROLE`: the role the session acts as (the migrate Job's schema owner). @default none */
+    readonly role?: pulumi.Input<string>;
+}
+
 /**
  * What every Django container of a stack shares besides its command: the image, the env contract
- * (ConfigMap + Secret), the settings module and, for identities that may use it, the media bucket.
+ * (ConfigMap + Secret), the settings module, its identity's database login and, for identities
+ * that may use it, the media bucket.
  */
 export interface DjangoContainerContext {
     readonly image: string;
@@ -296,17 +305,24 @@ export interface DjangoContainerContext {
      * bucket (collectstatic): their default storage is then local files.
      */
     readonly media?: ContainerMedia;
+    /** The container's database login: per identity, so never in the shared ConfigMap. */
+    readonly database: ContainerDatabase;
 }
 
 /** The per-container variables of {@link DjangoContainerContext} (not in the shared ConfigMap). */
 export function djangoEnv(ctx: DjangoContainerContext): EnvVar[] {
     return [
         { name: SETTINGS_MODULE_VARIABLE, value: ctx.settingsModule ?? DEFAULT_SETTINGS_MODULE },
+        { name: DATABASE_USER_VARIABLE, value: ctx.database.user },
+        ...(ctx.database.role === undefined ? [] : [{ name: DATABASE_ROLE_VARIABLE, value: ctx.database.role }]),
         ...(ctx.media === undefined ? [] : [{ name: MEDIA_BUCKET_VARIABLE, value: ctx.media.bucket }, { name: MEDIA_SIGNER_VARIABLE, value: ctx.media.signer }]),
     ];
 }
 
-/** The gunicorn web container with probes, resources and the restricted security context. */
+/**
+ * The gunicorn web container with probes, resources and the restricted security context. Without
+ * `ctx` (a container looked at alone, in tests) only the settings module is set per container.
+ */
 export function webContainer(image: string, sources: EnvSources, sizing: { cpu: string; memory: string; workers: number; threads: number; wsgiModule?: string; gracefulTimeoutSeconds?: number; preStopSeconds?: number }, ctx?: Omit<DjangoContainerContext, "image" | "sources">): Container {
     const probe = (path: string) => ({ httpGet: { path, port: PROBE_PORT_NAME } });
     return {
@@ -315,7 +331,10 @@ export function webContainer(image: string, sources: EnvSources, sizing: { cpu: 
         command: gunicornCommand(sizing.workers, sizing.threads, sizing.wsgiModule, sizing.gracefulTimeoutSeconds),
         ports: [{ name: "http", containerPort: WEB_PORT, protocol: "TCP" }, { name: PROBE_PORT_NAME, containerPort: PROBE_PORT, protocol: "TCP" }],
         envFrom: envFrom(sources),
-        env: [{ name: POD_IP_VARIABLE, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, ...djangoEnv({ image, sources, ...ctx })],
+        env: [
+            { name: POD_IP_VARIABLE, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            ...(ctx ? djangoEnv({ image, sources, ...ctx }) : [{ name: SETTINGS_MODULE_VARIABLE, value: DEFAULT_SETTINGS_MODULE }]),
+        ],
         startupProbe: { ...probe(LIVENESS_PATH), ...STARTUP_PROBE_TIMING },
         livenessProbe: { ...probe(LIVENESS_PATH), ...LIVENESS_PROBE_TIMING },
         readinessProbe: { ...probe(READINESS_PATH), ...READINESS_PROBE_TIMING },
@@ -343,7 +362,7 @@ export const JOB_SIZING: ContainerSizing & { readonly memoryLimit: string } = { 
  * `manage.py` command) or a worker: same image, env contract and security as the web container,
  * no ports and no probes.
  */
-export function jobContainer(name: string, image: string, command: string[], sources: EnvSources, ctx?: Omit<DjangoContainerContext, "image" | "sources">, sizing?: ContainerSizing): Container {
+export function jobContainer(name: string, image: string, command: pulumi.Input<string>[], sources: EnvSources, ctx: Omit<DjangoContainerContext, "image" | "sources">, sizing?: ContainerSizing): Container {
     return {
         name,
         image,

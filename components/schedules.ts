@@ -166,7 +166,7 @@ export class Schedule extends pulumi.ComponentResource {
                                 initContainers: p.sidecars,
                                 spot: p.spot,
                                 containers: [jobContainer(args.scheduleName, p.container.image, [...args.command], p.container.sources,
-                                    { settingsModule: p.container.settingsModule, media: p.media ? { bucket: p.media.bucketName, signer: p.web.email } : undefined })],
+                                    { settingsModule: p.container.settingsModule, database: p.databaseLogin(p.web.identity), media: p.media ? { bucket: p.media.bucketName, signer: p.web.email } : undefined })],
                             }),
                         },
                     },

@@ -70,8 +70,8 @@ export function workerSelector(stack: string, workerName: string): Record<string
 /**
  * One background worker: a Deployment running `command` from the web pods' image and env, with
  * its own Google + Kubernetes service account (Workload Identity) holding only what it uses —
- * `roles/cloudsql.client` with the Auth Proxy, the media bucket's objects and signing as itself
- * when media is on — an HPA, a PDB and a long grace period. No Service and no probes: nothing
+ * `roles/cloudsql.client` with the Auth Proxy, the media bucket's objects and (bound by the IAM
+ * step) signing as itself when media is on — an HPA, a PDB and a long grace period. No Service and no probes: nothing
  * connects to a worker, and whether it is healthy is defined by its own task loop (a crash
  * restarts the container anyway); an HTTP probe would need a server the worker does not run.
  */
@@ -90,12 +90,12 @@ export class Worker extends pulumi.ComponentResource {
         const k8sOpts = { parent: this, provider: p.provider };
         // Its own account (dj-<stack>-w-<name>), created by the IAM step with roles/cloudsql.client
         // when the Auth Proxy connects (components/identities.ts).
-        const identity = bindPodIdentity(this, name, podIdentity(p.identities, `worker-${args.workerName}`), p);
+        const own = podIdentity(p.identities, `worker-${args.workerName}`);
+        const identity = bindPodIdentity(this, name, own, p);
+        identity.grants.push(...p.databaseUsers);
+        // Signing media URLs as itself (signBlob only) is bound by the IAM step (iam/stackIam.ts).
         if (p.media) {
-            identity.grants.push(
-                p.media.grantObjectUser(`worker-${args.workerName}`, identity.gsa.member),
-                p.media.grantSelfSigning(`worker-${args.workerName}`, identity.gsa.name, identity.gsa.member),
-            );
+            identity.grants.push(p.media.grantObjectUser(`worker-${args.workerName}`, identity.gsa.member));
         }
         this.serviceAccountEmail = identity.gsa.email;
 
@@ -118,7 +118,7 @@ export class Worker extends pulumi.ComponentResource {
                         initContainers: p.sidecars,
                         spot: p.spot,
                         containers: [jobContainer("worker", p.container.image, [...args.command], p.container.sources,
-                            { settingsModule: p.container.settingsModule, media: p.media ? { bucket: p.media.bucketName, signer: identity.gsa.email } : undefined },
+                            { settingsModule: p.container.settingsModule, database: p.databaseLogin(own), media: p.media ? { bucket: p.media.bucketName, signer: identity.gsa.email } : undefined },
                             { cpu: args.cpu, memory: args.memory })],
                     }),
                 },

@@ -4,12 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AppEnvInputs, buildAppEnv } from "./appEnv";
 import { ROLLOUT_MAX_SURGE, scaleDownPolicy, webPacing } from "./connectionBudget";
-import { DatabaseConnection } from "./database";
+import { DatabaseConnection, loginOf } from "./database";
+import { migrateCommand } from "./databaseRoles";
 import { cloudSqlProxySidecar, labelsFor, selectorFor } from "./kube";
 import { Media } from "./media";
 import { StackIdentities, podIdentity, type PodIdentity } from "./identities";
 import { CACHE_CLIENT_LABELS, NetworkPolicyInputs, buildNetworkPolicies } from "./networkPolicies";
-import { DjangoContainerContext, EnvSources, BUSY_METRIC, METRICS_PATH, PROBE_PORT, PROBE_PORT_NAME, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
+import { ContainerDatabase, DjangoContainerContext, EnvSources, BUSY_METRIC, METRICS_PATH, PROBE_PORT, PROBE_PORT_NAME, WEB_PORT, djangoPodSpec, imageFingerprint, jobContainer, webContainer } from "./podTemplates";
 import { Statics } from "./statics";
 import { MAX_ROLLOUT_STEPS, webMinReadySeconds, webTermination } from "./termination";
 
@@ -90,10 +91,20 @@ export interface WorkloadArgs {
     readonly envInputs: Omit<AppEnvInputs, "secretKey">;
     /** Database connection; with the auth-proxy connector the pods get the proxy sidecar. */
     readonly database: DatabaseConnection;
+    /** The database's IAM users (components/database.ts): the pods that log in as them wait for them. @default [] */
+    readonly databaseUsers?: pulumi.Resource[];
     /** Cidr of the database's private IP range, for egress rules. */
     readonly databaseCidr: pulumi.Input<string>;
     /** Egress rules to the cache (components/cache.ts `egressRules`). */
     readonly cache: NetworkPolicyInputs["cache"];
+    /** Public IPv4 ranges the app's pods may reach on 443 (`network.egressAllowList`). @default [] */
+    readonly egressAllowList?: readonly string[];
+    /**
+     * What makes `*.googleapis.com` resolve to Private Google Access's range in the VPC (the private
+     * DNS zone and its records, components/network.ts): the Django pods' egress to Google's APIs
+     * narrows to that range only once it exists. @default []
+     */
+    readonly privateGoogleAccess?: readonly pulumi.Resource[];
     /** The statics bucket; only the collectstatic Job may write to it. */
     readonly statics: Statics;
     /** HPA bounds and CPU target. @default 2, 5, 70 */
@@ -196,14 +207,18 @@ export function bindPodIdentity(parent: pulumi.Resource, name: string, identity:
  * same image, env contract, proxy sidecar and security context as the web pods.
  */
 export interface DjangoPodContext extends IdentityScope {
-    /** Image, env sources and settings module (the media signer is per identity). */
-    readonly container: Omit<DjangoContainerContext, "media">;
+    /** Image, env sources and settings module (the media signer and the database login are per identity). */
+    readonly container: Omit<DjangoContainerContext, "media" | "database">;
+    /** The database login of a pod identity (its own IAM database user, or the schema owner with a password). */
+    readonly databaseLogin: (identity: PodIdentity) => ContainerDatabase;
+    /** The database's IAM users: pods that connect wait for them. */
+    readonly databaseUsers: readonly pulumi.Resource[];
     /** The Cloud SQL Auth Proxy sidecar when the database connector needs it, else empty. */
     readonly sidecars: Container[];
     /** The stack's Google service accounts (components/identities.ts). */
     readonly identities: StackIdentities;
     /** The web identity, which CronJobs and one-off Jobs run as. */
-    readonly web: { readonly ksaName: pulumi.Output<string>; readonly email: pulumi.Output<string>; readonly grants: readonly pulumi.Resource[] };
+    readonly web: { readonly identity: PodIdentity; readonly ksaName: pulumi.Output<string>; readonly email: pulumi.Output<string>; readonly grants: readonly pulumi.Resource[] };
     /** The migrate Job: app pods of a new image start after it. */
     readonly migrate: pulumi.Resource;
     /** The media bucket, if any. */
@@ -238,24 +253,41 @@ export class Workload extends pulumi.ComponentResource {
         const k8sOpts = { parent: this, provider: args.provider };
         const ns = args.namespace;
         const proxy = args.database.connector === "auth-proxy";
+        const iam = args.database.authentication === "iam";
         const webSelector = selectorFor("web", args.stack);
+        const databaseUsers = args.databaseUsers ?? [];
+        // Each identity logs in as itself (IAM) or as the schema owner (password); the migrate
+        // identity acts as the schema owner (components/databaseRoles.ts).
+        const databaseLogin = (identity: PodIdentity): ContainerDatabase => ({
+            user: loginOf(args.database, identity),
+            ...(iam && identity.database === "schema" ? { role: args.database.schemaOwner } : {}),
+        });
 
-        // Web pods: the web account, which the IAM step (iam/) gave roles/cloudsql.client when the
-        // Auth Proxy connects. Every grant a pod uses is listed with its identity, so the pods can
-        // wait for them (IAM is eventually consistent: a pod that starts first gets 403s and burns
-        // its retries).
-        const web = bindPodIdentity(this, `${name}-web`, podIdentity(args.identities, "web"), args);
+        // Web pods: the web account, which the IAM step (iam/) gave roles/cloudsql.client and
+        // roles/cloudsql.instanceUser on the stack's instance when the Auth Proxy connects. Every
+        // grant a pod uses is listed with its identity, so the pods can wait for them (IAM is
+        // eventually consistent: a pod that starts first gets 403s and burns its retries).
+        const webIdentity = podIdentity(args.identities, "web");
+        const web = bindPodIdentity(this, `${name}-web`, webIdentity, args);
+        web.grants.push(...databaseUsers);
         this.serviceAccountEmail = web.gsa.email;
-        // Media uploads: read/write objects of the media bucket, and sign URLs as itself only.
+        // Media uploads: read/write objects of the media bucket. Signing URLs as itself (signBlob
+        // only) is bound by the IAM step (iam/stackIam.ts), like every grant on an account to itself.
         if (args.media) {
-            web.grants.push(args.media.grantObjectUser("web", web.gsa.member), args.media.grantSelfSigning("web", web.gsa.name, web.gsa.member));
+            web.grants.push(args.media.grantObjectUser("web", web.gsa.member));
         }
         // ManifestStaticFilesStorage reads staticfiles.json from the bucket at run time, as the pod's
         // own identity: never rely on the bucket being public.
         web.grants.push(args.statics.grantObjectViewer("web", web.gsa.member));
         // collectstatic: a separate account that may write objects to the static bucket, nothing else.
-        const collect = bindPodIdentity(this, `${name}-collectstatic`, podIdentity(args.identities, "collectstatic"), args);
+        const collectIdentity = podIdentity(args.identities, "collectstatic");
+        const collect = bindPodIdentity(this, `${name}-collectstatic`, collectIdentity, args);
         collect.grants.push(args.statics.grantObjectAdmin("collectstatic", collect.gsa.member));
+        // migrate: owns the schema (acts as the schema owner), grants the data identities theirs;
+        // no media, no statics. It waits for every IAM database user it grants to.
+        const migrateIdentity = podIdentity(args.identities, "migrate");
+        const migrator = bindPodIdentity(this, `${name}-migrate`, migrateIdentity, args);
+        migrator.grants.push(...databaseUsers);
 
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: true, overrideSpecial: "!#%&*()-_=+[]{}<>:?" }, { parent: this });
         const env = buildAppEnv({ ...args.envInputs, secretKey: secretKey.result });
@@ -271,12 +303,12 @@ export class Workload extends pulumi.ComponentResource {
             stringData: env.secret,
         }, k8sOpts);
         const sources: EnvSources = { configMapName: configMap.metadata.name, secretName: secret.metadata.name };
-        const sidecars = proxy ? [cloudSqlProxySidecar(args.database.instanceConnectionName)] : [];
+        const sidecars = proxy ? [cloudSqlProxySidecar(args.database.instanceConnectionName, { autoIamAuthn: iam })] : [];
         const settings = { settingsModule: args.settingsModule };
         // The web identity uses the media bucket and signs its URLs as itself. collectstatic has no
         // access to the bucket, so it gets neither variable (DJANGO_APP_MEDIA_BUCKET is not in the
         // shared ConfigMap: with the bucket but no signer the app would refuse to start).
-        const webCtx = { ...settings, media: args.media ? { bucket: args.media.bucketName, signer: web.gsa.email } : undefined };
+        const webCtx = { ...settings, database: databaseLogin(webIdentity), media: args.media ? { bucket: args.media.bucketName, signer: web.gsa.email } : undefined };
 
         // Jobs are immutable: name them after the image so a new image runs them again.
         const fingerprint = imageFingerprint(args.image);
@@ -284,7 +316,7 @@ export class Workload extends pulumi.ComponentResource {
         // on the next `pulumi refresh`, and the following `up` would run it again with the same image.
         // A new image replaces the Job (new name, deleteBeforeReplace), so finished Jobs never pile up.
         // Not on Spot: a preempted migrate would fail the release (backoff) for no reason.
-        const job = (role: string, command: string[], ksa: pulumi.Input<string>, withProxy: boolean, ctx: typeof settings, after: pulumi.Resource[]) =>
+        const job = (role: string, command: string[], ksa: pulumi.Input<string>, withProxy: boolean, ctx: Omit<DjangoContainerContext, "image" | "sources">, after: pulumi.Resource[]) =>
             new k8s.batch.v1.Job(`${name}-${role}`, {
                 metadata: { name: `${name}-${role}-${fingerprint}`, namespace: ns, labels: { ...labelsFor(role, args.stack), "django-platform/image": fingerprint } },
                 spec: {
@@ -302,8 +334,8 @@ export class Workload extends pulumi.ComponentResource {
                 },
             }, { ...k8sOpts, deleteBeforeReplace: true, dependsOn: after, customTimeouts: JOB_TIMEOUTS });
         // Release order: migrate → collectstatic → rolling update of the Deployment, each after its grants.
-        const migrate = job("migrate", ["python", "manage.py", "migrate", "--no-input"], web.ksaName, proxy, webCtx, web.grants);
-        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, settings, [migrate, ...collect.grants]);
+        const migrate = job("migrate", migrateCommand(args.database.authentication, args.identities.pods), migrator.ksaName, proxy, { ...settings, database: databaseLogin(migrateIdentity) }, migrator.grants);
+        const collectstatic = job("collectstatic", ["python", "manage.py", "collectstatic", "--no-input"], collect.ksaName, false, { ...settings, database: databaseLogin(collectIdentity) }, [migrate, ...collect.grants]);
 
         // The termination sequence and the rollout's pacing (components/termination.ts): on Spot the
         // whole sequence fits in a preemption's grace period; minReadySeconds makes each step of a
@@ -382,7 +414,7 @@ export class Workload extends pulumi.ComponentResource {
             spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: webSelector } },
         }, k8sOpts);
 
-        for (const [role, spec] of Object.entries(buildNetworkPolicies({
+        const specs = buildNetworkPolicies({
             stack: args.stack,
             webPort: WEB_PORT,
             probePort: PROBE_PORT,
@@ -391,9 +423,15 @@ export class Workload extends pulumi.ComponentResource {
             databasePort: proxy ? 3307 : 5432,
             databaseCidr: args.databaseCidr,
             cache: args.cache,
-        }))) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { namespace: ns, labels: labelsFor("network-policy", args.stack) }, spec }, k8sOpts);
-        }
+            egressAllowList: args.egressAllowList,
+        });
+        const policy = (role: string, dependsOn: readonly pulumi.Resource[]) =>
+            new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { namespace: ns, labels: labelsFor("network-policy", args.stack) }, spec: specs[role] }, { ...k8sOpts, dependsOn: [...dependsOn] });
+        const others = Object.keys(specs).filter((role) => role !== "django-egress").map((role) => policy(role, []));
+        // NetworkPolicies add up: the Django pods' common egress, which narrowed Google APIs to the
+        // private range, changes last — after the other policies (the database's own, a stack that
+        // had it in this one) and after the VPC resolves Google's names to that range.
+        policy("django-egress", [...others, ...(args.privateGoogleAccess ?? [])]);
 
         this.podContext = {
             project: args.project,
@@ -402,9 +440,11 @@ export class Workload extends pulumi.ComponentResource {
             namespace: ns,
             workloadPool: args.workloadPool,
             container: { image: args.image, sources, ...settings },
+            databaseLogin,
+            databaseUsers,
             sidecars,
             identities: args.identities,
-            web: { ksaName: web.ksaName, email: web.gsa.email, grants: web.grants },
+            web: { identity: webIdentity, ksaName: web.ksaName, email: web.gsa.email, grants: web.grants },
             migrate,
             media: args.media,
             spot,

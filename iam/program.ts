@@ -25,6 +25,7 @@ export function buildIam(cfg: IamConfig): IamOutputs {
         identities: stackIdentities(platform),
         deployer,
         podBinderRole: customRoleName(platform.project, ROLE_IDS.podBinder),
+        urlSignerRole: customRoleName(platform.project, ROLE_IDS.urlSigner),
         imageRepositories: artifactRegistryRepositories([platform.image, platform.cache.image]),
         existingNodeServiceAccount: platform.cluster.mode === "existing" ? platform.cluster.nodeServiceAccount : undefined,
         adoptExisting: cfg.adoptExisting,

@@ -6,7 +6,7 @@
 import * as gcp from "@pulumi/gcp";
 import type { ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
 import type { Unwrap } from "@pulumi/pulumi";
-import { PackPolicy, PolicyMeta, requireValue, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
+import { configOf, DEFAULT_PRODUCTION_STACKS, isProductionUrn, PackPolicy, PolicyMeta, productionStacksSchema, requireValue, stackPolicy, tokenPolicy, typedPolicy, typeTokenOf } from "./lib/define";
 import { isUnknown, isUnset, knownItems, knownString, read, show } from "./lib/values";
 
 type Cluster = Unwrap<gcp.container.ClusterArgs>;
@@ -385,6 +385,57 @@ export const gkeClusterEnablesBinaryAuthorization = clusterPolicy({
         return;
     }
     report(`binaryAuthorization.evaluationMode is ${show(mode)}; set it to ${PROJECT_SINGLETON_POLICY_ENFORCE}.`);
+});
+
+const BINAUTHZ_POLICY = "gcp:binaryauthorization/policy:Policy";
+
+/**
+ * Once a production stack writes its project's Binary Authorization policy
+ * (`security.binaryAuthorization`, components/binaryAuthorization.ts), the policy must do what it
+ * is there for: the cluster evaluates it, and it blocks (not only logs) images it does not allow.
+ * The pack cannot read the stack's config, so "on" is the policy resource being in the stack; a
+ * stack without one gets only the advisory gke-cluster-enables-binary-authorization. Dry runs belong
+ * in staging (docs/operations.md, "Binary Authorization").
+ */
+export const gkeClusterEnforcesBinaryAuthorizationInProduction = stackPolicy({
+    name: "gke-cluster-enforces-binary-authorization-in-production",
+    description: "In a production stack that writes a Binary Authorization policy, the cluster must evaluate it (PROJECT_SINGLETON_POLICY_ENFORCE) and the policy must block what it does not allow (not ALWAYS_ALLOW, not a dry run).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set `security.binaryAuthorization` to enforce (`pulumi config set --path security.binaryAuthorization enforce -s production`); try dry-run in staging first.",
+    configSchema: { properties: { productionStacks: productionStacksSchema } },
+}, [CLUSTER, BINAUTHZ_POLICY], (args, report) => {
+    const { productionStacks } = configOf(args, { productionStacks: DEFAULT_PRODUCTION_STACKS });
+    const production = args.resources.filter((r) => isProductionUrn(r.urn, productionStacks));
+    const policies = production.filter((r) => r.type === BINAUTHZ_POLICY);
+    if (policies.length === 0) {
+        return;
+    }
+    for (const policy of policies) {
+        const rules: [string, unknown][] = [
+            ["defaultAdmissionRule", read(() => policy.props.defaultAdmissionRule)],
+            ...knownItems(read(() => policy.props.clusterAdmissionRules as unknown[] | undefined)).map((rule, i): [string, unknown] => [`clusterAdmissionRules[${i}]`, rule]),
+        ];
+        for (const [where, rule] of rules) {
+            if (isUnknown(rule)) {
+                continue; // known at `up`, checked then
+            }
+            const evaluation = read(() => (rule as { evaluationMode?: unknown } | undefined)?.evaluationMode);
+            const enforcement = read(() => (rule as { enforcementMode?: unknown } | undefined)?.enforcementMode);
+            if (evaluation === "ALWAYS_ALLOW") {
+                report(`${where}.evaluationMode is "ALWAYS_ALLOW": the policy admits every image. Set security.binaryAuthorization to enforce.`, policy.urn);
+            }
+            if (!isUnknown(enforcement) && enforcement !== "ENFORCED_BLOCK_AND_AUDIT_LOG") {
+                report(`${where}.enforcementMode is ${show(enforcement)}: a refused image is only logged. Set security.binaryAuthorization to enforce (dry runs belong in staging).`, policy.urn);
+            }
+        }
+    }
+    for (const cluster of production.filter((r) => r.type === CLUSTER)) {
+        const mode = read(() => (cluster.props as Cluster).binaryAuthorization?.evaluationMode);
+        if (!isUnknown(mode) && mode !== PROJECT_SINGLETON_POLICY_ENFORCE) {
+            report(`binaryAuthorization.evaluationMode is ${show(mode)} while the stack writes its project's Binary Authorization policy: the cluster does not check it. Set it to ${PROJECT_SINGLETON_POLICY_ENFORCE}.`, cluster.urn);
+        }
+    }
 });
 
 /**

@@ -62,6 +62,9 @@ test("the image installs the hash-locked file, which pins every requirement at t
   const build = dockerfile.replace(/\\\n/g, " ");
   assert.match(build, /^COPY requirements\.lock \/tmp\/requirements\.lock$/m);
   assert.match(build, /^RUN pip install --require-hashes --no-deps --only-binary=:all: -r \/tmp\/requirements\.lock && pip check$/m);
+  // No other install: every pip install of the image checks hashes (pip, `python -m pip`, pip3).
+  const pipInstalls = build.split("\n").filter((line) => /\bpip3?(\.\S+)?\s+install\b/.test(line));
+  assert.deepEqual(pipInstalls.filter((line) => !/--require-hashes\b/.test(line)), [], "a pip install without --require-hashes");
   const lock = readFileSync(join(APP_DIR, "requirements.lock"), "utf8");
   const entries = lock.replace(/\\\n/g, " ").split("\n").filter((line) => /^[A-Za-z0-9]/.test(line));
   const locked = new Map(entries.map((entry) => pin(entry.split(/\s/)[0] ?? "")));
@@ -77,8 +80,22 @@ test("the image installs the hash-locked file, which pins every requirement at t
 });
 
 test("the image's Python is the minor version the tests run (the venv of tools/install-deps.sh)", () => {
-  const from = /^ARG PYTHON_IMAGE=python:(\d+\.\d+)\.\d+-slim-bookworm$/m.exec(dockerfile);
-  assert.ok(from, "ARG PYTHON_IMAGE=python:<major>.<minor>.<patch>-slim-bookworm");
+  const from = /^FROM python:(\d+\.\d+)(?:\.\d+)?-slim-bookworm@sha256:[0-9a-f]{64}(?: AS \w+)?$/m.exec(dockerfile);
+  assert.ok(from, "FROM python:<major>.<minor>[.<patch>]-slim-bookworm@sha256:<digest>");
   const venv = execFileSync(PYTHON, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
   assert.equal(from[1], venv, `the image runs Python ${from[1]}, the tests ${venv} (README, "Test")`);
+});
+
+test("the base image is pinned by digest on every FROM line, the same image in both stages (issue 21, supply chain)", () => {
+  // A tag alone moves under the build (a rebuild of the same commit can get another Python or
+  // Debian patch); the digest is what the build gets. Written on the FROM lines, not through an
+  // ARG, so Dependabot's docker updater sees it (tests/workflows.test.ts, docs/release.md).
+  const froms = dockerfile.split("\n").filter((line) => /^FROM\s/i.test(line));
+  assert.ok(froms.length >= 2, "a build stage and a final stage");
+  const images = froms.map((line) => line.split(/\s+/)[1] ?? "");
+  for (const image of images) {
+    assert.match(image, /^[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/, `${image}: name the tag and its digest`);
+  }
+  assert.equal(new Set(images).size, 1, `the stages build on different images: ${images.join(", ")}`);
+  assert.doesNotMatch(dockerfile, /^ARG\s/m, "no ARG can swap the base image at build time");
 });

@@ -98,6 +98,7 @@ test("run for real with recorders: servers from Debian, the image's Python stack
   assert.ok(calls.includes(`${venv}/bin/python -m pip check`), calls.join("\n"));
   assert.ok(calls.includes("node tools/lib/nodeModulesCurrent.cjs"), calls.join("\n"));
   assert.ok(calls.includes("npm ci --no-audit --no-fund"), "node_modules not current (a fresh machine): npm ci runs\n" + calls.join("\n"));
+  assert.deepEqual(calls.filter((call) => /\bpip3? install\b/.test(call) && !call.includes("--require-hashes")), [], "every pip install checks hashes");
   // The GCS emulator of npm run local: a static Go build of the version tools/lib/local/gcs.ts names.
   assert.ok(calls.includes(`CGO_ENABLED=0 GOBIN=${tools}/bin go install github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}`), calls.join("\n"));
   const touching = calls.filter((call) => /^(systemctl|service|invoke-rc\.d|update-rc\.d|pg_ctlcluster|pkill|killall) /.test(call));

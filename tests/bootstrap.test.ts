@@ -328,6 +328,20 @@ describe("bootstrap under mocks, configured like docs/bootstrap.md", () => {
         for (const role of GRANTABLE_PROJECT_ROLES) {
             assert.ok(!BASIC_ROLES.includes(role) && !/admin/i.test(role), `${role} must not be grantable`);
         }
+        // Custom roles are the bootstrap's: the IAM step's runners may not create or rewrite any
+        // (iam.roles.update project-wide would reach the deployer's role).
+        assert.deepEqual(unconditional.filter((p) => p.startsWith("iam.roles.")), []);
+    });
+
+    test("the URL signer role: in each stack project, signBlob and nothing else, granted by nobody here (the IAM step binds it on each signing account)", () => {
+        const signers = findAll(resources, "gcp:projects/iAMCustomRole:IAMCustomRole").filter((r) => r.inputs.roleId === ROLE_IDS.urlSigner);
+        assert.deepEqual(signers.map((r) => r.inputs.project).sort(), [production.project, staging.project].sort());
+        for (const r of signers) {
+            assert.deepEqual(r.inputs.permissions, ["iam.serviceAccounts.signBlob"]);
+            assert.equal(r.inputs.stage, "GA");
+        }
+        const names = new Set(signers.map((r) => String(r.outputs.name)));
+        assert.ok(!resources.some((r) => names.has(String(r.inputs.role))), "the bootstrap binds the URL signer role nowhere");
     });
 
     test("no basic roles, no predefined admin roles on a project, no service account keys, nothing granted on the home project", () => {

@@ -36,14 +36,16 @@ const SRC = {
     cloudDns: "https://cloud.google.com/kubernetes-engine/docs/how-to/cloud-dns",
     nodeLocalDns: "https://cloud.google.com/kubernetes-engine/docs/how-to/nodelocal-dns-cache ; terraform-provider-google issue 10262 (\"Addons {dns-cache} are required to be enabled for Autopilot clusters\")",
     workloadIdentity: "https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity",
-    googleApis: "https://cloud.google.com/vpc/docs/configure-private-google-access#domain-options (private.googleapis.com 199.36.153.8/30) ; Google APIs on public IPs over TLS",
+    googleApis: "https://cloud.google.com/vpc/docs/configure-private-google-access#domain-options (private.googleapis.com 199.36.153.8/30; the stack's private zone googleapis.com sends every API name there, components/network.ts)",
     cloudSqlProxy: "https://cloud.google.com/sql/docs/postgres/sql-proxy (the Auth Proxy reaches the instance on port 3307) ; components/kube.ts cloudSqlProxySidecar",
     cloudSqlPrivateIp: "https://cloud.google.com/sql/docs/postgres/configure-private-ip ; components/appEnv.ts DJANGO_APP_DB_HOST/PORT",
     lbRanges: "https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges",
     netpol: "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
     cache: "components/cache.ts (Redis clients are the web pods; replicas follow the master)",
     cacheClosed: "components/cache.ts (nothing else leaves or reaches the Redis pods)",
-    egress: "components/networkPolicies.ts django-egress (Google APIs over TLS only, no private ranges)",
+    egress: "components/networkPolicies.ts django-egress (Google APIs over TLS on Private Google Access's range only)",
+    internet: "components/networkPolicies.ts django-internet-egress (network.egressAllowList, TCP 443, for web, workers, CronJobs, npm run manage; never the release Jobs; no private ranges inside an allowed one)",
+    database: "components/networkPolicies.ts django-database-egress (the pods that use the database; collectstatic writes static files only)",
     webIngress: "components/networkPolicies.ts web-ingress (only the load balancer reaches the web port)",
     cacheClients: "components/networkPolicies.ts CACHE_CLIENT_LABELS (web pods and workers use Redis; Jobs and CronJobs do not)",
     noIngress: "components/workers.ts, components/schedules.ts (workers and CronJob pods serve nothing: no ingress)",
@@ -73,6 +75,8 @@ const VARIANTS: readonly Variant[] = [
         // db-g1-small: db-f1-micro has no room for a worker's rollout in the connection budget.
         overrides: { "django-platform:database": { connector: "private-ip", tier: "db-g1-small" }, "django-platform:workers": { mail: { command: ["python", "manage.py", "demo_worker"] } } },
     },
+    { title: "production, network.egressAllowList one range", stack: "production", overrides: { "django-platform:network": { egressAllowList: ["203.0.113.0/24"] } } },
+    { title: "staging, network.egressAllowList 0.0.0.0/0", stack: "staging", overrides: { "django-platform:network": { egressAllowList: ["0.0.0.0/0"] } } },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -103,6 +107,8 @@ interface Snapshot {
     readonly webPort: number;
     /** Pods that talk to the database, and where to. */
     readonly dbClients: Pod[];
+    /** `network.egressAllowList` of the render. */
+    readonly egressAllowList: readonly string[];
     readonly db: { readonly address: string; readonly port: number; readonly privateServicesCidr: string };
     /** The cache the app dials: master first, then read replicas (from DJANGO_APP_CACHE_LOCATION). */
     readonly cacheMaster: Target;
@@ -202,7 +208,9 @@ function snapshot(variant: Variant, r: Rendered): Snapshot {
     const db = withProxy.length > 0
         ? { address: instanceIp, port: 3307, privateServicesCidr }
         : { address: data.DJANGO_APP_DB_HOST as string, port: Number(data.DJANGO_APP_DB_PORT), privateServicesCidr };
-    const dbClients = withProxy.length > 0 ? withProxy : django;
+    // With the proxy: the pods that run it; without: every Django pod but collectstatic, which never connects.
+    const dbClients = withProxy.length > 0 ? withProxy : django.filter((p) => p.role !== "collectstatic");
+    const egressAllowList: string[] = (variant.overrides["django-platform:network"] as any)?.egressAllowList ?? [];
 
     // Cache: what the app dials (django-redis writes to the first location, reads from the others).
     const locations = (data.DJANGO_APP_CACHE_LOCATION as string).split(" ").map(parseRedisUrl);
@@ -215,7 +223,7 @@ function snapshot(variant: Variant, r: Rendered): Snapshot {
         const i = args.indexOf("--replicaof");
         replicaOf = resolve(r, pods, args[i + 1], Number(args[i + 2]));
     }
-    return { variant, rendered: r, namespace, policies, cluster, pods, django, web, webPort, dbClients, db, cacheMaster, cacheReplicas, redisMaster, redisReplicas, replicaOf };
+    return { variant, rendered: r, namespace, policies, cluster, pods, django, web, webPort, dbClients, egressAllowList, db, cacheMaster, cacheReplicas, redisMaster, redisReplicas, replicaOf };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,7 +248,11 @@ const CLOUD_DNS = ip("169.254.169.254", "Cloud DNS");
 const NODE_LOCAL_DNS_IP = ip("169.254.20.10", "NodeLocal DNSCache");
 const METADATA = ip("169.254.169.254", "metadata server");
 const GKE_METADATA = ip("169.254.169.252", "GKE metadata server");
-const GOOGLE_APIS = [ip("199.36.153.8", "private.googleapis.com"), ip("142.250.0.1", "Google API")];
+const GOOGLE_APIS = [ip("199.36.153.8", "private.googleapis.com"), ip("199.36.153.11", "private.googleapis.com")];
+/** A Google API on a public address: what googleapis.com resolves to without the stack's private zone. */
+const PUBLIC_GOOGLE_API = ip("142.250.0.1", "Google API on a public address");
+/** Where a compromised pod would send what it stole. */
+const ANY_HOST = ip("93.184.216.34", "arbitrary internet host");
 const LB = [ip("130.211.0.1", "GFE/health check"), ip("130.211.3.254", "GFE/health check"), ip("35.191.0.1", "GFE/health check"), ip("35.191.255.254", "GFE/health check")];
 const INTERNET = ip("203.0.113.5", "internet client");
 
@@ -271,6 +283,7 @@ function table(s: Snapshot): FlowExpectation[] {
             allowed(from, GKE_METADATA, tcp(988), SRC.workloadIdentity),
             ...GOOGLE_APIS.map((g) => allowed(from, g, tcp(443), SRC.googleApis)),
             // Closed: other ports to the internet, private ranges on 443, resolvers outside the cluster.
+            ...(s.egressAllowList.includes("0.0.0.0/0") && ["web", "worker", "schedule"].includes(d.role) ? [] : [denied(from, ip("199.36.153.12"), tcp(443), SRC.egress)]),
             denied(from, ip("1.1.1.1"), tcp(80), SRC.egress),
             denied(from, ip("8.8.8.8"), tcp(25), SRC.egress),
             denied(from, ip("8.8.8.8"), udp(53), `${SRC.egress} ; components/networkPolicies.ts DNS_PEERS`),
@@ -282,8 +295,24 @@ function table(s: Snapshot): FlowExpectation[] {
             rows.push(denied(from, web, tcp(s.webPort), SRC.webIngress));
         }
     }
+    // The internet on 443: closed, unless network.egressAllowList opens ranges for the app's own pods
+    // (web, workers, CronJobs); never for the release Jobs.
+    const allowTargets = s.egressAllowList.map((cidr) => ip(cidr === "0.0.0.0/0" ? "8.8.8.8" : cidr.replace(/\.0\/\d+$/, ".7"), `allowed host in ${cidr}`));
+    for (const d of s.django) {
+        const app = ["web", "worker", "schedule"].includes(d.role);
+        const open = app && s.egressAllowList.includes("0.0.0.0/0");
+        rows.push(open ? allowed(d.endpoint, ANY_HOST, tcp(443), SRC.internet) : denied(d.endpoint, ANY_HOST, tcp(443), SRC.internet));
+        rows.push(open ? allowed(d.endpoint, PUBLIC_GOOGLE_API, tcp(443), SRC.internet) : denied(d.endpoint, PUBLIC_GOOGLE_API, tcp(443), SRC.egress));
+        for (const t of allowTargets) {
+            rows.push(app ? allowed(d.endpoint, t, tcp(443), SRC.internet) : denied(d.endpoint, t, tcp(443), SRC.internet));
+            rows.push(denied(d.endpoint, t, tcp(80), SRC.internet));
+        }
+    }
     for (const d of s.dbClients) {
         rows.push(allowed(d.endpoint, dbIp, tcp(s.db.port), s.db.port === 3307 ? SRC.cloudSqlProxy : SRC.cloudSqlPrivateIp));
+    }
+    for (const d of s.django.filter((p) => p.role === "collectstatic")) {
+        rows.push(denied(d.endpoint, dbIp, tcp(s.db.port), SRC.database), denied(d.endpoint, dbIp, tcp(5432), SRC.database));
     }
     // Redis: the cache clients (web pods, workers) reach it; Jobs and CronJob pods do not.
     for (const d of s.django) {
@@ -315,7 +344,7 @@ function table(s: Snapshot): FlowExpectation[] {
     for (const m of s.redisMaster) {
         const from = m.endpoint;
         rows.push(
-            denied(from, GOOGLE_APIS[1], tcp(443), SRC.cacheClosed),
+            denied(from, GOOGLE_APIS[0], tcp(443), SRC.cacheClosed),
             denied(from, ip("1.1.1.1"), tcp(80), SRC.cacheClosed),
             denied(from, METADATA, tcp(80), SRC.cacheClosed),
             denied(from, dbIp, tcp(s.db.port), SRC.cacheClosed),
@@ -333,7 +362,7 @@ function table(s: Snapshot): FlowExpectation[] {
             ...dnsRows(from),
             allowed(from, s.replicaOf.endpoint, tcp(s.replicaOf.port), SRC.cache),
             denied(from, web, tcp(s.webPort), SRC.cacheClosed),
-            denied(from, GOOGLE_APIS[1], tcp(443), SRC.cacheClosed),
+            denied(from, GOOGLE_APIS[0], tcp(443), SRC.cacheClosed),
             denied(from, METADATA, tcp(80), SRC.cacheClosed),
             denied(from, dbIp, tcp(s.db.port), SRC.cacheClosed),
             denied(pod("default", web.labels, "web-labelled pod in namespace default"), from, tcp(redisPort), `${SRC.cacheClosed} ; ${SRC.netpol}`),
@@ -403,10 +432,14 @@ describe("connectivity of the rendered NetworkPolicies", () => {
     it("the variants differ where they should (so the table really runs on each mode)", () => {
         assert.equal(byTitle("staging").db.port, 3307);
         assert.equal(byTitle("staging, database.connector private-ip").db.port, 5432);
-        assert.deepEqual(byTitle("staging, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["collectstatic", "migrate", "schedule", "web"]);
+        assert.deepEqual(byTitle("staging, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["migrate", "schedule", "web"]);
         assert.deepEqual(byTitle("staging").dbClients.map((p) => p.role).sort(), ["migrate", "schedule", "web"]);
         assert.deepEqual(byTitle("production").dbClients.map((p) => p.role).sort(), ["migrate", "schedule", "web", "worker"]);
-        assert.deepEqual(byTitle("staging, a worker, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["collectstatic", "migrate", "schedule", "web", "worker"]);
+        assert.deepEqual(byTitle("staging, a worker, database.connector private-ip").dbClients.map((p) => p.role).sort(), ["migrate", "schedule", "web", "worker"]);
+        // The internet: closed by default, one policy more with an allow list.
+        const allowing = byTitle("production, network.egressAllowList one range");
+        assert.ok(allowing.policies.some((p) => p.name === "django-workload-django-internet-egress"));
+        assert.ok(!byTitle("production").policies.some((p) => p.name === "django-workload-django-internet-egress"));
         const tls = byTitle("staging, cache.mode memorystore (5 GB, 1 replica)");
         const plain = byTitle("staging, cache.mode memorystore without TLS");
         assert.equal(tls.cacheMaster.endpoint.kind, "ip");

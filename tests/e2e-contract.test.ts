@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { OPTIONAL_PLAIN_VARIABLES } from "../components/appEnv";
+import { OPTIONAL_CONTAINER_VARIABLES, OPTIONAL_PLAIN_VARIABLES, OPTIONAL_SECRET_VARIABLES } from "../components/appEnv";
 import { APP_DIR, PYTHON, appContract, baseEnv, dockerfileFinalStage, synthStagingWith } from "./lib/djangoApp";
 import { randomPassword, run } from "./lib/localServers";
 import {
@@ -87,20 +87,28 @@ describe("contract between the rendered manifests and the app", () => {
     for (const name of optional) assert.ok(app.plain.includes(name), `${name} is an optional contract variable app/config/settings.py does not read`);
     const expectedPlain = app.plain.filter((name) => !optional.includes(name) || plain.includes(name));
     assert.deepEqual(sorted(plain), expectedPlain, "ConfigMap keys (left) vs. plain variables app/config/settings.py reads, minus optional ones not rendered (right)");
-    assert.deepEqual(sorted(secret), app.secret, "Secret keys (left) vs. secret variables app/config/settings.py reads (right)");
+    // The database password is rendered only with password authentication: staging logs in with IAM.
+    const optionalSecret: readonly string[] = OPTIONAL_SECRET_VARIABLES;
+    for (const name of optionalSecret) assert.ok(app.secret.includes(name), `${name} is an optional secret variable app/config/settings.py does not read`);
+    assert.deepEqual(sorted(secret), app.secret.filter((name) => !optionalSecret.includes(name) || secret.includes(name)), "Secret keys (left) vs. secret variables app/config/settings.py reads, minus optional ones not rendered (right)");
+    assert.ok(!secret.includes("DJANGO_APP_DB_PASSWORD"), "staging's pods log in with IAM: no database password");
     assert.deepEqual(sorted(ofKind("fieldRef")), app.downward, "downward-API variables vs. the app's");
     // Per-container values (the media bucket and its signer): rendered in the container's own env,
     // never in the ConfigMap; the two together (staging has media on, so the web container has both).
     const perContainer = ofKind("value").filter((name) => name.startsWith("DJANGO_APP_"));
     for (const name of perContainer) assert.ok(app.container.includes(name), `${name} is set in the web container's env but app/config/settings.py does not read it as a per-container value`);
-    assert.deepEqual(sorted(perContainer), app.container, "the web container's own DJANGO_APP_* variables vs. the per-container variables the app reads");
+    const optionalContainer: readonly string[] = OPTIONAL_CONTAINER_VARIABLES;
+    for (const name of optionalContainer) assert.ok(app.container.includes(name), `${name} is an optional per-container variable app/config/settings.py does not read`);
+    assert.deepEqual(sorted(perContainer), app.container.filter((name) => !optionalContainer.includes(name)), "the web container's own DJANGO_APP_* variables vs. the per-container variables the app reads (the migrate Job's role aside)");
+    const migrateEnv = containerEnv(docs, podSpec(byComponent(docs, "Job", "migrate")).containers[0] as Container);
+    assert.deepEqual(sorted([...migrateEnv.keys()].filter((n) => optionalContainer.includes(n))), [...optionalContainer], "the migrate Job sets the role it acts as");
     for (const name of app.container) assert.ok(!ofKind("configMap").includes(name), `${name} must be set per container, not in the shared ConfigMap`);
     assert.equal(webEnv.has("DJANGO_APP_MEDIA_SIGNER"), webEnv.has("DJANGO_APP_MEDIA_BUCKET"), "DJANGO_APP_MEDIA_SIGNER must be rendered exactly when DJANGO_APP_MEDIA_BUCKET is");
     for (const name of app.downward) assert.equal(webEnv.get(name)?.from, "status.podIP", `${name} must come from status.podIP`);
-    for (const name of app.secret) assert.ok(isSecretPlaceholder(rendered(name)), `${name} must be a placeholder in manifests.yaml`);
+    for (const name of secret) assert.ok(isSecretPlaceholder(rendered(name)), `${name} must be a placeholder in manifests.yaml`);
   });
 
-  test("the migrate and collectstatic Jobs get the same ConfigMap and Secret as the web pods", () => {
+  test("the migrate and collectstatic Jobs get the same ConfigMap and Secret as the web pods (their logins are their own)", () => {
     for (const component of ["migrate", "collectstatic"]) {
       const job = byComponent(docs, "Job", component);
       const [jobContainer] = podSpec(job).containers;

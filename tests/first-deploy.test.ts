@@ -100,9 +100,13 @@ describe("IAM before use: pods start only after the grants they use exist", () =
             // roles/cloudsql.client comes from the IAM step, run before the stack's first deploy
             // (docs/bootstrap.md); the program makes no project grant to wait for.
             assert.deepEqual(r.all(T.projectIam), []);
-            for (const pod of [migrate, web]) {
-                dependsOn(r, pod, T.saIam, "django-workload-web-workload-identity");
-                dependsOn(r, pod, T.bucketIam, "django-statics-web-object-viewer");
+            dependsOn(r, web, T.saIam, "django-workload-web-workload-identity");
+            dependsOn(r, web, T.bucketIam, "django-statics-web-object-viewer");
+            // The migrate Job runs as its own identity and waits for the IAM database users it grants to.
+            dependsOn(r, migrate, T.saIam, "django-workload-migrate-workload-identity");
+            for (const user of ["django-database-iam-migrate", "django-database-iam-web"]) {
+                dependsOn(r, migrate, T.sqlUser, user);
+                dependsOn(r, web, T.sqlUser, user);
             }
             dependsOn(r, collectstatic, T.saIam, "django-workload-collectstatic-workload-identity");
             dependsOn(r, collectstatic, T.bucketIam, "django-statics-collectstatic-object-admin");

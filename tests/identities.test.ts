@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { stackIdentities } from "../components/identities";
+import { databaseInstanceCondition, databaseInstancePrefix, stackIdentities } from "../components/identities";
 import { TYPE_RENDERS, renderIamProgram, renderProgram } from "../tools/gen-deployer-types";
 import { withoutStackTraces } from "./helpers/platform";
 
@@ -33,6 +33,22 @@ describe("the main program and the IAM step read one list of accounts", () => {
             assert.equal(sqlClients.length > 0, proxied, `${render.name}: roles/cloudsql.client ${proxied ? "missing" : "granted without the proxy"}`);
         });
     }
+
+    test("the IAM step's Cloud SQL grants are conditioned on the name the main program's instance gets", async () => {
+        for (const render of TYPE_RENDERS.filter((r) => r.overrides["django-platform:database"] === undefined).slice(0, 2)) {
+            const main = await withoutStackTraces(() => renderProgram(render));
+            const iam = await withoutStackTraces(() => renderIamProgram(render));
+            const instance = main.resources.find((r) => r.type === "gcp:sql/databaseInstance:DatabaseInstance");
+            const name = `projects/${String(instance?.inputs.project)}/instances/${String(instance?.outputs.name)}`;
+            const grants = iam.resources.filter((r) => r.type === "gcp:projects/iAMMember:IAMMember" && String(r.inputs.role).startsWith("roles/cloudsql."));
+            assert.ok(grants.length >= 4, render.name);
+            for (const g of grants) {
+                const expression = String((g.inputs.condition as { expression?: string } | undefined)?.expression);
+                assert.equal(expression, databaseInstanceCondition(String(g.inputs.project)));
+                assert.ok(name.startsWith(databaseInstancePrefix(String(g.inputs.project))), `${name} does not match ${expression}`);
+            }
+        }
+    });
 
     test("ids fit Google's rules and do not collide, however long the worker names", () => {
         const workers = Object.fromEntries(["tasks", "a-very-long-worker-name1", "a-very-long-worker-name2"].map((n) => [n, {}]));

@@ -82,6 +82,7 @@ async function iamOnly(images: readonly string[], cluster: { mode: "autopilot" |
                 identities: stackIdentities({ project: "acme-django-prod", stack: "production", database: { connector: "auth-proxy" }, media: { enabled: true }, cluster: { mode: cluster.mode }, workers: {} }),
                 deployer: "serviceAccount:gh-deploy-production@acme-django-ci.iam.gserviceaccount.com",
                 podBinderRole: "projects/acme-django-prod/roles/djangoPlatformPodIdentityBinder",
+                urlSignerRole: "projects/acme-django-prod/roles/djangoPlatformUrlSigner",
                 imageRepositories: artifactRegistryRepositories(images),
                 existingNodeServiceAccount: cluster.nodeServiceAccount,
             });

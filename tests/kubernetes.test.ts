@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
+import { DATABASE_USER_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
+import { SCHEMA_STEP } from "../components/databaseRoles";
 import { imageFingerprint } from "../components/podTemplates";
 import { CapturedResource } from "../tools/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
@@ -163,7 +164,10 @@ describe("Jobs", () => {
         assert.ok(deployment.dependencies.includes(migrate.urn), "Deployment waits for migrate");
         assert.ok(deployment.dependencies.includes(collect.urn), "Deployment waits for collectstatic");
         assert.ok(collect.dependencies.includes(migrate.urn), "collectstatic runs after migrate");
-        assert.deepEqual(podSpecOf(migrate).containers[0].command, ["python", "manage.py", "migrate", "--no-input"]);
+        // IAM database authentication: the schema step (grants for the data identities), then migrate
+        // in the same process (components/databaseRoles.ts; tests/database-roles.test.ts runs it).
+        assert.deepEqual(podSpecOf(migrate).containers[0].command, ["python", "-c", SCHEMA_STEP, "dj-staging-web@acme-django-staging.iam"]);
+        assert.equal(podSpecOf(migrate).serviceAccountName, "migrate");
         assert.equal(podSpecOf(collect).serviceAccountName, "collectstatic");
     });
 
@@ -191,10 +195,12 @@ describe("the environment contract", () => {
         }
         const web = podSpecOf(r.one(T.deployment, WEB)).containers[0];
         assert.deepEqual(web.envFrom, [{ configMapRef: { name: nameOf(r.one(T.configMap)) } }, { secretRef: { name: nameOf(secret) } }]);
-        // Per container: the settings module, the media bucket and its signer (the pod's own Google service account).
+        // Per container: the settings module, the identity's own database login, the media bucket and
+        // its signer (the pod's own Google service account).
         assert.deepEqual(web.env, [
             { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
             { name: SETTINGS_MODULE_VARIABLE, value: "config.settings" },
+            { name: DATABASE_USER_VARIABLE, value: "dj-staging-web@acme-django-staging.iam" },
             { name: MEDIA_BUCKET_VARIABLE, value: (r.one(T.bucket, "django-media-bucket").outputs as any).name },
             { name: MEDIA_SIGNER_VARIABLE, value: r.account("dj-staging-web").email },
         ]);

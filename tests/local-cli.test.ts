@@ -96,14 +96,14 @@ describe("--check", () => {
     const { docs } = await render("staging");
     const migrate = docs.find((d) => d.kind === "Job" && d.metadata.labels?.["app.kubernetes.io/component"] === "migrate") as K8sDoc;
     const container = podSpec(migrate).containers[0] as { env?: Array<{ name: string }> };
-    container.env = container.env?.filter((e) => e.name !== "DJANGO_APP_MEDIA_SIGNER");
+    container.env = container.env?.filter((e) => e.name !== "DJANGO_APP_DB_USER");
     const file = join(scratch, "manifests.yaml");
     writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
     const r = await local(["--manifests", file, "--check", "--port", "0", "--fast-stop"]);
     assert.equal(r.code, 1, r.err);
     assert.match(r.out, /^FAILED Job\/django-workload-migrate-[0-9a-f]+ \(container migrate\)$/m);
-    assert.match(r.out, /^ {2}command: python manage\.py migrate --no-input$/m);
-    assert.match(r.out, /ImproperlyConfigured: DJANGO_APP_MEDIA_BUCKET is set/);
+    assert.match(r.out, /^ {2}command: python -c # django-platform: the migrate Job's schema step/m);
+    assert.match(r.out, /ImproperlyConfigured: DJANGO_APP_DB_ENGINE is 'postgresql', so set DJANGO_APP_DB_USER as well/);
     assert.match(r.out, /FAILED: 1 workload\(s\)/);
     assert.deepEqual(liveProcessGroups(), []);
   });

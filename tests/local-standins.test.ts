@@ -5,7 +5,8 @@
  * - the metadata server as google-auth asks it (the venv's own google-auth, through
  *   GCE_METADATA_HOST/GCE_METADATA_IP: it detects the server, reads the email and a token), and as
  *   GKE's Workload Identity answers: only with the roles/iam.workloadIdentityUser binding;
- * - IAM signBlob: only for a caller holding roles/iam.serviceAccountTokenCreator on the account;
+ * - IAM signBlob: only for a caller holding a role with iam.serviceAccounts.signBlob on the account
+ *   (the bootstrap's URL signer role, which the IAM step binds on each signing account to itself);
  * - V4 signed URLs made by the venv's google-cloud-storage pass the check, a changed path,
  *   signature or an expired date does not;
  * - a Memory emptyDir is a tmpfs of its sizeLimit in the sandbox, the rest read-only;
@@ -20,7 +21,7 @@ import { WorkloadIdentities } from "../tools/lib/local/identity";
 import { rebind } from "../tools/lib/local/plan";
 import { run } from "../tools/lib/local/processes";
 import { detectIsolation, quantityBytes, sandboxed } from "../tools/lib/local/sandbox";
-import { TOKEN_CREATOR, WORKLOAD_IDENTITY_USER, type StackIam } from "../tools/lib/local/stackIam";
+import { WORKLOAD_IDENTITY_USER, type StackIam } from "../tools/lib/local/stackIam";
 import { tempDir } from "./lib/localServers";
 
 const WEB = "dj-test-web@acme-test.iam.gserviceaccount.com";
@@ -28,8 +29,11 @@ const OTHER = "dj-test-other@acme-test.iam.gserviceaccount.com";
 const IAM: StackIam = {
   accountBindings: [
     { account: WEB, role: WORKLOAD_IDENTITY_USER, member: "serviceAccount:acme-test.svc.id.goog[ns/web]" },
-    { account: WEB, role: TOKEN_CREATOR, member: `serviceAccount:${WEB}` },
-    { account: OTHER, role: TOKEN_CREATOR, member: `serviceAccount:${OTHER}` },
+    // The bootstrap's URL signer role (signBlob only), as the IAM step binds it: on each account, to itself.
+    { account: WEB, role: "projects/acme-test/roles/djangoPlatformUrlSigner", member: `serviceAccount:${WEB}` },
+    { account: OTHER, role: "projects/acme-test/roles/djangoPlatformUrlSigner", member: `serviceAccount:${OTHER}` },
+    // A role without signBlob on OTHER does not let WEB sign as it.
+    { account: OTHER, role: "roles/iam.serviceAccountUser", member: `serviceAccount:${WEB}` },
   ],
   publicBuckets: new Set(),
 };
@@ -86,7 +90,7 @@ describe("Workload Identity: the metadata server and signBlob", () => {
     assert.equal(status, 403);
   });
 
-  test("signBlob signs for a caller holding serviceAccountTokenCreator on the account, and refuses others", async () => {
+  test("signBlob signs for a caller holding a role with iam.serviceAccounts.signBlob on the account (the URL signer role), and refuses others", async () => {
     const endpoint = await identities.metadataServer({ namespace: "ns", name: "web", gsa: WEB }, IAM, "acme-test");
     const token = await run(venvPython(), ["-c", "import google.auth.compute_engine as c, google.auth.transport.requests as r\nx = c.Credentials()\nx.refresh(r.Request())\nprint(x.token)"], {
       env: { ...imageBaseEnv(), HOME: "/nonexistent", GCE_METADATA_HOST: endpoint.host, GCE_METADATA_IP: endpoint.host },

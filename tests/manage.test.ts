@@ -34,6 +34,9 @@ before(async () => {
     printed = { code, io, job: parse(io.out.join("\n")) };
 });
 
+/** The app container's env of a pod spec. */
+const app_env = (pod: any): any[] => pod.containers[0].env ?? [];
+
 describe("npm run manage (print)", () => {
     it("prints a Job built from the migrate pod template, running manage.py with the given arguments", () => {
         assert.equal(printed.code, 0, printed.io.err.join("\n"));
@@ -47,7 +50,8 @@ describe("npm run manage (print)", () => {
         assert.equal(job.spec.activeDeadlineSeconds, 3600);
         const pod = job.spec.template.spec;
         assert.equal(pod.restartPolicy, "Never");
-        assert.equal(pod.serviceAccountName, "web", "runs as the web identity, like migrate");
+        assert.equal(pod.serviceAccountName, "web", "runs as the web identity (rows, not the schema), not the migrate one");
+        assert.deepEqual(app_env(pod).filter((e: any) => e.name.startsWith("DJANGO_APP_DB_")), [{ name: "DJANGO_APP_DB_USER", value: "dj-staging-web@acme-django-staging.iam" }], "the web identity's own database login, no schema role");
         assert.equal(pod.automountServiceAccountToken, false);
         const [app] = pod.containers;
         assert.equal(app.name, MANAGE_CONTAINER);
@@ -343,11 +347,14 @@ describe("manageJobFrom / withLiveNames (pure)", () => {
     const template = {
         spec: { template: { spec: { containers: [{ name: "migrate", image: "i:1", command: ["python", "manage.py", "migrate"], envFrom: [{ configMapRef: { name: "a" } }] }], initContainers: [] } } },
     };
-    it("renames the app container and replaces only its command", () => {
-        const m = manageJobFrom(template, { stack: "s", namespace: "ns", args: ["shell", "-c", "print(1)"], suffix: "x", deadlineSeconds: 60 });
+    const web = { spec: { template: { spec: { serviceAccountName: "web", containers: [{ name: "web", env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }, { name: "DJANGO_APP_DB_USER", value: "web-user" }] }] } } } };
+    it("renames the app container, replaces its command, and runs it as the web identity", () => {
+        const m = manageJobFrom(template, web, { stack: "s", namespace: "ns", args: ["shell", "-c", "print(1)"], suffix: "x", deadlineSeconds: 60 });
         assert.equal(m.name, "django-manage-x");
         assert.deepEqual(m.job.spec.template.spec.containers[0].command, ["python", "manage.py", "shell", "-c", "print(1)"]);
         assert.equal(m.job.spec.template.spec.containers[0].image, "i:1");
+        assert.equal(m.job.spec.template.spec.serviceAccountName, "web");
+        assert.deepEqual(m.job.spec.template.spec.containers[0].env, [{ name: "DJANGO_APP_DB_USER", value: "web-user" }], "the web container's own env, without the pod IP");
         assert.deepEqual(template.spec.template.spec.containers[0].command, ["python", "manage.py", "migrate"], "the template is not mutated");
         assert.throws(() => withLiveNames(m, { spec: { template: { spec: { containers: [{ name: "worker" }] } } } }), /no container named web/);
         // The cluster runs another image than the stack file: refuse (the command would run other code).
@@ -356,7 +363,7 @@ describe("manageJobFrom / withLiveNames (pure)", () => {
 });
 
 describe("a one-off pod on the network", () => {
-    it("reaches the database and Google APIs like the migrate Job, but not Redis, and nothing reaches it", () => {
+    it("reaches the database, Google APIs and the allowed internet hosts like the web pods, but not Redis, and nothing reaches it", () => {
         const ns = "django-staging";
         const specs = buildNetworkPolicies({
             stack: "staging",
@@ -365,13 +372,16 @@ describe("a one-off pod on the network", () => {
             databasePort: 3307,
             databaseCidr: "10.99.0.0/20",
             cache: { egress: [{ to: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "cache-master" } } }], ports: [{ protocol: "TCP", port: 6379 }] }] },
+            egressAllowList: ["203.0.113.0/24"],
         });
         const cluster = { policies: Object.entries(specs).map(([name, spec]): NetworkPolicy => ({ name, namespace: ns, spec: spec as NetworkPolicySpec })) };
         const manage = { kind: "pod" as const, namespace: ns, labels: printed.job.spec.template.metadata.labels };
         const redis = { kind: "pod" as const, namespace: ns, labels: { "app.kubernetes.io/component": "cache-master" } };
         const ok = (from: any, to: any, port: number) => evaluate(cluster, { from, to, port }).allowed;
         assert.equal(ok(manage, { kind: "ip", address: "10.99.0.5" }, 3307), true, "Cloud SQL through the proxy");
-        assert.equal(ok(manage, { kind: "ip", address: "142.250.0.1" }, 443), true, "Google APIs");
+        assert.equal(ok(manage, { kind: "ip", address: "199.36.153.9" }, 443), true, "Google APIs (private.googleapis.com)");
+        assert.equal(ok(manage, { kind: "ip", address: "203.0.113.7" }, 443), true, "an allowed internet host");
+        assert.equal(ok(manage, { kind: "ip", address: "93.184.216.34" }, 443), false, "no other internet host");
         assert.equal(ok(manage, { kind: "ip", address: "169.254.169.252" }, 988), true, "metadata server");
         assert.equal(ok(manage, redis, 6379), false, "no Redis");
         assert.equal(ok({ kind: "ip", address: "130.211.0.1" }, manage, 8000), false, "no ingress");

@@ -1,27 +1,40 @@
 /**
  * Media uploads (`media.*`): a private, versioned bucket with a lifecycle for noncurrent versions,
  * read/write for the web and worker identities only, each signing URLs as itself only (IAM
- * signBlob: https://cloud.google.com/storage/docs/authentication/creating-signatures — "The
- * iam.serviceAccounts.signBlob permission is included in the roles/iam.serviceAccountTokenCreator
- * role"), and the bucket in the env contract. With `media.enabled: false` none of it exists.
+ * signBlob: https://cloud.google.com/storage/docs/authentication/creating-signatures), through the
+ * bootstrap's URL signer role, which holds `iam.serviceAccounts.signBlob` and nothing else, bound by
+ * the IAM step on each signing account to itself; and the bucket in the env contract. With
+ * `media.enabled: false` none of it exists.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, RESERVED_NAMES, extrasCollisions } from "../components/appEnv";
-import { MEDIA_OBJECT_ROLE, SIGNER_ROLE } from "../components/media";
+import { ROLE_IDS, customRoleName } from "../bootstrap/ciNames";
+import { URL_SIGNER_PERMISSIONS } from "../bootstrap/deployerRoles";
+import { MEDIA_OBJECT_ROLE } from "../components/media";
 import { djangoContainers, objectsOf } from "../tools/lib/renderedWorkloads";
-import { Rendered, T, renderStack } from "./helpers/platform";
+import { Rendered, T, renderIamFor, renderStack } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 const stacks: Record<string, Rendered> = {};
+/** The IAM step of each render: it binds the URL signer role. */
+const iamSteps = new Map<Rendered, Rendered>();
 before(async () => {
     stacks.on = await renderStack("production");
     stacks.staging = await renderStack("staging");
     stacks.off = await renderStack("staging", { "django-platform:media": { enabled: false } });
+    iamSteps.set(stacks.on, await renderIamFor("production"));
+    iamSteps.set(stacks.staging, await renderIamFor("staging"));
+    iamSteps.set(stacks.off, await renderIamFor("staging", { "django-platform:media": { enabled: false } }));
 });
+
+/** The URL signer role of a render's project (created by the bootstrap, bound by the IAM step). */
+const signerRole = (r: Rendered) => customRoleName(String(r.inputs(T.sqlInstance).project), ROLE_IDS.urlSigner);
+/** Bindings of the URL signer role, in the IAM step of a render. */
+const signerBindings = (r: Rendered) => (iamSteps.get(r) as Rendered).all(T.saIam).filter((m) => m.inputs.role === signerRole(r));
 
 const bucketName = (r: Rendered) => (r.one(T.bucket, "django-media-bucket").outputs as any).name;
 /** The account ids of the identities (components/identities.ts) in production's and staging's renders. */
@@ -62,19 +75,24 @@ describe("the media bucket", () => {
             [MEDIA_OBJECT_ROLE, `serviceAccount:${worker}`],
         ].sort());
         assert.equal(MEDIA_OBJECT_ROLE, "roles/storage.objectUser");
-        const signers = r.all(T.saIam).filter((m) => m.inputs.role === SIGNER_ROLE);
-        assert.equal(SIGNER_ROLE, "roles/iam.serviceAccountTokenCreator");
+        // Signing: the IAM step binds the URL signer role (signBlob only) on each account, to itself.
+        const signers = signerBindings(r);
+        assert.deepEqual([...URL_SIGNER_PERMISSIONS], ["iam.serviceAccounts.signBlob"]);
         assert.equal(signers.length, 2);
         for (const [gsa, email] of [["django-workload-web-gsa", web], ["django-worker-tasks-gsa", worker]]) {
             const own = signers.find((s) => s.inputs.member === `serviceAccount:${email}`);
             assert.ok(own, `${gsa} may sign`);
-            assert.equal(own.inputs.serviceAccountId, r.account(ACCOUNT[gsa](r)).name, `${gsa} signs only as itself`);
+            assert.equal(own.inputs.serviceAccountId, (iamSteps.get(r) as Rendered).all("gcp:serviceaccount/account:Account").find((a) => a.inputs.accountId === ACCOUNT[gsa](r))?.outputs.name, `${gsa} signs only as itself`);
         }
-        // Never project-wide: no project-level token creator or storage role.
-        assert.ok(!r.all(T.projectIam).some((m) => m.inputs.role === SIGNER_ROLE || String(m.inputs.role).startsWith("roles/storage.")));
-        // The web pods wait for both grants (IAM is eventually consistent).
+        // Never Token Creator (it mints tokens), never project-wide, never in the program CI runs.
+        for (const render of [r, iamSteps.get(r) as Rendered]) {
+            assert.ok(!render.resources.some((m) => m.inputs.role === "roles/iam.serviceAccountTokenCreator"), "no Token Creator anywhere");
+            assert.ok(!render.all(T.projectIam).some((m) => m.inputs.role === signerRole(r) || String(m.inputs.role).startsWith("roles/storage.")));
+        }
+        assert.deepEqual(r.all(T.saIam).filter((m) => m.inputs.role !== "roles/iam.workloadIdentityUser"), [], "the program CI runs binds nothing but Workload Identity on accounts");
+        // The web pods wait for the bucket grant (IAM is eventually consistent); the IAM step ran before.
         const deployment = r.one(T.deployment, "django-workload-web");
-        for (const g of [...users, ...signers].filter((g) => g.inputs.member === `serviceAccount:${web}`)) {
+        for (const g of users.filter((g) => g.inputs.member === `serviceAccount:${web}`)) {
             assert.ok(deployment.dependencies.includes(g.urn), `web waits for ${g.name}`);
         }
     });
@@ -107,7 +125,7 @@ describe("the env contract", () => {
             const r = stacks[stack];
             const bucket = bucketName(r);
             const users = new Set(r.all(T.bucketIam).filter((m) => m.inputs.bucket === bucket && m.inputs.role === MEDIA_OBJECT_ROLE).map((m) => String(m.inputs.member)));
-            const selfSigners = new Set(r.all(T.saIam).filter((m) => m.inputs.role === SIGNER_ROLE).map((m) => String(m.inputs.member)));
+            const selfSigners = new Set(signerBindings(r).map((m) => String(m.inputs.member)));
             const containers = mediaEnv(r);
             assert.ok(containers.length >= 5, containers.map((c) => c.label).join("\n"));
             for (const c of containers) {
@@ -121,10 +139,12 @@ describe("the env contract", () => {
                 }
             }
             const byComponent = (component: string) => containers.filter((c) => c.component === component);
-            for (const component of ["web", "migrate", "schedule", "manage"]) {
+            for (const component of ["web", "schedule", "manage"]) {
                 assert.ok(byComponent(component).every((c) => c.bucket !== undefined), `${component} uses media`);
             }
-            assert.ok(byComponent("collectstatic").every((c) => c.bucket === undefined && c.signer === undefined), "collectstatic gets neither variable");
+            for (const component of ["collectstatic", "migrate"]) {
+                assert.ok(byComponent(component).every((c) => c.bucket === undefined && c.signer === undefined), `${component} gets neither variable`);
+            }
             for (const name of [MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE]) {
                 assert.equal(r.inputs(T.configMap).data[name], undefined, `${name} is not in the shared ConfigMap`);
             }
@@ -151,7 +171,7 @@ describe("media.enabled false", () => {
     it("no bucket, no grants, no variables", () => {
         const r = stacks.off;
         assert.equal(r.all(T.bucket).filter((b) => b.name.startsWith("django-media")).length, 0);
-        assert.equal(r.all(T.saIam).filter((m) => m.inputs.role === SIGNER_ROLE).length, 0);
+        assert.equal(signerBindings(r).length, 0);
         assert.equal(r.inputs(T.configMap).data.DJANGO_APP_MEDIA_BUCKET, undefined);
         for (const c of djangoContainers(objectsOf(r.resources))) {
             assert.ok(!c.env.has(MEDIA_BUCKET_VARIABLE) && !c.env.has(MEDIA_SIGNER_VARIABLE), c.label);

@@ -21,6 +21,7 @@ import { after, before, describe, test } from "node:test";
 import { OPTIONAL_PLAIN_VARIABLES } from "../components/appEnv";
 import { ConfigError, validateConfig } from "../config";
 import { FAKE_REDIS_SERVER_CA } from "../tools/lib/mockValues";
+import { djangoContainers, objectsOf } from "../tools/lib/renderedWorkloads";
 import { renderStack, stackConfig, T, type Rendered } from "./helpers/platform";
 import { APP_DIR, PYTHON, baseEnv } from "./lib/djangoApp";
 import { GroupProcess, REDIS_CLI, REDIS_SERVER, freePort, randomPassword, run, tempDir, waitFor } from "./lib/localServers";
@@ -218,10 +219,15 @@ describe("the reference app against a real TLS Redis", () => {
         // What the platform renders for Memorystore, only the endpoints, the CA and the secrets replaced.
         const rendered = await renderMemorystore();
         const data = rendered.inputs(T.configMap).data as Record<string, string>;
+        // The web container's own literals too (its database login, DJANGO_APP_DB_USER, is set per container).
+        const web = djangoContainers(objectsOf(rendered.resources), { manageJob: false }).find((c) => c.workload.component === "web" && !c.init);
+        assert.ok(web, "the web container is rendered");
+        const literals = Object.fromEntries([...web.env].flatMap(([name, source]) => (source.kind === "value" ? [[name, source.value]] : [])));
         env = {
             ...baseEnv(),
             DJANGO_SETTINGS_MODULE: "config.settings",
             ...data,
+            ...literals,
             DJANGO_APP_CACHE_LOCATION: data.DJANGO_APP_CACHE_LOCATION.replace(/10\.99\.1\.[34]:6378/g, `127.0.0.1:${port}`),
             DJANGO_APP_CACHE_CA_CERT: pem("ca.pem"),
             DJANGO_APP_SECRET_KEY: randomPassword(32),

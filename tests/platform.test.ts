@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { CIS_DATABASE_FLAGS } from "../components/database";
+import { CIS_DATABASE_FLAGS, IAM_AUTHENTICATION_FLAG } from "../components/database";
 import { Rendered, T, renderStack } from "./helpers/platform";
 
 const stacks: Record<string, Rendered> = {};
@@ -59,7 +59,8 @@ describe("Cloud SQL", () => {
             assert.equal(s.backupConfiguration.pointInTimeRecoveryEnabled, true);
             assert.equal(s.insightsConfig.queryInsightsEnabled, true);
             assert.deepEqual(s.maintenanceWindow, { day: 7, hour: 3, updateTrack: "stable" });
-            assert.deepEqual(s.databaseFlags, CIS_DATABASE_FLAGS.map((f) => ({ ...f })));
+            // The CIS flags, and IAM database authentication (both stacks connect through the Auth Proxy).
+            assert.deepEqual(s.databaseFlags, [...CIS_DATABASE_FLAGS, IAM_AUTHENTICATION_FLAG].map((f) => ({ ...f })));
             assert.match(r.inputs(T.sqlInstance).databaseVersion, /^POSTGRES_18$/);
         }
     });
@@ -92,13 +93,40 @@ describe("Cloud SQL", () => {
         });
     }
 
-    it("the user's password is generated and a secret end to end", () => {
-        const user = stacks.staging.one(T.sqlUser);
+    it("the schema owner's password is generated and a secret end to end, and reaches no pod", () => {
+        const user = stacks.staging.one(T.sqlUser, "django-database-user");
         assert.ok(user.secretInputs.includes("password"), "password input must be a secret");
         const password = stacks.staging.one("random:index/randomPassword:RandomPassword", "django-database-password");
         assert.ok(user.dependencies.includes(password.urn));
         const secret = stacks.staging.all(T.secret).find((s) => s.name === "django-workload-env")!;
         assert.ok(secret.secretInputs.some((p) => p.startsWith("stringData")), "the env Secret's data must stay secret");
+        assert.equal((secret.inputs as any).stringData.DJANGO_APP_DB_PASSWORD, undefined, "with IAM authentication no pod gets a database password");
+    });
+
+    it("one IAM database user per identity that uses the database, named after its account; migrate joins the schema owner", () => {
+        for (const [stack, r] of Object.entries(stacks)) {
+            const project = r.inputs(T.sqlInstance).project;
+            const iamUsers = r.all(T.sqlUser).filter((u) => u.inputs.type === "CLOUD_IAM_SERVICE_ACCOUNT");
+            const expected = ["web", "migrate", ...(stack === "production" ? ["worker-tasks"] : [])];
+            assert.deepEqual(iamUsers.map((u) => u.name).sort(), expected.map((e) => `django-database-iam-${e}`).sort());
+            for (const u of iamUsers) {
+                assert.match(String(u.inputs.name), new RegExp(`^dj-${stack}-[a-z-]+@${project}\\.iam$`), "the email without .gserviceaccount.com");
+                assert.equal(u.inputs.password, undefined);
+                assert.equal(u.inputs.deletionPolicy, "ABANDON");
+                assert.deepEqual(u.inputs.databaseRoles, u.name.endsWith("-migrate") ? ["django"] : undefined);
+                assert.ok(u.dependencies.includes(r.one(T.sqlUser, "django-database-user").urn), "the schema owner exists first");
+            }
+            // No collectstatic user: it never connects.
+            assert.ok(!iamUsers.some((u) => String(u.inputs.name).includes("-static@")));
+        }
+    });
+
+    it("private-ip: the password user for every pod, no IAM users, no IAM flag (docs/architecture.md)", async () => {
+        const r = await renderStack("staging", { "django-platform:database": { connector: "private-ip" } });
+        assert.deepEqual(r.all(T.sqlUser).map((u) => u.name), ["django-database-user"]);
+        assert.deepEqual(r.inputs(T.sqlInstance).settings.databaseFlags, CIS_DATABASE_FLAGS.map((f) => ({ ...f })));
+        const secret = r.all(T.secret).find((s) => s.name === "django-workload-env")!;
+        assert.ok("DJANGO_APP_DB_PASSWORD" in (secret.inputs as any).stringData);
     });
 
     const variants: Array<[string, Record<string, unknown>]> = [
@@ -196,16 +224,62 @@ describe("GKE", () => {
     });
 });
 
+describe("Private Google Access and egress", () => {
+    it("a created VPC resolves *.googleapis.com to private.googleapis.com (199.36.153.8/30) in a private zone bound to it", () => {
+        for (const r of Object.values(stacks)) {
+            const zone = r.one("gcp:dns/managedZone:ManagedZone", "django-network-googleapis");
+            const vpc = r.one("gcp:compute/network:Network", "django-network-vpc");
+            assert.deepEqual([zone.inputs.dnsName, zone.inputs.visibility], ["googleapis.com.", "private"]);
+            assert.deepEqual((zone.inputs as any).privateVisibilityConfig.networks, [{ networkUrl: vpc.id }]);
+            const records = r.all("gcp:dns/recordSet:RecordSet").filter((x) => x.inputs.managedZone === (zone.outputs as any).name);
+            assert.deepEqual(records.map((x) => [x.inputs.name, x.inputs.type, x.inputs.rrdatas]).sort(), [
+                ["*.googleapis.com.", "CNAME", ["private.googleapis.com."]],
+                ["private.googleapis.com.", "A", ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]],
+            ]);
+            assert.equal(r.inputs("gcp:compute/subnetwork:Subnetwork").privateIpGoogleAccess, true);
+            // The pods' egress narrows to that range only once the names resolve there.
+            const egress = r.one(T.networkPolicy, "django-workload-django-egress");
+            for (const x of [zone, ...records]) assert.ok(egress.dependencies.includes(x.urn), `django-egress waits for ${x.name}`);
+            assert.deepEqual((egress.inputs as any).spec.egress[1], { to: [{ ipBlock: { cidr: "199.36.153.8/30" } }], ports: [{ protocol: "TCP", port: 443 }] });
+        }
+    });
+
+    it("Cloud NAT logs every translation, not only errors", () => {
+        for (const r of Object.values(stacks)) {
+            assert.deepEqual(r.inputs("gcp:compute/routerNat:RouterNat").logConfig, { enable: true, filter: "ALL" });
+        }
+    });
+
+    it("no internet host by default; network.egressAllowList opens its ranges on 443 for the app's pods, never the private ones inside", async () => {
+        for (const r of Object.values(stacks)) {
+            assert.equal(r.all(T.networkPolicy).filter((p) => p.name === "django-workload-django-internet-egress").length, 0);
+        }
+        const open = await renderStack("staging", { "django-platform:network": { egressAllowList: ["203.0.113.0/24", "0.0.0.0/0"] } });
+        const spec = open.inputs(T.networkPolicy, "django-workload-django-internet-egress").spec;
+        assert.deepEqual(spec.podSelector.matchExpressions[0].values, ["web", "worker", "schedule", "manage"]);
+        assert.deepEqual(spec.egress, [{
+            to: [{ ipBlock: { cidr: "203.0.113.0/24" } }, { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"] } }],
+            ports: [{ protocol: "TCP", port: 443 }],
+        }]);
+    });
+
+    it("network.mode existing: no zone (the VPC must resolve them already, docs/operations.md)", async () => {
+        const r = await renderStack("staging", { "django-platform:network": { mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "google-managed-services-shared" } });
+        assert.deepEqual(r.all("gcp:dns/managedZone:ManagedZone"), []);
+    });
+});
+
 describe("IAM", () => {
     it("Workload Identity is bound on the service account, to exactly one Kubernetes SA each", () => {
         const bindings = stacks.staging.all(T.saIam).filter((b) => b.inputs.role === "roles/iam.workloadIdentityUser");
         assert.deepEqual(bindings.map((b) => b.inputs.member).sort(), [
             "serviceAccount:acme-django-staging.svc.id.goog[django-staging/collectstatic]",
+            "serviceAccount:acme-django-staging.svc.id.goog[django-staging/migrate]",
             "serviceAccount:acme-django-staging.svc.id.goog[django-staging/web]",
         ]);
-        // The other service-account-level grants: each media user may sign blobs as itself only.
+        // No other service-account-level grant in the program CI runs: signing as itself is the IAM step's.
         const others = stacks.staging.all(T.saIam).filter((b) => b.inputs.role !== "roles/iam.workloadIdentityUser");
-        assert.deepEqual(others.map((b) => [b.name, b.inputs.role]), [["django-media-web-signer", "roles/iam.serviceAccountTokenCreator"]]);
+        assert.deepEqual(others.map((b) => [b.name, b.inputs.role]), []);
         assert.equal(stacks.staging.all(T.projectIam).filter((m) => m.inputs.role === "roles/iam.workloadIdentityUser").length, 0);
     });
 

@@ -29,10 +29,11 @@ describe("preflight: the stack's service accounts", () => {
     it("passes when the IAM step ran: every account exists and the deployer may bind and act as them", async () => {
         const { accounts } = await runChecks(staging, ciWorld(), "deployer-token", CI_DEPLOYER_MEMBER, ["accounts"]);
         assert.equal(accounts.result.status, "pass", accounts.result.message);
-        assert.match(accounts.result.message, /^all 3 service accounts of staging exist \(web, collectstatic, nodes\)/);
+        assert.match(accounts.result.message, /^all 4 service accounts of staging exist \(web, migrate, collectstatic, nodes\)/);
         const tested = accounts.requests.filter((r) => r.path.endsWith(":testIamPermissions")).map((r) => [decodeURIComponent(r.path.split("/serviceAccounts/")[1]), (r.body as { permissions: string[] }).permissions]);
         assert.deepEqual(tested, [
             ["dj-staging-web@acme-django-staging.iam.gserviceaccount.com:testIamPermissions", ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"]],
+            ["dj-staging-migrate@acme-django-staging.iam.gserviceaccount.com:testIamPermissions", ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"]],
             ["dj-staging-static@acme-django-staging.iam.gserviceaccount.com:testIamPermissions", ["iam.serviceAccounts.getIamPolicy", "iam.serviceAccounts.setIamPolicy"]],
             [`${NODES}:testIamPermissions`, ["iam.serviceAccounts.actAs"]],
         ]);
@@ -41,7 +42,7 @@ describe("preflight: the stack's service accounts", () => {
     it("a worker added to the stack file before the IAM step ran: fails naming its account and the IAM step", async () => {
         const { accounts } = await runChecks(withWorker, ciWorld(), "deployer-token", CI_DEPLOYER_MEMBER, ["accounts"]);
         assert.equal(accounts.result.status, "fail");
-        assert.equal(accounts.result.message, "1 of 4 service accounts stack staging runs as do not exist: dj-staging-w-mail@acme-django-staging.iam.gserviceaccount.com. The IAM step creates them (a new stack, a new worker: run it before pulumi up)");
+        assert.equal(accounts.result.message, "1 of 5 service accounts stack staging runs as do not exist: dj-staging-w-mail@acme-django-staging.iam.gserviceaccount.com. The IAM step creates them (a new stack, a new worker: run it before pulumi up)");
         assert.equal(accounts.result.fix, "pulumi -C iam up --stack staging");
     });
 

@@ -340,7 +340,7 @@ describe("preflight against a fake Google", () => {
         assert.equal(image.fix, "docker buildx build --platform linux/amd64 --tag europe-west1-docker.pkg.dev/acme-django-ci/django/app:0.1.0 --push app");
 
         const accounts = lineOf(run, "accounts");
-        assert.match(accounts.line, /^FAIL +accounts +1 of 3 service accounts stack staging runs as do not exist: dj-staging-static@acme-django-staging\.iam\.gserviceaccount\.com\. The IAM step creates them/);
+        assert.match(accounts.line, /^FAIL +accounts +1 of 4 service accounts stack staging runs as do not exist: dj-staging-static@acme-django-staging\.iam\.gserviceaccount\.com\. The IAM step creates them/);
         assert.equal(accounts.fix, "pulumi -C iam up --stack staging");
 
         assert.match(lineOf(run, "state").line, /^WARN.*no Pulumi backend known/);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { API_TABLE, FEATURE_TABLE, apiRowFor, apisForGraph, programApis, projectOfResource, servicesOf, type ApiSet, type Graph, type Lives } from "../bootstrap/apiTable";
+import { API_TABLE, FEATURE_TABLE, apiRowFor, apisForGraph, livesOfResource, programApis, projectOfResource, servicesOf, type ApiSet, type Graph, type Lives } from "../bootstrap/apiTable";
 import { BOOTSTRAP_PROJECT } from "../bootstrap/config";
 import { PROGRAM_TYPES } from "../bootstrap/deployerRoles";
 import { HOME_APIS, bootstrapApis } from "../bootstrap/requiredApis";
@@ -105,8 +105,9 @@ describe("the API table covers what the program renders, in every mode", () => {
             const graph = graphOf(result, expected.stack);
             for (const r of result.resources.filter((x) => x.custom)) {
                 const found = apiRowFor(r.type);
-                if (found && found.services.length > 0) {
-                    assert.equal(projectOfResource(graph, r), expected[found.lives], `${render.name}: ${r.name} (${r.type}) lives in the ${found.lives} project`);
+                const lives = livesOfResource(graph, r);
+                if (found && lives && found.services.length > 0) {
+                    assert.equal(projectOfResource(graph, r), expected[lives], `${render.name}: ${r.name} (${r.type}) lives in the ${lives} project`);
                 }
             }
             for (const f of FEATURE_TABLE) {
@@ -130,7 +131,8 @@ describe("the API table covers what the program renders, in every mode", () => {
         assert.deepEqual(prod["logging.googleapis.com"], ["gke-logging-monitoring"]);
         assert.ok(prod["cloudkms.googleapis.com"].includes("gke-secrets-encryption"));
         // Production pulls its image from the CI home project's repository: Artifact Registry is needed there, not in production's project.
-        assert.deepEqual(run("production").byProject[HOME], { "artifactregistry.googleapis.com": ["image-pulls"] });
+        // …and Artifact Analysis scans the images pushed there (Container Scanning API, billed per new image).
+        assert.deepEqual(run("production").byProject[HOME], { "artifactregistry.googleapis.com": ["image-pulls"], "containeranalysis.googleapis.com": ["vulnerability-scanning"], "containerscanning.googleapis.com": ["vulnerability-scanning"] });
         assert.equal(prod["artifactregistry.googleapis.com"], undefined);
         // Direct private IP: no proxy, yet Cloud SQL itself still needs the Admin API.
         const direct = run("staging, database.connector private-ip").byProject[staging.project];
@@ -144,13 +146,21 @@ describe("the API table covers what the program renders, in every mode", () => {
         assert.deepEqual(existing["sts.googleapis.com"], ["workload-identity"]);
     });
 
+    test("Binary Authorization's API is needed in the stack's project only when the cluster evaluates the policy", () => {
+        const on = runs.find((r) => r.render.name === "production, security.binaryAuthorization enforce")?.set;
+        assert.ok(on);
+        assert.deepEqual(on.byProject[production.project]["binaryauthorization.googleapis.com"], ["binary-authorization", "gcp:binaryauthorization/policy:Policy"]);
+        assert.equal(runs.find((r) => r.render.name === "production")?.set.byProject[production.project]["binaryauthorization.googleapis.com"], undefined);
+    });
+
     test("a DNS zone in another project needs the Cloud DNS API in that project, not in the stack's", () => {
         const set = runs.find((r) => r.render === SHARED_DNS)?.set;
         assert.ok(set);
         assert.deepEqual(servicesOf(set, "acme-dns"), ["dns.googleapis.com"]);
-        assert.equal(set.byProject[production.project]["dns.googleapis.com"], undefined);
+        // The stack's own project needs it for its private zone googleapis.com (Private Google Access) only.
+        assert.deepEqual(set.byProject[production.project]["dns.googleapis.com"], ["gcp:dns/managedZone:ManagedZone", "gcp:dns/recordSet:RecordSet"]);
         const withZoneHere = runs.find((r) => r.render.name === "production")?.set;
-        assert.deepEqual(withZoneHere?.byProject[production.project]["dns.googleapis.com"], ["gcp:dns/getRecordSets:getRecordSets", "gcp:dns/recordSet:RecordSet"]);
+        assert.deepEqual(withZoneHere?.byProject[production.project]["dns.googleapis.com"], ["gcp:dns/getRecordSets:getRecordSets", "gcp:dns/managedZone:ManagedZone", "gcp:dns/recordSet:RecordSet"]);
     });
 
     describe("the bootstrap enables them", () => {
@@ -178,6 +188,22 @@ describe("the API table covers what the program renders, in every mode", () => {
         test("every API any mode of either stack needs is enabled in the project that needs it (DNS zone in the stack's project)", () => {
             const lacking = runs.filter((r) => r.render !== SHARED_DNS).flatMap(({ render, set }) => notEnabled(set, enabled).map((m) => `${render.name}: ${m}`));
             assert.deepEqual(lacking, []);
+        });
+
+        test("Binary Authorization's API is enabled in each stack project", () => {
+            for (const project of [staging.project, production.project]) {
+                assert.ok(enabled.get(project)?.has("binaryauthorization.googleapis.com"), project);
+            }
+        });
+
+        test("vulnerability scanning is on in the home project, where the registry is, from the feature table (not HOME_APIS' hand list), and nowhere else", () => {
+            for (const api of ["containerscanning.googleapis.com", "containeranalysis.googleapis.com"]) {
+                assert.ok(enabled.get(HOME)?.has(api), api);
+                assert.ok(!HOME_APIS.includes(api), `${api} is in HOME_APIS`);
+                for (const project of [staging.project, production.project]) {
+                    assert.ok(!enabled.get(project)?.has(api), `${project} holds no repository, yet ${api} is enabled there`);
+                }
+            }
         });
 
         test("what the bootstrap's own resources need is enabled too (HOME_APIS is checked, not trusted)", () => {
@@ -216,7 +242,7 @@ describe("synth reports the APIs per project", () => {
             const lines = stdout.split("\n");
             const at = lines.indexOf("APIs to enable (bootstrap/apiTable.ts), per project:");
             assert.ok(at >= 0, stdout);
-            assert.equal(lines[at + 1], `  ${HOME}: artifactregistry`);
+            assert.equal(lines[at + 1], `  ${HOME}: artifactregistry, containeranalysis, containerscanning`);
             assert.equal(lines[at + 2], `  ${production.project}: ${servicesOf(report.apis, production.project).map((a) => a.replace(".googleapis.com", "")).join(", ")}`);
             assert.match(lines[at + 2], /\biamcredentials\b.*\bsts$/);
         } finally {

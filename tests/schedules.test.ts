@@ -107,7 +107,7 @@ before(async () => {
 });
 
 describe("the clearsessions CronJob (production stack)", () => {
-    it("runs clearsessions daily in Etc/UTC, Forbid, with the migrate Job's pod template", () => {
+    it("runs clearsessions daily in Etc/UTC, Forbid, with the migrate Job's pod template as the web identity", () => {
         const cron = production.one("kubernetes:batch/v1:CronJob", "django-schedule-clearsessions-cron");
         const spec = (cron.inputs as any).spec;
         assert.deepEqual([spec.schedule, spec.timeZone, spec.concurrencyPolicy], ["17 3 * * *", "Etc/UTC", "Forbid"]);
@@ -116,11 +116,16 @@ describe("the clearsessions CronJob (production stack)", () => {
         const migrate = production.inputs(T.job, "django-workload-migrate").spec.template.spec;
         assert.equal(pod.restartPolicy, "Never");
         assert.deepEqual(pod.containers[0].command, ["python", "manage.py", "clearsessions"]);
-        // Same image, env, identity, sidecar and security as migrate: only the command and name differ.
-        const strip = (c: any) => ({ ...c, name: undefined, command: undefined });
+        // Same image, env sources, sidecar and security as migrate; the web identity's own env
+        // (its database login: rows, not the schema; the media bucket), not the migrate one's.
+        const strip = (c: any) => ({ ...c, name: undefined, command: undefined, env: undefined });
         assert.deepEqual(strip(pod.containers[0]), strip(migrate.containers[0]));
+        const web = production.inputs(T.deployment, "django-workload-web").spec.template.spec;
+        const perContainer = (c: any) => (c.env as any[]).filter((e) => !e.valueFrom);
+        assert.deepEqual(perContainer(pod.containers[0]), perContainer(web.containers[0]));
         assert.deepEqual(pod.initContainers, migrate.initContainers);
-        for (const field of ["serviceAccountName", "securityContext", "volumes", "automountServiceAccountToken", "enableServiceLinks"]) {
+        assert.equal(pod.serviceAccountName, web.serviceAccountName);
+        for (const field of ["securityContext", "volumes", "automountServiceAccountToken", "enableServiceLinks"]) {
             assert.deepEqual(pod[field], migrate[field], field);
         }
         assert.equal(pod.nodeSelector, undefined, "production runs no Spot Pods");

@@ -6,7 +6,12 @@
  * only the trust change is compared) must find every resource of the state again with the same
  * inputs — nothing deleted, nothing replaced, nothing changed — and the IAM step must adopt every
  * account and project grant that left the state, with the inputs they were created with (an
- * import with other inputs would be a diff). What a `pulumi up` does is read from the renders: a
+ * import with other inputs would be a diff). Two later changes on top, each with its runbook in
+ * docs/operations.md: the pods' Token Creator on themselves gave way to the bootstrap's URL signer
+ * role, bound by the IAM step (signBlob only), so the next `pulumi up` deletes the old
+ * self-bindings, after the IAM step made the new ones; and the pods log in to the database as
+ * their own IAM database users (the instance's flag, the env, the Jobs and pods, a migrate identity
+ * and the IAM users: {@link RUNTIME_SECURITY}). What a `pulumi up` does is read from the renders: a
  * resource of the state missing from the program would be deleted; one with other inputs updated
  * or replaced.
  */
@@ -29,6 +34,31 @@ const before = (stack: string) => JSON.parse(readFileSync(join(FIXTURES, `${stac
 /** The image the single-deployer layout's stack files ran (the registry moves in a release of its own). */
 const OLD_IMAGE = "europe-west1-docker.pkg.dev/acme-django-staging/django/app:0.1.0";
 const nameOf = (urn: string) => urn.split("::").pop() as string;
+
+/**
+ * What IAM database authentication changes in a stack that ran with the password user
+ * (docs/operations.md, "Moving a stack to IAM database authentication"), besides the trust layout:
+ * updated — the instance (its `cloudsql.iam_authentication` flag), the env ConfigMap and Secret (no
+ * database user or password in them), the Jobs, Deployments and CronJobs (each container's own
+ * login, the proxy's `--auto-iam-authn`, the migrate Job's identity and schema step); created — the
+ * migrate identity's Kubernetes service account and Workload Identity binding, the IAM database users.
+ */
+const RUNTIME_SECURITY = {
+    changed: /^django-(database-instance|workload-env|workload-migrate|workload-collectstatic|workload-web|schedule-[a-z0-9-]+-cron|worker-[a-z0-9-]+-pods)$/,
+    added: /^django-(workload-migrate-ksa|workload-migrate-workload-identity|database-iam-(web|migrate|worker-[a-z0-9-]+))$/,
+};
+
+/**
+ * Two more later changes (docs/architecture.md): egress (Cloud NAT logs every translation, the
+ * pods' egress NetworkPolicy reaches Google's APIs on Private Google Access's range only, through a
+ * private `googleapis.com` zone of the created VPC and its two records; the database only where it
+ * is used, in a NetworkPolicy of its own) and Binary Authorization
+ * (the cluster's `binaryAuthorization` is written, `DISABLED` when off: an in-place update).
+ */
+const LATER = {
+    changed: /^django-(network-nat|workload-django-egress|cluster-gke)$/,
+    added: /^django-(network-googleapis(-private|-wildcard)?|workload-django-database-egress)$/,
+};
 
 /** Today's main program and IAM step for `stack`, with the old image. */
 async function renderNew(stack: string): Promise<{ main: ExportDocument; iam: CaptureResult }> {
@@ -67,45 +97,33 @@ describe("migrating a main stack's state to the IAM step (docs/trust-migration.m
                 assert.ok(doc.deployment.resources.some((r) => (r.dependencies ?? []).some((d) => gone.has(d))));
             });
 
-            test("today's program finds every resource of the edited state: pulumi up deletes nothing, and changes nothing that names the moved accounts", async () => {
-                const { document, removed } = migrateExport(before(stack));
+            test("today's program finds every resource of the edited state with the same inputs: pulumi up replaces and changes nothing, and deletes only the pods' old Token Creator on themselves", async () => {
+                const { document } = migrateExport(before(stack));
                 const { main: now } = await renderNew(stack);
                 const nowByUrn = new Map(now.deployment.resources.map((r) => [r.urn, r]));
-                const deleted = document.deployment.resources.filter((r) => !nowByUrn.has(r.urn)).map((r) => r.urn);
-                assert.deepEqual(deleted, [], "resources the next pulumi up would delete");
-                // The fixture is the last single-deployer release (3802bc1); releases since then change
-                // other inputs (rollout pacing, probes…) as any release does. What the move itself must
-                // leave alone is everything that names the accounts the IAM step now owns: the Workload
-                // Identity and signer bindings, the Kubernetes service accounts' annotations, bucket and
-                // key grants to the pods' accounts.
-                const emails = removed
-                    .filter((r) => r.type === "gcp:serviceaccount/account:Account")
-                    .map((r) => `${String(r.inputs?.accountId)}@${String(r.inputs?.project)}.iam.gserviceaccount.com`);
-                assert.ok(emails.length >= 3, `the moved accounts: ${emails.join(", ")}`);
-                const namesAnAccount = (inputs: unknown) => emails.some((e) => JSON.stringify(inputs ?? {}).includes(e));
-                // Pod templates change with every release; where they name an account (the media
-                // signer of each container) it must still be one of the moved accounts' emails.
-                const WORKLOADS = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:apps/v1:StatefulSet"]);
-                let signers = 0;
-                for (const r of now.deployment.resources.filter((x) => WORKLOADS.has(x.type))) {
-                    for (const signer of JSON.stringify(r.inputs ?? {}).match(/"DJANGO_APP_MEDIA_SIGNER","value":"[^"]+"/g) ?? []) {
-                        signers += 1;
-                        assert.ok(emails.some((e) => signer.endsWith(`"${e}"`)), `${nameOf(r.urn)}: ${signer} is not an account the IAM step adopted`);
-                    }
-                }
-                assert.ok(signers > 0, "both stacks sign media URLs: the pod templates name their signers");
+                const deleted = document.deployment.resources.filter((r) => !nowByUrn.has(r.urn));
+                // Only the pods' Token Creator on themselves (the old Media's `<grantee>-signer`
+                // bindings), replaced by the IAM step's URL signer role.
+                assert.deepEqual(
+                    deleted.map((r) => `${r.type} ${nameOf(r.urn)}`),
+                    (stack === "staging" ? ["web"] : ["web", "worker-tasks"]).map((g) => `gcp:serviceaccount/iAMMember:IAMMember django-media-${g}-signer`),
+                    "resources the next pulumi up would delete",
+                );
                 const changed = document.deployment.resources
-                    .filter((r) => !r.type.startsWith("pulumi:") && !WORKLOADS.has(r.type))
-                    .filter((r) => namesAnAccount(nowByUrn.get(r.urn)?.inputs))
+                    .filter((r) => !r.type.startsWith("pulumi:") && nowByUrn.has(r.urn))
                     .filter((r) => {
                         const n = nowByUrn.get(r.urn);
                         return n?.type !== r.type || (r.inputsSha256 ? r.inputsSha256 !== inputsDigest(n?.inputs ?? {}) : inputsDigest(r.inputs) !== inputsDigest(n?.inputs ?? {}));
                     })
                     .map((r) => nameOf(r.urn));
-                assert.deepEqual(changed, [], "resources whose inputs differ (an update or a replacement)");
-                // And the program adds nothing to create: it only looks the accounts up.
-                const added = now.deployment.resources.filter((r) => !document.deployment.resources.some((x) => x.urn === r.urn)).map((r) => r.urn);
-                assert.deepEqual(added, []);
+                assert.deepEqual(changed.filter((n) => !RUNTIME_SECURITY.changed.test(n) && !LATER.changed.test(n)), [], "resources whose inputs differ (an update or a replacement) for another reason than the later changes");
+                assert.ok(changed.includes("django-cluster-gke"), "the cluster gets binaryAuthorization DISABLED written");
+                assert.ok(changed.includes("django-database-instance") && changed.includes("django-workload-web"), changed.join(", "));
+                // And the program creates no account: it looks them up; it adds the migrate identity's
+                // binding and the IAM database users.
+                const added = now.deployment.resources.filter((r) => !document.deployment.resources.some((x) => x.urn === r.urn)).map((r) => nameOf(r.urn));
+                assert.deepEqual(added.filter((n) => !RUNTIME_SECURITY.added.test(n) && !LATER.added.test(n)), []);
+                assert.deepEqual(added.filter((n) => n.startsWith("django-database-iam-")).sort(), ["django-database-iam-migrate", "django-database-iam-web", ...(stack === "production" ? ["django-database-iam-worker-tasks"] : [])]);
             });
 
             test("the IAM step adopts every account and project grant that left the state, with their inputs, and creates only the new grants", async () => {
@@ -120,15 +138,25 @@ describe("migrating a main stack's state to the IAM step (docs/trust-migration.m
                     assert.deepEqual(adopted.inputs, r.inputs, `${nameOf(r.urn)}: the IAM step would change it on import`);
                 }
                 assert.equal(byImport.size, removed.length - 1, "nothing imported that the state did not hold");
+                // The migrate identity came after the single-deployer layout: created, not imported.
+                assert.ok(iam.resources.some((r) => r.type === "gcp:serviceaccount/account:Account" && String(r.inputs.accountId).endsWith("-migrate") && !r.importId));
                 // The nodes' pull grant on the old registry: the IAM step makes the same binding (adding a
                 // member that is there already changes nothing); the old one leaves with that registry.
                 const oldPull = removed.find((r) => r.type === "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember");
                 const newPull = iam.resources.find((r) => r.type === "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember");
                 assert.deepEqual(newPull?.inputs, oldPull?.inputs);
                 assert.equal(newPull?.importId, undefined);
-                // New: what the deployer may do on the accounts (binder on pods, actAs on nodes).
+                // New: what the deployer may do on the accounts (binder on pods, actAs on nodes), each
+                // signing account's URL signer role on itself, the migrate account and its Cloud SQL
+                // grants, and every database user's login (roles/cloudsql.instanceUser on the instance).
                 const created = iam.resources.filter((r) => r.custom && !r.importId).map((r) => `${r.type} ${String(r.inputs.role)}`).sort();
-                assert.ok(created.every((c) => /iAMMember:IAMMember (projects\/.*\/roles\/djangoPlatformPodIdentityBinder|roles\/iam\.serviceAccountUser)$|RepositoryIamMember/.test(c)), created.join("\n"));
+                assert.ok(
+                    created.every((c) => /iAMMember:IAMMember (projects\/.*\/roles\/(djangoPlatformPodIdentityBinder|djangoPlatformUrlSigner)|roles\/iam\.serviceAccountUser|roles\/cloudsql\.(client|instanceUser))$|RepositoryIamMember|account:Account undefined$/.test(c)),
+                    created.join("\n"),
+                );
+                for (const grant of iam.resources.filter((r) => r.type === "gcp:projects/iAMMember:IAMMember" && r.inputs.role === "roles/cloudsql.instanceUser")) {
+                    assert.ok(!grant.importId && (grant.inputs.condition as { expression?: string } | undefined)?.expression?.includes("sqladmin.googleapis.com/Instance"), `${grant.name} is new and conditioned on the instance`);
+                }
             });
         });
     }

@@ -78,6 +78,43 @@ describe("reachability of the trust layout from every GitHub context", () => {
         assert.deepEqual([...new Set(objects)].sort(), [".pulumi/meta.yaml", ".pulumi/stacks/django-platform/staging.json", ".pulumi/stacks/django-platform/staging.json.bak"]);
     });
 
+    test("a stolen pod token mints no token: each pod account signs blobs as itself and impersonates nobody", () => {
+        // The accounts the IAM step creates for pods (web, migrate, collectstatic, workers), per stack.
+        const pods = model.bindings.filter((b) => b.role === "roles/iam.workloadIdentityUser" && /\.svc\.id\.goog\[/.test(b.member)).map((b) => b.resource);
+        assert.ok(pods.length >= 7, pods.join("\n"));
+        const MINT = ["iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.signJwt", "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.actAs", "iam.serviceAccounts.setIamPolicy"];
+        for (const account of new Set(pods)) {
+            const member = `serviceAccount:${account.split("/serviceAccounts/")[1]}`;
+            const reach = model.reachFrom([member]);
+            assert.deepEqual(reach.principals, [member], `${member} becomes ${reach.principals.join(", ")}`);
+            assert.deepEqual(reach.grants.filter((g) => g.resource.includes("/serviceAccounts/") && (MINT.includes(g.permission) || g.permission === "*")), [], `${member} may mint tokens`);
+            const signs = reach.grants.filter((g) => g.permission === "iam.serviceAccounts.signBlob").map((g) => g.resource);
+            assert.ok(signs.every((r) => r === account), `${member} signs as ${signs.join(", ")}`);
+        }
+    });
+
+    test("a pod account connects to and logs in to its own stack's Cloud SQL instance only, and administers none", () => {
+        const instances = Object.fromEntries(Object.entries(model.stackProjects).map(([stack, project]) => [stack, [...model.resources.values()].filter((r) => r.type === "sqladmin.googleapis.com/Instance" && r.project === project).map((r) => r.name)]));
+        for (const [stack, own] of Object.entries(instances)) {
+            assert.equal(own.length, 1, `${stack}'s instance`);
+            // Another instance in the same project: the conditions keep the pods out of it.
+            const other = `projects/${model.stackProjects[stack]}/instances/someone-elses-db`;
+            model.resources.set(other, { name: other, type: "sqladmin.googleapis.com/Instance", service: "sqladmin.googleapis.com", project: model.stackProjects[stack], owner: stack });
+            try {
+                for (const b of model.bindings.filter((x) => x.role === "roles/iam.workloadIdentityUser" && x.member.startsWith(`serviceAccount:${model.stackProjects[stack]}.svc.id.goog[`))) {
+                    const member = `serviceAccount:${b.resource.split("/serviceAccounts/")[1]}`;
+                    const sql = model.reachFrom([member]).grants.filter((g) => g.permission.startsWith("cloudsql."));
+                    assert.ok(sql.every((g) => own.includes(g.resource)), `${member}: ${sql.map((g) => `${g.permission} ${g.resource}`).join(", ")}`);
+                    assert.deepEqual(sql.filter((g) => !["cloudsql.instances.connect", "cloudsql.instances.get", "cloudsql.instances.login", "cloudsql.instances.executeSql"].includes(g.permission)), [], `${member} administers Cloud SQL`);
+                    const logsIn = sql.some((g) => g.permission === "cloudsql.instances.login");
+                    assert.equal(logsIn, !/-static@/.test(member), `${member}: logs in to the database ${logsIn ? "but should not" : "but must"}`);
+                }
+            } finally {
+                model.resources.delete(other);
+            }
+        }
+    });
+
     test("no CI context can change the federation, the CI accounts, the state bucket or the registry", () => {
         for (const claims of [JOBS.image, JOBS.staging, JOBS.production, JOBS.previewStaging]) {
             const changes = model.reach(claims).grants.filter((g) => changesIam(g.permission) && model.ownerOf(g.resource) === "home");
@@ -129,12 +166,12 @@ describe("reachability of the trust layout from every GitHub context", () => {
         assert.deepEqual(capabilities(model, model.reach(renamed).grants).deploy, ["staging"]);
     });
 
-    test("conditions on resource names are only used where the service honours them (Cloud Storage, Cloud KMS)", () => {
+    test("conditions on resource names are only used where the service honours them (Cloud Storage, Cloud KMS, Cloud SQL)", () => {
         // On a bucket or key the resource is Cloud Storage's or Cloud KMS's; on a project, every
         // permission of the role is checked on some resource of the project.
         for (const b of model.bindings.filter((x) => x.condition?.includes("resource.") && x.resource.startsWith("projects/") && x.resource.split("/").length === 2)) {
             for (const permission of model.rolePermissions(b.role)) {
-                const service = `${permission.split(".")[0].replace(/^resourcemanager$/, "cloudresourcemanager")}.googleapis.com`;
+                const service = `${permission.split(".")[0].replace(/^resourcemanager$/, "cloudresourcemanager").replace(/^cloudsql$/, "sqladmin")}.googleapis.com`;
                 assert.ok(RESOURCE_ATTRIBUTE_SERVICES.has(service), `${b.from}: ${permission} is checked by ${service}, which ignores resource attributes in conditions`);
             }
         }

@@ -164,13 +164,11 @@ describe("a worker, rendered", () => {
         assert.equal(c.serviceAccountName, "worker-tasks");
         assert.equal(r.inputs("kubernetes:core/v1:ServiceAccount", "django-worker-tasks-ksa").metadata.annotations["iam.gke.io/gcp-service-account"], email);
         assert.deepEqual(c.containers[0].env.find((e: any) => e.name === "DJANGO_APP_MEDIA_SIGNER"), { name: "DJANGO_APP_MEDIA_SIGNER", value: email });
-        // Grants to the worker's account, and grants on it (Workload Identity, self-signing).
+        // Grants to the worker's account, and grants on it (Workload Identity; self-signing is the IAM step's).
         const grants = [...r.all(T.projectIam), ...r.all(T.bucketIam), ...r.all(T.saIam)].filter((g) => g.inputs.member === member || g.inputs.serviceAccountId === (gsa.outputs as any).name);
         assert.equal(r.all(T.saIam).find((g) => g.name === "django-worker-tasks-workload-identity")?.inputs.member, "serviceAccount:acme-django-staging.svc.id.goog[django-staging/worker-tasks]");
         // roles/cloudsql.client on the project is the IAM step's (components/identities.ts: cloudSqlClient).
-        assert.deepEqual(grants.map((g) => g.inputs.role).sort(), ["roles/iam.serviceAccountTokenCreator", "roles/iam.workloadIdentityUser", "roles/storage.objectUser"]);
-        const signer = grants.find((g) => g.inputs.role === "roles/iam.serviceAccountTokenCreator")!;
-        assert.equal(signer.inputs.serviceAccountId, (gsa.outputs as any).name, "token creator on itself only");
+        assert.deepEqual(grants.map((g) => g.inputs.role).sort(), ["roles/iam.workloadIdentityUser", "roles/storage.objectUser"]);
         const bucketGrant = grants.find((g) => g.inputs.role === "roles/storage.objectUser")!;
         assert.equal(bucketGrant.inputs.bucket, (r.one(T.bucket, "django-media-bucket").outputs as any).name, "object user on the media bucket only");
         for (const g of grants) assert.ok(worker().dependencies.includes(g.urn), `the worker waits for ${g.name}`);

@@ -18,8 +18,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { PERMISSION_TABLE, rowPermissions, type ProgramTypes } from "../bootstrap/permissionTable";
 import { PREFLIGHT_READS } from "../bootstrap/preflightReads";
-import { validateConfig } from "../config";
-import { buildIam } from "../iam/program";
+import { RENDER_CI_PROJECT, renderIamStep } from "./lib/iamStep";
 import { runProgram, type CaptureResult } from "./lib/mockRuntime";
 import { loadStackConfig } from "./lib/stackConfig";
 
@@ -50,6 +49,11 @@ export const TYPE_RENDERS: readonly TypeRender[] = [
     { name: "staging, cache.persistence on", stack: "staging", overrides: { "django-platform:cache": { persistence: { enabled: true, sizeGb: 2 } } } },
     { name: "staging, statics.cdn on", stack: "staging", overrides: { "django-platform:statics": { cdn: { enabled: true, domain: "static.staging.example.com" } } } },
     { name: "production, statics.cdn off", stack: "production", overrides: { "django-platform:statics": { cdn: { enabled: false } } } },
+    {
+        name: "production, security.binaryAuthorization enforce",
+        stack: "production",
+        overrides: { "django-platform:security": { binaryAuthorization: "enforce" }, "django-platform:cache": { image: "docker.io/library/redis:7.4.2-alpine" } },
+    },
     { name: "staging, network.mode existing", stack: "staging", overrides: { "django-platform:network": existingNetwork } },
     {
         name: "staging, network.mode + cluster.mode existing",
@@ -96,19 +100,12 @@ export async function renderProgram(render: TypeRender): Promise<CaptureResult> 
     return runProgram({ project, stack, config, secretKeys, program: path.join(ROOT, "index.ts") });
 }
 
-/** The CI home project the IAM renders name the deployer in (the shipped stack files' bootstrap). */
-export const RENDER_CI_PROJECT = "acme-django-ci";
+export { RENDER_CI_PROJECT };
 
 /** Runs the IAM step (iam/program.ts) under mocks for the config of one render. */
 export async function renderIamProgram(render: TypeRender, adoptExisting = false): Promise<CaptureResult> {
-    const { stack, config, secretKeys } = renderConfig(render);
-    return runProgram({
-        project: "django-platform-iam",
-        stack,
-        config: {},
-        secretKeys,
-        program: () => buildIam({ ciProject: RENDER_CI_PROJECT, stackFile: `Pulumi.${render.stack}.yaml`, adoptExisting, platform: validateConfig(config, stack) }),
-    });
+    const { stack, config } = renderConfig(render);
+    return renderIamStep({ stack, config, adoptExisting });
 }
 
 /** The types a run registered and the functions it invoked (sorted). */

@@ -1,8 +1,9 @@
 /**
  * One-off Django management commands in the cluster: renders a Job from the stack's own pod
  * template — the migrate Job's, as the real program renders it under mocks (same image, env
- * contract, web identity, Cloud SQL Auth Proxy sidecar, restricted security context) — with the
- * command replaced, and prints it. With `--apply` it runs the Job with kubectl, follows its logs and
+ * contract, Cloud SQL Auth Proxy sidecar, restricted security context) — as the web identity (its
+ * service account and per-container env: its own database login, which may read and write rows
+ * but not change the schema, and the media bucket), with the command replaced, and prints it. With `--apply` it runs the Job with kubectl, follows its logs and
  * exits with the command's exit code. See docs/operations.md, "One-off commands".
  *
  *   npm run manage -- --stack staging -- migrate --plan
@@ -99,31 +100,38 @@ export function jobSuffix(now: Date = new Date()): string {
     return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
-/** The rendered migrate Job of a capture: the pod template every one-off Job starts from. */
-function migrateJob(resources: readonly CapturedResource[]): Json {
-    const jobs = resources.filter((r) => r.type === "kubernetes:batch/v1:Job" && (r.inputs as Json)?.metadata?.labels?.["app.kubernetes.io/component"] === "migrate");
-    if (jobs.length !== 1) {
-        throw new Error(`expected one migrate Job in the rendered stack, found ${jobs.length}`);
+/** The one rendered object of `kind` and component `component` of a capture. */
+function renderedOne(resources: readonly CapturedResource[], kind: string, component: string): Json {
+    const found = resources.filter((r) => r.type === `kubernetes:${kind}` && (r.inputs as Json)?.metadata?.labels?.["app.kubernetes.io/component"] === component);
+    if (found.length !== 1) {
+        throw new Error(`expected one ${component} ${kind} in the rendered stack, found ${found.length}`);
     }
-    const r = jobs[0];
+    const r = found[0];
     return Object.keys(r.outputs).length > 0 ? r.outputs : r.inputs;
 }
 
 /**
- * The one-off Job for `args`: the migrate Job's pod template with the app container renamed
- * `manage` and running `python manage.py <args>`; no retries (`backoffLimit: 0`: a management
- * command is not known to be idempotent), a deadline, and `ttlSecondsAfterFinished` so the
- * cluster removes it (it is not in the Pulumi state).
+ * The one-off Job for `args`: the migrate Job's pod template (a Job's restart policy, the proxy
+ * sidecar, the Job container's resources) run as the web identity: the web pods' service account
+ * and the web container's own env (its database login and media bucket; not the pod IP), the app
+ * container renamed `manage` and running `python manage.py <args>`. The migrate identity owns the
+ * schema; one-off commands only read and write rows (schema changes ship as migrations). No
+ * retries (`backoffLimit: 0`: a management command is not known to be idempotent), a deadline, and
+ * `ttlSecondsAfterFinished` so the cluster removes it (it is not in the Pulumi state).
  */
-export function manageJobFrom(template: Json, o: { stack: string; namespace: string; args: readonly string[]; suffix: string; deadlineSeconds: number; env?: readonly string[]; stdin?: boolean; credentials?: string }): ManageJob {
+export function manageJobFrom(template: Json, web: Json, o: { stack: string; namespace: string; args: readonly string[]; suffix: string; deadlineSeconds: number; env?: readonly string[]; stdin?: boolean; credentials?: string }): ManageJob {
     const spec = structuredClone(template.spec.template.spec);
+    const webSpec = web.spec.template.spec;
+    const webApp = (webSpec.containers as Json[]).find((c) => c.name === "web") ?? webSpec.containers[0];
     const [app, ...others] = spec.containers as Json[];
+    spec.serviceAccountName = webSpec.serviceAccountName;
+    const env = structuredClone(((webApp.env ?? []) as Json[]).filter((e) => !e.valueFrom));
     const name = `django-manage-${o.suffix}`;
     const envNames = [...(o.env ?? [])];
     const secretName = envNames.length > 0 ? `${name}-env` : undefined;
-    const container: Json = { ...app, name: MANAGE_CONTAINER, command: ["python", "manage.py", ...o.args] };
+    const container: Json = { ...app, name: MANAGE_CONTAINER, command: ["python", "manage.py", ...o.args], env };
     if (secretName) {
-        container.env = [...(app.env ?? []), ...envNames.map((n) => ({ name: n, valueFrom: { secretKeyRef: { name: secretName, key: n } } }))];
+        container.env = [...env, ...envNames.map((n) => ({ name: n, valueFrom: { secretKeyRef: { name: secretName, key: n } } }))];
     }
     if (o.stdin) {
         container.stdin = true;
@@ -181,8 +189,8 @@ export function envSecret(m: ManageJob, jobUid: string, values: Readonly<Record<
 export async function renderManageJob(o: ManageRenderOptions): Promise<ManageJob> {
     const stack = loadStackConfig({ stack: o.stack, configFile: o.configFile, projectDir: PROJECT_DIR });
     const capture = await runProgram({ project: stack.project, stack: stack.stack, config: stack.config, secretKeys: stack.secretKeys, program: path.resolve(o.program ?? path.join(PROJECT_DIR, "index.ts")) });
-    const template = migrateJob(capture.resources);
-    return manageJobFrom(template, {
+    const template = renderedOne(capture.resources, "batch/v1:Job", "migrate");
+    return manageJobFrom(template, renderedOne(capture.resources, "apps/v1:Deployment", "web"), {
         stack: stack.stack,
         namespace: template.metadata.namespace,
         args: o.args,

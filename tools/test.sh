@@ -20,7 +20,7 @@ tsc_pid=$!
 # Measured cost of the heavy files, seconds (wall time for those that wait on real PostgreSQL,
 # Redis and gunicorn, CPU time for the others); every other file counts 1.
 declare -A cost=(
-    [local-modes]=36 [local]=33 [local-cli]=30 [transitions]=30 [local-standins]=4
+    [local-modes]=36 [local]=33 [local-cli]=30 [transitions]=30 [database-roles]=30 [local-standins]=4
     [e2e-contract]=3 [pgdump-sanitize]=14 [policy-cli]=12 [preflight]=11 [containers]=10
     [policy-runner]=10 [reliability]=10 [reliability-lab]=6 [release]=9 [policy-platform]=8 [connectivity]=7
     [policy-pack]=7 [synth-errors]=7 [app-local]=6 [platform]=5 [deployer-permissions]=5

@@ -13,11 +13,11 @@ posts the string to sign to ``iamcredentials.googleapis.com/v1/projects/-/servic
 (storages/backends/gcloud.py ``url`` and ``_get_iam_sign_blob_params``, added in
 https://github.com/jschneier/django-storages/pull/1427; google/cloud/storage/_signing.py
 ``generate_signed_url_v4`` and ``_sign_message`` in googleapis/python-storage). The caller needs
-``iam.serviceAccounts.signBlob`` on the signing account, which roles/iam.serviceAccountTokenCreator
-includes, the Service Account Credentials API enabled, and the signing account needs read access
+``iam.serviceAccounts.signBlob`` on the signing account (the platform's URL signer role holds
+exactly that), the Service Account Credentials API enabled, and the signing account needs read access
 to the objects it signs for (https://cloud.google.com/storage/docs/authentication/creating-signatures,
 https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/signBlob);
-the platform grants each pod's account that role on itself and names it in
+the platform binds that role on each signing pod's account, to itself, and names it in
 ``DJANGO_APP_MEDIA_SIGNER``.
 """
 from __future__ import annotations

@@ -36,8 +36,12 @@ _db_engine = env.choice(
     hint="'postgresql_psycopg2' was removed in Django 3.0; use 'postgresql'.",
 )
 _db_name = env.text("DJANGO_APP_DB_NAME")
-_db_user = env.text("DJANGO_APP_DB_USER")
+# Per container: each pod identity logs in as its own database user (IAM database authentication:
+# the Cloud SQL Auth Proxy sends the pod's token, so there is no password), and the migrate Job acts
+# as the schema owner (SET ROLE). A password only with database.connector private-ip.
+_db_user = env.container("DJANGO_APP_DB_USER")
 _db_password = env.secret("DJANGO_APP_DB_PASSWORD")
+_db_role = env.container("DJANGO_APP_DB_ROLE")
 _db_host = env.text("DJANGO_APP_DB_HOST")
 _db_port = env.text("DJANGO_APP_DB_PORT")
 _db_sslmode = env.choice(
@@ -150,6 +154,9 @@ if _db_engine == "postgresql":
         # A bounded connect (resilience.py: the readiness probe answers 503 within its timeout).
         "OPTIONS": database_options(_db_sslmode),
     }
+    if _db_role:
+        # Django runs SET ROLE on every new connection: what migrations create belongs to this role.
+        _database["OPTIONS"]["assume_role"] = _db_role
 else:
     _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": _db_name or str(BASE_DIR / "db.sqlite3")}
 # Persistent connections, checked before reuse so a database restart costs one reconnect, not errors.

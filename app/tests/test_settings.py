@@ -92,8 +92,12 @@ class LocalDevelopmentTest(unittest.TestCase):
             contract["secret"], ["DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_SECRET_KEY"]
         )
         self.assertEqual(contract["downward"], ["POD_IP"])
-        # Set in the containers of the identities that may use the media bucket, both or neither.
-        self.assertEqual(contract["container"], ["DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"])
+        # Per container: each identity's own database login (and the role the migrate Job acts as),
+        # and, in the containers of the identities that may use the media bucket, both or neither.
+        self.assertEqual(
+            contract["container"],
+            ["DJANGO_APP_DB_ROLE", "DJANGO_APP_DB_USER", "DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"],
+        )
         self.assertTrue(all(name.startswith("DJANGO_APP_") for name in contract["plain"]))
 
 
@@ -104,8 +108,19 @@ class PlatformModeTest(unittest.TestCase):
         self.assertEqual((db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]),
                          ("django", "django", "db-password", "127.0.0.1", "5432"))
         self.assertEqual(db["OPTIONS"]["sslmode"], "disable")
+        self.assertNotIn("assume_role", db["OPTIONS"])
         self.assertEqual(db["CONN_MAX_AGE"], 60)
         self.assertTrue(db["CONN_HEALTH_CHECKS"])
+
+    def test_iam_login_without_password_and_the_migrate_role(self):
+        # Behind the Auth Proxy with --auto-iam-authn: the pod's own user, no password (the proxy
+        # sends the token); the migrate Job also acts as the schema owner (SET ROLE on connect).
+        env = {k: v for k, v in PLATFORM_ENV.items() if k != "DJANGO_APP_DB_PASSWORD"}
+        env["DJANGO_APP_DB_USER"] = "dj-staging-migrate@acme-django-staging.iam"
+        env["DJANGO_APP_DB_ROLE"] = "django"
+        db = load(env).DATABASES["default"]
+        self.assertEqual((db["USER"], db["PASSWORD"]), ("dj-staging-migrate@acme-django-staging.iam", ""))
+        self.assertEqual(db["OPTIONS"]["assume_role"], "django")
 
     def test_redis_locations_are_a_list_master_first(self):
         cache = load(PLATFORM_ENV).CACHES["default"]

@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../tools/lib/mockRuntime";
 import { applyOverrides, secretKeysWith, type Overrides } from "../../tools/lib/configOverrides";
+import { renderIamStep } from "../../tools/lib/iamStep";
 import { fakeInvoke } from "../../tools/lib/mockValues";
 import { loadStackConfig } from "../../tools/lib/stackConfig";
 
@@ -31,6 +32,12 @@ export async function renderStack(stack: string, overrides: Overrides = {}, patc
     const { config, secretKeys } = stackConfig(stack, overrides);
     const result = await withoutStackTraces(() => runProgram({ project: "django-platform", stack, config, secretKeys, program: INDEX, patchOutputs }));
     return new Rendered(result);
+}
+
+/** Runs the IAM step (iam/) for a stack's config (with overrides), as its person would before `pulumi up`. */
+export async function renderIamFor(stack: string, overrides: Overrides = {}): Promise<Rendered> {
+    const { config } = stackConfig(stack, overrides);
+    return new Rendered(await withoutStackTraces(() => renderIamStep({ stack, config })));
 }
 
 /** A rendered stack with typed finders. */

@@ -80,7 +80,7 @@ const BOOTSTRAP_STACK = "bootstrap";
 export const ALL = "*";
 
 /** Services whose resources carry `resource.name`/`resource.type` in IAM conditions (docs/gcp-facts.md). */
-export const RESOURCE_ATTRIBUTE_SERVICES = new Set(["storage.googleapis.com", "cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com"]);
+export const RESOURCE_ATTRIBUTE_SERVICES = new Set(["storage.googleapis.com", "cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "sqladmin.googleapis.com"]);
 
 const TYPES = {
     project: { type: "cloudresourcemanager.googleapis.com/Project", service: "cloudresourcemanager.googleapis.com" },
@@ -89,6 +89,7 @@ const TYPES = {
     key: { type: "cloudkms.googleapis.com/CryptoKey", service: "cloudkms.googleapis.com" },
     account: { type: "iam.googleapis.com/ServiceAccount", service: "iam.googleapis.com" },
     repository: { type: "artifactregistry.googleapis.com/Repository", service: "artifactregistry.googleapis.com" },
+    sqlInstance: { type: "sqladmin.googleapis.com/Instance", service: "sqladmin.googleapis.com" },
 } as const;
 
 /** The kind of resource a permission is checked on (Google checks each method on one resource). */
@@ -107,6 +108,9 @@ export function permissionTarget(permission: string): keyof typeof TYPES {
     }
     if (/^artifactregistry\.(repositories|dockerimages|tags|versions|files|packages|attachments|rules)\./.test(permission) && !/^artifactregistry\.repositories\.(create|list)$/.test(permission)) {
         return "repository";
+    }
+    if (permission.startsWith("cloudsql.instances.") && !/\.(create|list)$/.test(permission)) {
+        return "sqlInstance";
     }
     return "project";
 }
@@ -256,6 +260,9 @@ export class TrustModel {
                 case "gcp:artifactregistry/repository:Repository":
                     this.add("repository", `projects/${String(project)}/locations/${String(r.inputs.location)}/repositories/${String(r.outputs.name)}`, String(project));
                     break;
+                case "gcp:sql/databaseInstance:DatabaseInstance":
+                    this.add("sqlInstance", `projects/${String(project)}/instances/${String(r.outputs.name)}`, String(project));
+                    break;
                 case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {
                     const pool = render.resources.find((p) => p.type === "gcp:iam/workloadIdentityPool:WorkloadIdentityPool");
                     this.providers.push({ pool: String(pool?.outputs.name), condition: String(r.inputs.attributeCondition), mapping: r.inputs.attributeMapping as Record<string, string> });
@@ -369,7 +376,16 @@ export class TrustModel {
     /** What a job with `claims` may do: its federated identity, the accounts it becomes, and every (permission, resource). */
     reach(claims: Claims): { subject?: string; principals: string[]; grants: Grant[] } {
         const subjects = claims ? this.exchange(claims) : [];
-        const principals = new Set<string>(subjects.map((s) => `principal://iam.googleapis.com/${s.pool}/subject/${s.subject}`));
+        const reached = this.reachFrom(subjects.map((s) => `principal://iam.googleapis.com/${s.pool}/subject/${s.subject}`));
+        return { subject: subjects[0]?.subject, ...reached };
+    }
+
+    /**
+     * What holders of `members` (a stolen pod token: `serviceAccount:<email>`) may do, with the same
+     * escalation as {@link reach}.
+     */
+    reachFrom(members: readonly string[]): { principals: string[]; grants: Grant[] } {
+        const principals = new Set<string>(members);
         const grants = new Map<string, Grant>();
         let changed = true;
         const add = (permission: string, resource: string) => {
@@ -428,7 +444,7 @@ export class TrustModel {
                 }
             }
         }
-        return { subject: subjects[0]?.subject, principals: [...principals].sort(), grants: [...grants.values()] };
+        return { principals: [...principals].sort(), grants: [...grants.values()] };
     }
 
     /** `serviceAccount:<email>` of an account resource (the default one carries its project). */

@@ -410,7 +410,9 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         : undefined;
     const cronPlan = stack.run.plan.cronJobs[0];
     const db = stack.database;
-    const password = webPlan.env.DJANGO_APP_DB_PASSWORD ?? "";
+    // The Jobs' connections log in as the web pods do (their own user, or the owner's password).
+    const login = { user: webPlan.env.DJANGO_APP_DB_USER ?? "", password: webPlan.env.PGPASSWORD ?? webPlan.env.DJANGO_APP_DB_PASSWORD ?? "" };
+    const appUsers = db.users.map((u) => `'${u.replaceAll("'", "''")}'`).join(", ");
     let jobs: GroupProcess | undefined;
     let monitor: GroupProcess | undefined;
     const peak = { app: 0 };
@@ -421,7 +423,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         const [webUp, workersUp] = await Promise.all([web.startOld(180_000), workers ? workers.startOld(60_000) : Promise.resolve(true)]);
         if (!webUp || !workersUp) throw new LabError(`rollout ${stackName}: the pods before the rollout did not all become available`);
         monitor = stack.services.postgres.monitor(
-            `SELECT count(*) FROM pg_stat_activity WHERE usename = '${db.user}'`,
+            `SELECT count(*) FROM pg_stat_activity WHERE usename IN (${appUsers})`,
             0.2,
             ([app]) => {
                 peak.app = Math.max(peak.app, Number(app) || 0);
@@ -430,7 +432,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         // The migrate and collectstatic Jobs' connections, which the budget lets run alongside.
         jobs = new GroupProcess("the Jobs' connections", venvPython(), [
             "-c",
-            `import psycopg, time\nconns = [psycopg.connect(host=${JSON.stringify(stack.services.postgres.host)}, port=${stack.services.postgres.port}, dbname=${JSON.stringify(db.name)}, user=${JSON.stringify(db.user)}, password=${JSON.stringify(password)}) for _ in range(${JOB_CONNECTIONS})]\nprint('held', flush=True)\ntime.sleep(3600)\n`,
+            `import psycopg, time\nconns = [psycopg.connect(host=${JSON.stringify(stack.services.postgres.host)}, port=${stack.services.postgres.port}, dbname=${JSON.stringify(db.name)}, user=${JSON.stringify(login.user)}, password=${JSON.stringify(login.password)}) for _ in range(${JOB_CONNECTIONS})]\nprint('held', flush=True)\ntime.sleep(3600)\n`,
         ]);
         await waitFor("the Jobs' connections", async () => jobs?.log.includes("held") ?? false, { process: jobs, timeoutMs: 20_000 });
         const jobsProcess = jobs;
@@ -493,12 +495,12 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
             setup: [
                 `${stackName} with workload.maxReplicas ${maxReplicas}, the largest its config validation accepts on ${stack.tier} (max_connections ${stack.maxConnections}, superuser_reserved_connections 3; PostgreSQL runs with ${stack.maxConnections + LAB_CONNECTIONS} for the lab's own monitor); the HPA at its maximum`,
                 `the Deployment controller's rolling update (maxSurge ${dep.strategy.maxSurge}, maxUnavailable ${dep.strategy.maxUnavailable}, minReadySeconds ${dep.minReadySeconds}, terminating pods not counted; a pod is Ready once its kubelet readiness passes and its NEG endpoint is healthy), ${perPod} connections per web pod${workers ? `; the worker Deployment rolls at its maxReplicas ${workerDep?.maxReplicas} at the same time` : ""}`,
-                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${LONG_REQUEST_SECONDS} s uploads, started ${(LONG_REQUEST_SECONDS / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; gunicorn's --graceful-timeout lets them finish), from ${WARM_SECONDS} s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the app's user (the migrate and collectstatic Jobs the budget lets run alongside)`,
+                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${LONG_REQUEST_SECONDS} s uploads, started ${(LONG_REQUEST_SECONDS / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; gunicorn's --graceful-timeout lets them finish), from ${WARM_SECONDS} s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the web pods' user (the migrate and collectstatic Jobs the budget lets run alongside)`,
                 lbSetup(stack, ctx.negDelaySeconds),
             ],
             figures: [
                 `rollout: new pods all available after ${rolledSeconds.toFixed(0)} s, old pods all exited after ${drainedSeconds.toFixed(0)} s; at most ${webPeak.alive} web pods running at once (${webPeak.terminating} terminating)${workerPeak ? `, ${workerPeak.alive} workers` : ""}`,
-                `PostgreSQL: at most ${peak.app} connections of the app's user (pg_stat_activity every 0.2 s), ${usable} usable of max_connections ${stack.maxConnections}; refused "too many clients" ${tooMany}, "remaining connection slots are reserved" ${reserved}`,
+                `PostgreSQL: at most ${peak.app} connections of the app's users (pg_stat_activity every 0.2 s), ${usable} usable of max_connections ${stack.maxConnections}; refused "too many clients" ${tooMany}, "remaining connection slots are reserved" ${reserved}`,
                 `holding connections at once (their sockets, every 1 s): ${describeCounts(held.holdersAtOnce)}; ${held.observed} connections at most; those holders, each with the most it was seen holding: ${held.worstCase}`,
                 `requests: ${okCount(records)}/${records.length} ok (${describeCounts(outcomeCounts(records))}); CronJob runs ${cron.runs}, failed ${cron.failed}${cron.reasons.size ? ` (${[...cron.reasons].join("; ")})` : ""}`,
             ],

@@ -221,11 +221,14 @@ export class LabStack {
         return (this.plan("web").env.DJANGO_APP_ALLOWED_HOSTS ?? "").split(/\s+/)[0] ?? "";
     }
 
-    /** The stack's database and its app user. */
-    get database(): { name: string; user: string } {
+    /**
+     * The stack's database and the roles the app's pods log in as: the schema owner with a
+     * password, or each identity's IAM database user (their local stand-ins).
+     */
+    get database(): { name: string; users: readonly string[] } {
         const db = this.run.database;
         if (!db) throw new LabError(`${this.name}: no PostgreSQL database`);
-        return db;
+        return { name: db.name, users: db.authentication === "iam" ? [...db.logins.keys()] : [db.owner] };
     }
 
     /** SQL as superuser in the stack's database. */

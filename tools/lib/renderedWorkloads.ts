@@ -348,12 +348,12 @@ function djangoContainersOf(docs: readonly K8sDoc[], doc: K8sDoc, image: string,
         }));
 }
 
-/** The one-off Job `npm run manage -- <args>` prints for these objects (tools/manage.ts, from the migrate Job). */
+/** The one-off Job `npm run manage -- <args>` prints for these objects (tools/manage.ts, from the migrate Job, as the web identity). */
 export function manageJobDoc(docs: readonly K8sDoc[], args: readonly string[]): K8sDoc {
     const migrate = byComponent(docs, "Job", "migrate");
     const stack = migrate.metadata.labels?.["app.kubernetes.io/instance"];
     if (!stack) throw new Error(`Job ${migrate.metadata.name} has no app.kubernetes.io/instance label`);
-    return manageJobFrom(migrate, { stack, namespace: migrate.metadata.namespace ?? "default", args, suffix: "local", deadlineSeconds: MANAGE_DEADLINE_SECONDS }).job as K8sDoc;
+    return manageJobFrom(migrate, byComponent(docs, "Deployment", "web"), { stack, namespace: migrate.metadata.namespace ?? "default", args, suffix: "local", deadlineSeconds: MANAGE_DEADLINE_SECONDS }).job as K8sDoc;
 }
 
 /**

@@ -55,7 +55,7 @@ export function assumptionText(usage: Usage = DEFAULT_USAGE): string[] {
         `app traffic (usage.appEgressGib, usage.appRequestsMillions): ${a.appEgressGib} GiB/month of responses to the internet, ${a.appRequestsMillions} M requests/month`,
         `static files (usage.staticEgressGib, usage.staticRequestsMillions, usage.cdnCacheFillGib): ${a.staticEgressGib} GiB/month, ${a.staticRequestsMillions} M requests/month (via Cloud CDN when on, with ${a.cdnCacheFillGib} GiB/month cache fill; else from the bucket)`,
         `bucket storage: statics ${a.staticsBucketGib} GiB, access logs ${a.logsBucketGib} GiB, media ${a.mediaBucketGib} GiB (usage.mediaBucketGib)`,
-        `Cloud NAT: ${a.natDataGib} GiB/month processed (usage.natDataGib), one node per ${a.natVcpuPerNode} requested vCPUs`,
+        `Cloud NAT: ${a.natDataGib} GiB/month processed (usage.natDataGib), one node per ${a.natVcpuPerNode} requested vCPUs, ${a.natLogGib} GiB/month of its logs (usage.natLogGib)`,
         `Jobs: ${a.deploysPerMonth} deploys/month (usage.deploysPerMonth), each Job and CronJob run ${a.jobRunMinutes} minutes`,
         `Cloud SQL backups: ${a.sqlBackupDiskMultiple} × the disk size stored`,
         `Cloud DNS: ${a.dnsQueriesMillions} M queries/month per record set; uptime checks from ${a.uptimeDefaultLocations} locations unless selected`,

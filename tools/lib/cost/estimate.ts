@@ -338,6 +338,11 @@ export function estimateCost(resources: readonly CapturedResource[], options: Es
                 const data = A.natDataGib * usd("nat.data");
                 // Pods are summed over the whole list, so the node count is computed after the loop.
                 natLines.push({ r, gateway, nodes, data });
+                const filter = String((inputs?.logConfig as { filter?: unknown } | undefined)?.filter ?? "");
+                if (filter === "ALL" || filter === "TRANSLATIONS_ONLY") {
+                    const logs = A.natLogGib * usd("logging.ingestion");
+                    push(r, `Cloud NAT logs (${filter})`, logs, logs, `${A.natLogGib} GiB × ${unit(usd("logging.ingestion"))} (usage.natLogGib, assumption); the project's first 50 GiB of logs a month are free`, ["logging.ingestion"]);
+                }
                 break;
             }
             case "gcp:kms/cryptoKey:CryptoKey": {
@@ -353,7 +358,13 @@ export function estimateCost(resources: readonly CapturedResource[], options: Es
             }
             case "gcp:dns/recordSet:RecordSet": {
                 const cost = A.dnsQueriesMillions * usd("dns.queries");
-                push(r, "Cloud DNS queries", cost, cost, `${A.dnsQueriesMillions} M queries × ${unit(usd("dns.queries"))} (assumption); the zone is not this stack's`, ["dns.queries"]);
+                const own = resources.some((z) => z.type === "gcp:dns/managedZone:ManagedZone" && (z.outputs?.name ?? z.inputs.name) === inputs?.managedZone);
+                push(r, "Cloud DNS queries", cost, cost, `${A.dnsQueriesMillions} M queries × ${unit(usd("dns.queries"))} (assumption); ${own ? "in the stack's private zone" : "the zone is not this stack's"}`, ["dns.queries"]);
+                break;
+            }
+            case "gcp:dns/managedZone:ManagedZone": {
+                const cost = usd("dns.zone");
+                push(r, "Cloud DNS managed zone", cost, cost, `${unit(usd("dns.zone"))}/zone-month`, ["dns.zone"]);
                 break;
             }
             case "gcp:monitoring/alertPolicy:AlertPolicy": {

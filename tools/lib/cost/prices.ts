@@ -103,6 +103,8 @@ export type PriceKey =
     | "armor.rule"
     | "armor.requests"
     | "dns.queries"
+    | "dns.zone"
+    | "logging.ingestion"
     | "monitoring.alertCondition"
     | "monitoring.uptimeExecutions"
     | "monitoring.uptimeFreeExecutions"
@@ -128,7 +130,9 @@ const GLOBAL: Readonly<Partial<Record<PriceKey, Price>>> = {
     "armor.policy": p(5, "security policy-month (Standard tier)", ARMOR, "unverified"),
     "armor.rule": p(1, "rule-month (Standard tier)", ARMOR, "unverified"),
     "armor.requests": p(0.75, "million requests evaluated", ARMOR, "unverified"),
-    "dns.queries": p(0.4, "million queries (first billion)", DNS, "unverified", "The managed zone itself belongs to whoever runs the domain, not to this stack"),
+    "dns.queries": p(0.4, "million queries (first billion)", DNS, "unverified", "The public managed zone itself belongs to whoever runs the domain, not to this stack"),
+    "dns.zone": p(0.2, "managed zone-month (first 25 zones)", DNS, "unverified", "The stack's own private zone googleapis.com (Private Google Access)"),
+    "logging.ingestion": p(0.5, "GiB of logs ingested", OBS, "unverified", "Cloud Logging's ingestion price, which includes 30 days of storage; the first 50 GiB a project ingests each month are free (not deducted here: the project's other logs use them too)"),
     "monitoring.alertCondition": p(0.1, "alerting condition-month", OBS, "secondary", "Google documents that \"Alerting charges a per-condition cost\" and a cost per time series returned (https://cloud.google.com/monitoring/alerts/cost-control); the time-series charge ($0.35 per million) is negligible for a handful of series and left out"),
     "monitoring.uptimeExecutions": p(0.3, "1,000 uptime check executions beyond the free allotment", OBS, "unverified"),
     "monitoring.uptimeFreeExecutions": p(1_000_000, "free uptime check executions per project-month", OBS, "unverified"),

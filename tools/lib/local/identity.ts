@@ -17,15 +17,15 @@
  *
  * `signBlob` (https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/signBlob)
  * takes the caller's bearer token, and signs with the account's own RSA key (RSASSA-PKCS1-v1_5,
- * SHA-256) only when the caller holds `roles/iam.serviceAccountTokenCreator` on that account —
- * a signer signing as itself needs it too, which is why the platform grants it
- * (components/media.ts `grantSelfSigning`). The GCS stand-in verifies signed URLs with the
- * matching public keys ({@link WorkloadIdentities.publicKey}).
+ * SHA-256) only when the caller holds a role with `iam.serviceAccounts.signBlob` on that account —
+ * a signer signing as itself needs it too, which is why the IAM step binds the bootstrap's URL
+ * signer role (signBlob and nothing else) on each signing account, to itself (iam/stackIam.ts).
+ * The GCS stand-in verifies signed URLs with the matching public keys ({@link WorkloadIdentities.publicKey}).
  */
 import { createHash, generateKeyPair, randomBytes, sign, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TOKEN_CREATOR, WORKLOAD_IDENTITY_USER, holds, type StackIam } from "./stackIam";
+import { SIGN_BLOB, WORKLOAD_IDENTITY_USER, allows, type StackIam } from "./stackIam";
 
 /** A Kubernetes ServiceAccount and the Google service account it is annotated with. */
 export interface ServiceAccountRef {
@@ -114,9 +114,9 @@ export class WorkloadIdentities {
         const caller = token ? this.tokens.get(token) : undefined;
         if (!caller) return googleError(res, 401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.");
         const stackIam = iam();
-        const allowed = stackIam ? holds(stackIam, `serviceAccount:${caller}`, TOKEN_CREATOR, account) : caller === account;
+        const allowed = stackIam ? allows(stackIam, `serviceAccount:${caller}`, SIGN_BLOB, account) : caller === account;
         if (!allowed) {
-            this.stats.refusals.push(`signBlob as ${account} by ${caller}: no ${TOKEN_CREATOR}`);
+            this.stats.refusals.push(`signBlob as ${account} by ${caller}: no role with ${SIGN_BLOB} on it`);
             return googleError(res, 403, "PERMISSION_DENIED", `Permission 'iam.serviceAccounts.signBlob' denied on resource (or it may not exist).`);
         }
         let payload: Buffer;

@@ -6,6 +6,9 @@
  *
  * - values from Secrets: the local database and cache passwords, a fresh SECRET_KEY, random values
  *   for the user's own secrets (`appSecrets`);
+ * - the Auth Proxy's IAM database login (`--auto-iam-authn`: it sends the pod's OAuth token as the
+ *   password of the pod's own database user): PGPASSWORD, the local password of that user's
+ *   stand-in role, which libpq sends when the app passes none;
  * - where the database and the cache are (DJANGO_APP_DB_HOST/PORT, DJANGO_APP_CACHE_LOCATION and
  *   its CA): the Cloud SQL Auth Proxy sidecar (a native sidecar: an init container with
  *   `restartPolicy: Always`) does not run — the app connects directly to the local PostgreSQL,
@@ -22,6 +25,7 @@
 import { join } from "node:path";
 import { imageBaseEnv } from "../appPython";
 import { argv, djangoContainers, resolveEnv, type Container, type DjangoContainer, type EnvSource, type K8sDoc } from "../renderedWorkloads";
+import { proxiesIamLogin } from "./iamLogin";
 import type { PodPlan } from "./pod";
 import { freePort, randomPassword } from "./processes";
 import { emptyDirStandIn, type EmptyDirMount } from "./sandbox";
@@ -36,7 +40,12 @@ export class PlanError extends Error {}
 
 /** Where the stand-ins listen, and the local values of what only the cluster has. */
 export interface LocalValues {
-    readonly database: { readonly host: string; readonly port: number; readonly password: string };
+    /**
+     * The local database: where it listens, the schema owner's password (password authentication),
+     * and the local password of an IAM database user's stand-in (the login the Auth Proxy makes with
+     * the pod's token, `--auto-iam-authn`), if the user has one.
+     */
+    readonly database: { readonly host: string; readonly port: number; readonly password: string; readonly loginPassword?: (user: string) => string | undefined };
     /** DJANGO_APP_CACHE_LOCATION mapped onto the local Redis servers. */
     readonly cacheLocations: string;
     readonly cachePassword: string;
@@ -217,7 +226,9 @@ async function planPod(
     };
     const tmp = mounts.find((m) => m.path === "/tmp");
     if (local.tmpdirFallback && tmp) added.TMPDIR = tmp.hostDir;
-    Object.assign(plan.added, { ...added, GCE_METADATA_HOST: "127.0.0.1:<port of the pod's ServiceAccount>", GCE_METADATA_IP: "(the same)" });
+    const login = proxiesIamLogin(c) && env.DJANGO_APP_DB_USER ? local.database.loginPassword?.(env.DJANGO_APP_DB_USER) : undefined;
+    if (login !== undefined) added.PGPASSWORD = login;
+    Object.assign(plan.added, { ...added, GCE_METADATA_HOST: "127.0.0.1:<port of the pod's ServiceAccount>", GCE_METADATA_IP: "(the same)", ...(login !== undefined ? { PGPASSWORD: "<the local password of the pod's own database user>" } : {}) });
     const rendered_ = argv(c.container);
     const ports = listenPorts(c.container, rendered_);
     const localPorts: Record<number, number> = {};

@@ -36,7 +36,11 @@ export function statusLines(services: LocalServices, run: LocalRun): string[] {
     const lines: string[] = ["", "services (on loopback, for this run only)"];
     const svc: string[][] = [];
     if (run.database) {
-        svc.push([`PostgreSQL`, `127.0.0.1:${services.postgres.port}`, `database ${run.database.name}, user ${run.database.user}, TLS offered; stands in for Cloud SQL (the Auth Proxy sidecar's place is a direct local connection)`]);
+        const db = run.database;
+        const users = db.authentication === "iam"
+            ? `owned by ${db.owner} (no login); IAM database users stood in for by local roles with passwords in PGPASSWORD (the Auth Proxy logs in with the pod's token): ${[...db.logins.keys()].join(", ")}`
+            : `user ${db.owner} with a local password`;
+        svc.push([`PostgreSQL`, `127.0.0.1:${services.postgres.port}`, `database ${db.name}, ${users}; TLS offered; stands in for Cloud SQL (the Auth Proxy sidecar's place is a direct local connection)`]);
     }
     for (const s of run.cache?.servers ?? []) svc.push([s.redis.label, `127.0.0.1:${s.redis.port}`, `${s.tls ? "TLS only, local CA as DJANGO_APP_CACHE_CA_CERT; " : ""}stands in for ${s.standsFor}`]);
     svc.push(["GCS (fake-gcs-server)", services.gcs.url, `STORAGE_EMULATOR_HOST; buckets ${[...run.buckets].map(([b, pub]) => `${b} (${pub ? "public read" : "private: signed URLs verified"})`).join(", ") || "none"}`]);

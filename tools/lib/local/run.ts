@@ -15,14 +15,15 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { K8sDoc } from "../renderedWorkloads";
+import type { DjangoContainer, K8sDoc } from "../renderedWorkloads";
 import { djangoContainers, resolveEnv } from "../renderedWorkloads";
 import { startCache, type CacheTopology } from "./cache";
 import { SiteFront } from "./front";
+import { proxiesIamLogin } from "./iamLogin";
 import { projectOfAccount, type MetadataEndpoint } from "./identity";
 import { LocalPod, type LocalPodOptions, type PodPlan, type TerminationRecord } from "./pod";
 import { planStack, replicaPlan, type StackPlan } from "./plan";
-import { quoteIdent } from "./postgres";
+import { quoteIdent, quoteLiteral } from "./postgres";
 import { randomPassword } from "./processes";
 import { prepareApp } from "./sandbox";
 import { ServiceError, type LocalServices } from "./services";
@@ -86,7 +87,7 @@ export class LocalRun {
         readonly plan: StackPlan,
         readonly cache: CacheTopology | undefined,
         readonly metadata: readonly MetadataEndpoint[],
-        readonly database: { readonly name: string; readonly user: string } | undefined,
+        readonly database: LocalDatabase | undefined,
         readonly buckets: ReadonlyMap<string, boolean>,
         readonly jobs: LocalPod[],
         readonly deployments: LocalPod[],
@@ -113,8 +114,8 @@ export class LocalRun {
         const dbPassword = randomPassword();
 
         progress("starting the stack's database, Redis, buckets and metadata servers");
-        const [database, cache, buckets, metadata, appCopy] = await Promise.all([
-            resetDatabase(services, rendered, dbPassword),
+        const started = await Promise.allSettled([
+            resetDatabase(services, containers, dbPassword),
             rendered.DJANGO_APP_CACHE_LOCATION
                 ? startCache({
                       docs,
@@ -130,7 +131,20 @@ export class LocalRun {
             ensureBuckets(services, containers.map((c) => resolveEnv(c, { secret: () => "", field: () => "" })), options.iam),
             startMetadata(services, docs, containers.map((c) => ({ namespace: c.workload.namespace ?? "default", name: c.pod.serviceAccountName ?? "default" })), options.iam, rendered.DJANGO_APP_GCP_PROJECT),
             services.appCopy(options.appDir, (dest) => prepareApp(options.appDir, dest, options.python, services.isolation)),
-        ]);
+        ] as const);
+        const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+        if (failed) {
+            // Stop what did start (a Redis left running would outlive the run).
+            if (started[1].status === "fulfilled") await started[1].value?.stop();
+            throw failed.reason;
+        }
+        const [database, cache, buckets, metadata, appCopy] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+            Awaited<ReturnType<typeof resetDatabase>>,
+            Awaited<ReturnType<typeof startCache>> | undefined,
+            Map<string, boolean>,
+            MetadataEndpoint[],
+            string,
+        ];
         const hostOf = new Map(metadata.map((m) => [`${m.ksa.namespace}/${m.ksa.name}`, m.host]));
         let plan: StackPlan;
         try {
@@ -139,7 +153,7 @@ export class LocalRun {
                 appDir: appCopy,
                 root,
                 local: {
-                    database: { host: services.postgres.host, port: services.postgres.port, password: dbPassword },
+                    database: { host: services.postgres.host, port: services.postgres.port, password: dbPassword, loginPassword: (user) => database?.logins.get(user) },
                     cacheLocations: cache?.locations ?? "",
                     cachePassword,
                     cacheCaPem: cache?.caPem,
@@ -291,15 +305,61 @@ export function readyWithinMs(plan: PodPlan): number {
     return window(plan.probes.startup) + window(plan.probes.readiness) + 5_000;
 }
 
-async function resetDatabase(services: LocalServices, env: Record<string, string>, password: string): Promise<{ name: string; user: string } | undefined> {
-    if (env.DJANGO_APP_DB_ENGINE !== "postgresql") return undefined;
-    const name = env.DJANGO_APP_DB_NAME ?? "";
-    const user = env.DJANGO_APP_DB_USER ?? "";
+/** The owner of the local database when no container names the schema owner (no migrate Job among the objects). */
+export const LOCAL_SCHEMA_OWNER = "local-schema-owner";
+
+/** The stack's database here: its name, the schema owner, and the local stand-ins of its IAM database users. */
+export interface LocalDatabase {
+    readonly name: string;
+    /** The schema owner (`database.user`): owns the database, as the API-created user does in Cloud SQL. */
+    readonly owner: string;
+    /** `password` (every pod logs in as the owner) or `iam` (each identity as its own IAM database user). */
+    readonly authentication: "iam" | "password";
+    /** Local passwords of the IAM database users' stand-ins, by user. */
+    readonly logins: ReadonlyMap<string, string>;
+}
+
+/**
+ * The stack's database and roles, as Cloud SQL has them: the schema owner, which owns the database;
+ * with a password (DJANGO_APP_DB_PASSWORD rendered) it is every pod's login, with the local password.
+ * With IAM database authentication (the Auth Proxy's `--auto-iam-authn`), the owner cannot log in
+ * (no pod has its password), and each identity whose pod runs the proxy gets a login role of its
+ * own name with a local password (libpq sends it from PGPASSWORD, as the proxy sends the pod's
+ * token), with no privileges but what the migrate Job grants; the one acting as the owner
+ * (DJANGO_APP_DB_ROLE) is made its member, as Cloud SQL's `databaseRoles` makes it.
+ */
+async function resetDatabase(services: LocalServices, containers: readonly DjangoContainer[], password: string): Promise<LocalDatabase | undefined> {
+    const envs = containers.map((c) => ({ c, env: resolveEnv(c, { secret: () => "", field: () => "" }) }));
+    const first = envs[0]?.env;
+    if (first?.DJANGO_APP_DB_ENGINE !== "postgresql") return undefined;
+    const name = first.DJANGO_APP_DB_NAME ?? "";
+    const iam = envs.some(({ c }) => proxiesIamLogin(c));
+    // With IAM logins only the migrate Job names the owner (the role it acts as); objects without it
+    // get a local owner of their own. With a password every pod logs in as the owner.
+    const named = envs.find(({ env }) => env.DJANGO_APP_DB_ROLE)?.env.DJANGO_APP_DB_ROLE;
+    const owner = named ?? (iam ? LOCAL_SCHEMA_OWNER : (envs.find(({ env }) => env.DJANGO_APP_DB_USER)?.env.DJANGO_APP_DB_USER ?? ""));
+    const logins = new Map<string, string>();
+    const members = new Set<string>();
+    if (iam) {
+        for (const { c, env } of envs) {
+            const user = env.DJANGO_APP_DB_USER;
+            if (!user || !proxiesIamLogin(c)) continue;
+            if (!logins.has(user)) logins.set(user, randomPassword());
+            if (env.DJANGO_APP_DB_ROLE === owner) members.add(user);
+        }
+    }
     const pg = services.postgres;
     await pg.sql(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE);`);
-    await pg.sql(`DROP ROLE IF EXISTS ${quoteIdent(user)};`);
-    await pg.createDatabase(name, user, password);
-    return { name, user };
+    for (const role of [...logins.keys(), owner]) await pg.sql(`DROP ROLE IF EXISTS ${quoteIdent(role)};`);
+    if (iam) {
+        await pg.sql(`CREATE ROLE ${quoteIdent(owner)} NOLOGIN;`);
+        await pg.sql(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(owner)};`);
+        for (const [user, pw] of logins) await pg.sql(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(pw)};`);
+        for (const user of members) await pg.sql(`GRANT ${quoteIdent(owner)} TO ${quoteIdent(user)};`);
+    } else {
+        await pg.createDatabase(name, owner, password);
+    }
+    return { name, owner, authentication: iam ? "iam" : "password", logins };
 }
 
 async function ensureBuckets(services: LocalServices, envs: ReadonlyArray<Record<string, string>>, iam: StackIam | undefined): Promise<Map<string, boolean>> {

@@ -16,8 +16,11 @@
  * Needs `serviceusage.services.get` (roles/serviceusage.serviceUsageViewer) in each project.
  *
  * Not asked: the image registry's project, when it is not the stack's and needs nothing but
- * Artifact Registry (the CI home project, where no stack's deployer holds a project role). The
- * `image` check reads the image through that API there and fails, naming it, when it is disabled.
+ * Artifact Registry and the registry's vulnerability scanning (the CI home project, where no
+ * stack's deployer holds a project role). The `image` check reads the image through Artifact
+ * Registry there and fails, naming it, when it is disabled; scanning (Container Scanning and
+ * Container Analysis, feature `vulnerability-scanning`) is the bootstrap's to enable and no deploy
+ * calls it, so a stack's preflight does not hold it against the stack.
  */
 import { apisForGraph, servicesOf } from "../../../bootstrap/apiTable";
 import { parseImageRef } from "../../../components/imageRef";
@@ -87,7 +90,10 @@ async function checkProject(ctx: CheckContext, project: string, needed: string[]
     return { kind: "read", project, needed, missing: needed.filter((api) => !enabled.has(api)) };
 }
 
-/** The image registry's project when the `image` check answers for its only API (see the module comment). */
+/** What a registry's project needs that a stack's preflight leaves to the `image` check and the bootstrap. */
+const REGISTRY_APIS: ReadonlySet<string> = new Set(["artifactregistry.googleapis.com", "containeranalysis.googleapis.com", "containerscanning.googleapis.com"]);
+
+/** The image registry's project when the `image` check answers for it (see the module comment). */
 export function registryProjectLeftToImageCheck(byProject: Readonly<Record<string, string[]>>, config: Pick<ValidatedConfig, "project" | "image">): string | undefined {
     let ref: ReturnType<typeof parseImageRef>;
     try {
@@ -97,7 +103,7 @@ export function registryProjectLeftToImageCheck(byProject: Readonly<Record<strin
     }
     const project = ref.kind === "artifact-registry" ? ref.project : undefined;
     const needed = project ? byProject[project] : undefined;
-    return project && project !== config.project && needed && needed.every((api) => api === "artifactregistry.googleapis.com") ? project : undefined;
+    return project && project !== config.project && needed && needed.every((api) => REGISTRY_APIS.has(api)) ? project : undefined;
 }
 
 export async function checkApis(ctx: CheckContext): Promise<CheckResult> {

@@ -8,7 +8,9 @@
  * site's A record would be replaced without a diff showing it; a CNAME at the name makes the create
  * fail. components/dns.ts `judgeExistingRecords` decides (the same function the program runs at
  * `pulumi up`); an A record pointing only at a global address reserved in the stack's project is
- * the stack's own (a later deploy).
+ * the stack's own (a later deploy). Only the records in `dns.managedZone` are asked for: the
+ * records of a zone the stack creates itself (the private `googleapis.com` zone of a created VPC,
+ * components/network.ts) cannot exist before it.
  *
  * - Cloud DNS `managedZones.get` (https://cloud.google.com/dns/docs/reference/rest/v1/managedZones/get):
  *   GET https://dns.googleapis.com/dns/v1/projects/<p>/managedZones/<zone> → `{"dnsName", "visibility", …}`;
@@ -62,7 +64,7 @@ export async function checkDns(ctx: CheckContext): Promise<CheckResult> {
         return { id: "dns", status: "pass", message: "dns.managedZone is not set: the stack creates no record (the dnsRecords output lists the records to create at your DNS provider)", fix: null };
     }
     const model = await ctx.model();
-    const planned: PlannedRecord[] = ofType(model, "gcp:dns/recordSet:RecordSet").map((r) => ({
+    const planned: PlannedRecord[] = ofType(model, "gcp:dns/recordSet:RecordSet").filter((r) => r.inputs.managedZone === config.dns.managedZone).map((r) => ({
         zone: String(r.inputs.managedZone),
         project: String(r.inputs.project ?? config.project),
         name: String(r.inputs.name),

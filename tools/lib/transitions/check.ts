@@ -56,7 +56,9 @@ export function dataBearing(r: CapturedResource): string | undefined {
         case "gcp:sql/database:Database":
             return "the app's database";
         case "gcp:sql/user:User":
-            return "the app's database login, which owns the tables it created";
+            // An IAM database user owns no table: the migrate identity creates them as the schema
+            // owner (components/databaseRoles.ts); a removed one is abandoned, not dropped.
+            return inputs.type === "CLOUD_IAM_SERVICE_ACCOUNT" ? undefined : "the app's database login, which owns the tables it created";
         case "gcp:storage/bucket:Bucket":
             return "a bucket and its objects";
         case "gcp:redis/instance:Instance":

@@ -87,7 +87,8 @@ export const TYPE_RULES: Readonly<Record<string, TypeRules>> = {
     "gcp:sql/user:User": {
         source: "services/sql/resource_sql_user.go",
         replace: ["project", "instance", "name", "host", "type"],
-        update: ["password", "deletionPolicy"],
+        // databaseRoles: write-only, sent with users.update (the roles are reassigned in place).
+        update: ["password", "deletionPolicy", "databaseRoles"],
         identity: ["project", "instance", "name"],
     },
     "gcp:storage/bucket:Bucket": {
@@ -152,13 +153,20 @@ export const TYPE_RULES: Readonly<Record<string, TypeRules>> = {
             "privateClusterConfig.masterIpv4CidrBlock", "masterAuth.clientCertificateConfig",
         ],
         update: [
-            "authenticatorGroupsConfig", "clusterAutoscaling.autoProvisioningDefaults.serviceAccount", "controlPlaneEndpointsConfig",
+            "authenticatorGroupsConfig", "binaryAuthorization", "clusterAutoscaling.autoProvisioningDefaults.serviceAccount", "controlPlaneEndpointsConfig",
             "databaseEncryption", "deletionProtection", "enableLegacyAbac", "loggingService", "monitoringService",
             "masterAuthorizedNetworksConfig", "privateClusterConfig.enablePrivateEndpoint", "privateClusterConfig.enablePrivateNodes",
             "releaseChannel", "resourceLabels", "workloadIdentityConfig",
         ],
         identity: ["project", "location", "name"],
         note: "CustomizeDiff forces new on enabling enable_l4_ilb_subsetting or enable_fqdn_network_policy, and on Autopilot's dns_config additive VPC scope; the program sets none of them.",
+    },
+    "gcp:binaryauthorization/policy:Policy": {
+        source: "services/binaryauthorization/resource_binary_authorization_policy.go",
+        replace: ["project"],
+        update: ["description", "globalPolicyEvaluationMode", "admissionWhitelistPatterns", "defaultAdmissionRule", "clusterAdmissionRules"],
+        identity: ["project"],
+        note: "A project singleton: create and update both PUT the one policy; delete puts Google's default (allow every image) back.",
     },
     "gcp:compute/network:Network": {
         source: "services/compute/resource_compute_network.go",
@@ -249,6 +257,12 @@ export const TYPE_RULES: Readonly<Record<string, TypeRules>> = {
         source: "services/compute/resource_compute_global_forwarding_rule.go",
         replace: ["project", "name", "ipAddress", "portRange"],
         update: ["loadBalancingScheme", "target", "labels"],
+        identity: ["project", "name"],
+    },
+    "gcp:dns/managedZone:ManagedZone": {
+        source: "services/dns/resource_dns_managed_zone.go",
+        replace: ["project", "name", "dnsName", "visibility"],
+        update: ["description", "privateVisibilityConfig", "labels", "forceDestroy"],
         identity: ["project", "name"],
     },
     "gcp:dns/recordSet:RecordSet": {

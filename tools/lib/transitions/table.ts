@@ -76,6 +76,8 @@ const EXISTING_NETWORK = { [`${P}:network`]: { mode: "existing", name: "shared",
 const EXISTING = { ...EXISTING_NETWORK, [`${P}:cluster`]: { mode: "existing", name: "shared-gke", location: "europe-west1-b", nodeServiceAccount: "gke-nodes@acme-shared.iam.gserviceaccount.com" } };
 const MEMORYSTORE = { [`${P}:cache`]: { mode: "memorystore", memorySizeGb: 5, persistence: { enabled: false } } };
 const ARMOR_ON = set("edge.armor.enabled", true);
+/** Binary Authorization needs every image named with its registry (config.ts). */
+const QUALIFIED_CACHE_IMAGE = set("cache.image", "docker.io/library/redis:7.4.2-alpine");
 
 /** Every row, in the order of docs/configuration.md. */
 export const TRANSITIONS: readonly TransitionRow[] = [
@@ -158,11 +160,11 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     },
     {
         key: "database.connector", change: "auth-proxy → private-ip", stack: "production", after: set("database.connector", "private-ip"),
-        what: `The instance's \`sslMode\` is updated in place; the pods lose the Auth Proxy sidecar and connect to the private IP with TLS: ${ENV}; the identities' \`roles/cloudsql.client\` grants are deleted after the pods no longer need them (deletes run last).`,
+        what: `The instance's \`sslMode\` and flags (\`cloudsql.iam_authentication\` off) are updated in place; the pods lose the Auth Proxy sidecar and connect to the private IP with TLS, all as \`database.user\` with its password, which the env Secret gains: ${ENV}. The IAM database users are abandoned (\`deletionPolicy: ABANDON\`: they keep their grants and cannot log in without the flag); run the IAM step afterwards to drop the identities' \`roles/cloudsql.client\` and \`instanceUser\` grants.`,
     },
     {
         key: "database.connector", change: "private-ip → auth-proxy", stack: "production", base: set("database.connector", "private-ip"), after: set("database.connector", "auth-proxy"),
-        what: `The \`roles/cloudsql.client\` grants are created, the instance's \`sslMode\` becomes TRUSTED_CLIENT_CERTIFICATE_REQUIRED (update), then the pods roll with the proxy sidecar (they depend on the instance and the grants). Pods of the old release connect without a client certificate, so Cloud SQL refuses them from the instance's update until the rollout replaced them: expect errors for the length of a rollout, and switch at a quiet hour.`,
+        what: `Run the IAM step first (the identities' \`roles/cloudsql.client\` and \`instanceUser\` grants). The instance's \`sslMode\` becomes TRUSTED_CLIENT_CERTIFICATE_REQUIRED and \`cloudsql.iam_authentication\` on (update), the IAM database users are created, the migrate Job runs as its own identity and grants the others (docs/architecture.md, "Database roles"), then the pods roll with the proxy sidecar and their own logins. Pods of the old release connect without a client certificate, so Cloud SQL refuses them from the instance's update until the rollout replaced them: expect errors for the length of a rollout, and switch at a quiet hour.`,
     },
     {
         key: "database.maxConnections", change: "tier default → 400", stack: "production", after: set("database.maxConnections", 400),
@@ -368,6 +370,31 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "The allocated range's `address` is ForceNew: a new range is reserved and the peering's ranges updated, but Cloud SQL keeps its private IP in the old range (Google does not move it), which the peering would then no longer cover. First deploy only.",
     },
     {
+        key: "network.egressAllowList", change: "none → a range", stack: "production", after: set("network.egressAllowList", ["203.0.113.0/24"]),
+        what: "A NetworkPolicy `django-internet-egress` is created for the web pods, workers, CronJobs and `npm run manage` (TCP 443 to the ranges); NetworkPolicies add up and take effect when the dataplane applies them, no pod restarts ([network policies](https://kubernetes.io/docs/concepts/services-networking/network-policies/)).",
+    },
+    {
+        key: "network.egressAllowList", change: "a range → none", stack: "production", base: set("network.egressAllowList", ["203.0.113.0/24"]), after: set("network.egressAllowList", []),
+        what: "The `django-internet-egress` NetworkPolicy is deleted: from then on new connections to those hosts are refused (connections already open stay, the dataplane tracks them). Check that nothing of the app still needs them (Cloud NAT's logs show each translation).",
+    },
+    {
+        key: "security.binaryAuthorization", change: "off → dry-run", stack: "staging", base: QUALIFIED_CACHE_IMAGE, after: set("security.binaryAuthorization", "dry-run", QUALIFIED_CACHE_IMAGE),
+        what: "The project's Binary Authorization policy is written (the provider PUTs `projects/<project>/policy`: Google's system images and the stack's images, the rest denied in dry run) before the cluster's `binaryAuthorization.evaluationMode` becomes `PROJECT_SINGLETON_POLICY_ENFORCE`, an in-place update (`DesiredBinaryAuthorization`). Running pods are not checked again; new pods that would be refused are only logged in Cloud Audit Logs ([policy YAML reference](https://cloud.google.com/binary-authorization/docs/policy-yaml-reference), `DRYRUN_AUDIT_LOG_ONLY`). The API must be enabled (the bootstrap enables it in every stack project).",
+    },
+    {
+        key: "security.binaryAuthorization", change: "dry-run → enforce", stack: "production", base: set("security.binaryAuthorization", "dry-run", QUALIFIED_CACHE_IMAGE), after: set("security.binaryAuthorization", "enforce", QUALIFIED_CACHE_IMAGE),
+        what: "The policy's default rule is updated in place to `ENFORCED_BLOCK_AND_AUDIT_LOG`: from then on a pod whose image is not allowed is refused at creation (a ReplicaSet keeps retrying and reports it in its events). Do it after the dry run logged nothing for the stack's own pods (docs/operations.md, \"Binary Authorization\").",
+    },
+    {
+        key: "security.binaryAuthorization", change: "enforce → off", stack: "production", base: set("security.binaryAuthorization", "enforce", QUALIFIED_CACHE_IMAGE), after: set("security.binaryAuthorization", "off", QUALIFIED_CACHE_IMAGE),
+        what: "The cluster's evaluation mode is set to `DISABLED` (explicitly: a removed block would keep the computed mode, `BinaryAuthorizationDiffSuppress` in terraform-provider-google `resource_container_cluster.go`), then the policy resource is deleted, which puts Google's default policy back (allow every image; `DefaultBinaryAuthorizationPolicy`). In a production stack the policy pack's `gke-cluster-enforces-binary-authorization-in-production` no longer applies once the policy is gone: the change is visible only in this diff, so review it as a security change.",
+    },
+    {
+        key: "security.binaryAuthorization", change: "off → enforce with cache.image redis:…", stack: "staging", after: set("security.binaryAuthorization", "enforce"),
+        refusedByValidation: /cache\.image is redis:7\.4\.2-alpine, without its registry/,
+        what: "Refused: the allowlist names images as `registry/path/to/image`, so a Docker Hub short name would be denied. Name it in full first (`docker.io/library/redis:…`, the same image; the StatefulSet's pods are replaced as for any `cache.image` change).",
+    },
+    {
         key: "edge.armor.enabled", change: "off → on", stack: "staging", after: ARMOR_ON,
         what: "A new policy (auto-named, so never the name of a retained one) is created and the BackendConfig names it; GKE's Ingress controller attaches it (docs/edge.md).",
     },
@@ -502,9 +529,9 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "The CronJob is updated in place (no forceNew field for CronJobs in pulumi-kubernetes); the next run uses it, a running Job keeps its old template.",
     })),
     {
-        key: "usage.appEgressGib", alsoKeys: ["appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => `usage.${k}`),
+        key: "usage.appEgressGib", alsoKeys: ["appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "natLogGib", "deploysPerMonth"].map((k) => `usage.${k}`),
         change: "every estimate", stack: "production",
-        after: set("usage", Object.fromEntries(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "deploysPerMonth"].map((k) => [k, 99]))),
+        after: set("usage", Object.fromEntries(["appEgressGib", "appRequestsMillions", "staticEgressGib", "staticRequestsMillions", "cdnCacheFillGib", "mediaBucketGib", "natDataGib", "natLogGib", "deploysPerMonth"].map((k) => [k, 99]))),
         what: NOTHING,
     },
     {
