@@ -153,7 +153,7 @@ describe("a new stack", () => {
         assert.equal(await pg.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'demo_later';", "fresh"), "django");
         const used = await sqlAs(web, "fresh", "INSERT INTO demo_later (note) VALUES ('later') RETURNING id");
         assert.equal(used.code, 0, used.stderr);
-        assert.equal((await sqlAs(web, "fresh", "SELECT note FROM demo_later")).stdout.trim(), "[('later',)]");
+        assert.equal(lastLine(await sqlAs(web, "fresh", "SELECT note FROM demo_later")), "[('later',)]");
     });
 });
 
@@ -172,7 +172,7 @@ describe("an existing stack moving from the password user", () => {
         const release = await runAs(migrate, "existing");
         assert.equal(release.code, 0, release.stderr);
         assert.equal(await pg.sql("SELECT tablename || ':' || tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1;", "existing"), before, "no table changed owner");
-        assert.equal((await sqlAs(web, "existing", "SELECT served_by FROM demo_visit")).stdout.trim(), "[('old pod',)]");
+        assert.equal(lastLine(await sqlAs(web, "existing", "SELECT served_by FROM demo_visit")), "[('old pod',)]");
         assert.equal((await sqlAs(web, "existing", "INSERT INTO demo_visit (created_at, served_by) VALUES (now(), 'new pod') RETURNING id")).code, 0);
         // A pod of the old release, still draining, keeps its password login.
         const draining = await run(PYTHON, ["manage.py", "shell", "-c", "from demo.models import Visit; print(Visit.objects.count())"], { cwd: app, env: oldEnv, check: false });
