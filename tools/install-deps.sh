@@ -51,6 +51,10 @@ if [ "$(cat "$venv/.installed-from" 2>/dev/null || true)" != "$stamp" ]; then
     PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip check
     echo "$stamp" >"$venv/.installed-from"
 fi
+# The Django settings helper of this repository (python/django-platform-settings), importable by
+# path in the venv (a .pth file names its directory), so the app and the tests run its working copy.
+"$venv/bin/python" -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "django-platform-settings.pth").write_text(sys.argv[1] + "\n")' \
+    "$(pwd)/python/django-platform-settings"
 version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ "$version" != "$image_python" ]; then
     echo "install-deps: note: $venv runs Python $version, the image Python $image_python (app/Dockerfile)" >&2
