@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { APP_DIR, PYTHON, dockerfileFinalStage } from "./lib/djangoApp";
@@ -81,4 +81,20 @@ test("the image's Python is the minor version the tests run (the venv of tools/i
   assert.ok(from, "ARG PYTHON_IMAGE=python:<major>.<minor>.<patch>-slim-bookworm");
   const venv = execFileSync(PYTHON, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
   assert.equal(from[1], venv, `the image runs Python ${from[1]}, the tests ${venv} (README, "Test")`);
+});
+
+test("the image copies the settings helper from the named build context tools/release.ts and the deploy workflow pass", async () => {
+  const { SETTINGS_PACKAGE_CONTEXT } = await import("../tools/release");
+  const [name = "", dir = ""] = SETTINGS_PACKAGE_CONTEXT.split("=");
+  const build = dockerfile.replace(/\\\n/g, " ");
+  const copy = new RegExp(`^COPY --from=${name} (\\S+) (\\S+)$`, "m").exec(build);
+  assert.ok(copy, `app/Dockerfile: COPY --from=${name} <package> <dir>`);
+  const [, source = "", target = ""] = copy;
+  // The package the settings import, at the path the context names (the repository root's python/…).
+  assert.ok(existsSync(join(APP_DIR, "..", dir, source, "__init__.py")), `${dir}/${source} is the package`);
+  // A .pth file puts its parent directory on the venv's path, in the build stage and in the final one.
+  const parent = target.replace(/\/django_platform_settings$/, "");
+  assert.notEqual(parent, target, `${target} ends with the package's name`);
+  assert.match(build, new RegExp(`\\.pth.*write_text\\("${parent.replace(/[/.]/g, "\\$&")}\\\\n"\\)`));
+  assert.ok(stage.some(([k, args]) => k === "COPY" && args === `--from=build ${parent} ${parent}`), "the final stage copies it from the build stage");
 });
