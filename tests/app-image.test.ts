@@ -38,7 +38,7 @@ test("requirements are pinned exactly, on Django 5.2 LTS", () => {
   for (const name of ["gunicorn", "django-redis", "django-storages[google]", "google-cloud-storage", "python-json-logger"]) {
     assert.ok(requirements.some((line) => line.startsWith(`${name}==`)), `${name} missing`);
   }
-  // Media URLs are signed through IAM signBlob (config/media_storage.py): django-storages' `iam_sign_blob`
+  // Media URLs are signed through IAM signBlob (django_platform_settings/media_storage.py): django-storages' `iam_sign_blob`
   // option exists since 1.14.6 (https://github.com/jschneier/django-storages/pull/1427).
   const storages = requirements.find((line) => line.startsWith("django-storages[google]=="))?.split("==")[1] ?? "0";
   const [major = 0, minor = 0, patch = 0] = storages.split(".").map(Number);
