@@ -21,7 +21,7 @@
  * application runserver serves answers plain http on localhost.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { APP_DIR } from "../tools/lib/appPython";
@@ -262,6 +262,33 @@ async function platformEnv(stack: "staging" | "production"): Promise<Record<stri
         DJANGO_APP_CACHE_PASSWORD: redisPassword,
     };
 }
+
+describe("the test venvs' pins", () => {
+    /** `name==version` → [normalised name (PEP 503, extras dropped), version]. */
+    const pin = (line: string): [string, string] => {
+        const [name = "", version = ""] = line.split("==");
+        return [name.replace(/\[.*\]$/, "").toLowerCase().replace(/[-_.]+/g, "-"), version];
+    };
+    for (const [requirements, lock] of [["requirements-django6.txt", "requirements-django6.lock"], ["requirements-build.txt", "requirements-build.lock"]] as const) {
+        it(`${lock} pins, with hashes, every requirement of ${requirements} at its version`, () => {
+            const entries = readFileSync(join(PACKAGE_DIR, "tests", lock), "utf8").replace(/\\\n/g, " ").split("\n").filter((line) => /^[A-Za-z0-9]/.test(line));
+            for (const entry of entries) assert.match(entry, /^[A-Za-z0-9_.-]+==\S+ +(--hash=sha256:[0-9a-f]{64} *)+$/, `not pinned with hashes: ${entry.slice(0, 80)}`);
+            const locked = new Map(entries.map((entry) => pin(entry.split(/\s/)[0] ?? "")));
+            const wanted = readFileSync(join(PACKAGE_DIR, "tests", requirements), "utf8").split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
+            assert.ok(wanted.length > 0);
+            for (const line of wanted) {
+                const [name, version] = pin(line);
+                assert.equal(locked.get(name), version, `${line}: ${lock} has ${name}==${locked.get(name)}; regenerate it (the command is in its header)`);
+            }
+        });
+    }
+    it("Django 6's venv is on Django 6, Django 5.2's on the app's own lock (Django 5.2 LTS)", () => {
+        const django6 = readFileSync(join(PACKAGE_DIR, "tests", "requirements-django6.txt"), "utf8");
+        assert.match(django6, /^Django==6\.\d+\.\d+$/m);
+        assert.match(readFileSync(join(APP_DIR, "requirements.txt"), "utf8"), /^Django==5\.2\.\d+$/m);
+        assert.match(readFileSync(join(ROOT, "tools", "install-deps.sh"), "utf8"), /settings_venv "\$venv\/bin\/python" "\$tools\/settings-django5" "\$lock" /);
+    });
+});
 
 describe("the package installs with pip", () => {
     for (const venv of VENVS) {

@@ -30,6 +30,7 @@ Logging, ``cloud_logging.TraceMiddleware``).
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
@@ -104,6 +105,11 @@ def apply(settings: MutableMapping[str, Any], environ: Mapping[str, str] | None 
     settings["LOCAL_DEVELOPMENT"] = local
 
     base_dir = _base_dir(settings)
+    # The modules the settings below name, copied next to manage.py (docs/your-app.md, step 2): said
+    # here, at start-up, rather than by a failed import on the first request.
+    _require_copied("cloud_logging", "cloud_logging.py")
+    if db_engine == "postgresql" or cache_backend == DJANGO_REDIS:
+        _require_copied("resilience", "resilience/")
 
     # --- Core -----------------------------------------------------------------------------------
     if debug is None:
@@ -229,6 +235,15 @@ def _base_dir(settings: Mapping[str, Any]) -> Path:
             f"set before it is called; got {base_dir!r}. Add e.g. BASE_DIR = Path(__file__).resolve().parent.parent."
         )
     return Path(base_dir)
+
+
+def _require_copied(module: str, source: str) -> None:
+    """Raises ImproperlyConfigured naming the copy to make when ``module`` cannot be imported."""
+    if importlib.util.find_spec(module) is None:
+        raise ImproperlyConfigured(
+            f"The settings name the module {module!r}, which is not importable: copy app/{source} of "
+            "django-platform next to manage.py, unchanged (docs/your-app.md, step 2)."
+        )
 
 
 def _with_first(entries: Any, first: str) -> Any:

@@ -11,6 +11,7 @@ import os
 import sys
 import unittest
 from pathlib import Path
+from unittest import mock
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -102,6 +103,24 @@ class BaseDirAndContainerTypes(unittest.TestCase):
     def test_without_base_dir_the_error_says_what_to_add(self) -> None:
         with self.assertRaisesRegex(ImproperlyConfigured, r"needs BASE_DIR .* got None"):
             apply({"MIDDLEWARE": []}, {})
+
+
+class CopiedModules(unittest.TestCase):
+    """resilience and cloud_logging are copied next to manage.py (docs/your-app.md, step 2)."""
+
+    def test_a_missing_copy_is_named_at_start_up(self) -> None:
+        real = django_platform_settings.importlib.util.find_spec
+        for missing, environ, copy in (("cloud_logging", {}, "app/cloud_logging.py"), ("resilience", PLATFORM_ENV, "app/resilience/")):
+            with self.subTest(missing=missing), mock.patch.object(
+                django_platform_settings.importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a)
+            ):
+                with self.assertRaisesRegex(ImproperlyConfigured, f"{missing!r}, which is not importable: copy {copy} "):
+                    apply(project("/srv/shop"), environ)
+
+    def test_locally_resilience_is_not_needed(self) -> None:
+        real = django_platform_settings.importlib.util.find_spec
+        with mock.patch.object(django_platform_settings.importlib.util, "find_spec", lambda name, *a: None if name == "resilience" else real(name, *a)):
+            apply(project("/srv/shop"), {})
 
 
 class LocalDevelopment(unittest.TestCase):
