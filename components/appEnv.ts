@@ -2,7 +2,8 @@
  * THE environment contract between the platform and the Django app (docs/architecture.md).
  *
  * This module is the only place in the TypeScript code that spells the `DJANGO_APP_*` names;
- * `app/config/settings.py` is the only reader. Secrets go to a Kubernetes Secret, the rest to a
+ * the settings helper `django_platform_settings.apply()` (python/django-platform-settings), which
+ * app/config/settings.py and any other project's settings call, is the only reader. Secrets go to a Kubernetes Secret, the rest to a
  * ConfigMap; `POD_IP` comes from the downward API.
  */
 import * as pulumi from "@pulumi/pulumi";

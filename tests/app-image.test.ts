@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { APP_DIR, PYTHON, dockerfileFinalStage } from "./lib/djangoApp";
@@ -38,7 +38,7 @@ test("requirements are pinned exactly, on Django 5.2 LTS", () => {
   for (const name of ["gunicorn", "django-redis", "django-storages[google]", "google-cloud-storage", "python-json-logger"]) {
     assert.ok(requirements.some((line) => line.startsWith(`${name}==`)), `${name} missing`);
   }
-  // Media URLs are signed through IAM signBlob (config/media_storage.py): django-storages' `iam_sign_blob`
+  // Media URLs are signed through IAM signBlob (django_platform_settings/media_storage.py): django-storages' `iam_sign_blob`
   // option exists since 1.14.6 (https://github.com/jschneier/django-storages/pull/1427).
   const storages = requirements.find((line) => line.startsWith("django-storages[google]=="))?.split("==")[1] ?? "0";
   const [major = 0, minor = 0, patch = 0] = storages.split(".").map(Number);
@@ -98,4 +98,20 @@ test("the base image is pinned by digest on every FROM line, the same image in b
   }
   assert.equal(new Set(images).size, 1, `the stages build on different images: ${images.join(", ")}`);
   assert.doesNotMatch(dockerfile, /^ARG\s/m, "no ARG can swap the base image at build time");
+});
+
+test("the image copies the settings helper from the named build context tools/release.ts and the deploy workflow pass", async () => {
+  const { SETTINGS_PACKAGE_CONTEXT } = await import("../tools/release");
+  const [name = "", dir = ""] = SETTINGS_PACKAGE_CONTEXT.split("=");
+  const build = dockerfile.replace(/\\\n/g, " ");
+  const copy = new RegExp(`^COPY --from=${name} (\\S+) (\\S+)$`, "m").exec(build);
+  assert.ok(copy, `app/Dockerfile: COPY --from=${name} <package> <dir>`);
+  const [, source = "", target = ""] = copy;
+  // The package the settings import, at the path the context names (the repository root's python/…).
+  assert.ok(existsSync(join(APP_DIR, "..", dir, source, "__init__.py")), `${dir}/${source} is the package`);
+  // A .pth file puts its parent directory on the venv's path, in the build stage and in the final one.
+  const parent = target.replace(/\/django_platform_settings$/, "");
+  assert.notEqual(parent, target, `${target} ends with the package's name`);
+  assert.match(build, new RegExp(`\\.pth.*write_text\\("${parent.replace(/[/.]/g, "\\$&")}\\\\n"\\)`));
+  assert.ok(stage.some(([k, args]) => k === "COPY" && args === `--from=build ${parent} ${parent}`), "the final stage copies it from the build stage");
 });

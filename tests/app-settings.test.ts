@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { test } from "node:test";
 import { APP_DIR, PYTHON, appContract, baseEnv } from "./lib/djangoApp";
+import { REPO } from "./lib/rendered";
 import { run } from "./lib/localServers";
 
 test("the app's Python unit tests pass on the image's Django (.venv)", async () => {
@@ -21,12 +22,15 @@ test("the app's Python unit tests pass on the image's Django (.venv)", async () 
   assert.ok(ran && Number(ran[1]) >= 50, `expected at least 50 tests to run:\n${result.stderr}`);
 });
 
+/** The settings helper the app applies the contract with (python/django-platform-settings). */
+const SETTINGS_PACKAGE_DIR = join(REPO, "python", "django-platform-settings", "django_platform_settings");
+
 /**
- * Files allowed to read the environment themselves: the reader, and the logging setup gunicorn's
- * master loads from ./gunicorn.conf.py before Django (and settings) exist. Both only read names
- * that settings.py also reads, which the first check below proves.
+ * Files allowed to read the environment themselves: the helper's reader, and the logging setup
+ * gunicorn's master loads from ./gunicorn.conf.py before Django (and settings) exist. Both only read
+ * names that the settings also read, which the first check below proves.
  */
-const DIRECT_READERS = [join("config", "env.py"), "gunicorn.conf.py", "cloud_logging.py"];
+const DIRECT_READERS = [join("django_platform_settings", "env.py"), "gunicorn.conf.py", "cloud_logging.py"];
 
 function pythonSources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -41,15 +45,16 @@ test("every DJANGO_APP_* name in the app's code is declared in ENV_CONTRACT, rea
   const declared = new Set([...contract.plain, ...contract.secret, ...contract.container]);
   const undeclared: string[] = [];
   const directReads: string[] = [];
-  for (const file of pythonSources(APP_DIR)) {
+  const sources = [...pythonSources(APP_DIR).map((file) => [file, relative(APP_DIR, file)]), ...pythonSources(SETTINGS_PACKAGE_DIR).map((file) => [file, join("django_platform_settings", relative(SETTINGS_PACKAGE_DIR, file))])];
+  assert.ok(sources.some(([, where]) => where === DIRECT_READERS[0]), `${DIRECT_READERS[0]} is scanned`);
+  for (const [file = "", where = ""] of sources) {
     const text = readFileSync(file, "utf8");
-    const where = relative(APP_DIR, file);
     for (const match of text.matchAll(/\bDJANGO_APP_[A-Z0-9_]*[A-Z0-9]\b/g)) {
       if (!declared.has(match[0])) undeclared.push(`${match[0]} (${where})`);
     }
     if (!DIRECT_READERS.includes(where) && /\b(getenv|environ\.get|environ\[)/.test(text)) directReads.push(where);
   }
   assert.deepEqual(undeclared, [], "names used in the app but not read through EnvReader in settings.py");
-  assert.deepEqual(directReads, [], "environment variables must be read through config/env.py's EnvReader");
+  assert.deepEqual(directReads, [], "environment variables must be read through django_platform_settings/env.py's EnvReader");
   assert.ok(declared.size >= 18, `ENV_CONTRACT looks truncated: ${[...declared].join(", ")}`);
 });

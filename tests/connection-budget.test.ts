@@ -157,8 +157,9 @@ describe("connection budget: one persistent connection per thread, no pool", () 
         const base = readFileSync(join(lib, python, "site-packages/django/db/backends/postgresql/base.py"), "utf8");
         assert.match(base, /_connection_pools = \{\}/);
         assert.match(base, /Pooling doesn't support persistent connections\./);
-        const settings = readFileSync(join(ROOT, "app/config/settings.py"), "utf8");
-        assert.match(settings, /"CONN_MAX_AGE": _db_conn_max_age/);
+        // The settings helper writes DATABASES for every project (app/config/settings.py calls it).
+        const settings = readFileSync(join(ROOT, "python/django-platform-settings/django_platform_settings/__init__.py"), "utf8");
+        assert.match(settings, /"CONN_MAX_AGE": db_conn_max_age/);
         assert.doesNotMatch(settings, /["']pool["']\s*:/, "a pool changes what a pod holds: revisit components/connectionBudget.ts");
     });
 });

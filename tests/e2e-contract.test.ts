@@ -148,7 +148,7 @@ describe("contract between the rendered manifests and the app", () => {
       env: { ...baseEnv(), ...env, POD_IP },
     });
     const staticfiles = JSON.parse(result.stdout) as { BACKEND: string; OPTIONS: { bucket_name: string; custom_endpoint: string; location: string } };
-    assert.equal(staticfiles.BACKEND, "config.gcs.GoogleCloudManifestStaticStorage");
+    assert.equal(staticfiles.BACKEND, "django_platform_settings.gcs.GoogleCloudManifestStaticStorage");
     assert.equal(staticfiles.OPTIONS.bucket_name, rendered("DJANGO_APP_STATIC_BUCKET"));
     const { custom_endpoint: endpoint, location } = staticfiles.OPTIONS;
     assert.equal(`${endpoint}/${location ? `${location}/` : ""}`, rendered("DJANGO_APP_STATIC_URL"));

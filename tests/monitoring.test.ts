@@ -16,7 +16,7 @@
  * - Log-based alert policies need `alertStrategy.notificationRateLimit` ("Required for alert policies
  *   with a LogMatch condition", Cloud Monitoring API AlertStrategy reference).
  * - The app answers `/healthz/` without the database and exempts it from the HTTPS redirect
- *   (app/config/settings.py SECURE_REDIRECT_EXEMPT), so the check sees the site through the load
+ *   (SECURE_REDIRECT_EXEMPT, set by python/django-platform-settings), so the check sees the site through the load
  *   balancer as a browser does.
  */
 import assert from "node:assert/strict";
@@ -120,7 +120,10 @@ describe("alert specs (pure)", () => {
 
     it("the uptime path is the app's /healthz/, which is exempt from the HTTPS redirect", () => {
         assert.equal(UPTIME_PATH, "/healthz/");
-        assert.match(readFileSync(path.join(ROOT, "app/config/settings.py"), "utf8"), /SECURE_REDIRECT_EXEMPT = \[r"\^healthz\/\$"/);
+        // The settings helper app/config/settings.py applies (python/django-platform-settings).
+        const helper = readFileSync(path.join(ROOT, "python/django-platform-settings/django_platform_settings/__init__.py"), "utf8");
+        assert.match(helper, /PROBE_PATHS_REDIRECT_EXEMPT = \[r"\^healthz\/\$"/);
+        assert.match(helper, /SECURE_REDIRECT_EXEMPT=list\(PROBE_PATHS_REDIRECT_EXEMPT\)/);
     });
 });
 

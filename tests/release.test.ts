@@ -35,7 +35,7 @@ describe("planRelease", () => {
         const steps = planRelease({ stack: "staging", repository: REPO }, env());
         assert.equal(BUILD_PLATFORM, "linux/amd64");
         assert.deepEqual(steps.map(commandLine), [
-            `docker build --platform linux/amd64 --tag ${REPO}:${SHA} app`,
+            `docker build --platform linux/amd64 --build-context django-platform-settings=python/django-platform-settings --tag ${REPO}:${SHA} app`,
             `docker push ${REPO}:${SHA}`,
             `docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' ${REPO}:${SHA}`,
             `pulumi config set --stack staging image '${PUSHED_IMAGE}'`,
@@ -54,13 +54,13 @@ describe("planRelease", () => {
 
     test("the repository may come from IMAGE_REPOSITORY, as the workflows set it", () => {
         const [build] = planRelease({ stack: "staging", tag: "1.4.2" }, env({ env: { IMAGE_REPOSITORY: REPO } }));
-        assert.equal(commandLine(build), `docker build --platform linux/amd64 --tag ${REPO}:1.4.2 app`);
+        assert.equal(commandLine(build), `docker build --platform linux/amd64 --build-context django-platform-settings=python/django-platform-settings --tag ${REPO}:1.4.2 app`);
     });
 
     test("--context builds another Django project, tagged with that project's commit", () => {
         const asked: string[] = [];
         const [build] = planRelease({ stack: "staging", repository: REPO, context: own }, env({ cleanCommit: (context) => (asked.push(context), "feedc0de") }));
-        assert.equal(commandLine(build), `docker build --platform linux/amd64 --tag ${REPO}:feedc0de ${own}`);
+        assert.equal(commandLine(build), `docker build --platform linux/amd64 --build-context django-platform-settings=python/django-platform-settings --tag ${REPO}:feedc0de ${own}`);
         assert.deepEqual(asked, [own]);
         const [relative] = planRelease({ stack: "staging", repository: REPO, tag: "1.4.2", context: "app" }, env());
         assert.deepEqual(relative.argv.slice(-2), [`${REPO}:1.4.2`, "app"]);
@@ -112,7 +112,7 @@ describe("planRelease", () => {
             // The parent of the project contains it too.
             assert.deepEqual(credentialsInContext(project, ".."), [creds]);
             // app/ does not contain the root: its build goes ahead.
-            assert.equal(commandLine(inProject("app")()[0]), `docker build --platform linux/amd64 --tag ${REPO}:1.4.2 app`);
+            assert.equal(commandLine(inProject("app")()[0]), `docker build --platform linux/amd64 --build-context django-platform-settings=python/django-platform-settings --tag ${REPO}:1.4.2 app`);
             // A credentials file inside the context itself.
             writeFileSync(join(project, "app", "gha-creds-x.json"), "{}");
             assert.throws(inProject("app"), /--context app: the build context would include .*app\/gha-creds-x\.json/);
@@ -159,7 +159,7 @@ describe("release command with fake docker and pulumi", () => {
         const run = release("--stack", "staging", "--repository", REPO, "--tag", "abc1234", "--yes");
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(run.calls, [
-            `docker build --platform linux/amd64 --tag ${REPO}:abc1234 app`,
+            `docker build --platform linux/amd64 --build-context django-platform-settings=python/django-platform-settings --tag ${REPO}:abc1234 app`,
             `docker push ${REPO}:abc1234`,
             `docker image inspect --format {{range .RepoDigests}}{{println .}}{{end}} ${REPO}:abc1234`,
             `pulumi config set --stack staging image ${REPO}@${DIGEST}`,
@@ -171,7 +171,7 @@ describe("release command with fake docker and pulumi", () => {
         fake("docker", `[ "$1" = image ] && printf '%s\\n' "${REPO}@${DIGEST}"\nexit 0`);
         const run = release("--stack", "staging", "--repository", REPO, "--tag", "abc1234", "--context", own, "--yes");
         assert.equal(run.status, 0, run.stderr);
-        assert.equal(run.calls[0], `docker build --platform linux/amd64 --tag ${REPO}:abc1234 ${own}`);
+        assert.equal(run.calls[0], `docker build --platform linux/amd64 --build-context django-platform-settings=python/django-platform-settings --tag ${REPO}:abc1234 ${own}`);
         assert.equal(run.calls.length, 5, run.calls.join("\n"));
     });
 

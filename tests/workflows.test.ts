@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
+import { SETTINGS_PACKAGE_CONTEXT } from "../tools/release";
 import { GITHUB_VARIABLES, deployServiceAccountVariable, previewServiceAccountVariable } from "../bootstrap/commands";
 import { bootstrapSchema } from "../bootstrap/config";
 import { main as preflightMain } from "../tools/preflight";
@@ -294,6 +295,8 @@ describe("deploy.yml", () => {
         assert.deepEqual(runContextStep(step as Step, ""), { status: 0, dir: "app" });
         assert.equal(build?.with?.file, undefined, "the Dockerfile is the context's own ({context}/Dockerfile)");
         assert.equal(build?.with?.platforms, "linux/amd64");
+        // app/Dockerfile copies the settings helper from this named context, as tools/release.ts passes it.
+        assert.equal(build?.with?.["build-contexts"], SETTINGS_PACKAGE_CONTEXT);
     });
 
     test("APP_CONTEXT: a directory below the repository root with a Dockerfile, the bootstrap's rule; never the root or a path out of it", () => {

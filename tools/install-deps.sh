@@ -51,15 +51,58 @@ if [ "$(cat "$venv/.installed-from" 2>/dev/null || true)" != "$stamp" ]; then
     PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip check
     echo "$stamp" >"$venv/.installed-from"
 fi
+# The Django settings helper of this repository (python/django-platform-settings), importable by
+# path in the venv (a .pth file names its directory), so the app and the tests run its working copy.
+"$venv/bin/python" -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "django-platform-settings.pth").write_text(sys.argv[1] + "\n")' \
+    "$(pwd)/python/django-platform-settings"
 version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ "$version" != "$image_python" ]; then
     echo "install-deps: note: $venv runs Python $version, the image Python $image_python (app/Dockerfile)" >&2
 fi
 
+# The settings helper's own test venvs (tests/settings-package.test.ts pip-installs the package's
+# working copy into them): Django 5.2 LTS from app/requirements.lock on this interpreter, and
+# Django 6 (it needs Python 3.12 or later) from python/django-platform-settings/tests/requirements-django6.lock
+# on a python3.12+ found on PATH or among pyenv's versions (PYTHON_DJANGO6=... to choose one);
+# without one the test says so and skips the Django 6 runs. Hash-locked, wheels only, as above.
+tools=${TOOLS:-.tools}
+settings_tests=python/django-platform-settings/tests
+settings_venv() {  # <interpreter> <venv dir> <lock>...
+    local python_=$1 dir=$2 stamp_
+    shift 2
+    stamp_="$(cat "$@" | sha256sum | cut -d' ' -f1) $("$python_" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+    if [ "$(cat "$dir/.installed-from" 2>/dev/null || true)" != "$stamp_" ]; then
+        rm -rf "$dir"
+        "$python_" -m venv "$dir"
+        local lock_
+        for lock_ in "$@"; do
+            PIP_FIND_LINKS= PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip install --quiet \
+                --require-hashes --no-deps --only-binary=:all: -r "$lock_"
+        done
+        PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip check
+        echo "$stamp_" >"$dir/.installed-from"
+    fi
+}
+settings_venv "$venv/bin/python" "$tools/settings-django5" "$lock" "$settings_tests/requirements-build.lock"
+python_django6=${PYTHON_DJANGO6:-}
+if [ -z "$python_django6" ]; then
+    for candidate in python3.14 python3.13 python3.12 $(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do
+        if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            python_django6=$(command -v "$candidate")
+            break
+        fi
+    done
+fi
+if [ -n "$python_django6" ]; then
+    settings_venv "$python_django6" "$tools/settings-django6" "$settings_tests/requirements-django6.lock"
+else
+    rm -rf "$tools/settings-django6"
+    echo "install-deps: note: no Python 3.12 or later here, so the settings helper is not tested on Django 6 (set PYTHON_DJANGO6=...)" >&2
+fi
+
 # The GCS emulator; its version is FAKE_GCS_SERVER_VERSION in tools/lib/local/gcs.ts (a test checks).
 # Rebuilt only when the version changes (Go's module and build caches make a rebuild quick).
 fake_gcs_version=v1.56.1
-tools=${TOOLS:-.tools}
 go=$(command -v go || echo /usr/local/go/bin/go)
 if [ "$(cat "$tools/fake-gcs-server.version" 2>/dev/null || true)" != "$fake_gcs_version" ] || [ ! -x "$tools/bin/fake-gcs-server" ]; then
     if [ ! -x "$go" ]; then

@@ -38,6 +38,14 @@ export const BUILD_PLATFORM = "linux/amd64";
 export const DEFAULT_CONTEXT = "app";
 
 /**
+ * The second, named build context every build gets: the Django settings helper of this repository,
+ * which app/Dockerfile copies in (`COPY --from=django-platform-settings`). A project whose
+ * Dockerfile does not use it is unaffected; a project that installs the helper with pip instead
+ * needs no copy of it.
+ */
+export const SETTINGS_PACKAGE_CONTEXT = "django-platform-settings=python/django-platform-settings";
+
+/**
  * The credentials file google-github-actions/auth writes into the workspace root
  * (`gha-creds-<random>.json`, README of the action): a build context that holds it would copy a
  * live token into the image.
@@ -160,7 +168,7 @@ export function planRelease(options: ReleaseOptions, environment: ReleaseEnviron
     const tagged = `${repository}:${tag}`;
     const host = repository.split("/")[0];
     return [
-        { title: `build the app image for ${BUILD_PLATFORM}`, argv: ["docker", "build", "--platform", BUILD_PLATFORM, "--tag", tagged, context] },
+        { title: `build the app image for ${BUILD_PLATFORM}`, argv: ["docker", "build", "--platform", BUILD_PLATFORM, "--build-context", SETTINGS_PACKAGE_CONTEXT, "--tag", tagged, context] },
         {
             title: "push it",
             argv: ["docker", "push", tagged],

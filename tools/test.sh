@@ -25,7 +25,7 @@ declare -A cost=(
     [policy-runner]=10 [reliability]=10 [reliability-lab]=6 [release]=9 [policy-platform]=8 [connectivity]=7
     [policy-pack]=7 [synth-errors]=7 [app-local]=6 [platform]=5 [deployer-permissions]=5
     [synth-architecture]=5 [synth-stacks]=5 [kubernetes]=4 [memorystore]=4 [cost]=4 [app-logging]=4
-    [edge]=3 [monitoring]=3 [policy-edge]=3 [workers]=3 [statics]=3 [first-deploy]=3 [manage]=3
+    [settings-package]=25 [edge]=3 [monitoring]=3 [policy-edge]=3 [workers]=3 [statics]=3 [first-deploy]=3 [manage]=3
 )
 # The files that mostly wait (wall seconds on a quiet machine; CPU a third of it or less): the third shard.
 declare -A waits=([local-tasks]=55 [resilience]=45 [spot]=16 [connection-rollout]=12)

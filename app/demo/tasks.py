@@ -44,7 +44,7 @@ MAX_ATTEMPTS = 10
 
 
 def tasks_enabled() -> bool:
-    """The queue needs PostgreSQL: settings.py installs Procrastinate only with it."""
+    """The queue needs PostgreSQL: the settings helper leaves Procrastinate out without it."""
     return "procrastinate.contrib.django" in settings.INSTALLED_APPS
 
 

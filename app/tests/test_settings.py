@@ -156,7 +156,7 @@ class PlatformModeTest(unittest.TestCase):
 class StaticBucketTest(unittest.TestCase):
     def test_cdn_url_maps_path_to_object_prefix(self):
         staticfiles = load(platform(DJANGO_APP_STATIC_BUCKET="acme-static")).STORAGES["staticfiles"]
-        self.assertEqual(staticfiles["BACKEND"], "config.gcs.GoogleCloudManifestStaticStorage")
+        self.assertEqual(staticfiles["BACKEND"], "django_platform_settings.gcs.GoogleCloudManifestStaticStorage")
         self.assertEqual(staticfiles["OPTIONS"], {
             "bucket_name": "acme-static",
             "location": "static",
@@ -187,7 +187,7 @@ class StaticBucketTest(unittest.TestCase):
 
 class CacheTlsTest(unittest.TestCase):
     def test_rediss_verifies_against_the_given_ca_only(self):
-        from config.redis_tls import InstanceCASSLConnection
+        from django_platform_settings.redis_tls import InstanceCASSLConnection
 
         cache = load(platform(**MEMORYSTORE_TLS)).CACHES["default"]
         self.assertEqual(cache["LOCATION"], ["rediss://10.99.1.3:6378/0", "rediss://10.99.1.4:6378/0"])
@@ -202,7 +202,7 @@ class CacheTlsTest(unittest.TestCase):
     def test_tls_context_trusts_no_system_ca_and_needs_tls_12(self):
         import ssl
 
-        from config.redis_tls import tls_context
+        from django_platform_settings.redis_tls import tls_context
 
         context = tls_context(CACHE_CA)
         self.assertEqual(context.verify_mode, ssl.CERT_REQUIRED)
@@ -213,7 +213,7 @@ class CacheTlsTest(unittest.TestCase):
     def test_the_pool_of_a_rediss_location_uses_the_pinned_connection(self):
         from django_redis.pool import ConnectionFactory
 
-        from config.redis_tls import InstanceCASSLConnection
+        from django_platform_settings.redis_tls import InstanceCASSLConnection
 
         options = load(platform(**MEMORYSTORE_TLS)).CACHES["default"]["OPTIONS"]
         factory = ConnectionFactory(options)

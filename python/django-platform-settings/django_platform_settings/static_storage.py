@@ -2,7 +2,7 @@
 
 Pure functions only — nothing here imports the Google client, so settings load (and are unit
 tested) on machines without google-cloud-storage. The storage class itself is in
-``config/gcs.py``.
+``gcs.py`` beside this module.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 GCS_HOST = "storage.googleapis.com"
 
 LOCAL_STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
-GCS_STATIC_STORAGE = "config.gcs.GoogleCloudManifestStaticStorage"
+GCS_STATIC_STORAGE = "django_platform_settings.gcs.GoogleCloudManifestStaticStorage"
 
 
 def validate_static_url(static_url: str, bucket: str) -> None:

@@ -2,7 +2,7 @@
 
 Every variable the app reads goes through one :class:`EnvReader`, which remembers the name and
 whether it is plain (ConfigMap), secret (Kubernetes Secret), downward-API, or set per container
-(a value the platform writes into one container's own ``env``, e.g. that pod's signing account). ``settings.py``
+(a value the platform writes into one container's own ``env``, e.g. that pod's signing account). :func:`django_platform_settings.apply`
 publishes that record as ``ENV_CONTRACT`` so the platform's contract test can compare it with
 what the platform renders. Empty values count as unset: a ConfigMap may carry ``""`` for an
 optional value.
