@@ -215,8 +215,8 @@ class PlatformMode(unittest.TestCase):
         contract = self.applied()["ENV_CONTRACT"]
         self.assertEqual(contract["secret"], ["DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_SECRET_KEY"])
         self.assertEqual(contract["downward"], ["POD_IP"])
-        self.assertEqual(contract["container"], ["DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"])
-        self.assertEqual(set(contract["plain"]) | {"DJANGO_APP_CACHE_CA_CERT"}, set(PLATFORM_ENV) - {"DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER", "POD_IP"} | {"DJANGO_APP_CACHE_CA_CERT"})
+        self.assertEqual(contract["container"], ["DJANGO_APP_DB_ROLE", "DJANGO_APP_DB_USER", "DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER"])
+        self.assertEqual(set(contract["plain"]) | {"DJANGO_APP_CACHE_CA_CERT"}, set(PLATFORM_ENV) - {"DJANGO_APP_SECRET_KEY", "DJANGO_APP_DB_PASSWORD", "DJANGO_APP_CACHE_PASSWORD", "DJANGO_APP_DB_USER", "DJANGO_APP_MEDIA_BUCKET", "DJANGO_APP_MEDIA_SIGNER", "POD_IP"} | {"DJANGO_APP_CACHE_CA_CERT"})
 
     def test_reads_os_environ_by_default(self) -> None:
         settings = project("/srv/shop")
