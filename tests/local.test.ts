@@ -26,7 +26,7 @@ import { run } from "../tools/lib/local/processes";
 import { httpGet } from "../tools/lib/local/http";
 import type { LocalRun } from "../tools/lib/local/run";
 import type { LocalServices } from "../tools/lib/local/services";
-import { multipart } from "./lib/djangoApp";
+import { PYTHON, baseEnv, multipart } from "./lib/djangoApp";
 import { randomPassword, waitFor } from "./lib/localServers";
 import { Browser, describeFailures, render, startServices, startStack } from "./lib/localStack";
 
@@ -60,9 +60,17 @@ describe("staging, run in full", () => {
     return httpGet(pod?.port?.local ?? 0, path, { host: `${pod?.podIp}:${pod?.port?.local}` });
   };
 
+  /** Everything the web pod printed. */
+  const webOutput: string[] = [];
+
   before(async () => {
     // A real stop for this stack: the preStop hook, SIGTERM and the grace period as rendered.
-    stack = await startStack(services, await render("staging"), { fastStop: false });
+    stack = await startStack(services, await render("staging"), {
+      fastStop: false,
+      onOutput: (source, text) => {
+        if (/\bweb\b/.test(source)) webOutput.push(text);
+      },
+    });
     assert.deepEqual(stack.failures, [], describeFailures(stack));
     browser = new Browser(stack.front?.port ?? 0);
   });
@@ -100,6 +108,37 @@ describe("staging, run in full", () => {
     assert.ok(master && replica, "a master and a replica as rendered");
     assert.equal(await master.redis.cli(["GET", ":1:demo:last-visit"]), visit);
     await waitFor("the key on the replica", async () => (await replica.redis.cli(["GET", ":1:demo:last-visit"])) === visit, { timeoutMs: 10_000 });
+  });
+
+  test("a pickle planted in Redis under the statistics' key runs nothing: the page reads it as a logged miss and rewrites it", async () => {
+    const [master, replica] = stack.cache?.servers ?? [];
+    assert.ok(master && replica);
+    const key = ":1:demo:stats"; // django-redis: KEY_PREFIX "", VERSION 1, the demo's STATS_KEY
+    const marker = `PWNED-${randomPassword(8)}`;
+    // What an attacker who can write to Redis stores: a pickle whose loading runs code (here: writes a
+    // file in the pod's /tmp and prints a marker, the one effect visible outside the pod's sandbox).
+    const plant = [
+      "import pickle, sys, redis",
+      "class Payload:",
+      "    def __reduce__(self):",
+      `        return (exec, (${JSON.stringify(`import sys; open('/tmp/${marker}', 'w').write('x'); print('${marker}'[::-1], file=sys.stderr, flush=True)`)},))`,
+      `redis.Redis(host="127.0.0.1", port=${master.redis.port}, password=sys.argv[1]).set(${JSON.stringify(key)}, pickle.dumps(Payload()), ex=300)`,
+    ].join("\n");
+    await run(PYTHON, ["-c", plant, master.redis.password], { env: baseEnv() });
+    const length = await master.redis.cli(["STRLEN", key]);
+    await waitFor("the planted value on the replica", async () => (await replica.redis.cli(["STRLEN", key])) === length, { timeoutMs: 10_000 });
+    const before = webOutput.length;
+    const page = await browser.get("/");
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /id="stats">\d+ visits/, "the statistics are computed again from the database");
+    const ran = [...marker].reverse().join(""); // what the payload prints; its code holds only the marker
+    const output = () => webOutput.slice(before).join("");
+    await waitFor("the web pod's log to say what it did with the value", async () => output().includes("cache value rejected") || output().includes(ran), { timeoutMs: 5_000 }).catch(() => undefined);
+    assert.ok(!output().includes(ran), "the planted pickle ran in the web pod");
+    assert.match(output(), /cache value rejected: not UTF-8 text/);
+    assert.ok(!webOutput.join("").includes(marker), "the web pod logged bytes of the planted value");
+    // The page wrote the statistics back, as signed JSON ("<json>:<signature>").
+    assert.match(await master.redis.cli(["GET", key]), /^\{"total":\d+,"since":"[^"]+"\}:[\w-]{43}$/);
   });
 
   test("HTTPS is enforced (redirect, HSTS) except for probes; unknown hosts are refused", async () => {

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -45,12 +46,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def _stats() -> dict:
+    """Visit count and first visit, from the cache when it has them. The cache holds JSON
+    (resilience/cache_values.py), so the time travels as an ISO 8601 string."""
     stats = cache.get(STATS_KEY)
     if stats is None:
         first = Visit.objects.order_by("created_at").first()
-        stats = {"total": Visit.objects.count(), "since": first.created_at if first else None}
+        stats = {"total": Visit.objects.count(), "since": first.created_at.isoformat() if first else None}
         cache.set(STATS_KEY, stats, STATS_TTL)
-    return stats
+    return {**stats, "since": parse_datetime(stats["since"]) if stats.get("since") else None}
 
 
 @require_GET
