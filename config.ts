@@ -164,6 +164,35 @@ const mediaSchema = z
     .strict()
     .prefault({});
 
+/** A relative URL prefix ending in a slash (Django's `path()` syntax), such as `staff-7f3a9c/`. */
+const adminPath = z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._~-]*\/)+$/, "must be a relative URL prefix ending in a slash, such as staff-7f3a9c/");
+
+/**
+ * What the reference app lets anyone on the internet reach (app/config/switches.py): off unless a
+ * stack turns it on. A project of your own reads the same variables, or ignores them.
+ */
+const appSchema = z
+    .object({
+        admin: z
+            .object({
+                enabled: z.boolean().default(false).meta(ex([true], "Mount Django's admin (DJANGO_APP_ADMIN_ENABLED) at app.admin.path. Off: no admin URL exists (404), so its login page offers nothing to guess passwords against.")),
+                path: adminPath.optional().meta(ex(["staff-7f3a9c21/"], "URL prefix of the admin (DJANGO_APP_ADMIN_PATH); required with app.admin.enabled. A prefix nobody can guess keeps the bots that try /admin/ on every site off the login page; choose one with `pulumi config set --path app.admin.path \"admin-$(openssl rand -hex 8)/\"`. It is not a secret (it is in the stack file): passwords and Cloud Armor's rate limit still guard the login.")),
+            })
+            .strict()
+            .prefault({})
+            .meta({ description: "Django's admin." }),
+        demo: z
+            .object({
+                anonymousUploads: z.boolean().default(false).meta(ex([true], "Let anonymous visitors upload files to the media bucket and list recent uploads with signed links (/uploads/, DJANGO_APP_DEMO_ANONYMOUS_UPLOADS): anyone could host files under your domain's bucket. Off: 404 unless signed in.")),
+                anonymousTasks: z.boolean().default(false).meta(ex([true], "Let anonymous visitors queue background tasks and read their results (POST /tasks/, GET /tasks/<id>/, DJANGO_APP_DEMO_ANONYMOUS_TASKS): anyone could fill the queue. Off: 404 unless signed in.")),
+            })
+            .strict()
+            .prefault({})
+            .meta({ description: "The reference app's demo pages." }),
+    })
+    .strict()
+    .prefault({});
+
 const accessLogsSchema = z
     .object({
         enabled: z.boolean().default(true).meta(ex([false], "Usage and storage logs of the statics and media buckets, written hourly/daily into a private -logs bucket by Google's group:cloud-storage-analytics@google.com, which gets roles/storage.objectCreator there (https://cloud.google.com/storage/docs/access-logs). Organisations enforcing constraints/iam.allowedPolicyMemberDomains (domain-restricted sharing, on by default in organisations created since May 2024) reject that grant, and preflight fails: set false there and rely on Cloud Audit Logs (Data Access logs for Cloud Storage, Google's recommended record of bucket access), or exempt the project from the constraint.")),
@@ -349,6 +378,7 @@ export const configSchema = z
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
         media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
+        app: appSchema.meta({ description: "What the reference app exposes to anonymous visitors: the admin, uploads, task queuing (all off by default)." }),
         accessLogs: accessLogsSchema.meta({ description: "Cloud Storage usage and storage logs of the statics and media buckets." }),
         workers: z.record(componentName, workerSchema).default({}).meta(ex([{ tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3 } }], "Background workers: one Deployment each, from the app image and env, with its own service account, HPA and PDB.")),
         schedules: z.record(componentName, scheduleSchema).default({}).meta(ex([{ clearsessions: { schedule: "17 3 * * *", command: ["python", "manage.py", "clearsessions"], timeZone: "Etc/UTC" } }], "Management commands on a schedule: one CronJob each, built like the migrate Job.")),
@@ -778,6 +808,9 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
         p.push(`${k("workload.minReplicas")} is ${workload.minReplicas} with ${k("workload.spot")} true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: \`pulumi config set --path workload.minReplicas 2\` (two Spot pods, spread over zones and nodes), or \`pulumi config set --path workload.spot false\`.`);
     }
     p.push(...workerProblems(cfg));
+    if (cfg.app.admin.enabled && cfg.app.admin.path === undefined) {
+        p.push(`${k("app.admin.path")} is required when app.admin.enabled is true (got nothing): the admin needs a URL prefix, best one nobody can guess. Fix: \`pulumi config set --path app.admin.path "admin-$(openssl rand -hex 8)/"\`, or \`pulumi config set --path app.admin.enabled false\`.`);
+    }
     if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
         p.push(`${k("cache.replicas")} must be between 1 and 5 with cache.mode memorystore (got ${cache.replicas}). Fix: \`pulumi config set --path cache.replicas 1\`.`);
     }

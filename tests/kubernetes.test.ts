@@ -207,6 +207,23 @@ describe("the environment contract", () => {
         assert.equal(data.DJANGO_APP_ALLOWED_HOSTS, "staging.example.com");
     });
 
+    it("the reference app's admin, anonymous uploads and anonymous tasks are off in both stacks as shipped; app.* turns each on", async () => {
+        for (const stack of ["production", "staging"]) {
+            const data = stacks[stack].inputs(T.configMap).data;
+            assert.deepEqual(
+                [data.DJANGO_APP_ADMIN_ENABLED, data.DJANGO_APP_ADMIN_PATH, data.DJANGO_APP_DEMO_ANONYMOUS_UPLOADS, data.DJANGO_APP_DEMO_ANONYMOUS_TASKS],
+                ["false", undefined, "false", "false"],
+                stack,
+            );
+        }
+        const open = await renderStack("production", { "django-platform:app": { admin: { enabled: true, path: "staff-7f3a/" }, demo: { anonymousUploads: true, anonymousTasks: true } } });
+        const data = open.inputs(T.configMap).data;
+        assert.deepEqual(
+            [data.DJANGO_APP_ADMIN_ENABLED, data.DJANGO_APP_ADMIN_PATH, data.DJANGO_APP_DEMO_ANONYMOUS_UPLOADS, data.DJANGO_APP_DEMO_ANONYMOUS_TASKS],
+            ["true", "staff-7f3a/", "true", "true"],
+        );
+    });
+
     it("user extras land in the right object", async () => {
         const r = await renderStack("staging", { "django-platform:appEnv": { FEATURE: "on" }, "django-platform:appSecrets": { API_TOKEN: "s3cret" } });
         assert.equal(r.inputs(T.configMap).data.FEATURE, "on");

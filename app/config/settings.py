@@ -56,6 +56,10 @@ _log_level = env.choice("DJANGO_APP_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNI
 _log_format = env.choice("DJANGO_APP_LOG_FORMAT", "text", ("text", "json"))
 _gcp_project = env.text("DJANGO_APP_GCP_PROJECT")
 _pod_ip = env.downward("POD_IP")
+_admin_enabled = env.flag("DJANGO_APP_ADMIN_ENABLED", default=False)
+_admin_path = env.text("DJANGO_APP_ADMIN_PATH")
+_anonymous_uploads = env.flag("DJANGO_APP_DEMO_ANONYMOUS_UPLOADS", default=False)
+_anonymous_tasks = env.flag("DJANGO_APP_DEMO_ANONYMOUS_TASKS", default=False)
 
 #: What this app reads, by kind — compared with the rendered manifests by the contract test.
 ENV_CONTRACT = env.contract()
@@ -132,6 +136,19 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- What anyone on the internet may reach ----------------------------------------------------
+# The admin's login page, anonymous uploads (files served back through signed links) and anonymous
+# task queuing are off unless the platform turns them on (app.* config, docs/configuration.md);
+# plain local development, which answers on loopback only, has them all. Off, their routes are 404.
+ADMIN_ENABLED = _admin_enabled or LOCAL_DEVELOPMENT
+ADMIN_PATH = _admin_path or ("admin/" if LOCAL_DEVELOPMENT else "")
+if ADMIN_ENABLED:
+    from .switches import check_admin_path
+
+    check_admin_path(ADMIN_PATH)
+DEMO_ANONYMOUS_UPLOADS = _anonymous_uploads or LOCAL_DEVELOPMENT
+DEMO_ANONYMOUS_TASKS = _anonymous_tasks or LOCAL_DEVELOPMENT
 
 # --- Database -------------------------------------------------------------------------------
 if _db_engine == "postgresql":

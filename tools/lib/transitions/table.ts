@@ -442,6 +442,18 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: `${ENV}.`,
     },
     {
+        key: "app.admin.enabled", alsoKeys: ["app.admin.path"], change: "off → on, at a prefix of its own", stack: "production", after: set("app.admin", { enabled: true, path: "staff-7f3a9c21/" }),
+        what: `${ENV}; the new pods mount the admin at the prefix (the old ones answer 404 there until they are replaced). Off again: the admin's URLs answer 404 once the rollout is done.`,
+    },
+    {
+        key: "app.admin.enabled", change: "on without app.admin.path", stack: "production", after: set("app.admin.enabled", true), refusedByValidation: /app\.admin\.path is required/,
+        what: "Refused by validation: the admin needs a prefix (`app.admin.path`), best one nobody can guess.",
+    },
+    {
+        key: "app.demo.anonymousUploads", alsoKeys: ["app.demo.anonymousTasks"], change: "off → on", stack: "production", after: set("app.demo", { anonymousUploads: true, anonymousTasks: true }),
+        what: `${ENV}; uploads and tasks stay in the media bucket and the database when the switches go off again (only their routes answer 404).`,
+    },
+    {
         key: "media.enabled", change: "on → off", stack: "production", after: set("media.enabled", false),
         what: `The media bucket and its log bucket would be deleted with the uploads. ${PROTECTED_DATA}. [Procedure](#moving-or-removing-a-bucket).`,
         refused: ["django-media-bucket", "django-media-logs"],
