@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { distance } from "fastest-levenshtein";
+import { minimatch } from "minimatch";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions, secretLookingExtra } from "./components/appEnv";
@@ -16,6 +17,7 @@ import { SPOT_PREEMPTION_GRACE_SECONDS } from "./components/spot";
 import { defaultWorkerGraceSeconds, webTermination } from "./components/termination";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
+import { REDIS_IMAGE } from "./components/cache";
 import { TIME_ZONES, cronScheduleProblem } from "./components/schedules";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
@@ -61,6 +63,20 @@ export const pinnedImage = z.string().superRefine((image, ctx) => {
 
 const ex = (examples: unknown[], description: string) => ({ description, examples });
 
+/** An image reference ending in a sha256 digest. */
+const DIGEST_PINNED = /@sha256:[a-f0-9]{64}$/;
+
+/**
+ * Stack names treated as production: the policy pack's default `productionStacks` (policy/lib/define.ts
+ * DEFAULT_PRODUCTION_STACKS; the two packages are separate, tests/config.test.ts keeps them equal).
+ */
+export const PRODUCTION_STACK_PATTERNS: readonly string[] = ["prod*", "*-prod", "*-production"];
+
+/** Whether a stack name matches one of {@link PRODUCTION_STACK_PATTERNS}, as the policy pack's `matchesAny` does. */
+export function isProductionStack(stack: string): boolean {
+    return PRODUCTION_STACK_PATTERNS.some((glob) => minimatch(stack, glob));
+}
+
 const databaseSchema = z
     .object({
         tier: z.string().regex(/^db-(f1-micro|g1-small|custom-\d+-\d+|perf-optimized-N-\d+)$/, "must be a Cloud SQL tier such as db-custom-1-3840").default("db-custom-1-3840").meta(ex(["db-custom-2-7680"], "Cloud SQL machine tier.")),
@@ -97,7 +113,7 @@ const cacheSchema = z
     .object({
         mode: z.enum(["in-cluster", "memorystore"]).default("in-cluster").meta(ex(["memorystore"], "in-cluster: Redis master + replica StatefulSets; memorystore: Memorystore for Redis Standard tier.")),
         replicas: z.number().int().min(0).max(10).default(1).meta(ex([2], "Read replicas (in-cluster 0-10, memorystore 1-5); change it any time.")),
-        image: pinnedImage.default("redis:7.4.2-alpine").meta(ex(["redis:7.4.2-alpine"], "Official redis image, pinned.")),
+        image: pinnedImage.default(REDIS_IMAGE).meta(ex([REDIS_IMAGE], "Official redis image of the in-cluster cache. Production stacks (names matching prod*, *-prod, *-production) need it pinned by digest (`redis:<tag>@sha256:<digest>`): a tag on Docker Hub can be moved to other bytes. The default is redis:7.4.11-alpine by digest (docker-library/repo-info).")),
         memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([5], "Memorystore capacity in GB; at least 5 with memorystore, whose read replicas need nodes of 5 GB or more (https://cloud.google.com/memorystore/docs/redis/about-read-replicas).")),
         transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on the ports the instance reports (6378 for the primary endpoint) and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
         maxMemoryMb: z.number().int().min(32).max(65536).default(200).meta(ex([200], "In-cluster Redis maxmemory (LRU eviction); the pod's memory limit is sized above it.")),
@@ -808,6 +824,11 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
         p.push(`${k("workload.minReplicas")} is ${workload.minReplicas} with ${k("workload.spot")} true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: \`pulumi config set --path workload.minReplicas 2\` (two Spot pods, spread over zones and nodes), or \`pulumi config set --path workload.spot false\`.`);
     }
     p.push(...workerProblems(cfg));
+    // A Docker Hub tag can be moved to other bytes; a digest cannot ("Tags can be moved to point to
+    // different images, but digests are fixed": https://kubernetes.io/docs/concepts/containers/images/).
+    if (cache.mode === "in-cluster" && isProductionStack(cfg.stack) && !DIGEST_PINNED.test(cache.image)) {
+        p.push(`${k("cache.image")} is pinned by tag only (got ${show(cache.image)}) in the production stack ${show(cfg.stack)}: whoever controls that tag on its registry decides what runs next to your data at the next Redis restart. Fix: \`pulumi config rm --path cache.image\` (the default: ${REDIS_IMAGE}), or pin your tag by its digest (\`docker buildx imagetools inspect ${cache.image}\` prints it): \`pulumi config set --path cache.image ${cache.image.split("@")[0]}@sha256:<digest>\`.`);
+    }
     if (cfg.app.admin.enabled && cfg.app.admin.path === undefined) {
         p.push(`${k("app.admin.path")} is required when app.admin.enabled is true (got nothing): the admin needs a URL prefix, best one nobody can guess. Fix: \`pulumi config set --path app.admin.path "admin-$(openssl rand -hex 8)/"\`, or \`pulumi config set --path app.admin.enabled false\`.`);
     }

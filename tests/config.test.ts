@@ -5,10 +5,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { ConfigError, configSchema, crossFieldProblems, formatPath, validateConfig } from "../config";
+import { ConfigError, PRODUCTION_STACK_PATTERNS, configSchema, crossFieldProblems, formatPath, validateConfig } from "../config";
 import { maxConnectionsForTier } from "../components/connectionBudget";
 import { SECRET_NAME_PATTERN, secretLookingExtra } from "../components/appEnv";
 import { DEFAULT_SECRET_NAME_PATTERN, isSecretName, looksLikeSecretValue } from "../policy/lib/secrets";
+import { DEFAULT_PRODUCTION_STACKS } from "../policy/lib/define";
+import { REDIS_IMAGE } from "../components/cache";
 import { stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
@@ -234,4 +236,39 @@ describe("config: the stack files", () => {
             assert.equal(read(validateConfig(stackConfig("production").config, "production")), production);
         });
     }
+});
+
+describe("config: the in-cluster Redis image is pinned by digest in production stacks", () => {
+    const problemsIn = (stack: string, cache: Record<string, unknown>) => {
+        try {
+            validateConfig({ ...BASE, "django-platform:cache": json(cache) }, stack);
+            return [];
+        } catch (err) {
+            assert.ok(err instanceof ConfigError, String(err));
+            return err.problems;
+        }
+    };
+
+    it("the default is the official image by digest (docker-library/repo-info's redis:7.4.11-alpine index)", () => {
+        assert.equal(REDIS_IMAGE, "redis:7.4.11-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf");
+        assert.equal(validateConfig(BASE, "production").cache.image, REDIS_IMAGE);
+    });
+
+    it("a tag-only image is refused in a production stack, with the commands that fix it", () => {
+        assert.deepEqual(problemsIn("production", { image: "redis:7.4.2-alpine" }), [
+            "django-platform:cache.image is pinned by tag only (got \"redis:7.4.2-alpine\") in the production stack \"production\": whoever controls that tag on its registry decides what runs next to your data at the next Redis restart. " +
+                `Fix: \`pulumi config rm --path cache.image\` (the default: ${REDIS_IMAGE}), or pin your tag by its digest (\`docker buildx imagetools inspect redis:7.4.2-alpine\` prints it): \`pulumi config set --path cache.image redis:7.4.2-alpine@sha256:<digest>\`.`,
+        ]);
+        assert.equal(problemsIn("acme-prod", { image: "redis:8.0.2" }).length, 1, "*-prod is production too");
+    });
+
+    it("accepted: a digest in production; a tag in staging; any image with Memorystore, which runs none", () => {
+        assert.deepEqual(problemsIn("production", { image: "redis:7.4.10-alpine@sha256:e7723ff73d963f5cc6d9c4643ea3d989527a402a319239054e9472a7fb9219a2" }), []);
+        assert.deepEqual(problemsIn("staging", { image: "redis:7.4.2-alpine" }), []);
+        assert.deepEqual(problemsIn("production", { mode: "memorystore", memorySizeGb: 5, image: "redis:7.4.2-alpine" }), []);
+    });
+
+    it("production stacks are the policy pack's default productionStacks", () => {
+        assert.deepEqual(PRODUCTION_STACK_PATTERNS, DEFAULT_PRODUCTION_STACKS);
+    });
 });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
+import { REDIS_IMAGE } from "../components/cache";
 import { imageFingerprint } from "../components/podTemplates";
 import { CapturedResource } from "../tools/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
@@ -268,7 +269,7 @@ describe("Redis", () => {
         for (const c of [master, replica]) {
             assert.equal(c.args[c.args.indexOf("--requirepass") + 1], "$(REDIS_PASSWORD)");
             assert.equal(c.env[0].valueFrom.secretKeyRef.key, "password");
-            assert.match(c.image, /^redis:\d+\.\d+\.\d+/);
+            assert.equal(c.image, REDIS_IMAGE, "the official image, pinned by digest");
         }
         assert.equal(master.args[master.args.indexOf("--appendonly") + 1], "yes", "production persists the master");
         assert.ok(r.inputs(T.statefulSet, "django-cache-master").spec.volumeClaimTemplates);

@@ -197,7 +197,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "`replica_count` is not ForceNew: Memorystore adds the read replica in place ([read replicas](https://cloud.google.com/memorystore/docs/redis/about-read-replicas)).",
     },
     {
-        key: "cache.image", change: "a new Redis image", stack: "production", after: set("cache.image", "redis:7.4.3-alpine"),
+        key: "cache.image", change: "another Redis image, pinned by digest", stack: "production", after: set("cache.image", "redis:7.4.10-alpine@sha256:e7723ff73d963f5cc6d9c4643ea3d989527a402a319239054e9472a7fb9219a2"),
         what: "The StatefulSets' pod templates change: Kubernetes restarts the Redis pods one by one ([StatefulSet rolling update](https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#rolling-updates)); the master reloads its append-only file from its volume.",
     },
     {
