@@ -48,3 +48,13 @@ class SwitchesTest(unittest.TestCase):
         for bad in ("/admin/", "admin", "../x/", "a b/", "healthz/"):
             with self.subTest(path=bad), self.assertRaisesRegex(ImproperlyConfigured, "DJANGO_APP_ADMIN_PATH"):
                 load({**PLATFORM, "DJANGO_APP_ADMIN_ENABLED": "true", "DJANGO_APP_ADMIN_PATH": bad})
+
+
+class SessionsTest(unittest.TestCase):
+    def test_sessions_stay_in_the_database_not_in_the_cache(self):
+        # docs/architecture.md relies on it: a Redis writer cannot touch sessions. A cache-backed
+        # SESSION_ENGINE would put them behind the signed-JSON serializer (resilience/cache_values.py).
+        from django.conf import global_settings
+
+        s = load(PLATFORM)
+        self.assertEqual(getattr(s, "SESSION_ENGINE", global_settings.SESSION_ENGINE), "django.contrib.sessions.backends.db")
