@@ -10,7 +10,8 @@ executed in every web pod and worker that reads it next. :class:`SignedJSONSeria
   never creates an object of a chosen class or calls anything. This holds even for a value
   signed with the right key, so even an attacker who holds ``SECRET_KEY`` (every pod of the app
   has it) cannot turn the cache into code execution in the other pods. Django took the same
-  step for sessions: its ``PickleSerializer`` was deprecated in 4.1 and removed in 5.0.
+  step for sessions: its ``PickleSerializer`` was deprecated in 4.1 and removed in 5.0
+  (https://docs.djangoproject.com/en/5.0/releases/5.0/, "Features removed in 5.0").
 * **Signed.** Each value carries an HMAC-SHA256 (``django.core.signing.Signer``, salt
   :data:`SALT`) under a key derived from ``SECRET_KEY``, which Redis never sees. A value written
   by anything but the app is refused, so a planted template fragment (rendered as trusted HTML)
