@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { distance } from "fastest-levenshtein";
+import { minimatch } from "minimatch";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { extrasCollisions, secretLookingExtra } from "./components/appEnv";
@@ -18,6 +19,7 @@ import { defaultWorkerGraceSeconds, webTermination } from "./components/terminat
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "./components/gcpLimits";
 import { COMPONENT_NAME } from "./components/naming";
 import { NON_PUBLIC_RANGES } from "./components/networkPolicies";
+import { REDIS_IMAGE } from "./components/cache";
 import { TIME_ZONES, cronScheduleProblem } from "./components/schedules";
 
 /** The Pulumi project name: config keys without a namespace belong to it. */
@@ -63,6 +65,20 @@ export const pinnedImage = z.string().superRefine((image, ctx) => {
 
 const ex = (examples: unknown[], description: string) => ({ description, examples });
 
+/** An image reference ending in a sha256 digest. */
+const DIGEST_PINNED = /@sha256:[a-f0-9]{64}$/;
+
+/**
+ * Stack names treated as production: the policy pack's default `productionStacks` (policy/lib/define.ts
+ * DEFAULT_PRODUCTION_STACKS; the two packages are separate, tests/config.test.ts keeps them equal).
+ */
+export const PRODUCTION_STACK_PATTERNS: readonly string[] = ["prod*", "*-prod", "*-production"];
+
+/** Whether a stack name matches one of {@link PRODUCTION_STACK_PATTERNS}, as the policy pack's `matchesAny` does. */
+export function isProductionStack(stack: string): boolean {
+    return PRODUCTION_STACK_PATTERNS.some((glob) => minimatch(stack, glob));
+}
+
 const databaseSchema = z
     .object({
         tier: z.string().regex(/^db-(f1-micro|g1-small|custom-\d+-\d+|perf-optimized-N-\d+)$/, "must be a Cloud SQL tier such as db-custom-1-3840").default("db-custom-1-3840").meta(ex(["db-custom-2-7680"], "Cloud SQL machine tier.")),
@@ -99,7 +115,7 @@ const cacheSchema = z
     .object({
         mode: z.enum(["in-cluster", "memorystore"]).default("in-cluster").meta(ex(["memorystore"], "in-cluster: Redis master + replica StatefulSets; memorystore: Memorystore for Redis Standard tier.")),
         replicas: z.number().int().min(0).max(10).default(1).meta(ex([2], "Read replicas (in-cluster 0-10, memorystore 1-5); change it any time.")),
-        image: pinnedImage.default("redis:7.4.2-alpine").meta(ex(["redis:7.4.2-alpine"], "Official redis image, pinned.")),
+        image: pinnedImage.default(REDIS_IMAGE).meta(ex([REDIS_IMAGE], "Official redis image of the in-cluster cache. Production stacks (names matching prod*, *-prod, *-production) need it pinned by digest (`redis:<tag>@sha256:<digest>`): a tag on Docker Hub can be moved to other bytes. The default is redis:7.4.11-alpine by digest (docker-library/repo-info).")),
         memorySizeGb: z.number().int().min(1).max(300).default(1).meta(ex([5], "Memorystore capacity in GB; at least 5 with memorystore, whose read replicas need nodes of 5 GB or more (https://cloud.google.com/memorystore/docs/redis/about-read-replicas).")),
         transitEncryption: z.boolean().default(true).meta(ex([true], "Memorystore only: in-transit encryption (TLS, SERVER_AUTHENTICATION). The app connects with rediss:// on the ports the instance reports (6378 for the primary endpoint) and trusts only the instance's server CA, delivered in DJANGO_APP_CACHE_CA_CERT. Set at creation only: changing it replaces the instance (empty cache, new IP and AUTH string).")),
         maxMemoryMb: z.number().int().min(32).max(65536).default(200).meta(ex([200], "In-cluster Redis maxmemory (LRU eviction); the pod's memory limit is sized above it.")),
@@ -162,6 +178,35 @@ const mediaSchema = z
         location: z.string().min(2).optional().meta(ex(["EU"], "Media bucket location; default: gcp:region.")),
         noncurrentVersionDays: z.number().int().min(1).max(3650).default(30).meta(ex([30], "Days an overwritten or deleted upload stays restorable (object versioning) before the lifecycle deletes it.")),
         forceDestroy: z.boolean().default(false).meta(ex([true], "Let Pulumi delete the media bucket with its uploads (pulumi destroy, media.enabled false, a media.location change). Unset, the bucket is protected and the preview refuses those (docs/transitions.md). Disposable stacks only.")),
+    })
+    .strict()
+    .prefault({});
+
+/** A relative URL prefix ending in a slash (Django's `path()` syntax), such as `staff-7f3a9c/`. */
+const adminPath = z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._~-]*\/)+$/, "must be a relative URL prefix ending in a slash, such as staff-7f3a9c/");
+
+/**
+ * What the reference app lets anyone on the internet reach (app/config/switches.py): off unless a
+ * stack turns it on. A project of your own reads the same variables, or ignores them.
+ */
+const appSchema = z
+    .object({
+        admin: z
+            .object({
+                enabled: z.boolean().default(false).meta(ex([true], "Mount Django's admin (DJANGO_APP_ADMIN_ENABLED) at app.admin.path. Off: no admin URL exists (404), so its login page offers nothing to guess passwords against.")),
+                path: adminPath.optional().meta(ex(["staff-7f3a9c21/"], "URL prefix of the admin (DJANGO_APP_ADMIN_PATH); required with app.admin.enabled. A prefix nobody can guess keeps the bots that try /admin/ on every site off the login page; choose one with `pulumi config set --path app.admin.path \"admin-$(openssl rand -hex 8)/\"`. It is not a secret (it is in the stack file): passwords and Cloud Armor's rate limit still guard the login.")),
+            })
+            .strict()
+            .prefault({})
+            .meta({ description: "Django's admin." }),
+        demo: z
+            .object({
+                anonymousUploads: z.boolean().default(false).meta(ex([true], "Let anonymous visitors upload files to the media bucket and list recent uploads with signed links (/uploads/, DJANGO_APP_DEMO_ANONYMOUS_UPLOADS): anyone could host files under your domain's bucket. Off: 404 unless signed in.")),
+                anonymousTasks: z.boolean().default(false).meta(ex([true], "Let anonymous visitors queue background tasks and read their results (POST /tasks/, GET /tasks/<id>/, DJANGO_APP_DEMO_ANONYMOUS_TASKS): anyone could fill the queue. Off: 404 unless signed in.")),
+            })
+            .strict()
+            .prefault({})
+            .meta({ description: "The reference app's demo pages." }),
     })
     .strict()
     .prefault({});
@@ -361,6 +406,7 @@ export const configSchema = z
         appEnv: z.record(envName, z.string()).default({}).meta(ex([{ FEATURE_FLAGS: "beta" }], "Extra plain environment variables for the app.")),
         appSecrets: z.record(envName, z.string()).default({}).meta(ex([{ SENTRY_DSN: "https://…" }], "Extra secret environment variables (set with --secret).")),
         media: mediaSchema.meta({ description: "Private media bucket for uploads." }),
+        app: appSchema.meta({ description: "What the reference app exposes to anonymous visitors: the admin, uploads, task queuing (all off by default)." }),
         accessLogs: accessLogsSchema.meta({ description: "Cloud Storage usage and storage logs of the statics and media buckets." }),
         workers: z.record(componentName, workerSchema).default({}).meta(ex([{ tasks: { command: ["python", "manage.py", "demo_worker"], minReplicas: 1, maxReplicas: 3 } }], "Background workers: one Deployment each, from the app image and env, with its own service account, HPA and PDB.")),
         schedules: z.record(componentName, scheduleSchema).default({}).meta(ex([{ clearsessions: { schedule: "17 3 * * *", command: ["python", "manage.py", "clearsessions"], timeZone: "Etc/UTC" } }], "Management commands on a schedule: one CronJob each, built like the migrate Job.")),
@@ -790,6 +836,14 @@ export function crossFieldProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">
         p.push(`${k("workload.minReplicas")} is ${workload.minReplicas} with ${k("workload.spot")} true: GKE may evict a Spot Pod whenever it needs the capacity, and with one web pod the site is down until another is scheduled. Fix: \`pulumi config set --path workload.minReplicas 2\` (two Spot pods, spread over zones and nodes), or \`pulumi config set --path workload.spot false\`.`);
     }
     p.push(...workerProblems(cfg));
+    // A Docker Hub tag can be moved to other bytes; a digest cannot ("Tags can be moved to point to
+    // different images, but digests are fixed": https://kubernetes.io/docs/concepts/containers/images/).
+    if (cache.mode === "in-cluster" && isProductionStack(cfg.stack) && !DIGEST_PINNED.test(cache.image)) {
+        p.push(`${k("cache.image")} is pinned by tag only (got ${show(cache.image)}) in the production stack ${show(cfg.stack)}: whoever controls that tag on its registry decides what runs next to your data at the next Redis restart. Fix: \`pulumi config rm --path cache.image\` (the default: ${REDIS_IMAGE}), or pin your tag by its digest (\`docker buildx imagetools inspect ${cache.image}\` prints it): \`pulumi config set --path cache.image ${cache.image.split("@")[0]}@sha256:<digest>\`.`);
+    }
+    if (cfg.app.admin.enabled && cfg.app.admin.path === undefined) {
+        p.push(`${k("app.admin.path")} is required when app.admin.enabled is true (got nothing): the admin needs a URL prefix, best one nobody can guess. Fix: \`pulumi config set --path app.admin.path "admin-$(openssl rand -hex 8)/"\`, or \`pulumi config set --path app.admin.enabled false\`.`);
+    }
     if (cache.mode === "memorystore" && (cache.replicas < 1 || cache.replicas > 5)) {
         p.push(`${k("cache.replicas")} must be between 1 and 5 with cache.mode memorystore (got ${cache.replicas}). Fix: \`pulumi config set --path cache.replicas 1\`.`);
     }

@@ -28,6 +28,12 @@ export const PLAIN_VARIABLES = [
     "DJANGO_APP_LOG_FORMAT",
     /** The GCP project id (for Cloud Trace ids in the JSON logs). */
     "DJANGO_APP_GCP_PROJECT",
+    /** `true`/`false`: Django's admin is mounted (`app.admin.enabled`). */
+    "DJANGO_APP_ADMIN_ENABLED",
+    /** `true`/`false`: anonymous visitors may upload (`app.demo.anonymousUploads`). */
+    "DJANGO_APP_DEMO_ANONYMOUS_UPLOADS",
+    /** `true`/`false`: anonymous visitors may queue tasks (`app.demo.anonymousTasks`). */
+    "DJANGO_APP_DEMO_ANONYMOUS_TASKS",
 ] as const;
 
 /**
@@ -38,6 +44,8 @@ export const PLAIN_VARIABLES = [
 export const OPTIONAL_PLAIN_VARIABLES = [
     /** PEM bundle of the CA(s) of a TLS cache (Memorystore in-transit encryption); public, hence plain. */
     "DJANGO_APP_CACHE_CA_CERT",
+    /** The admin's URL prefix (`app.admin.path`), only with the admin on. */
+    "DJANGO_APP_ADMIN_PATH",
 ] as const;
 
 /** Secret variables of the contract. */
@@ -132,6 +140,12 @@ export interface AppEnvInputs {
     readonly project: string;
     /** Django log level. */
     readonly logLevel: string;
+    /** What the app exposes to anonymous visitors (`app.*`). */
+    readonly exposure: {
+        readonly admin: { readonly enabled: boolean; readonly path?: string };
+        readonly anonymousUploads: boolean;
+        readonly anonymousTasks: boolean;
+    };
     /** User-defined plain extras (`appEnv`). */
     readonly extraPlain: Readonly<Record<string, string>>;
     /** User-defined secret extras (`appSecrets`). */
@@ -206,10 +220,16 @@ export function buildAppEnv(i: AppEnvInputs): AppEnv {
         DJANGO_APP_LOG_LEVEL: i.logLevel,
         DJANGO_APP_LOG_FORMAT: LOG_FORMAT,
         DJANGO_APP_GCP_PROJECT: i.project,
+        DJANGO_APP_ADMIN_ENABLED: String(i.exposure.admin.enabled),
+        DJANGO_APP_DEMO_ANONYMOUS_UPLOADS: String(i.exposure.anonymousUploads),
+        DJANGO_APP_DEMO_ANONYMOUS_TASKS: String(i.exposure.anonymousTasks),
     };
     const optional: Partial<Record<(typeof OPTIONAL_PLAIN_VARIABLES)[number], pulumi.Input<string>>> = {};
     if (i.cache.caCertificate !== undefined) {
         optional.DJANGO_APP_CACHE_CA_CERT = i.cache.caCertificate;
+    }
+    if (i.exposure.admin.enabled && i.exposure.admin.path !== undefined) {
+        optional.DJANGO_APP_ADMIN_PATH = i.exposure.admin.path;
     }
     const secret: Record<(typeof SECRET_VARIABLES)[number], pulumi.Input<string>> = {
         DJANGO_APP_SECRET_KEY: i.secretKey,

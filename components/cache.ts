@@ -21,7 +21,7 @@ export interface CacheArgs {
     readonly provider: k8s.Provider;
     /** Labels of the pods allowed to connect (the Django pods). */
     readonly clientSelector: Record<string, string>;
-    /** Official redis image, pinned. @default "redis:7.4.2-alpine" */
+    /** Official redis image, pinned by digest in production stacks (config.ts). @default {@link REDIS_IMAGE} */
     readonly image?: string;
     /** Redis maxmemory in MB (LRU eviction). @default 200 */
     readonly maxMemoryMb?: number;
@@ -42,6 +42,18 @@ export interface CacheArgs {
      */
     readonly transitEncryption?: boolean;
 }
+
+/**
+ * The official Redis image, pinned by digest: the multi-platform index of `redis:7.4.11-alpine` as
+ * docker-library/repo-info records it (repos/redis/remote/7.4.11-alpine.md at commit
+ * 1742085aa3304e996a45e00271d6b8308029b6e3). Docker Hub's tags move (the official images are
+ * rebuilt when their base image changes); a digest names the bytes, and with a tag and a digest
+ * "only digest will be used for pulling" (https://kubernetes.io/docs/concepts/containers/images/).
+ * The tag stays for readers. Named with its registry (`docker.io/library/…`, what the short name
+ * means), as Binary Authorization's allowlist needs (components/binaryAuthorization.ts). To move
+ * on: the new tag's digest from repo-info or `docker buildx imagetools inspect redis:<tag>`.
+ */
+export const REDIS_IMAGE = "docker.io/library/redis:7.4.11-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf";
 
 /**
  * uid/gid Redis runs as: a high id (≥ 10000, no clash with a user of the node) rather than the
@@ -170,7 +182,7 @@ export class Cache extends pulumi.ComponentResource {
 
     private createInCluster(name: string, args: CacheArgs, replicas: number) {
         const k8sOpts = { parent: this, provider: args.provider };
-        const image = args.image ?? "redis:7.4.2-alpine";
+        const image = args.image ?? REDIS_IMAGE;
         const maxMemoryMb = args.maxMemoryMb ?? 200;
         const persistence = args.persistence?.enabled ?? false;
         const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });

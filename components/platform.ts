@@ -191,6 +191,7 @@ export class DjangoPlatform extends pulumi.ComponentResource {
                 statics: { url: this.statics.url, bucketName: this.statics.bucketName },
                 project,
                 logLevel: cfg.workload.logLevel,
+                exposure: { admin: cfg.app.admin, anonymousUploads: cfg.app.demo.anonymousUploads, anonymousTasks: cfg.app.demo.anonymousTasks },
                 extraPlain: cfg.appEnv,
                 extraSecrets: cfg.appSecretOutputs,
             },

@@ -5,10 +5,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
-import { ConfigError, configSchema, crossFieldProblems, formatPath, validateConfig } from "../config";
+import { ConfigError, PRODUCTION_STACK_PATTERNS, configSchema, crossFieldProblems, formatPath, validateConfig } from "../config";
 import { maxConnectionsForTier } from "../components/connectionBudget";
 import { SECRET_NAME_PATTERN, secretLookingExtra } from "../components/appEnv";
 import { DEFAULT_SECRET_NAME_PATTERN, isSecretName, looksLikeSecretValue } from "../policy/lib/secrets";
+import { DEFAULT_PRODUCTION_STACKS } from "../policy/lib/define";
+import { REDIS_IMAGE } from "../components/cache";
 import { stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
@@ -40,6 +42,8 @@ describe("config: exact messages", () => {
     const table: Array<[string, Record<string, string | undefined>, string]> = [
         ["image :latest", { "django-platform:image": "repo/app:latest" }, "django-platform:image: must be pinned by a tag other than latest or by digest (repo/app:1.4.2 or repo/app@sha256:…) (got \"repo/app:latest\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
         ["image without tag", { "django-platform:image": "repo/app" }, "django-platform:image: must be pinned by a tag other than latest or by digest (repo/app:1.4.2 or repo/app@sha256:…) (got \"repo/app\"). Fix: `pulumi config set image europe-docker.pkg.dev/acme/django/app:1.4.2`."],
+        ["the admin on without its path", { "django-platform:app": json({ admin: { enabled: true } }) }, "django-platform:app.admin.path is required when app.admin.enabled is true (got nothing): the admin needs a URL prefix, best one nobody can guess. Fix: `pulumi config set --path app.admin.path \"admin-$(openssl rand -hex 8)/\"`, or `pulumi config set --path app.admin.enabled false`."],
+        ["an admin path with a leading slash", { "django-platform:app": json({ admin: { enabled: true, path: "/admin/" } }) }, "django-platform:app.admin.path: must be a relative URL prefix ending in a slash, such as staff-7f3a9c/ (got \"/admin/\"). Fix: `pulumi config set --path app.admin.path staff-7f3a9c21/`."],
         ["missing domain", { "django-platform:domain": undefined }, "django-platform:domain: is required (got nothing). Fix: `pulumi config set domain app.example.com`."],
         ["missing gcp:project", { "gcp:project": undefined }, "gcp:project: is required (got nothing). Fix: `pulumi config set gcp:project acme-staging`."],
         ["min > max replicas", { "django-platform:workload": json({ minReplicas: 5, maxReplicas: 2 }) }, "django-platform:workload.minReplicas (5) must be less than or equal to django-platform:workload.maxReplicas (2). Fix: `pulumi config set --path workload.maxReplicas 5`."],
@@ -62,7 +66,7 @@ describe("config: exact messages", () => {
         ["CORS wildcard", { "django-platform:statics": json({ corsOrigins: ["*"] }) }, "django-platform:statics.corsOrigins[0]: must be an https origin without path, such as https://app.example.com (got \"*\"). Fix: `pulumi config set --path 'statics.corsOrigins[0]' https://app.example.com`."],
         ["CDN without domain", { "django-platform:statics": json({ cdn: { enabled: true } }) }, "django-platform:statics.cdn.domain is required when statics.cdn.enabled is true (got nothing). Fix: `pulumi config set --path statics.cdn.domain static.app.example.com`."],
         ["a private range on the egress allow list", { "django-platform:network": json({ egressAllowList: ["203.0.113.0/24", "10.1.0.0/16"] }) }, "django-platform:network.egressAllowList: 10.1.0.0/16 lies inside the non-public range 10.0.0.0/8, which the allow list never opens (it is for internet hosts; the database and the cache have their own rules). Fix: `pulumi config rm --path 'network.egressAllowList[1]'`, or give the host's public range."],
-        ["Binary Authorization with a Docker Hub short name", { "django-platform:image": "europe-docker.pkg.dev/acme/django/app:1.0", "django-platform:security": json({ binaryAuthorization: "enforce" }) }, "django-platform:cache.image is redis:7.4.2-alpine, without its registry: Binary Authorization's allowlist names images as registry/path/to/image, so this one would be refused. Fix: `pulumi config set --path cache.image docker.io/library/redis:7.4.2-alpine` (the same image, named in full)."],
+        ["Binary Authorization with a Docker Hub short name", { "django-platform:image": "europe-docker.pkg.dev/acme/django/app:1.0", "django-platform:security": json({ binaryAuthorization: "enforce" }), "django-platform:cache": json({ image: "redis:7.4.2-alpine" }) }, "django-platform:cache.image is redis:7.4.2-alpine, without its registry: Binary Authorization's allowlist names images as registry/path/to/image, so this one would be refused. Fix: `pulumi config set --path cache.image docker.io/library/redis:7.4.2-alpine` (the same image, named in full)."],
         ["Binary Authorization on a cluster the program did not create", { "django-platform:image": "europe-docker.pkg.dev/acme/django/app:1.0", "django-platform:security": json({ binaryAuthorization: "dry-run" }), "django-platform:cache": json({ image: "docker.io/library/redis:7.4.2-alpine" }), "django-platform:cluster": json({ mode: "existing", name: "shared-gke" }), "django-platform:network": json({ mode: "existing", name: "shared", subnetName: "gke", privateServicesRangeName: "psa" }) }, "django-platform:security.binaryAuthorization is \"dry-run\" with cluster.mode existing: the program does not change a cluster it did not create, and the project's policy would be written for a cluster that may not evaluate it. Fix: `pulumi config set --path security.binaryAuthorization off`, and set Binary Authorization on the cluster and its project yourself."],
         ["control plane open to the internet", { "django-platform:cluster": json({ masterAuthorizedNetworks: [{ cidr: "0.0.0.0/0", name: "all" }] }) }, "django-platform:cluster.masterAuthorizedNetworks: all (0.0.0.0/0) opens the control plane to the internet. Fix: your office's range (`pulumi config set --path 'cluster.masterAuthorizedNetworks[0].cidr' <office CIDR>`), or remove the entry (`pulumi config rm --path 'cluster.masterAuthorizedNetworks[0]'`): without authorized networks the IP endpoint is off and the DNS-based endpoint, checked by IAM, is the way in."],
         ["extra shadows the contract", { "django-platform:appSecrets": json({ DJANGO_APP_SECRET_KEY: "x" }) }, "django-platform:appSecrets.DJANGO_APP_SECRET_KEY: DJANGO_APP_SECRET_KEY is set by the platform and cannot be overridden. Fix: `pulumi config rm --path appSecrets.DJANGO_APP_SECRET_KEY`."],
@@ -235,4 +239,39 @@ describe("config: the stack files", () => {
             assert.equal(read(validateConfig(stackConfig("production").config, "production")), production);
         });
     }
+});
+
+describe("config: the in-cluster Redis image is pinned by digest in production stacks", () => {
+    const problemsIn = (stack: string, cache: Record<string, unknown>) => {
+        try {
+            validateConfig({ ...BASE, "django-platform:cache": json(cache) }, stack);
+            return [];
+        } catch (err) {
+            assert.ok(err instanceof ConfigError, String(err));
+            return err.problems;
+        }
+    };
+
+    it("the default is the official image by digest (docker-library/repo-info's redis:7.4.11-alpine index)", () => {
+        assert.equal(REDIS_IMAGE, "redis:7.4.11-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf");
+        assert.equal(validateConfig(BASE, "production").cache.image, REDIS_IMAGE);
+    });
+
+    it("a tag-only image is refused in a production stack, with the commands that fix it", () => {
+        assert.deepEqual(problemsIn("production", { image: "redis:7.4.2-alpine" }), [
+            "django-platform:cache.image is pinned by tag only (got \"redis:7.4.2-alpine\") in the production stack \"production\": whoever controls that tag on its registry decides what runs next to your data at the next Redis restart. " +
+                `Fix: \`pulumi config rm --path cache.image\` (the default: ${REDIS_IMAGE}), or pin your tag by its digest (\`docker buildx imagetools inspect redis:7.4.2-alpine\` prints it): \`pulumi config set --path cache.image redis:7.4.2-alpine@sha256:<digest>\`.`,
+        ]);
+        assert.equal(problemsIn("acme-prod", { image: "redis:8.0.2" }).length, 1, "*-prod is production too");
+    });
+
+    it("accepted: a digest in production; a tag in staging; any image with Memorystore, which runs none", () => {
+        assert.deepEqual(problemsIn("production", { image: "redis:7.4.10-alpine@sha256:e7723ff73d963f5cc6d9c4643ea3d989527a402a319239054e9472a7fb9219a2" }), []);
+        assert.deepEqual(problemsIn("staging", { image: "redis:7.4.2-alpine" }), []);
+        assert.deepEqual(problemsIn("production", { mode: "memorystore", memorySizeGb: 5, image: "redis:7.4.2-alpine" }), []);
+    });
+
+    it("production stacks are the policy pack's default productionStacks", () => {
+        assert.deepEqual(PRODUCTION_STACK_PATTERNS, DEFAULT_PRODUCTION_STACKS);
+    });
 });

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { DATABASE_USER_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
 import { SCHEMA_STEP } from "../components/databaseRoles";
+import { REDIS_IMAGE } from "../components/cache";
 import { imageFingerprint } from "../components/podTemplates";
 import { CapturedResource } from "../tools/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
@@ -213,6 +214,23 @@ describe("the environment contract", () => {
         assert.equal(data.DJANGO_APP_ALLOWED_HOSTS, "staging.example.com");
     });
 
+    it("the reference app's admin, anonymous uploads and anonymous tasks are off in both stacks as shipped; app.* turns each on", async () => {
+        for (const stack of ["production", "staging"]) {
+            const data = stacks[stack].inputs(T.configMap).data;
+            assert.deepEqual(
+                [data.DJANGO_APP_ADMIN_ENABLED, data.DJANGO_APP_ADMIN_PATH, data.DJANGO_APP_DEMO_ANONYMOUS_UPLOADS, data.DJANGO_APP_DEMO_ANONYMOUS_TASKS],
+                ["false", undefined, "false", "false"],
+                stack,
+            );
+        }
+        const open = await renderStack("production", { "django-platform:app": { admin: { enabled: true, path: "staff-7f3a/" }, demo: { anonymousUploads: true, anonymousTasks: true } } });
+        const data = open.inputs(T.configMap).data;
+        assert.deepEqual(
+            [data.DJANGO_APP_ADMIN_ENABLED, data.DJANGO_APP_ADMIN_PATH, data.DJANGO_APP_DEMO_ANONYMOUS_UPLOADS, data.DJANGO_APP_DEMO_ANONYMOUS_TASKS],
+            ["true", "staff-7f3a/", "true", "true"],
+        );
+    });
+
     it("user extras land in the right object", async () => {
         const r = await renderStack("staging", { "django-platform:appEnv": { FEATURE: "on" }, "django-platform:appSecrets": { API_TOKEN: "s3cret" } });
         assert.equal(r.inputs(T.configMap).data.FEATURE, "on");
@@ -257,7 +275,7 @@ describe("Redis", () => {
         for (const c of [master, replica]) {
             assert.equal(c.args[c.args.indexOf("--requirepass") + 1], "$(REDIS_PASSWORD)");
             assert.equal(c.env[0].valueFrom.secretKeyRef.key, "password");
-            assert.match(c.image, /^redis:\d+\.\d+\.\d+/);
+            assert.equal(c.image, REDIS_IMAGE, "the official image, pinned by digest");
         }
         assert.equal(master.args[master.args.indexOf("--appendonly") + 1], "yes", "production persists the master");
         assert.ok(r.inputs(T.statefulSet, "django-cache-master").spec.volumeClaimTemplates);

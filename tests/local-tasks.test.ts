@@ -28,6 +28,7 @@ import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
 import type { LocalRun } from "../tools/lib/local/run";
 import type { LocalServices } from "../tools/lib/local/services";
 import { waitFor } from "./lib/localServers";
+import { OPEN_DEMO } from "../tools/lib/configOverrides";
 import { Browser, describeFailures, render, startServices, startStack } from "./lib/localStack";
 
 let services: LocalServices;
@@ -41,7 +42,7 @@ const extraPods: LocalPod[] = [];
 
 before(async () => {
   services = await startServices();
-  stack = await startStack(services, await render("production"), {
+  stack = await startStack(services, await render("production", OPEN_DEMO), {
     onOutput: (source, text) => {
       if (source.includes("worker")) workerOutput.push(text);
     },

@@ -15,6 +15,9 @@
  *   grace period).
  * - production: its worker Deployment does a task queued through the site, and when the pod is
  *   stopped with a task in hand it finishes it and exits 0 (SIGTERM, then the grace period).
+ * - the reference app's switches (app.*, all off in both stack files): staging runs with the admin
+ *   at a prefix of its own and anonymous uploads on, production with anonymous tasks alone on;
+ *   each route that is off answers 404. A pickle planted in staging's Redis runs nothing.
  *
  * These replace the running half of the old end-to-end contract test, which ran the app with the
  * bucket variables removed; tests/e2e-contract.test.ts keeps the static contract checks.
@@ -26,7 +29,8 @@ import { run } from "../tools/lib/local/processes";
 import { httpGet } from "../tools/lib/local/http";
 import type { LocalRun } from "../tools/lib/local/run";
 import type { LocalServices } from "../tools/lib/local/services";
-import { multipart } from "./lib/djangoApp";
+import type { Overrides } from "../tools/lib/configOverrides";
+import { PYTHON, baseEnv, multipart } from "./lib/djangoApp";
 import { randomPassword, waitFor } from "./lib/localServers";
 import { Browser, describeFailures, render, startServices, startStack } from "./lib/localStack";
 
@@ -34,6 +38,15 @@ import { Browser, describeFailures, render, startServices, startStack } from "./
 const ACCEPTED_DEPLOY_WARNINGS: Record<string, string> = {
   "security.W021": "HSTS preload is a commitment for the whole registrable domain; its owner opts in",
 };
+
+/**
+ * Staging run with the admin (at a prefix of its own) and anonymous uploads on, anonymous tasks off
+ * (both shipped stacks have all three off); production with tasks alone on. Each switch is thus
+ * seen on in one run and off in the other.
+ */
+const ADMIN_PATH = "staff-local-test/";
+const STAGING_SWITCHES: Overrides = { "django-platform:app": { admin: { enabled: true, path: ADMIN_PATH }, demo: { anonymousUploads: true, anonymousTasks: false } } };
+const PRODUCTION_SWITCHES: Overrides = { "django-platform:app": { demo: { anonymousTasks: true } } };
 
 let services: LocalServices;
 
@@ -60,9 +73,17 @@ describe("staging, run in full", () => {
     return httpGet(pod?.port?.local ?? 0, path, { host: `${pod?.podIp}:${pod?.port?.local}` });
   };
 
+  /** Everything the web pod printed. */
+  const webOutput: string[] = [];
+
   before(async () => {
     // A real stop for this stack: the preStop hook, SIGTERM and the grace period as rendered.
-    stack = await startStack(services, await render("staging"), { fastStop: false });
+    stack = await startStack(services, await render("staging", STAGING_SWITCHES), {
+      fastStop: false,
+      onOutput: (source, text) => {
+        if (/\bweb\b/.test(source)) webOutput.push(text);
+      },
+    });
     assert.deepEqual(stack.failures, [], describeFailures(stack));
     browser = new Browser(stack.front?.port ?? 0);
   });
@@ -102,6 +123,37 @@ describe("staging, run in full", () => {
     await waitFor("the key on the replica", async () => (await replica.redis.cli(["GET", ":1:demo:last-visit"])) === visit, { timeoutMs: 10_000 });
   });
 
+  test("a pickle planted in Redis under the statistics' key runs nothing: the page reads it as a logged miss and rewrites it", async () => {
+    const [master, replica] = stack.cache?.servers ?? [];
+    assert.ok(master && replica);
+    const key = ":1:demo:stats"; // django-redis: KEY_PREFIX "", VERSION 1, the demo's STATS_KEY
+    const marker = `PWNED-${randomPassword(8)}`;
+    // What an attacker who can write to Redis stores: a pickle whose loading runs code (here: writes a
+    // file in the pod's /tmp and prints a marker, the one effect visible outside the pod's sandbox).
+    const plant = [
+      "import pickle, sys, redis",
+      "class Payload:",
+      "    def __reduce__(self):",
+      `        return (exec, (${JSON.stringify(`import sys; open('/tmp/${marker}', 'w').write('x'); print('${marker}'[::-1], file=sys.stderr, flush=True)`)},))`,
+      `redis.Redis(host="127.0.0.1", port=${master.redis.port}, password=sys.argv[1]).set(${JSON.stringify(key)}, pickle.dumps(Payload()), ex=300)`,
+    ].join("\n");
+    await run(PYTHON, ["-c", plant, master.redis.password], { env: baseEnv() });
+    const length = await master.redis.cli(["STRLEN", key]);
+    await waitFor("the planted value on the replica", async () => (await replica.redis.cli(["STRLEN", key])) === length, { timeoutMs: 10_000 });
+    const before = webOutput.length;
+    const page = await browser.get("/");
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /id="stats">\d+ visits/, "the statistics are computed again from the database");
+    const ran = [...marker].reverse().join(""); // what the payload prints; its code holds only the marker
+    const output = () => webOutput.slice(before).join("");
+    await waitFor("the web pod's log to say what it did with the value", async () => output().includes("cache value rejected") || output().includes(ran), { timeoutMs: 5_000 }).catch(() => undefined);
+    assert.ok(!output().includes(ran), "the planted pickle ran in the web pod");
+    assert.match(output(), /cache value rejected: not UTF-8 text/);
+    assert.ok(!webOutput.join("").includes(marker), "the web pod logged bytes of the planted value");
+    // The page wrote the statistics back, as signed JSON ("<json>:<signature>").
+    assert.match(await master.redis.cli(["GET", key]), /^\{"total":\d+,"since":"[^"]+"\}:[\w-]{43}$/);
+  });
+
   test("HTTPS is enforced (redirect, HSTS) except for probes; unknown hosts are refused", async () => {
     const pod = web()?.plan;
     const port = pod?.port?.local ?? 0;
@@ -115,13 +167,26 @@ describe("staging, run in full", () => {
   });
 
   test("pages link the static files of the emulator, which serves them", async () => {
-    const login = await browser.get("/admin/login/");
+    const login = await browser.get(`/${ADMIN_PATH}login/`);
+    assert.equal(login.status, 200, login.body);
     const css = /href="([^"]+\/admin\/css\/base\.[0-9a-f]{12}\.css)"/.exec(login.body)?.[1];
     assert.ok(css?.startsWith(services.gcs.url), `${css} points at the GCS emulator`);
     const url = new URL(css as string);
     const answer = await httpGet(Number(url.port), url.pathname, { host: url.host });
     assert.equal(answer.status, 200);
     assert.match(answer.body, /--body-fg|body/);
+  });
+
+  test("switches: the admin answers at its own prefix only; with anonymous tasks off, /tasks/ is 404 and the page offers no task form", async () => {
+    assert.equal(env("DJANGO_APP_ADMIN_ENABLED"), "true");
+    assert.equal(env("DJANGO_APP_ADMIN_PATH"), ADMIN_PATH);
+    assert.equal((await browser.get("/admin/login/")).status, 404, "the admin is not at the prefix every bot tries");
+    assert.equal(env("DJANGO_APP_DEMO_ANONYMOUS_TASKS"), "false");
+    assert.equal((await browser.post("/uploads/", "/tasks/", { body: "text=x", contentType: "application/x-www-form-urlencoded" })).status, 404);
+    assert.equal((await browser.get("/tasks/1/")).status, 404);
+    const page = await browser.get("/");
+    assert.match(page.body, /href="\/uploads\/"/, "uploads are on: the page links them");
+    assert.doesNotMatch(page.body, /action="\/tasks\/"/);
   });
 
   test("an upload lands in the private media bucket; its link, signed as the pod's own account, is served; tampered and unsigned ones are not", async () => {
@@ -215,7 +280,7 @@ describe("production, run in full", () => {
   let browser: Browser;
 
   before(async () => {
-    stack = await startStack(services, await render("production"));
+    stack = await startStack(services, await render("production", PRODUCTION_SWITCHES));
     assert.deepEqual(stack.failures, [], describeFailures(stack));
     await stack.runCronJobs();
     assert.deepEqual(stack.failures, [], describeFailures(stack));
@@ -228,7 +293,8 @@ describe("production, run in full", () => {
 
   /** Queues a task through the site and returns its id. */
   async function queueTask(text: string, seconds = 0): Promise<number> {
-    const posted = await browser.post("/uploads/", "/tasks/", { body: new URLSearchParams({ text, seconds: String(seconds) }).toString(), contentType: "application/x-www-form-urlencoded" });
+    // The home page's task form gives the CSRF cookie (/uploads/ is off here).
+    const posted = await browser.post("/", "/tasks/", { body: new URLSearchParams({ text, seconds: String(seconds) }).toString(), contentType: "application/x-www-form-urlencoded" });
     assert.equal(posted.status, 303, posted.body);
     const id = Number(/\/tasks\/(\d+)\/$/.exec(String(posted.headers.location))?.[1]);
     assert.ok(id > 0, `no task id in ${String(posted.headers.location)}`);
@@ -239,6 +305,19 @@ describe("production, run in full", () => {
   test("every workload runs: Jobs, web, the worker Deployment, every CronJob", () => {
     assert.deepEqual(stack.deployments.map((d) => [d.plan.workload.component, d.ready]).sort(), [["web", true], ["worker", true]]);
     assert.ok(stack.cronRun.length >= 1 && stack.cronRun.every((c) => c.exitCode === 0));
+  });
+
+  test("switches: production's admin and anonymous uploads are off (404, no link); its tasks are on, as this run asks", async () => {
+    const web = stack.plan.deployments.find((d) => d.workload.component === "web");
+    assert.equal(web?.env.DJANGO_APP_ADMIN_ENABLED, "false");
+    assert.equal(web?.env.DJANGO_APP_ADMIN_PATH, undefined);
+    assert.equal(web?.env.DJANGO_APP_DEMO_ANONYMOUS_UPLOADS, "false");
+    assert.equal(web?.env.DJANGO_APP_DEMO_ANONYMOUS_TASKS, "true");
+    for (const path of ["/admin/", "/admin/login/", "/uploads/"]) assert.equal((await browser.get(path)).status, 404, path);
+    const page = await browser.get("/");
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(page.body, /href="\/uploads\/"/);
+    assert.match(page.body, /action="\/tasks\/"/);
   });
 
   test("enqueue → worker pod → result: a task queued through the site is done by the worker Deployment", async () => {

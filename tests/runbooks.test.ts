@@ -42,9 +42,12 @@ function commandsOf(markdown: string): string[] {
         .filter((c) => /^(npx|npm|bash|pulumi|kubectl|gcloud|docker|gh|pg_dump|mkdir|rm|curl|export|cd)\b/.test(c));
 }
 
-/** Splits a command line into words, after replacing command substitutions by a digest reference. */
+/**
+ * Splits a command line into words, after replacing command substitutions: `$(openssl rand -hex N)`
+ * by N random-looking bytes in hex (what it prints), any other by a digest reference.
+ */
 function words(command: string): string[] {
-    const substituted = command.replace(/"\$\((?:[^()]|\([^()]*\))*\)"|\$\((?:[^()]|\([^()]*\))*\)|"\$IMAGE"/g, DIGEST_REF);
+    const substituted = command.replace(/\$\(openssl rand -hex (\d+)\)/g, (_, n: string) => "5e".repeat(Number(n))).replace(/"\$\((?:[^()]|\([^()]*\))*\)"|\$\((?:[^()]|\([^()]*\))*\)|"\$IMAGE"/g, DIGEST_REF);
     return [...substituted.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 

@@ -68,3 +68,14 @@ TEMPLATES = [
 
 # --- The platform's environment contract: databases, caches, storages, logging, hosts, HTTPS. ---
 django_platform_settings.apply(globals())
+
+# --- What anyone on the internet may reach ----------------------------------------------------
+# The admin's login page, anonymous uploads (files served back through signed links) and anonymous
+# task queuing are off unless the platform turns them on (app.* config, docs/configuration.md);
+# plain local development, which answers on loopback only, has them all. Off, their routes are 404.
+# The helper sets ADMIN_ENABLED, ADMIN_PATH, DEMO_ANONYMOUS_UPLOADS and DEMO_ANONYMOUS_TASKS; the
+# admin's prefix must not shadow this app's own routes.
+if ADMIN_ENABLED:  # noqa: F821 (set by apply())
+    from .switches import check_admin_path
+
+    check_admin_path(ADMIN_PATH)  # noqa: F821

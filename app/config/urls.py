@@ -1,4 +1,10 @@
-"""URL routes: probes, the demo page, uploads, tasks and the admin."""
+"""URL routes: probes, the demo page, uploads, tasks and — when switched on — the admin.
+
+The admin is mounted only with ``ADMIN_ENABLED`` (DJANGO_APP_ADMIN_ENABLED), at ``ADMIN_PATH``
+(DJANGO_APP_ADMIN_PATH, a prefix of the stack's choosing); otherwise every admin URL is 404.
+Uploads and tasks answer 404 to anonymous visitors unless their switches are on (demo/views.py).
+"""
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
@@ -11,5 +17,6 @@ urlpatterns = [
     path("uploads/", views.uploads, name="uploads"),
     path("tasks/", views.enqueue_task, name="tasks"),
     path("tasks/<int:task_id>/", views.task_status, name="task"),
-    path("admin/", admin.site.urls),
 ]
+if settings.ADMIN_ENABLED:
+    urlpatterns.append(path(settings.ADMIN_PATH, admin.site.urls))

@@ -1,12 +1,18 @@
-"""Probe endpoints, the demo page, uploads and background tasks."""
+"""Probe endpoints, the demo page, uploads and background tasks.
+
+Uploads and tasks answer 404 to anonymous visitors unless the stack turns them on
+(``DEMO_ANONYMOUS_UPLOADS``, ``DEMO_ANONYMOUS_TASKS``; config/switches.py): off in production by default.
+"""
 import logging
 import socket
 
 import resilience
+from config.switches import allowed, anonymous_switch
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -45,12 +51,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def _stats() -> dict:
+    """Visit count and first visit, from the cache when it has them. The cache holds JSON
+    (resilience/cache_values.py), so the time travels as an ISO 8601 string."""
     stats = cache.get(STATS_KEY)
     if stats is None:
         first = Visit.objects.order_by("created_at").first()
-        stats = {"total": Visit.objects.count(), "since": first.created_at if first else None}
+        stats = {"total": Visit.objects.count(), "since": first.created_at.isoformat() if first else None}
         cache.set(STATS_KEY, stats, STATS_TTL)
-    return stats
+    return {**stats, "since": parse_datetime(stats["since"]) if stats.get("since") else None}
 
 
 @require_GET
@@ -58,7 +66,9 @@ def index(request: HttpRequest) -> HttpResponse:
     """Records a visit in the database, remembers it in the cache and shows a summary."""
     visit = Visit.objects.create(served_by=socket.gethostname())
     cache.set(LAST_VISIT_KEY, visit.pk, timeout=None)
-    return render(request, "demo/index.html", {"visit": visit, "stats": _stats()})
+    switches = {"uploads_enabled": allowed(request, "DEMO_ANONYMOUS_UPLOADS"), "tasks_enabled": allowed(request, "DEMO_ANONYMOUS_TASKS")}
+    return render(request, "demo/index.html", {"visit": visit, "stats": _stats(), **switches})
+
 
 
 #: Uploads listed on the uploads page.
@@ -67,6 +77,7 @@ RECENT_UPLOADS = 10
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
+@anonymous_switch("DEMO_ANONYMOUS_UPLOADS")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def uploads(request: HttpRequest) -> HttpResponse:
@@ -87,6 +98,7 @@ def uploads(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/uploads.html", {"uploads": recent, "error": error}, status=400 if error else 200)
 
 
+@anonymous_switch("DEMO_ANONYMOUS_TASKS")
 @require_POST
 def enqueue_task(request: HttpRequest) -> HttpResponse:
     """Queues a task for the worker; answers 303 to the task's status."""
@@ -104,6 +116,7 @@ def enqueue_task(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@anonymous_switch("DEMO_ANONYMOUS_TASKS")
 @never_cache
 @require_GET
 def task_status(request: HttpRequest, task_id: int) -> JsonResponse:

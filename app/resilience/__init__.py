@@ -7,6 +7,9 @@ checks that the two agree and runs the app against a Redis and a PostgreSQL that
 
 The cache is an accelerator: pages must answer without it.
 
+* :class:`~resilience.cache_values.SignedJSONSerializer` (``OPTIONS["SERIALIZER"]``) stores signed
+  JSON instead of django-redis's default pickle, so a value planted in Redis cannot run code in
+  the pods that read it; a value the app did not write is a logged cache miss.
 * :class:`CircuitBreakerRedis` is the redis-py client django-redis builds
   (``OPTIONS["REDIS_CLIENT_CLASS"]``, see :func:`redis_cache_options`). Every command to one Redis
   server goes through that server's :class:`Breaker`: after ``BREAKER_FAILURES`` timeouts or
@@ -196,12 +199,15 @@ class CircuitBreakerRedis(Redis):
 
 def redis_cache_options(password: str | None = None) -> dict[str, Any]:
     """django-redis ``OPTIONS`` for a cache that must never break a page: errors are cache misses,
-    every call is bounded by the socket timeouts, and a server that keeps failing is skipped."""
+    every call is bounded by the socket timeouts, a server that keeps failing is skipped, and values
+    are signed JSON, never pickle (:mod:`resilience.cache_values`)."""
     options: dict[str, Any] = {
         "IGNORE_EXCEPTIONS": True,
         "SOCKET_CONNECT_TIMEOUT": CACHE_CONNECT_TIMEOUT_SECONDS,
         "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT_SECONDS,
         "REDIS_CLIENT_CLASS": f"{__name__}.CircuitBreakerRedis",
+        # Never pickle: a value planted in Redis must not run code when read (cache_values.py).
+        "SERIALIZER": f"{__name__}.cache_values.SignedJSONSerializer",
     }
     if password:
         options["PASSWORD"] = password

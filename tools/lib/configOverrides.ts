@@ -53,3 +53,10 @@ export function secretKeysWith(secretKeys: readonly string[], overrides: Overrid
     }
     return [...out];
 }
+
+/**
+ * The reference app's demo routes open to anonymous visitors (`app.demo.*`, off by default and in
+ * both shipped stacks): for the local runs and the reliability lab, which upload files and queue
+ * tasks through the site as a visitor would. A run that needs them says so with these overrides.
+ */
+export const OPEN_DEMO: Overrides = { "django-platform:app": { demo: { anonymousUploads: true, anonymousTasks: true } } };

@@ -13,7 +13,7 @@ import { ConfigError, validateConfig } from "../../config";
 import { maxConnectionsForTier, RESERVED_CONNECTIONS } from "../../components/connectionBudget";
 import { WEB_PORT } from "../../components/podTemplates";
 import { APP_DIR, REPO_DIR } from "./appPython";
-import { applyOverrides, type Overrides } from "./configOverrides";
+import { applyOverrides, OPEN_DEMO, type Overrides } from "./configOverrides";
 import { httpGet } from "./local/http";
 import type { LocalPod, PodPlan } from "./local/pod";
 import { LOG_TO_FILE } from "./local/postgres";
@@ -163,7 +163,8 @@ export class LabStack {
     /** Renders the stack, starts its services and runs its Jobs. */
     static async start(options: LabStackOptions): Promise<LabStack> {
         const loaded = loadStackConfig({ stack: options.stack, projectDir: REPO_DIR });
-        const config = applyOverrides(loaded.config, options.overrides ?? {});
+        // The lab uploads and queues tasks through the site as anonymous visitors: both switches on, explicitly.
+        const config = applyOverrides(applyOverrides(loaded.config, OPEN_DEMO), options.overrides ?? {});
         const cfg = validateConfig(config, options.stack);
         const tier = cfg.database.tier;
         const maxConnections = maxConnectionsForTier(tier);

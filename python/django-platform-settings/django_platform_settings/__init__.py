@@ -102,11 +102,28 @@ def apply(settings: MutableMapping[str, Any], environ: Mapping[str, str] | None 
     media_signer = env.container("DJANGO_APP_MEDIA_SIGNER")
     log_level = env.choice("DJANGO_APP_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
     log_format = env.choice("DJANGO_APP_LOG_FORMAT", "text", ("text", "json"))
+    # What anyone on the internet may reach (config app.admin.*, app.demo.*): off unless turned on.
+    admin_enabled = env.flag("DJANGO_APP_ADMIN_ENABLED", default=False)
+    admin_path = env.text("DJANGO_APP_ADMIN_PATH")
+    anonymous_uploads = env.flag("DJANGO_APP_DEMO_ANONYMOUS_UPLOADS", default=False)
+    anonymous_tasks = env.flag("DJANGO_APP_DEMO_ANONYMOUS_TASKS", default=False)
     gcp_project = env.text("DJANGO_APP_GCP_PROJECT")
     pod_ip = env.downward("POD_IP")
     local = not env.any_set("DJANGO_APP_")
     settings["ENV_CONTRACT"] = env.contract()
     settings["LOCAL_DEVELOPMENT"] = local
+    # The admin is mounted only with ADMIN_ENABLED, at ADMIN_PATH (the project's urls.py decides);
+    # the demo's anonymous uploads and task queuing follow their switches. Plain local development,
+    # which answers on loopback only, has them all.
+    settings["ADMIN_ENABLED"] = bool(admin_enabled) or local
+    settings["ADMIN_PATH"] = admin_path or ("admin/" if local else "")
+    if settings["ADMIN_ENABLED"] and not settings["ADMIN_PATH"]:
+        raise ImproperlyConfigured(
+            "DJANGO_APP_ADMIN_ENABLED is true but DJANGO_APP_ADMIN_PATH is empty; the platform renders it "
+            "from app.admin.path (pulumi config set --path app.admin.path \"admin-$(openssl rand -hex 8)/\")."
+        )
+    settings["DEMO_ANONYMOUS_UPLOADS"] = bool(anonymous_uploads) or local
+    settings["DEMO_ANONYMOUS_TASKS"] = bool(anonymous_tasks) or local
 
     base_dir = _base_dir(settings)
     # The modules the settings below name, copied next to manage.py (docs/your-app.md, step 2): said

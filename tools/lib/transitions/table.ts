@@ -10,6 +10,7 @@
  * data-bearing resource the transition replaces or deletes and why that is acceptable or which
  * procedure of docs/transitions.md to follow; `refused` lists what the engine refuses (protect).
  */
+import { REDIS_IMAGE } from "../../../components/cache";
 
 /** Config overrides, as tests/helpers/platform.ts `renderStack` takes them. */
 export type Overrides = Record<string, unknown>;
@@ -77,7 +78,7 @@ const EXISTING = { ...EXISTING_NETWORK, [`${P}:cluster`]: { mode: "existing", na
 const MEMORYSTORE = { [`${P}:cache`]: { mode: "memorystore", memorySizeGb: 5, persistence: { enabled: false } } };
 const ARMOR_ON = set("edge.armor.enabled", true);
 /** Binary Authorization needs every image named with its registry (config.ts). */
-const QUALIFIED_CACHE_IMAGE = set("cache.image", "docker.io/library/redis:7.4.2-alpine");
+const SHORT_CACHE_IMAGE = set("cache.image", REDIS_IMAGE.replace(/^docker\.io\/library\//, ""));
 
 /** Every row, in the order of docs/configuration.md. */
 export const TRANSITIONS: readonly TransitionRow[] = [
@@ -199,7 +200,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "`replica_count` is not ForceNew: Memorystore adds the read replica in place ([read replicas](https://cloud.google.com/memorystore/docs/redis/about-read-replicas)).",
     },
     {
-        key: "cache.image", change: "a new Redis image", stack: "production", after: set("cache.image", "redis:7.4.3-alpine"),
+        key: "cache.image", change: "another Redis image, pinned by digest", stack: "production", after: set("cache.image", "redis:7.4.10-alpine@sha256:e7723ff73d963f5cc6d9c4643ea3d989527a402a319239054e9472a7fb9219a2"),
         what: "The StatefulSets' pod templates change: Kubernetes restarts the Redis pods one by one ([StatefulSet rolling update](https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#rolling-updates)); the master reloads its append-only file from its volume.",
     },
     {
@@ -378,20 +379,20 @@ export const TRANSITIONS: readonly TransitionRow[] = [
         what: "The `django-internet-egress` NetworkPolicy is deleted: from then on new connections to those hosts are refused (connections already open stay, the dataplane tracks them). Check that nothing of the app still needs them (Cloud NAT's logs show each translation).",
     },
     {
-        key: "security.binaryAuthorization", change: "off → dry-run", stack: "staging", base: QUALIFIED_CACHE_IMAGE, after: set("security.binaryAuthorization", "dry-run", QUALIFIED_CACHE_IMAGE),
+        key: "security.binaryAuthorization", change: "off → dry-run", stack: "staging", after: set("security.binaryAuthorization", "dry-run"),
         what: "The project's Binary Authorization policy is written (the provider PUTs `projects/<project>/policy`: Google's system images and the stack's images, the rest denied in dry run) before the cluster's `binaryAuthorization.evaluationMode` becomes `PROJECT_SINGLETON_POLICY_ENFORCE`, an in-place update (`DesiredBinaryAuthorization`). Running pods are not checked again; new pods that would be refused are only logged in Cloud Audit Logs ([policy YAML reference](https://cloud.google.com/binary-authorization/docs/policy-yaml-reference), `DRYRUN_AUDIT_LOG_ONLY`). The API must be enabled (the bootstrap enables it in every stack project).",
     },
     {
-        key: "security.binaryAuthorization", change: "dry-run → enforce", stack: "production", base: set("security.binaryAuthorization", "dry-run", QUALIFIED_CACHE_IMAGE), after: set("security.binaryAuthorization", "enforce", QUALIFIED_CACHE_IMAGE),
+        key: "security.binaryAuthorization", change: "dry-run → enforce", stack: "production", base: set("security.binaryAuthorization", "dry-run"), after: set("security.binaryAuthorization", "enforce"),
         what: "The policy's default rule is updated in place to `ENFORCED_BLOCK_AND_AUDIT_LOG`: from then on a pod whose image is not allowed is refused at creation (a ReplicaSet keeps retrying and reports it in its events). Do it after the dry run logged nothing for the stack's own pods (docs/operations.md, \"Binary Authorization\").",
     },
     {
-        key: "security.binaryAuthorization", change: "enforce → off", stack: "production", base: set("security.binaryAuthorization", "enforce", QUALIFIED_CACHE_IMAGE), after: set("security.binaryAuthorization", "off", QUALIFIED_CACHE_IMAGE),
+        key: "security.binaryAuthorization", change: "enforce → off", stack: "production", base: set("security.binaryAuthorization", "enforce"), after: set("security.binaryAuthorization", "off"),
         what: "The cluster's evaluation mode is set to `DISABLED` (explicitly: a removed block would keep the computed mode, `BinaryAuthorizationDiffSuppress` in terraform-provider-google `resource_container_cluster.go`), then the policy resource is deleted, which puts Google's default policy back (allow every image; `DefaultBinaryAuthorizationPolicy`). In a production stack the policy pack's `gke-cluster-enforces-binary-authorization-in-production` no longer applies once the policy is gone: the change is visible only in this diff, so review it as a security change.",
     },
     {
-        key: "security.binaryAuthorization", change: "off → enforce with cache.image redis:…", stack: "staging", after: set("security.binaryAuthorization", "enforce"),
-        refusedByValidation: /cache\.image is redis:7\.4\.2-alpine, without its registry/,
+        key: "security.binaryAuthorization", change: "off → enforce with cache.image redis:…", stack: "staging", after: set("security.binaryAuthorization", "enforce", SHORT_CACHE_IMAGE),
+        refusedByValidation: /cache\.image is redis:7\.4\.\d+-alpine@sha256:[0-9a-f]{64}, without its registry/,
         what: "Refused: the allowlist names images as `registry/path/to/image`, so a Docker Hub short name would be denied. Name it in full first (`docker.io/library/redis:…`, the same image; the StatefulSet's pods are replaced as for any `cache.image` change).",
     },
     {
@@ -467,6 +468,18 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     {
         key: "appSecrets", change: "a secret added", stack: "production", after: set("appSecrets", { SENTRY_DSN: "https://sentry.example.com/1" }),
         what: `${ENV}.`,
+    },
+    {
+        key: "app.admin.enabled", alsoKeys: ["app.admin.path"], change: "off → on, at a prefix of its own", stack: "production", after: set("app.admin", { enabled: true, path: "staff-7f3a9c21/" }),
+        what: `${ENV}; the new pods mount the admin at the prefix (the old ones answer 404 there until they are replaced). Off again: the admin's URLs answer 404 once the rollout is done.`,
+    },
+    {
+        key: "app.admin.enabled", change: "on without app.admin.path", stack: "production", after: set("app.admin.enabled", true), refusedByValidation: /app\.admin\.path is required/,
+        what: "Refused by validation: the admin needs a prefix (`app.admin.path`), best one nobody can guess.",
+    },
+    {
+        key: "app.demo.anonymousUploads", alsoKeys: ["app.demo.anonymousTasks"], change: "off → on", stack: "production", after: set("app.demo", { anonymousUploads: true, anonymousTasks: true }),
+        what: `${ENV}; uploads and tasks stay in the media bucket and the database when the switches go off again (only their routes answer 404).`,
     },
     {
         key: "media.enabled", change: "on → off", stack: "production", after: set("media.enabled", false),
