@@ -310,7 +310,7 @@ const monitoringSchema = z
 
 /**
  * Expected monthly usage of the stack, read only by the cost estimate of `npm run synth`
- * (tools/lib/cost, docs/costs.md): the analogue of an Infracost usage file, kept with the stack it
+ * (cli/lib/cost, docs/costs.md): the analogue of an Infracost usage file, kept with the stack it
  * describes. The program itself ignores it.
  */
 export const usageSchema = z
@@ -959,7 +959,7 @@ function gcpLimitProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string
  * top-level key secret when any value inside it is encrypted (`PULUMI_CONFIG_SECRET_KEYS`, read by
  * the SDK's `isConfigSecret`, internal to @pulumi/pulumi but the one reader of that list), so a
  * deploy can tell only "no entry is encrypted"; a runner that read the stack file itself (synth,
- * tools/lib/stackConfig.ts) also marks each encrypted value's path (`django-platform:appSecrets.X`),
+ * cli/lib/stackConfig.ts) also marks each encrypted value's path (`django-platform:appSecrets.X`),
  * and then every other entry is known to be plain text.
  */
 function runtimeSecretStorage(): SecretStorage {

@@ -2,8 +2,8 @@
  * pgdump-sanitize — turns a plain-text `pg_dump --no-owner` into a file Cloud SQL for PostgreSQL
  * imports (`gcloud sql import sql`), and reports what it removed.
  *
- *   npx tsx tools/pgdump-sanitize.ts dump.sql -o dump.cloudsql.sql --report report.json
- *   pg_dump --no-owner --format=plain mydb | npx tsx tools/pgdump-sanitize.ts - > clean.sql
+ *   npx tsx cli/pgdump-sanitize.ts dump.sql -o dump.cloudsql.sql --report report.json
+ *   pg_dump --no-owner --format=plain mydb | npx tsx cli/pgdump-sanitize.ts - > clean.sql
  *
  * It streams: memory use does not grow with the dump. `.gz` input and output names are
  * (de)compressed on the fly. Removal works on pg_dump's table-of-contents entries, whose headers

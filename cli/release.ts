@@ -7,10 +7,10 @@
  *   3. `pulumi up` with the policy pack — the program itself then runs the migrate Job, then the
  *      collectstatic Job, then the rolling update of the web Deployment (it depends on both Jobs).
  *
- *   npx tsx tools/release.ts --stack staging --repository europe-west1-docker.pkg.dev/acme/django-platform/app
- *   npx tsx tools/release.ts --stack production --image europe-west1-docker.pkg.dev/acme/django-platform/app@sha256:… --yes
- *   npx tsx tools/release.ts --stack staging --repository … --tag 0a1b2c3 --dry-run
- *   npx tsx tools/release.ts --stack staging --repository … --context ../my-django-project
+ *   npx tsx cli/release.ts --stack staging --repository europe-west1-docker.pkg.dev/acme/django-platform/app
+ *   npx tsx cli/release.ts --stack production --image europe-west1-docker.pkg.dev/acme/django-platform/app@sha256:… --yes
+ *   npx tsx cli/release.ts --stack staging --repository … --tag 0a1b2c3 --dry-run
+ *   npx tsx cli/release.ts --stack staging --repository … --context ../my-django-project
  *
  * `--image` deploys an image that is already pushed (CI builds once, then deploys the same digest
  * to staging and production). `--context` builds your own Django project (a directory with its

@@ -7,7 +7,7 @@
  *   npm run bench:local [-- --rounds 5] [-- --stack production] [-- --max-seconds 60] [-- --json]
  *
  * Runs the command `--rounds` times one after the other, each a fresh process as the package
- * script starts it (`node --require tsx/cjs tools/local.ts`, without npm's own start-up), and
+ * script starts it (`node --require tsx/cjs cli/local.ts`, without npm's own start-up), and
  * prints the minimum, median and maximum wall time with the machine's load average before and
  * after (a busy machine makes every figure larger: quote the median with its load). Exit code 1
  * when the median is above `--max-seconds`, 2 for a usage error, 3 when a run failed (timing a
@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { parseCli, processIo, runCli, type CliIo } from "./lib/cliIo";
+import { parseCli, processIo, runCli, type CliIo } from "../cli/lib/cliIo";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -50,7 +50,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const seconds: number[] = [];
     for (let round = 1; round <= opts.rounds; round += 1) {
         const start = process.hrtime.bigint();
-        const child = spawnSync(process.execPath, ["--require", "tsx/cjs", "tools/local.ts", "--stack", opts.stack, "--check", "--port", "0"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        const child = spawnSync(process.execPath, ["--require", "tsx/cjs", "cli/local.ts", "--stack", opts.stack, "--check", "--port", "0"], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
         const wall = Number(process.hrtime.bigint() - start) / 1e9;
         if (child.status !== 0) {
             io.stderr(`bench:local: round ${round} failed (exit ${child.status}):\n${child.stderr}\n${child.stdout}`);

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { processIo, parseCli, runCli, type CliIo } from "./lib/cliIo";
+import { processIo, parseCli, runCli, type CliIo } from "../cli/lib/cliIo";
 
 const ROOT = path.resolve(__dirname, "..");
 

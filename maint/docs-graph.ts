@@ -16,9 +16,9 @@ import { Command } from "commander";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { componentDot, componentGraph, renderSvg } from "./lib/graph";
-import type { StackExport } from "./lib/stackExport";
-import { synth } from "./synth";
+import { componentDot, componentGraph, renderSvg } from "../cli/lib/graph";
+import type { StackExport } from "../cli/lib/stackExport";
+import { synth } from "../cli/synth";
 
 const DOCS = path.resolve(__dirname, "..", "docs");
 

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { PROJECT, configSchema, formatPath, providerSchema, validateConfig } from "../config";
-import { loadStackConfig } from "./lib/stackConfig";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 export const CONFIG_DOC = path.join(ROOT, "docs", "configuration.md");

@@ -10,10 +10,10 @@ import { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { costDocs, STAGING_BEFORE_OVERRIDES } from "./lib/cost/docs";
-import { usageOfConfig } from "./lib/cost/assumptions";
-import { estimateCost, type CostEstimate } from "./lib/cost/estimate";
-import { runProgram } from "./lib/mockRuntime";
-import { loadStackConfig } from "./lib/stackConfig";
+import { usageOfConfig } from "../cli/lib/cost/assumptions";
+import { estimateCost, type CostEstimate } from "../cli/lib/cost/estimate";
+import { runProgram } from "../cli/lib/mockRuntime";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 /** Where the generated reference lives. */

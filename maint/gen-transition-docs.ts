@@ -1,6 +1,6 @@
 /**
  * Writes the transition table of docs/transitions.md (between its markers) from
- * tools/lib/transitions/table.ts: each row's stack is rendered before and after under the Pulumi
+ * maint/lib/transitions/table.ts: each row's stack is rendered before and after under the Pulumi
  * mocks and the engine's plan is summarised. `--check` exits 1 when the committed file differs;
  * tests/transitions.test.ts checks the same.
  *

@@ -10,7 +10,7 @@
 #    `go install` from the Go module proxy into .tools/bin/ (git-ignored): pure Go, CGO_ENABLED=0,
 #    a static binary that needs no network and no C library at run time;
 #  - the npm packages from the lockfile (`npm ci`, skipped when node_modules already holds exactly
-#    them: tools/lib/nodeModulesCurrent.cjs).
+#    them: maint/lib/nodeModulesCurrent.cjs).
 #
 # The interpreter is whatever `python3` comes first on PATH (set PYTHON=... to choose another,
 # VENV=... for another directory than .venv):
@@ -56,7 +56,7 @@ if [ "$version" != "$image_python" ]; then
     echo "install-deps: note: $venv runs Python $version, the image Python $image_python (app/Dockerfile)" >&2
 fi
 
-# The GCS emulator; its version is FAKE_GCS_SERVER_VERSION in tools/lib/local/gcs.ts (a test checks).
+# The GCS emulator; its version is FAKE_GCS_SERVER_VERSION in cli/lib/local/gcs.ts (a test checks).
 # Rebuilt only when the version changes (Go's module and build caches make a rebuild quick).
 fake_gcs_version=v1.56.1
 tools=${TOOLS:-.tools}
@@ -73,5 +73,5 @@ fi
 
 # After the README's first command (`npm ci && npm run synth …`) node_modules already holds the
 # lockfile's packages: a second npm ci would only delete and reinstall them (about 30-50 s).
-node tools/lib/nodeModulesCurrent.cjs || npm ci --no-audit --no-fund
+node maint/lib/nodeModulesCurrent.cjs || npm ci --no-audit --no-fund
 echo "install-deps: done ($("$venv/bin/python" -c 'import sys, django; print("Python", sys.version.split()[0], "Django", django.get_version())'), $(redis-server --version | cut -d' ' -f3), $(ls /usr/lib/postgresql))"

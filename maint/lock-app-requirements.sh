@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates app/requirements.lock, the hash-locked list of every package the image and the
 # tests install (`pip install --require-hashes`), from the exact pins in app/requirements.txt.
-# Run it after changing app/requirements.txt, then `bash tools/install-deps.sh && npm test`.
+# Run it after changing app/requirements.txt, then `bash maint/install-deps.sh && npm test`.
 #
 # pip-tools resolves for the interpreter it runs on: use a Python of the image's minor version
 # (3.11, app/Dockerfile) on Linux x86-64, as the image is. `--generate-hashes` records the hash of

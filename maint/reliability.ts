@@ -1,6 +1,6 @@
 /**
  * The reliability lab: each numbered point of issue 24 as a check that can fail. The stacks are
- * rendered as synth renders them and run with `npm run local`'s machinery (tools/lib/local/: every
+ * rendered as synth renders them and run with `npm run local`'s machinery (cli/lib/local/: every
  * pod with exactly its rendered command, environment, probes and termination), behind a model of
  * the GKE Ingress's load balancer, under open-loop load; rollouts run in waves as the Deployment
  * controller runs them; dependencies hang longer than the liveness window. Bounded in time; every
@@ -15,10 +15,10 @@
  * Exit code: 0 every row within its limits, 1 a row outside a limit, 3 the lab itself broke (a
  * check could not run; the others still run), 2 bad arguments.
  */
-import "./lib/dependencySourceMaps";
+import "../cli/lib/dependencySourceMaps";
 import { Command, InvalidArgumentError } from "commander";
-import { findBinaries } from "./lib/local/binaries";
-import { killGroupsOnSignals } from "./lib/local/processes";
+import { findBinaries } from "../cli/lib/local/binaries";
+import { killGroupsOnSignals } from "../cli/lib/local/processes";
 import { NEG_PROPAGATION_SECONDS } from "./lib/reliabilityBalancer";
 import { CHECKS, SCHEDULE, loadAverage, rowPasses, within, type CheckContext, type Limit, type Row } from "./lib/reliabilityChecks";
 import { LabStack, type LabStackOptions } from "./lib/reliabilityRun";

@@ -3,7 +3,7 @@
 #
 # The test files run in two shards, one process each (the machines have 2 cores), instead of one
 # process per file: each process pays about 1 to 3 s of CPU to load TypeScript and the Pulumi SDKs,
-# which over ~50 files was half of the suite (tools/lib/testShard.ts runs each file as a suite of
+# which over ~50 files was half of the suite (maint/lib/testShard.ts runs each file as a suite of
 # its own, in order). Files are dealt to the shards by their measured cost, heaviest first, so the
 # shards end together. Exit status: non-zero if the type-check or any test failed.
 # The type-check is incremental (tsconfig.json keeps its state in node_modules/.cache/tsc): a
@@ -41,9 +41,9 @@ while read -r weight file; do
 done < <(printf '%s\n' "${weighted[@]}" | sort -k1,1nr -k2,2)
 
 # Each shard loads TypeScript through tsx and skips parsing the source maps of node_modules
-# (tools/lib/dependencySourceMaps.ts: about 0.3 s of CPU per process that loads the Pulumi SDKs).
+# (cli/lib/dependencySourceMaps.ts: about 0.3 s of CPU per process that loads the Pulumi SDKs).
 run_shard() {
-    node --import tsx --import ./tools/lib/dependencySourceMaps.ts --test-reporter=spec tools/lib/testShard.ts "$@"
+    node --import tsx --import ./cli/lib/dependencySourceMaps.ts --test-reporter=spec maint/lib/testShard.ts "$@"
 }
 shard_log=$(mktemp)
 run_shard "${shard_b[@]}" >"$shard_log" 2>&1 &

@@ -13,7 +13,7 @@
  */
 import { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
-import { CliIo, parseCli, processIo, runCli } from "./lib/cliIo";
+import { CliIo, parseCli, processIo, runCli } from "../cli/lib/cliIo";
 import { MigrationInputError, importIdOf, migrateExport, type ExportDocument } from "./lib/trustMigration";
 
 /** Runs the tool; returns the exit code. */

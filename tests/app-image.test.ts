@@ -71,12 +71,12 @@ test("the image installs the hash-locked file, which pins every requirement at t
   const requirements = readFileSync(join(APP_DIR, "requirements.txt"), "utf8").split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
   for (const line of requirements) {
     const [name, version] = pin(line);
-    assert.equal(locked.get(name), version, `${line}: app/requirements.lock has ${name}==${locked.get(name)}; run \`bash tools/lock-app-requirements.sh\``);
+    assert.equal(locked.get(name), version, `${line}: app/requirements.lock has ${name}==${locked.get(name)}; run \`bash maint/lock-app-requirements.sh\``);
   }
   assert.ok(locked.has("psycopg-binary"), "the [binary] extra's package is locked too");
 });
 
-test("the image's Python is the minor version the tests run (the venv of tools/install-deps.sh)", () => {
+test("the image's Python is the minor version the tests run (the venv of maint/install-deps.sh)", () => {
   const from = /^ARG PYTHON_IMAGE=python:(\d+\.\d+)\.\d+-slim-bookworm$/m.exec(dockerfile);
   assert.ok(from, "ARG PYTHON_IMAGE=python:<major>.<minor>.<patch>-slim-bookworm");
   const venv = execFileSync(PYTHON, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();

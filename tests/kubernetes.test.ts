@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, PLAIN_VARIABLES, SECRET_VARIABLES, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
 import { imageFingerprint } from "../components/podTemplates";
-import { CapturedResource } from "../tools/lib/mockRuntime";
+import { CapturedResource } from "../cli/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, RESERVED_NAMES, extrasCollisions } from "../components/appEnv";
 import { MEDIA_OBJECT_ROLE, SIGNER_ROLE } from "../components/media";
-import { djangoContainers, objectsOf } from "../tools/lib/renderedWorkloads";
+import { djangoContainers, objectsOf } from "../cli/lib/renderedWorkloads";
 import { Rendered, T, renderStack } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { OPTIONAL_PLAIN_VARIABLES } from "../components/appEnv";
 import { ConfigError, validateConfig } from "../config";
-import { FAKE_REDIS_SERVER_CA } from "../tools/lib/mockValues";
+import { FAKE_REDIS_SERVER_CA } from "../cli/lib/mockValues";
 import { renderStack, stackConfig, T, type Rendered } from "./helpers/platform";
 import { APP_DIR, PYTHON, baseEnv } from "./lib/djangoApp";
 import { GroupProcess, REDIS_CLI, REDIS_SERVER, freePort, randomPassword, run, tempDir, waitFor } from "./lib/localServers";

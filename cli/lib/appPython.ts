@@ -1,5 +1,5 @@
 /**
- * The image's Python stack on this machine: the virtualenv `tools/install-deps.sh` creates in
+ * The image's Python stack on this machine: the virtualenv `maint/install-deps.sh` creates in
  * `.venv/` from `app/requirements.lock` (the hash-locked pins `app/Dockerfile` installs), and the
  * environment the image gives every process besides what the pod spec sets.
  *
@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 export const REPO_DIR = resolve(__dirname, "..", "..");
 /** The reference app's directory (the image's WORKDIR /app). */
 export const APP_DIR = join(REPO_DIR, "app");
-/** The virtualenv with the image's locked packages (tools/install-deps.sh). */
+/** The virtualenv with the image's locked packages (maint/install-deps.sh). */
 export const VENV_DIR = join(REPO_DIR, ".venv");
 /** Its interpreter. */
 export const VENV_PYTHON = join(VENV_DIR, "bin", "python");
@@ -25,7 +25,7 @@ export class MissingVenvError extends Error {}
 /** The venv's interpreter; throws {@link MissingVenvError} with the fix when it is not there. */
 export function venvPython(): string {
     if (!existsSync(VENV_PYTHON)) {
-        throw new MissingVenvError(`${VENV_PYTHON} does not exist: run \`bash tools/install-deps.sh\` (it creates .venv/ from app/requirements.lock)`);
+        throw new MissingVenvError(`${VENV_PYTHON} does not exist: run \`bash maint/install-deps.sh\` (it creates .venv/ from app/requirements.lock)`);
     }
     return VENV_PYTHON;
 }

@@ -3,7 +3,7 @@
  * program registers — custom and component — with what the engine would see: type, name, URN,
  * parent, provider, dependencies, inputs and (mocked) outputs.
  *
- * Shared by the test suite and the offline synth (`tools/synth.ts`), so both see one truth.
+ * Shared by the test suite and the offline synth (`cli/synth.ts`), so both see one truth.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";

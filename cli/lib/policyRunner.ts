@@ -9,7 +9,7 @@
  * read fields present in both (and recognise live objects where it matters: see
  * `programSetsReplicas` in policy/lib/k8s.ts).
  *
- * Used by `npm run policy` (tools/policy.ts), by synth and by the tests.
+ * Used by `npm run policy` (cli/policy.ts), by synth and by the tests.
  */
 import type {
     PolicyProviderResource, PolicyResource, PolicyResourceOptions, ReportViolation,

@@ -1,6 +1,6 @@
 /**
  * HTTP clients on loopback for the keep-alive test (tests/reliability.test.ts) and the kubelet's
- * probes (tools/lib/local/probes.ts):
+ * probes (cli/lib/local/probes.ts):
  *
  * - {@link KeepAliveConnection}: one raw HTTP/1.1 connection reused the way a load balancer reuses
  *   its backend connections. Node's http.Agent would quietly replace a connection the server has

@@ -11,7 +11,7 @@
  *
  * A Django container is any container — app container, init container or native sidecar — of any
  * pod template (Deployment, StatefulSet, DaemonSet, Job, a CronJob's job template, Pod) that runs
- * the app image, plus the one-off Job `npm run manage` prints (tools/manage.ts
+ * the app image, plus the one-off Job `npm run manage` prints (cli/manage.ts
  * {@link manageJobFrom}, built from the migrate Job as the tool builds it).
  */
 import { join } from "node:path";
@@ -348,7 +348,7 @@ function djangoContainersOf(docs: readonly K8sDoc[], doc: K8sDoc, image: string,
         }));
 }
 
-/** The one-off Job `npm run manage -- <args>` prints for these objects (tools/manage.ts, from the migrate Job). */
+/** The one-off Job `npm run manage -- <args>` prints for these objects (cli/manage.ts, from the migrate Job). */
 export function manageJobDoc(docs: readonly K8sDoc[], args: readonly string[]): K8sDoc {
     const migrate = byComponent(docs, "Job", "migrate");
     const stack = migrate.metadata.labels?.["app.kubernetes.io/instance"];

@@ -24,7 +24,7 @@ export interface SynthReport {
     readonly stack: string;
     /** The stack file, relative to the project. */
     readonly stackFile: string;
-    /** Every IAM grant rendered: member, role, resource, condition (tools/lib/trustReport.ts). */
+    /** Every IAM grant rendered: member, role, resource, condition (cli/lib/trustReport.ts). */
     readonly grants: GrantLine[];
     /** 0 good, 1 schema errors or mandatory policy violations. */
     readonly exitCode: 0 | 1;
@@ -63,7 +63,7 @@ export interface SynthReport {
     readonly apis: ApiSet & { readonly source: string };
     /**
      * Monthly cost estimate at minReplicas (idle) and maxReplicas (peak), per component and line,
-     * from list prices with their sources (tools/lib/cost, docs/costs.md).
+     * from list prices with their sources (cli/lib/cost, docs/costs.md).
      */
     readonly cost: CostEstimate;
     readonly stackOutputs: Record<string, unknown>;

@@ -1,7 +1,7 @@
 /**
  * Overrides of a stack's raw config map (fully-qualified key → string, as the CLI passes it), for
  * renders of a stack with a few keys changed: the tests' `renderStack` and the transition table
- * (tools/lib/transitions). Objects are deep-merged into the stack's value; `undefined` removes a
+ * (maint/lib/transitions). Objects are deep-merged into the stack's value; `undefined` removes a
  * key (or, inside an object, a field); anything else replaces it.
  */
 
@@ -38,7 +38,7 @@ export function applyOverrides(config: Readonly<Record<string, string>>, overrid
 /**
  * The secret keys of a stack with `overrides` applied: an override of `appSecrets` stands for
  * `pulumi config set --secret --path appSecrets.<NAME> …`, so its key and each entry's path are
- * marked secret, as the stack file's loader marks encrypted values (tools/lib/stackConfig.ts).
+ * marked secret, as the stack file's loader marks encrypted values (cli/lib/stackConfig.ts).
  * Without this, config.ts would refuse the entries as plain text.
  */
 export function secretKeysWith(secretKeys: readonly string[], overrides: Overrides): string[] {

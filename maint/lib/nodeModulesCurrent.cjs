@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Exits 0 when `node_modules` already holds exactly what `package-lock.json` pins, so that
- * tools/install-deps.sh can skip a second `npm ci` after the README's first command ran one; exits 1
+ * maint/install-deps.sh can skip a second `npm ci` after the README's first command ran one; exits 1
  * otherwise (then install-deps runs `npm ci`). Plain Node, no dependency: it runs before any
  * package is installed.
  *
@@ -16,7 +16,7 @@
  * package.json asks for what the lockfile's root entry records (`npm ci` refuses a lockfile out of
  * sync with package.json).
  *
- * Usage: node tools/lib/nodeModulesCurrent.cjs [project directory, default: the current one]
+ * Usage: node maint/lib/nodeModulesCurrent.cjs [project directory, default: the current one]
  */
 "use strict";
 const fs = require("node:fs");

@@ -1,6 +1,6 @@
 /**
  * The load balancer of the reliability lab: what the GKE Ingress's external Application Load
- * Balancer does with the web pods, as a model in front of the lab's pods (tools/lib/local/pod.ts).
+ * Balancer does with the web pods, as a model in front of the lab's pods (cli/lib/local/pod.ts).
  *
  * - Endpoints (container-native load balancing, one NEG endpoint per pod): a pod is an endpoint
  *   while it is ready and not terminating, as its EndpointSlice says; the NEG controller attaches or
@@ -36,8 +36,8 @@
  *   does not document request-body buffering; the lab assumes none, the case the pod must survive).
  */
 import { request } from "node:http";
-import type { LocalPod } from "./local/pod";
-import type { K8sDoc } from "./renderedWorkloads";
+import type { LocalPod } from "../../cli/lib/local/pod";
+import type { K8sDoc } from "../../cli/lib/renderedWorkloads";
 import type { OutcomeKind, RequestRecord } from "./reliabilityLoad";
 
 /**

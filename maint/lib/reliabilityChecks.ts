@@ -1,6 +1,6 @@
 /**
- * The checks of the reliability lab (tools/reliability.ts), one per numbered point of issue 24.
- * Each is black-box: it runs the rendered pods (tools/lib/local/), sends open-loop load through the
+ * The checks of the reliability lab (maint/reliability.ts), one per numbered point of issue 24.
+ * Each is black-box: it runs the rendered pods (cli/lib/local/), sends open-loop load through the
  * load balancer model (reliabilityBalancer.ts), injects its fault, and judges only what a user or an
  * operator sees — HTTP answers, pods that are ready or restarted, PostgreSQL's refusals in its log,
  * the rows of `demo_task` — never how the app does it. Each row prints its figures and the limits it
@@ -17,9 +17,9 @@
 import { createConnection, type Socket } from "node:net";
 import { cpus, loadavg } from "node:os";
 import { JOB_CONNECTIONS, RESERVED_CONNECTIONS } from "../../components/connectionBudget";
-import { venvPython } from "./appPython";
-import type { LocalPod } from "./local/pod";
-import { GroupProcess, waitFor } from "./local/processes";
+import { venvPython } from "../../cli/lib/appPython";
+import type { LocalPod } from "../../cli/lib/local/pod";
+import { GroupProcess, waitFor } from "../../cli/lib/local/processes";
 import { LoadBalancer, NEG_PROPAGATION_SECONDS } from "./reliabilityBalancer";
 import { describeCounts, longestOutage, openLoop, outcomeCounts, percentile, sleep, type RequestRecord } from "./reliabilityLoad";
 import { ConnectionOwners, PodObserver, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type ConnectionHolder } from "./reliabilityObserve";

@@ -1,5 +1,5 @@
 /**
- * Open-loop load for the reliability lab (tools/reliability.ts) and what its outcomes mean.
+ * Open-loop load for the reliability lab (maint/reliability.ts) and what its outcomes mean.
  *
  * Open loop: requests arrive at a fixed rate whatever the answers, as users do — a slow or hung
  * site does not slow the arrivals down, so queues build the way they build in production. (A closed

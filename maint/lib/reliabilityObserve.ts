@@ -4,7 +4,7 @@
  * {@link unreadyAtOnce}, {@link secondsWithoutReadyPod} and {@link restartsBetween} read the samples.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import type { LocalPod } from "./local/pod";
+import type { LocalPod } from "../../cli/lib/local/pod";
 
 /** One pod at one sample. */
 export interface PodSample {

@@ -1,6 +1,6 @@
 /**
  * Rolling updates in the reliability lab: the Deployment controller's RollingUpdate strategy as
- * Kubernetes implements it, driving the lab's pods (tools/lib/local/) in waves.
+ * Kubernetes implements it, driving the lab's pods (cli/lib/local/) in waves.
  *
  * {@link rolloutStep} is one sync of `rolloutRolling` (kubernetes pkg/controller/deployment/rolling.go,
  * `reconcileNewReplicaSet` then `reconcileOldReplicaSets` with `cleanupUnhealthyReplicas` and
@@ -24,8 +24,8 @@
  * pod going through its termination sequence (preStop, SIGTERM, grace period) while the rollout
  * goes on.
  */
-import type { LocalPod, PodPlan } from "./local/pod";
-import type { LocalRun } from "./local/run";
+import type { LocalPod, PodPlan } from "../../cli/lib/local/pod";
+import type { LocalRun } from "../../cli/lib/local/run";
 import { sleep } from "./reliabilityLoad";
 
 /** A Deployment's RollingUpdate parameters. */

@@ -1,7 +1,7 @@
 /**
- * The stacks of the reliability lab (tools/reliability.ts): a shipped stack rendered as synth
+ * The stacks of the reliability lab (maint/reliability.ts): a shipped stack rendered as synth
  * renders it (with config overrides where a check needs them, e.g. the largest maxReplicas the
- * config accepts), run with `npm run local`'s machinery (tools/lib/local/): its own PostgreSQL with
+ * config accepts), run with `npm run local`'s machinery (cli/lib/local/): its own PostgreSQL with
  * the Cloud SQL tier's `max_connections`, its Redis servers with their rendered arguments, the GCS
  * emulator, the migrate and collectstatic Jobs run to completion — and then no pods: each check
  * starts the pods it needs from the rendered pod templates ({@link LabStack.webPods}), puts them
@@ -12,21 +12,21 @@
 import { ConfigError, validateConfig } from "../../config";
 import { maxConnectionsForTier, RESERVED_CONNECTIONS } from "../../components/connectionBudget";
 import { WEB_PORT } from "../../components/podTemplates";
-import { APP_DIR, REPO_DIR } from "./appPython";
+import { APP_DIR, REPO_DIR } from "../../cli/lib/appPython";
 import { applyOverrides, type Overrides } from "./configOverrides";
-import { httpGet } from "./local/http";
-import type { LocalPod, PodPlan } from "./local/pod";
-import { LOG_TO_FILE } from "./local/postgres";
-import { randomPassword } from "./local/processes";
-import { renderStack } from "./local/render";
-import { LocalRun } from "./local/run";
-import { LocalServices } from "./local/services";
-import type { K8sDoc } from "./renderedWorkloads";
+import { httpGet } from "../../cli/lib/local/http";
+import type { LocalPod, PodPlan } from "../../cli/lib/local/pod";
+import { LOG_TO_FILE } from "../../cli/lib/local/postgres";
+import { randomPassword } from "../../cli/lib/local/processes";
+import { renderStack } from "../../cli/lib/local/render";
+import { LocalRun } from "../../cli/lib/local/run";
+import { LocalServices } from "../../cli/lib/local/services";
+import type { K8sDoc } from "../../cli/lib/renderedWorkloads";
 import { backendServiceOf, LoadBalancer, type BackendService, type RequestSpec } from "./reliabilityBalancer";
 import { sleep } from "./reliabilityLoad";
 import { PodObserver } from "./reliabilityObserve";
 import type { RollingUpdate } from "./reliabilityRollout";
-import { loadStackConfig } from "./stackConfig";
+import { loadStackConfig } from "../../cli/lib/stackConfig";
 
 // --- for tests/reliability.test.ts (gunicorn's keep-alive, run for real) -----------------------------
 

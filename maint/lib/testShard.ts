@@ -1,8 +1,8 @@
 /**
- * One shard of `npm test` (tools/test.sh): runs the given test files in this one process, each as
+ * One shard of `npm test` (maint/test.sh): runs the given test files in this one process, each as
  * a suite named after its path, instead of node's one process per file.
  *
- *   node --import tsx --test-reporter=spec tools/lib/testShard.ts tests/a.test.ts tests/b.test.ts
+ *   node --import tsx --test-reporter=spec maint/lib/testShard.ts tests/a.test.ts tests/b.test.ts
  *
  * Why: every test process pays for loading TypeScript and the Pulumi SDKs (about 1 to 3 s of CPU),
  * which over ~50 files was half of the suite's CPU time on two cores. Each file is required inside

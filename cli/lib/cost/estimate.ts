@@ -54,7 +54,7 @@ export interface CostEstimate {
     readonly peak: number;
     /** Types with no charge of their own, with the reason (one entry per type present). */
     readonly free: Array<{ readonly type: string; readonly reason: string }>;
-    /** Types present that this estimate does not know: a bug to fix in tools/lib/cost. */
+    /** Types present that this estimate does not know: a bug to fix in cli/lib/cost. */
     readonly unpriced: string[];
     /** Notes on the region's prices (borrowed from another region). */
     readonly notes: string[];
@@ -445,7 +445,7 @@ export function formatCost(cost: CostEstimate, top = 6): string[] {
         out.push(`  Note: ${n}`);
     }
     for (const t of cost.unpriced) {
-        out.push(`  UNPRICED ${t}: no price or free reason in tools/lib/cost/estimate.ts`);
+        out.push(`  UNPRICED ${t}: no price or free reason in cli/lib/cost/estimate.ts`);
     }
     out.push("  Assumptions and sources: report.json `cost`, docs/costs.md.");
     return out;

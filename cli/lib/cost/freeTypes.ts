@@ -1,5 +1,5 @@
 /**
- * Resource types the estimate lists as free, each with its reason (tools/lib/cost/estimate.ts prices
+ * Resource types the estimate lists as free, each with its reason (cli/lib/cost/estimate.ts prices
  * every other type it knows; tests/cost.test.ts fails on a type that is in neither).
  */
 

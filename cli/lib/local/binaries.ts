@@ -1,6 +1,6 @@
 /**
  * What `npm run local` needs on this machine, found before anything starts: each missing piece is
- * one line naming it and the fix (all of them come with `bash tools/install-deps.sh`).
+ * one line naming it and the fix (all of them come with `bash maint/install-deps.sh`).
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -9,7 +9,7 @@ import { FAKE_GCS_SERVER_VERSION } from "./gcs";
 import { findPostgresBin, PG_ROOT } from "./postgres";
 import { REDIS_CLI, REDIS_SERVER } from "./redis";
 
-/** Where tools/install-deps.sh puts fake-gcs-server (`go install` with GOBIN there). */
+/** Where maint/install-deps.sh puts fake-gcs-server (`go install` with GOBIN there). */
 export const FAKE_GCS_SERVER_BIN = join(REPO_DIR, ".tools", "bin", "fake-gcs-server");
 
 /** The programs a local run uses. */
@@ -19,7 +19,7 @@ export interface LocalBinaries {
     readonly fakeGcsServer: string;
 }
 
-const INSTALL = "run `bash tools/install-deps.sh`";
+const INSTALL = "run `bash maint/install-deps.sh`";
 
 function executable(path: string): boolean {
     try {

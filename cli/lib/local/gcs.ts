@@ -1,6 +1,6 @@
 /**
  * Cloud Storage on this machine: fsouza/fake-gcs-server (a maintained GCS emulator, built by
- * tools/install-deps.sh with `go install`), behind a small front of ours that the app's processes
+ * maint/install-deps.sh with `go install`), behind a small front of ours that the app's processes
  * reach through `STORAGE_EMULATOR_HOST`.
  *
  * google-cloud-storage talks to `STORAGE_EMULATOR_HOST` instead of https://storage.googleapis.com
@@ -23,7 +23,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from "node:net";
 import { freePort, GroupProcess, waitFor } from "./processes";
 
-/** The emulator's version that tools/install-deps.sh builds. */
+/** The emulator's version that maint/install-deps.sh builds. */
 export const FAKE_GCS_SERVER_VERSION = "v1.56.1";
 
 /** Counters for the status table. */

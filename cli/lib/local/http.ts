@@ -44,7 +44,7 @@ export function httpRequest(
 
 /**
  * Starts a long-running app process (gunicorn or runserver) with the image's base environment
- * (tools/lib/appPython.ts) plus `env`, and waits until `GET readyPath` (sent with `host`) answers
+ * (cli/lib/appPython.ts) plus `env`, and waits until `GET readyPath` (sent with `host`) answers
  * 200. Stops it and throws, with its output, when it does not.
  */
 export async function startAppServer(

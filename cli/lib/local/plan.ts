@@ -1,7 +1,7 @@
 /**
  * From rendered Kubernetes objects to what runs here: one {@link PodPlan} per Job, Deployment and
  * CronJob (its job template) whose pod runs the app image, with the container's environment as the
- * kubelet builds it (tools/lib/renderedWorkloads.ts) and only what exists in the cluster alone
+ * kubelet builds it (cli/lib/renderedWorkloads.ts) and only what exists in the cluster alone
  * replaced by its local stand-in:
  *
  * - values from Secrets: the local database and cache passwords, a fresh SECRET_KEY, random values

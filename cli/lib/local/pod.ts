@@ -1,6 +1,6 @@
 /**
  * One pod of a rendered workload, run as a local process group: its app container with its command,
- * environment and working directory (tools/lib/local/sandbox.ts for the filesystem), its probes as
+ * environment and working directory (cli/lib/local/sandbox.ts for the filesystem), its probes as
  * the kubelet runs them (./probes.ts), restarts for `restartPolicy: Always`, a Job's
  * `activeDeadlineSeconds`, and the termination sequence of
  * https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination: the pod leaves

@@ -27,7 +27,7 @@ export function findPostgresBin(): string | undefined {
 /** {@link findPostgresBin}, or an error naming the package to install. */
 export function postgresBin(): string {
     const bin = findPostgresBin();
-    if (!bin) throw new Error(`no PostgreSQL server under ${PG_ROOT}: install the postgresql package (bash tools/install-deps.sh)`);
+    if (!bin) throw new Error(`no PostgreSQL server under ${PG_ROOT}: install the postgresql package (bash maint/install-deps.sh)`);
     return bin;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Processes on this machine for the local runner (tools/local.ts), the reliability runs and the
+ * Processes on this machine for the local runner (cli/local.ts), the reliability runs and the
  * tests: commands run to completion, long-running processes each in its own process group, free
  * loopback ports.
  *

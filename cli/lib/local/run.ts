@@ -124,7 +124,7 @@ export class LocalRun {
                       tlsCa: () => services.memorystoreServerCa(),
                       onOutput: options.onOutput,
                   }).catch((error: Error) => {
-                      throw new ServiceError("Redis", "Is Debian's redis-server package installed (bash tools/install-deps.sh)? Its output is above with --logs.", error.message);
+                      throw new ServiceError("Redis", "Is Debian's redis-server package installed (bash maint/install-deps.sh)? Its output is above with --logs.", error.message);
                   })
                 : Promise.resolve(undefined),
             ensureBuckets(services, containers.map((c) => resolveEnv(c, { secret: () => "", field: () => "" })), options.iam),

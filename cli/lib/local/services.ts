@@ -88,10 +88,10 @@ export class LocalServices {
         const out = (service: string) => (options.onOutput ? (text: string) => options.onOutput?.(service, text) : undefined);
         const settled = await Promise.allSettled([
             LocalPostgres.create({ ssl: true, parent: root, settings: options.postgresSettings }).catch((e: Error) => {
-                throw new ServiceError("PostgreSQL", "Is the postgresql package installed (bash tools/install-deps.sh)? Its output is above.", e.message);
+                throw new ServiceError("PostgreSQL", "Is the postgresql package installed (bash maint/install-deps.sh)? Its output is above.", e.message);
             }),
             LocalGcs.start(options.fakeGcsServer, (email) => identities.publicKey(email), out("fake-gcs-server")).catch((e: Error) => {
-                throw new ServiceError("fake-gcs-server", "Rebuild it with `bash tools/install-deps.sh`.", e.message);
+                throw new ServiceError("fake-gcs-server", "Rebuild it with `bash maint/install-deps.sh`.", e.message);
             }),
             LocalCa.create(join(root, "google-ca"), "django-platform local stand-in for Google's public CAs").then(async (ca) => {
                 const egress = await GoogleApisEgress.start(ca, {
@@ -99,7 +99,7 @@ export class LocalServices {
                 });
                 return { ca, egress };
             }).catch((e: Error) => {
-                throw new ServiceError("the HTTPS stand-in for Google's APIs", "It needs the openssl command (bash tools/install-deps.sh).", e.message);
+                throw new ServiceError("the HTTPS stand-in for Google's APIs", "It needs the openssl command (bash maint/install-deps.sh).", e.message);
             }),
             detectIsolation(),
         ] as const);

@@ -1,6 +1,6 @@
 /**
  * The stack as `pulumi up` would create it: the real program (index.ts) rendered under Pulumi mocks
- * with the stack's config, exactly as `npm run synth` does (tools/lib/mockRuntime.ts), plus the
+ * with the stack's config, exactly as `npm run synth` does (cli/lib/mockRuntime.ts), plus the
  * Google Cloud permission set synth puts in report.json (`permissions`, computed by
  * bootstrap/permissionTable.ts `permissionsFor` from the registered types and invokes).
  */

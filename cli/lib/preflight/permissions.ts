@@ -9,7 +9,7 @@
  * deployer lacks them on purpose). Neither are the permissions of the conditional resource-IAM role
  * (`resourceIam`): Google grants them on the stack's own buckets and Secrets key only, so the
  * project answers no for them; nor those granted on single service accounts, which the `accounts`
- * check asks each account (tools/lib/preflight/accounts.ts).
+ * check asks each account (cli/lib/preflight/accounts.ts).
  *
  * Cloud Resource Manager `projects.testIamPermissions`
  * (https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions):

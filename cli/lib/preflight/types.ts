@@ -46,7 +46,7 @@ export interface CheckContext {
     readonly client: GoogleClient;
     readonly stack: StackConfig;
     readonly config: ValidatedConfig;
-    /** The stack rendered under mocks (tools/lib/mockRuntime.ts), once per run. */
+    /** The stack rendered under mocks (cli/lib/mockRuntime.ts), once per run. */
     readonly model: () => Promise<StackModel>;
     readonly identity: Identity;
     /** The Pulumi backend URL (`--backend` or `PULUMI_BACKEND_URL`), when known. */

@@ -20,7 +20,7 @@
  *    preview is shown to the user", pulumi/pulumi step_generator.go), and `pulumi up` stops there,
  *    so a refused transition changes nothing and rules 2–4 do not apply to it.
  */
-import type { CapturedResource } from "../mockRuntime";
+import type { CapturedResource } from "../../../cli/lib/mockRuntime";
 import { rowFor } from "../../../bootstrap/permissionTable";
 import { computedValues, pathKeys, referencingPaths, type Plan, type Step } from "./plan";
 
@@ -136,7 +136,7 @@ export function checkPlan(plan: Plan, ack: Acknowledgements = {}, only?: readonl
     const findings: Finding[] = [];
     const accept = ack.accept ?? {};
     for (const u of plan.unclassified) {
-        findings.push({ rule: "unclassified", message: `no provider rule decides a change of ${u}: add it to tools/lib/transitions/providerRules.ts from the provider's source` });
+        findings.push({ rule: "unclassified", message: `no provider rule decides a change of ${u}: add it to maint/lib/transitions/providerRules.ts from the provider's source` });
     }
     const refused = plan.steps.filter((s) => s.refused !== undefined).map((s) => s.name).sort();
     const expected = [...(ack.refused ?? [])].sort();

@@ -1,6 +1,6 @@
 /**
  * A model of what the Pulumi engine plans for a second `pulumi up`: given the resources a program
- * registered before a config change and after it (two mocked renders, tools/lib/mockRuntime.ts),
+ * registered before a config change and after it (two mocked renders, cli/lib/mockRuntime.ts),
  * which resources are created, updated in place, replaced or deleted, and why.
  *
  * It follows the engine (pulumi/pulumi `pkg/resource/deploy/step_generator.go` and `step.go` at
@@ -21,7 +21,7 @@
  *
  * Pure: no Pulumi runtime, so tests and tools can load it.
  */
-import type { CapturedResource } from "../mockRuntime";
+import type { CapturedResource } from "../../../cli/lib/mockRuntime";
 import { K8S_FORCE_NEW, K8S_IDENTITY, K8S_PROVIDER_RULES, PULUMI_COMMIT, TYPE_RULES, classifyPath, isPrefix, normalizePath } from "./providerRules";
 
 export { PULUMI_COMMIT };

@@ -2,7 +2,7 @@
  * What each provider does when an input of a resource changes: update in place, or replace (delete
  * and create). A vendored table of the input paths the program sets, read from the providers'
  * sources at pinned commits, so a transition test can decide update vs replace the way the engine
- * does (tools/lib/transitions/plan.ts) without guessing.
+ * does (maint/lib/transitions/plan.ts) without guessing.
  *
  * - Google (pulumi-gcp bridges hashicorp/terraform-provider-google): an input whose Terraform schema
  *   field has `ForceNew: true` (or whose block has) is replaced; a `CustomizeDiff` may force new
