@@ -44,9 +44,10 @@ import { validateConfig } from "../config";
 import { CliIo, parseCli, processIo, runCli } from "./lib/cliIo";
 import { runProgram, type CapturedResource } from "./lib/mockRuntime";
 import { StackFileError, loadStackConfig } from "./lib/stackConfig";
+import { PROJECT_DIR as PROJECT_ROOT } from "./lib/projectDir";
 
-/** The project's root: where `index.ts` and `Pulumi.yaml` live. */
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+/** The project's root: where `index.ts` and `Pulumi.yaml` live (cli/lib/projectDir.ts). */
+export const PROJECT_DIR = PROJECT_ROOT;
 
 /** Name of the app container in a one-off Job (for `kubectl logs -c`). */
 export const MANAGE_CONTAINER = "manage";

@@ -28,9 +28,10 @@ import { impersonate, memberForEmail, principalServiceAccount, PrincipalError, r
 import { API_BASE_ENV, ApiBaseError, AuthError, checkApiBase, GoogleClient, UnreachableError } from "./lib/preflight/google";
 import { renderModel, type StackModel, type ValidatedConfig } from "./lib/preflight/model";
 import { CHECK_IDS, type Check, type CheckContext, type CheckId, type CheckResult, type Identity } from "./lib/preflight/types";
+import { PROJECT_DIR as PROJECT_ROOT } from "./lib/projectDir";
 
-/** The project's root: where `index.ts` and `Pulumi.yaml` live. */
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+/** The project's root: where `index.ts` and `Pulumi.yaml` live (cli/lib/projectDir.ts). */
+export const PROJECT_DIR = PROJECT_ROOT;
 
 /**
  * The checks, by id, in output order. Loaded on first use: some modules pull in Pulumi, which a
@@ -145,11 +146,13 @@ export async function preflight(options: PreflightOptions, io: CliIo = processIo
         base = env[API_BASE_ENV] ? checkApiBase(env[API_BASE_ENV] as string) : undefined;
         serviceAccount = options.principal ? principalServiceAccount(options.principal) : undefined;
         stack = loadStackConfig({ stack: options.stack, configFile: options.configFile, projectDir: PROJECT_DIR });
+        const { platformNamespace, validateConfig } = await import("../config");
+        // A consumer project's own namespace (`shop:image`) reads as django-platform's.
+        stack = { ...stack, config: platformNamespace(stack.config, stack.project) };
         if (options.image !== undefined) {
             // Validated below like the stack file's own value.
             stack = { ...stack, config: { ...stack.config, "django-platform:image": options.image } };
         }
-        const { validateConfig } = await import("../config");
         config = validateConfig(stack.config, stack.stack);
     } catch (err) {
         if (err instanceof ApiBaseError || err instanceof PrincipalError || err instanceof StackFileError || isConfigError(err)) {

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { apisForGraph } from "../bootstrap/apiTable";
 import { iamStepPermissions } from "../bootstrap/deployerRoles";
 import { permissionsFor } from "../bootstrap/permissionTable";
-import { ConfigError } from "../config";
+import { ConfigError, platformNamespace } from "../config";
 import { CompareInputError, compareCosts, formatComparison, readReportCost } from "./lib/cost/compare";
 import { usageOfConfig } from "./lib/cost/assumptions";
 import { estimateCost } from "./lib/cost/estimate";
@@ -35,9 +35,10 @@ import { countByType, formatReport, mandatoryViolations, type PolicyResult, type
 import { StackFileError, loadStackConfig, type StackConfig } from "./lib/stackConfig";
 import { STACK_TYPE, buildStackExport } from "./lib/stackExport";
 import { formatGrants, grantsOf } from "./lib/trustReport";
+import { PROJECT_DIR as PROJECT_ROOT } from "./lib/projectDir";
 
-/** The project's root: where `index.ts` and `Pulumi.yaml` live. */
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+/** The project's root: where `index.ts` and `Pulumi.yaml` live (cli/lib/projectDir.ts). */
+export const PROJECT_DIR = PROJECT_ROOT;
 
 /**
  * The Pulumi projects synth renders, by `--project`: the main program, the bootstrap (its shipped
@@ -185,7 +186,7 @@ export async function synth(options: SynthOptions, io: SynthIo = processIo): Pro
         },
         ...permissionSections(options.project ?? "main", { resources: capture.resources.map((r) => r.type), invokes: capture.invokes.map((i) => i.token) }),
         apis: { source: "bootstrap/apiTable.ts", ...apisForGraph({ resources: capture.resources, invokes: capture.invokes, defaultProject: stack.config["gcp:project"] ?? "" }) },
-        cost: estimateCost(capture.resources, { region: stack.config["gcp:region"] ?? "", usage: usageOfConfig(stack.config) }),
+        cost: estimateCost(capture.resources, { region: stack.config["gcp:region"] ?? "", usage: usageOfConfig(platformNamespace(stack.config, stack.project)) }),
         stackOutputs: exportDoc.deployment.resources[0].outputs,
     };
 

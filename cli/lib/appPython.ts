@@ -8,10 +8,11 @@
  * this venv, so a rendered command runs here as written.
  */
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { PROJECT_DIR } from "./projectDir";
 
-/** The repository root. */
-export const REPO_DIR = resolve(__dirname, "..", "..");
+/** The project root: this repository's, or a consumer's through the bin (cli/lib/projectDir.ts). */
+export const REPO_DIR = PROJECT_DIR;
 /** The reference app's directory (the image's WORKDIR /app). */
 export const APP_DIR = join(REPO_DIR, "app");
 /** The virtualenv with the image's locked packages (maint/install-deps.sh). */

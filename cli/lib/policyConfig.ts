@@ -6,7 +6,7 @@
  */
 import type { EnforcementLevel } from "@pulumi/policy";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import { allPolicies, type PackPolicy } from "../../policy/policies";
+import { allPolicies, type PackPolicy } from "django-platform-policy/policies";
 import { PolicyInputError, readJsonText } from "./policyExport";
 
 /** The enforcement levels CrossGuard knows. */

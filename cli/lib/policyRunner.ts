@@ -15,8 +15,8 @@ import type {
     PolicyProviderResource, PolicyResource, PolicyResourceOptions, ReportViolation,
     ResourceValidation, ResourceValidationArgs, StackValidationArgs,
 } from "@pulumi/policy";
-import { unknownCheckingProxy, UnknownValueError } from "../../policy/lib/values";
-import { allPolicies, type PackPolicy } from "../../policy/policies";
+import { unknownCheckingProxy, UnknownValueError } from "django-platform-policy/lib/values";
+import { allPolicies, type PackPolicy } from "django-platform-policy/policies";
 import { resolvePolicyConfig, type ResolvedConfig } from "./policyConfig";
 import { toStackExport, unwrapSecrets, type ExportedResource } from "./policyExport";
 

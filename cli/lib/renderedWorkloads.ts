@@ -20,6 +20,7 @@ import { MANAGE_DEADLINE_SECONDS, manageJobFrom } from "../manage";
 import { kubernetesObjects, redactedObject } from "./manifests";
 import { runProgram, withoutStackTraces, type CapturedResource } from "./mockRuntime";
 import { collectSecretValues } from "./redact";
+import { PROJECT_DIR } from "./projectDir";
 
 /** The fields of Kubernetes objects read here (synth validates them against the real schemas). */
 export interface K8sDoc {
@@ -128,7 +129,7 @@ export interface RenderSource {
  * meanwhile.
  */
 export async function renderObjects(source: RenderSource): Promise<K8sDoc[]> {
-    const program = source.program ?? join(__dirname, "..", "..", "index.ts");
+    const program = source.program ?? join(PROJECT_DIR, "index.ts");
     const capture = await withoutStackTraces(() => runProgram({ project: source.project, stack: source.stack, config: source.config, secretKeys: [...source.secretKeys], program }));
     return objectsOf(capture.resources);
 }
