@@ -43,6 +43,8 @@ export interface CapturedResource {
     readonly retainOnDelete?: boolean;
     /** `import`: the id of an existing cloud resource the engine adopts instead of creating one. */
     readonly importId?: string;
+    /** `aliases`, as URNs: the engine takes a resource of the state at one of them for this one. */
+    readonly aliases?: string[];
 }
 
 /** One provider function call (invoke), e.g. `gcp:container/getCluster:getCluster`. */
@@ -171,6 +173,7 @@ export async function runProgram(options: RunOptions): Promise<CaptureResult> {
             replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
             retainOnDelete: req.getRetainondelete?.() ?? false,
             importId: req.getImportid?.() || undefined,
+            aliases: aliasUrns(req, options, urn),
         };
         resources.push(record);
         byUrn.set(urn, record);
@@ -292,7 +295,30 @@ interface RegisterRequest {
     getReplaceonchangesList?(): string[];
     getRetainondelete?(): boolean | undefined;
     getImportid?(): string;
+    getAliasesList?(): AliasRequest[];
+    getAliasurnsList?(): string[];
     getObject(): { toJavaScript(): unknown } | undefined;
+}
+
+/** An alias as the SDK sends it: a URN, or a spec whose unset fields are the resource's own. */
+interface AliasRequest {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
+/** The URNs of a request's aliases, as the engine resolves them (pulumi/pulumi pkg/resource/deploy alias specs). */
+function aliasUrns(req: RegisterRequest, options: RunOptions, urn: string): string[] | undefined {
+    const urns = [...(req.getAliasurnsList?.() ?? [])];
+    for (const alias of req.getAliasesList?.() ?? []) {
+        const spec = alias.getSpec();
+        if (alias.getUrn()) {
+            urns.push(alias.getUrn());
+        } else if (spec) {
+            const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+            urns.push(urnOf(spec.getStack() || options.stack, spec.getProject() || options.project, parent, spec.getType() || req.getType(), spec.getName() || req.getName()));
+        }
+    }
+    return urns.length > 0 ? urns.filter((u) => u !== urn) : undefined;
 }
 
 interface OutputsRequest {
