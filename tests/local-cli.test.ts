@@ -59,7 +59,7 @@ describe("bad input: one line naming the problem and the fix, nothing left runni
       assert.equal(r.code, 2, r.err);
       const lines = r.err.trim().split("\n");
       assert.equal(lines.length, 1, r.err);
-      assert.match(lines[0] ?? "", /^local: fake-gcs-server \(the GCS emulator\) is missing: FAKE_GCS_SERVER=.* is not executable; run `bash tools\/install-deps.sh`/);
+      assert.match(lines[0] ?? "", /^local: fake-gcs-server \(the GCS emulator\) is missing: FAKE_GCS_SERVER=.* is not executable; run `bash maint\/install-deps.sh`/);
     } finally {
       delete process.env.FAKE_GCS_SERVER;
     }
@@ -83,7 +83,7 @@ describe("bad input: one line naming the problem and the fix, nothing left runni
     try {
       const r = await local(["--stack", "staging", "--port", "0"]);
       assert.equal(r.code, 3, r.err);
-      assert.match(r.err, /^local: fake-gcs-server did not start: .*Rebuild it with `bash tools\/install-deps.sh`\.$/m);
+      assert.match(r.err, /^local: fake-gcs-server did not start: .*Rebuild it with `bash maint\/install-deps.sh`\.$/m);
       assert.deepEqual(liveProcessGroups(), [], "no process group of the run is left");
     } finally {
       delete process.env.FAKE_GCS_SERVER;

@@ -93,7 +93,7 @@ function accountFor(file: string, job: Job): string | undefined {
 }
 const varsRead = (file: string) => new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
 /** A step that runs Pulumi (CLI install included) or the release command, which runs `pulumi up`. */
-const runsPulumi = (step: Step) => usesAction(step, "pulumi/actions") || /\bpulumi\s|tools\/release\.ts/.test(step.run ?? "");
+const runsPulumi = (step: Step) => usesAction(step, "pulumi/actions") || /\bpulumi\s|cli\/release\.ts/.test(step.run ?? "");
 
 test("pr.yml and deploy.yml exist (every workflow file is checked below)", () => {
     assert.ok(files.includes("pr.yml") && files.includes("deploy.yml"), files.join(", "));
@@ -390,7 +390,7 @@ describe("every command the workflows run exists here", () => {
                     assert.ok(script in scripts, `${file} runs npm script "${script}", which package.json does not define`);
                     checked++;
                 }
-                for (const m of line.matchAll(/tools\/release\.ts --stack ([\w.-]+)/g)) {
+                for (const m of line.matchAll(/cli\/release\.ts --stack ([\w.-]+)/g)) {
                     assert.ok(existsSync(join(ROOT, `Pulumi.${m[1]}.yaml`)), `${file} releases to stack ${m[1]}, which has no Pulumi.${m[1]}.yaml`);
                 }
             }
@@ -985,7 +985,7 @@ describe("no credentials file where a build context can pick it up", () => {
             }
             const builds = job.steps.some((s) => usesAction(s, "docker/build-push-action") || /\bdocker (buildx )?build\b/.test(s.run ?? ""));
             // cli/release.ts builds unless it is given --image (tests/release.test.ts).
-            const releasesWithoutImage = job.steps.some((s) => /tools\/release\.ts/.test(s.run ?? "") && !/--image\b/.test(s.run ?? ""));
+            const releasesWithoutImage = job.steps.some((s) => /cli\/release\.ts/.test(s.run ?? "") && !/--image\b/.test(s.run ?? ""));
             assert.ok(!builds && !releasesWithoutImage, `${file} job ${name} writes a credentials file and builds an image`);
         }
     });
