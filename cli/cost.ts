@@ -70,7 +70,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return 0;
     } catch (err) {
         if (err instanceof CompareInputError) {
-            io.stderr(`cost: ${err.message}`);
+            // readReportCost words its message for synth's --compare-to; here the file is an argument.
+            io.stderr(`cost: ${err.message.replace(/^--compare-to /, "")}`);
             return 2;
         }
         throw err;

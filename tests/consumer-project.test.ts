@@ -4,8 +4,9 @@
  * the bin, and the aliases the mock runtime records for the upgrade test.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
@@ -116,5 +117,38 @@ describe("aliases in the mock runtime", () => {
         });
         const thing = capture.resources.find((r) => r.name === "new-name");
         assert.deepEqual(thing?.aliases, ["urn:pulumi:s::p::x:index:Parent$x:index:Thing::old-name"]);
+    });
+});
+
+describe("django-platform cost", () => {
+    const run = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
+        const { main } = await import("../cli/cost");
+        let out = "";
+        let err = "";
+        const code = await main(["node", "cost", ...args], { stdout: (t) => (out += `${t}\n`), stderr: (t) => (err += `${t}\n`) });
+        return { code, out, err };
+    };
+
+    test("a stack's estimate is synth's, and the comparison of a report with itself changes nothing", async () => {
+        const estimate = await run(["--stack", "staging", "--json"]);
+        assert.equal(estimate.code, 0, estimate.err);
+        const doc = JSON.parse(estimate.out) as { stack: string; cost: { idle: number; peak: number } };
+        assert.equal(doc.stack, "staging");
+        assert.ok(doc.cost.idle > 0 && doc.cost.peak >= doc.cost.idle);
+        const report = join(mkdtempSync(join(tmpdir(), "cost-cli-")), "report.json");
+        writeFileSync(report, estimate.out);
+        const same = await run([report, report]);
+        assert.equal(same.code, 0, same.err);
+        assert.match(same.out, /idle \$0\.00 .* peak \$0\.00 /);
+        assert.match(same.out, /No component changed\./);
+        rmSync(dirname(report), { recursive: true, force: true });
+    });
+
+    test("usage errors: nothing to price, three reports, two reports and a stack", async () => {
+        for (const args of [[], ["a.json", "b.json", "c.json"], ["a.json", "b.json", "--stack", "staging"]]) {
+            const r = await run(args);
+            assert.equal(r.code, 2, args.join(" "));
+            assert.match(r.err, /^cost: pass --stack <name>/);
+        }
     });
 });

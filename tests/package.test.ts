@@ -12,7 +12,7 @@
  * weight in maint/test.sh).
  */
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -46,13 +46,19 @@ function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return { ...env, ...extra };
 }
 
-/** Runs the consumer's installed bin from its directory, recording the module files it loads. */
-function bin(args: string[]): SpawnSyncReturns<string> {
-    return spawnSync(process.execPath, ["--require", join(work, "trace.cjs"), join(consumer, "node_modules", ".bin", "django-platform"), ...args], {
-        cwd: consumer,
-        env: consumerEnv(),
-        encoding: "utf8",
-        timeout: 120_000,
+/** What a run of the bin printed, and its exit code. */
+interface Run {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Runs the consumer's installed bin from `cwd` (the consumer's directory), recording the module files it loads. */
+function bin(args: string[], cwd = consumer): Promise<Run> {
+    return new Promise((resolve) => {
+        execFile(process.execPath, ["--require", join(work, "trace.cjs"), join(consumer, "node_modules", ".bin", "django-platform"), ...args], { cwd, env: consumerEnv(), encoding: "utf8", timeout: 180_000 }, (err, stdout, stderr) => {
+            resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+        });
     });
 }
 
@@ -105,8 +111,8 @@ describe("a consumer project made from the template, with the packed packages", 
         assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
     });
 
-    test("its bin synthesises staging offline, from the consumer's Pulumi.yaml, stack file and program", () => {
-        const r = bin(["synth", "--stack", "staging", "--out", "out/staging"]);
+    test("its bin synthesises staging offline, from the consumer's Pulumi.yaml, stack file and program", async () => {
+        const r = await bin(["synth", "--stack", "staging", "--out", "out/staging"]);
         assert.equal(r.status, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /OK: no schema errors, no mandatory policy violations/);
         const exported = JSON.parse(readFileSync(join(consumer, "out", "staging", "stack-export.json"), "utf8")) as { deployment: { resources: { urn: string }[] } };
@@ -117,43 +123,44 @@ describe("a consumer project made from the template, with the packed packages", 
         assert.equal(report.stackOutputs.url, "https://staging.example.com/");
     });
 
-    test("the installed policy pack checks the export, and a mandatory violation fails it", () => {
-        const ok = bin(["policy", "out/staging/stack-export.json"]);
-        assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    test("the installed policy pack checks the export, and a mandatory violation fails it", async () => {
         const file = join(consumer, "out", "staging", "stack-export.json");
         const doc = JSON.parse(readFileSync(file, "utf8")) as { deployment: { resources: { type: string; inputs: Record<string, unknown> }[] } };
         const instance = doc.deployment.resources.find((r) => r.type === "gcp:sql/databaseInstance:DatabaseInstance");
         assert.ok(instance);
         (instance.inputs.settings as { ipConfiguration: Record<string, unknown> }).ipConfiguration.ipv4Enabled = true;
         writeFileSync(join(consumer, "out", "bad-export.json"), JSON.stringify(doc));
-        const bad = bin(["policy", "out/bad-export.json"]);
+        const [ok, bad] = await Promise.all([bin(["policy", "out/staging/stack-export.json"]), bin(["policy", "out/bad-export.json"])]);
+        assert.equal(ok.status, 0, ok.stdout + ok.stderr);
         assert.equal(bad.status, 1, bad.stdout + bad.stderr);
         assert.match(bad.stdout, /^MANDATORY +sql-instance-disables-public-ip$/m);
     });
 
-    test("cost: the estimate of a stack and the change between two reports", () => {
-        const estimate = bin(["cost", "--stack", "staging"]);
-        assert.equal(estimate.status, 0, estimate.stderr);
-        assert.match(estimate.stdout, /^Monthly cost estimate \(USD/);
-        const base = bin(["synth", "--stack", "production", "--out", "out/production"]);
-        assert.ok(base.status === 0 || base.status === 1, base.stderr);
-        const change = bin(["cost", "out/staging/report.json", "out/production/report.json"]);
+    test("cost: a stack's estimate from its report, and the change against a fresh synth of another stack", async () => {
+        const change = await bin(["cost", "out/staging/report.json", "--stack", "production"]);
         assert.equal(change.status, 0, change.stderr);
-        assert.match(change.stdout, /^Monthly cost change against out\/staging\/report\.json/);
+        assert.match(change.stdout, /^Monthly cost change against out\/staging\/report\.json \(USD\): idle \+\$/);
+        assert.match(change.stdout, /^ {2}database +idle +\+\$/m, "production's database costs more than staging's");
+        const bad = await bin(["cost", "out/no-such-report.json", "out/staging/report.json"]);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /^cost: out\/no-such-report\.json: cannot read a synth report\.json/);
     });
 
-    test("--help, --version, every command's --help, and a clear error outside a project", () => {
-        const help = bin(["--help"]);
+    test("--help, --version, every command's --help, and a clear error outside a project", async () => {
+        const commands = ["synth", "policy", "cost", "preflight", "manage", "release", "local"];
+        const [help, version, outside, ...helps] = await Promise.all([
+            bin(["--help"]),
+            bin(["--version"]),
+            bin(["synth", "--stack", "staging"], work),
+            ...commands.map((command) => bin([command, "--help"])),
+        ]);
         assert.equal(help.status, 0);
-        for (const command of ["synth", "policy", "cost", "preflight", "manage", "release", "local"]) {
+        commands.forEach((command, i) => {
             assert.match(help.stdout, new RegExp(`^  ${command} `, "m"));
-            const r = bin([command, "--help"]);
-            assert.equal(r.status, 0, `${command} --help: ${r.stderr}`);
-            assert.match(r.stdout, /Usage:/, command);
-        }
-        const version = bin(["--version"]);
-        assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version);
-        const outside = spawnSync(process.execPath, [join(consumer, "node_modules", ".bin", "django-platform"), "synth", "--stack", "staging"], { cwd: work, env: consumerEnv(), encoding: "utf8" });
+            assert.equal(helps[i].status, 0, `${command} --help: ${helps[i].stderr}`);
+            assert.match(helps[i].stdout, /Usage:/, command);
+        });
+        assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version);
         assert.equal(outside.status, 2);
         assert.match(outside.stderr, /no Pulumi\.yaml in/);
     });
