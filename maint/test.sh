@@ -23,7 +23,7 @@ declare -A cost=(
     [policy-runner]=10 [reliability]=10 [reliability-lab]=6 [release]=9 [policy-platform]=8 [connectivity]=7
     [policy-pack]=7 [synth-errors]=7 [app-local]=6 [platform]=5 [deployer-permissions]=5
     [synth-architecture]=5 [synth-stacks]=5 [kubernetes]=4 [memorystore]=4 [cost]=4 [app-logging]=4
-    [spot]=16 [connection-rollout]=12 [package]=45 [upgrade]=3 [edge]=3 [monitoring]=3 [policy-edge]=3 [workers]=3 [statics]=3 [first-deploy]=3 [manage]=3
+    [spot]=16 [connection-rollout]=12 [package]=65 [upgrade]=3 [edge]=3 [monitoring]=3 [policy-edge]=3 [workers]=3 [statics]=3 [first-deploy]=3 [manage]=3
 )
 weighted=()
 for f in tests/*.test.ts; do

@@ -8,8 +8,10 @@
  * run on the export, the cost commands and --help. A loader hook records every module file the
  * bin loads: none may be inside the repository.
  *
- * Cost: about 15 s to build and pack, 10 s to install from npm's cache, 10 s to run (its own shard
- * weight in maint/test.sh).
+ * Cost, measured on two shared cores: about 35 s to build and pack the two packages (two tsc
+ * runs), 11 s for npm to install them with the consumer's other dependencies from its cache, 15 s
+ * for the commands: 60 to 70 s of wall time in all (its weight in maint/test.sh), up to four
+ * minutes when the machine is loaded.
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
