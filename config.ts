@@ -365,7 +365,7 @@ const monitoringSchema = z
 
 /**
  * Expected monthly usage of the stack, read only by the cost estimate of `npm run synth`
- * (tools/lib/cost, docs/costs.md): the analogue of an Infracost usage file, kept with the stack it
+ * (cli/lib/cost, docs/costs.md): the analogue of an Infracost usage file, kept with the stack it
  * describes. The program itself ignores it.
  */
 export const usageSchema = z
@@ -1044,18 +1044,20 @@ function gcpLimitProblems(cfg: Omit<PlatformConfig, "appSecretOutputs">): string
  * top-level key secret when any value inside it is encrypted (`PULUMI_CONFIG_SECRET_KEYS`, read by
  * the SDK's `isConfigSecret`, internal to @pulumi/pulumi but the one reader of that list), so a
  * deploy can tell only "no entry is encrypted"; a runner that read the stack file itself (synth,
- * tools/lib/stackConfig.ts) also marks each encrypted value's path (`django-platform:appSecrets.X`),
+ * cli/lib/stackConfig.ts) also marks each encrypted value's path (`django-platform:appSecrets.X`),
  * and then every other entry is known to be plain text.
  */
-function runtimeSecretStorage(): SecretStorage {
-    const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
-    if (typeof isSecret !== "function") {
+function runtimeSecretStorage(all: Record<string, string>, project: string): SecretStorage {
+    const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    if (typeof isConfigSecret !== "function") {
         throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: config.ts cannot tell plain appSecrets from encrypted ones");
     }
+    // A key read under the consumer project's namespace is marked secret under that namespace.
+    const isSecret = (key: string): boolean => isConfigSecret(key) || (project !== PROJECT && key.startsWith(`${PROJECT}:`) && isConfigSecret(`${project}:${key.slice(PROJECT.length + 1)}`));
     const top = `${PROJECT}:appSecrets`;
     const names = Object.keys(((): Record<string, unknown> => {
         try {
-            const value: unknown = JSON.parse(pulumi.runtime.getConfig(top) ?? "{}");
+            const value: unknown = JSON.parse(all[top] ?? "{}");
             return isPlainObject(value) ? value : {};
         } catch {
             return {};
@@ -1065,24 +1067,44 @@ function runtimeSecretStorage(): SecretStorage {
     return { encrypted: (path) => (perValue ? isSecret(`${PROJECT}:${path}`) : isSecret(top)) };
 }
 
+/**
+ * The stack's config with the platform's keys under `django-platform:`. A consumer project (any
+ * `name:` in its Pulumi.yaml, e.g. `shop`) keeps them in its own namespace, where
+ * `pulumi config set --path workload.spot false` writes them (`shop:workload`): those read as
+ * `django-platform:workload`. A key set in both namespaces keeps its project name, so validation
+ * reports it as set in the wrong namespace instead of one silently winning.
+ */
+export function platformNamespace(config: Record<string, string>, project: string): Record<string, string> {
+    if (project === PROJECT) {
+        return { ...config };
+    }
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        const mapped = key.startsWith(`${project}:`) ? `${PROJECT}:${key.slice(project.length + 1)}` : key;
+        out[mapped !== key && mapped in config ? key : mapped] = value;
+    }
+    return out;
+}
+
 /** Reads the current stack's config through the Pulumi runtime and validates it. */
 export function loadConfig(): PlatformConfig {
+    const project = pulumi.getProject();
+    const all = platformNamespace(pulumi.runtime.allConfig(), project);
     const raw: RawConfig = {};
     for (const key of Object.keys(configSchema.shape)) {
-        raw[`${PROJECT}:${key}`] = pulumi.runtime.getConfig(`${PROJECT}:${key}`);
+        raw[`${PROJECT}:${key}`] = all[`${PROJECT}:${key}`];
     }
     for (const key of Object.keys(providerSchema.shape)) {
-        raw[key] = pulumi.runtime.getConfig(key);
+        raw[key] = all[key];
     }
     // Unknown keys of this project, and our keys under a misspelt namespace, are errors too
     // (typos must not be silently ignored).
-    const all = pulumi.runtime.allConfig();
     for (const key of Object.keys(all)) {
         if (!(key in raw)) {
             raw[key] = all[key];
         }
     }
-    const cfg = validateConfig(raw, pulumi.getStack(), runtimeSecretStorage());
+    const cfg = validateConfig(raw, pulumi.getStack(), runtimeSecretStorage(all, project));
     const appSecretOutputs: Record<string, pulumi.Output<string>> = {};
     for (const [name, value] of Object.entries(cfg.appSecrets)) {
         appSecretOutputs[name] = pulumi.secret(value);

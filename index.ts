@@ -1,9 +1,12 @@
 /**
  * django-platform: one DjangoPlatform per stack, from the stack's validated config.
  * `loadConfig()` throws a ConfigError naming every bad key before any resource is registered.
+ *
+ * The reference consumer of the package: it imports the package's public entry point by name
+ * (api.ts, through package.json's `exports` here and tsconfig.json's `paths` for tsc) and nothing
+ * internal, as a project made from templates/django-platform does.
  */
-import { loadConfig } from "./config";
-import { DjangoPlatform } from "./components/platform";
+import { DjangoPlatform, loadConfig } from "django-platform";
 
 const config = loadConfig();
 const platform = new DjangoPlatform("django", config);

@@ -61,7 +61,7 @@ export interface ApiRow {
     readonly notes?: string;
 }
 
-/** A resource of a rendered graph (tools/lib/mockRuntime.ts `CapturedResource` fits). */
+/** A resource of a rendered graph (cli/lib/mockRuntime.ts `CapturedResource` fits). */
 export interface GraphResource {
     readonly type: string;
     readonly inputs: Record<string, unknown>;

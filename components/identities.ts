@@ -4,7 +4,7 @@
  * (`iam/`, run rarely, by a person) creates the accounts and their project grants from it; the
  * main program (`index.ts`, what CI deploys) only looks them up by these ids
  * (`gcp.serviceaccount.getAccountOutput`) and binds its Kubernetes service accounts to them.
- * Preflight checks that they exist before a deploy (tools/lib/preflight/accounts.ts).
+ * Preflight checks that they exist before a deploy (cli/lib/preflight/accounts.ts).
  */
 import { serviceAccountId } from "./naming";
 

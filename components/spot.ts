@@ -19,7 +19,7 @@
  * - "Spot Pods are excluded from the Autopilot Service Level Agreement": never for production.
  *
  * Pricing: Spot Pods are billed at the Autopilot Spot rates per vCPU, GiB and ephemeral GiB of the
- * pod's requests (https://cloud.google.com/kubernetes-engine/pricing); see tools/lib/cost/prices.ts.
+ * pod's requests (https://cloud.google.com/kubernetes-engine/pricing); see cli/lib/cost/prices.ts.
  */
 
 /** Node label that selects Spot capacity on Autopilot. */

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { validateConfig, type PlatformConfig } from "../config";
-import { loadStackConfig } from "../tools/lib/stackConfig";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 
 /** The IAM step's Pulumi project name: its config keys live in this namespace. */
 export const IAM_PROJECT = "django-platform-iam";

@@ -74,12 +74,12 @@ test("the image installs the hash-locked file, which pins every requirement at t
   const requirements = readFileSync(join(APP_DIR, "requirements.txt"), "utf8").split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
   for (const line of requirements) {
     const [name, version] = pin(line);
-    assert.equal(locked.get(name), version, `${line}: app/requirements.lock has ${name}==${locked.get(name)}; run \`bash tools/lock-app-requirements.sh\``);
+    assert.equal(locked.get(name), version, `${line}: app/requirements.lock has ${name}==${locked.get(name)}; run \`bash maint/lock-app-requirements.sh\``);
   }
   assert.ok(locked.has("psycopg-binary"), "the [binary] extra's package is locked too");
 });
 
-test("the image's Python is the minor version the tests run (the venv of tools/install-deps.sh)", () => {
+test("the image's Python is the minor version the tests run (the venv of maint/install-deps.sh)", () => {
   const from = /^FROM python:(\d+\.\d+)(?:\.\d+)?-slim-bookworm@sha256:[0-9a-f]{64}(?: AS \w+)?$/m.exec(dockerfile);
   assert.ok(from, "FROM python:<major>.<minor>[.<patch>]-slim-bookworm@sha256:<digest>");
   const venv = execFileSync(PYTHON, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
@@ -100,8 +100,8 @@ test("the base image is pinned by digest on every FROM line, the same image in b
   assert.doesNotMatch(dockerfile, /^ARG\s/m, "no ARG can swap the base image at build time");
 });
 
-test("the image copies the settings helper from the named build context tools/release.ts and the deploy workflow pass", async () => {
-  const { SETTINGS_PACKAGE_CONTEXT } = await import("../tools/release");
+test("the image copies the settings helper from the named build context cli/release.ts and the deploy workflow pass", async () => {
+  const { SETTINGS_PACKAGE_CONTEXT } = await import("../cli/release");
   const [name = "", dir = ""] = SETTINGS_PACKAGE_CONTEXT.split("=");
   const build = dockerfile.replace(/\\\n/g, " ");
   const copy = new RegExp(`^COPY --from=${name} (\\S+) (\\S+)$`, "m").exec(build);

@@ -1,5 +1,5 @@
 /**
- * tools/install-deps.sh prepares a developer's own machine: it must install what the tests need
+ * maint/install-deps.sh prepares a developer's own machine: it must install what the tests need
  * and leave the machine's services alone — never stop, disable or mask one (the tests start their
  * own PostgreSQL and Redis on free loopback ports, tests/lib/localServers.ts).
  *
@@ -14,11 +14,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { run, tempDir } from "./lib/localServers";
 import { REPO } from "./lib/rendered";
-import { FAKE_GCS_SERVER_VERSION } from "../tools/lib/local/gcs";
+import { FAKE_GCS_SERVER_VERSION } from "../cli/lib/local/gcs";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { staleReason } = require("../tools/lib/nodeModulesCurrent.cjs") as { staleReason(dir: string): string | undefined };
+const { staleReason } = require("../maint/lib/nodeModulesCurrent.cjs") as { staleReason(dir: string): string | undefined };
 
-const SCRIPT = join(REPO, "tools", "install-deps.sh");
+const SCRIPT = join(REPO, "maint", "install-deps.sh");
 /** Commands that stop, disable or mask services, or kill processes. */
 const SERVICE_CONTROL = /\b(systemctl\s+(stop|disable|mask|kill|isolate)|service\s+\S+\s+stop|invoke-rc\.d\s+\S+\s+stop|update-rc\.d\s+\S+\s+(disable|remove)|pg_ctlcluster\s+\S+\s+\S+\s+stop|pg_ctl\s.*\bstop|redis-cli\s.*\bshutdown|pkill|killall|kill\s)/;
 /** The recorded commands; each records its argv and succeeds. */
@@ -88,7 +88,7 @@ test("run for real with recorders: servers from Debian, the image's Python stack
   assert.ok(installs.length >= 1, calls.join("\n"));
   const packages = installs.join(" ").split(/\s+/);
   for (const name of ["postgresql", "redis-server", "openssl", "python3-venv"]) {
-    assert.ok(packages.includes(name), `${name} is not installed by tools/install-deps.sh`);
+    assert.ok(packages.includes(name), `${name} is not installed by maint/install-deps.sh`);
   }
   // Django and its libraries come from the image's lock, never from Debian.
   const debianPython = packages.filter((name) => /^(python3-(django|psycopg|redis|google|pythonjsonlogger|storages)|gunicorn)/.test(name));
@@ -96,10 +96,10 @@ test("run for real with recorders: servers from Debian, the image's Python stack
   assert.ok(calls.includes(`python3 -m venv ${venv}`), calls.join("\n"));
   assert.ok(calls.includes(`${venv}/bin/python -m pip install --quiet --require-hashes --no-deps --only-binary=:all: -r app/requirements.lock`), calls.join("\n"));
   assert.ok(calls.includes(`${venv}/bin/python -m pip check`), calls.join("\n"));
-  assert.ok(calls.includes("node tools/lib/nodeModulesCurrent.cjs"), calls.join("\n"));
+  assert.ok(calls.includes("node maint/lib/nodeModulesCurrent.cjs"), calls.join("\n"));
   assert.ok(calls.includes("npm ci --no-audit --no-fund"), "node_modules not current (a fresh machine): npm ci runs\n" + calls.join("\n"));
   assert.deepEqual(calls.filter((call) => /\bpip3? install\b/.test(call) && !call.includes("--require-hashes")), [], "every pip install checks hashes");
-  // The GCS emulator of npm run local: a static Go build of the version tools/lib/local/gcs.ts names.
+  // The GCS emulator of npm run local: a static Go build of the version cli/lib/local/gcs.ts names.
   assert.ok(calls.includes(`CGO_ENABLED=0 GOBIN=${tools}/bin go install github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}`), calls.join("\n"));
   const touching = calls.filter((call) => /^(systemctl|service|invoke-rc\.d|update-rc\.d|pg_ctlcluster|pkill|killall) /.test(call));
   assert.deepEqual(touching, [], "install-deps.sh must leave the machine's services as they are");
@@ -110,11 +110,11 @@ test("the README's two set-up commands run npm ci once: install-deps skips it wh
   const before = readFileSync(log, "utf8").split("\n").filter(Boolean).length;
   await run("bash", [SCRIPT], { cwd: REPO, env: { PATH: `${fakeBin}:/usr/bin:/bin`, HOME: fakeBin, LANG: "C.UTF-8", VENV: venv, TOOLS: tools, NODE_MODULES_CURRENT: "1" }, timeoutMs: 30_000 });
   const again = readFileSync(log, "utf8").split("\n").filter(Boolean).slice(before);
-  assert.ok(again.includes("node tools/lib/nodeModulesCurrent.cjs"), again.join("\n"));
+  assert.ok(again.includes("node maint/lib/nodeModulesCurrent.cjs"), again.join("\n"));
   assert.ok(!again.some((call) => call.startsWith("npm ")), again.join("\n"));
 });
 
-describe("tools/lib/nodeModulesCurrent.cjs: is node_modules exactly the lockfile's?", () => {
+describe("maint/lib/nodeModulesCurrent.cjs: is node_modules exactly the lockfile's?", () => {
   const made: string[] = [];
   after(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
   /** A project with a lockfile of two packages (one optional) and, unless `installed` is false, what npm ci would leave. */

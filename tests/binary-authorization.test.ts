@@ -2,12 +2,12 @@
  * Binary Authorization (`security.binaryAuthorization`, components/binaryAuthorization.ts): the
  * policy the program renders, evaluated by a model of Binary Authorization's matching
  * (tests/lib/binaryAuthorizationModel.ts) against every image the rendered pods run (read from the
- * rendered workloads, tools/lib/renderedWorkloads.ts, and the `npm run manage` Job) and against
+ * rendered workloads, cli/lib/renderedWorkloads.ts, and the `npm run manage` Job) and against
  * images an attacker would run; and the cluster's side, on and off again.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { manageJobDoc, objectsOf, podTemplateOf, type K8sDoc } from "../tools/lib/renderedWorkloads";
+import { manageJobDoc, objectsOf, podTemplateOf, type K8sDoc } from "../cli/lib/renderedWorkloads";
 import { Overrides, Rendered, renderStack } from "./helpers/platform";
 import { admission, patternMatches, type PolicyModelInput } from "./lib/binaryAuthorizationModel";
 

@@ -28,9 +28,9 @@ import { MAX_SUBJECT_BYTES, ciContexts, subjectMapping, subjectOf } from "../boo
 import { MAX_ROTATION_SECONDS } from "../bootstrap/secretsKeys";
 import { iamStepProjectPermissions } from "../bootstrap/stackProject";
 import { objectCondition, stackStatePrefixes } from "../bootstrap/stateBackend";
-import { CaptureResult, CapturedResource, findAll, findOne, runProgram } from "../tools/lib/mockRuntime";
-import { formatViolations, runPolicies } from "../tools/lib/policyRunner";
-import { buildStackExport } from "../tools/lib/stackExport";
+import { CaptureResult, CapturedResource, findAll, findOne, runProgram } from "../cli/lib/mockRuntime";
+import { formatViolations, runPolicies } from "../cli/lib/policyRunner";
+import { buildStackExport } from "../cli/lib/stackExport";
 import { CelError, evalCel } from "./lib/cel";
 import { REPOSITORY, bootstrapConfig } from "./lib/trustRenders";
 

@@ -21,15 +21,15 @@
  *   https://cloud.google.com/iam/docs/roles-permissions/container
  */
 import assert from "node:assert/strict";
-import { renderIamProgram } from "../tools/gen-deployer-types";
+import { renderIamProgram } from "../maint/gen-deployer-types";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { ClusterAccessError, existingClusterDnsEndpoint, gkeKubeconfig } from "../components/cluster";
 import { ConfigError, validateConfig } from "../config";
 import { gkeClusterRestrictsControlPlaneAccess } from "../policy/gke";
-import { runPolicies } from "../tools/lib/policyRunner";
-import { buildStackExport, type StackExport } from "../tools/lib/stackExport";
+import { runPolicies } from "../cli/lib/policyRunner";
+import { buildStackExport, type StackExport } from "../cli/lib/stackExport";
 import { ROOT, type Rendered, renderStack, stackConfig, T } from "./helpers/platform";
 
 const DNS_ENDPOINT = /^gke-[0-9a-f]{36}\.europe-west1\.gke\.goog$/;

@@ -16,7 +16,7 @@ import { after, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
 import { ConfigError, configSchema, formatPath, validateConfig } from "../config";
-import { loadStackConfig } from "../tools/lib/stackConfig";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 import { applyConfigCommand, fixCommands, parseConfigCommand, parsePropertyPath, shellWords } from "./lib/pulumiConfigCli";
 
 const ROOT = path.resolve(__dirname, "..");

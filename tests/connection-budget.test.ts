@@ -25,7 +25,7 @@ import {
 } from "../components/connectionBudget";
 import { KUBELET_START_MARGIN_SECONDS, webMinReadySeconds, webTermination } from "../components/termination";
 import { ConfigError, connectionSizing, validateConfig } from "../config";
-import { VENV_DIR } from "../tools/lib/appPython";
+import { VENV_DIR } from "../cli/lib/appPython";
 import { ROOT, T, renderStack, stackConfig } from "./helpers/platform";
 
 const BASE: Record<string, string> = {
@@ -149,7 +149,7 @@ describe("connection budget: pods of a rollout", () => {
 
 describe("connection budget: one persistent connection per thread, no pool", () => {
     it("the app keeps persistent connections (CONN_MAX_AGE), and Django's psycopg pool, which would replace them, is not configured", () => {
-        // Django 5.2 (the image's pin, installed in .venv by tools/install-deps.sh): the pool is a
+        // Django 5.2 (the image's pin, installed in .venv by maint/install-deps.sh): the pool is a
         // class attribute (one per process, shared by its threads) and refuses persistent connections.
         const lib = join(VENV_DIR, "lib");
         const python = readdirSync(lib).find((d) => d.startsWith("python3"));

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { CapturedResource } from "../tools/lib/mockRuntime";
+import { CapturedResource } from "../cli/lib/mockRuntime";
 import { Overrides, Rendered, T, renderStack } from "./helpers/platform";
 import {
     ClusterModel,

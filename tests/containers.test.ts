@@ -4,7 +4,7 @@
  * media on and off; workers; schedules; Spot on and off; a project's own settings and WSGI modules),
  * each container that runs the app image — web, every worker Deployment, every CronJob's job
  * template, the migrate and collectstatic Jobs, and the Job `npm run manage` prints — has its
- * environment resolved as the kubelet resolves it (tools/lib/renderedWorkloads.ts: envFrom in
+ * environment resolved as the kubelet resolves it (cli/lib/renderedWorkloads.ts: envFrom in
  * order, then env; downward API; Secret values replaced by local ones) and runs `django.setup()`
  * with ONLY that environment plus the image's own ENV (the venv first on PATH), in the image's
  * working directory: the settings module imports, INSTALLED_APPS load, and every STORAGES and
@@ -22,8 +22,8 @@ import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MEDIA_SIGNER_VARIABLE, SETTINGS_MODULE_VARIABLE } from "../components/appEnv";
-import { APP_DIR, imageBaseEnv, venvPython } from "../tools/lib/appPython";
-import { djangoContainers, renderObjects, resolveEnv, type DjangoContainer, type EnvSource } from "../tools/lib/renderedWorkloads";
+import { APP_DIR, imageBaseEnv, venvPython } from "../cli/lib/appPython";
+import { djangoContainers, renderObjects, resolveEnv, type DjangoContainer, type EnvSource } from "../cli/lib/renderedWorkloads";
 import { ROOT, stackConfig, type Overrides } from "./helpers/platform";
 import { copyProject } from "./lib/djangoApp";
 import { randomPassword, run, type RunResult } from "./lib/localServers";

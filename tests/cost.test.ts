@@ -1,5 +1,5 @@
 /**
- * The monthly cost estimate (tools/lib/cost), the Spot scheduling pieces (components/spot.ts) and
+ * The monthly cost estimate (cli/lib/cost), the Spot scheduling pieces (components/spot.ts) and
  * docs/costs.md. Three renders, shared: staging, staging before its cheap options, and production;
  * Memorystore is priced from a resource with the inputs components/cache.ts gives it.
  */
@@ -9,15 +9,15 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { isSpotPodSpec, SPOT_NODE_SELECTOR_KEY, spotScheduling } from "../components/spot";
-import { compareCosts, formatComparison } from "../tools/lib/cost/compare";
-import { costDocs, STAGING_BEFORE_OVERRIDES } from "../tools/lib/cost/docs";
-import { DEFAULT_USAGE, usageOfConfig } from "../tools/lib/cost/assumptions";
-import { estimateCost, formatCost, type CostEstimate } from "../tools/lib/cost/estimate";
-import { FREE_TYPES } from "../tools/lib/cost/freeTypes";
-import { parseQuantity, podRequests, runsPerMonth } from "../tools/lib/cost/pods";
-import { fallbackRegions, HOURS_PER_MONTH, LISTED_REGIONS, PRICE_DATE, priceFor, priceTable } from "../tools/lib/cost/prices";
-import type { CapturedResource } from "../tools/lib/mockRuntime";
-import { main as synthMain } from "../tools/synth";
+import { compareCosts, formatComparison } from "../cli/lib/cost/compare";
+import { costDocs, STAGING_BEFORE_OVERRIDES } from "../maint/lib/cost/docs";
+import { DEFAULT_USAGE, usageOfConfig } from "../cli/lib/cost/assumptions";
+import { estimateCost, formatCost, type CostEstimate } from "../cli/lib/cost/estimate";
+import { FREE_TYPES } from "../cli/lib/cost/freeTypes";
+import { parseQuantity, podRequests, runsPerMonth } from "../cli/lib/cost/pods";
+import { fallbackRegions, HOURS_PER_MONTH, LISTED_REGIONS, PRICE_DATE, priceFor, priceTable } from "../cli/lib/cost/prices";
+import type { CapturedResource } from "../cli/lib/mockRuntime";
+import { main as synthMain } from "../cli/synth";
 import { parse, stringify } from "yaml";
 import type { Usage } from "../config";
 import { renderStack, ROOT, stackConfig, type Rendered } from "./helpers/platform";
@@ -38,7 +38,7 @@ describe("Spot Pods on Autopilot (components/spot.ts)", () => {
     });
 });
 
-describe("price table (tools/lib/cost/prices.ts)", () => {
+describe("price table (cli/lib/cost/prices.ts)", () => {
     const rows = priceTable();
     it("lists europe-west1 and us-central1, and every price has a Google pricing page, a read date and a check level", () => {
         assert.ok(LISTED_REGIONS.includes("europe-west1") && LISTED_REGIONS.includes("us-central1"), LISTED_REGIONS.join());

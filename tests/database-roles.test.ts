@@ -1,6 +1,6 @@
 /**
  * Database roles with Cloud SQL IAM database authentication (components/databaseRoles.ts), on a
- * real PostgreSQL (tools/lib/local/postgres.ts), running the staging stack's rendered migrate and
+ * real PostgreSQL (cli/lib/local/postgres.ts), running the staging stack's rendered migrate and
  * web containers — their commands and environment as rendered, with the local stand-ins for what
  * only the cluster has: host and port (the Auth Proxy's 127.0.0.1:5432), and the login the proxy
  * makes with the pod's OAuth token (`--auto-iam-authn`), here a password in PGPASSWORD, which libpq
@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DATABASE_ROLE_VARIABLE, DATABASE_USER_VARIABLE } from "../components/appEnv";
 import { SCHEMA_STEP } from "../components/databaseRoles";
-import { argv, djangoContainers, objectsOf, resolveEnv, type DjangoContainer, type K8sDoc } from "../tools/lib/renderedWorkloads";
+import { argv, djangoContainers, objectsOf, resolveEnv, type DjangoContainer, type K8sDoc } from "../cli/lib/renderedWorkloads";
 import { baseEnv, copyProject, PYTHON } from "./lib/djangoApp";
 import { LocalPostgres, quoteIdent, quoteLiteral, randomPassword, run, type RunResult } from "./lib/localServers";
 import { renderStack } from "./helpers/platform";

@@ -24,10 +24,10 @@ import {
     resourceIamPermissions,
 } from "../bootstrap/deployerRoles";
 import { PERMISSION_NAME, PERMISSION_TABLE, kubernetesIamPermissions, permissionsFor, rowFor, rowPermissions, type PermissionRow, type ProgramTypes } from "../bootstrap/permissionTable";
-import { KNOWN_PERMISSIONS_FILE, RESOURCE_TYPES_FILE, TYPE_RENDERS, formatTypesFile, renderIamProgram, renderProgram, typesFile, typesOf } from "../tools/gen-deployer-types";
-import type { CaptureResult } from "../tools/lib/mockRuntime";
-import type { SynthReport } from "../tools/lib/report";
-import { synth } from "../tools/synth";
+import { KNOWN_PERMISSIONS_FILE, RESOURCE_TYPES_FILE, TYPE_RENDERS, formatTypesFile, renderIamProgram, renderProgram, typesFile, typesOf } from "../maint/gen-deployer-types";
+import type { CaptureResult } from "../cli/lib/mockRuntime";
+import type { SynthReport } from "../cli/lib/report";
+import { synth } from "../cli/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
 interface KnownPermissions {

@@ -32,13 +32,13 @@ import { before, describe, it } from "node:test";
 import { backendRules, DEFAULT_RULE_PRIORITY, edgeRules, LOG4J_EXPRESSION, MAX_RANGES_PER_RULE, WAF_RULE_SETS, wafExpression } from "../components/armorRules";
 import { edgeProblems, edgeSettings } from "../components/edge";
 import { ConfigError, validateConfig } from "../config";
-import { validateObject } from "../tools/lib/k8sValidate";
-import type { StackModel } from "../tools/lib/preflight/model";
-import { quotaNeeds } from "../tools/lib/preflight/quotas";
+import { validateObject } from "../cli/lib/k8sValidate";
+import type { StackModel } from "../cli/lib/preflight/model";
+import { quotaNeeds } from "../cli/lib/preflight/quotas";
 import { LABELLED_REQUESTS } from "./fixtures/armorRequests";
 import { ROOT, Rendered, renderStack, T } from "./helpers/platform";
-import { checkPlan } from "../tools/lib/transitions/check";
-import { planTransition } from "../tools/lib/transitions/plan";
+import { checkPlan } from "../maint/lib/transitions/check";
+import { planTransition } from "../maint/lib/transitions/plan";
 import { ArmorPolicyModel, expressionMatches, preconfiguredMatch, SIGNATURES, type ArmorRequest, type Decision, type ModelRule } from "./lib/armorModel";
 
 const POLICY = "gcp:compute/securityPolicy:SecurityPolicy";
@@ -56,8 +56,8 @@ const BASE: Record<string, string> = {
 
 /**
  * The deletes of a transition from `before` to `after` (`undefined`: pulumi destroy), planned as the
- * engine plans them (tools/lib/transitions/plan.ts), must not delete what is still attached
- * (tools/lib/transitions/check.ts): a policy a BackendConfig named is held by GKE's Ingress
+ * engine plans them (maint/lib/transitions/plan.ts), must not delete what is still attached
+ * (maint/lib/transitions/check.ts): a policy a BackendConfig named is held by GKE's Ingress
  * controller, which detaches it on its own schedule, so Pulumi must never delete it; a backend
  * bucket's edgeSecurityPolicy is detached by the bucket's update (updates run before deletes) or by
  * the bucket's own delete, which comes first when the bucket depends on the policy.
@@ -330,7 +330,7 @@ describe("edge in the rendered stacks", () => {
         assert.deepEqual(validateObject({ urn: backend.urn, apiVersion: "cloud.google.com/v1", kind: "BackendConfig", name: "web", namespace: "x", patch: false, object: backend.inputs }), []);
     });
 
-    it("preflight counts the rendered policies against the Cloud Armor quotas (tools/lib/preflight/quotas.ts)", () => {
+    it("preflight counts the rendered policies against the Cloud Armor quotas (cli/lib/preflight/quotas.ts)", () => {
         const armor = (stack: Rendered) => quotaNeeds({ resources: stack.resources, invokes: [] } as unknown as StackModel).filter((n) => n.metric.startsWith("SECURITY_POLICIES") || n.metric.startsWith("SECURITY_POLICY_")).map((n) => `${n.metric} ${n.need}`);
         // production: 6 WAF rules, Log4j, throttle, default; the 7 expression rules are "advanced".
         assert.deepEqual(armor(r.production), ["SECURITY_POLICIES 1", "SECURITY_POLICY_RULES 9", "SECURITY_POLICY_CEVAL_RULES 7"]);

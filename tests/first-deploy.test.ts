@@ -13,7 +13,7 @@ import { ConfigError, validateConfig } from "../config";
 import { DISK_SIZE_PROPERTY } from "../components/database";
 import { autopilotRatioViolation, customTierProblem, editionAcceptsTier, overlappingRanges } from "../components/gcpLimits";
 import { JOB_DEADLINE_SECONDS, JOB_TIMEOUTS } from "../components/workload";
-import { CapturedResource } from "../tools/lib/mockRuntime";
+import { CapturedResource } from "../cli/lib/mockRuntime";
 import { ROOT, Rendered, T, renderStack } from "./helpers/platform";
 
 const BASE: Record<string, string> = {

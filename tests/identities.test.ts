@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { databaseInstanceCondition, databaseInstancePrefix, stackIdentities } from "../components/identities";
-import { TYPE_RENDERS, renderIamProgram, renderProgram } from "../tools/gen-deployer-types";
+import { TYPE_RENDERS, renderIamProgram, renderProgram } from "../maint/gen-deployer-types";
 import { withoutStackTraces } from "./helpers/platform";
 
 describe("the main program and the IAM step read one list of accounts", () => {

@@ -19,8 +19,8 @@ import { ImageRegistry, REPOSITORY_IAM_PERMISSIONS } from "../bootstrap/imageReg
 import { stackIdentities } from "../components/identities";
 import { ImageRefError, artifactRegistryRepositories, parseImageRef } from "../components/imageRef";
 import { StackIam } from "../iam/stackIam";
-import { renderIamProgram } from "../tools/gen-deployer-types";
-import { findAll, findOne, runProgram, type CaptureResult } from "../tools/lib/mockRuntime";
+import { renderIamProgram } from "../maint/gen-deployer-types";
+import { findAll, findOne, runProgram, type CaptureResult } from "../cli/lib/mockRuntime";
 import { renderStack, stackConfig, T } from "./helpers/platform";
 
 const REPO_IAM = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember";

@@ -8,7 +8,7 @@ import { DATABASE_USER_VARIABLE, MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, P
 import { SCHEMA_STEP } from "../components/databaseRoles";
 import { REDIS_IMAGE } from "../components/cache";
 import { imageFingerprint } from "../components/podTemplates";
-import { CapturedResource } from "../tools/lib/mockRuntime";
+import { CapturedResource } from "../cli/lib/mockRuntime";
 import { Rendered, T, renderStack } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

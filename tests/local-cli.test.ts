@@ -1,10 +1,10 @@
 /**
- * `npm run local` as a command (tools/local.ts): its exit codes and messages for bad input, and
+ * `npm run local` as a command (cli/local.ts): its exit codes and messages for bad input, and
  * that nothing it started outlives it — after a failure, after Ctrl-C (the termination sequence),
  * and after a second Ctrl-C in the middle of starting (everything killed at once).
  *
  * "Nothing left" is checked two ways: in-process, no process group started by the tool is still
- * registered (every process goes through tools/lib/local/processes.ts); for the real command in
+ * registered (every process goes through cli/lib/local/processes.ts); for the real command in
  * its own process, no process on the machine has the run's directory in its command line or as its
  * working directory, and the directory is gone.
  */
@@ -16,9 +16,9 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { stringify } from "yaml";
-import { main } from "../tools/local";
-import { liveProcessGroups } from "../tools/lib/local/processes";
-import { podSpec, type K8sDoc } from "../tools/lib/renderedWorkloads";
+import { main } from "../cli/local";
+import { liveProcessGroups } from "../cli/lib/local/processes";
+import { podSpec, type K8sDoc } from "../cli/lib/renderedWorkloads";
 import { ROOT } from "./helpers/platform";
 import { render } from "./lib/localStack";
 import { tempDir } from "./lib/localServers";
@@ -28,7 +28,7 @@ async function local(args: readonly string[]): Promise<{ code: number; out: stri
   let out = "";
   let err = "";
   const io = { stdout: (t: string) => (out += `${t}\n`), stderr: (t: string) => (err += `${t}\n`) };
-  const code = await main([process.execPath, "tools/local.ts", ...args], io, new EventEmitter() as never);
+  const code = await main([process.execPath, "cli/local.ts", ...args], io, new EventEmitter() as never);
   return { code, out, err };
 }
 
@@ -52,14 +52,14 @@ describe("bad input: one line naming the problem and the fix, nothing left runni
     assert.deepEqual(liveProcessGroups(), []);
   });
 
-  test("a missing program: exit 2, naming it and tools/install-deps.sh", async () => {
+  test("a missing program: exit 2, naming it and maint/install-deps.sh", async () => {
     process.env.FAKE_GCS_SERVER = join(scratch, "no-such-fake-gcs-server");
     try {
       const r = await local(["--stack", "staging", "--port", "0"]);
       assert.equal(r.code, 2, r.err);
       const lines = r.err.trim().split("\n");
       assert.equal(lines.length, 1, r.err);
-      assert.match(lines[0] ?? "", /^local: fake-gcs-server \(the GCS emulator\) is missing: FAKE_GCS_SERVER=.* is not executable; run `bash tools\/install-deps.sh`/);
+      assert.match(lines[0] ?? "", /^local: fake-gcs-server \(the GCS emulator\) is missing: FAKE_GCS_SERVER=.* is not executable; run `bash maint\/install-deps.sh`/);
     } finally {
       delete process.env.FAKE_GCS_SERVER;
     }
@@ -83,7 +83,7 @@ describe("bad input: one line naming the problem and the fix, nothing left runni
     try {
       const r = await local(["--stack", "staging", "--port", "0"]);
       assert.equal(r.code, 3, r.err);
-      assert.match(r.err, /^local: fake-gcs-server did not start: .*Rebuild it with `bash tools\/install-deps.sh`\.$/m);
+      assert.match(r.err, /^local: fake-gcs-server did not start: .*Rebuild it with `bash maint\/install-deps.sh`\.$/m);
       assert.deepEqual(liveProcessGroups(), [], "no process group of the run is left");
     } finally {
       delete process.env.FAKE_GCS_SERVER;
@@ -131,7 +131,7 @@ function processesUsing(dir: string): string[] {
 
 /** Starts the command in a process of its own with its temp dir in `base`. */
 function spawnLocal(base: string, args: readonly string[]) {
-  const child = spawn(process.execPath, ["--require", "tsx/cjs", join(ROOT, "tools", "local.ts"), ...args], {
+  const child = spawn(process.execPath, ["--require", "tsx/cjs", join(ROOT, "cli", "local.ts"), ...args], {
     cwd: ROOT,
     env: { ...process.env, TMPDIR: base },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,5 @@
 /**
- * The local stand-ins on their own (tools/lib/local/), against what Google's and Kubernetes'
+ * The local stand-ins on their own (cli/lib/local/), against what Google's and Kubernetes'
  * documentation and the client libraries say they answer (docs/gcp-facts.md):
  *
  * - the metadata server as google-auth asks it (the venv's own google-auth, through
@@ -15,13 +15,13 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { venvPython, imageBaseEnv } from "../tools/lib/appPython";
-import { checkV4Signature } from "../tools/lib/local/gcs";
-import { WorkloadIdentities } from "../tools/lib/local/identity";
-import { rebind } from "../tools/lib/local/plan";
-import { run } from "../tools/lib/local/processes";
-import { detectIsolation, quantityBytes, sandboxed } from "../tools/lib/local/sandbox";
-import { WORKLOAD_IDENTITY_USER, type StackIam } from "../tools/lib/local/stackIam";
+import { venvPython, imageBaseEnv } from "../cli/lib/appPython";
+import { checkV4Signature } from "../cli/lib/local/gcs";
+import { WorkloadIdentities } from "../cli/lib/local/identity";
+import { rebind } from "../cli/lib/local/plan";
+import { run } from "../cli/lib/local/processes";
+import { detectIsolation, quantityBytes, sandboxed } from "../cli/lib/local/sandbox";
+import { WORKLOAD_IDENTITY_USER, type StackIam } from "../cli/lib/local/stackIam";
 import { tempDir } from "./lib/localServers";
 
 const WEB = "dj-test-web@acme-test.iam.gserviceaccount.com";

@@ -1,6 +1,6 @@
 /**
  * Tasks are not lost (issue 24, point 4): production's worker Deployment run as rendered
- * (tools/lib/local/: each pod with exactly its rendered command and environment) against real
+ * (cli/lib/local/: each pod with exactly its rendered command and environment) against real
  * PostgreSQL and Redis, through the faults GKE produces routinely:
  *
  * - a worker pod SIGKILLed with a task in hand (node lost, OOM kill, a Spot preemption past its
@@ -24,11 +24,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { REFERENCE_WORKER_DB_CONNECTIONS, WORKER_STALLED_SECONDS } from "../components/workers";
-import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
-import type { LocalRun } from "../tools/lib/local/run";
-import type { LocalServices } from "../tools/lib/local/services";
+import { LocalPod, type PodPlan } from "../cli/lib/local/pod";
+import type { LocalRun } from "../cli/lib/local/run";
+import type { LocalServices } from "../cli/lib/local/services";
 import { waitFor } from "./lib/localServers";
-import { OPEN_DEMO } from "../tools/lib/configOverrides";
+import { OPEN_DEMO } from "../maint/lib/configOverrides";
 import { Browser, describeFailures, render, startServices, startStack } from "./lib/localStack";
 
 let services: LocalServices;

@@ -1,5 +1,5 @@
 /**
- * `npm run local` for both shipped stacks, in full (tools/lib/local/): every rendered Job,
+ * `npm run local` for both shipped stacks, in full (cli/lib/local/): every rendered Job,
  * Deployment and CronJob runs with exactly its rendered command and environment against the local
  * stand-ins, and what it does is checked where it lands:
  *
@@ -25,11 +25,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { run } from "../tools/lib/local/processes";
-import { httpGet } from "../tools/lib/local/http";
-import type { LocalRun } from "../tools/lib/local/run";
-import type { LocalServices } from "../tools/lib/local/services";
-import type { Overrides } from "../tools/lib/configOverrides";
+import { run } from "../cli/lib/local/processes";
+import { httpGet } from "../cli/lib/local/http";
+import type { LocalRun } from "../cli/lib/local/run";
+import type { LocalServices } from "../cli/lib/local/services";
+import type { Overrides } from "../maint/lib/configOverrides";
 import { PYTHON, baseEnv, multipart } from "./lib/djangoApp";
 import { randomPassword, waitFor } from "./lib/localServers";
 import { Browser, describeFailures, render, startServices, startStack } from "./lib/localStack";

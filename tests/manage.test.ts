@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { MANAGE_CONTAINER, MANAGE_TTL_SECONDS, jobSuffix, main, manageJobFrom, withLiveNames } from "../tools/manage";
-import { venvPython } from "../tools/lib/appPython";
-import { validateObjects } from "../tools/lib/k8sValidate";
-import { CliIo } from "../tools/lib/cliIo";
+import { MANAGE_CONTAINER, MANAGE_TTL_SECONDS, jobSuffix, main, manageJobFrom, withLiveNames } from "../cli/manage";
+import { venvPython } from "../cli/lib/appPython";
+import { validateObjects } from "../cli/lib/k8sValidate";
+import { CliIo } from "../cli/lib/cliIo";
 import { GOOGLE_LB_RANGES, buildNetworkPolicies } from "../components/networkPolicies";
 import { withoutStackTraces } from "./helpers/platform";
 import { evaluate, type NetworkPolicy, type NetworkPolicySpec } from "./lib/networkPolicyModel";
@@ -280,7 +280,7 @@ describe("the --env prompt (a real terminal: util-linux script gives the process
     const script = ["/usr/bin/script", "/bin/script"].find((f) => existsSync(f));
     it("reads a value without echoing it, and says there is no terminal when there is none", { skip: script ? false : "util-linux script is not installed" }, async () => {
         const value = "s3cret-typed-value";
-        const program = `require(${JSON.stringify(path.join(__dirname, "..", "tools", "manage"))}).promptHidden("pw: ").then((v) => console.log("read " + (v === ${JSON.stringify(value)} ? "the value" : JSON.stringify(v))))`;
+        const program = `require(${JSON.stringify(path.join(__dirname, "..", "cli", "manage"))}).promptHidden("pw: ").then((v) => console.log("read " + (v === ${JSON.stringify(value)} ? "the value" : JSON.stringify(v))))`;
         const child = spawn(script as string, ["-q", "-e", "-c", `${process.execPath} --import tsx -e '${program}'`, "/dev/null"], { cwd: path.join(__dirname, ".."), stdio: ["pipe", "pipe", "pipe"] });
         let out = "";
         const finished = new Promise<number | null>((resolve) => child.on("close", resolve));
@@ -299,7 +299,7 @@ describe("the --env prompt (a real terminal: util-linux script gives the process
         assert.match(out, /read the value/);
         assert.ok(!out.includes(value), `the value was echoed: ${JSON.stringify(out)}`);
         // Without a controlling terminal (a new session), no prompt: manage says so instead.
-        const detached = spawn(process.execPath, ["--import", "tsx", "-e", `require(${JSON.stringify(path.join(__dirname, "..", "tools", "manage"))}).promptHidden("pw: ").then((v) => console.log(String(v)))`], { cwd: path.join(__dirname, ".."), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        const detached = spawn(process.execPath, ["--import", "tsx", "-e", `require(${JSON.stringify(path.join(__dirname, "..", "cli", "manage"))}).promptHidden("pw: ").then((v) => console.log(String(v)))`], { cwd: path.join(__dirname, ".."), detached: true, stdio: ["ignore", "pipe", "pipe"] });
         let said = "";
         detached.stdout.setEncoding("utf8").on("data", (c: string) => (said += c));
         assert.equal(await new Promise((resolve) => detached.on("close", resolve)), 0);

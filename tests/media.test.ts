@@ -14,7 +14,7 @@ import { MEDIA_BUCKET_VARIABLE, MEDIA_SIGNER_VARIABLE, RESERVED_NAMES, extrasCol
 import { ROLE_IDS, customRoleName } from "../bootstrap/ciNames";
 import { URL_SIGNER_PERMISSIONS } from "../bootstrap/deployerRoles";
 import { MEDIA_OBJECT_ROLE } from "../components/media";
-import { djangoContainers, objectsOf } from "../tools/lib/renderedWorkloads";
+import { djangoContainers, objectsOf } from "../cli/lib/renderedWorkloads";
 import { Rendered, T, renderIamFor, renderStack } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -1,5 +1,5 @@
 /**
- * tools/pgdump-sanitize.ts: unit tests on hand-made dumps, then the real migration path —
+ * cli/pgdump-sanitize.ts: unit tests on hand-made dumps, then the real migration path —
  * pg_dump a database on one PostgreSQL server, show that Cloud SQL-like restrictions make the raw
  * dump fail, sanitize it with the CLI, restore it with `psql -v ON_ERROR_STOP=1` as a
  * non-superuser on a second server (Cloud SQL has no superuser), and compare the data.
@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { DumpSanitizeError, DumpSanitizer, sanitizeStream, type SanitizeReport } from "../tools/pgdump-sanitize";
+import { DumpSanitizeError, DumpSanitizer, sanitizeStream, type SanitizeReport } from "../cli/pgdump-sanitize";
 import { LocalPostgres, PG_BIN, randomPassword, run, tempDir } from "./lib/localServers";
 
 const REPO = resolve(__dirname, "..");
@@ -194,7 +194,7 @@ describe("real pg_dump → sanitize → psql restore as a non-superuser", () => 
 
     const cleanFile = join(work, "clean.sql");
     const reportFile = join(work, "report.json");
-    const cli = await run(process.execPath, ["--import", "tsx", join(REPO, "tools", "pgdump-sanitize.ts"), legacyFile, "-o", cleanFile, "--report", reportFile], {
+    const cli = await run(process.execPath, ["--import", "tsx", join(REPO, "cli", "pgdump-sanitize.ts"), legacyFile, "-o", cleanFile, "--report", reportFile], {
       cwd: REPO,
     });
     assert.match(cli.stderr, /removed:\n {2}1 x plpgsql-extension/);
@@ -221,7 +221,7 @@ describe("real pg_dump → sanitize → psql restore as a non-superuser", () => 
   test(".gz in and out stream through the same sanitizer", async () => {
     const legacyFile = join(work, "legacy.sql");
     writeFileSync(`${legacyFile}.gz`, gzipSync(readFileSync(legacyFile)));
-    await run(process.execPath, ["--import", "tsx", join(REPO, "tools", "pgdump-sanitize.ts"), `${legacyFile}.gz`, "-o", join(work, "clean.sql.gz")], {
+    await run(process.execPath, ["--import", "tsx", join(REPO, "cli", "pgdump-sanitize.ts"), `${legacyFile}.gz`, "-o", join(work, "clean.sql.gz")], {
       cwd: REPO,
     });
     assert.equal(gunzipSync(readFileSync(join(work, "clean.sql.gz"))).toString("utf8"), readFileSync(join(work, "clean.sql"), "utf8"));
@@ -230,7 +230,7 @@ describe("real pg_dump → sanitize → psql restore as a non-superuser", () => 
   test("a refused dump leaves no output file and exits 1 with the fix", async () => {
     const owned = join(work, "owned.sql");
     writeFileSync(owned, PREAMBLE + header("notes", "TABLE", "public", "rdsadmin"));
-    const result = await run(process.execPath, ["--import", "tsx", join(REPO, "tools", "pgdump-sanitize.ts"), owned, "-o", join(work, "owned.clean.sql")], {
+    const result = await run(process.execPath, ["--import", "tsx", join(REPO, "cli", "pgdump-sanitize.ts"), owned, "-o", join(work, "owned.clean.sql")], {
       cwd: REPO,
       check: false,
     });

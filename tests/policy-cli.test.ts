@@ -1,5 +1,5 @@
 /**
- * `npm run policy` end to end: the real CLI in its own process (`node --import tsx tools/policy.ts`,
+ * `npm run policy` end to end: the real CLI in its own process (`node --import tsx cli/policy.ts`,
  * the same TypeScript loader `npm run policy`'s `tsx` uses), once per exit code: 1 on an insecure
  * export (the whole pack, loaded and run in a fresh process), 2 on a non-JSON file, 0 for --help.
  * Everything else, the clean export included, through the CLI's `main()` in this process, which is
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { main } from "../tools/policy";
+import { main } from "../cli/policy";
 import { secureStack } from "./fixtures/policy/secureStack";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -19,10 +19,10 @@ const INSECURE = path.join("tests", "fixtures", "policy", "insecure-export.json"
 
 interface Result { code: number; stdout: string; stderr: string }
 
-/** Runs `node --import tsx tools/policy.ts <args>` in the project. */
+/** Runs `node --import tsx cli/policy.ts <args>` in the project. */
 function policyCli(...args: string[]): Promise<Result> {
     return new Promise((resolve) => {
-        execFile(process.execPath, ["--import", "tsx", "tools/policy.ts", ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+        execFile(process.execPath, ["--import", "tsx", "cli/policy.ts", ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
             resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
     });

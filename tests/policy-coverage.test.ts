@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CHECK_ALIASES, coverageOf, EXCEPTIONS, EXTERNAL_CHECKS, LOOSER_ON_PURPOSE, PARTLY_COVERED } from "../policy/externalChecks";
 import { allPolicies } from "../policy/policies";
-import { runPolicies } from "../tools/lib/policyRunner";
+import { runPolicies } from "../cli/lib/policyRunner";
 import { exportOf, loadPeerFixtures, peerFileOf } from "./lib/peerCases";
 
 /** Covered by a policy, not counting exceptions. */

@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { coverageOf, peerCasesPath } from "../policy/externalChecks";
 import { allPolicies } from "../policy/policies";
-import { parsePolicyConfig } from "../tools/lib/policyRunner";
-import { EXAMPLE_CONFIG, POLICY_DOC, renderPolicyDoc } from "../tools/gen-policy-docs";
+import { parsePolicyConfig } from "../cli/lib/policyRunner";
+import { EXAMPLE_CONFIG, POLICY_DOC, renderPolicyDoc } from "../maint/gen-policy-docs";
 
 describe("docs/policies.md", () => {
     const committed = readFileSync(POLICY_DOC, "utf8");

@@ -17,8 +17,8 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import * as ts from "typescript";
 import { allPolicies, policiesOf, policyDomains } from "../policy/policies";
-import { readStackExport, runPolicies } from "../tools/lib/policyRunner";
-import { unwrapSecrets, type ExportedResource } from "../tools/lib/policyExport";
+import { readStackExport, runPolicies } from "../cli/lib/policyRunner";
+import { unwrapSecrets, type ExportedResource } from "../cli/lib/policyExport";
 
 const ROOT = path.resolve(__dirname, "..");
 const POLICY_DIR = path.join(ROOT, "policy");

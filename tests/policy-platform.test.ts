@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runPolicies, type PolicyViolation } from "../tools/lib/policyRunner";
-import { buildStackExport, type StackExport } from "../tools/lib/stackExport";
+import { runPolicies, type PolicyViolation } from "../cli/lib/policyRunner";
+import { buildStackExport, type StackExport } from "../cli/lib/stackExport";
 import { renderStack, stackConfig, withoutStackTraces, type Overrides, type Rendered } from "./helpers/platform";
 
 /** Renders by stack and overrides: the program is rendered once per input in this file. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { allPolicies } from "../policy/policies";
-import { runPolicies } from "../tools/lib/policyRunner";
+import { runPolicies } from "../cli/lib/policyRunner";
 import type { CaseTable } from "./fixtures/policy/cases";
 import { edgeMonitoringCases } from "./fixtures/policy/edgeMonitoringCases";
 import { gcpCases } from "./fixtures/policy/gcpCases";

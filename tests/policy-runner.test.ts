@@ -11,8 +11,8 @@ import { UNKNOWN_STRING_SENTINEL } from "../policy/lib/values";
 import { allPolicies } from "../policy/policies";
 import {
     formatViolations, hasMandatory, parsePolicyConfig, parseStackExport, PolicyCrashError, PolicyInputError, runPolicies,
-} from "../tools/lib/policyRunner";
-import { OPAQUE_SECRET } from "../tools/lib/policyExport";
+} from "../cli/lib/policyRunner";
+import { OPAQUE_SECRET } from "../cli/lib/policyExport";
 import { Fixture, secureStack, urnOf, type FixtureExport } from "./fixtures/policy/secureStack";
 
 const SIG = "4dabf18193072939515e22adb298388d";

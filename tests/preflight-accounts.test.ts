@@ -1,5 +1,5 @@
 /**
- * Preflight's `accounts` check (tools/lib/preflight/accounts.ts) against the loopback fake of
+ * Preflight's `accounts` check (cli/lib/preflight/accounts.ts) against the loopback fake of
  * Google's IAM API: the stack's service accounts (components/identities.ts, which the IAM step
  * creates) must exist, and the deploying identity must hold on each what `pulumi up` does there
  * (setting a pod account's IAM policy for its Workload Identity binding, acting as the nodes'

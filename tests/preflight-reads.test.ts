@@ -18,8 +18,8 @@ import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { deployerPermissions } from "../bootstrap/deployerRoles";
 import { PREFLIGHT_READS, PREFLIGHT_ROLE_PERMISSIONS, PREFLIGHT_SERVICES, readFor } from "../bootstrap/preflightReads";
-import { applyMode, exitCode } from "../tools/preflight";
-import { CHECK_IDS } from "../tools/lib/preflight/types";
+import { applyMode, exitCode } from "../cli/preflight";
+import { CHECK_IDS } from "../cli/lib/preflight/types";
 import type { FakeRequest } from "./lib/fakeGoogle";
 import { ciWorld, CI_DEPLOYER_MEMBER as MEMBER, CI_STATE_BUCKET as STATE_BUCKET, CI_REPO as REPO, CI_DIGEST_IMAGE as DIGEST_IMAGE, loadStack, runChecks, type CheckRun, type LoadedStack } from "./lib/preflightChecks";
 

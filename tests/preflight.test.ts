@@ -3,7 +3,7 @@
  * through DJANGO_PLATFORM_GOOGLE_API_BASE, each scenario with its own fake.
  *
  * One scenario ("everything broken") runs the real CLI as a subprocess (`node --import tsx
- * tools/preflight.ts …`), to prove the wiring end to end: argv parsing, the environment read from
+ * cli/preflight.ts …`), to prove the wiring end to end: argv parsing, the environment read from
  * process.env, rendering the stack in a fresh process, the exit code, and a stdout that holds the
  * report and nothing else. The other scenarios call the CLI's own `main(argv, io, { env })` in this
  * process — the same argument parsing and checks, with a captured io and an env object instead of
@@ -20,16 +20,16 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { deployerPermissions } from "../bootstrap/deployerRoles";
-import { EXIT_PARTIAL, main } from "../tools/preflight";
-import { CHECK_IDS } from "../tools/lib/preflight/types";
-import { principalServiceAccount, resolveToken } from "../tools/lib/preflight/credentials";
-import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../tools/lib/preflight/google";
-import { listVerdict, locationValueMatches } from "../tools/lib/preflight/orgPolicies";
-import { testProjectPermissions, TEST_IAM_MAX } from "../tools/lib/preflight/permissions";
-import { checkQuotas, quotaId, quotaIncreaseFix, VERIFIED_QUOTA_IDS } from "../tools/lib/preflight/quotas";
-import type { StackModel } from "../tools/lib/preflight/model";
+import { EXIT_PARTIAL, main } from "../cli/preflight";
+import { CHECK_IDS } from "../cli/lib/preflight/types";
+import { principalServiceAccount, resolveToken } from "../cli/lib/preflight/credentials";
+import { AuthError, checkApiBase, GoogleClient, rewriteUrl, UnreachableError } from "../cli/lib/preflight/google";
+import { listVerdict, locationValueMatches } from "../cli/lib/preflight/orgPolicies";
+import { testProjectPermissions, TEST_IAM_MAX } from "../cli/lib/preflight/permissions";
+import { checkQuotas, quotaId, quotaIncreaseFix, VERIFIED_QUOTA_IDS } from "../cli/lib/preflight/quotas";
+import type { StackModel } from "../cli/lib/preflight/model";
 import { backendRules, edgeRules } from "../components/armorRules";
-import type { CheckContext } from "../tools/lib/preflight/types";
+import type { CheckContext } from "../cli/lib/preflight/types";
 import { emptyWorld, startFakeGoogle, type FakeGoogle, type FakeQuota, type FakeRequest, type FakeWorld } from "./lib/fakeGoogle";
 import { iamStepAccounts } from "./lib/preflightChecks";
 
@@ -128,7 +128,7 @@ async function runCli(args: string[], world: FakeWorld | undefined, env: Record<
     const fake: FakeGoogle | undefined = world ? await startFakeGoogle(world) : undefined;
     const started = Date.now();
     try {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "preflight.ts"), ...args], {
+        const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli", "preflight.ts"), ...args], {
             cwd: ROOT,
             env: cleanEnv({ DJANGO_PLATFORM_GOOGLE_API_BASE: fake?.base, ...env }),
             stdio: ["ignore", "pipe", "pipe"],
@@ -165,7 +165,7 @@ async function runMain(args: string[], world: FakeWorld | undefined, env: Record
     let stderr = "";
     try {
         const code = await main(
-            ["node", path.join(ROOT, "tools", "preflight.ts"), ...args],
+            ["node", path.join(ROOT, "cli", "preflight.ts"), ...args],
             { stdout: (text) => void (stdout += `${text}\n`), stderr: (text) => void (stderr += `${text}\n`) },
             {
                 env: cleanEnv({ DJANGO_PLATFORM_GOOGLE_API_BASE: fake?.base, ...env }),

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { configSchema, providerSchema } from "../config";
-import { CONFIG_DOC, renderConfigDoc } from "../tools/gen-config-docs";
+import { CONFIG_DOC, renderConfigDoc } from "../maint/gen-config-docs";
 import { ROOT } from "./helpers/platform";
 
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
@@ -69,7 +69,7 @@ describe("README and CI", () => {
     it(".ci/run runs exactly the README's set-up and test commands", () => {
         const readme = read("README.md");
         const test = /## Test\n\n```sh\n(.+)\n```/.exec(readme)?.[1];
-        assert.equal(test, "bash tools/install-deps.sh && npm test && npm run reliability");
+        assert.equal(test, "bash maint/install-deps.sh && npm test && npm run reliability");
         const ci = read(".ci/run").split("\n").filter((l) => l && !l.startsWith("#") && !l.startsWith("set ") && !l.startsWith("cd "));
         assert.deepEqual(ci, test!.split(" && "));
         const synth = /## Try it[^`]*```sh\n(.+)\n```/.exec(readme)?.[1];

@@ -1,5 +1,5 @@
 /**
- * tools/release.ts: option validation with exact messages, the planned command sequence, and a
+ * cli/release.ts: option validation with exact messages, the planned command sequence, and a
  * real run against fake `docker` and `pulumi` executables that record what they were asked to do:
  * the image is built for linux/amd64 whatever the machine, from `app/` or from `--context`.
  */
@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { BUILD_PLATFORM, PUSHED_IMAGE, ReleaseEnvironment, commandLine, credentialsInContext, parseReleaseArgs, pickDigest, planRelease } from "../tools/release";
+import { BUILD_PLATFORM, PUSHED_IMAGE, ReleaseEnvironment, commandLine, credentialsInContext, parseReleaseArgs, pickDigest, planRelease } from "../cli/release";
 
 const ROOT = join(__dirname, "..");
 const REPO = "europe-west1-docker.pkg.dev/acme/django-platform/app";
@@ -139,7 +139,7 @@ describe("release command with fake docker and pulumi", () => {
 
     const release = (...args: string[]) => {
         rmSync(log, { force: true });
-        const result = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "tools", "release.ts"), ...args], {
+        const result = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "cli", "release.ts"), ...args], {
             cwd: dir,
             encoding: "utf8",
             env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, RELEASE_LOG: log },

@@ -1,5 +1,5 @@
 /**
- * The reliability lab's own models (tools/reliability.ts runs them against the rendered stacks):
+ * The reliability lab's own models (maint/reliability.ts runs them against the rendered stacks):
  * small and fast, each checked against the behaviour it stands for.
  *
  * - Open-loop load: requests go out at their times whatever the answers; the outage is the longest
@@ -16,19 +16,19 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import type { AddressInfo } from "node:net";
-import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
-import { replicaPlan } from "../tools/lib/local/plan";
-import { renderStack } from "../tools/lib/local/render";
-import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, exchange, localPortOf, type BackendService } from "../tools/lib/reliabilityBalancer";
-import { CHECKS, SCHEDULE, recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../tools/lib/reliabilityChecks";
-import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../tools/lib/reliabilityLoad";
-import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../tools/lib/reliabilityObserve";
-import { GroupProcess } from "../tools/lib/local/processes";
-import { peakOf, resolveFenceposts, rolloutStep } from "../tools/lib/reliabilityRollout";
-import { largestAcceptedMaxReplicas } from "../tools/lib/reliabilityRun";
+import { LocalPod, type PodPlan } from "../cli/lib/local/pod";
+import { replicaPlan } from "../cli/lib/local/plan";
+import { renderStack } from "../cli/lib/local/render";
+import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, exchange, localPortOf, type BackendService } from "../maint/lib/reliabilityBalancer";
+import { CHECKS, SCHEDULE, recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../maint/lib/reliabilityChecks";
+import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../maint/lib/reliabilityLoad";
+import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../maint/lib/reliabilityObserve";
+import { GroupProcess } from "../cli/lib/local/processes";
+import { peakOf, resolveFenceposts, rolloutStep } from "../maint/lib/reliabilityRollout";
+import { largestAcceptedMaxReplicas } from "../maint/lib/reliabilityRun";
 import { validateConfig } from "../config";
-import { applyOverrides } from "../tools/lib/configOverrides";
-import { loadStackConfig } from "../tools/lib/stackConfig";
+import { applyOverrides } from "../maint/lib/configOverrides";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 import { REPO } from "./lib/rendered";
 
 const rec = (sentAt: number, outcome: RequestRecord["outcome"] = "ok"): RequestRecord => ({ kind: "page", sentAt, endedAt: sentAt + 10, outcome });
@@ -348,7 +348,7 @@ describe("the pod observer's figures", () => {
     });
 });
 
-describe("the pod emulation's additions the lab uses (tools/lib/local/pod.ts, plan.ts)", () => {
+describe("the pod emulation's additions the lab uses (cli/lib/local/pod.ts, plan.ts)", () => {
     // A stand-in container: an HTTP server that fails /healthz/ when FAIL_LIVENESS is set, and
     // takes GRACE_MS to exit on SIGTERM (a server finishing its requests).
     const script = [

@@ -30,9 +30,9 @@ import {
     gunicornCommand,
     webContainer,
 } from "../components/podTemplates";
-import { KeepAliveConnection, ReuseError, sleep } from "../tools/lib/reliabilityHttp";
-import { PROBE_HOST, flagValue, localGunicorn, probeOnlyEnv } from "../tools/lib/reliabilityRun";
-import { loadStackConfig } from "../tools/lib/stackConfig";
+import { KeepAliveConnection, ReuseError, sleep } from "../cli/lib/reliabilityHttp";
+import { PROBE_HOST, flagValue, localGunicorn, probeOnlyEnv } from "../maint/lib/reliabilityRun";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 import { APP_DIR, PYTHON, baseEnv, startAppServer } from "./lib/djangoApp";
 import { freePort, run, tempDir, type GroupProcess } from "./lib/localServers";
 import { REPO } from "./lib/rendered";

@@ -1,5 +1,5 @@
 /**
- * tools/lib/renderedWorkloads.ts resolves a container's environment as the kubelet does
+ * cli/lib/renderedWorkloads.ts resolves a container's environment as the kubelet does
  * (docs/gcp-facts.md: envFrom in order, the last source winning; env over envFrom; `$(VAR)` in env
  * values from variables defined before; `$$` escapes; unresolved references unchanged) and finds
  * every container that runs the app image, in every kind of pod template, plus the Job
@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MANAGE_CONTAINER } from "../tools/manage";
-import { containerEnv, djangoContainers, resolveEnv, type K8sDoc } from "../tools/lib/renderedWorkloads";
+import { MANAGE_CONTAINER } from "../cli/manage";
+import { containerEnv, djangoContainers, resolveEnv, type K8sDoc } from "../cli/lib/renderedWorkloads";
 
 const IMAGE = "europe-west1-docker.pkg.dev/p/django/app@sha256:0000";
 const b64 = (text: string) => Buffer.from(text).toString("base64");

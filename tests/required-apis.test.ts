@@ -16,11 +16,11 @@ import { BOOTSTRAP_PROJECT } from "../bootstrap/config";
 import { PROGRAM_TYPES } from "../bootstrap/deployerRoles";
 import { HOME_APIS, bootstrapApis } from "../bootstrap/requiredApis";
 import { artifactRegistryRepositories } from "../components/imageRef";
-import { TYPE_RENDERS, renderProgram, type TypeRender } from "../tools/gen-deployer-types";
-import { findAll, runProgram, type CaptureResult, type CapturedResource } from "../tools/lib/mockRuntime";
-import type { SynthReport } from "../tools/lib/report";
-import { loadStackConfig } from "../tools/lib/stackConfig";
-import { synth } from "../tools/synth";
+import { TYPE_RENDERS, renderProgram, type TypeRender } from "../maint/gen-deployer-types";
+import { findAll, runProgram, type CaptureResult, type CapturedResource } from "../cli/lib/mockRuntime";
+import type { SynthReport } from "../cli/lib/report";
+import { loadStackConfig } from "../cli/lib/stackConfig";
+import { synth } from "../cli/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
 const ROOT = join(__dirname, "..");

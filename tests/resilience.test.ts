@@ -42,16 +42,16 @@ import {
 } from "../components/podTemplates";
 import { BUSY_METRIC_SCRAPE_INTERVAL, busyMetricHpaName } from "../components/workload";
 import { GMP_COLLECTOR_NAMESPACES } from "../components/networkPolicies";
-import { validateObjects } from "../tools/lib/k8sValidate";
-import type { K8sObject } from "../tools/lib/manifests";
-import type { K8sDoc } from "../tools/lib/renderedWorkloads";
-import { httpGet } from "../tools/lib/local/http";
-import type { LocalPod } from "../tools/lib/local/pod";
-import type { ProbeRecord } from "../tools/lib/local/probes";
-import type { LocalRun } from "../tools/lib/local/run";
-import type { LocalServices } from "../tools/lib/local/services";
+import { validateObjects } from "../cli/lib/k8sValidate";
+import type { K8sObject } from "../cli/lib/manifests";
+import type { K8sDoc } from "../cli/lib/renderedWorkloads";
+import { httpGet } from "../cli/lib/local/http";
+import type { LocalPod } from "../cli/lib/local/pod";
+import type { ProbeRecord } from "../cli/lib/local/probes";
+import type { LocalRun } from "../cli/lib/local/run";
+import type { LocalServices } from "../cli/lib/local/services";
 import { APP_DIR, PYTHON, baseEnv, synthStagingWith } from "./lib/djangoApp";
-import { OPEN_DEMO } from "../tools/lib/configOverrides";
+import { OPEN_DEMO } from "../maint/lib/configOverrides";
 import { describeFailures, render, startServices, startStack } from "./lib/localStack";
 import { run } from "./lib/localServers";
 

@@ -3,7 +3,7 @@
  * docs/dns-cutover.md, docs/transitions.md, exercised
  * offline where they can be: every `npm run`/`npm test` script is in package.json, every file run
  * with `npx tsx` or `bash` exists, every stack named (`--stack`, `-s`, `pulumi stack init|select|rm`)
- * has its Pulumi.<stack>.yaml, every release invocation (`tools/release.ts`, `npm run release --`)
+ * has its Pulumi.<stack>.yaml, every release invocation (`cli/release.ts`, `npm run release --`)
  * plans a valid release, every `pulumi config set|get` names a real config key (and a valid value
  * where the docs give one), and every `pulumi stack output` names an output the program exports.
  * A made-up snippet shows that each check fails when it should.
@@ -18,9 +18,9 @@ import { bootstrapSchema } from "../bootstrap/config";
 import { iamSchema } from "../iam/config";
 import { parse } from "yaml";
 import { ConfigError, configSchema, validateConfig } from "../config";
-import { loadStackConfig } from "../tools/lib/stackConfig";
+import { loadStackConfig } from "../cli/lib/stackConfig";
 import { applyConfigCommand, parseConfigCommand, parsePropertyPath, storedValue } from "./lib/pulumiConfigCli";
-import { parseReleaseArgs, planRelease } from "../tools/release";
+import { parseReleaseArgs, planRelease } from "../cli/release";
 
 const ROOT = join(__dirname, "..");
 /** The files checked, relative to the repository root. */
@@ -110,10 +110,10 @@ function targetsOf(doc: string, dir?: string): Targets {
 /** A placeholder (`<stack>`, `…`) or a shell variable, which cannot be checked offline. */
 const unresolved = (word: string) => /^<.*>$|\$|…/.test(word);
 
-/** The arguments a command passes to tools/release.ts, or undefined when it does not run it. */
+/** The arguments a command passes to cli/release.ts, or undefined when it does not run it. */
 function releaseArgs(command: string): string[] | undefined {
     const w = words(command);
-    const script = w.indexOf("tools/release.ts");
+    const script = w.indexOf("cli/release.ts");
     const npm = w.findIndex((x, i) => x === "release" && w[i - 1] === "run" && w[i - 2] === "npm");
     if (script < 0 && npm < 0) {
         return undefined;
@@ -294,7 +294,7 @@ describe("README.md deploy path", () => {
 
     test("keeps the two set-up commands exactly", () => {
         assert.ok(commands.includes("npm ci") && commands.includes("npm run synth -- --stack staging --out out/"), commands.join("\n"));
-        assert.ok(readme.includes("```sh\nbash tools/install-deps.sh && npm test && npm run reliability\n```"));
+        assert.ok(readme.includes("```sh\nbash maint/install-deps.sh && npm test && npm run reliability\n```"));
     });
 
     test("logs docker in to the registry, builds for linux/amd64, pushes, pins and deploys, in that order", () => {
@@ -325,7 +325,7 @@ describe("the checks catch a made-up snippet", () => {
         "pulumi config set --path workload.maxReplicas many -s staging",
         "pulumi config set --path monitoring.thresholds.sqlCpu 0.9 -s staging",
         "npm run release -- --stack staging --repository <imageRepository> --platform arm64",
-        "npx tsx tools/release.ts --stack staging --image europe-west1-docker.pkg.dev/acme/django/app:latest",
+        "npx tsx cli/release.ts --stack staging --image europe-west1-docker.pkg.dev/acme/django/app:latest",
         "pulumi stack output clusterUrl -s staging",
         "```",
         "",
@@ -352,7 +352,7 @@ describe("the checks catch a made-up snippet", () => {
             assert.ok(problems.some((p) => re.test(p)), `not reported: ${re}\n${problems.join("\n")}`);
         }
         assert.equal(problems.length, expected.length, problems.join("\n"));
-        assert.deepEqual(problemsOf("good.md", "```sh\nnpm run synth -- --stack staging --out out/\nbash tools/install-deps.sh && npm test\n```\n", targetsOf("README.md")), []);
+        assert.deepEqual(problemsOf("good.md", "```sh\nnpm run synth -- --stack staging --out out/\nbash maint/install-deps.sh && npm test\n```\n", targetsOf("README.md")), []);
         // The JSON and --type float forms are what the CLI stores as validation expects.
         const forms = [
             "```sh",

@@ -1,6 +1,6 @@
 /**
  * The Django settings helper (python/django-platform-settings), installed with pip — not by path —
- * into venvs of its own (tools/install-deps.sh: `.tools/settings-django5`, Django 5.2 LTS from the
+ * into venvs of its own (maint/install-deps.sh: `.tools/settings-django5`, Django 5.2 LTS from the
  * hash-locked app/requirements.lock; `.tools/settings-django6`, Django 6 on Python 3.12+, when the
  * machine has such an interpreter), applied by three projects:
  *
@@ -11,7 +11,7 @@
  *   `ALLOWED_HOSTS = ["*"]` — the settings the old copy-paste block crashed on).
  *
  * Each runs with the web container's environment as the platform renders it for staging and for
- * production (tools/lib/renderedWorkloads.ts, resolved as the kubelet would; the database and cache
+ * production (cli/lib/renderedWorkloads.ts, resolved as the kubelet would; the database and cache
  * addresses replaced by a real local PostgreSQL and Redis), in a copy of the project with the
  * guide's copied files (docs/your-app.md, step 2): Django starts, the deployment checks
  * (`check --deploy`) find nothing the helper is responsible for, `migrate` runs against PostgreSQL,
@@ -24,8 +24,8 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { APP_DIR } from "../tools/lib/appPython";
-import { djangoContainers, renderObjects, resolveEnv, type DjangoContainer } from "../tools/lib/renderedWorkloads";
+import { APP_DIR } from "../cli/lib/appPython";
+import { djangoContainers, renderObjects, resolveEnv, type DjangoContainer } from "../cli/lib/renderedWorkloads";
 import { ROOT, stackConfig } from "./helpers/platform";
 import { copyProject } from "./lib/djangoApp";
 import { LocalPostgres, LocalRedis, freePort, randomPassword, run, tempDir, type RunResult } from "./lib/localServers";
@@ -49,7 +49,7 @@ const VENVS: readonly Venv[] = [
         title: "Django 6",
         dir: join(ROOT, ".tools", "settings-django6"),
         version: "6.",
-        optional: "no Python 3.12 or later on this machine, so tools/install-deps.sh made no Django 6 venv (PYTHON_DJANGO6=... names one)",
+        optional: "no Python 3.12 or later on this machine, so maint/install-deps.sh made no Django 6 venv (PYTHON_DJANGO6=... names one)",
     },
 ];
 
@@ -167,7 +167,7 @@ const localSecret = () => randomPassword(48);
 
 const available = (venv: Venv) => existsSync(join(venv.dir, "bin", "python"));
 const pythonOf = (venv: Venv) => join(venv.dir, "bin", "python");
-/** The image's process environment with this venv first on PATH (as tools/lib/appPython.ts imageBaseEnv). */
+/** The image's process environment with this venv first on PATH (as cli/lib/appPython.ts imageBaseEnv). */
 const baseEnvOf = (venv: Venv): Record<string, string> => ({ PATH: `${join(venv.dir, "bin")}:/usr/bin:/bin`, LANG: "C.UTF-8", PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" });
 
 let pg: LocalPostgres | undefined;
@@ -181,7 +181,7 @@ let databases = 0;
 before(async () => {
     for (const venv of VENVS) {
         if (!available(venv)) {
-            if (!venv.optional) throw new Error(`${venv.dir} does not exist: run \`bash tools/install-deps.sh\` (it creates the settings helper's test venvs under .tools/)`);
+            if (!venv.optional) throw new Error(`${venv.dir} does not exist: run \`bash maint/install-deps.sh\` (it creates the settings helper's test venvs under .tools/)`);
             continue;
         }
         // pip builds in the source tree (build/, *.egg-info): install from a copy of the working tree.
@@ -286,7 +286,7 @@ describe("the test venvs' pins", () => {
         const django6 = readFileSync(join(PACKAGE_DIR, "tests", "requirements-django6.txt"), "utf8");
         assert.match(django6, /^Django==6\.\d+\.\d+$/m);
         assert.match(readFileSync(join(APP_DIR, "requirements.txt"), "utf8"), /^Django==5\.2\.\d+$/m);
-        assert.match(readFileSync(join(ROOT, "tools", "install-deps.sh"), "utf8"), /settings_venv "\$venv\/bin\/python" "\$tools\/settings-django5" "\$lock" /);
+        assert.match(readFileSync(join(ROOT, "maint", "install-deps.sh"), "utf8"), /settings_venv "\$venv\/bin\/python" "\$tools\/settings-django5" "\$lock" /);
     });
 });
 

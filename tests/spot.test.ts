@@ -17,9 +17,9 @@ import { describe, it } from "node:test";
 import { AUTOPILOT_SPOT_PODS_PAGE_GRACE_SECONDS, SPOT_PREEMPTION_GRACE_SECONDS, SPOT_VM_PAGES_GRACE_SECONDS, isSpotPodSpec, preemptionGraceSeconds } from "../components/spot";
 import { SHUTDOWN_MARGIN_SECONDS } from "../components/termination";
 import { ConfigError, validateConfig } from "../config";
-import { imageBaseEnv } from "../tools/lib/appPython";
-import { LocalPod, type PodPlan } from "../tools/lib/local/pod";
-import { freePort, waitFor } from "../tools/lib/local/processes";
+import { imageBaseEnv } from "../cli/lib/appPython";
+import { LocalPod, type PodPlan } from "../cli/lib/local/pod";
+import { freePort, waitFor } from "../cli/lib/local/processes";
 import { ROOT, T, renderStack, stackConfig } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

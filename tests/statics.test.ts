@@ -24,7 +24,7 @@ import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { ConfigError, validateConfig } from "../config";
 import { OBJECT_VIEWER_ROLE, PUBLIC_READ_ROLE, Statics, StaticsArgs } from "../components/statics";
-import { runProgram } from "../tools/lib/mockRuntime";
+import { runProgram } from "../cli/lib/mockRuntime";
 import { ROOT, Rendered, renderStack, stackConfig, T } from "./helpers/platform";
 
 const STATICS = "django-platform:statics";

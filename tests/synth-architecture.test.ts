@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { DIAGRAM_FILES, architectureDiagrams } from "../tools/docs-graph";
-import { INTERNET, componentGraph, labelWidth, shortName, shortType, toDot, type ComponentGraph, type GraphResource } from "../tools/lib/graph";
-import type { StackExport } from "../tools/lib/stackExport";
-import { synth } from "../tools/synth";
+import { DIAGRAM_FILES, architectureDiagrams } from "../maint/docs-graph";
+import { INTERNET, componentGraph, labelWidth, shortName, shortType, toDot, type ComponentGraph, type GraphResource } from "../cli/lib/graph";
+import type { StackExport } from "../cli/lib/stackExport";
+import { synth } from "../cli/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
 /** DjangoPlatform's children in the staging stack, in the order the platform creates them. */

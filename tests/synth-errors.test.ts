@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
-import { fieldPath, validateObjects } from "../tools/lib/k8sValidate";
-import type { K8sObject } from "../tools/lib/manifests";
-import { PROJECT_DIR, synth } from "../tools/synth";
+import { fieldPath, validateObjects } from "../cli/lib/k8sValidate";
+import type { K8sObject } from "../cli/lib/manifests";
+import { PROJECT_DIR, synth } from "../cli/synth";
 
 const FIXTURES = path.join(__dirname, "fixtures", "synth");
 const work = mkdtempSync(path.join(tmpdir(), "synth-errors-"));
@@ -75,7 +75,7 @@ describe("Kubernetes schema validation", () => {
 describe("config errors", () => {
     it("a bad stack file exits 2 from the CLI, names the key and writes nothing", () => {
         const out = path.join(work, "bad-out");
-        const result = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "tools", "synth.ts"), "--config-file", path.join(FIXTURES, "Pulumi.bad-replicas.yaml"), "--out", out], {
+        const result = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "cli", "synth.ts"), "--config-file", path.join(FIXTURES, "Pulumi.bad-replicas.yaml"), "--out", out], {
             cwd: PROJECT_DIR,
             encoding: "utf8",
         });

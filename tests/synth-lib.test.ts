@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { CREATION_TIMES, criticalPath, formatDuration } from "../tools/lib/criticalPath";
-import { dotString, toDot, type GraphResource } from "../tools/lib/graph";
-import { apiVersionKindOf, kubernetesObjects, manifestsYaml } from "../tools/lib/manifests";
-import type { CapturedResource } from "../tools/lib/mockRuntime";
-import { collectSecretValues, redact, resolvePath } from "../tools/lib/redact";
-import { StackFileError, loadStackConfig } from "../tools/lib/stackConfig";
-import { synth } from "../tools/synth";
+import { CREATION_TIMES, criticalPath, formatDuration } from "../cli/lib/criticalPath";
+import { dotString, toDot, type GraphResource } from "../cli/lib/graph";
+import { apiVersionKindOf, kubernetesObjects, manifestsYaml } from "../cli/lib/manifests";
+import type { CapturedResource } from "../cli/lib/mockRuntime";
+import { collectSecretValues, redact, resolvePath } from "../cli/lib/redact";
+import { StackFileError, loadStackConfig } from "../cli/lib/stackConfig";
+import { synth } from "../cli/synth";
 
 const FIXTURES = path.join(__dirname, "fixtures", "synth");
 

@@ -6,22 +6,22 @@ import assert from "node:assert/strict";
 import { findSourceMap } from "node:module";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { skipDependencySourceMaps } from "../tools/lib/dependencySourceMaps";
-import { renderSvg } from "../tools/lib/graph";
-import { median } from "../tools/bench-synth";
+import { skipDependencySourceMaps } from "../cli/lib/dependencySourceMaps";
+import { renderSvg } from "../cli/lib/graph";
+import { median } from "../maint/bench-synth";
 
 describe("dependency source maps", () => {
     it("are not read for node_modules, while the project's TypeScript keeps its maps", () => {
         assert.equal(process.sourceMapsEnabled, true, "tests run under tsx, which turns source maps on");
-        skipDependencySourceMaps(); // idempotent: already installed by the import, or by tools/test.sh
+        skipDependencySourceMaps(); // idempotent: already installed by the import, or by maint/test.sh
         // A dependency file that names a .js.map, loaded anew (other test files of the same shard
-        // may have loaded it already, with the skip installed first by tools/test.sh).
+        // may have loaded it already, with the skip installed first by maint/test.sh).
         const dependency = path.join(__dirname, "..", "node_modules", "@kubernetes-models", "validate", "dist", "utils.js");
         delete require.cache[dependency];
         require(dependency);
         assert.equal(findSourceMap(dependency), undefined);
         assert.equal(process.sourceMapsEnabled, true, "switched back on after the dependency loaded");
-        const own = require.resolve("../tools/lib/cliIo");
+        const own = require.resolve("../cli/lib/cliIo");
         require(own);
         assert.notEqual(findSourceMap(own), undefined, "tsx's inline map of a project file is still read");
     });

@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { autonameSuffix } from "../tools/lib/mockValues";
-import type { SynthReport } from "../tools/lib/report";
-import type { StackExport } from "../tools/lib/stackExport";
-import { OUTPUT_FILES, synth } from "../tools/synth";
+import { autonameSuffix } from "../cli/lib/mockValues";
+import type { SynthReport } from "../cli/lib/report";
+import type { StackExport } from "../cli/lib/stackExport";
+import { OUTPUT_FILES, synth } from "../cli/synth";
 import { withoutStackTraces } from "./helpers/platform";
 
 interface Run {

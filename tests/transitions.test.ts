@@ -1,8 +1,8 @@
 /**
  * The second `pulumi up`: every key of the configuration reference changed after the first deploy
- * (tools/lib/transitions/table.ts), rendered before and after under the mocks, planned the way the
- * engine plans it (tools/lib/transitions/plan.ts) and checked against the rules
- * (tools/lib/transitions/check.ts): nothing data-bearing replaced or deleted without protection or
+ * (maint/lib/transitions/table.ts), rendered before and after under the mocks, planned the way the
+ * engine plans it (maint/lib/transitions/plan.ts) and checked against the rules
+ * (maint/lib/transitions/check.ts): nothing data-bearing replaced or deleted without protection or
  * a documented procedure, no replacement under a fixed name without deleting first, nothing deleted
  * while attached, and what the engine refuses is what the table says.
  *
@@ -25,14 +25,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { formatPath } from "../config";
-import { schemaLeaves } from "../tools/gen-config-docs";
-import { TRANSITIONS_DOC } from "../tools/gen-transition-docs";
-import type { CapturedResource } from "../tools/lib/mockRuntime";
-import { CONTROLLER_ATTACHMENTS, checkPlan, dataBearing } from "../tools/lib/transitions/check";
-import { changedPaths, planTransition, type Plan } from "../tools/lib/transitions/plan";
-import { K8S_FORCE_NEW, TYPE_RULES, classifyPath } from "../tools/lib/transitions/providerRules";
-import { renderTable, spliceTable, TransitionRunner, type RowResult } from "../tools/lib/transitions/run";
-import { TRANSITIONS } from "../tools/lib/transitions/table";
+import { schemaLeaves } from "../maint/gen-config-docs";
+import { TRANSITIONS_DOC } from "../maint/gen-transition-docs";
+import type { CapturedResource } from "../cli/lib/mockRuntime";
+import { CONTROLLER_ATTACHMENTS, checkPlan, dataBearing } from "../maint/lib/transitions/check";
+import { changedPaths, planTransition, type Plan } from "../maint/lib/transitions/plan";
+import { K8S_FORCE_NEW, TYPE_RULES, classifyPath } from "../maint/lib/transitions/providerRules";
+import { renderTable, spliceTable, TransitionRunner, type RowResult } from "../maint/lib/transitions/run";
+import { TRANSITIONS } from "../maint/lib/transitions/table";
 import { ROOT } from "./helpers/platform";
 
 let seq = 0;
@@ -44,7 +44,7 @@ function res(type: string, name: string, inputs: Record<string, unknown>, more: 
 }
 const step = (plan: Plan, name: string) => plan.steps.find((s) => s.name === name)!;
 
-describe("the engine model (tools/lib/transitions/plan.ts)", () => {
+describe("the engine model (maint/lib/transitions/plan.ts)", () => {
     const BUCKET = "gcp:storage/bucket:Bucket";
 
     it("diffs inputs leaf by leaf; missing, null and empty containers are the same", () => {
@@ -109,7 +109,7 @@ describe("the engine model (tools/lib/transitions/plan.ts)", () => {
     });
 });
 
-describe("the rules (tools/lib/transitions/check.ts)", () => {
+describe("the rules (maint/lib/transitions/check.ts)", () => {
     const BUCKET = "gcp:storage/bucket:Bucket";
 
     it("a data-bearing delete needs protection, retention or an acknowledgement naming why", () => {

@@ -22,11 +22,11 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { validateConfig } from "../config";
 import { buildIam } from "../iam/program";
-import { runProgram, type CaptureResult } from "../tools/lib/mockRuntime";
-import { loadStackConfig } from "../tools/lib/stackConfig";
-import { buildStackExport } from "../tools/lib/stackExport";
-import { MOVED_TYPES, MigrationInputError, importIdOf, inputsDigest, migrateExport, type ExportDocument } from "../tools/lib/trustMigration";
-import { main } from "../tools/trust-migrate";
+import { runProgram, type CaptureResult } from "../cli/lib/mockRuntime";
+import { loadStackConfig } from "../cli/lib/stackConfig";
+import { buildStackExport } from "../cli/lib/stackExport";
+import { MOVED_TYPES, MigrationInputError, importIdOf, inputsDigest, migrateExport, type ExportDocument } from "../maint/lib/trustMigration";
+import { main } from "../maint/trust-migrate";
 import { ROOT, stackConfig, withoutStackTraces } from "./helpers/platform";
 
 const FIXTURES = join(__dirname, "fixtures", "trust-migration");

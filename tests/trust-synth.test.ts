@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { iamStepPermissions } from "../bootstrap/deployerRoles";
-import type { SynthReport } from "../tools/lib/report";
-import { loadStackConfig } from "../tools/lib/stackConfig";
-import { OUTPUT_FILES, main, synth, type SynthOptions } from "../tools/synth";
+import type { SynthReport } from "../cli/lib/report";
+import { loadStackConfig } from "../cli/lib/stackConfig";
+import { OUTPUT_FILES, main, synth, type SynthOptions } from "../cli/synth";
 import { withoutStackTraces } from "./helpers/platform";
 import { bootstrapConfig } from "./lib/trustRenders";
 

@@ -9,10 +9,10 @@ import { serviceAccountId, SERVICE_ACCOUNT_ID } from "../components/naming";
 import { SPOT_PREEMPTION_GRACE_SECONDS } from "../components/spot";
 import { WORKER_GRACE_SECONDS } from "../components/workers";
 import { ConfigError, validateConfig } from "../config";
-import { validateObjects } from "../tools/lib/k8sValidate";
-import { kubernetesObjects } from "../tools/lib/manifests";
-import { runPolicies } from "../tools/lib/policyRunner";
-import { buildStackExport } from "../tools/lib/stackExport";
+import { validateObjects } from "../cli/lib/k8sValidate";
+import { kubernetesObjects } from "../cli/lib/manifests";
+import { runPolicies } from "../cli/lib/policyRunner";
+import { buildStackExport } from "../cli/lib/stackExport";
 import { Rendered, T, renderStack, stackConfig, withoutStackTraces } from "./helpers/platform";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -24,10 +24,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import { SETTINGS_PACKAGE_CONTEXT } from "../tools/release";
+import { SETTINGS_PACKAGE_CONTEXT } from "../cli/release";
 import { GITHUB_VARIABLES, deployServiceAccountVariable, previewServiceAccountVariable } from "../bootstrap/commands";
 import { bootstrapSchema } from "../bootstrap/config";
-import { main as preflightMain } from "../tools/preflight";
+import { main as preflightMain } from "../cli/preflight";
 import { startFakeGoogle } from "./lib/fakeGoogle";
 import { CI_DIGEST_IMAGE, CI_STATE_BUCKET, ciWorld } from "./lib/preflightChecks";
 
@@ -94,7 +94,7 @@ function accountFor(file: string, job: Job): string | undefined {
 }
 const varsRead = (file: string) => new Set([...text(file).matchAll(/\bvars\.([A-Z0-9_]+)/g)].map((m) => m[1]));
 /** A step that runs Pulumi (CLI install included) or the release command, which runs `pulumi up`. */
-const runsPulumi = (step: Step) => usesAction(step, "pulumi/actions") || /\bpulumi\s|tools\/release\.ts/.test(step.run ?? "");
+const runsPulumi = (step: Step) => usesAction(step, "pulumi/actions") || /\bpulumi\s|cli\/release\.ts/.test(step.run ?? "");
 
 test("pr.yml and deploy.yml exist (every workflow file is checked below)", () => {
     assert.ok(files.includes("pr.yml") && files.includes("deploy.yml"), files.join(", "));
@@ -194,9 +194,9 @@ describe("pr.yml", () => {
 
     test("tests with the README's install and test commands", () => {
         const runs = workflow.jobs.test.steps.filter((s) => s.run).map((s) => s.run?.trim());
-        assert.ok(runs.includes("bash tools/install-deps.sh") && runs.includes("npm test") && runs.includes("npm run reliability"), runs.join("\n"));
+        assert.ok(runs.includes("bash maint/install-deps.sh") && runs.includes("npm test") && runs.includes("npm run reliability"), runs.join("\n"));
         const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-        for (const command of ["bash tools/install-deps.sh", "npm test", "npm run reliability"]) {
+        for (const command of ["bash maint/install-deps.sh", "npm test", "npm run reliability"]) {
             assert.ok(readme.includes(command), `README.md does not document \`${command}\`, which pr.yml runs`);
         }
     });
@@ -268,7 +268,7 @@ describe("deploy.yml", () => {
     const workflow = load("deploy.yml");
     const { image, staging, production } = workflow.jobs;
     const environment = environmentOf;
-    const releaseRun = (job: Job) => job.steps.find((s) => s.run?.includes("tools/release.ts"));
+    const releaseRun = (job: Job) => job.steps.find((s) => s.run?.includes("cli/release.ts"));
 
     test("runs on pushes to main", () => {
         assert.deepEqual((workflow.on.push as { branches: string[] }).branches, ["main"]);
@@ -295,7 +295,7 @@ describe("deploy.yml", () => {
         assert.deepEqual(runContextStep(step as Step, ""), { status: 0, dir: "app" });
         assert.equal(build?.with?.file, undefined, "the Dockerfile is the context's own ({context}/Dockerfile)");
         assert.equal(build?.with?.platforms, "linux/amd64");
-        // app/Dockerfile copies the settings helper from this named context, as tools/release.ts passes it.
+        // app/Dockerfile copies the settings helper from this named context, as cli/release.ts passes it.
         assert.equal(build?.with?.["build-contexts"], SETTINGS_PACKAGE_CONTEXT);
     });
 
@@ -320,7 +320,7 @@ describe("deploy.yml", () => {
     test("staging and production deploy the same digest with the release command", () => {
         for (const [stack, job] of [["staging", staging], ["production", production]] as const) {
             const step = releaseRun(job);
-            assert.equal(step?.run, `npx tsx tools/release.ts --stack ${stack} --image "$IMAGE" --yes`);
+            assert.equal(step?.run, `npx tsx cli/release.ts --stack ${stack} --image "$IMAGE" --yes`);
             assert.equal(step?.env?.IMAGE, "${{ needs.image.outputs.image }}");
         }
     });
@@ -333,9 +333,9 @@ describe("deploy.yml", () => {
             assert.equal(job.steps[preflight].run, `npm run preflight -- --stack ${stack} --image "$IMAGE"`);
             assert.equal(job.steps[preflight].env?.IMAGE, "${{ needs.image.outputs.image }}");
             assert.ok(at((s) => usesAction(s, "google-github-actions/setup-gcloud")) < preflight, `${stack}: preflight needs gcloud's credentials`);
-            assert.ok(preflight < at((s) => s.run?.includes("tools/release.ts") ?? false), `${stack}: preflight runs before the release`);
+            assert.ok(preflight < at((s) => s.run?.includes("cli/release.ts") ?? false), `${stack}: preflight runs before the release`);
         }
-        assert.ok(existsSync(join(ROOT, "tools", "preflight.ts")));
+        assert.ok(existsSync(join(ROOT, "cli", "preflight.ts")));
     });
 
     test("CI runs preflight strict: a check that cannot look fails the deploy (no --partial)", async () => {
@@ -345,14 +345,14 @@ describe("deploy.yml", () => {
         const step = job.steps.find((s) => s.run?.startsWith("npm run preflight"));
         assert.ok(step?.run);
         assert.doesNotMatch(text("deploy.yml"), /--partial/);
-        // The step's own command line, as npm hands it to tools/preflight.ts, with the job's env.
+        // The step's own command line, as npm hands it to cli/preflight.ts, with the job's env.
         const args = step.run.split(" -- ")[1].split(/\s+/).map((a) => (a === '"$IMAGE"' ? CI_DIGEST_IMAGE : a));
         assert.deepEqual(args, ["--stack", "staging", "--image", CI_DIGEST_IMAGE]);
         // The deployer without one permission of its preflight role: the run must fail, not warn.
         const fake = await startFakeGoogle(ciWorld("serviceusage.services.get"));
         let stdout = "";
         try {
-            const code = await preflightMain(["node", "tools/preflight.ts", ...args], { stdout: (t) => void (stdout += `${t}\n`), stderr: () => undefined }, {
+            const code = await preflightMain(["node", "cli/preflight.ts", ...args], { stdout: (t) => void (stdout += `${t}\n`), stderr: () => undefined }, {
                 env: { GOOGLE_OAUTH_ACCESS_TOKEN: "deployer-token", DJANGO_PLATFORM_GOOGLE_API_BASE: fake.base, PULUMI_BACKEND_URL: `gs://${CI_STATE_BUCKET}` },
                 runner: () => assert.fail("the job's token is used, gcloud is not asked"),
             });
@@ -393,7 +393,7 @@ describe("every command the workflows run exists here", () => {
                     assert.ok(script in scripts, `${file} runs npm script "${script}", which package.json does not define`);
                     checked++;
                 }
-                for (const m of line.matchAll(/tools\/release\.ts --stack ([\w.-]+)/g)) {
+                for (const m of line.matchAll(/cli\/release\.ts --stack ([\w.-]+)/g)) {
                     assert.ok(existsSync(join(ROOT, `Pulumi.${m[1]}.yaml`)), `${file} releases to stack ${m[1]}, which has no Pulumi.${m[1]}.yaml`);
                 }
             }
@@ -987,8 +987,8 @@ describe("no credentials file where a build context can pick it up", () => {
                 continue;
             }
             const builds = job.steps.some((s) => usesAction(s, "docker/build-push-action") || /\bdocker (buildx )?build\b/.test(s.run ?? ""));
-            // tools/release.ts builds unless it is given --image (tests/release.test.ts).
-            const releasesWithoutImage = job.steps.some((s) => /tools\/release\.ts/.test(s.run ?? "") && !/--image\b/.test(s.run ?? ""));
+            // cli/release.ts builds unless it is given --image (tests/release.test.ts).
+            const releasesWithoutImage = job.steps.some((s) => /cli\/release\.ts/.test(s.run ?? "") && !/--image\b/.test(s.run ?? ""));
             assert.ok(!builds && !releasesWithoutImage, `${file} job ${name} writes a credentials file and builds an image`);
         }
     });
@@ -1146,7 +1146,7 @@ describe("Dependabot keeps the pins current", () => {
 });
 
 describe("CODEOWNERS", () => {
-    const OWNED = [".github/workflows/deploy.yml", ".github/workflows/pr.yml", ".github/dependabot.yml", ".github/CODEOWNERS", "bootstrap/index.ts", "bootstrap/deployerRoles.ts", "policy/index.ts", "package-lock.json", "package.json", "tools/release.ts"];
+    const OWNED = [".github/workflows/deploy.yml", ".github/workflows/pr.yml", ".github/dependabot.yml", ".github/CODEOWNERS", "bootstrap/index.ts", "bootstrap/deployerRoles.ts", "policy/index.ts", "package-lock.json", "package.json", "cli/release.ts", "maint/install-deps.sh"];
     const lines = readFileSync(join(ROOT, ".github", "CODEOWNERS"), "utf8").split("\n");
     const rules = lines.map((line, i) => ({ line: i + 1, fields: line.replace(/\s#.*$/, "").trim().split(/\s+/) })).filter((r) => r.fields[0] !== "" && !r.fields[0].startsWith("#"));
 

@@ -3,11 +3,11 @@
  * optional per-test overrides, and look resources up.
  */
 import * as path from "node:path";
-import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../tools/lib/mockRuntime";
-import { applyOverrides, secretKeysWith, type Overrides } from "../../tools/lib/configOverrides";
-import { renderIamStep } from "../../tools/lib/iamStep";
-import { fakeInvoke } from "../../tools/lib/mockValues";
-import { loadStackConfig } from "../../tools/lib/stackConfig";
+import { CapturedResource, CaptureResult, findAll, findOne, runProgram, RunOptions, withoutStackTraces } from "../../cli/lib/mockRuntime";
+import { applyOverrides, secretKeysWith, type Overrides } from "../../maint/lib/configOverrides";
+import { renderIamStep } from "../../cli/lib/iamStep";
+import { fakeInvoke } from "../../cli/lib/mockValues";
+import { loadStackConfig } from "../../cli/lib/stackConfig";
 
 /** Re-exported for the tests that run synth or policies themselves. */
 export { withoutStackTraces };
@@ -26,7 +26,7 @@ export function stackConfig(stack: string, overrides: Overrides = {}): { config:
 
 /**
  * Runs index.ts for a stack (with overrides) and returns everything it registered; `patchOutputs`
- * changes what the mocked cloud answers for a resource (see tools/lib/mockRuntime.ts).
+ * changes what the mocked cloud answers for a resource (see cli/lib/mockRuntime.ts).
  */
 export async function renderStack(stack: string, overrides: Overrides = {}, patchOutputs?: RunOptions["patchOutputs"]): Promise<Rendered> {
     const { config, secretKeys } = stackConfig(stack, overrides);

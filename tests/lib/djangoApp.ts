@@ -1,24 +1,24 @@
 /**
  * Running the reference Django app (`app/`) with the image's Python stack, as the container would:
- * the venv of tools/install-deps.sh (`.venv/`, the hash-locked pins of app/requirements.lock that
+ * the venv of maint/install-deps.sh (`.venv/`, the hash-locked pins of app/requirements.lock that
  * app/Dockerfile installs), first on PATH like the image's /opt/venv, so a rendered `python …` or
- * `gunicorn …` command runs as written (tools/lib/appPython.ts).
+ * `gunicorn …` command runs as written (cli/lib/appPython.ts).
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { run, tempDir, type RunResult } from "./localServers";
 import { REPO, parseManifests, type K8sDoc } from "./rendered";
-import { APP_DIR, VENV_PYTHON, imageBaseEnv, venvPython } from "../../tools/lib/appPython";
+import { APP_DIR, VENV_PYTHON, imageBaseEnv, venvPython } from "../../cli/lib/appPython";
 
 export { APP_DIR };
-export { httpGet, httpRequest, startAppServer, type HttpResult } from "../../tools/lib/local/http";
+export { httpGet, httpRequest, startAppServer, type HttpResult } from "../../cli/lib/local/http";
 /** The venv's interpreter (the image's `python`). */
 export const PYTHON = VENV_PYTHON;
 
 /**
  * Variables every app process gets besides the contract: the image's own (`ENV` of app/Dockerfile,
- * the venv first on PATH). Throws naming `bash tools/install-deps.sh` when the venv is missing.
+ * the venv first on PATH). Throws naming `bash maint/install-deps.sh` when the venv is missing.
  */
 export function baseEnv(): Record<string, string> {
   venvPython();
@@ -71,7 +71,7 @@ export function copyProject(source = APP_DIR, prefix = "django-app-"): string {
  * the documents of its manifests.yaml. Exit code 1 (schema or policy findings) still writes them.
  */
 export async function synthStagingWith(patch: Record<string, Record<string, unknown>>): Promise<K8sDoc[]> {
-  const [{ main }, { withoutStackTraces }] = await Promise.all([import("../../tools/synth"), import("../helpers/platform")]);
+  const [{ main }, { withoutStackTraces }] = await Promise.all([import("../../cli/synth"), import("../helpers/platform")]);
   const dir = tempDir("synth-staging-with-");
   try {
     const stack = parse(readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, unknown> };
@@ -85,7 +85,7 @@ export async function synthStagingWith(patch: Record<string, Record<string, unkn
     const io = { stdout: (text: string) => (output += `${text}\n`), stderr: (text: string) => (output += `${text}\n`) };
     const code = await withoutStackTraces(() => {
       output = "";
-      return main([process.execPath, join(REPO, "tools", "synth.ts"), "--config-file", stackFile, "--out", out], io);
+      return main([process.execPath, join(REPO, "cli", "synth.ts"), "--config-file", stackFile, "--out", out], io);
     }, (exit) => exit !== 0 && exit !== 1);
     if (code !== 0 && code !== 1) throw new Error(`synth of ${stackFile} failed (exit ${code}):\n${output}`);
     return parseManifests(readFileSync(join(out, "manifests.yaml"), "utf8"));

@@ -1,14 +1,14 @@
 /**
- * Running rendered stacks with the local runner (tools/lib/local/) in the tests: one set of shared
+ * Running rendered stacks with the local runner (cli/lib/local/) in the tests: one set of shared
  * services per test file, one stack after the other, and a browser-like client for the site.
  */
 import { join } from "node:path";
-import { findBinaries } from "../../tools/lib/local/binaries";
-import { httpRequest, type HttpResult } from "../../tools/lib/local/http";
-import { renderStack, type RenderedStack } from "../../tools/lib/local/render";
-import { LocalRun, type LocalRunOptions } from "../../tools/lib/local/run";
-import { LocalServices } from "../../tools/lib/local/services";
-import type { K8sDoc } from "../../tools/lib/renderedWorkloads";
+import { findBinaries } from "../../cli/lib/local/binaries";
+import { httpRequest, type HttpResult } from "../../cli/lib/local/http";
+import { renderStack, type RenderedStack } from "../../cli/lib/local/render";
+import { LocalRun, type LocalRunOptions } from "../../cli/lib/local/run";
+import { LocalServices } from "../../cli/lib/local/services";
+import type { K8sDoc } from "../../cli/lib/renderedWorkloads";
 import { stackConfig, withoutStackTraces, type Overrides } from "../helpers/platform";
 
 /** Starts the shared services (throws naming what is missing). */

@@ -1,5 +1,5 @@
 /**
- * Runs single preflight checks (tools/preflight.ts `CHECKS`) against the loopback fake of Google
+ * Runs single preflight checks (cli/preflight.ts `CHECKS`) against the loopback fake of Google
  * (tests/lib/fakeGoogle.ts), with a stack rendered once: the same check code the CLI runs, without
  * a render per run, so a test can ask many questions of many worlds.
  */
@@ -11,11 +11,11 @@ import { stackStatePrefixes } from "../../bootstrap/stateBackend";
 import { stackIdentities } from "../../components/identities";
 import { PREFLIGHT_ROLE_PERMISSIONS } from "../../bootstrap/preflightReads";
 import { validateConfig } from "../../config";
-import { GoogleClient } from "../../tools/lib/preflight/google";
-import { renderModel, type StackModel, type ValidatedConfig } from "../../tools/lib/preflight/model";
-import type { CheckContext, CheckId, CheckResult } from "../../tools/lib/preflight/types";
-import { CHECKS, PROJECT_DIR } from "../../tools/preflight";
-import { loadStackConfig, type StackConfig } from "../../tools/lib/stackConfig";
+import { GoogleClient } from "../../cli/lib/preflight/google";
+import { renderModel, type StackModel, type ValidatedConfig } from "../../cli/lib/preflight/model";
+import type { CheckContext, CheckId, CheckResult } from "../../cli/lib/preflight/types";
+import { CHECKS, PROJECT_DIR } from "../../cli/preflight";
+import { loadStackConfig, type StackConfig } from "../../cli/lib/stackConfig";
 import { emptyWorld, startFakeGoogle, type FakeRequest, type FakeWorld } from "./fakeGoogle";
 
 /** A stack file, validated and rendered under mocks once. */

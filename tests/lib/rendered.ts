@@ -2,7 +2,7 @@
  * Reading what the platform renders, for the tests: navigates manifests.yaml the way Kubernetes
  * would. The navigation itself (envFrom →
  * ConfigMap/Secret, env with the downward API, `$(VAR)` expansion, every Django container) lives in
- * tools/lib/renderedWorkloads.ts, which tools share; it is re-exported here.
+ * cli/lib/renderedWorkloads.ts, which tools share; it is re-exported here.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -23,7 +23,7 @@ export {
   type HttpProbe,
   type K8sDoc,
   type PodSpec,
-} from "../../tools/lib/renderedWorkloads";
+} from "../../cli/lib/renderedWorkloads";
 
 /** The repository root. */
 export const REPO = resolve(__dirname, "..", "..");

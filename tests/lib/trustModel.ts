@@ -24,7 +24,7 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
-import type { CaptureResult, CapturedResource } from "../../tools/lib/mockRuntime";
+import type { CaptureResult, CapturedResource } from "../../cli/lib/mockRuntime";
 import { CelError, compileCel, type CelActivation } from "./cel";
 
 /** The claims of a GitHub Actions OIDC token (all strings), or none (a fork's pull request). */

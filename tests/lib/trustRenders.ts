@@ -5,8 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { runProgram, withoutStackTraces, type CaptureResult } from "../../tools/lib/mockRuntime";
-import { loadStackConfig } from "../../tools/lib/stackConfig";
+import { runProgram, withoutStackTraces, type CaptureResult } from "../../cli/lib/mockRuntime";
+import { loadStackConfig } from "../../cli/lib/stackConfig";
 import type { ModelInputs } from "./trustModel";
 
 export const ROOT = path.resolve(__dirname, "../..");
