@@ -72,7 +72,7 @@ export function componentManifest(root: Manifest, policyVersion: string): Record
             "./package.json": "./package.json",
         },
         bin: { "django-platform": "cli/bin.js" },
-        files: ["api.js", "api.d.ts", "config.js", "config.d.ts", "components/", "cli/", "bootstrap/", "CHANGELOG.md"],
+        files: ["api.js", "api.d.ts", "config.js", "config.d.ts", "components/", "cli/", "bootstrap/", "iam/", "CHANGELOG.md"],
         dependencies: { ...deps, [POLICY_PACKAGE]: policyVersion },
         peerDependencies: { ...pick(all, PEERS), typescript: ">=4.7" },
         // A TypeScript program (index.ts) needs it, as Pulumi's own runner does; a JavaScript one does not.

@@ -52,7 +52,7 @@ export const TYPE_RENDERS: readonly TypeRender[] = [
     {
         name: "production, security.binaryAuthorization enforce",
         stack: "production",
-        overrides: { "django-platform:security": { binaryAuthorization: "enforce" }, "django-platform:cache": { image: "docker.io/library/redis:7.4.2-alpine" } },
+        overrides: { "django-platform:security": { binaryAuthorization: "enforce" } },
     },
     { name: "staging, network.mode existing", stack: "staging", overrides: { "django-platform:network": existingNetwork } },
     {

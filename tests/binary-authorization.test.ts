@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { REDIS_IMAGE } from "../components/cache";
 import { manageJobDoc, objectsOf, podTemplateOf, type K8sDoc } from "../cli/lib/renderedWorkloads";
 import { Overrides, Rendered, renderStack } from "./helpers/platform";
 import { admission, patternMatches, type PolicyModelInput } from "./lib/binaryAuthorizationModel";
@@ -16,8 +17,9 @@ const CLUSTER = "gcp:container/cluster:Cluster";
 const APP = "europe-west1-docker.pkg.dev/acme-django-ci/django/app";
 const DIGEST = `sha256:${"a1".repeat(32)}`;
 const OTHER_DIGEST = `sha256:${"b2".repeat(32)}`;
-const REDIS = "docker.io/library/redis:7.4.2-alpine";
-const ON: Overrides = { "django-platform:security": { binaryAuthorization: "enforce" }, "django-platform:cache": { image: REDIS } };
+/** The default cache image: named with its registry and pinned by digest, as production requires. */
+const REDIS = REDIS_IMAGE;
+const ON: Overrides = { "django-platform:security": { binaryAuthorization: "enforce" } };
 
 /** Every image any container (init containers included) of any pod the stack can create runs, with where. */
 function podImages(r: Rendered): Map<string, string[]> {

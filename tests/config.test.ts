@@ -252,8 +252,8 @@ describe("config: the in-cluster Redis image is pinned by digest in production s
         }
     };
 
-    it("the default is the official image by digest (docker-library/repo-info's redis:7.4.11-alpine index)", () => {
-        assert.equal(REDIS_IMAGE, "redis:7.4.11-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf");
+    it("the default is the official image by digest, named with its registry (docker-library/repo-info's redis:7.4.11-alpine index; Binary Authorization's allowlist needs the registry)", () => {
+        assert.equal(REDIS_IMAGE, "docker.io/library/redis:7.4.11-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf");
         assert.equal(validateConfig(BASE, "production").cache.image, REDIS_IMAGE);
     });
 
