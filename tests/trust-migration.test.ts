@@ -55,10 +55,11 @@ const RUNTIME_SECURITY = {
  * is used, in a NetworkPolicy of its own) and Binary Authorization
  * (the cluster's `binaryAuthorization` is written, `DISABLED` when off: an in-place update); and
  * the load balancer's releases since the fixture (the BackendConfig's health check on the probes'
- * own port; the web Ingress). None of them names an account.
+ * own port; the web Ingress), and the Redis image pinned by digest (the cache's StatefulSets). None
+ * of them names an account.
  */
 const LATER = {
-    changed: /^django-(network-nat|workload-django-egress|cluster-gke|networking-backend|workload-web-ingress)$/,
+    changed: /^django-(network-nat|workload-django-egress|cluster-gke|networking-backend|workload-web-ingress|cache-master|cache-replica)$/,
     added: /^django-(network-googleapis(-private|-wildcard)?|workload-django-database-egress)$/,
 };
 

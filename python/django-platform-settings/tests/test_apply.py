@@ -40,6 +40,10 @@ PLATFORM_ENV = {
     "DJANGO_APP_LOG_LEVEL": "INFO",
     "DJANGO_APP_LOG_FORMAT": "json",
     "DJANGO_APP_GCP_PROJECT": "acme",
+    "DJANGO_APP_ADMIN_ENABLED": "false",
+    "DJANGO_APP_ADMIN_PATH": "",
+    "DJANGO_APP_DEMO_ANONYMOUS_UPLOADS": "false",
+    "DJANGO_APP_DEMO_ANONYMOUS_TASKS": "false",
     "DJANGO_APP_SECRET_KEY": "k" * 64,
     "DJANGO_APP_DB_PASSWORD": "pw",
     "DJANGO_APP_CACHE_PASSWORD": "cpw",
@@ -210,6 +214,14 @@ class PlatformMode(unittest.TestCase):
             self.applied(DJANGO_APP_MEDIA_SIGNER="")
         with self.assertRaisesRegex(ImproperlyConfigured, "need a scheme"):
             self.applied(DJANGO_APP_CSRF_TRUSTED_ORIGINS="shop.example.com")
+
+    def test_what_anyone_may_reach_is_off_unless_switched_on(self) -> None:
+        settings = self.applied()
+        self.assertEqual((settings["ADMIN_ENABLED"], settings["DEMO_ANONYMOUS_UPLOADS"], settings["DEMO_ANONYMOUS_TASKS"]), (False, False, False))
+        settings = self.applied(DJANGO_APP_ADMIN_ENABLED="true", DJANGO_APP_ADMIN_PATH="staff-7f3a/", DJANGO_APP_DEMO_ANONYMOUS_TASKS="true")
+        self.assertEqual((settings["ADMIN_ENABLED"], settings["ADMIN_PATH"], settings["DEMO_ANONYMOUS_TASKS"]), (True, "staff-7f3a/", True))
+        with self.assertRaisesRegex(ImproperlyConfigured, "app.admin.path"):
+            self.applied(DJANGO_APP_ADMIN_ENABLED="true")
 
     def test_the_contract_it_read_is_published(self) -> None:
         contract = self.applied()["ENV_CONTRACT"]
