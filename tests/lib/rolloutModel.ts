@@ -323,17 +323,8 @@ export function runDeployment(replicas: number, timing: DeploymentTiming, times:
     return { peakPods, peakAt, peakDraining, peakActive, doneAt, deleted, lives };
 }
 
-/** A seeded pseudo-random generator (mulberry32), so a failing sweep can be re-run. */
-export function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** A seeded pseudo-random generator (mulberry32), so a failing sweep can be re-run: the lab's own. */
+export { seededRandom as seeded } from "../../maint/lib/reliabilityChecks";
 
 /** Uniform in [lo, hi) from `random`. */
 export function between(random: () => number, lo: number, hi: number): () => number {
