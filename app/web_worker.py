@@ -2,8 +2,8 @@
 
 Copy it next to ``manage.py`` with ``gunicorn.conf.py`` (docs/your-app.md). It is gunicorn's
 ``gthread`` worker (gunicorn/workers/gthread.py, 23.0) with three changes, each for a failure a
-lab measured on the stock worker; components/podTemplates.ts derives the numbers below and
-tests/resilience.test.ts runs each case.
+lab measured on the stock worker, and a stop that keeps gunicorn's promise; components/podTemplates.ts
+derives the numbers below and tests/resilience.test.ts and tests/spot.test.ts run each case.
 
 1. **Probes have threads of their own.** The platform binds two addresses: pages on the first,
    probes on the second. Requests on the probe address go to a pool of ``PROBE_THREADS`` threads
@@ -24,15 +24,25 @@ tests/resilience.test.ts runs each case.
    waiting for a thread, per page thread; the platform's HPA can scale on it, since threads that
    wait on I/O or on slow clients use no CPU.
 
+4. **Requests in flight at SIGTERM get the graceful timeout, wherever they are.** gthread's stop
+   waits ``--graceful-timeout`` for the requests running in threads but drops at once the ones the
+   event loop is still reading (a slow upload whose body is arriving): on a Spot pod, whose timeout
+   is 3 s, every such upload was cut at SIGTERM. Here the worker stops accepting, closes its idle
+   keep-alive connections (the load balancer stopped sending during preStop), keeps reading the
+   requests that are arriving and hands them to threads, and returns as soon as no request is left,
+   or when the graceful timeout (counted from the signal) is over; what is left then is cut.
+
 After the app is loaded, ``resilience.enable_web_deadlines()`` turns the database deadlines on in
 this process (serving processes only; migrations and other commands never get them).
 """
 from __future__ import annotations
 
 import io
+import selectors
 import threading
 import time
 from concurrent import futures
+from functools import partial
 from http.client import HTTPException, parse_headers
 from typing import Any, Callable, Iterable
 
@@ -215,11 +225,86 @@ class WebWorker(ThreadWorker):
             return (False, conn)
         return super().handle(conn)
 
+    # --- the graceful stop ---------------------------------------------------------------------
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        # The graceful timeout counts from the signal; the event loop may notice it up to a second later.
+        self._stopping_at = time.monotonic()
+        super().handle_exit(sig, frame)
+
     def run(self) -> None:
+        """gthread's ``run`` (gunicorn/workers/gthread.py, 23.0), whose stop is :meth:`_drain`.
+
+        gthread's own stop closes the event loop and waits only for the requests already in threads,
+        so a request whose body was still arriving at SIGTERM was dropped at once."""
+        for sock in self.sockets:
+            sock.setblocking(False)
+            self.poller.register(sock, selectors.EVENT_READ, partial(self.accept, sock.getsockname()))
         try:
-            super().run()
+            while self.alive:
+                self.notify()
+                if self.nr_conns < self.worker_connections:
+                    for key, _ in self.poller.select(1.0):
+                        key.data(key.fileobj)
+                    result = futures.wait(self.futures, timeout=0, return_when=futures.FIRST_COMPLETED)
+                else:
+                    result = futures.wait(self.futures, timeout=1.0, return_when=futures.FIRST_COMPLETED)
+                for fut in result.done:
+                    self.futures.remove(fut)
+                if not self.is_parent_alive():
+                    break
+                self.murder_keepalived()
+            self._drain()
         finally:
+            self.tpool.shutdown(False)
             self.probe_pool.shutdown(wait=False)
             for conn in list(self._reading):
                 self._drop(conn)
+            self.poller.close()
+            for s in self.sockets:
+                s.close()
 
+    def _drain(self) -> None:
+        """The stop: accept nothing more, close idle keep-alive connections, and give the requests in
+        flight — running in a thread, or still arriving in the event loop — until the graceful
+        timeout ends; return as soon as none is left (the arbiter then exits). What is left at the
+        end is cut, as gunicorn's arbiter would cut it (it kills its workers then)."""
+        deadline = getattr(self, "_stopping_at", time.monotonic()) + self.cfg.graceful_timeout
+        for sock in self.sockets:
+            with self._lock:
+                try:
+                    self.poller.unregister(sock)
+                except (KeyError, ValueError, OSError):
+                    pass
+        # Bytes that already arrived on a kept-alive connection are a request: read it like the others.
+        for key, _ in self.poller.select(0):
+            if key.fileobj not in self.sockets:
+                key.data(key.fileobj)
+        with self._lock:
+            idle = list(self._keep)
+            self._keep.clear()
+        for conn in idle:
+            with self._lock:
+                try:
+                    self.poller.unregister(conn.sock)
+                except (KeyError, ValueError, OSError):
+                    pass
+            self.nr_conns -= 1
+            conn.close()
+        while self._reading or self.futures:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.log.warning(
+                    "graceful timeout: cutting %d request(s) still arriving and %d running",
+                    len(self._reading), sum(not f.done() for f in self.futures),
+                )
+                return
+            self.notify()
+            if self._reading:
+                for key, _ in self.poller.select(min(0.05, left)):
+                    key.data(key.fileobj)
+                result = futures.wait(self.futures, timeout=0, return_when=futures.FIRST_COMPLETED)
+            else:
+                result = futures.wait(self.futures, timeout=left, return_when=futures.FIRST_COMPLETED)
+            for fut in result.done:
+                self.futures.remove(fut)

@@ -20,7 +20,7 @@ import { LocalPod, type PodPlan } from "../cli/lib/local/pod";
 import { replicaPlan } from "../cli/lib/local/plan";
 import { renderStack } from "../cli/lib/local/render";
 import { EndpointHealth, LoadBalancer, PropagatedFlag, backendServiceOf, exchange, localPortOf, type BackendService } from "../maint/lib/reliabilityBalancer";
-import { CHECKS, SCHEDULE, recoveredAt, seededRandom, SPOT_GRACE_SECONDS } from "../maint/lib/reliabilityChecks";
+import { CHECKS, SCHEDULE, judgeSpot, recoveredAt, rowPasses, seededRandom, SPOT_GRACE_SECONDS, within, type SpotObservation } from "../maint/lib/reliabilityChecks";
 import { arrivalTimes, longestOutage, openLoop, percentile, sleep, type RequestRecord } from "../maint/lib/reliabilityLoad";
 import { ConnectionOwners, connectionInodes, connectionPeaks, restartsBetween, secondsWithoutReadyPod, unreadyAtOnce, type Sample } from "../maint/lib/reliabilityObserve";
 import { GroupProcess } from "../cli/lib/local/processes";
@@ -309,6 +309,59 @@ describe("what the lab checks against", () => {
 
     it("the Spot check runs both grace periods Google's pages give: 25 s (Autopilot Spot Pods) and 15 s (Spot VMs on current GKE)", () => {
         assert.deepEqual([...SPOT_GRACE_SECONDS].sort((x, y) => y - x), [25, 15]);
+    });
+
+    describe("the Spot check's verdict (judgeSpot)", () => {
+        // Times in ms after the run's start; the notice at 10 s.
+        const N = 10_000;
+        const req = (sentS: number, endedS: number, outcome: RequestRecord["outcome"], needsS = 0) => ({
+            record: { kind: "upload", sentAt: N + sentS * 1000, endedAt: N + endedS * 1000, outcome, pod: "web-0" } as RequestRecord,
+            needsMs: needsS * 1000,
+        });
+        // Staging as rendered now: preStop 10 s, --graceful-timeout 3 s, terminationGracePeriodSeconds 15.
+        const now: SpotObservation = {
+            noticeAt: N,
+            preStopSeconds: 10,
+            gracefulTimeoutSeconds: 3,
+            terminationGracePeriodSeconds: 15,
+            capSeconds: 15,
+            termination: { seconds: 12.1, killed: false, exitCode: 0, signal: null },
+            endpointLeftAt: N + 2_000,
+            requests: [req(0.5, 0.6, "ok"), req(-1, 7, "ok", 8), req(-1, 11.1, "ok", 12), req(-1, 13, "backend-reset", 19), req(1.5, 13, "backend-reset", 19)],
+        };
+        const failed = (o: SpotObservation) => judgeSpot(o).limits.filter((l) => !within(l)).map((l) => l.what);
+        const row = (o: SpotObservation) => ({ check: "spot", title: "", setup: [], ...judgeSpot(o) });
+
+        it("passes the design: the pod exits before SIGKILL, every request that ends within preStop + graceful timeout is served, longer ones are cut and reported, not counted", () => {
+            const v = judgeSpot(now);
+            assert.equal(v.drainSeconds, 13);
+            assert.equal(v.graceSeconds, 15);
+            assert.equal(rowPasses(row(now)), true, failed(now).join("; "));
+            assert.match(v.figures.join("\n"), /needing longer: 2, cut 2 \(backend-reset 2\) — cut beyond the drain window \(expected: long requests belong on regular capacity, docs\/operations\.md\)/);
+            assert.match(v.figures.join("\n"), /exited 0 at 12\.1 s/);
+            assert.equal(judgeSpot({ ...now, capSeconds: 25 }).drainSeconds, 13, "the 25 s figure: the pod's own 15 s is what bounds it");
+        });
+
+        it("fails when requests in flight are cut at SIGTERM (the event-loop reads gthread dropped: an upload still arriving at +10 s)", () => {
+            const cutAtSigterm: SpotObservation = { ...now, termination: { seconds: 10.2, killed: false, exitCode: 0, signal: null }, requests: [req(-1, 7, "ok", 8), req(-1, 10.0, "backend-reset", 12), req(-1, 10.0, "backend-reset", 19)] };
+            assert.deepEqual(failed(cutAtSigterm), ["requests cut that would have ended within the drain window"]);
+        });
+
+        it("fails when the pod is SIGKILLed: the older pods' 45 s grace period (preStop 10 + --graceful-timeout 25 + 10) capped at 15 s by a preemption", () => {
+            const old: SpotObservation = { ...now, terminationGracePeriodSeconds: 45, gracefulTimeoutSeconds: 25, termination: { seconds: 15, killed: true, exitCode: null, signal: "SIGKILL" }, requests: [req(-1, 15, "backend-reset", 19)] };
+            assert.equal(judgeSpot(old).drainSeconds, 15, "the kubelet's SIGKILL bounds the window");
+            assert.deepEqual(failed(old), ["preempted pod SIGKILLed (its termination sequence did not fit the grace period)"]);
+            assert.deepEqual(failed({ ...now, termination: undefined }), ["preempted pod SIGKILLed (its termination sequence did not fit the grace period)"], "a pod that was not running at the notice proves nothing");
+        });
+
+        it("fails when the load balancer sends to the pod after its endpoint left the NEG", () => {
+            assert.deepEqual(failed({ ...now, requests: [...now.requests, req(2.5, 2.6, "ok")] }), ["requests sent to the preempted pod after its endpoint left the NEG"]);
+        });
+
+        it("does not judge requests that end within 1 s of the window's end; a page (needs 0) sent before the detach must be served", () => {
+            assert.equal(rowPasses(row({ ...now, requests: [req(-1, 12.5, "backend-reset", 13.2)] })), true);
+            assert.deepEqual(failed({ ...now, requests: [req(1.9, 10.1, "backend-reset")] }), ["requests cut that would have ended within the drain window"]);
+        });
     });
 
     it("a full run schedules every variant of every check exactly once", () => {

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AUTOPILOT_SPOT_PODS_PAGE_GRACE_SECONDS, SPOT_PREEMPTION_GRACE_SECONDS, SPOT_VM_PAGES_GRACE_SECONDS, isSpotPodSpec, preemptionGraceSeconds } from "../components/spot";
@@ -121,42 +122,105 @@ function slowGet(port: number, seconds: number): Promise<{ status?: number; erro
     });
 }
 
+/** A request whose body arrives in two parts, `gapMs` apart (a client's slow upload, streamed by the load balancer). */
+function slowUpload(port: number, bytes: number, gapMs: number): Promise<{ status?: number; error?: string; endedAt: number }> {
+    return new Promise((resolve) => {
+        const sock = createConnection({ host: "127.0.0.1", port });
+        let data = "";
+        let error: string | undefined;
+        const half = Math.floor(bytes / 2);
+        sock.on("connect", () => {
+            sock.write(`POST /slow/?s=0 HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${"x".repeat(half)}`);
+            setTimeout(() => sock.write("y".repeat(bytes - half), () => undefined), gapMs);
+        });
+        sock.on("data", (chunk) => (data += chunk.toString()));
+        sock.on("error", (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+        sock.on("close", () => {
+            const status = /^HTTP\/1\.1 (\d{3})/.exec(data)?.[1];
+            resolve(status ? { status: Number(status), endedAt: performance.now() } : { error: error ?? "closed without an answer", endedAt: performance.now() });
+        });
+    });
+}
+
+/** A kept-alive connection, idle after one answered request; resolves when the server closes it. */
+async function idleKeepAlive(port: number): Promise<{ closed: Promise<number> }> {
+    const sock = createConnection({ host: "127.0.0.1", port });
+    await new Promise<void>((resolve, reject) => {
+        sock.on("error", reject);
+        sock.on("connect", () => sock.write("GET /slow/?s=0 HTTP/1.1\r\nHost: test\r\n\r\n"));
+        sock.once("data", () => resolve());
+    });
+    sock.on("error", () => undefined);
+    return { closed: new Promise((resolve) => sock.on("close", () => resolve(performance.now()))) };
+}
+
+/** The staging web pod's rendered gunicorn command, serving tests/fixtures/slowwsgi on loopback ports, as a local pod. */
+async function renderedSpotWebPod(): Promise<{ pod: LocalPod; plan: PodPlan; port: number; preStop: number; graceful: number }> {
+    const r = await renderStack("staging");
+    const spec = r.inputs(T.deployment, "django-workload-web").spec.template.spec;
+    const [container] = spec.containers;
+    const rendered: string[] = container.command;
+    const preStop = container.lifecycle.preStop.sleep.seconds;
+    const graceful = Number(argument(rendered, "--graceful-timeout"));
+    const port = await freePort();
+    const probePort = await freePort();
+    // The rendered command, serving the slow test app on loopback ports instead of the project
+    // (the pages' bind and the probes' bind; the worker class comes from app/, on PYTHONPATH).
+    const argv = rendered.map((a, i) => (i === 1 ? "slow_wsgi:application" : a === "0.0.0.0:8000" ? `127.0.0.1:${port}` : a === "0.0.0.0:8081" ? `127.0.0.1:${probePort}` : a));
+    const plan: PodPlan = {
+        workloadLabel: "Deployment/django-workload-web (preempted)",
+        workload: { kind: "Deployment", name: "django-workload-web", component: "web", origin: "stack" },
+        containerName: "web",
+        renderedArgv: rendered,
+        argv,
+        rewrites: ["serves tests/fixtures/slowwsgi on a loopback port"],
+        env: { ...imageBaseEnv(), PYTHONPATH: join(ROOT, "app") },
+        cwd: join(ROOT, "tests/fixtures/slowwsgi"),
+        mounts: [],
+        localPorts: { 8000: port, 8081: probePort },
+        namedPorts: {},
+        probes: {},
+        preStop: container.lifecycle.preStop,
+        // The kubelet's graceful node shutdown gives the pod min(its own, the node's) grace period.
+        terminationGracePeriodSeconds: preemptionGraceSeconds(spec.terminationGracePeriodSeconds),
+        restartPolicy: "Always",
+        podIp: "127.0.0.1",
+    };
+    const pod = new LocalPod(plan, { kind: "none", reason: "a test of the termination sequence only" });
+    pod.start();
+    await waitFor("gunicorn to answer", async () => (await slowGet(port, 0)).status === 200, { timeoutMs: 20_000 });
+    return { pod, plan, port, preStop, graceful };
+}
+
 describe("a Spot web pod preempted with requests in flight (the rendered gunicorn, run for real)", () => {
-    it("gunicorn ends its requests and exits before the kubelet's 15 s are over; a request that ends within preStop + graceful timeout of the notice is served, a longer one is cut", async () => {
-        const r = await renderStack("staging");
-        const spec = r.inputs(T.deployment, "django-workload-web").spec.template.spec;
-        const [container] = spec.containers;
-        const rendered: string[] = container.command;
-        const preStop = container.lifecycle.preStop.sleep.seconds;
-        const graceful = Number(argument(rendered, "--graceful-timeout"));
-        const port = await freePort();
-        const probePort = await freePort();
-        // The rendered command, serving the slow test app on loopback ports instead of the project
-        // (the pages' bind and the probes' bind; the worker class comes from app/, on PYTHONPATH).
-        const argv = rendered.map((a, i) => (i === 1 ? "slow_wsgi:application" : a === "0.0.0.0:8000" ? `127.0.0.1:${port}` : a === "0.0.0.0:8081" ? `127.0.0.1:${probePort}` : a));
-        const plan: PodPlan = {
-            workloadLabel: "Deployment/django-workload-web (preempted)",
-            workload: { kind: "Deployment", name: "django-workload-web", component: "web", origin: "stack" },
-            containerName: "web",
-            renderedArgv: rendered,
-            argv,
-            rewrites: ["serves tests/fixtures/slowwsgi on a loopback port"],
-            env: { ...imageBaseEnv(), PYTHONPATH: join(ROOT, "app") },
-            cwd: join(ROOT, "tests/fixtures/slowwsgi"),
-            mounts: [],
-            localPorts: { 8000: port, 8081: probePort },
-            namedPorts: {},
-            probes: {},
-            preStop: container.lifecycle.preStop,
-            // The kubelet's graceful node shutdown gives the pod min(its own, the node's) grace period.
-            terminationGracePeriodSeconds: preemptionGraceSeconds(spec.terminationGracePeriodSeconds),
-            restartPolicy: "Always",
-            podIp: "127.0.0.1",
-        };
-        const pod = new LocalPod(plan, { kind: "none", reason: "a test of the termination sequence only" });
-        pod.start();
+    it("at SIGTERM, every request in flight that can end within gunicorn's graceful timeout is served — running in a thread, or its body still arriving in the worker's event loop — idle keep-alive connections are closed, and gunicorn exits as soon as they are done", async () => {
+        const { pod, port, graceful } = await renderedSpotWebPod();
         try {
-            await waitFor("gunicorn to answer", async () => (await slowGet(port, 0)).status === 200, { timeoutMs: 20_000 });
+            const idle = await idleKeepAlive(port);
+            // Sent 0.5 s before SIGTERM, both end 1 s before the graceful timeout does: a page that
+            // runs in a thread, and an upload whose body is still arriving (read by the event loop).
+            const endsAt = graceful - 1;
+            const inThread = slowGet(port, endsAt + 0.5);
+            const arriving = slowUpload(port, 2_000, (endsAt + 0.5) * 1000);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            const sigterm = performance.now();
+            const termination = await pod.terminate({ fast: true });
+            const [a, b, closedAt] = await Promise.all([inThread, arriving, idle.closed]);
+            const after = (t: number) => Math.round((t - sigterm) / 100) / 10;
+            assert.ok(termination, "the pod was running");
+            assert.equal(a.status, 200, `the page running in a thread at SIGTERM: ${JSON.stringify(a)} at +${after(a.endedAt)} s`);
+            assert.equal(b.status, 200, `the upload still arriving at SIGTERM, complete ${endsAt} s later: ${JSON.stringify(b)} at +${after(b.endedAt)} s`);
+            assert.ok(after(closedAt) <= 1, `the idle keep-alive connection is closed at SIGTERM (closed at +${after(closedAt)} s)`);
+            assert.equal(termination.killed, false);
+            assert.ok(termination.seconds <= endsAt + 0.7, `gunicorn exits once its last request is done (+${endsAt} s), not at the end of its ${graceful} s graceful timeout: exited at +${termination.seconds.toFixed(1)} s`);
+        } finally {
+            await pod.kill();
+        }
+    });
+
+    it("gunicorn ends its requests and exits before the kubelet's 15 s are over; a request that ends within preStop + graceful timeout of the notice is served, a longer one is cut", async () => {
+        const { pod, plan, port, preStop, graceful } = await renderedSpotWebPod();
+        try {
             // In flight at the notice: 4 s (ends at +3 s), 20 s (would end at +19 s); sent at the
             // notice, while the load balancer still sends: one that ends at +11 s.
             const short = slowGet(port, 4);
