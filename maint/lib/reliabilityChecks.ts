@@ -608,6 +608,8 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
                 { what: `connections of the pods that held connections at once, each at its own observed most (usable: max_connections ${stack.maxConnections} − ${RESERVED_CONNECTIONS})`, value: held.worstCase, op: "≤", limit: usable },
                 { what: 'PostgreSQL refusals ("too many clients", "reserved")', value: tooMany + reserved, op: "≤", limit: 0 },
                 { what: "HTTP 5xx", value: http5xx, op: "≤", limit: 0 },
+                // A drained pod finishes its requests within --graceful-timeout (longer than the uploads).
+                { what: "requests cut, reset or without a backend", value: records.length - okCount(records) - http5xx, op: "≤", limit: 0 },
                 { what: "failed CronJob runs", value: cron.failed, op: "≤", limit: 0 },
             ],
         };
