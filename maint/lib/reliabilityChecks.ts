@@ -474,10 +474,12 @@ async function spot(ctx: CheckContext, capSeconds: number): Promise<Row> {
 
 // --- 2. rollout -------------------------------------------------------------------------------------------------
 
-/** Length of the rollout's long requests: within gunicorn's 25 s --graceful-timeout and the load balancer's 30 s. */
+/**
+ * Longest of the rollout's long requests: within the load balancer's 30 s, and within what a deleted
+ * pod promises to finish (its preStop plus gunicorn's --graceful-timeout: 35 s on regular capacity,
+ * 13 s on Spot, components/termination.ts), with 2 s to spare.
+ */
 const LONG_REQUEST_SECONDS = 24;
-/** Load before the rollout starts: longer than a long request, so every old pod's threads have served one. */
-const WARM_SECONDS = LONG_REQUEST_SECONDS + 10;
 
 async function rollout(ctx: CheckContext, stackName: "staging" | "production"): Promise<Row> {
     const maxReplicas = largestAcceptedMaxReplicas(stackName);
@@ -488,6 +490,10 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
     const owners = new ConnectionOwners(stack.services.postgres.port, t0);
     const holder = (pod: LocalPod): ConnectionHolder => ({ label: pod.plan.workloadLabel, pid: () => pod.pid });
     const webPlan = stack.plan("web");
+    const drainSeconds = (webPlan.preStop?.sleep?.seconds ?? 0) + Number(flagValue(webPlan.renderedArgv, "--graceful-timeout") ?? 30);
+    const longSeconds = Math.min(LONG_REQUEST_SECONDS, drainSeconds - 2);
+    // Load before the rollout starts: longer than a long request, so every old pod's threads have served one.
+    const warmSeconds = longSeconds + 10;
     const dep = stack.web;
     const web = new Rollout({
         run: stack.run,
@@ -546,7 +552,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         let loading = true;
         const stop = () => !loading;
         const pages = openLoop({ ratePerSecond: pageRate, durationMs: Number.POSITIVE_INFINITY, stop, send: () => lb.send("page", PAGE) });
-        const longs = keepLongRequests(lb, csrf, longPerPod, LONG_REQUEST_SECONDS, stop);
+        const longs = keepLongRequests(lb, csrf, longPerPod, longSeconds, stop);
         let rolling = true;
         const cronLoop = (async () => {
             // concurrencyPolicy Forbid: a run every 3 s, skipped while the previous one runs.
@@ -566,7 +572,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
         })();
         // The site at its HPA maximum for a while: every old pod's threads have served requests
         // (and hold their connections) before the rollout starts.
-        await sleep(WARM_SECONDS * 1000);
+        await sleep(warmSeconds * 1000);
         const began = performance.now();
         ctx.progress(`rollout ${stackName}: rolling ${maxReplicas} web pods (maxSurge ${dep.strategy.maxSurge}, maxUnavailable ${dep.strategy.maxUnavailable}, minReadySeconds ${dep.minReadySeconds})`);
         const [rolled, workersRolled] = await Promise.all([web.roll(600_000), workers ? workers.roll(600_000) : Promise.resolve(true)]);
@@ -595,7 +601,7 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
             setup: [
                 `${stackName} with workload.maxReplicas ${maxReplicas}, the largest its config validation accepts on ${stack.tier} (max_connections ${stack.maxConnections}, superuser_reserved_connections 3; PostgreSQL runs with ${stack.maxConnections + LAB_CONNECTIONS} for the lab's own monitor); the HPA at its maximum`,
                 `the Deployment controller's rolling update (maxSurge ${dep.strategy.maxSurge}, maxUnavailable ${dep.strategy.maxUnavailable}, minReadySeconds ${dep.minReadySeconds}, terminating pods not counted; a pod is Ready once its kubelet readiness passes and its NEG endpoint is healthy), ${perPod} connections per web pod${workers ? `; the worker Deployment rolls at its maxReplicas ${workerDep?.maxReplicas} at the same time` : ""}`,
-                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${LONG_REQUEST_SECONDS} s uploads, started ${(LONG_REQUEST_SECONDS / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; gunicorn's --graceful-timeout lets them finish), from ${WARM_SECONDS} s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the web pods' user (the migrate and collectstatic Jobs the budget lets run alongside)`,
+                `${pageRate} pages/s open loop, and long requests on ${longPerPod} of each serving pod's ${perPod} threads (${longSeconds} s uploads, started ${(longSeconds / longPerPod).toFixed(1)} s apart: a deleted pod always has one with most of its time left; they fit in its preStop and --graceful-timeout, ${drainSeconds} s), from ${warmSeconds} s before the rollout to 5 s after the last old pod exited; ${cronPlan ? `CronJob ${cronPlan.workload.name} every 3 s (concurrencyPolicy Forbid)` : "no CronJob"}; ${JOB_CONNECTIONS} connections held as the web pods' user (the migrate and collectstatic Jobs the budget lets run alongside)`,
                 lbSetup(stack, ctx.negDelaySeconds),
             ],
             figures: [
