@@ -526,7 +526,10 @@ async function rollout(ctx: CheckContext, stackName: "staging" | "production"): 
     const cron = { runs: 0, failed: 0, reasons: new Set<string>() };
     try {
         ctx.progress(`rollout ${stackName}: ${maxReplicas} web pods${workers ? ` and ${workerDep?.maxReplicas} workers` : ""} before the rollout`);
-        const [webUp, workersUp] = await Promise.all([web.startOld(180_000), workers ? workers.startOld(60_000) : Promise.resolve(true)]);
+        // Set-up, not judged: 24 production pods took 95 to 100 s on an idle 2-core machine and over 180 s
+        // on a busy one; 10 s a pod, 3 minutes at least.
+        const startMs = Math.max(180_000, maxReplicas * 10_000);
+        const [webUp, workersUp] = await Promise.all([web.startOld(startMs), workers ? workers.startOld(startMs) : Promise.resolve(true)]);
         if (!webUp || !workersUp) throw new LabError(`rollout ${stackName}: the pods before the rollout did not all become available`);
         monitor = stack.services.postgres.monitor(
             `SELECT count(*) FROM pg_stat_activity WHERE usename IN (${appUsers})`,
