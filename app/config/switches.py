@@ -17,12 +17,8 @@ _RESERVED = ("healthz/", "readyz/", "uploads/", "tasks/")
 
 
 def check_admin_path(path: str) -> None:
-    """Refuses an admin prefix Django's ``path()`` would mount somewhere else than meant."""
-    if not path:
-        raise ImproperlyConfigured(
-            "DJANGO_APP_ADMIN_ENABLED is true but DJANGO_APP_ADMIN_PATH is empty; the platform renders it "
-            "from app.admin.path (pulumi config set --path app.admin.path \"admin-$(openssl rand -hex 8)/\")."
-        )
+    """Refuses an admin prefix Django's ``path()`` would mount somewhere else than meant (an empty one
+    is refused earlier, by ``django_platform_settings.apply``)."""
     if not _ADMIN_PATH.match(path) or path.startswith(_RESERVED):
         raise ImproperlyConfigured(
             f"DJANGO_APP_ADMIN_PATH must be a relative URL prefix ending in '/', such as 'staff-7f3a/', and not "
